@@ -1,0 +1,164 @@
+//! The traits `sync` is written against. Each has an AWS/real implementation and an embedded one.
+
+use crate::domain::{
+    CardCode, EpochMillis, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, OrderRef, SalesforceId,
+};
+use crate::error::{ErrorClass, Result};
+use async_trait::async_trait;
+
+/// A message to put on a FIFO queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// FIFO MessageGroupId: the target record key.
+    pub group_id: String,
+    /// FIFO MessageDeduplicationId: the idempotency key.
+    pub dedup_id: String,
+    pub body: String,
+}
+
+/// A message taken from a queue (embedded runs and operator tools; Lambda gets them from the ESM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub group_id: String,
+    pub body: String,
+    pub receive_count: u32,
+}
+
+/// A FIFO queue.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Sends messages durably; returns only when all of them are accepted (dedup-dropped counts as accepted).
+    async fn send(&self, messages: &[OutgoingMessage]) -> Result<()>;
+    /// Receives up to `max` (≤ 10) messages, honouring FIFO group locking and visibility.
+    async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>>;
+    /// Deletes a processed message.
+    async fn delete(&self, receipt_handle: &str) -> Result<()>;
+    /// Makes an in-flight message visible again after `seconds`.
+    async fn release(&self, receipt_handle: &str, seconds: u32) -> Result<()>;
+    /// Approximate number of visible messages.
+    async fn depth(&self) -> Result<u64>;
+}
+
+/// The outcome of claiming an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// We hold the key now (new, expired, or a stale INPROGRESS taken over).
+    Acquired,
+    /// Done before; here is the stored result.
+    Completed(Option<String>),
+}
+
+/// Powertools-compatible idempotency records.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Conditional put of an INPROGRESS record. `Err(Error::InProgress)` when another invocation
+    /// holds a fresh lock; `Err(Error::PayloadMismatch)` when a completed record has another hash.
+    async fn claim(&self, key: &str, payload_hash: &str, now: EpochMillis, in_progress_until: EpochMillis) -> Result<Claim>;
+    /// Marks the key COMPLETED, storing `result`, with the record expiring at `expires_at` (epoch ms).
+    async fn complete(&self, key: &str, result: &str, expires_at: EpochMillis) -> Result<()>;
+    /// Deletes the record after a failure, so the retry runs again.
+    async fn release(&self, key: &str) -> Result<()>;
+}
+
+/// What happened in one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Succeeded,
+    /// Nothing to do (not won, echo, already done).
+    Skipped,
+    /// Retryable failure: the message returns.
+    Retrying,
+    /// Permanent failure: the message is in the DLQ.
+    DeadLettered,
+    /// Input rejected before any work (malformed event, bad signature).
+    Rejected,
+}
+
+/// One audit item: one attempt at one record.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AuditEntry {
+    pub record_key: String,
+    pub at: EpochMillis,
+    pub correlation_id: String,
+    /// `sf->sap` or `sap->sf`.
+    pub direction: String,
+    /// e.g. `receive`, `create_order`, `write_back`.
+    pub action: String,
+    pub outcome: Outcome,
+    pub source_version: Option<String>,
+    pub payload_digest: Option<String>,
+    pub error_code: Option<String>,
+    pub error_class: Option<ErrorClass>,
+    pub error: Option<String>,
+    /// The target's id when something was written (e.g. SAP DocEntry).
+    pub target_id: Option<String>,
+}
+
+/// The audit trail.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    async fn record(&self, entry: &AuditEntry) -> Result<()>;
+    /// Every attempt for a record, oldest first.
+    async fn for_record(&self, record_key: &str) -> Result<Vec<AuditEntry>>;
+}
+
+/// A secret value that never prints.
+pub type Secret = secrecy::SecretString;
+
+/// Secrets by name.
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    async fn get(&self, name: &str) -> Result<Secret>;
+}
+
+/// What F1 needs from SAP.
+#[async_trait]
+pub trait SapApi: Send + Sync {
+    /// True when the business partner exists.
+    async fn business_partner_exists(&self, card_code: &CardCode) -> Result<bool>;
+    async fn create_business_partner(&self, bp: &NewBusinessPartner) -> Result<()>;
+    /// The sales order carrying this opportunity id (UDF or NumAtCard), if any.
+    async fn find_order_for_opportunity(&self, opportunity: &SalesforceId) -> Result<Option<OrderRef>>;
+    async fn create_order(&self, order: &NewSalesOrder) -> Result<OrderRef>;
+}
+
+/// Status written back to the opportunity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderWriteBack {
+    pub order: Option<OrderRef>,
+    /// `Synced` or `Failed`.
+    pub status: &'static str,
+    pub error: Option<String>,
+}
+
+/// What F1 needs from Salesforce.
+#[async_trait]
+pub trait SalesforceApi: Send + Sync {
+    /// Opportunities with account and line items, one query for up to 200 ids. Missing ids are absent.
+    async fn opportunities(&self, ids: &[SalesforceId]) -> Result<Vec<OpportunitySnapshot>>;
+    /// Writes DocEntry, DocNum and sync status to the opportunity.
+    async fn write_back_order(&self, opportunity: &SalesforceId, write_back: &OrderWriteBack) -> Result<()>;
+    /// Sets the account's `SAP_CardCode__c`.
+    async fn set_account_card_code(&self, account: &SalesforceId, card_code: &CardCode) -> Result<()>;
+}
+
+/// Wall-clock time, injectable so tests control expiry.
+pub trait Clock: Send + Sync {
+    fn now_millis(&self) -> EpochMillis;
+}
+
+/// The real clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_millis(&self) -> EpochMillis {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default()
+    }
+}

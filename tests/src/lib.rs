@@ -1,0 +1,4 @@
+//! Helpers for the end-to-end suites: moto_server, sandboxes, pipelines.
+#![forbid(unsafe_code)]
+
+pub mod moto;
