@@ -1,1 +1,77 @@
-//! CLI
+//! The `b1force` command line: demo, invoke and sandbox. Operator commands (dlq, replay, audit,
+//! check, setup) come with issues #5 and #6.
+#![forbid(unsafe_code)]
+
+pub mod demo;
+pub mod invoke;
+pub mod local;
+pub mod sandbox_cmd;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// B1Force: SAP Business One ⇄ Salesforce, serverless.
+#[derive(Debug, Parser)]
+#[command(name = "b1force", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole pipeline in one process on embedded backends and built-in sandboxes.
+    Demo {
+        /// Print one JSON object instead of a human summary.
+        #[arg(long)]
+        json: bool,
+        /// How many Closed Won opportunities to create and sync.
+        #[arg(long, default_value_t = 25)]
+        opportunities: usize,
+        /// How many times each CDC event is delivered (at-least-once delivery).
+        #[arg(long, default_value_t = 2)]
+        deliveries: usize,
+    },
+    /// Run one Lambda handler locally on an event file and print its result.
+    Invoke {
+        /// `sf-receiver` or `sap-writer`.
+        function: String,
+        /// The event JSON (see events/).
+        #[arg(long)]
+        event: PathBuf,
+    },
+    /// Serve the SAP and Salesforce sandboxes on 127.0.0.1 until killed.
+    Sandbox {
+        #[arg(long, default_value_t = 50000)]
+        sap_port: u16,
+        #[arg(long, default_value_t = 8443)]
+        sf_port: u16,
+    },
+}
+
+/// Runs a parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Demo { json, opportunities, deliveries } => {
+            shared::telemetry::init(shared::telemetry::LogFormat::Text);
+            let report = demo::run(demo::DemoOptions { opportunities, deliveries, ..Default::default() }).await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", report.human());
+            }
+            Ok(())
+        }
+        Command::Invoke { function, event } => {
+            shared::telemetry::init(shared::telemetry::LogFormat::Text);
+            let output = invoke::run(&function, &event).await?;
+            println!("{}", serde_json::to_string_pretty(&output)?);
+            Ok(())
+        }
+        Command::Sandbox { sap_port, sf_port } => {
+            shared::telemetry::init(shared::telemetry::LogFormat::Text);
+            sandbox_cmd::run(sap_port, sf_port).await
+        }
+    }
+}

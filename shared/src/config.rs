@@ -25,7 +25,8 @@ impl Source for HashMap<String, String> {
     }
 }
 
-fn required(src: &dyn Source, name: &str) -> Result<String> {
+/// A setting that must be present.
+pub fn required(src: &dyn Source, name: &str) -> Result<String> {
     src.var(name).ok_or_else(|| Error::Config(format!("{name} is not set")))
 }
 

@@ -1,1 +1,64 @@
-//! TODO
+//! The ports on real AWS: SQS FIFO queues, DynamoDB idempotency and audit tables, Secrets Manager.
+//!
+//! Adapters only translate between the ports and SDK calls; every SDK failure becomes an
+//! [`Error::Store`] that says whether a retry can help.
+
+mod audit;
+pub mod idempotency;
+mod queue;
+mod secrets;
+
+pub use audit::DynamoAudit;
+pub use idempotency::DynamoIdempotency;
+pub use queue::SqsQueue;
+pub use secrets::SecretsManagerStore;
+
+use crate::error::Error;
+use aws_sdk_sqs::config::http::HttpResponse;
+use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// The SDK configuration from the environment (region, credentials, and `AWS_ENDPOINT_URL` for local endpoints).
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_from_env().await
+}
+
+/// Service error codes that mean "too much, too soon" or "the service hiccuped": a later retry can succeed.
+const RETRYABLE_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TransactionConflictException",
+    "InternalServerError",
+    "InternalFailure",
+    "InternalServiceError",
+    "ServiceUnavailable",
+    "LimitExceededException",
+    "RequestThrottled",
+    "AWS.SimpleQueueService.RequestThrottled",
+    "KMSThrottlingException",
+];
+
+/// Converts an SDK failure into a classified store error.
+///
+/// Transport failures, timeouts, 5xx and throttling are retryable; everything the service rejected
+/// on its merits (validation, missing resource, access denied) is not.
+pub(crate) fn store_error<E>(service: &'static str, operation: &str, err: SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let retryable = match &err {
+        SdkError::ServiceError(ctx) => {
+            ctx.raw().status().is_server_error() || ctx.err().code().is_some_and(|code| RETRYABLE_CODES.contains(&code))
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ConstructionFailure(_) => false,
+        _ => true,
+    };
+    Error::Store { service, message: format!("{operation} failed: {}", DisplayErrorContext(&err)), retryable }
+}
+
+/// A store error for an answer that broke the adapter's expectations (missing field, bad number).
+pub(crate) fn malformed(service: &'static str, message: String) -> Error {
+    Error::Store { service, message, retryable: false }
+}

@@ -1,1 +1,19 @@
-//! TODO
+//! The flows, written against ports only. A reader who knows a flow's name finds it here.
+//!
+//! - [`cdc`]: parsing Salesforce Change Data Capture envelopes (pure).
+//! - [`receiver`]: sf-receiver — CDC event → notifications on `to-sap.fifo`.
+//! - [`sap_writer`]: F1 — a Closed Won opportunity becomes an SAP sales order.
+//! - [`fifo`]: partial batch failures for FIFO queues (pure).
+//! - [`drain`]: drives a consumer over a [`crate::ports::Queue`] (embedded runs, demo, tests).
+
+pub mod cdc;
+pub mod drain;
+pub mod fifo;
+pub mod receiver;
+pub mod sap_writer;
+
+/// Today's date as `YYYY-MM-DD` (UTC) for an epoch-ms instant.
+pub fn date_of(epoch_millis: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(epoch_millis / 1000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+}

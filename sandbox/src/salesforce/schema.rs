@@ -1,0 +1,357 @@
+//! The static field catalogue: which objects exist, their fields, types, access and relationships.
+
+/// A field's data type, as far as the sandbox needs to check and compare values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// The record's own id.
+    Id,
+    /// A lookup to another object; the relationship name is the field name without its `Id` suffix.
+    Reference(&'static str),
+    Text,
+    Number,
+    Boolean,
+    Date,
+    DateTime,
+}
+
+/// Who may write a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    ReadWrite,
+    /// Set on insert only (e.g. a line's OpportunityId).
+    CreateOnly,
+    /// Derived or system-maintained.
+    ReadOnly,
+}
+
+/// One field of an object.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldDef {
+    pub name: &'static str,
+    pub ty: FieldType,
+    pub access: Access,
+    pub required: bool,
+    pub external_id: bool,
+    pub unique: bool,
+}
+
+/// A parent-to-children relationship (e.g. `Opportunity.OpportunityLineItems`).
+#[derive(Debug, Clone, Copy)]
+pub struct ChildRelationship {
+    pub name: &'static str,
+    pub child_object: &'static str,
+    pub child_field: &'static str,
+}
+
+/// One sObject type.
+#[derive(Debug)]
+pub struct ObjectDef {
+    pub name: &'static str,
+    pub prefix: &'static str,
+    pub fields: Vec<FieldDef>,
+    pub children: Vec<ChildRelationship>,
+}
+
+impl ObjectDef {
+    /// The field named `name`, case-insensitively (SOQL and JSON bodies both ignore case).
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The lookup field behind relationship `name` (e.g. `Account` → `AccountId`) and its target object.
+    pub fn relationship(&self, name: &str) -> Option<(&FieldDef, &'static ObjectDef)> {
+        self.fields.iter().find_map(|f| match f.ty {
+            FieldType::Reference(target) if relationship_name(f.name).eq_ignore_ascii_case(name) => {
+                object(target).map(|t| (f, t))
+            }
+            _ => None,
+        })
+    }
+
+    /// The child relationship named `name`.
+    pub fn child(&self, name: &str) -> Option<&ChildRelationship> {
+        self.children.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// `AccountId` → `Account`, `ConvertedAccountId` → `ConvertedAccount`.
+pub fn relationship_name(field: &str) -> &str {
+    field.strip_suffix("Id").unwrap_or(field)
+}
+
+/// The object named `name`, case-insensitively.
+pub fn object(name: &str) -> Option<&'static ObjectDef> {
+    catalogue().iter().find(|o| o.name.eq_ignore_ascii_case(name))
+}
+
+/// The object whose ids start with `prefix`.
+pub fn object_by_prefix(prefix: &str) -> Option<&'static ObjectDef> {
+    catalogue().iter().find(|o| o.prefix == prefix)
+}
+
+fn catalogue() -> &'static [ObjectDef] {
+    static CATALOGUE: std::sync::OnceLock<Vec<ObjectDef>> = std::sync::OnceLock::new();
+    CATALOGUE.get_or_init(build)
+}
+
+const fn f(name: &'static str, ty: FieldType) -> FieldDef {
+    FieldDef { name, ty, access: Access::ReadWrite, required: false, external_id: false, unique: false }
+}
+
+impl FieldDef {
+    const fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    const fn read_only(mut self) -> Self {
+        self.access = Access::ReadOnly;
+        self
+    }
+    const fn create_only(mut self) -> Self {
+        self.access = Access::CreateOnly;
+        self
+    }
+    const fn external_id(mut self, unique: bool) -> Self {
+        self.external_id = true;
+        self.unique = unique;
+        self
+    }
+}
+
+/// Fields every object has.
+fn system_fields() -> [FieldDef; 5] {
+    use FieldType::*;
+    [
+        f("Id", Id).read_only(),
+        f("CreatedDate", DateTime).read_only(),
+        f("LastModifiedDate", DateTime).read_only(),
+        f("SystemModstamp", DateTime).read_only(),
+        f("IsDeleted", Boolean).read_only(),
+    ]
+}
+
+fn object_def(
+    name: &'static str,
+    prefix: &'static str,
+    fields: &[FieldDef],
+    children: &[ChildRelationship],
+) -> ObjectDef {
+    let mut all = system_fields().to_vec();
+    all.extend_from_slice(fields);
+    ObjectDef { name, prefix, fields: all, children: children.to_vec() }
+}
+
+const fn child(name: &'static str, child_object: &'static str, child_field: &'static str) -> ChildRelationship {
+    ChildRelationship { name, child_object, child_field }
+}
+
+fn build() -> Vec<ObjectDef> {
+    use FieldType::*;
+    vec![
+        object_def(
+            "Account",
+            "001",
+            &[
+                f("Name", Text).required(),
+                f("AccountNumber", Text),
+                f("Type", Text),
+                f("Industry", Text),
+                f("Phone", Text),
+                f("Website", Text),
+                f("Description", Text),
+                f("BillingStreet", Text),
+                f("BillingCity", Text),
+                f("BillingPostalCode", Text),
+                f("BillingState", Text),
+                f("BillingCountry", Text),
+                f("ShippingStreet", Text),
+                f("ShippingCity", Text),
+                f("ShippingPostalCode", Text),
+                f("ShippingCountry", Text),
+                f("SAP_CardCode__c", Text).external_id(true),
+                f("SAP_Credit_Limit__c", Number),
+                f("SAP_Balance__c", Number),
+                f("SAP_Open_Orders_Balance__c", Number),
+                f("SAP_Credit_Alert__c", Boolean),
+                f("SAP_Payment_Status__c", Text),
+                f("SAP_Synced_At__c", DateTime),
+            ],
+            &[
+                child("Contacts", "Contact", "AccountId"),
+                child("Opportunities", "Opportunity", "AccountId"),
+                child("Cases", "Case", "AccountId"),
+            ],
+        ),
+        object_def(
+            "Contact",
+            "003",
+            &[
+                f("AccountId", Reference("Account")),
+                f("FirstName", Text),
+                f("LastName", Text).required(),
+                f("Email", Text),
+                f("Phone", Text),
+                f("MobilePhone", Text),
+                f("Title", Text),
+                f("SAP_ContactCode__c", Text).external_id(false),
+            ],
+            &[child("Cases", "Case", "ContactId")],
+        ),
+        object_def(
+            "Opportunity",
+            "006",
+            &[
+                f("Name", Text).required(),
+                f("AccountId", Reference("Account")),
+                f("StageName", Text).required(),
+                f("CloseDate", Date).required(),
+                f("Amount", Number),
+                f("Probability", Number),
+                f("Type", Text),
+                f("Description", Text),
+                f("Pricebook2Id", Reference("Pricebook2")),
+                f("IsClosed", Boolean).read_only(),
+                f("IsWon", Boolean).read_only(),
+                f("HasOpportunityLineItem", Boolean).read_only(),
+                f("SAP_DocEntry__c", Number),
+                f("SAP_DocNum__c", Number),
+                f("SAP_Sync_Status__c", Text),
+                f("SAP_Sync_Error__c", Text),
+                f("SAP_Synced_At__c", DateTime),
+                f("SAP_Fulfilment_Status__c", Text),
+                f("SAP_Delivery_Date__c", Date),
+                f("SAP_Payment_Status__c", Text),
+            ],
+            &[child("OpportunityLineItems", "OpportunityLineItem", "OpportunityId")],
+        ),
+        object_def(
+            "OpportunityLineItem",
+            "00k",
+            &[
+                f("OpportunityId", Reference("Opportunity")).required().create_only(),
+                f("PricebookEntryId", Reference("PricebookEntry")).create_only(),
+                f("Product2Id", Reference("Product2")).create_only(),
+                f("ProductCode", Text).read_only(),
+                f("Name", Text).read_only(),
+                f("Quantity", Number).required(),
+                f("UnitPrice", Number),
+                f("ListPrice", Number).read_only(),
+                f("TotalPrice", Number),
+                f("Discount", Number),
+                f("ServiceDate", Date),
+                f("Description", Text),
+                f("SortOrder", Number),
+            ],
+            &[],
+        ),
+        object_def(
+            "Product2",
+            "01t",
+            &[
+                f("Name", Text).required(),
+                f("ProductCode", Text),
+                f("Description", Text),
+                f("Family", Text),
+                f("IsActive", Boolean),
+                f("QuantityUnitOfMeasure", Text),
+                f("SAP_ItemCode__c", Text).external_id(false),
+                f("SAP_Stock__c", Number),
+                f("SAP_Synced_At__c", DateTime),
+            ],
+            &[child("PricebookEntries", "PricebookEntry", "Product2Id")],
+        ),
+        object_def(
+            "Pricebook2",
+            "01s",
+            &[
+                f("Name", Text).required(),
+                f("Description", Text),
+                f("IsActive", Boolean),
+                f("IsStandard", Boolean).read_only(),
+            ],
+            &[child("PricebookEntries", "PricebookEntry", "Pricebook2Id")],
+        ),
+        object_def(
+            "PricebookEntry",
+            "01u",
+            &[
+                f("Pricebook2Id", Reference("Pricebook2")).required().create_only(),
+                f("Product2Id", Reference("Product2")).required().create_only(),
+                f("Name", Text).read_only(),
+                f("ProductCode", Text).read_only(),
+                f("UnitPrice", Number).required(),
+                f("IsActive", Boolean),
+                f("UseStandardPrice", Boolean),
+            ],
+            &[],
+        ),
+        object_def(
+            "Case",
+            "500",
+            &[
+                f("CaseNumber", Text).read_only(),
+                f("AccountId", Reference("Account")),
+                f("ContactId", Reference("Contact")),
+                f("Subject", Text),
+                f("Description", Text),
+                f("Status", Text),
+                f("Priority", Text),
+                f("Origin", Text),
+                f("SAP_Open_Invoices__c", Number),
+                f("SAP_Overdue_Amount__c", Number),
+                f("SAP_Last_Payment_Date__c", Date),
+                f("SAP_Open_Orders__c", Number),
+                f("SAP_Billing_Context__c", Text),
+                f("SAP_Synced_At__c", DateTime),
+            ],
+            &[],
+        ),
+        object_def(
+            "Lead",
+            "00Q",
+            &[
+                f("FirstName", Text),
+                f("LastName", Text).required(),
+                f("Company", Text).required(),
+                f("Email", Text),
+                f("Phone", Text),
+                f("Status", Text),
+                f("IsConverted", Boolean).read_only(),
+                f("ConvertedAccountId", Reference("Account")).read_only(),
+                f("ConvertedContactId", Reference("Contact")).read_only(),
+                f("ConvertedOpportunityId", Reference("Opportunity")).read_only(),
+                f("ConvertedDate", Date).read_only(),
+            ],
+            &[],
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_are_case_insensitive_and_relationships_resolve_to_their_target() {
+        let opp = object("opportunity").unwrap();
+        assert_eq!(opp.field("sap_docentry__c").unwrap().name, "SAP_DocEntry__c");
+        let (field, target) = opp.relationship("account").unwrap();
+        assert_eq!((field.name, target.name), ("AccountId", "Account"));
+        assert_eq!(opp.child("opportunitylineitems").unwrap().child_object, "OpportunityLineItem");
+        assert!(opp.relationship("StageName").is_none());
+        assert_eq!(object_by_prefix("00k").unwrap().name, "OpportunityLineItem");
+    }
+
+    #[test]
+    fn every_reference_points_at_a_known_object_and_prefixes_are_unique() {
+        let all = catalogue();
+        for o in all {
+            for fd in &o.fields {
+                if let FieldType::Reference(target) = fd.ty {
+                    assert!(object(target).is_some(), "{}.{} -> {target}", o.name, fd.name);
+                }
+            }
+            assert_eq!(all.iter().filter(|p| p.prefix == o.prefix).count(), 1);
+        }
+    }
+}

@@ -1,0 +1,568 @@
+//! The `$filter` subset the Service Layer supports: `eq ne gt ge lt le`, `and or not`, parentheses,
+//! `startswith`/`endswith`/`contains`/`substringof`, string, number, date, time and `null` literals.
+//!
+//! Parsing never panics: every malformed input becomes a [`FilterError`] the handler turns into a 400.
+
+use serde_json::Value;
+use std::cmp::Ordering;
+
+/// Why a `$filter` was rejected (shown to the client in the error body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterError(pub String);
+
+/// A parsed filter expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Or(Box<Expr>, Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    Compare(CompareOp, Operand, Operand),
+    Call(Function, Operand, Operand),
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+/// A boolean string function; arguments are normalised to (haystack, needle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    StartsWith,
+    EndsWith,
+    Contains,
+}
+
+/// One side of a comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    Property(String),
+    Literal(Literal),
+}
+
+/// A literal value in a filter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    Text(String),
+    Number(f64),
+    /// `2024-01-01`, `datetime'2024-01-01T00:00:00'`: compared as dates against date-like strings.
+    Date(String),
+    /// `13:00:00` unquoted.
+    Time(String),
+    Bool(bool),
+    Null,
+}
+
+impl Expr {
+    /// Every property name the expression reads, so the caller can reject unknown ones.
+    pub fn properties(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        self.collect_properties(&mut out);
+        out
+    }
+
+    fn collect_properties<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Expr::Or(a, b) | Expr::And(a, b) => {
+                a.collect_properties(out);
+                b.collect_properties(out);
+            }
+            Expr::Not(a) => a.collect_properties(out),
+            Expr::Compare(_, a, b) | Expr::Call(_, a, b) => {
+                for operand in [a, b] {
+                    if let Operand::Property(name) = operand {
+                        out.push(name);
+                    }
+                }
+            }
+        }
+    }
+
+    /// True when `row` (a JSON object) satisfies the expression.
+    pub fn matches(&self, row: &Value) -> bool {
+        match self {
+            Expr::Or(a, b) => a.matches(row) || b.matches(row),
+            Expr::And(a, b) => a.matches(row) && b.matches(row),
+            Expr::Not(a) => !a.matches(row),
+            Expr::Compare(op, a, b) => compare(*op, &resolve(a, row), &resolve(b, row)),
+            Expr::Call(function, haystack, needle) => {
+                let (Some(haystack), Some(needle)) = (as_text(&resolve(haystack, row)), as_text(&resolve(needle, row)))
+                else {
+                    return false;
+                };
+                match function {
+                    Function::StartsWith => haystack.starts_with(&needle),
+                    Function::EndsWith => haystack.ends_with(&needle),
+                    Function::Contains => haystack.contains(&needle),
+                }
+            }
+        }
+    }
+}
+
+/// Parses a decoded `$filter` value.
+pub fn parse(input: &str) -> Result<Expr, FilterError> {
+    let tokens = tokenize(input)?;
+    let mut parser = Parser { tokens, pos: 0 };
+    let expr = parser.or_expr()?;
+    match parser.peek() {
+        None => Ok(expr),
+        Some(token) => Err(FilterError(format!("unexpected {} after the end of the expression", token.describe()))),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Ident(String),
+    Text(String),
+    Number(f64),
+    Date(String),
+    Time(String),
+    LParen,
+    RParen,
+    Comma,
+}
+
+impl Token {
+    fn describe(&self) -> String {
+        match self {
+            Token::Ident(s) => format!("'{s}'"),
+            Token::Text(s) => format!("string '{s}'"),
+            Token::Number(n) => format!("number {n}"),
+            Token::Date(s) | Token::Time(s) => format!("'{s}'"),
+            Token::LParen => "'('".into(),
+            Token::RParen => "')'".into(),
+            Token::Comma => "','".into(),
+        }
+    }
+}
+
+fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
+    let chars: Vec<char> = input.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            c if c.is_whitespace() => i += 1,
+            '(' => {
+                tokens.push(Token::LParen);
+                i += 1;
+            }
+            ')' => {
+                tokens.push(Token::RParen);
+                i += 1;
+            }
+            ',' => {
+                tokens.push(Token::Comma);
+                i += 1;
+            }
+            '\'' => {
+                let (text, next) = quoted(&chars, i)?;
+                tokens.push(Token::Text(text));
+                i = next;
+            }
+            c if c.is_ascii_digit() || c == '-' => {
+                let start = i;
+                i += 1;
+                while i < chars.len() && (chars[i].is_ascii_digit() || matches!(chars[i], '.' | ':' | '-' | 'T' | 'Z'))
+                {
+                    i += 1;
+                }
+                let raw: String = chars[start..i].iter().collect();
+                tokens.push(number_like(&raw)?);
+            }
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                let start = i;
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                // `datetime'...'` (OData v3 style) is a date literal, not a property followed by a string.
+                if word.eq_ignore_ascii_case("datetime") && chars.get(i) == Some(&'\'') {
+                    let (text, next) = quoted(&chars, i)?;
+                    let date = normalize_date(&text)
+                        .ok_or_else(|| FilterError(format!("datetime'{text}' is not a valid date")))?;
+                    tokens.push(Token::Date(date));
+                    i = next;
+                } else {
+                    tokens.push(Token::Ident(word));
+                }
+            }
+            other => return Err(FilterError(format!("unexpected character '{other}' at position {i}"))),
+        }
+    }
+    Ok(tokens)
+}
+
+/// Reads a single-quoted string starting at `start`, where `''` stands for one quote.
+fn quoted(chars: &[char], start: usize) -> Result<(String, usize), FilterError> {
+    let mut text = String::new();
+    let mut i = start + 1;
+    loop {
+        match chars.get(i) {
+            None => return Err(FilterError(format!("unterminated string literal at position {start}"))),
+            Some('\'') if chars.get(i + 1) == Some(&'\'') => {
+                text.push('\'');
+                i += 2;
+            }
+            Some('\'') => return Ok((text, i + 1)),
+            Some(c) => {
+                text.push(*c);
+                i += 1;
+            }
+        }
+    }
+}
+
+fn number_like(raw: &str) -> Result<Token, FilterError> {
+    if let Some(date) = normalize_date(raw) {
+        return Ok(Token::Date(date));
+    }
+    if is_time(raw) {
+        return Ok(Token::Time(raw.to_string()));
+    }
+    raw.parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .map(Token::Number)
+        .ok_or_else(|| FilterError(format!("'{raw}' is not a number, date or time")))
+}
+
+/// `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SS` or the same with a trailing `Z` → `YYYY-MM-DDTHH:MM:SS`.
+pub fn normalize_date(raw: &str) -> Option<String> {
+    let raw = raw.strip_suffix('Z').unwrap_or(raw);
+    let (date, time) = match raw.split_once('T') {
+        Some((date, time)) => (date, time),
+        None => (raw, "00:00:00"),
+    };
+    let b = date.as_bytes();
+    let date_ok = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    (date_ok && is_time(time)).then(|| format!("{date}T{time}"))
+}
+
+fn is_time(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    b.len() == 8 && b[2] == b':' && b[5] == b':' && b.iter().enumerate().all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit())
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos)
+    }
+
+    fn next(&mut self) -> Option<Token> {
+        let token = self.tokens.get(self.pos).cloned();
+        self.pos += 1;
+        token
+    }
+
+    fn at_keyword(&self, keyword: &str) -> bool {
+        matches!(self.peek(), Some(Token::Ident(word)) if word.eq_ignore_ascii_case(keyword))
+    }
+
+    fn expect(&mut self, wanted: Token) -> Result<(), FilterError> {
+        match self.next() {
+            Some(token) if token == wanted => Ok(()),
+            Some(token) => Err(FilterError(format!("expected {} but found {}", wanted.describe(), token.describe()))),
+            None => Err(FilterError(format!("expected {} but the expression ended", wanted.describe()))),
+        }
+    }
+
+    fn or_expr(&mut self) -> Result<Expr, FilterError> {
+        let mut left = self.and_expr()?;
+        while self.at_keyword("or") {
+            self.pos += 1;
+            left = Expr::Or(Box::new(left), Box::new(self.and_expr()?));
+        }
+        Ok(left)
+    }
+
+    fn and_expr(&mut self) -> Result<Expr, FilterError> {
+        let mut left = self.unary()?;
+        while self.at_keyword("and") {
+            self.pos += 1;
+            left = Expr::And(Box::new(left), Box::new(self.unary()?));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Expr, FilterError> {
+        if self.at_keyword("not") {
+            self.pos += 1;
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        if self.peek() == Some(&Token::LParen) {
+            self.pos += 1;
+            let inner = self.or_expr()?;
+            self.expect(Token::RParen)?;
+            return Ok(inner);
+        }
+        if let Some(call) = self.function_call()? {
+            return Ok(call);
+        }
+        let left = self.operand()?;
+        let op = self.compare_op()?;
+        let right = self.operand()?;
+        Ok(Expr::Compare(op, left, right))
+    }
+
+    fn function_call(&mut self) -> Result<Option<Expr>, FilterError> {
+        let Some(Token::Ident(name)) = self.peek() else { return Ok(None) };
+        if self.tokens.get(self.pos + 1) != Some(&Token::LParen) {
+            return Ok(None);
+        }
+        let name = name.to_ascii_lowercase();
+        let (function, needle_first) = match name.as_str() {
+            "startswith" => (Function::StartsWith, false),
+            "endswith" => (Function::EndsWith, false),
+            "contains" => (Function::Contains, false),
+            "substringof" => (Function::Contains, true),
+            other => return Err(FilterError(format!("function '{other}' is not supported"))),
+        };
+        self.pos += 2;
+        let first = self.operand()?;
+        self.expect(Token::Comma)?;
+        let second = self.operand()?;
+        self.expect(Token::RParen)?;
+        let (haystack, needle) = if needle_first { (second, first) } else { (first, second) };
+        // Real servers accept `startswith(...) eq true`; treat it as the bare call.
+        if self.at_keyword("eq") && matches!(self.tokens.get(self.pos + 1), Some(Token::Ident(w)) if w == "true") {
+            self.pos += 2;
+        }
+        Ok(Some(Expr::Call(function, haystack, needle)))
+    }
+
+    fn compare_op(&mut self) -> Result<CompareOp, FilterError> {
+        let op = match self.next() {
+            Some(Token::Ident(word)) => match word.to_ascii_lowercase().as_str() {
+                "eq" => CompareOp::Eq,
+                "ne" => CompareOp::Ne,
+                "gt" => CompareOp::Gt,
+                "ge" => CompareOp::Ge,
+                "lt" => CompareOp::Lt,
+                "le" => CompareOp::Le,
+                _ => return Err(FilterError(format!("expected a comparison operator but found '{word}'"))),
+            },
+            Some(token) => return Err(FilterError(format!("expected a comparison operator but found {}", token.describe()))),
+            None => return Err(FilterError("expected a comparison operator but the expression ended".into())),
+        };
+        Ok(op)
+    }
+
+    fn operand(&mut self) -> Result<Operand, FilterError> {
+        match self.next() {
+            Some(Token::Text(s)) => Ok(Operand::Literal(Literal::Text(s))),
+            Some(Token::Number(n)) => Ok(Operand::Literal(Literal::Number(n))),
+            Some(Token::Date(d)) => Ok(Operand::Literal(Literal::Date(d))),
+            Some(Token::Time(t)) => Ok(Operand::Literal(Literal::Time(t))),
+            Some(Token::Ident(word)) => Ok(match word.as_str() {
+                "null" => Operand::Literal(Literal::Null),
+                "true" => Operand::Literal(Literal::Bool(true)),
+                "false" => Operand::Literal(Literal::Bool(false)),
+                "and" | "or" | "not" | "eq" | "ne" | "gt" | "ge" | "lt" | "le" => {
+                    return Err(FilterError(format!("expected a property or a value but found '{word}'")));
+                }
+                _ => Operand::Property(word),
+            }),
+            Some(token) => Err(FilterError(format!("expected a property or a value but found {}", token.describe()))),
+            None => Err(FilterError("expected a property or a value but the expression ended".into())),
+        }
+    }
+}
+
+/// A value being compared, after reading properties from the row.
+enum Resolved {
+    Json(Value),
+    Literal(Literal),
+}
+
+fn resolve(operand: &Operand, row: &Value) -> Resolved {
+    match operand {
+        Operand::Property(name) => Resolved::Json(row.get(name).cloned().unwrap_or(Value::Null)),
+        Operand::Literal(literal) => Resolved::Literal(literal.clone()),
+    }
+}
+
+/// Comparable form of either side: null, number, bool, date-time or text.
+#[derive(Debug, PartialEq, PartialOrd)]
+enum Scalar {
+    Null,
+    Number(f64),
+    Bool(bool),
+    DateTime(String),
+    Text(String),
+}
+
+fn scalar(value: &Resolved) -> Scalar {
+    match value {
+        Resolved::Json(Value::Null) | Resolved::Literal(Literal::Null) => Scalar::Null,
+        Resolved::Json(Value::Number(n)) => Scalar::Number(n.as_f64().unwrap_or(f64::NAN)),
+        Resolved::Json(Value::Bool(b)) | Resolved::Literal(Literal::Bool(b)) => Scalar::Bool(*b),
+        Resolved::Json(Value::String(s)) | Resolved::Literal(Literal::Text(s)) | Resolved::Literal(Literal::Time(s)) => {
+            Scalar::Text(s.clone())
+        }
+        Resolved::Literal(Literal::Date(d)) => Scalar::DateTime(d.clone()),
+        Resolved::Literal(Literal::Number(n)) => Scalar::Number(*n),
+        Resolved::Json(other) => Scalar::Text(other.to_string()),
+    }
+}
+
+fn compare(op: CompareOp, left: &Resolved, right: &Resolved) -> bool {
+    let (left, right) = unify(scalar(left), scalar(right));
+    let ordering = match (&left, &right) {
+        (Scalar::Null, Scalar::Null) => Some(Ordering::Equal),
+        (Scalar::Null, _) | (_, Scalar::Null) => None,
+        (Scalar::Number(a), Scalar::Number(b)) => a.partial_cmp(b),
+        (Scalar::Bool(a), Scalar::Bool(b)) => Some(a.cmp(b)),
+        (Scalar::DateTime(a), Scalar::DateTime(b)) | (Scalar::Text(a), Scalar::Text(b)) => Some(a.cmp(b)),
+        _ => None,
+    };
+    match (op, ordering) {
+        (CompareOp::Ne, None) => true,
+        (_, None) => false,
+        (CompareOp::Eq, Some(o)) => o == Ordering::Equal,
+        (CompareOp::Ne, Some(o)) => o != Ordering::Equal,
+        (CompareOp::Gt, Some(o)) => o == Ordering::Greater,
+        (CompareOp::Ge, Some(o)) => o != Ordering::Less,
+        (CompareOp::Lt, Some(o)) => o == Ordering::Less,
+        (CompareOp::Le, Some(o)) => o != Ordering::Greater,
+    }
+}
+
+/// Dates are stored as `2024-01-01T00:00:00Z` but filtered as `2024-01-01`, `'2024-01-01'` or
+/// `datetime'...'`: when one side is a date and the other is date-like text, compare both as dates.
+fn unify(left: Scalar, right: Scalar) -> (Scalar, Scalar) {
+    let as_date = |s: Scalar| match s {
+        Scalar::Text(t) => match normalize_date(&t) {
+            Some(d) => Scalar::DateTime(d),
+            None => Scalar::Text(t),
+        },
+        other => other,
+    };
+    let date_like = |s: &Scalar| match s {
+        Scalar::DateTime(_) => true,
+        Scalar::Text(t) => normalize_date(t).is_some(),
+        _ => false,
+    };
+    if date_like(&left) && date_like(&right) { (as_date(left), as_date(right)) } else { (left, right) }
+}
+
+fn as_text(value: &Resolved) -> Option<String> {
+    match value {
+        Resolved::Json(Value::String(s)) | Resolved::Literal(Literal::Text(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn row() -> Value {
+        json!({"CardCode": "C20000", "CardName": "O'Brien Traders", "CreditLimit": 5000.0,
+               "UpdateDate": "2024-03-05T00:00:00Z", "UpdateTime": "13:14:45", "Frozen": "tNO", "Phone1": null})
+    }
+
+    fn keeps(filter: &str) -> bool {
+        parse(filter).unwrap_or_else(|e| panic!("{filter}: {}", e.0)).matches(&row())
+    }
+
+    #[test]
+    fn and_binds_tighter_than_or() {
+        // false and false or true = (false and false) or true = true; the wrong grouping gives false.
+        assert!(keeps("CardCode eq 'X' and CardCode eq 'Y' or CardCode eq 'C20000'"));
+        assert!(!keeps("CardCode eq 'X' and (CardCode eq 'Y' or CardCode eq 'C20000')"));
+        assert!(keeps("CardCode eq 'C20000' or CardCode eq 'Y' and CardCode eq 'X'"));
+    }
+
+    #[test]
+    fn not_applies_to_the_nearest_term_only() {
+        assert!(keeps("not CardCode eq 'X' and CreditLimit gt 10"));
+        assert!(!keeps("not (CardCode eq 'X' or CreditLimit gt 10)"));
+        assert!(keeps("not not CardCode eq 'C20000'"));
+    }
+
+    #[test]
+    fn doubled_quotes_are_one_quote_inside_a_literal() {
+        assert!(keeps("CardName eq 'O''Brien Traders'"));
+        let injected = parse("CardName eq 'x'' or CardCode ne ''y'").unwrap();
+        assert_eq!(injected.properties(), vec!["CardName"], "the whole value stays one literal");
+        assert!(!injected.matches(&row()));
+    }
+
+    #[test]
+    fn numbers_compare_numerically_and_dates_as_dates() {
+        assert!(keeps("CreditLimit ge 5000 and CreditLimit lt 5000.5 and CreditLimit gt -1"));
+        assert!(keeps("UpdateDate ge 2024-03-05 and UpdateDate lt 2024-03-06"));
+        assert!(keeps("UpdateDate eq '2024-03-05'"));
+        assert!(keeps("UpdateDate gt datetime'2024-03-04T23:59:59'"));
+        assert!(keeps("UpdateDate eq 2024-03-05 and UpdateTime ge 13:00:00 and UpdateTime lt '13:15:00'"));
+        assert!(!keeps("UpdateDate gt 2024-03-05"));
+    }
+
+    #[test]
+    fn string_functions_match_both_argument_orders() {
+        assert!(keeps("startswith(CardName, 'O''Brien')"));
+        assert!(keeps("endswith(CardName,'Traders') and contains(CardName, 'Bri')"));
+        assert!(keeps("substringof('Bri', CardName)"));
+        assert!(!keeps("startswith(CardName, 'Traders')"));
+        assert!(keeps("startswith(CardCode,'C2') eq true"));
+    }
+
+    #[test]
+    fn null_matches_missing_and_null_properties() {
+        assert!(keeps("Phone1 eq null and Phone2 eq null and CardCode ne null"));
+    }
+
+    #[test]
+    fn keywords_are_case_insensitive() {
+        assert!(keeps("CardCode EQ 'C20000' AND NOT Frozen Eq 'tYES'"));
+    }
+
+    #[test]
+    fn properties_lists_every_property_read() {
+        let expr = parse("(A eq 1 or startswith(B,'x')) and not 'y' eq C").unwrap();
+        assert_eq!(expr.properties(), vec!["A", "B", "C"]);
+    }
+
+    #[test]
+    fn malformed_filters_are_errors_not_panics() {
+        for bad in [
+            "",
+            "CardCode",
+            "CardCode eq",
+            "CardCode eq 'open",
+            "CardCode eq 'x' and",
+            "(CardCode eq 'x'",
+            "CardCode eq 'x')",
+            "CardCode like 'x'",
+            "CardCode eq 'x' CardName eq 'y'",
+            "tolower(CardCode) eq 'x'",
+            "startswith(CardCode 'x')",
+            "CardCode eq 12-34",
+            "CardCode eq datetime'yesterday'",
+            "CardCode = 'x'",
+            "eq eq eq",
+            "not",
+            "((((",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! [`Queue`] in memory, with SQS FIFO semantics: dedup window, message-group locking, visibility
+//! timeouts and redrive to a dead-letter queue.
+
+use super::lock;
+use crate::domain::EpochMillis;
+use crate::error::{Error, Result};
+use crate::ports::{Clock, OutgoingMessage, Queue, ReceivedMessage};
+use async_trait::async_trait;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+/// SQS FIFO remembers a deduplication id for five minutes.
+const DEDUP_WINDOW_MILLIS: EpochMillis = 5 * 60 * 1000;
+/// ReceiveMessage returns at most ten messages.
+const MAX_RECEIVE: usize = 10;
+
+/// Queue attributes that SQS would hold.
+#[derive(Clone)]
+pub struct EmbeddedQueueOptions {
+    /// How long a received message stays invisible unless deleted or released.
+    pub visibility_timeout_secs: u32,
+    /// Receives after which the next receive attempt moves a message to `dead_letter`
+    /// (the RedrivePolicy's maxReceiveCount; ignored without a dead-letter queue, as SQS has no redrive without one).
+    pub max_receive_count: Option<u32>,
+    /// The dead-letter queue.
+    pub dead_letter: Option<Arc<EmbeddedQueue>>,
+}
+
+impl Default for EmbeddedQueueOptions {
+    fn default() -> Self {
+        Self { visibility_timeout_secs: 30, max_receive_count: None, dead_letter: None }
+    }
+}
+
+impl fmt::Debug for EmbeddedQueueOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedQueueOptions")
+            .field("visibility_timeout_secs", &self.visibility_timeout_secs)
+            .field("max_receive_count", &self.max_receive_count)
+            .field("dead_letter", &self.dead_letter.as_ref().map(|q| q.name()))
+            .finish()
+    }
+}
+
+/// A message on the queue, visible or in flight.
+#[derive(Debug, Clone)]
+struct Stored {
+    message_id: String,
+    group_id: String,
+    body: String,
+    receive_count: u32,
+    /// Invisible (in flight) until then.
+    visible_at: EpochMillis,
+    /// The handle of the latest receive; older handles no longer work.
+    receipt_handle: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// In send order, which is also the order within each group.
+    messages: Vec<Stored>,
+    /// Dedup id → end of its window.
+    dedup_until: HashMap<String, EpochMillis>,
+    /// Handles of deleted messages: deleting twice succeeds, as on SQS.
+    deleted_handles: HashSet<String>,
+    sequence: u64,
+}
+
+/// An in-memory FIFO queue.
+pub struct EmbeddedQueue {
+    name: String,
+    options: EmbeddedQueueOptions,
+    clock: Arc<dyn Clock>,
+    state: Mutex<State>,
+}
+
+impl EmbeddedQueue {
+    /// A queue named `name` (used in ids and messages) with SQS-like attributes.
+    pub fn new(name: &str, options: EmbeddedQueueOptions, clock: Arc<dyn Clock>) -> Self {
+        Self { name: name.to_string(), options, clock, state: Mutex::new(State::default()) }
+    }
+
+    /// The queue's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Messages on the queue, visible or in flight.
+    pub fn len(&self) -> usize {
+        lock(&self.state).messages.len()
+    }
+
+    /// True when no message is on the queue, visible or in flight.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Messages received and neither deleted nor visible again yet.
+    pub fn in_flight(&self) -> usize {
+        let now = self.clock.now_millis();
+        lock(&self.state).messages.iter().filter(|m| m.visible_at > now).count()
+    }
+
+    /// The bodies of all messages on the queue, in send order.
+    pub fn messages(&self) -> Vec<String> {
+        lock(&self.state).messages.iter().map(|m| m.body.clone()).collect()
+    }
+
+    /// Takes messages moved here by a source queue's redrive (no dedup: they are moved, not sent).
+    fn accept_dead_letters(&self, mut moved: Vec<Stored>) {
+        let now = self.clock.now_millis();
+        for message in &mut moved {
+            message.visible_at = now;
+            message.receipt_handle = None;
+        }
+        lock(&self.state).messages.extend(moved);
+    }
+
+    fn redrive_limit(&self) -> Option<u32> {
+        self.options.dead_letter.as_ref().and(self.options.max_receive_count)
+    }
+
+    fn invalid_handle(&self, receipt_handle: &str) -> Error {
+        Error::Store {
+            service: "embedded queue",
+            message: format!("{}: receipt handle {receipt_handle} is not current (never issued, or the message was received again)", self.name),
+            retryable: false,
+        }
+    }
+}
+
+#[async_trait]
+impl Queue for EmbeddedQueue {
+    async fn send(&self, messages: &[OutgoingMessage]) -> Result<()> {
+        let now = self.clock.now_millis();
+        let mut state = lock(&self.state);
+        state.dedup_until.retain(|_, until| *until > now);
+        for message in messages {
+            if state.dedup_until.contains_key(&message.dedup_id) {
+                continue; // Accepted but not enqueued, as SQS does within the dedup window.
+            }
+            state.dedup_until.insert(message.dedup_id.clone(), now + DEDUP_WINDOW_MILLIS);
+            state.sequence += 1;
+            let message_id = format!("{}-{}", self.name, state.sequence);
+            state.messages.push(Stored {
+                message_id,
+                group_id: message.group_id.clone(),
+                body: message.body.clone(),
+                receive_count: 0,
+                visible_at: now,
+                receipt_handle: None,
+            });
+        }
+        Ok(())
+    }
+
+    async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>> {
+        let now = self.clock.now_millis();
+        let max = max.clamp(1, MAX_RECEIVE);
+        let redrive_limit = self.redrive_limit();
+        let mut dead = Vec::new();
+        let mut received = Vec::new();
+        {
+            let mut state = lock(&self.state);
+            let state = &mut *state;
+            // A group with a message in flight delivers nothing until that message is deleted or visible again.
+            let locked: HashSet<String> =
+                state.messages.iter().filter(|m| m.visible_at > now).map(|m| m.group_id.clone()).collect();
+            let mut index = 0;
+            while index < state.messages.len() && received.len() < max {
+                let message = &mut state.messages[index];
+                if locked.contains(&message.group_id) {
+                    index += 1;
+                    continue;
+                }
+                if redrive_limit.is_some_and(|limit| message.receive_count >= limit) {
+                    // Like SQS: the move happens on the receive attempt after the last allowed one.
+                    dead.push(state.messages.remove(index));
+                    continue;
+                }
+                // Delivering the rest of this group in the same batch keeps its order; it is locked afterwards.
+                state.sequence += 1;
+                let handle = format!("{}:{}:{}", self.name, message.message_id, state.sequence);
+                message.receive_count += 1;
+                message.visible_at = now + i64::from(self.options.visibility_timeout_secs) * 1000;
+                message.receipt_handle = Some(handle.clone());
+                received.push(ReceivedMessage {
+                    message_id: message.message_id.clone(),
+                    receipt_handle: handle,
+                    group_id: message.group_id.clone(),
+                    body: message.body.clone(),
+                    receive_count: message.receive_count,
+                });
+                index += 1;
+            }
+        }
+        // Moved after unlocking this queue, so two queues' locks are never held together.
+        if let (false, Some(dead_letter)) = (dead.is_empty(), &self.options.dead_letter) {
+            dead_letter.accept_dead_letters(dead);
+        }
+        Ok(received)
+    }
+
+    async fn delete(&self, receipt_handle: &str) -> Result<()> {
+        let mut state = lock(&self.state);
+        if let Some(index) = state.messages.iter().position(|m| m.receipt_handle.as_deref() == Some(receipt_handle)) {
+            state.messages.remove(index);
+            state.deleted_handles.insert(receipt_handle.to_string());
+            return Ok(());
+        }
+        if state.deleted_handles.contains(receipt_handle) {
+            return Ok(());
+        }
+        Err(self.invalid_handle(receipt_handle))
+    }
+
+    async fn release(&self, receipt_handle: &str, seconds: u32) -> Result<()> {
+        let now = self.clock.now_millis();
+        let mut state = lock(&self.state);
+        let message = state
+            .messages
+            .iter_mut()
+            .find(|m| m.receipt_handle.as_deref() == Some(receipt_handle))
+            .ok_or_else(|| self.invalid_handle(receipt_handle))?;
+        message.visible_at = now + i64::from(seconds) * 1000;
+        Ok(())
+    }
+
+    async fn depth(&self) -> Result<u64> {
+        let now = self.clock.now_millis();
+        Ok(lock(&self.state).messages.iter().filter(|m| m.visible_at <= now).count() as u64)
+    }
+}
+
+impl fmt::Debug for EmbeddedQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedQueue")
+            .field("name", &self.name)
+            .field("options", &self.options)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embedded::ManualClock;
+    use std::time::Duration;
+
+    fn message(group: &str, dedup: &str) -> OutgoingMessage {
+        OutgoingMessage { group_id: group.into(), dedup_id: dedup.into(), body: format!("{group}/{dedup}") }
+    }
+
+    fn queue(visibility_timeout_secs: u32) -> (EmbeddedQueue, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let options = EmbeddedQueueOptions { visibility_timeout_secs, ..Default::default() };
+        (EmbeddedQueue::new("work.fifo", options, clock.clone()), clock)
+    }
+
+    #[tokio::test]
+    async fn an_undeleted_message_comes_back_after_the_visibility_timeout() {
+        let (queue, clock) = queue(30);
+        queue.send(&[message("g", "1")]).await.unwrap();
+        assert_eq!(queue.receive(10).await.unwrap().len(), 1);
+        clock.advance(Duration::from_millis(29_999));
+        assert!(queue.receive(10).await.unwrap().is_empty());
+        assert_eq!(queue.in_flight(), 1);
+        clock.advance(Duration::from_millis(1));
+        let again = queue.receive(10).await.unwrap();
+        assert_eq!(again[0].receive_count, 2);
+    }
+
+    #[tokio::test]
+    async fn a_dedup_id_is_forgotten_after_five_minutes() {
+        let (queue, clock) = queue(30);
+        queue.send(&[message("g", "1")]).await.unwrap();
+        clock.advance(Duration::from_secs(299));
+        queue.send(&[message("g", "1")]).await.unwrap();
+        assert_eq!(queue.len(), 1);
+        clock.advance(Duration::from_secs(1));
+        queue.send(&[message("g", "1")]).await.unwrap();
+        assert_eq!(queue.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_dedup_id_stays_remembered_after_its_message_is_deleted() {
+        let (queue, _) = queue(30);
+        queue.send(&[message("g", "1")]).await.unwrap();
+        let received = queue.receive(1).await.unwrap();
+        queue.delete(&received[0].receipt_handle).await.unwrap();
+        queue.send(&[message("g", "1")]).await.unwrap();
+        assert!(queue.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_released_message_stays_invisible_and_keeps_its_group_locked_for_the_given_seconds() {
+        let (queue, clock) = queue(30);
+        queue.send(&[message("g", "1"), message("g", "2")]).await.unwrap();
+        let first = queue.receive(1).await.unwrap();
+        queue.release(&first[0].receipt_handle, 5).await.unwrap();
+        clock.advance(Duration::from_secs(4));
+        assert!(queue.receive(10).await.unwrap().is_empty());
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(queue.receive(1).await.unwrap()[0].body, "g/1");
+    }
+
+    #[tokio::test]
+    async fn an_old_receipt_handle_stops_working_once_the_message_is_received_again() {
+        let (queue, clock) = queue(30);
+        queue.send(&[message("g", "1")]).await.unwrap();
+        let first = queue.receive(1).await.unwrap();
+        clock.advance(Duration::from_secs(30));
+        let second = queue.receive(1).await.unwrap();
+        assert!(queue.delete(&first[0].receipt_handle).await.is_err());
+        queue.delete(&second[0].receipt_handle).await.unwrap();
+        queue.delete(&second[0].receipt_handle).await.expect("deleting twice succeeds, as on SQS");
+        assert!(queue.is_empty());
+    }
+
+    #[tokio::test]
+    async fn depth_counts_visible_messages_only() {
+        let (queue, _) = queue(30);
+        queue.send(&[message("a", "1"), message("b", "2"), message("b", "3")]).await.unwrap();
+        queue.receive(1).await.unwrap();
+        assert_eq!(queue.depth().await.unwrap(), 2);
+        assert_eq!(queue.messages(), ["a/1", "b/2", "b/3"]);
+    }
+}

@@ -1,0 +1,49 @@
+//! Drives a writer over a queue until it is empty: the embedded stand-in for the SQS event
+//! source mapping (receive ≤ 10, invoke, delete successes, let failures return).
+
+use super::sap_writer::{BatchOutcome, InboundMessage, SapWriter};
+use crate::error::Result;
+use crate::ports::{Clock, Queue};
+
+/// Counts from a drain run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrainStats {
+    pub batches: u64,
+    pub messages: u64,
+    pub failures_reported: u64,
+}
+
+/// Receives batches from `queue` and hands them to `writer` until nothing is visible or
+/// `max_batches` ran. Failed messages are made visible again after `retry_delay_secs`.
+pub async fn drain(
+    queue: &dyn Queue,
+    writer: &SapWriter,
+    clock: &dyn Clock,
+    invocation_budget_ms: i64,
+    retry_delay_secs: u32,
+    max_batches: u64,
+) -> Result<DrainStats> {
+    let mut stats = DrainStats::default();
+    while stats.batches < max_batches {
+        let received = queue.receive(10).await?;
+        if received.is_empty() {
+            break;
+        }
+        let batch: Vec<InboundMessage> = received
+            .iter()
+            .map(|m| InboundMessage { message_id: m.message_id.clone(), group_id: m.group_id.clone(), body: m.body.clone() })
+            .collect();
+        let BatchOutcome { failures, .. } = writer.process_batch(&batch, clock.now_millis() + invocation_budget_ms).await;
+        for m in &received {
+            if failures.contains(&m.message_id) {
+                queue.release(&m.receipt_handle, retry_delay_secs).await?;
+            } else {
+                queue.delete(&m.receipt_handle).await?;
+            }
+        }
+        stats.batches += 1;
+        stats.messages += received.len() as u64;
+        stats.failures_reported += failures.len() as u64;
+    }
+    Ok(stats)
+}

@@ -1,0 +1,120 @@
+//! Builds the Lambda functions' dependencies on real AWS services and real SAP/Salesforce
+//! endpoints from the environment. Everything here runs once per container, in `main`.
+
+use crate::aws::{DynamoAudit, DynamoIdempotency, SecretsManagerStore, SqsQueue};
+use crate::config::{SalesforceConfig, SapConfig, Source, required};
+use crate::error::{Error, Result};
+use crate::ports::{SecretStore, SystemClock};
+use crate::salesforce::SalesforceClient;
+use crate::sap::SapClient;
+use crate::sync::sap_writer::{SapWriter, WriterSettings};
+use secrecy::ExposeSecret;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Settings read first, overridden by values fetched from Secrets Manager.
+struct Layered<'a> {
+    secrets: HashMap<String, String>,
+    base: &'a dyn Source,
+}
+
+impl Source for Layered<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.secrets.get(name).cloned().or_else(|| self.base.var(name))
+    }
+}
+
+
+/// The JSON secret named by the `id_var` setting, when that setting is present.
+async fn json_secret(store: &dyn SecretStore, src: &dyn Source, id_var: &str) -> Result<Option<serde_json::Value>> {
+    let Some(id) = src.var(id_var) else { return Ok(None) };
+    let secret = store.get(&id).await?;
+    serde_json::from_str(secret.expose_secret())
+        .map(Some)
+        .map_err(|_| Error::Config(format!("the secret named by {id_var} is not a JSON object")))
+}
+
+/// Copies string `field`s of a JSON secret into settings named `setting`.
+fn expose_fields(secret: &Option<serde_json::Value>, fields: &[(&str, &str)], into: &mut HashMap<String, String>) {
+    let Some(json) = secret else { return };
+    for (field, setting) in fields {
+        if let Some(value) = json.get(*field).and_then(|v| v.as_str()) {
+            into.insert((*setting).to_string(), value.to_string());
+        }
+    }
+}
+
+/// The sap-writer on AWS: SQS DLQ, DynamoDB idempotency and audit, SAP and Salesforce clients.
+/// `SAP_SECRET_ID` names `{"password", "ca_bundle_pem"?}`; `SF_SECRET_ID` names `{"client_secret"}`.
+pub async fn sap_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<SapWriter> {
+    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
+    let sap_secret = json_secret(&secrets, src, "SAP_SECRET_ID").await?;
+    let sf_secret = json_secret(&secrets, src, "SF_SECRET_ID").await?;
+    let mut fetched = HashMap::new();
+    expose_fields(&sap_secret, &[("password", "SAP_PASSWORD")], &mut fetched);
+    expose_fields(&sf_secret, &[("client_secret", "SF_CLIENT_SECRET")], &mut fetched);
+    let layered = Layered { secrets: fetched, base: src };
+    let mut sap_config = SapConfig::from_source(&layered)?;
+    if sap_config.ca_bundle_pem.is_none() {
+        sap_config.ca_bundle_pem = sap_secret
+            .as_ref()
+            .and_then(|v| v.get("ca_bundle_pem"))
+            .and_then(|p| p.as_str())
+            .map(|p| p.as_bytes().to_vec());
+    }
+    let sf_config = SalesforceConfig::from_source(&layered)?;
+    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+    let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
+    Ok(SapWriter {
+        sap: Arc::new(SapClient::new(sap_config)?),
+        salesforce: Arc::new(SalesforceClient::new(sf_config)?),
+        idempotency: Arc::new(DynamoIdempotency::new(dynamo.clone(), required(src, "IDEMPOTENCY_TABLE")?)),
+        audit: Arc::new(DynamoAudit::new(dynamo, required(src, "AUDIT_TABLE")?, Some(retention_days * 86_400))),
+        dead_letters: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SAP_DLQ_URL")?)),
+        clock: Arc::new(SystemClock),
+        settings: writer_settings(src)?,
+    })
+}
+
+/// F1 settings: `AUTO_CREATE_CUSTOMERS` (true), `CARD_CODE_PREFIX` (SF).
+pub fn writer_settings(src: &dyn Source) -> Result<WriterSettings> {
+    let defaults = WriterSettings::default();
+    let auto = match src.var("AUTO_CREATE_CUSTOMERS").as_deref() {
+        None => defaults.auto_create_customers,
+        Some("true") => true,
+        Some("false") => false,
+        Some(other) => return Err(Error::Config(format!("AUTO_CREATE_CUSTOMERS={other:?} must be true or false"))),
+    };
+    Ok(WriterSettings {
+        auto_create_customers: auto,
+        card_code_prefix: src.var("CARD_CODE_PREFIX").unwrap_or(defaults.card_code_prefix),
+        ..defaults
+    })
+}
+
+/// The sf-receiver's ports on AWS.
+pub struct ReceiverDeps {
+    pub to_sap: SqsQueue,
+    pub audit: DynamoAudit,
+    pub clock: SystemClock,
+    pub client_tag: String,
+}
+
+impl ReceiverDeps {
+    /// Reads `TO_SAP_QUEUE_URL`, `AUDIT_TABLE`, `AUDIT_RETENTION_DAYS`, `SF_CLIENT_TAG`.
+    pub fn from_env(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<Self> {
+        let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
+        Ok(Self {
+            to_sap: SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SAP_QUEUE_URL")?),
+            audit: DynamoAudit::new(aws_sdk_dynamodb::Client::new(sdk), required(src, "AUDIT_TABLE")?, Some(retention_days * 86_400)),
+            clock: SystemClock,
+            client_tag: src.var("SF_CLIENT_TAG").unwrap_or_else(|| crate::ECHO_CLIENT_TAG.into()),
+        })
+    }
+
+    /// The receiver borrowing these ports.
+    pub fn receiver(&self) -> crate::sync::receiver::Receiver<'_> {
+        crate::sync::receiver::Receiver { to_sap: &self.to_sap, audit: &self.audit, clock: &self.clock, client_tag: &self.client_tag }
+    }
+}
+
