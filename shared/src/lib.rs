@@ -18,8 +18,9 @@ pub mod secrets;
 pub mod sap;
 pub mod sync;
 pub mod telemetry;
+pub mod wiring;
 
-pub use error::{Error, ErrorClass};
+pub use error::{Error, ErrorClass, Result};
 
 /// The `client=` tag our Salesforce writes carry; CDC events whose changeOrigin has it are our echoes.
 pub const ECHO_CLIENT_TAG: &str = "b1force";

@@ -69,8 +69,7 @@ impl<S: SecretStore> SecretStore for CachedSecrets<S> {
 
 impl<S: SecretStore> fmt::Debug for CachedSecrets<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<String> =
-            self.slots.lock().map(|slots| slots.keys().cloned().collect()).unwrap_or_default();
+        let names: Vec<String> = self.slots.lock().map(|slots| slots.keys().cloned().collect()).unwrap_or_default();
         f.debug_struct("CachedSecrets").field("ttl_millis", &self.ttl_millis).field("names", &names).finish()
     }
 }
@@ -106,9 +105,7 @@ impl SecretFields {
 
     /// The field `name`, or a configuration error naming the secret and the missing field.
     pub fn field(&self, name: &str) -> Result<&Secret> {
-        self.fields
-            .get(name)
-            .ok_or_else(|| Error::Config(format!("secret {} has no field {name:?}", self.secret_name)))
+        self.fields.get(name).ok_or_else(|| Error::Config(format!("secret {} has no field {name:?}", self.secret_name)))
     }
 
     /// The field `name` if present.
@@ -239,7 +236,9 @@ mod tests {
 
     #[test]
     fn a_secret_that_is_not_a_json_object_is_rejected_without_quoting_it() {
-        for raw in [format!("\"{VALUE}\""), format!("{VALUE}"), format!("[\"{VALUE}\"]"), format!("{{\"p\": \"{VALUE}\"")] {
+        for raw in
+            [format!("\"{VALUE}\""), VALUE.to_string(), format!("[\"{VALUE}\"]"), format!("{{\"p\": \"{VALUE}\"")]
+        {
             let err = SecretFields::parse("sap", &Secret::from(raw)).unwrap_err().to_string();
             assert!(err.contains("sap") && !err.contains(VALUE), "{err}");
         }

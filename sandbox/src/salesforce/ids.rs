@@ -11,8 +11,10 @@ pub fn checksum(base: &str) -> String {
     base.as_bytes()
         .chunks(5)
         .map(|chunk| {
-            let bits =
-                chunk.iter().enumerate().fold(0usize, |acc, (i, b)| if b.is_ascii_uppercase() { acc | (1 << i) } else { acc });
+            let bits = chunk
+                .iter()
+                .enumerate()
+                .fold(0usize, |acc, (i, b)| if b.is_ascii_uppercase() { acc | (1 << i) } else { acc });
             CHECKSUM_ALPHABET[bits] as char
         })
         .collect()

@@ -1,6 +1,373 @@
-//! Salesforce REST v63.0 sandbox. Placeholder until implemented.
+//! Salesforce REST v63.0 sandbox: OAuth client credentials, SOQL, sObjects, sObject Collections,
+//! `Sforce-Limit-Info`, fault injection, and a change log for generating CDC events.
+//!
+//! Wire formats follow the handbook's `reference/salesforce.md` (§1, §2, §6, §7).
 
-/// Placeholder.
-pub struct SalesforceOptions;
-/// Placeholder.
-pub struct SalesforceSandbox;
+mod error;
+mod handlers;
+mod ids;
+mod query;
+mod schema;
+mod seed;
+mod soql;
+mod store;
+mod values;
+
+pub use store::ChangeRecord;
+
+use crate::faults::{CallCounter, Faults};
+use crate::serve::{Served, TlsIdentity, serve};
+use error::ApiError;
+use serde_json::{Map, Value, json};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use store::{Store, WriteContext};
+
+/// The connected app's consumer key the sandbox accepts.
+pub const CLIENT_ID: &str = "3MVG9b1force.sandbox.consumer.key";
+/// The connected app's consumer secret the sandbox accepts.
+pub const CLIENT_SECRET: &str = "b1force-sandbox-consumer-secret";
+/// How many query cursors are kept before the oldest is forgotten.
+const MAX_CURSORS: usize = 200;
+
+/// How to start the sandbox.
+#[derive(Clone)]
+pub struct SalesforceOptions {
+    /// 0 = any free port.
+    pub port: u16,
+    /// Serve HTTPS with this certificate instead of HTTP.
+    pub tls: Option<TlsIdentity>,
+    /// The org's daily API allocation (`Sforce-Limit-Info` max).
+    pub api_limit: u64,
+}
+
+impl Default for SalesforceOptions {
+    fn default() -> Self {
+        Self { port: 0, tls: None, api_limit: 100_000 }
+    }
+}
+
+/// A query result being paged through.
+#[derive(Clone)]
+struct Cursor {
+    records: Arc<Vec<Value>>,
+    total: usize,
+    batch: usize,
+}
+
+/// State shared by all handlers.
+struct Shared {
+    store: Mutex<Store>,
+    /// access token → authenticated requests made with it
+    tokens: Mutex<HashMap<String, u64>>,
+    cursors: Mutex<(HashMap<String, Cursor>, VecDeque<String>)>,
+    next_locator: AtomicU64,
+    faults: Faults,
+    calls: CallCounter,
+    api_used: AtomicU64,
+    api_max: AtomicU64,
+    origin: OnceLock<String>,
+    helper_counter: AtomicUsize,
+    seeded_accounts: Vec<String>,
+    seeded_products: Vec<String>,
+}
+
+/// The sandbox org's id.
+fn org_id() -> String {
+    ids::make_id("00D", 1)
+}
+
+/// The integration user's id.
+fn user_id() -> String {
+    ids::make_id("005", 1)
+}
+
+impl Shared {
+    fn origin(&self) -> String {
+        self.origin.get().cloned().unwrap_or_default()
+    }
+
+    fn issue_token(&self) -> String {
+        let secret: String = uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string();
+        let token = format!("{}!AQ{}", &org_id()[..15], &secret[..48]);
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(token.clone(), 0);
+        token
+    }
+
+    /// Checks the bearer token; with `expire_sessions_every = N` a token serves N requests.
+    fn authenticate(&self, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+        let invalid = || ApiError::new(401, "INVALID_SESSION_ID", "Session expired or invalid");
+        let header = headers.get("authorization").and_then(|v| v.to_str().ok()).ok_or_else(invalid)?;
+        let token =
+            header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("OAuth ")).ok_or_else(invalid)?.trim();
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        let uses = tokens.get_mut(token).ok_or_else(invalid)?;
+        *uses += 1;
+        if let Some(every) = self.faults.get().expire_sessions_every
+            && *uses > every.max(1)
+        {
+            tokens.remove(token);
+            return Err(invalid());
+        }
+        Ok(())
+    }
+
+    /// Counts one API request against the allocation, or refuses it when none is left.
+    fn charge_api_call(&self) -> Result<(), ApiError> {
+        let max = self.api_max.load(Ordering::SeqCst);
+        self.api_used
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| (used < max).then_some(used + 1))
+            .map(drop)
+            .map_err(|_| handlers::request_limit_exceeded())
+    }
+
+    fn api_usage(&self) -> (u64, u64) {
+        (self.api_used.load(Ordering::SeqCst), self.api_max.load(Ordering::SeqCst))
+    }
+
+    fn set_api_usage(&self, used: u64, max: u64) {
+        self.api_used.store(used, Ordering::SeqCst);
+        self.api_max.store(max, Ordering::SeqCst);
+    }
+
+    fn expire_tokens(&self) {
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    fn limits(&self) -> Value {
+        let (used, max) = self.api_usage();
+        let unlimited = |max: u64| json!({"Max": max, "Remaining": max});
+        json!({
+            "DailyApiRequests": {"Max": max, "Remaining": max.saturating_sub(used)},
+            "DailyBulkApiBatches": unlimited(15_000),
+            "DailyBulkV2QueryJobs": unlimited(10_000),
+            "DailyBulkV2QueryFileStorageMB": unlimited(976_562),
+            "DataStorageMB": unlimited(1_024),
+        })
+    }
+
+    /// Rolls the injected UNABLE_TO_LOCK_ROW for one write.
+    fn maybe_lock_row(&self) -> Result<(), ApiError> {
+        if self.faults.roll(self.faults.get().lock_row_rate) { Err(ApiError::lock_row()) } else { Ok(()) }
+    }
+
+    fn write<T>(&self, op: impl FnOnce(&mut Store) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        op(&mut self.store.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn register_cursor(&self, cursor: Cursor) -> String {
+        let locator = ids::make_id("01g", self.next_locator.fetch_add(1, Ordering::SeqCst) + 1);
+        let mut cursors = self.cursors.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, order) = &mut *cursors;
+        map.insert(locator.clone(), cursor);
+        order.push_back(locator.clone());
+        while order.len() > MAX_CURSORS {
+            if let Some(oldest) = order.pop_front() {
+                map.remove(&oldest);
+            }
+        }
+        locator
+    }
+
+    fn cursor(&self, locator: &str) -> Option<Cursor> {
+        self.cursors.lock().unwrap_or_else(|e| e.into_inner()).0.get(locator).cloned()
+    }
+}
+
+/// A running Salesforce sandbox; stops when dropped.
+pub struct SalesforceSandbox {
+    shared: Arc<Shared>,
+    served: Served,
+}
+
+fn helper_context() -> WriteContext {
+    WriteContext {
+        change_origin: String::new(),
+        transaction_key: uuid::Uuid::new_v4().to_string(),
+        now_ms: values::now_ms(),
+    }
+}
+
+fn object_body(value: Value) -> Map<String, Value> {
+    value.as_object().cloned().unwrap_or_default()
+}
+
+impl SalesforceSandbox {
+    /// Seeds the org and starts serving on 127.0.0.1.
+    pub async fn start(opts: SalesforceOptions) -> anyhow::Result<Self> {
+        let mut store = Store::default();
+        seed::seed(&mut store);
+        let ids_of = |object: &str, take: usize| -> Vec<String> {
+            store.all(object).take(take).filter_map(|r| r.get("Id")?.as_str().map(str::to_string)).collect()
+        };
+        let seeded_accounts = ids_of("Account", seed::CARD_ACCOUNTS + 10);
+        let seeded_products = ids_of("Product2", seed::GOOD_PRODUCTS);
+        let shared = Arc::new(Shared {
+            store: Mutex::new(store),
+            tokens: Mutex::default(),
+            cursors: Mutex::default(),
+            next_locator: AtomicU64::new(0),
+            faults: Faults::default(),
+            calls: CallCounter::default(),
+            api_used: AtomicU64::new(0),
+            api_max: AtomicU64::new(opts.api_limit),
+            origin: OnceLock::new(),
+            helper_counter: AtomicUsize::new(0),
+            seeded_accounts,
+            seeded_products,
+        });
+        let served = serve(handlers::router(shared.clone()), opts.port, opts.tls).await?;
+        let _ = shared.origin.set(served.origin());
+        Ok(Self { shared, served })
+    }
+
+    /// The sandbox origin, used both as the login URL and as the token's `instance_url`.
+    pub fn login_url(&self) -> String {
+        self.served.origin()
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.served.addr.port()
+    }
+
+    /// The consumer key the token endpoint accepts.
+    pub fn client_id(&self) -> &'static str {
+        CLIENT_ID
+    }
+
+    /// The consumer secret the token endpoint accepts.
+    pub fn client_secret(&self) -> &'static str {
+        CLIENT_SECRET
+    }
+
+    /// Fault injection settings.
+    pub fn faults(&self) -> &Faults {
+        &self.shared.faults
+    }
+
+    /// Calls per endpoint (`POST /services/oauth2/token`, `GET query`, `PATCH sobjects/Opportunity`, ...).
+    pub fn calls(&self) -> &CallCounter {
+        &self.shared.calls
+    }
+
+    /// Invalidates every issued access token (the next API call gets 401 INVALID_SESSION_ID).
+    pub fn expire_tokens(&self) {
+        self.shared.expire_tokens();
+    }
+
+    /// Sets the daily API usage reported in `Sforce-Limit-Info`; `used >= max` refuses calls with 403.
+    pub fn set_api_usage(&self, used: u64, max: u64) {
+        self.shared.set_api_usage(used, max);
+    }
+
+    /// `(used, max)` API requests.
+    pub fn api_usage(&self) -> (u64, u64) {
+        self.shared.api_usage()
+    }
+
+    /// Creates `n` new Closed Won opportunities, round-robin over the 60 seeded accounts, each with
+    /// 1–3 lines of the 40 good products; deterministic across runs. Returns their ids.
+    pub fn seed_closed_won(&self, n: usize) -> Vec<String> {
+        let accounts = &self.shared.seeded_accounts;
+        let products = &self.shared.seeded_products;
+        (0..n)
+            .map(|_| {
+                let k = self.shared.helper_counter.fetch_add(1, Ordering::SeqCst);
+                let account = &accounts[k % accounts.len()];
+                let lines: Vec<Map<String, Value>> = (0..1 + k % 3)
+                    .map(|j| {
+                        let index = (k * 7 + j * 11) % products.len();
+                        object_body(json!({"Product2Id": products[index], "Quantity": 1 + (k + j) % 4,
+                                           "UnitPrice": seed::list_price(index), "SortOrder": j + 1}))
+                    })
+                    .collect();
+                self.insert_opportunity(account, "Closed Won", &format!("Closed Won {}", k + 1), lines)
+            })
+            .collect()
+    }
+
+    /// Creates an opportunity at `stage` on `account_id` with one line per product code (unknown
+    /// codes such as `Z99999` included, if the product exists). Panics on an unknown account or product:
+    /// it is a test helper.
+    pub fn create_opportunity(&self, account_id: &str, stage: &str, product_codes: &[&str]) -> String {
+        let k = self.shared.helper_counter.fetch_add(1, Ordering::SeqCst);
+        let lines: Vec<Map<String, Value>> = {
+            let store = self.shared.store.lock().unwrap_or_else(|e| e.into_inner());
+            product_codes
+                .iter()
+                .enumerate()
+                .map(|(j, code)| {
+                    let product = store.find_by("Product2", "ProductCode", code).into_iter().next();
+                    let product = product.unwrap_or_else(|| panic!("no Product2 with ProductCode {code}"));
+                    let price = store
+                        .all("PricebookEntry")
+                        .find(|e| e.get("Product2Id").and_then(Value::as_str) == Some(product.as_str()))
+                        .and_then(|e| e.get("UnitPrice").cloned())
+                        .unwrap_or(json!(0.0));
+                    object_body(
+                        json!({"Product2Id": product, "Quantity": 1 + j, "UnitPrice": price, "SortOrder": j + 1}),
+                    )
+                })
+                .collect()
+        };
+        self.insert_opportunity(account_id, stage, &format!("{stage} {}", k + 1), lines)
+    }
+
+    fn insert_opportunity(
+        &self,
+        account_id: &str,
+        stage: &str,
+        suffix: &str,
+        lines: Vec<Map<String, Value>>,
+    ) -> String {
+        let mut store = self.shared.store.lock().unwrap_or_else(|e| e.into_inner());
+        let account_name = store
+            .get("Account", account_id)
+            .and_then(|a| a.get("Name"))
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no Account {account_id}"))
+            .to_string();
+        let book = store
+            .all("Pricebook2")
+            .find(|b| b.get("IsStandard") == Some(&json!(true)))
+            .and_then(|b| b.get("Id").cloned());
+        let opportunity = object_body(json!({
+            "Name": format!("{account_name} - {suffix}"), "AccountId": account_id, "StageName": stage,
+            "CloseDate": "2026-11-25", "Pricebook2Id": book,
+        }));
+        store
+            .create_opportunity_with_lines(&opportunity, &lines, &helper_context())
+            .unwrap_or_else(|e| panic!("cannot create opportunity: {} {}", e.code, e.message))
+    }
+
+    /// Changes a record the way a user in the UI would (change origin empty).
+    pub fn update_record(&self, object: &str, id: &str, fields: Value) -> anyhow::Result<()> {
+        let def = schema::object(object).ok_or_else(|| anyhow::anyhow!("unknown object {object}"))?;
+        let body = fields.as_object().cloned().ok_or_else(|| anyhow::anyhow!("fields must be a JSON object"))?;
+        self.shared
+            .write(|store| store.update(def, id, &body, &helper_context()))
+            .map_err(|e| anyhow::anyhow!("{} {}: {}", e.status, e.code, e.message))
+    }
+
+    /// The record as `GET /sobjects/{object}/{id}` returns it, if it exists.
+    pub fn record(&self, object: &str, id: &str) -> Option<Value> {
+        let def = schema::object(object)?;
+        let id = ids::normalize(id)?;
+        let store = self.shared.store.lock().unwrap_or_else(|e| e.into_inner());
+        store.get(def.name, &id).map(|r| handlers::record_json(def, r, None, "v63.0"))
+    }
+
+    /// Every record of `object`, in creation order.
+    pub fn records(&self, object: &str) -> Vec<Value> {
+        let Some(def) = schema::object(object) else { return Vec::new() };
+        let store = self.shared.store.lock().unwrap_or_else(|e| e.into_inner());
+        store.all(def.name).map(|r| handlers::record_json(def, r, None, "v63.0")).collect()
+    }
+
+    /// Every committed change since start, in commit order.
+    pub fn changes(&self) -> Vec<ChangeRecord> {
+        self.shared.store.lock().unwrap_or_else(|e| e.into_inner()).changes().to_vec()
+    }
+}

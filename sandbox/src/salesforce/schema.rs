@@ -189,6 +189,7 @@ fn build() -> Vec<ObjectDef> {
                 f("AccountId", Reference("Account")),
                 f("FirstName", Text),
                 f("LastName", Text).required(),
+                f("Name", Text).read_only(),
                 f("Email", Text),
                 f("Phone", Text),
                 f("MobilePhone", Text),
@@ -312,6 +313,7 @@ fn build() -> Vec<ObjectDef> {
             &[
                 f("FirstName", Text),
                 f("LastName", Text).required(),
+                f("Name", Text).read_only(),
                 f("Company", Text).required(),
                 f("Email", Text),
                 f("Phone", Text),

@@ -327,7 +327,7 @@ impl Store {
         for read_only in ["CurrentAccountBalance", "OpenOrdersBalance"] {
             body.remove(read_only);
         }
-        Ok(with_defaults(body, defaults, now))
+        Ok(with_defaults(EntitySet::BusinessPartners, body, defaults, now))
     }
 
     fn new_item(&self, body: Map<String, Value>, now: &Stamp) -> Result<Value, SapError> {
@@ -340,7 +340,7 @@ impl Store {
             "Valid": "tYES", "Frozen": "tNO", "QuantityOnStock": 0.0, "QuantityOrderedFromVendors": 0.0,
             "QuantityOrderedByCustomers": 0.0, "ItemPrices": [], "ItemWarehouseInfoCollection": [],
         });
-        Ok(with_defaults(body, defaults, now))
+        Ok(with_defaults(EntitySet::Items, body, defaults, now))
     }
 
     fn new_order(&mut self, mut body: Map<String, Value>, now: &Stamp) -> Result<Value, SapError> {
@@ -354,7 +354,9 @@ impl Store {
         }
         let lines = match body.remove("DocumentLines") {
             Some(Value::Array(lines)) if !lines.is_empty() => lines,
-            _ => return Err(SapError::new(400, "-5002", "Document must contain at least one row [DocumentLines]")),
+            _ => {
+                return Err(SapError::new(400, "-5002", "Document must contain at least one row [DocumentLines]"));
+            }
         };
         let mut stored_lines = Vec::with_capacity(lines.len());
         for (index, line) in lines.into_iter().enumerate() {
@@ -387,7 +389,7 @@ impl Store {
             "CreationDate": now.date,
             "DocTime": now.time,
         });
-        let mut row = with_defaults(body, defaults, now);
+        let mut row = with_defaults(EntitySet::Orders, body, defaults, now);
         for date_field in ["DocDate", "DocDueDate", "TaxDate"] {
             if let Some(Value::String(d)) = row.get(date_field) {
                 row[date_field] = Value::String(as_v2_date(d));
@@ -503,7 +505,9 @@ impl Store {
             "Close" => ("bost_Close", "tNO"),
             "Cancel" => ("bost_Close", "tYES"),
             "Reopen" => ("bost_Open", "tNO"),
-            other => return Err(SapError::new(400, "-1000", format!("Unknown action '{other}'"))),
+            other => {
+                return Err(SapError::new(400, "-1000", format!("Unknown action '{other}'")));
+            }
         };
         row["DocumentStatus"] = json!(status);
         row["Cancelled"] = json!(cancelled);
@@ -553,18 +557,20 @@ fn check_etag(current: &Value, if_match: Option<&str>) -> Result<(), SapError> {
     }
 }
 
-fn with_defaults(body: Map<String, Value>, defaults: Value, now: &Stamp) -> Value {
+fn with_defaults(set: EntitySet, body: Map<String, Value>, defaults: Value, now: &Stamp) -> Value {
     let mut row = defaults;
     for (field, value) in body {
         if !field.starts_with("@odata.") && !field.starts_with("odata.") {
             row[field.as_str()] = value;
         }
     }
-    for stamp_field in ["CreateDate", "UpdateDate"] {
-        row[stamp_field] = json!(now.date);
-    }
-    for stamp_field in ["CreateTime", "UpdateTime"] {
-        row[stamp_field] = json!(now.time);
+    // Documents carry CreationDate (set by the caller), master data CreateDate/CreateTime.
+    for (field, value) in
+        [("CreateDate", &now.date), ("UpdateDate", &now.date), ("CreateTime", &now.time), ("UpdateTime", &now.time)]
+    {
+        if set.has_field(field) {
+            row[field] = json!(value);
+        }
     }
     row["DataVersion"] = json!(1);
     row
@@ -580,7 +586,9 @@ fn touch(row: &mut Value, now: &Stamp) {
 fn merge_collection(row: &mut Value, collection: &str, key_field: &str, updates: Vec<Value>) {
     let mut members = row[collection].as_array().cloned().unwrap_or_default();
     for update in updates {
-        let Value::Object(update) = update else { continue };
+        let Value::Object(update) = update else {
+            continue;
+        };
         let position = update.get(key_field).and_then(|k| members.iter().position(|m| m.get(key_field) == Some(k)));
         match position {
             Some(i) => {
@@ -650,6 +658,8 @@ mod tests {
         assert_eq!(row["DocTotal"], 2.0 * 10.5 + 75.0, "line 2 takes the list price of A00002");
         assert_eq!(row["DocDueDate"], "2025-06-30T00:00:00Z");
         assert_eq!(row["DocumentStatus"], "bost_Open");
+        assert_eq!(row["CreationDate"], "2025-06-01T00:00:00Z");
+        assert!(row.get("CreateDate").is_none(), "documents have CreationDate, not CreateDate");
         let (second, _) = store.create(EntitySet::Orders, order("C20001", "A00003"), &now()).unwrap();
         assert_eq!(second, Key::Int(2));
     }

@@ -48,12 +48,15 @@ struct Sessions {
     timeout: Duration,
     /// Authenticated API requests so far, for `expire_sessions_every`.
     authenticated: u64,
+    /// Every session id ever issued, so tests can check none of them leaks into logs.
+    issued: Vec<String>,
 }
 
 impl Sessions {
     fn open(&mut self) -> String {
         let id = uuid::Uuid::new_v4().to_string();
         self.last_used.insert(id.clone(), Instant::now());
+        self.issued.push(id.clone());
         id
     }
 
@@ -111,6 +114,7 @@ impl SapSandbox {
                 last_used: HashMap::new(),
                 timeout: Duration::from_secs(opts.session_timeout_minutes * 60),
                 authenticated: 0,
+                issued: Vec::new(),
             }),
             faults: Faults::default(),
             calls: CallCounter::default(),
@@ -161,6 +165,11 @@ impl SapSandbox {
     /// Invalidates every session: the next request of each client gets 401 / code 301.
     pub fn expire_sessions(&self) {
         self.state.expire_sessions();
+    }
+
+    /// Every B1SESSION id issued so far (live or not).
+    pub fn session_ids(&self) -> Vec<String> {
+        self.state.sessions.lock().unwrap().issued.clone()
     }
 
     /// Number of live sessions (a logout removes one).

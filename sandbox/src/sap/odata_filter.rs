@@ -195,7 +195,9 @@ fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
                     tokens.push(Token::Ident(word));
                 }
             }
-            other => return Err(FilterError(format!("unexpected character '{other}' at position {i}"))),
+            other => {
+                return Err(FilterError(format!("unexpected character '{other}' at position {i}")));
+            }
         }
     }
     Ok(tokens)
@@ -207,7 +209,9 @@ fn quoted(chars: &[char], start: usize) -> Result<(String, usize), FilterError> 
     let mut i = start + 1;
     loop {
         match chars.get(i) {
-            None => return Err(FilterError(format!("unterminated string literal at position {start}"))),
+            None => {
+                return Err(FilterError(format!("unterminated string literal at position {start}")));
+            }
             Some('\'') if chars.get(i + 1) == Some(&'\'') => {
                 text.push('\'');
                 i += 2;
@@ -252,7 +256,10 @@ pub fn normalize_date(raw: &str) -> Option<String> {
 
 fn is_time(raw: &str) -> bool {
     let b = raw.as_bytes();
-    b.len() == 8 && b[2] == b':' && b[5] == b':' && b.iter().enumerate().all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit())
+    b.len() == 8
+        && b[2] == b':'
+        && b[5] == b':'
+        && b.iter().enumerate().all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit())
 }
 
 struct Parser {
@@ -322,7 +329,9 @@ impl Parser {
     }
 
     fn function_call(&mut self) -> Result<Option<Expr>, FilterError> {
-        let Some(Token::Ident(name)) = self.peek() else { return Ok(None) };
+        let Some(Token::Ident(name)) = self.peek() else {
+            return Ok(None);
+        };
         if self.tokens.get(self.pos + 1) != Some(&Token::LParen) {
             return Ok(None);
         }
@@ -356,10 +365,16 @@ impl Parser {
                 "ge" => CompareOp::Ge,
                 "lt" => CompareOp::Lt,
                 "le" => CompareOp::Le,
-                _ => return Err(FilterError(format!("expected a comparison operator but found '{word}'"))),
+                _ => {
+                    return Err(FilterError(format!("expected a comparison operator but found '{word}'")));
+                }
             },
-            Some(token) => return Err(FilterError(format!("expected a comparison operator but found {}", token.describe()))),
-            None => return Err(FilterError("expected a comparison operator but the expression ended".into())),
+            Some(token) => {
+                return Err(FilterError(format!("expected a comparison operator but found {}", token.describe())));
+            }
+            None => {
+                return Err(FilterError("expected a comparison operator but the expression ended".into()));
+            }
         };
         Ok(op)
     }
@@ -413,9 +428,9 @@ fn scalar(value: &Resolved) -> Scalar {
         Resolved::Json(Value::Null) | Resolved::Literal(Literal::Null) => Scalar::Null,
         Resolved::Json(Value::Number(n)) => Scalar::Number(n.as_f64().unwrap_or(f64::NAN)),
         Resolved::Json(Value::Bool(b)) | Resolved::Literal(Literal::Bool(b)) => Scalar::Bool(*b),
-        Resolved::Json(Value::String(s)) | Resolved::Literal(Literal::Text(s)) | Resolved::Literal(Literal::Time(s)) => {
-            Scalar::Text(s.clone())
-        }
+        Resolved::Json(Value::String(s))
+        | Resolved::Literal(Literal::Text(s))
+        | Resolved::Literal(Literal::Time(s)) => Scalar::Text(s.clone()),
         Resolved::Literal(Literal::Date(d)) => Scalar::DateTime(d.clone()),
         Resolved::Literal(Literal::Number(n)) => Scalar::Number(*n),
         Resolved::Json(other) => Scalar::Text(other.to_string()),

@@ -36,7 +36,8 @@ impl QueryOptions {
             let value = decode(raw_value);
             match decode(raw_key).as_str() {
                 "$filter" => {
-                    let expr = odata_filter::parse(&value).map_err(|e| BadQuery(format!("Invalid $filter: {}", e.0)))?;
+                    let expr =
+                        odata_filter::parse(&value).map_err(|e| BadQuery(format!("Invalid $filter: {}", e.0)))?;
                     if let Some(unknown) = expr.properties().into_iter().find(|p| !known(p)) {
                         return Err(BadQuery(format!("Property '{unknown}' is invalid in $filter")));
                     }
@@ -63,7 +64,8 @@ impl QueryOptions {
     /// Filters, sorts (stable, key order as tie-break), skips and cuts one page.
     /// Returns the page and the `$skip` of the next page when more rows remain.
     pub fn page(&self, rows: Vec<Value>, page_size: usize) -> (Vec<Value>, Option<usize>) {
-        let mut rows: Vec<Value> = rows.into_iter().filter(|r| self.filter.as_ref().is_none_or(|f| f.matches(r))).collect();
+        let mut rows: Vec<Value> =
+            rows.into_iter().filter(|r| self.filter.as_ref().is_none_or(|f| f.matches(r))).collect();
         if !self.order_by.is_empty() {
             rows.sort_by(|a, b| {
                 self.order_by
@@ -130,7 +132,9 @@ fn parse_order_by(value: &str, known: &dyn Fn(&str) -> bool) -> Result<Vec<(Stri
             let ascending = match words.next().map(str::to_ascii_lowercase).as_deref() {
                 None | Some("asc") => true,
                 Some("desc") => false,
-                Some(other) => return Err(BadQuery(format!("Invalid sort direction '{other}' in $orderby"))),
+                Some(other) => {
+                    return Err(BadQuery(format!("Invalid sort direction '{other}' in $orderby")));
+                }
             };
             if words.next().is_some() {
                 return Err(BadQuery(format!("Invalid $orderby clause '{}'", clause.trim())));

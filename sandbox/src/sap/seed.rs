@@ -4,8 +4,18 @@
 use serde_json::{Value, json};
 
 /// Company-name adjectives; BP `i` is named `ADJ[i % 10] NOUN[i / 10]` (the Salesforce sandbox uses the same formula).
-pub const ADJ: [&str; 10] =
-    ["Northwind", "Contoso", "Fabrikam", "Tailspin", "Wingtip", "Adventure", "Litware", "Proseware", "Lucerne", "Alpine"];
+pub const ADJ: [&str; 10] = [
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Tailspin",
+    "Wingtip",
+    "Adventure",
+    "Litware",
+    "Proseware",
+    "Lucerne",
+    "Alpine",
+];
 /// Company-name nouns (see [`ADJ`]).
 pub const NOUN: [&str; 5] = ["Traders", "Ltd", "Industries", "Toys", "Works"];
 /// Item kinds; item `i` is named `KIND[i % 8] SIZE[i / 8]`.
@@ -186,9 +196,10 @@ mod tests {
 
     #[test]
     fn every_seeded_code_is_distinct() {
-        let bps: std::collections::BTreeSet<_> = business_partners().iter().map(|b| b["CardCode"].clone()).collect();
-        let items: std::collections::BTreeSet<_> = items().iter().map(|i| i["ItemCode"].clone()).collect();
+        let bps: std::collections::BTreeSet<_> =
+            business_partners().iter().map(|b| b["CardCode"].to_string()).collect();
+        let items: std::collections::BTreeSet<_> = items().iter().map(|i| i["ItemCode"].to_string()).collect();
         assert_eq!((bps.len(), items.len()), (CUSTOMER_COUNT, ITEM_COUNT));
-        assert!(!items.contains(&Value::from("Z99999")), "the poison product must not exist in SAP");
+        assert!(!items.contains("\"Z99999\""), "the poison product must not exist in SAP");
     }
 }

@@ -124,7 +124,13 @@ impl DynamoIdempotency {
 
 #[async_trait]
 impl IdempotencyStore for DynamoIdempotency {
-    async fn claim(&self, key: &str, payload_hash: &str, now: EpochMillis, in_progress_until: EpochMillis) -> Result<Claim> {
+    async fn claim(
+        &self,
+        key: &str,
+        payload_hash: &str,
+        now: EpochMillis,
+        in_progress_until: EpochMillis,
+    ) -> Result<Claim> {
         let record = IdempotencyRecord::in_progress(payload_hash, in_progress_until);
         let result = self
             .client
@@ -219,8 +225,8 @@ fn from_item(key: &str, item: &HashMap<String, AttributeValue>) -> Result<Idempo
         .as_deref()
         .and_then(Status::parse)
         .ok_or_else(|| malformed(SERVICE, format!("idempotency record {key} has no valid status")))?;
-    let expiration =
-        int("expiration").ok_or_else(|| malformed(SERVICE, format!("idempotency record {key} has no numeric expiration")))?;
+    let expiration = int("expiration")
+        .ok_or_else(|| malformed(SERVICE, format!("idempotency record {key} has no numeric expiration")))?;
     Ok(IdempotencyRecord {
         status,
         expiration,

@@ -62,3 +62,39 @@ where
 pub(crate) fn malformed(service: &'static str, message: String) -> Error {
     Error::Store { service, message, retryable: false }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+
+    fn service_error(status: u16, code: &str) -> Error {
+        let err = PutItemError::generic(ErrorMetadata::builder().code(code).message("refused").build());
+        let raw = HttpResponse::new(status.try_into().expect("a valid status"), "".into());
+        store_error("DynamoDB", "PutItem", SdkError::service_error(err, raw))
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_retryable_and_rejections_are_not() {
+        assert!(service_error(400, "ThrottlingException").is_retryable());
+        assert!(service_error(400, "ProvisionedThroughputExceededException").is_retryable());
+        assert!(service_error(500, "InternalServerError").is_retryable());
+        assert!(service_error(503, "SomethingNew").is_retryable());
+        assert!(!service_error(400, "ValidationException").is_retryable());
+        assert!(!service_error(400, "ResourceNotFoundException").is_retryable());
+        assert!(!service_error(403, "AccessDeniedException").is_retryable());
+    }
+
+    #[test]
+    fn timeouts_are_retryable() {
+        let err: SdkError<PutItemError, HttpResponse> = SdkError::timeout_error("read timed out");
+        assert!(store_error("DynamoDB", "PutItem", err).is_retryable());
+    }
+
+    #[test]
+    fn a_store_error_names_the_operation_and_the_service_code() {
+        let message = service_error(400, "ValidationException").to_string();
+        assert!(message.contains("PutItem") && message.contains("ValidationException"), "{message}");
+    }
+}

@@ -4,9 +4,7 @@ use super::{malformed, store_error};
 use crate::error::{Error, Result};
 use crate::ports::{OutgoingMessage, Queue, ReceivedMessage};
 use async_trait::async_trait;
-use aws_sdk_sqs::types::{
-    BatchResultErrorEntry, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
-};
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
 
 const SERVICE: &str = "SQS";
 /// SendMessageBatch and ReceiveMessage both cap at ten messages per call.
@@ -30,8 +28,8 @@ impl SqsQueue {
         &self.queue_url
     }
 
-    /// Sends one batch of at most ten; returns the entries SQS refused, with their indexes into `batch`.
-    async fn send_batch(&self, batch: &[&OutgoingMessage]) -> Result<Vec<(usize, BatchResultErrorEntry)>> {
+    /// Sends one batch of at most ten; returns the entries SQS refused.
+    async fn send_batch(&self, batch: &[&OutgoingMessage]) -> Result<Vec<Refused>> {
         let entries = batch
             .iter()
             .enumerate()
@@ -57,44 +55,64 @@ impl SqsQueue {
             .failed
             .into_iter()
             .map(|failure| match failure.id.parse::<usize>() {
-                Ok(index) if index < batch.len() => Ok((index, failure)),
+                Ok(index) if index < batch.len() => Ok(Refused {
+                    index,
+                    sender_fault: failure.sender_fault,
+                    reason: format!("{} {}", failure.code, failure.message.unwrap_or_default()),
+                }),
                 _ => Err(malformed(SERVICE, format!("SendMessageBatch reported unknown entry id {:?}", failure.id))),
             })
             .collect()
     }
 }
 
+/// An entry SendMessageBatch did not accept.
+#[derive(Debug, Clone)]
+struct Refused {
+    /// Position in the batch that was sent.
+    index: usize,
+    /// SQS says the request itself is wrong (too large, bad characters): sending it again fails again.
+    sender_fault: bool,
+    reason: String,
+}
+
+/// Sends `messages` in batches of ten through `send_batch`, retrying refused entries once.
+/// Ok only when every message was accepted.
+async fn send_in_batches<'m, F, Fut>(messages: &'m [OutgoingMessage], mut send_batch: F) -> Result<()>
+where
+    F: FnMut(Vec<&'m OutgoingMessage>) -> Fut,
+    Fut: Future<Output = Result<Vec<Refused>>>,
+{
+    for chunk in messages.chunks(MAX_BATCH) {
+        let first_try: Vec<&OutgoingMessage> = chunk.iter().collect();
+        let refused = send_batch(first_try.clone()).await?;
+        if refused.is_empty() {
+            continue;
+        }
+        // Re-sending with the same dedup ids cannot create duplicates, so one immediate retry is safe.
+        let retry: Vec<&OutgoingMessage> = refused.iter().map(|r| first_try[r.index]).collect();
+        let still_refused = send_batch(retry.clone()).await?;
+        if still_refused.is_empty() {
+            continue;
+        }
+        let reasons = still_refused
+            .iter()
+            .map(|r| format!("group {} dedup {}: {}", retry[r.index].group_id, retry[r.index].dedup_id, r.reason))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(Error::Store {
+            service: SERVICE,
+            message: format!("{} of {} messages were not accepted: {reasons}", still_refused.len(), messages.len()),
+            retryable: still_refused.iter().all(|r| !r.sender_fault),
+        });
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Queue for SqsQueue {
     async fn send(&self, messages: &[OutgoingMessage]) -> Result<()> {
-        for chunk in messages.chunks(MAX_BATCH) {
-            let first_try: Vec<&OutgoingMessage> = chunk.iter().collect();
-            let failed = self.send_batch(&first_try).await?;
-            if failed.is_empty() {
-                continue;
-            }
-            // Re-sending with the same dedup ids cannot create duplicates, so one immediate retry is safe.
-            let retry: Vec<&OutgoingMessage> = failed.iter().map(|(index, _)| first_try[*index]).collect();
-            let still_failed = self.send_batch(&retry).await?;
-            if !still_failed.is_empty() {
-                // A sender fault (too large, bad group id) fails the same way next time; anything else may pass.
-                let retryable = still_failed.iter().all(|(_, f)| !f.sender_fault);
-                let reasons = still_failed
-                    .iter()
-                    .map(|(index, f)| {
-                        let m = retry[*index];
-                        format!("group {} dedup {}: {} {}", m.group_id, m.dedup_id, f.code, f.message.as_deref().unwrap_or(""))
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                return Err(Error::Store {
-                    service: SERVICE,
-                    message: format!("{} of {} messages were not accepted: {reasons}", still_failed.len(), messages.len()),
-                    retryable,
-                });
-            }
-        }
-        Ok(())
+        send_in_batches(messages, |batch| async move { self.send_batch(&batch).await }).await
     }
 
     async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>> {
@@ -113,15 +131,25 @@ impl Queue for SqsQueue {
             .unwrap_or_default()
             .into_iter()
             .map(|message| {
-                let attribute = |name: &MessageSystemAttributeName| message.attributes().and_then(|a| a.get(name)).cloned();
+                let attribute =
+                    |name: &MessageSystemAttributeName| message.attributes().and_then(|a| a.get(name)).cloned();
                 let receive_count = attribute(&MessageSystemAttributeName::ApproximateReceiveCount)
                     .and_then(|count| count.parse().ok())
                     .unwrap_or(1);
                 let group_id = attribute(&MessageSystemAttributeName::MessageGroupId).unwrap_or_default();
                 let (Some(message_id), Some(receipt_handle)) = (message.message_id, message.receipt_handle) else {
-                    return Err(malformed(SERVICE, "ReceiveMessage returned a message without id or receipt handle".into()));
+                    return Err(malformed(
+                        SERVICE,
+                        "ReceiveMessage returned a message without id or receipt handle".into(),
+                    ));
                 };
-                Ok(ReceivedMessage { message_id, receipt_handle, group_id, body: message.body.unwrap_or_default(), receive_count })
+                Ok(ReceivedMessage {
+                    message_id,
+                    receipt_handle,
+                    group_id,
+                    body: message.body.unwrap_or_default(),
+                    receive_count,
+                })
             })
             .collect()
     }
@@ -161,5 +189,71 @@ impl Queue for SqsQueue {
         let raw = output.attributes().and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages));
         raw.and_then(|count| count.parse().ok())
             .ok_or_else(|| malformed(SERVICE, format!("ApproximateNumberOfMessages was {raw:?}, not a count")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn messages(n: usize) -> Vec<OutgoingMessage> {
+        (0..n)
+            .map(|i| OutgoingMessage { group_id: "g".into(), dedup_id: format!("d{i}"), body: format!("m{i}") })
+            .collect()
+    }
+
+    /// A fake SendMessageBatch: records every batch and refuses the bodies `refuse` says to.
+    async fn run(
+        messages: &[OutgoingMessage],
+        refuse: impl Fn(usize, &str) -> Option<bool>,
+    ) -> (Result<()>, Vec<Vec<String>>) {
+        let calls = Mutex::new(0usize);
+        let batches = Mutex::new(Vec::new());
+        let result = send_in_batches(messages, |batch| {
+            let call = {
+                let mut calls = calls.lock().unwrap();
+                *calls += 1;
+                *calls
+            };
+            batches.lock().unwrap().push(batch.iter().map(|m| m.body.clone()).collect());
+            let refused: Vec<Refused> = batch
+                .iter()
+                .enumerate()
+                .filter_map(|(index, m)| {
+                    refuse(call, &m.body).map(|sender_fault| Refused { index, sender_fault, reason: "refused".into() })
+                })
+                .collect();
+            async move { Ok(refused) }
+        })
+        .await;
+        (result, batches.into_inner().unwrap())
+    }
+
+    #[tokio::test]
+    async fn messages_go_out_in_batches_of_at_most_ten_in_order() {
+        let (result, batches) = run(&messages(23), |_, _| None).await;
+        result.unwrap();
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [10, 10, 3]);
+        assert_eq!(batches[2], ["m20", "m21", "m22"]);
+    }
+
+    #[tokio::test]
+    async fn refused_entries_are_retried_once_and_then_succeed() {
+        let (result, batches) = run(&messages(3), |call, body| (call == 1 && body == "m1").then_some(false)).await;
+        result.unwrap();
+        assert_eq!(batches, [vec!["m0", "m1", "m2"], vec!["m1"]]);
+    }
+
+    #[tokio::test]
+    async fn entries_refused_twice_fail_the_send_retryably_unless_the_sender_is_at_fault() {
+        let (throttled, batches) = run(&messages(12), |_, body| (body == "m11").then_some(false)).await;
+        let err = throttled.unwrap_err();
+        assert!(err.is_retryable());
+        assert!(err.to_string().contains("dedup d11"), "{err}");
+        assert_eq!(batches.len(), 3, "the first batch, the second, and one retry of the refused entry");
+
+        let (malformed, _) = run(&messages(2), |_, body| (body == "m0").then_some(true)).await;
+        assert!(!malformed.unwrap_err().is_retryable());
     }
 }

@@ -28,7 +28,9 @@ impl SecretStore for SecretsManagerStore {
             if let Some(GetSecretValueError::ResourceNotFoundException(_)) = err.as_service_error() {
                 Error::Store {
                     service: SERVICE,
-                    message: format!("secret {name} does not exist (or is not visible to this role); create it or fix the name"),
+                    message: format!(
+                        "secret {name} does not exist (or is not visible to this role); create it or fix the name"
+                    ),
                     retryable: false,
                 }
             } else {
@@ -36,9 +38,9 @@ impl SecretStore for SecretsManagerStore {
             }
         })?;
         // Taking the string out of the output leaves no other copy of the value behind.
-        let value = output
-            .secret_string
-            .ok_or_else(|| malformed(SERVICE, format!("secret {name} has no SecretString (binary secrets are not supported)")))?;
+        let value = output.secret_string.ok_or_else(|| {
+            malformed(SERVICE, format!("secret {name} has no SecretString (binary secrets are not supported)"))
+        })?;
         Ok(Secret::from(value))
     }
 }

@@ -29,7 +29,13 @@ impl EmbeddedIdempotency {
 
 #[async_trait]
 impl IdempotencyStore for EmbeddedIdempotency {
-    async fn claim(&self, key: &str, payload_hash: &str, now: EpochMillis, in_progress_until: EpochMillis) -> Result<Claim> {
+    async fn claim(
+        &self,
+        key: &str,
+        payload_hash: &str,
+        now: EpochMillis,
+        in_progress_until: EpochMillis,
+    ) -> Result<Claim> {
         let mut records = lock(&self.records);
         match records.get(key) {
             Some(existing) if !IdempotencyRecord::allows_claim(Some(existing), now) => {

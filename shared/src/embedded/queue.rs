@@ -124,7 +124,10 @@ impl EmbeddedQueue {
     fn invalid_handle(&self, receipt_handle: &str) -> Error {
         Error::Store {
             service: "embedded queue",
-            message: format!("{}: receipt handle {receipt_handle} is not current (never issued, or the message was received again)", self.name),
+            message: format!(
+                "{}: receipt handle {receipt_handle} is not current (never issued, or the message was received again)",
+                self.name
+            ),
             retryable: false,
         }
     }

@@ -1,1 +1,496 @@
-//! TODO
+//! Salesforce REST client (API v63.0): client-credentials login with a cached token, SOQL with
+//! paging, single-record and sObject Collections writes, `Sforce-Limit-Info` tracking, and the
+//! [`SalesforceApi`] port for F1.
+//!
+//! Every write carries `Sforce-Call-Options: client=<tag>` so our own changes can be recognised in
+//! CDC `changeOrigin` (echo suppression). Tokens have no expiry in the reply: a 401
+//! `INVALID_SESSION_ID` triggers one serialized re-login and one retry.
+
+mod opportunity;
+pub mod soql;
+mod wire;
+
+pub use opportunity::{MAX_IDS_PER_QUERY, snapshot_from_record, snapshot_query, write_back_body};
+pub use wire::{RecordError, RecordResult, UpsertResult, error_from_body, parse_limit_info};
+
+use crate::config::SalesforceConfig;
+use crate::domain::{CardCode, OpportunitySnapshot, SalesforceId};
+use crate::error::{Error, Result};
+use crate::ports::{OrderWriteBack, SalesforceApi};
+use async_trait::async_trait;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use rand::Rng;
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// Most records in one sObject Collections call.
+pub const COLLECTION_CHUNK: usize = 200;
+/// Extra attempts for idempotent requests after a 5xx, a lock error or a transport failure.
+const EXTRA_ATTEMPTS: u32 = 2;
+/// Everything but unreserved characters is escaped in a path segment.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const SYSTEM: &str = "Salesforce";
+
+/// Counters for tests and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SalesforceStats {
+    /// Token requests (logins) made.
+    pub token_requests: u64,
+    /// REST API requests made (retries and re-sent requests included).
+    pub requests: u64,
+}
+
+/// A Salesforce REST client; build it once and clone it freely (clones share token and counters).
+#[derive(Clone)]
+pub struct SalesforceClient {
+    inner: Arc<Inner>,
+    query_batch_size: Option<u32>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    cfg: SalesforceConfig,
+    session: RwLock<Option<Arc<Session>>>,
+    /// Serializes logins so a burst of 401s causes one token request.
+    login: tokio::sync::Mutex<u64>,
+    api_used: AtomicU64,
+    /// 0 until the first `Sforce-Limit-Info` is seen.
+    api_max: AtomicU64,
+    token_requests: AtomicU64,
+    requests: AtomicU64,
+}
+
+struct Session {
+    token: SecretString,
+    instance_url: String,
+    generation: u64,
+}
+
+impl std::fmt::Debug for SalesforceClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SalesforceClient").field("login_url", &self.inner.cfg.login_url).finish_non_exhaustive()
+    }
+}
+
+/// Whether a request may be sent again after a transient failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    Never,
+    /// GETs, PATCH by Id and upserts by external id: sending twice has the effect of sending once.
+    Idempotent,
+}
+
+struct Reply {
+    status: u16,
+    body: Vec<u8>,
+}
+
+impl SalesforceClient {
+    /// Builds the client; no request is made until the first call.
+    pub fn new(cfg: SalesforceConfig) -> Result<Self> {
+        let http = crate::http::client(None, Duration::from_secs(cfg.timeout_secs))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                cfg,
+                session: RwLock::new(None),
+                login: tokio::sync::Mutex::new(0),
+                api_used: AtomicU64::new(0),
+                api_max: AtomicU64::new(0),
+                token_requests: AtomicU64::new(0),
+                requests: AtomicU64::new(0),
+            }),
+            query_batch_size: None,
+        })
+    }
+
+    /// The same client asking for query pages of `size` records (`Sforce-Query-Options: batchSize`, 200–2000).
+    pub fn with_query_batch_size(mut self, size: u32) -> Self {
+        self.query_batch_size = Some(size.clamp(200, 2000));
+        self
+    }
+
+    /// `(used, max)` daily API requests from the last `Sforce-Limit-Info`, once one was seen.
+    pub fn api_usage(&self) -> Option<(u64, u64)> {
+        let max = self.inner.api_max.load(Ordering::Relaxed);
+        (max > 0).then(|| (self.inner.api_used.load(Ordering::Relaxed), max))
+    }
+
+    /// Requests made so far.
+    pub fn stats(&self) -> SalesforceStats {
+        SalesforceStats {
+            token_requests: self.inner.token_requests.load(Ordering::Relaxed),
+            requests: self.inner.requests.load(Ordering::Relaxed),
+        }
+    }
+
+    // ---- session ------------------------------------------------------------------------------
+
+    fn current_session(&self) -> Option<Arc<Session>> {
+        self.inner.session.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    async fn session(&self) -> Result<Arc<Session>> {
+        match self.current_session() {
+            Some(session) => Ok(session),
+            None => self.login(None).await,
+        }
+    }
+
+    /// Logs in, unless another task already replaced the session we found stale (or, with `None`, logged in at all).
+    async fn login(&self, stale: Option<u64>) -> Result<Arc<Session>> {
+        let mut generation = self.inner.login.lock().await;
+        if let Some(current) = self.current_session()
+            && stale.is_none_or(|g| current.generation != g)
+        {
+            return Ok(current);
+        }
+        *generation += 1;
+        let session = Arc::new(self.request_token(*generation).await?);
+        *self.inner.session.write().unwrap_or_else(|e| e.into_inner()) = Some(session.clone());
+        Ok(session)
+    }
+
+    async fn request_token(&self, generation: u64) -> Result<Session> {
+        let cfg = &self.inner.cfg;
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", cfg.client_id.as_str()),
+            ("client_secret", cfg.client_secret.expose_secret()),
+        ];
+        self.inner.token_requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(login_url = %cfg.login_url, "requesting a Salesforce access token");
+        let response = self
+            .inner
+            .http
+            .post(format!("{}/services/oauth2/token", cfg.login_url))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| crate::http::transport(SYSTEM, e))?;
+        let status = response.status().as_u16();
+        self.observe_limits(response.headers());
+        let body = response.bytes().await.map_err(|e| crate::http::transport(SYSTEM, e))?;
+        if !(200..300).contains(&status) {
+            return Err(match error_from_body(status, &body) {
+                Error::Salesforce { status, code, message } if status < 500 => Error::Config(format!(
+                    "Salesforce refused the client-credentials login ({status} {code}: {message}); check SF_CLIENT_ID, \
+                     SF_CLIENT_SECRET and that the connected app has the client credentials flow and a Run As user"
+                )),
+                other => other,
+            });
+        }
+        #[derive(serde::Deserialize)]
+        struct TokenReply {
+            access_token: String,
+            instance_url: String,
+        }
+        let reply: TokenReply = serde_json::from_slice(&body).map_err(|e| Error::Transport {
+            system: SYSTEM,
+            message: format!("token reply is not the expected JSON: {e}"),
+        })?;
+        let instance_url = reply.instance_url.trim_end_matches('/').to_string();
+        if !(instance_url.starts_with("https://") || instance_url.starts_with("http://")) {
+            return Err(Error::Config(format!("Salesforce returned an unusable instance_url {instance_url:?}")));
+        }
+        Ok(Session { token: SecretString::from(reply.access_token), instance_url, generation })
+    }
+
+    fn observe_limits(&self, headers: &reqwest::header::HeaderMap) {
+        let usage = headers.get("sforce-limit-info").and_then(|v| v.to_str().ok()).and_then(parse_limit_info);
+        if let Some((used, max)) = usage {
+            self.inner.api_used.store(used, Ordering::Relaxed);
+            self.inner.api_max.store(max, Ordering::Relaxed);
+        }
+    }
+
+    // ---- transport ----------------------------------------------------------------------------
+
+    fn data_path(&self, tail: &str) -> String {
+        format!("/services/data/v{}/{tail}", self.inner.cfg.api_version)
+    }
+
+    /// Sends a request to `path` (starting `/services/data/`), re-logging in once on an expired
+    /// session and retrying idempotent requests on transient failures. Returns 2xx replies only.
+    async fn send(&self, method: Method, path: &str, body: Option<&Value>, retry: Retry) -> Result<Reply> {
+        let mut attempt = 0;
+        let mut logged_in_again = false;
+        loop {
+            let session = self.session().await?;
+            let error = match self.send_once(&session, &method, path, body).await {
+                Ok(reply) if (200..300).contains(&reply.status) => return Ok(reply),
+                Ok(reply) if reply.status == 300 => {
+                    return Err(Error::Salesforce {
+                        status: 300,
+                        code: "MULTIPLE_CHOICES".into(),
+                        message: "the external id matches more than one record; make the field unique".into(),
+                    });
+                }
+                Ok(reply) => error_from_body(reply.status, &reply.body),
+                Err(transport) => transport,
+            };
+            if let Error::Salesforce { status: 401, code, message } = &error {
+                if code != "INVALID_SESSION_ID" {
+                    return Err(Error::Config(format!("Salesforce refused the session ({code}: {message})")));
+                }
+                if !logged_in_again {
+                    logged_in_again = true;
+                    tracing::info!("Salesforce session expired; logging in again");
+                    self.login(Some(session.generation)).await?;
+                    continue;
+                }
+                return Err(error);
+            }
+            if retry == Retry::Idempotent && attempt < EXTRA_ATTEMPTS && is_transient(&error) {
+                attempt += 1;
+                let pause = rand::rng().random_range(50..=200);
+                tracing::warn!(attempt, code = %error.code(), "transient Salesforce failure; retrying");
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                continue;
+            }
+            return Err(error);
+        }
+    }
+
+    async fn send_once(&self, session: &Session, method: &Method, path: &str, body: Option<&Value>) -> Result<Reply> {
+        let mut request = self
+            .inner
+            .http
+            .request(method.clone(), format!("{}{path}", session.instance_url))
+            .bearer_auth(session.token.expose_secret());
+        if *method != Method::GET {
+            request = request.header("Sforce-Call-Options", format!("client={}", self.inner.cfg.call_options_client));
+        }
+        if let Some(size) = self.query_batch_size
+            && *method == Method::GET
+        {
+            request = request.header("Sforce-Query-Options", format!("batchSize={size}"));
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.inner.requests.fetch_add(1, Ordering::Relaxed);
+        let response = request.send().await.map_err(|e| crate::http::transport(SYSTEM, e))?;
+        self.observe_limits(response.headers());
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(|e| crate::http::transport(SYSTEM, e))?;
+        Ok(Reply { status, body: body.to_vec() })
+    }
+
+    // ---- generic operations -------------------------------------------------------------------
+
+    /// Runs a SOQL query and follows `nextRecordsUrl` until done. Build `soql` with [`soql::quote`]
+    /// and [`soql::in_list`]; never paste raw input into it.
+    pub async fn query_all(&self, soql: &str) -> Result<Vec<Value>> {
+        let encoded: String = url::form_urlencoded::byte_serialize(soql.as_bytes()).collect();
+        let mut path = self.data_path(&format!("query?q={encoded}"));
+        let mut records = Vec::new();
+        loop {
+            let page: Value = parse_json(&self.send(Method::GET, &path, None, Retry::Idempotent).await?)?;
+            if let Some(batch) = page.get("records").and_then(Value::as_array) {
+                records.extend(batch.iter().cloned());
+            }
+            let done = page.get("done").and_then(Value::as_bool).unwrap_or(true);
+            match page.get("nextRecordsUrl").and_then(Value::as_str) {
+                Some(next) if !done => {
+                    if !next.starts_with("/services/data/") {
+                        return Err(Error::Invalid(format!("unexpected nextRecordsUrl {next:?}")));
+                    }
+                    path = next.to_string();
+                }
+                _ => return Ok(records),
+            }
+        }
+    }
+
+    /// One record with the given fields (all fields when empty); `None` when it does not exist.
+    pub async fn get_record(&self, object: &str, id: &SalesforceId, fields: &[&str]) -> Result<Option<Value>> {
+        check_names(&[object])?;
+        check_names(fields)?;
+        let mut tail = format!("sobjects/{object}/{id}");
+        if !fields.is_empty() {
+            tail.push_str(&format!("?fields={}", fields.join(",")));
+        }
+        match self.send(Method::GET, &self.data_path(&tail), None, Retry::Idempotent).await {
+            Ok(reply) => parse_json(&reply).map(Some),
+            Err(Error::Salesforce { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates one record and returns its id. Never retried: a second POST would create a duplicate
+    /// (prefer [`Self::upsert`] by external id where one exists).
+    pub async fn create(&self, object: &str, fields: &Value) -> Result<SalesforceId> {
+        check_names(&[object])?;
+        let path = self.data_path(&format!("sobjects/{object}"));
+        let reply: Value = parse_json(&self.send(Method::POST, &path, Some(fields), Retry::Never).await?)?;
+        let id = reply.get("id").and_then(Value::as_str).unwrap_or_default();
+        SalesforceId::parse(id)
+    }
+
+    /// PATCHes `fields` onto record `id`.
+    pub async fn update(&self, object: &str, id: &SalesforceId, fields: &Value) -> Result<()> {
+        check_names(&[object])?;
+        let path = self.data_path(&format!("sobjects/{object}/{id}"));
+        self.send(Method::PATCH, &path, Some(fields), Retry::Idempotent).await.map(drop)
+    }
+
+    /// Inserts or updates the record whose external id `ext_field` is `value`.
+    pub async fn upsert(&self, object: &str, ext_field: &str, value: &str, fields: &Value) -> Result<UpsertResult> {
+        check_names(&[object, ext_field])?;
+        if value.is_empty() {
+            return Err(Error::Invalid(format!("empty {object}.{ext_field} for an upsert")));
+        }
+        let encoded = utf8_percent_encode(value, PATH_SEGMENT);
+        let path = self.data_path(&format!("sobjects/{object}/{ext_field}/{encoded}"));
+        let reply = self.send(Method::PATCH, &path, Some(fields), Retry::Idempotent).await?;
+        if reply.body.is_empty() {
+            // API versions before 46.0 answer an update with 204 and no body.
+            return Ok(UpsertResult { id: String::new(), created: reply.status == 201 });
+        }
+        parse_json(&reply)
+    }
+
+    /// Upserts many records of one object by external id, 200 per call, allOrNone=false;
+    /// one result per record, in order.
+    pub async fn collection_upsert(
+        &self,
+        object: &str,
+        ext_field: &str,
+        records: &[Value],
+    ) -> Result<Vec<RecordResult>> {
+        check_names(&[object, ext_field])?;
+        let typed = records
+            .iter()
+            .map(|record| {
+                let mut record = record
+                    .as_object()
+                    .cloned()
+                    .ok_or_else(|| Error::Invalid("a record must be a JSON object".into()))?;
+                if record.keys().any(|k| k.eq_ignore_ascii_case("Id")) {
+                    return Err(Error::Invalid(format!("a {object} upserted by {ext_field} must not carry an Id")));
+                }
+                record.insert("attributes".into(), json!({"type": object}));
+                Ok(Value::Object(record))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let path = self.data_path(&format!("composite/sobjects/{object}/{ext_field}"));
+        self.collection(&path, &typed).await
+    }
+
+    /// Updates many records by Id, 200 per call, allOrNone=false; every record needs `attributes.type`
+    /// and a valid `Id`. One result per record, in order.
+    pub async fn collection_update(&self, records: &[Value]) -> Result<Vec<RecordResult>> {
+        for record in records {
+            let object = record.pointer("/attributes/type").and_then(Value::as_str).unwrap_or_default();
+            check_names(&[object])?;
+            let id = record
+                .get("Id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::Invalid("a record to update has no Id".into()))?;
+            SalesforceId::parse(id)?;
+        }
+        let path = self.data_path("composite/sobjects");
+        self.collection(&path, records).await
+    }
+
+    async fn collection(&self, path: &str, records: &[Value]) -> Result<Vec<RecordResult>> {
+        let mut results = Vec::with_capacity(records.len());
+        for chunk in records.chunks(COLLECTION_CHUNK) {
+            let body = json!({"allOrNone": false, "records": chunk});
+            let reply = self.send(Method::PATCH, path, Some(&body), Retry::Idempotent).await?;
+            let chunk_results: Vec<RecordResult> = parse_json(&reply)?;
+            if chunk_results.len() != chunk.len() {
+                return Err(Error::Transport {
+                    system: SYSTEM,
+                    message: format!("collection answered {} results for {} records", chunk_results.len(), chunk.len()),
+                });
+            }
+            results.extend(chunk_results);
+        }
+        Ok(results)
+    }
+}
+
+/// 5xx, lock errors and transport failures may pass on a second try; a spent API budget will not.
+fn is_transient(error: &Error) -> bool {
+    match error {
+        Error::Transport { .. } => true,
+        Error::Salesforce { status, code, .. } => *status >= 500 || code.contains("UNABLE_TO_LOCK_ROW"),
+        _ => false,
+    }
+}
+
+fn check_names(names: &[&str]) -> Result<()> {
+    match names.iter().find(|n| !soql::is_api_name(n)) {
+        Some(bad) => {
+            Err(Error::Invalid(format!("{:?} is not a Salesforce API name", bad.chars().take(40).collect::<String>())))
+        }
+        None => Ok(()),
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(reply: &Reply) -> Result<T> {
+    serde_json::from_slice(&reply.body)
+        .map_err(|e| Error::Transport { system: SYSTEM, message: format!("unexpected Salesforce reply: {e}") })
+}
+
+/// Now as `2026-11-25T10:00:00.000Z`.
+fn now_iso() -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    time::OffsetDateTime::now_utc().format(&format).unwrap_or_default()
+}
+
+#[async_trait]
+impl SalesforceApi for SalesforceClient {
+    async fn opportunities(&self, ids: &[SalesforceId]) -> Result<Vec<OpportunitySnapshot>> {
+        let mut snapshots = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MAX_IDS_PER_QUERY) {
+            for record in self.query_all(&snapshot_query(chunk)).await? {
+                snapshots.push(snapshot_from_record(&record)?);
+            }
+        }
+        Ok(snapshots)
+    }
+
+    async fn write_back_order(&self, opportunity: &SalesforceId, write_back: &OrderWriteBack) -> Result<()> {
+        self.update("Opportunity", opportunity, &write_back_body(write_back, &now_iso())).await
+    }
+
+    async fn set_account_card_code(&self, account: &SalesforceId, card_code: &CardCode) -> Result<()> {
+        self.update("Account", account, &json!({"SAP_CardCode__c": card_code.as_str()})).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_errors_5xx_and_transport_are_transient_but_limits_and_validation_are_not() {
+        let sf = |status, code: &str| Error::Salesforce { status, code: code.into(), message: String::new() };
+        assert!(is_transient(&sf(503, "SERVER_UNAVAILABLE")));
+        assert!(is_transient(&sf(400, "UNABLE_TO_LOCK_ROW")));
+        assert!(is_transient(&Error::Transport { system: SYSTEM, message: "timeout".into() }));
+        assert!(!is_transient(&sf(403, "REQUEST_LIMIT_EXCEEDED")));
+        assert!(!is_transient(&sf(400, "INVALID_FIELD")));
+    }
+
+    #[test]
+    fn external_id_values_are_escaped_as_one_path_segment() {
+        assert_eq!(utf8_percent_encode("C 1/2?x#'", PATH_SEGMENT).to_string(), "C%201%2F2%3Fx%23%27");
+        assert_eq!(utf8_percent_encode("A-1_2.3~", PATH_SEGMENT).to_string(), "A-1_2.3~");
+    }
+
+    #[test]
+    fn the_sync_timestamp_is_an_iso_utc_datetime() {
+        let now = now_iso();
+        assert_eq!(now.len(), "2026-11-25T10:00:00.000Z".len(), "{now}");
+        assert!(now.ends_with('Z') && now.as_bytes()[10] == b'T');
+    }
+}

@@ -1,7 +1,7 @@
 //! Drives a writer over a queue until it is empty: the embedded stand-in for the SQS event
 //! source mapping (receive ≤ 10, invoke, delete successes, let failures return).
 
-use super::sap_writer::{BatchOutcome, InboundMessage, SapWriter};
+use super::sap_writer::{BatchOutcome, Disposition, InboundMessage, SapWriter};
 use crate::error::Result;
 use crate::ports::{Clock, Queue};
 
@@ -11,6 +11,24 @@ pub struct DrainStats {
     pub batches: u64,
     pub messages: u64,
     pub failures_reported: u64,
+    pub created: u64,
+    pub linked: u64,
+    pub duplicates: u64,
+    pub skipped: u64,
+    pub dead_lettered: u64,
+}
+
+impl DrainStats {
+    fn count(&mut self, disposition: &Disposition) {
+        match disposition {
+            Disposition::Created { .. } => self.created += 1,
+            Disposition::Linked { .. } => self.linked += 1,
+            Disposition::Duplicate => self.duplicates += 1,
+            Disposition::Skipped => self.skipped += 1,
+            Disposition::DeadLettered => self.dead_lettered += 1,
+            Disposition::Retry | Disposition::HeldBack => {}
+        }
+    }
 }
 
 /// Receives batches from `queue` and hands them to `writer` until nothing is visible or
@@ -33,13 +51,16 @@ pub async fn drain(
             .iter()
             .map(|m| InboundMessage { message_id: m.message_id.clone(), group_id: m.group_id.clone(), body: m.body.clone() })
             .collect();
-        let BatchOutcome { failures, .. } = writer.process_batch(&batch, clock.now_millis() + invocation_budget_ms).await;
+        let BatchOutcome { failures, dispositions } = writer.process_batch(&batch, clock.now_millis() + invocation_budget_ms).await;
         for m in &received {
             if failures.contains(&m.message_id) {
                 queue.release(&m.receipt_handle, retry_delay_secs).await?;
             } else {
                 queue.delete(&m.receipt_handle).await?;
             }
+        }
+        for (_, disposition) in &dispositions {
+            stats.count(disposition);
         }
         stats.batches += 1;
         stats.messages += received.len() as u64;

@@ -184,7 +184,7 @@ impl SapWriter {
             Ok(map) => SalesforceId::parse(&note.record.id).ok().and_then(|id| map.get(&id)),
             Err(err) => return self.fail(message, note, err, true).await,
         };
-        match self.apply(note, snapshot).await {
+        match self.apply(snapshot).await {
             Ok((disposition, action, target)) => {
                 let result = serde_json::to_string(&disposition).unwrap_or_default();
                 let expires = self.clock.now_millis() + self.settings.completed_ttl_secs * 1000;
@@ -200,11 +200,7 @@ impl SapWriter {
     }
 
     /// The flow itself, for an acquired message.
-    async fn apply(
-        &self,
-        note: &Notification,
-        snapshot: Option<&OpportunitySnapshot>,
-    ) -> Result<(Disposition, &'static str, Option<String>)> {
+    async fn apply(&self, snapshot: Option<&OpportunitySnapshot>) -> Result<(Disposition, &'static str, Option<String>)> {
         let Some(opp) = snapshot else {
             return Ok((Disposition::Skipped, "skip_missing", None));
         };
@@ -224,20 +220,24 @@ impl SapWriter {
         let draft = f1::sales_order(opp, card_code, &today)?;
         if let Customer::Create(bp) = &customer {
             if !self.sap.business_partner_exists(&bp.card_code).await? {
-                self.sap.create_business_partner(bp).await?;
+                // Two opportunities of one new account may race here; the loser finds the winner's BP.
+                if let Err(err) = self.sap.create_business_partner(bp).await
+                    && !self.sap.business_partner_exists(&bp.card_code).await?
+                {
+                    return Err(err);
+                }
             }
             self.salesforce.set_account_card_code(&bp.salesforce_account_id, &bp.card_code).await?;
         }
         let (order, disposition, action) = match self.sap.find_order_for_opportunity(&opp.id).await? {
             Some(existing) => (existing, Disposition::Linked { doc_entry: existing.doc_entry }, "link_existing_order"),
             None => {
-                let created = self.sap.create_order(&draft).await?;
+                let created = self.sap.create_order(&draft).await.map_err(|err| with_order_lines(err, &draft))?;
                 (created, Disposition::Created { doc_entry: created.doc_entry }, "create_order")
             }
         };
         self.write_back(&opp.id, Some(order), None).await?;
         tracing::info!(doc_entry = order.doc_entry, doc_num = order.doc_num, action, "opportunity synced to SAP order");
-        let _ = note;
         Ok((disposition, action, Some(order.doc_entry.to_string())))
     }
 
@@ -331,6 +331,18 @@ impl SapWriter {
             // Audit is best effort at this point: the outcome is already decided and the queue holds the message.
             tracing::error!(error = %e, record = %entry.record_key, "audit write failed");
         }
+    }
+}
+
+/// SAP names a rejected line by number only ("[line: 2]"); add the item codes so the audit says which product.
+fn with_order_lines(err: Error, draft: &crate::domain::NewSalesOrder) -> Error {
+    match err {
+        Error::Sap { status, code, message } if status < 500 => {
+            let lines: Vec<String> =
+                draft.lines.iter().enumerate().map(|(i, l)| format!("{}={}", i + 1, l.item_code)).collect();
+            Error::Sap { status, code, message: format!("{message} (order lines: {})", lines.join(", ")) }
+        }
+        other => other,
     }
 }
 

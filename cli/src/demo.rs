@@ -1,0 +1,143 @@
+//! `b1force demo`: Closed Won opportunities become SAP sales orders, end to end, in one process.
+//!
+//! Salesforce (sandbox) → CDC events, each delivered more than once → sf-receiver → to-sap.fifo
+//! (embedded) → sap-writer → SAP (sandbox) → write-back to Salesforce → the write-back's own CDC
+//! events come back and are dropped as echoes.
+
+use crate::local::{LocalOptions, LocalStack, opportunity_change_event};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Demo knobs.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub opportunities: usize,
+    /// How many times each CDC event is delivered.
+    pub deliveries: usize,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self { opportunities: 25, deliveries: 2 }
+    }
+}
+
+/// API calls one system received, by endpoint.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ApiCalls {
+    pub total: u64,
+    pub logins: u64,
+    pub by_endpoint: BTreeMap<String, u64>,
+}
+
+/// What the demo did, measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DemoReport {
+    pub opportunities: usize,
+    pub events_delivered: usize,
+    pub orders_created: u64,
+    pub orders_linked: u64,
+    pub duplicates_prevented: u64,
+    pub echoes_dropped: u64,
+    pub failures: u64,
+    pub sap_orders_in_sap: usize,
+    pub api_calls: BTreeMap<&'static str, ApiCalls>,
+    pub sap_calls_per_order: f64,
+    pub salesforce_calls_per_order: f64,
+    pub elapsed_ms: u128,
+    pub records_per_sec: f64,
+}
+
+impl DemoReport {
+    /// A short summary for people.
+    pub fn human(&self) -> String {
+        let sap = &self.api_calls["sap"];
+        let sf = &self.api_calls["salesforce"];
+        format!(
+            "B1Force demo: {opps} Closed Won opportunities, {events} CDC deliveries\n\
+             \x20 SAP sales orders created:   {created}\n\
+             \x20 duplicates prevented:        {dups}\n\
+             \x20 echoes of our writes dropped: {echoes}\n\
+             \x20 failures (dead-lettered):    {fail}\n\
+             \x20 SAP calls:        {sap_total} ({sap_per:.2}/order, {logins} login)\n\
+             \x20 Salesforce calls: {sf_total} ({sf_per:.2}/order, {tokens} token request)\n\
+             \x20 elapsed: {ms} ms ({rps:.0} orders/s)\n",
+            opps = self.opportunities,
+            events = self.events_delivered,
+            created = self.orders_created,
+            dups = self.duplicates_prevented,
+            echoes = self.echoes_dropped,
+            fail = self.failures,
+            sap_total = sap.total,
+            sap_per = self.sap_calls_per_order,
+            logins = sap.logins,
+            sf_total = sf.total,
+            sf_per = self.salesforce_calls_per_order,
+            tokens = sf.logins,
+            ms = self.elapsed_ms,
+            rps = self.records_per_sec,
+        )
+    }
+}
+
+/// Runs the demo on a fresh local stack.
+pub async fn run(options: DemoOptions) -> anyhow::Result<DemoReport> {
+    let stack = LocalStack::start(LocalOptions::default()).await?;
+    run_on(&stack, &options).await
+}
+
+/// Runs the demo on a given stack (the benchmark and tests use this to inspect it afterwards).
+pub async fn run_on(stack: &LocalStack, options: &DemoOptions) -> anyhow::Result<DemoReport> {
+    let ids = stack.sf_sandbox.seed_closed_won(options.opportunities);
+    let started = Instant::now();
+    let mut enqueued = 0u64;
+    let mut delivered = 0usize;
+    let now = stack.clock.now_millis();
+    for (i, id) in ids.iter().enumerate() {
+        let event = opportunity_change_event(id, "UPDATE", "", now, &format!("demo-{i:06}"));
+        for _ in 0..options.deliveries.max(1) {
+            enqueued += stack.receiver().receive(&event).await?.enqueued as u64;
+            delivered += 1;
+        }
+    }
+    let queued_unique = stack.to_sap.len() as u64;
+    let stats = stack.drain(u64::MAX).await?;
+
+    // Salesforce emits CDC for our write-backs too; they carry client=b1force and must do nothing.
+    let mut echoes = 0u64;
+    for (i, id) in ids.iter().enumerate() {
+        let origin = format!("com/salesforce/api/rest/63.0;client={}", shared::ECHO_CLIENT_TAG);
+        let event = opportunity_change_event(id, "UPDATE", &origin, now + 1, &format!("demo-echo-{i:06}"));
+        echoes += stack.receiver().receive(&event).await?.echoes_dropped as u64;
+    }
+    let elapsed = started.elapsed();
+
+    let sap_calls = ApiCalls {
+        total: stack.sap_sandbox.calls().total(),
+        logins: stack.sap_sandbox.calls().matching("POST /Login"),
+        by_endpoint: stack.sap_sandbox.calls().snapshot(),
+    };
+    let sf_tokens = stack.sf_sandbox.calls().matching("POST /services/oauth2/token");
+    let sf_calls = ApiCalls {
+        total: stack.sf_sandbox.calls().total(),
+        logins: sf_tokens,
+        by_endpoint: stack.sf_sandbox.calls().snapshot(),
+    };
+    let orders = stats.created.max(1) as f64;
+    let report = DemoReport {
+        opportunities: ids.len(),
+        events_delivered: delivered,
+        orders_created: stats.created,
+        orders_linked: stats.linked,
+        duplicates_prevented: (enqueued - queued_unique.min(enqueued)) + stats.duplicates + stats.linked,
+        echoes_dropped: echoes,
+        failures: stats.dead_lettered,
+        sap_orders_in_sap: stack.sap_sandbox.orders().len(),
+        sap_calls_per_order: sap_calls.total as f64 / orders,
+        salesforce_calls_per_order: sf_calls.total as f64 / orders,
+        api_calls: BTreeMap::from([("sap", sap_calls), ("salesforce", sf_calls)]),
+        elapsed_ms: elapsed.as_millis(),
+        records_per_sec: stats.created as f64 / elapsed.as_secs_f64().max(1e-9),
+    };
+    Ok(report)
+}

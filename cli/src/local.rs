@@ -1,0 +1,171 @@
+//! The whole system in one process: both sandboxes as real HTTP servers on 127.0.0.1, the real
+//! SAP and Salesforce clients talking to them, and the embedded twins of the AWS services.
+//! Used by `b1force demo`, `b1force invoke`, the end-to-end tests and the benchmark.
+
+use sandbox::{FaultConfig, SalesforceOptions, SalesforceSandbox, SapOptions, SapSandbox};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use shared::config::{SalesforceConfig, SapConfig};
+use shared::embedded::{EmbeddedAudit, EmbeddedIdempotency, EmbeddedQueue, EmbeddedQueueOptions};
+use shared::ports::{Clock, SystemClock};
+use shared::salesforce::SalesforceClient;
+use shared::sap::SapClient;
+use shared::sync::drain::{DrainStats, drain};
+use shared::sync::receiver::Receiver;
+use shared::sync::sap_writer::{SapWriter, WriterSettings};
+use std::sync::Arc;
+
+/// How to set the local stack up.
+pub struct LocalOptions {
+    pub clock: Arc<dyn Clock>,
+    pub writer: WriterSettings,
+    /// SQS visibility timeout of the embedded `to-sap.fifo`; failed messages return after it.
+    pub visibility_timeout_secs: u32,
+    /// Deliveries before a message moves to the DLQ (SQS maxReceiveCount).
+    pub max_receive_count: u32,
+    pub sap_faults: FaultConfig,
+    pub salesforce_faults: FaultConfig,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            writer: WriterSettings::default(),
+            visibility_timeout_secs: 0,
+            max_receive_count: 10,
+            sap_faults: FaultConfig::default(),
+            salesforce_faults: FaultConfig::default(),
+        }
+    }
+}
+
+/// Everything running, with handles to inspect it.
+pub struct LocalStack {
+    pub sap_sandbox: SapSandbox,
+    pub sf_sandbox: SalesforceSandbox,
+    pub sap: Arc<SapClient>,
+    pub salesforce: Arc<SalesforceClient>,
+    pub clock: Arc<dyn Clock>,
+    pub to_sap: Arc<EmbeddedQueue>,
+    pub to_sap_dlq: Arc<EmbeddedQueue>,
+    pub idempotency: Arc<EmbeddedIdempotency>,
+    pub audit: Arc<EmbeddedAudit>,
+    pub settings: WriterSettings,
+}
+
+impl LocalStack {
+    /// Starts both sandboxes on free ports and wires clients and embedded backends to them.
+    pub async fn start(options: LocalOptions) -> anyhow::Result<Self> {
+        let sap_sandbox = SapSandbox::start(SapOptions::default()).await?;
+        let sf_sandbox = SalesforceSandbox::start(SalesforceOptions::default()).await?;
+        sap_sandbox.faults().set(options.sap_faults);
+        sf_sandbox.faults().set(options.salesforce_faults);
+        let sap = Arc::new(SapClient::new(sap_config(&sap_sandbox))?);
+        let salesforce = Arc::new(SalesforceClient::new(salesforce_config(&sf_sandbox))?);
+        let clock = options.clock;
+        let to_sap_dlq = Arc::new(EmbeddedQueue::new(
+            "b1force-to-sap-dlq.fifo",
+            EmbeddedQueueOptions { visibility_timeout_secs: 30, max_receive_count: None, dead_letter: None },
+            clock.clone(),
+        ));
+        let to_sap = Arc::new(EmbeddedQueue::new(
+            "b1force-to-sap.fifo",
+            EmbeddedQueueOptions {
+                visibility_timeout_secs: options.visibility_timeout_secs,
+                max_receive_count: Some(options.max_receive_count),
+                dead_letter: Some(to_sap_dlq.clone()),
+            },
+            clock.clone(),
+        ));
+        Ok(Self {
+            sap_sandbox,
+            sf_sandbox,
+            sap,
+            salesforce,
+            clock,
+            to_sap,
+            to_sap_dlq,
+            idempotency: Arc::new(EmbeddedIdempotency::new()),
+            audit: Arc::new(EmbeddedAudit::new()),
+            settings: options.writer,
+        })
+    }
+
+    /// The F1 writer on these backends.
+    pub fn writer(&self) -> SapWriter {
+        SapWriter {
+            sap: self.sap.clone(),
+            salesforce: self.salesforce.clone(),
+            idempotency: self.idempotency.clone(),
+            audit: self.audit.clone(),
+            dead_letters: self.to_sap_dlq.clone(),
+            clock: self.clock.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+
+    /// The sf-receiver on these backends.
+    pub fn receiver(&self) -> Receiver<'_> {
+        Receiver { to_sap: self.to_sap.as_ref(), audit: self.audit.as_ref(), clock: self.clock.as_ref(), client_tag: shared::ECHO_CLIENT_TAG }
+    }
+
+    /// Runs the writer over `to-sap.fifo` until it is empty (or `max_batches` ran).
+    pub async fn drain(&self, max_batches: u64) -> shared::Result<DrainStats> {
+        drain(self.to_sap.as_ref(), &self.writer(), self.clock.as_ref(), 60_000, 0, max_batches).await
+    }
+}
+
+/// Client settings for the SAP sandbox.
+pub fn sap_config(sap: &SapSandbox) -> SapConfig {
+    SapConfig {
+        base_url: sap.base_url(),
+        company_db: sap.company_db().to_string(),
+        user: sap.user().to_string(),
+        password: SecretString::from(sap.password().to_string()),
+        ca_bundle_pem: None,
+        order_reference_udf: Some("U_SF_OpportunityId".into()),
+        page_size: 500,
+        timeout_secs: 30,
+    }
+}
+
+/// Client settings for the Salesforce sandbox.
+pub fn salesforce_config(sf: &SalesforceSandbox) -> SalesforceConfig {
+    SalesforceConfig {
+        login_url: sf.login_url(),
+        client_id: sf.client_id().to_string(),
+        client_secret: SecretString::from(sf.client_secret().to_string()),
+        api_version: "63.0".into(),
+        call_options_client: shared::ECHO_CLIENT_TAG.into(),
+        timeout_secs: 30,
+    }
+}
+
+/// An Opportunity change event as Event Relay delivers it to EventBridge.
+pub fn opportunity_change_event(opportunity_id: &str, change_type: &str, change_origin: &str, commit_ms: i64, transaction_key: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": format!("evt-{transaction_key}"),
+        "detail-type": "OpportunityChangeEvent",
+        "source": "aws.partner/salesforce.com/00DSM000000Fxts2AC/0YLSM0000004Dfg4AE",
+        "account": "123456789012",
+        "time": "2026-11-25T10:00:00Z",
+        "region": "eu-central-1",
+        "resources": [],
+        "detail": {"payload": {
+            "ChangeEventHeader": {
+                "entityName": "Opportunity",
+                "recordIds": [opportunity_id],
+                "changeType": change_type,
+                "changeOrigin": change_origin,
+                "transactionKey": transaction_key,
+                "sequenceNumber": 1,
+                "commitTimestamp": commit_ms,
+                "commitUser": "005SM000000146PYAQ",
+                "changedFields": ["StageName", "IsWon", "IsClosed", "LastModifiedDate"]
+            },
+            "StageName": "Closed Won"
+        }}
+    })
+}

@@ -1,0 +1,55 @@
+//! The `b1force` binary as a user runs it.
+
+use std::process::Command;
+
+fn b1force() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_b1force"))
+}
+
+fn repo(path: &str) -> String {
+    format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn the_demo_prints_one_json_object_with_orders_calls_and_timing() {
+    let out = b1force().args(["demo", "--json", "--opportunities", "12"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    assert_eq!(report["orders_created"], 12);
+    assert_eq!(report["failures"], 0);
+    assert!(report["duplicates_prevented"].as_u64().unwrap() >= 12, "{report}");
+    assert_eq!(report["echoes_dropped"], 12);
+    assert_eq!(report["api_calls"]["sap"]["logins"], 1);
+    assert!(report["elapsed_ms"].is_u64());
+}
+
+#[test]
+fn invoke_runs_each_sample_event() {
+    for (function, event) in
+        [("sf-receiver", "events/sf-receiver/opportunity-closed-won.json"), ("sap-writer", "events/sap-writer/to-sap-batch.json")]
+    {
+        let out = b1force().args(["invoke", function, "--event", &repo(event)]).output().unwrap();
+        assert!(out.status.success(), "{function}: {}", String::from_utf8_lossy(&out.stderr));
+        let _: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the handler's result as JSON");
+    }
+}
+
+#[test]
+fn invoke_with_a_bad_event_exits_non_zero_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("sf-receiver", "{not json", "not JSON"),
+        ("sf-receiver", r#"{"detail": {"payload": {"ChangeEventHeader": {"entityName": "Widget__c"}}}}"#, "unknown object"),
+        ("sap-writer", r#"{"Records": "nope"}"#, "SQS event"),
+        ("nonsense", "{}", "unknown function"),
+    ];
+    for (i, (function, body, expected)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("event{i}.json"));
+        std::fs::write(&path, body).unwrap();
+        let out = b1force().args(["invoke", function, "--event", path.to_str().unwrap()]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{function} {body} should fail");
+        assert!(stderr.contains(expected), "stderr should say {expected:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

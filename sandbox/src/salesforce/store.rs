@@ -1,0 +1,669 @@
+//! The in-memory org: records per object, validated writes, derived fields, and the change log.
+
+use super::error::{ApiError, clip};
+use super::ids;
+use super::schema::{self, Access, FieldType, ObjectDef};
+use super::values::{coerce, format_datetime};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// One record: field name → value, system fields included.
+pub type Record = Map<String, Value>;
+
+/// One committed change, the raw material for Change Data Capture events.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeRecord {
+    /// `Opportunity`, `Account`, ...
+    pub entity: String,
+    pub record_id: String,
+    /// `CREATE`, `UPDATE` or `DELETE`.
+    pub change_type: String,
+    /// Fields whose value changed (with `LastModifiedDate`) on UPDATE; empty on CREATE and DELETE, as in CDC.
+    pub changed_fields: Vec<String>,
+    /// The new values: every non-null field on CREATE, the changed fields on UPDATE.
+    pub values: Map<String, Value>,
+    /// `com/salesforce/api/rest/63.0;client=<tag>` when the writer sent `Sforce-Call-Options`, else empty.
+    pub change_origin: String,
+    /// Groups the changes of one request.
+    pub transaction_key: String,
+    /// Position inside the transaction, from 1.
+    pub sequence_number: u32,
+    /// Epoch milliseconds.
+    pub commit_timestamp: i64,
+    /// Increases with every change.
+    pub commit_number: u64,
+}
+
+/// Who writes, and when: one per request (or helper call).
+#[derive(Debug, Clone)]
+pub struct WriteContext {
+    pub change_origin: String,
+    pub transaction_key: String,
+    pub now_ms: i64,
+}
+
+/// How an upsert by external id resolves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpsertTarget {
+    New,
+    Existing(String),
+    Ambiguous(Vec<String>),
+}
+
+/// All records of the org.
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    tables: BTreeMap<&'static str, BTreeMap<String, Record>>,
+    next_id: u64,
+    next_case_number: u64,
+    changes: Vec<ChangeRecord>,
+    commit_number: u64,
+    sequence: u32,
+    current_transaction: String,
+}
+
+impl Store {
+    /// The record `id` of `object`.
+    pub fn get(&self, object: &str, id: &str) -> Option<&Record> {
+        self.tables.get(object)?.get(id)
+    }
+
+    /// Every record of `object`, in creation order.
+    pub fn all(&self, object: &str) -> impl Iterator<Item = &Record> {
+        self.tables.get(object).into_iter().flat_map(|t| t.values())
+    }
+
+    /// Ids of the records whose `field` equals `value` (case-insensitive, like text external ids).
+    pub fn find_by(&self, object: &str, field: &str, value: &str) -> Vec<String> {
+        self.all(object)
+            .filter(|r| r.get(field).and_then(Value::as_str).is_some_and(|v| v.eq_ignore_ascii_case(value)))
+            .filter_map(|r| r.get("Id").and_then(Value::as_str).map(str::to_string))
+            .collect()
+    }
+
+    /// The change log so far.
+    pub fn changes(&self) -> &[ChangeRecord] {
+        &self.changes
+    }
+
+    /// Forgets the change log (after seeding).
+    pub fn clear_changes(&mut self) {
+        self.changes.clear();
+    }
+
+    /// How an upsert of `object` by `field` = `value` resolves.
+    pub fn upsert_target(&self, object: &str, field: &str, value: &str) -> UpsertTarget {
+        match self.find_by(object, field, value).as_slice() {
+            [] => UpsertTarget::New,
+            [one] => UpsertTarget::Existing(one.clone()),
+            many => UpsertTarget::Ambiguous(many.to_vec()),
+        }
+    }
+
+    /// Validates and inserts a record; returns its id.
+    pub fn create(
+        &mut self,
+        def: &'static ObjectDef,
+        body: &Map<String, Value>,
+        ctx: &WriteContext,
+    ) -> Result<String, ApiError> {
+        let changes = self.accept_body(def, body, true)?;
+        let mut record = Record::new();
+        self.next_id += 1;
+        let id = ids::make_id(def.prefix, self.next_id);
+        let now = format_datetime(ctx.now_ms);
+        record.insert("Id".into(), json!(id));
+        for system in ["CreatedDate", "LastModifiedDate", "SystemModstamp"] {
+            record.insert(system.into(), json!(now));
+        }
+        record.insert("IsDeleted".into(), json!(false));
+        record.extend(changes);
+        self.derive(def, &mut record, None)?;
+        self.check_record(def, &record)?;
+        let values: Map<String, Value> = record
+            .iter()
+            .filter(|(k, v)| !v.is_null() && !matches!(k.as_str(), "IsDeleted" | "SystemModstamp"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.tables.entry(def.name).or_default().insert(id.clone(), record);
+        self.log(def.name, &id, "CREATE", Vec::new(), values, ctx);
+        self.after_write(def, &id, ctx);
+        Ok(id)
+    }
+
+    /// Validates and applies a partial update.
+    pub fn update(
+        &mut self,
+        def: &'static ObjectDef,
+        id: &str,
+        body: &Map<String, Value>,
+        ctx: &WriteContext,
+    ) -> Result<(), ApiError> {
+        let before = self.get(def.name, id).cloned().ok_or_else(ApiError::not_found)?;
+        let changes = self.accept_body(def, body, false)?;
+        let mut record = before.clone();
+        record.extend(changes);
+        self.derive(def, &mut record, Some(&before))?;
+        self.check_record(def, &record)?;
+        self.commit_update(def, id, before, record, ctx);
+        self.after_write(def, id, ctx);
+        Ok(())
+    }
+
+    /// Deletes a record (and an opportunity's lines with it).
+    pub fn delete(&mut self, def: &'static ObjectDef, id: &str, ctx: &WriteContext) -> Result<(), ApiError> {
+        let removed = self.tables.get_mut(def.name).and_then(|t| t.remove(id)).ok_or_else(ApiError::not_found)?;
+        self.log(def.name, id, "DELETE", Vec::new(), Map::new(), ctx);
+        if def.name == "Opportunity" {
+            let lines: Vec<String> = self.line_ids(id);
+            if let Some(table) = self.tables.get_mut("OpportunityLineItem") {
+                lines.iter().for_each(|line| {
+                    table.remove(line);
+                });
+            }
+        }
+        if def.name == "OpportunityLineItem"
+            && let Some(opportunity) = removed.get("OpportunityId").and_then(Value::as_str)
+        {
+            self.roll_up_opportunity(opportunity, ctx);
+        }
+        Ok(())
+    }
+
+    /// Marks the org's one standard price book (`IsStandard` is read-only through the API).
+    pub fn mark_standard_pricebook(&mut self, id: &str) {
+        if let Some(book) = self.tables.get_mut("Pricebook2").and_then(|t| t.get_mut(id)) {
+            book.insert("IsStandard".into(), json!(true));
+        }
+    }
+
+    /// Creates an opportunity and its lines in one transaction, the way a UI save does: the roll-up
+    /// is folded into the opportunity's CREATE instead of showing up as a separate UPDATE.
+    pub fn create_opportunity_with_lines(
+        &mut self,
+        opportunity: &Map<String, Value>,
+        lines: &[Map<String, Value>],
+        ctx: &WriteContext,
+    ) -> Result<String, ApiError> {
+        let def = schema::object("Opportunity").ok_or_else(ApiError::not_found)?;
+        let line_def = schema::object("OpportunityLineItem").ok_or_else(ApiError::not_found)?;
+        let id = self.create(def, opportunity, ctx)?;
+        let created_at = self.changes.len() - 1;
+        for line in lines {
+            let mut line = line.clone();
+            line.insert("OpportunityId".into(), json!(id));
+            self.create(line_def, &line, ctx)?;
+        }
+        let is_roll_up = |c: &ChangeRecord| c.entity == "Opportunity" && c.record_id == id && c.change_type == "UPDATE";
+        let mut index = 0;
+        self.changes.retain(|c| {
+            index += 1;
+            index <= created_at + 1 || !is_roll_up(c)
+        });
+        if let Some(record) = self.get("Opportunity", &id).cloned() {
+            let values = &mut self.changes[created_at].values;
+            for field in ["Amount", "HasOpportunityLineItem"] {
+                values.insert(field.into(), record.get(field).cloned().unwrap_or(Value::Null));
+            }
+        }
+        Ok(id)
+    }
+
+    /// Starts a new transaction for the change log (one per request or helper call).
+    pub fn begin(&mut self, ctx: &WriteContext) {
+        self.current_transaction = ctx.transaction_key.clone();
+        self.sequence = 0;
+    }
+
+    fn commit_update(&mut self, def: &ObjectDef, id: &str, before: Record, mut record: Record, ctx: &WriteContext) {
+        let now = format_datetime(ctx.now_ms);
+        record.insert("LastModifiedDate".into(), json!(now));
+        record.insert("SystemModstamp".into(), json!(now));
+        let mut changed: Vec<String> = record
+            .iter()
+            .filter(|(k, v)| k.as_str() != "SystemModstamp" && before.get(k.as_str()).unwrap_or(&Value::Null) != *v)
+            .map(|(k, _)| k.clone())
+            .collect();
+        if !changed.iter().any(|f| f == "LastModifiedDate") {
+            changed.push("LastModifiedDate".into());
+        }
+        changed.sort();
+        let values = changed.iter().map(|f| (f.clone(), record.get(f).cloned().unwrap_or(Value::Null))).collect();
+        self.tables.entry(def.name).or_default().insert(id.to_string(), record);
+        self.log(def.name, id, "UPDATE", changed, values, ctx);
+    }
+
+    fn log(
+        &mut self,
+        entity: &str,
+        id: &str,
+        change_type: &str,
+        changed_fields: Vec<String>,
+        values: Map<String, Value>,
+        ctx: &WriteContext,
+    ) {
+        if self.current_transaction != ctx.transaction_key {
+            self.begin(ctx);
+        }
+        self.sequence += 1;
+        self.commit_number += 1;
+        self.changes.push(ChangeRecord {
+            entity: entity.to_string(),
+            record_id: id.to_string(),
+            change_type: change_type.to_string(),
+            changed_fields,
+            values,
+            change_origin: ctx.change_origin.clone(),
+            transaction_key: ctx.transaction_key.clone(),
+            sequence_number: self.sequence,
+            commit_timestamp: ctx.now_ms,
+            commit_number: self.commit_number,
+        });
+    }
+
+    /// Checks names, access and types of a body; returns the values keyed by canonical field name.
+    fn accept_body(
+        &self,
+        def: &'static ObjectDef,
+        body: &Map<String, Value>,
+        creating: bool,
+    ) -> Result<Map<String, Value>, ApiError> {
+        let mut accepted = Map::new();
+        let mut unknown = Vec::new();
+        let mut read_only = Vec::new();
+        for (name, value) in body {
+            if name == "attributes" {
+                continue;
+            }
+            if name.eq_ignore_ascii_case("Id") {
+                if creating {
+                    return Err(ApiError::new(
+                        400,
+                        "INVALID_FIELD_FOR_INSERT_UPDATE",
+                        "cannot specify Id in an insert call",
+                    )
+                    .with_fields(vec!["Id".into()]));
+                }
+                continue;
+            }
+            let Some(field) = def.field(name) else {
+                unknown.push(name.clone());
+                continue;
+            };
+            let writable = match field.access {
+                Access::ReadWrite => true,
+                Access::CreateOnly => creating,
+                Access::ReadOnly => false,
+            };
+            if !writable {
+                read_only.push(field.name.to_string());
+                continue;
+            }
+            accepted.insert(field.name.to_string(), coerce(def.name, field, value)?);
+        }
+        if let Some(first) = unknown.first() {
+            return Err(ApiError::new(
+                400,
+                "INVALID_FIELD",
+                format!("No such column '{}' on sobject of type {}", clip(first), def.name),
+            )
+            .with_fields(unknown));
+        }
+        if !read_only.is_empty() {
+            return Err(ApiError::new(
+                400,
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                format!(
+                    "Unable to create/update fields: {}. Please check the security settings of this field and verify \
+                     that it is read/write for your profile or permission set.",
+                    read_only.join(", ")
+                ),
+            )
+            .with_fields(read_only));
+        }
+        Ok(accepted)
+    }
+
+    /// Required fields, lookups that must exist, unique external ids.
+    fn check_record(&self, def: &ObjectDef, record: &Record) -> Result<(), ApiError> {
+        let missing: Vec<String> = def
+            .fields
+            .iter()
+            .filter(|f| f.required && record.get(f.name).is_none_or(Value::is_null))
+            .map(|f| f.name.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(ApiError::new(
+                400,
+                "REQUIRED_FIELD_MISSING",
+                format!("Required fields are missing: [{}]", missing.join(", ")),
+            )
+            .with_fields(missing));
+        }
+        let id = record.get("Id").and_then(Value::as_str).unwrap_or_default();
+        for field in &def.fields {
+            let Some(value) = record.get(field.name).and_then(Value::as_str) else { continue };
+            if let FieldType::Reference(target) = field.ty
+                && self.get(target, value).is_none()
+            {
+                return Err(ApiError::new(
+                    400,
+                    "INVALID_CROSS_REFERENCE_KEY",
+                    format!("invalid cross reference id: {value}"),
+                )
+                .with_fields(vec![field.name.to_string()]));
+            }
+            if field.unique
+                && let Some(other) = self.find_by(def.name, field.name, value).into_iter().find(|other| other != id)
+            {
+                return Err(ApiError::new(
+                    400,
+                    "DUPLICATE_VALUE",
+                    format!("duplicate value found: {} duplicates value on record with id: {other}", field.name),
+                )
+                .with_fields(vec![field.name.to_string()]));
+            }
+        }
+        Ok(())
+    }
+
+    /// Fields Salesforce computes: IsWon/IsClosed from the stage, line product and price fields, price book entry names.
+    fn derive(&self, def: &ObjectDef, record: &mut Record, before: Option<&Record>) -> Result<(), ApiError> {
+        match def.name {
+            "Opportunity" => {
+                let stage = record.get("StageName").and_then(Value::as_str).unwrap_or_default().to_string();
+                record.insert("IsWon".into(), json!(stage == "Closed Won"));
+                record.insert("IsClosed".into(), json!(stage == "Closed Won" || stage == "Closed Lost"));
+                if before.is_none() {
+                    record.insert("HasOpportunityLineItem".into(), json!(false));
+                }
+            }
+            "OpportunityLineItem" => self.derive_line(record, before)?,
+            "Contact" | "Lead" => {
+                let part = |f: &str| record.get(f).and_then(Value::as_str).unwrap_or_default().to_string();
+                let name = format!("{} {}", part("FirstName"), part("LastName")).trim().to_string();
+                record.insert("Name".into(), json!(name));
+            }
+            "PricebookEntry" => {
+                let product = record.get("Product2Id").and_then(Value::as_str).and_then(|p| self.get("Product2", p));
+                if let Some(product) = product {
+                    record.insert("Name".into(), product.get("Name").cloned().unwrap_or(Value::Null));
+                    record.insert("ProductCode".into(), product.get("ProductCode").cloned().unwrap_or(Value::Null));
+                }
+                if before.is_none() && !record.contains_key("IsActive") {
+                    record.insert("IsActive".into(), json!(true));
+                }
+            }
+            "Case" if before.is_none() => {
+                let number = 1000 + self.next_case_number + 1;
+                record.insert("CaseNumber".into(), json!(format!("{number:08}")));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn derive_line(&self, line: &mut Record, before: Option<&Record>) -> Result<(), ApiError> {
+        let integrity = |message: &str, field: &str| {
+            ApiError::new(400, "FIELD_INTEGRITY_EXCEPTION", format!("field integrity exception: {message}"))
+                .with_fields(vec![field.to_string()])
+        };
+        let text = |r: &Record, f: &str| r.get(f).and_then(Value::as_str).map(str::to_string);
+        if before.is_none() {
+            let entry = match (text(line, "PricebookEntryId"), text(line, "Product2Id")) {
+                (Some(entry), _) => self.get("PricebookEntry", &entry).cloned(),
+                (None, Some(product)) => self
+                    .all("PricebookEntry")
+                    .find(|e| text(e, "Product2Id").as_deref() == Some(&product) && self.is_standard_entry(e))
+                    .cloned(),
+                (None, None) => {
+                    return Err(integrity("PricebookEntryId (pricebook entry is required)", "PricebookEntryId"));
+                }
+            };
+            let entry = entry.ok_or_else(|| {
+                integrity("PricebookEntryId (no pricebook entry for this product)", "PricebookEntryId")
+            })?;
+            if let Some(product) = text(line, "Product2Id")
+                && text(&entry, "Product2Id").as_deref() != Some(product.as_str())
+            {
+                return Err(integrity("Product2Id (does not match the pricebook entry)", "Product2Id"));
+            }
+            let product_id = text(&entry, "Product2Id").unwrap_or_default();
+            let product = self.get("Product2", &product_id);
+            let opportunity_name = text(line, "OpportunityId")
+                .and_then(|o| self.get("Opportunity", &o).and_then(|o| text(o, "Name")))
+                .unwrap_or_default();
+            let product_name = product.and_then(|p| text(p, "Name")).unwrap_or_default();
+            line.insert("PricebookEntryId".into(), entry.get("Id").cloned().unwrap_or(Value::Null));
+            line.insert("Product2Id".into(), json!(product_id));
+            line.insert(
+                "ProductCode".into(),
+                product.and_then(|p| p.get("ProductCode").cloned()).unwrap_or(Value::Null),
+            );
+            line.insert("ListPrice".into(), entry.get("UnitPrice").cloned().unwrap_or(Value::Null));
+            line.insert("Name".into(), json!(format!("{opportunity_name} {product_name}").trim().to_string()));
+        }
+        let number = |r: &Record, f: &str| r.get(f).and_then(Value::as_f64);
+        let changed = |f: &str| before.is_none_or(|b| b.get(f) != line.get(f));
+        let quantity = number(line, "Quantity").unwrap_or(0.0);
+        let discount = number(line, "Discount").unwrap_or(0.0);
+        let unit_changed = changed("UnitPrice") && line.get("UnitPrice").is_some_and(|v| !v.is_null());
+        let total_changed = changed("TotalPrice") && line.get("TotalPrice").is_some_and(|v| !v.is_null());
+        if before.is_none() && unit_changed && total_changed {
+            return Err(integrity("TotalPrice (cannot specify both unit price and total price)", "TotalPrice"));
+        }
+        let unit_price = if total_changed && !unit_changed {
+            number(line, "TotalPrice").unwrap_or(0.0) / quantity.max(f64::MIN_POSITIVE) / (1.0 - discount / 100.0)
+        } else {
+            match number(line, "UnitPrice") {
+                Some(price) => price,
+                None => return Err(integrity("UnitPrice (unit price or total price is required)", "UnitPrice")),
+            }
+        };
+        let total = quantity * unit_price * (1.0 - discount / 100.0);
+        line.insert("UnitPrice".into(), json!(round2(unit_price)));
+        line.insert("TotalPrice".into(), json!(round2(total)));
+        Ok(())
+    }
+
+    fn is_standard_entry(&self, entry: &Record) -> bool {
+        entry
+            .get("Pricebook2Id")
+            .and_then(Value::as_str)
+            .and_then(|p| self.get("Pricebook2", p))
+            .and_then(|p| p.get("IsStandard"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// Effects on other records: opportunity roll-ups after line changes, product codes copied to entries and lines.
+    fn after_write(&mut self, def: &ObjectDef, id: &str, ctx: &WriteContext) {
+        match def.name {
+            "OpportunityLineItem" => {
+                let opportunity = self.get(def.name, id).and_then(|l| l.get("OpportunityId")).and_then(Value::as_str);
+                if let Some(opportunity) = opportunity.map(str::to_string) {
+                    self.roll_up_opportunity(&opportunity, ctx);
+                }
+            }
+            "Product2" => {
+                let code = self.get(def.name, id).and_then(|p| p.get("ProductCode")).cloned().unwrap_or(Value::Null);
+                for table in ["PricebookEntry", "OpportunityLineItem"] {
+                    for record in self.tables.entry(table).or_default().values_mut() {
+                        if record.get("Product2Id").and_then(Value::as_str) == Some(id) {
+                            record.insert("ProductCode".into(), code.clone());
+                        }
+                    }
+                }
+            }
+            "Case" => self.next_case_number += 1,
+            _ => {}
+        }
+    }
+
+    fn line_ids(&self, opportunity: &str) -> Vec<String> {
+        self.all("OpportunityLineItem")
+            .filter(|l| l.get("OpportunityId").and_then(Value::as_str) == Some(opportunity))
+            .filter_map(|l| l.get("Id").and_then(Value::as_str).map(str::to_string))
+            .collect()
+    }
+
+    /// Amount = sum of line totals, as a roll-up; logs an UPDATE only when something changed.
+    fn roll_up_opportunity(&mut self, opportunity: &str, ctx: &WriteContext) {
+        let Some(before) = self.get("Opportunity", opportunity).cloned() else { return };
+        let totals: Vec<f64> = self
+            .all("OpportunityLineItem")
+            .filter(|l| l.get("OpportunityId").and_then(Value::as_str) == Some(opportunity))
+            .filter_map(|l| l.get("TotalPrice").and_then(Value::as_f64))
+            .collect();
+        let mut record = before.clone();
+        record.insert("HasOpportunityLineItem".into(), json!(!totals.is_empty()));
+        if !totals.is_empty() || before.get("HasOpportunityLineItem") == Some(&json!(true)) {
+            record.insert("Amount".into(), json!(round2(totals.iter().sum())));
+        }
+        if record != before
+            && let Some(def) = schema::object("Opportunity")
+        {
+            self.commit_update(def, opportunity, before, record, ctx);
+        }
+    }
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(origin: &str) -> WriteContext {
+        WriteContext { change_origin: origin.into(), transaction_key: "t1".into(), now_ms: 1_795_600_800_000 }
+    }
+
+    fn body(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    fn object(name: &str) -> &'static ObjectDef {
+        schema::object(name).unwrap()
+    }
+
+    fn store_with_product() -> (Store, String, String) {
+        let mut store = Store::default();
+        let c = ctx("");
+        let book = store.create(object("Pricebook2"), &body(json!({"Name": "Standard Price Book"})), &c).unwrap();
+        store.mark_standard_pricebook(&book);
+        let product =
+            store.create(object("Product2"), &body(json!({"Name": "Pump", "ProductCode": "A00001"})), &c).unwrap();
+        store
+            .create(
+                object("PricebookEntry"),
+                &body(json!({"Pricebook2Id": book, "Product2Id": product, "UnitPrice": 50})),
+                &c,
+            )
+            .unwrap();
+        let account =
+            store.create(object("Account"), &body(json!({"Name": "Acme", "SAP_CardCode__c": "C1"})), &c).unwrap();
+        (store, product, account)
+    }
+
+    #[test]
+    fn stage_drives_is_won_and_is_closed_which_cannot_be_written() {
+        let (mut store, _, account) = store_with_product();
+        let def = object("Opportunity");
+        let id = store
+            .create(
+                def,
+                &body(
+                    json!({"Name": "D", "AccountId": account, "StageName": "Prospecting", "CloseDate": "2026-11-25"}),
+                ),
+                &ctx(""),
+            )
+            .unwrap();
+        assert_eq!(store.get("Opportunity", &id).unwrap()["IsWon"], json!(false));
+        store.update(def, &id, &body(json!({"StageName": "Closed Won"})), &ctx("o")).unwrap();
+        let opp = store.get("Opportunity", &id).unwrap();
+        assert_eq!((opp["IsWon"].clone(), opp["IsClosed"].clone()), (json!(true), json!(true)));
+        let err = store.update(def, &id, &body(json!({"IsWon": false})), &ctx("")).unwrap_err();
+        assert_eq!(
+            (err.status, err.code.as_str(), err.fields.clone()),
+            (400, "INVALID_FIELD_FOR_INSERT_UPDATE", vec!["IsWon".into()])
+        );
+        let change = store.changes().last().unwrap();
+        assert_eq!(change.change_type, "UPDATE");
+        assert_eq!(change.change_origin, "o");
+        assert!(
+            change.changed_fields.contains(&"StageName".to_string())
+                && change.changed_fields.contains(&"IsWon".to_string())
+        );
+    }
+
+    #[test]
+    fn unknown_fields_missing_required_fields_and_duplicates_are_rejected() {
+        let (mut store, _, _) = store_with_product();
+        let def = object("Account");
+        let err = store.create(def, &body(json!({"Name": "X", "Nmae": "typo"})), &ctx("")).unwrap_err();
+        assert_eq!((err.code.as_str(), err.fields.clone()), ("INVALID_FIELD", vec!["Nmae".to_string()]));
+        let err = store.create(def, &body(json!({"Phone": "1"})), &ctx("")).unwrap_err();
+        assert_eq!(err.code, "REQUIRED_FIELD_MISSING");
+        let err = store.create(def, &body(json!({"Name": "Y", "SAP_CardCode__c": "c1"})), &ctx("")).unwrap_err();
+        assert_eq!(err.code, "DUPLICATE_VALUE");
+        let err = store
+            .create(object("Contact"), &body(json!({"LastName": "Z", "AccountId": ids::make_id("001", 999)})), &ctx(""))
+            .unwrap_err();
+        assert_eq!(err.code, "INVALID_CROSS_REFERENCE_KEY");
+    }
+
+    #[test]
+    fn lines_take_product_code_from_the_product_and_roll_up_into_the_amount() {
+        let (mut store, product, account) = store_with_product();
+        let opp = store
+            .create(
+                object("Opportunity"),
+                &body(json!({"Name": "D", "AccountId": account, "StageName": "Closed Won", "CloseDate": "2026-11-25"})),
+                &ctx(""),
+            )
+            .unwrap();
+        let line = object("OpportunityLineItem");
+        let err = store
+            .create(line, &body(json!({"OpportunityId": opp, "Product2Id": product, "Quantity": 2, "UnitPrice": 10, "ProductCode": "X"})), &ctx(""))
+            .unwrap_err();
+        assert_eq!(err.code, "INVALID_FIELD_FOR_INSERT_UPDATE");
+        let id = store
+            .create(
+                line,
+                &body(json!({"OpportunityId": opp, "Product2Id": product, "Quantity": 2, "UnitPrice": 10})),
+                &ctx(""),
+            )
+            .unwrap();
+        let stored = store.get("OpportunityLineItem", &id).unwrap();
+        assert_eq!(
+            (stored["ProductCode"].clone(), stored["TotalPrice"].clone(), stored["ListPrice"].clone()),
+            (json!("A00001"), json!(20.0), json!(50.0))
+        );
+        store.update(line, &id, &body(json!({"Quantity": 3})), &ctx("")).unwrap();
+        assert_eq!(store.get("Opportunity", &opp).unwrap()["Amount"], json!(30.0));
+        store.delete(line, &id, &ctx("")).unwrap();
+        assert_eq!(store.get("Opportunity", &opp).unwrap()["Amount"], json!(0.0));
+        assert_eq!(store.get("Opportunity", &opp).unwrap()["HasOpportunityLineItem"], json!(false));
+    }
+
+    #[test]
+    fn creates_log_values_without_changed_fields_and_updates_log_only_what_changed() {
+        let (mut store, _, account) = store_with_product();
+        store.clear_changes();
+        let def = object("Account");
+        store
+            .update(def, &account, &body(json!({"Name": "Acme", "Phone": "+49 1"})), &ctx("com/x;client=b1force"))
+            .unwrap();
+        let change = &store.changes()[0];
+        assert_eq!(change.changed_fields, vec!["LastModifiedDate".to_string(), "Phone".to_string()]);
+        assert_eq!(change.values["Phone"], json!("+49 1"));
+        let id = store.create(def, &body(json!({"Name": "New"})), &ctx("")).unwrap();
+        let created = store.changes().last().unwrap();
+        assert_eq!((created.record_id.as_str(), created.change_type.as_str()), (id.as_str(), "CREATE"));
+        assert!(created.changed_fields.is_empty());
+        assert_eq!(created.values["Name"], json!("New"));
+    }
+}

@@ -1,0 +1,445 @@
+//! HTTP layer: one catch-all handler under `/b1s/v2` that counts, injects faults, checks the session
+//! and dispatches on a parsed [`Route`]; the `/__sandbox/*` control endpoints.
+
+use super::entities::{EntitySet, Key, SapError, Stamp, etag};
+use super::query::{BadQuery, QueryOptions};
+use super::{COMPANY_DB, PASSWORD, SapState, USER};
+use crate::faults::FaultConfig;
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+const ODATA_JSON: &str = "application/json;odata.metadata=minimal;charset=utf-8";
+const ERROR_JSON: &str = "application/json;charset=utf-8";
+const ROOT: &str = "/b1s/v2/";
+
+/// The sandbox's routes.
+pub(crate) fn router(state: Arc<SapState>) -> axum::Router {
+    axum::Router::new()
+        .route("/b1s/v2/{*path}", any(api))
+        .route("/__sandbox/faults", get(get_faults).post(set_faults))
+        .route("/__sandbox/calls", get(get_calls))
+        .route("/__sandbox/calls/reset", post(reset_calls))
+        .route("/__sandbox/expire-sessions", post(expire_sessions))
+        .with_state(state)
+}
+
+/// What a `/b1s/v2/...` path addresses.
+#[derive(Debug, PartialEq)]
+enum Route {
+    Login,
+    Logout,
+    Collection(EntitySet),
+    Count(EntitySet),
+    Entity(EntitySet, Key),
+    Action(EntitySet, Key, String),
+}
+
+impl Route {
+    /// The call-counter name, e.g. `GET /Orders`, `POST /Login`, `POST /Orders/Close`.
+    fn endpoint(&self, method: &Method) -> String {
+        match self {
+            Route::Login => format!("{method} /Login"),
+            Route::Logout => format!("{method} /Logout"),
+            Route::Collection(set) | Route::Entity(set, _) => format!("{method} /{}", set.name()),
+            Route::Count(set) => format!("{method} /{}/$count", set.name()),
+            Route::Action(set, _, action) => format!("{method} /{}/{action}", set.name()),
+        }
+    }
+}
+
+/// Parses the decoded path after `/b1s/v2/`.
+fn parse_route(path: &str) -> Result<Route, SapError> {
+    let not_found = || SapError::new(404, "-1", format!("Resource not found for the segment '{path}'"));
+    match path {
+        "Login" => return Ok(Route::Login),
+        "Logout" => return Ok(Route::Logout),
+        _ => {}
+    }
+    let name_end = path.find(['(', '/']).unwrap_or(path.len());
+    let set = EntitySet::from_name(&path[..name_end]).ok_or_else(not_found)?;
+    let rest = &path[name_end..];
+    if rest.is_empty() {
+        return Ok(Route::Collection(set));
+    }
+    if rest == "/$count" {
+        return Ok(Route::Count(set));
+    }
+    let Some(inside_and_after) = rest.strip_prefix('(') else {
+        return Err(not_found());
+    };
+    let close = closing_paren(inside_and_after).ok_or_else(not_found)?;
+    let key = set.parse_key(&inside_and_after[..close])?;
+    match &inside_and_after[close + 1..] {
+        "" => Ok(Route::Entity(set, key)),
+        action => match action.strip_prefix('/') {
+            Some(name) if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                Ok(Route::Action(set, key, name.to_string()))
+            }
+            _ => Err(not_found()),
+        },
+    }
+}
+
+/// Index of the `)` closing a key, skipping parentheses inside quoted strings.
+fn closing_paren(s: &str) -> Option<usize> {
+    let mut in_quotes = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            '\'' => in_quotes = !in_quotes,
+            ')' if !in_quotes => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The catch-all API handler.
+async fn api(
+    State(state): State<Arc<SapState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let raw_path = uri.path().strip_prefix(ROOT).unwrap_or_default();
+    let path = percent_encoding::percent_decode_str(raw_path).decode_utf8_lossy().into_owned();
+    // POST + X-HTTP-Method-Override works like the named method (9.1 PL04+).
+    let method = match headers.get("x-http-method-override").and_then(|v| v.to_str().ok()) {
+        Some(over) if method == Method::POST => Method::from_bytes(over.as_bytes()).unwrap_or(method),
+        _ => method,
+    };
+    let route = match parse_route(&path) {
+        Ok(route) => route,
+        Err(err) => {
+            state.calls.hit(&format!("{method} /{}", path.split(['(', '/']).next().unwrap_or_default()));
+            return error(&err);
+        }
+    };
+    state.calls.hit(&route.endpoint(&method));
+    state.faults.delay().await;
+    if route != Route::Login && state.faults.roll(state.faults.get().error_rate) {
+        return gateway_failure(&state);
+    }
+    if route == Route::Login {
+        return login(&state, &method, &body);
+    }
+    let Some(session) = session_id(&headers).filter(|id| authenticate(&state, id)) else {
+        return error(&SapError::new(401, "301", "Invalid session or session already timeout."));
+    };
+    let request = Request { method, query: uri.query(), headers: &headers, body: &body };
+    dispatch(&state, route, &session, request).unwrap_or_else(|err| error(&err))
+}
+
+/// The parts of an authenticated request the operations need.
+struct Request<'a> {
+    method: Method,
+    query: Option<&'a str>,
+    headers: &'a HeaderMap,
+    body: &'a Bytes,
+}
+
+fn dispatch(state: &SapState, route: Route, session: &str, request: Request<'_>) -> Result<Response, SapError> {
+    let Request { method, query, headers, body } = request;
+    let if_match = header_str(headers, header::IF_MATCH);
+    match (route, method) {
+        (Route::Logout, Method::POST) => {
+            state.sessions.lock().unwrap().last_used.remove(session);
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        (Route::Collection(set), Method::GET) => list(state, set, query, headers),
+        (Route::Collection(set), Method::POST) => create(state, set, body, headers),
+        (Route::Count(set), Method::GET) => count(state, set, query),
+        (Route::Entity(set, key), Method::GET) => read(state, set, &key, query),
+        (Route::Entity(set, key), Method::PATCH) => {
+            let body = parse_body(body)?;
+            write(state, |store, now| store.patch(set, &key, body, if_match, now))
+        }
+        (Route::Entity(set, key), Method::DELETE) => write(state, |store, _| store.delete(set, &key)),
+        (Route::Action(set, key, action), Method::POST) => {
+            write(state, |store, now| store.action(set, &key, &action, if_match, now))
+        }
+        (_, method) => Err(SapError::new(405, "-1000", format!("Method {method} is not allowed on this resource"))),
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `B1SESSION` from the Cookie header(s); `ROUTEID` (even `ROUTEID=None`) is ignored.
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == "B1SESSION")
+        .map(|(_, value)| value.trim().to_string())
+}
+
+/// Checks and refreshes the session, and applies `expire_sessions_every`.
+fn authenticate(state: &SapState, id: &str) -> bool {
+    let every = state.faults.get().expire_sessions_every;
+    let mut sessions = state.sessions.lock().unwrap();
+    if !sessions.touch(id) {
+        return false;
+    }
+    sessions.authenticated += 1;
+    // This request is served; every session dies after it, so the next one needs a new login.
+    if every.is_some_and(|n| n > 0 && sessions.authenticated.is_multiple_of(n)) {
+        sessions.last_used.clear();
+    }
+    true
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct LoginBody {
+    #[serde(rename = "CompanyDB")]
+    company_db: String,
+    user_name: String,
+    password: String,
+}
+
+fn login(state: &SapState, method: &Method, body: &Bytes) -> Response {
+    if method != Method::POST {
+        return error(&SapError::new(405, "-1000", "Login accepts POST only"));
+    }
+    let Ok(credentials) = serde_json::from_slice::<LoginBody>(body) else {
+        return error(&SapError::new(400, "-1000", "Login needs a JSON body with CompanyDB, UserName and Password"));
+    };
+    if credentials.company_db != COMPANY_DB || credentials.user_name != USER || credentials.password != PASSWORD {
+        return error(&SapError::new(401, "-304", "Fail to get DB Credentials from SLD"));
+    }
+    let id = state.sessions.lock().unwrap().open();
+    let body = json!({
+        "@odata.context": format!("{}/$metadata#B1Sessions/$entity", state.base_url()),
+        "SessionId": id,
+        "Version": "1000280",
+        "SessionTimeout": state.session_timeout_minutes,
+    });
+    let mut response = odata_json(StatusCode::OK, &body);
+    let cookies = response.headers_mut();
+    // Exact shapes of a real server: no Path and a stray `;` on B1SESSION, ROUTEID from the balancer.
+    if let Ok(v) = HeaderValue::from_str(&format!("B1SESSION={id};HttpOnly;")) {
+        cookies.append(header::SET_COOKIE, v);
+    }
+    cookies.append(header::SET_COOKIE, HeaderValue::from_static("ROUTEID=.node1; path=/b1s"));
+    response
+}
+
+fn list(state: &SapState, set: EntitySet, raw_query: Option<&str>, headers: &HeaderMap) -> Result<Response, SapError> {
+    let options = QueryOptions::parse(raw_query, &|f| set.has_field(f)).map_err(bad_query)?;
+    let (page_size, applied) = page_size(headers, state.default_page_size);
+    let rows = state.store.lock().unwrap().rows(set);
+    let (page, next_skip) = options.page(rows.into_iter().map(annotate).collect(), page_size);
+    let mut body = json!({
+        "@odata.context": format!("{}/$metadata#{}", state.base_url(), set.name()),
+        "value": page,
+    });
+    if let Some(skip) = next_skip {
+        body["@odata.nextLink"] = json!(options.next_link(set.name(), skip));
+    }
+    let mut response = odata_json(StatusCode::OK, &body);
+    if let Some(applied) = applied.and_then(|a| HeaderValue::from_str(&a).ok()) {
+        response.headers_mut().insert("preference-applied", applied);
+    }
+    Ok(response)
+}
+
+fn count(state: &SapState, set: EntitySet, raw_query: Option<&str>) -> Result<Response, SapError> {
+    let options = QueryOptions::parse(raw_query, &|f| set.has_field(f)).map_err(bad_query)?;
+    let rows = state.store.lock().unwrap().rows(set);
+    let n = rows.iter().filter(|r| options.filter.as_ref().is_none_or(|f| f.matches(r))).count();
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain;charset=utf-8"), (header::HeaderName::from_static("odata-version"), "4.0")],
+        n.to_string(),
+    )
+        .into_response())
+}
+
+fn read(state: &SapState, set: EntitySet, key: &Key, raw_query: Option<&str>) -> Result<Response, SapError> {
+    let options = QueryOptions::parse(raw_query, &|f| set.has_field(f)).map_err(bad_query)?;
+    let row = state.store.lock().unwrap().get(set, key)?.clone();
+    let tag = etag(&row);
+    // With $select a real server sends no ETag header (section 5 quirk); without it, both header and annotation.
+    let selected = options.select.is_some();
+    let mut body = if selected { options.project(row) } else { annotate(row) };
+    body["@odata.context"] = json!(format!("{}/$metadata#{}/$entity", state.base_url(), set.name()));
+    let mut response = odata_json(StatusCode::OK, &body);
+    if !selected && let Ok(v) = HeaderValue::from_str(&tag) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(response)
+}
+
+fn create(state: &SapState, set: EntitySet, body: &Bytes, headers: &HeaderMap) -> Result<Response, SapError> {
+    let body = parse_body(body)?;
+    let (key, row) = state.store.lock().unwrap().create(set, body, &stamp())?;
+    let location = format!("{ROOT}{}{}", set.name(), key.to_url_segment());
+    let tag = etag(&row);
+    let no_content = preferences(headers).any(|p| p.eq_ignore_ascii_case("return-no-content"));
+    let mut response = if no_content {
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        r.headers_mut().insert("preference-applied", HeaderValue::from_static("return-no-content"));
+        r
+    } else {
+        let mut body = annotate(row);
+        body["@odata.context"] = json!(format!("{}/$metadata#{}/$entity", state.base_url(), set.name()));
+        odata_json(StatusCode::CREATED, &body)
+    };
+    for (name, value) in [(header::LOCATION, location), (header::ETAG, tag)] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, v);
+        }
+    }
+    Ok(response)
+}
+
+/// Runs a write against the store and answers 204.
+fn write(
+    state: &SapState,
+    change: impl FnOnce(&mut super::entities::Store, &Stamp) -> Result<(), SapError>,
+) -> Result<Response, SapError> {
+    change(&mut state.store.lock().unwrap(), &stamp())?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn parse_body(body: &Bytes) -> Result<Value, SapError> {
+    serde_json::from_slice(body)
+        .map_err(|e| SapError::new(400, "-1000", format!("Invalid JSON in the request body: {e}")))
+}
+
+fn bad_query(err: BadQuery) -> SapError {
+    SapError::new(400, "-1000", err.0)
+}
+
+/// Adds `@odata.etag` to a full row.
+fn annotate(mut row: Value) -> Value {
+    row["@odata.etag"] = json!(etag(&row));
+    row
+}
+
+fn preferences(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim)
+}
+
+/// `Prefer: odata.maxpagesize=N` (echoed as applied), else `B1S-PageSize: N`, else the default; 0 = no paging.
+fn page_size(headers: &HeaderMap, default: usize) -> (usize, Option<String>) {
+    let preferred = preferences(headers)
+        .filter_map(|p| p.strip_prefix("odata.maxpagesize="))
+        .find_map(|n| n.trim().parse::<usize>().ok());
+    if let Some(n) = preferred {
+        return (n, Some(format!("odata.maxpagesize={n}")));
+    }
+    let b1s = header_str(headers, header::HeaderName::from_static("b1s-pagesize")).and_then(|n| n.trim().parse().ok());
+    (b1s.unwrap_or(default), None)
+}
+
+/// The moment of a write.
+fn stamp() -> Stamp {
+    let now = time::OffsetDateTime::now_utc();
+    Stamp {
+        date: format!("{}T00:00:00Z", now.date()),
+        time: format!("{:02}:{:02}:{:02}", now.hour(), now.minute(), now.second()),
+    }
+}
+
+fn odata_json(status: StatusCode, body: &Value) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ODATA_JSON));
+    h.insert("odata-version", HeaderValue::from_static("4.0"));
+    response
+}
+
+fn error(err: &SapError) -> Response {
+    let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, Json(err.body())).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ERROR_JSON));
+    response
+}
+
+/// What an overloaded Apache balancer answers: an empty 502 or an HTML 503, never SAP JSON.
+fn gateway_failure(state: &SapState) -> Response {
+    if state.faults.roll(0.5) {
+        StatusCode::BAD_GATEWAY.into_response()
+    } else {
+        let html = "<html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1>\
+                    <p>The server is temporarily unable to service your request.</p></body></html>";
+        (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/html; charset=iso-8859-1")], Body::from(html))
+            .into_response()
+    }
+}
+
+async fn get_faults(State(state): State<Arc<SapState>>) -> Json<FaultConfig> {
+    Json(state.faults.get())
+}
+
+async fn set_faults(State(state): State<Arc<SapState>>, Json(config): Json<FaultConfig>) -> Json<FaultConfig> {
+    state.faults.set(config);
+    Json(state.faults.get())
+}
+
+async fn get_calls(State(state): State<Arc<SapState>>) -> Json<std::collections::BTreeMap<String, u64>> {
+    Json(state.calls.snapshot())
+}
+
+async fn reset_calls(State(state): State<Arc<SapState>>) -> StatusCode {
+    state.calls.reset();
+    StatusCode::NO_CONTENT
+}
+
+async fn expire_sessions(State(state): State<Arc<SapState>>) -> StatusCode {
+    state.expire_sessions();
+    StatusCode::NO_CONTENT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_parse_every_key_form_and_the_count_and_action_segments() {
+        let bp = |code: &str| Route::Entity(EntitySet::BusinessPartners, Key::Text(code.into()));
+        assert_eq!(parse_route("BusinessPartners('C001')").unwrap(), bp("C001"));
+        assert_eq!(parse_route("BusinessPartners(CardCode='C001')").unwrap(), bp("C001"));
+        assert_eq!(parse_route("BusinessPartners('A)B')").unwrap(), bp("A)B"));
+        assert_eq!(parse_route("Orders(22)").unwrap(), Route::Entity(EntitySet::Orders, Key::Int(22)));
+        assert_eq!(parse_route("Orders/$count").unwrap(), Route::Count(EntitySet::Orders));
+        assert_eq!(parse_route("Items").unwrap(), Route::Collection(EntitySet::Items));
+        assert_eq!(
+            parse_route("Orders(3)/Close").unwrap(),
+            Route::Action(EntitySet::Orders, Key::Int(3), "Close".into())
+        );
+        assert_eq!(parse_route("Nope").unwrap_err().status, 404);
+        assert_eq!(parse_route("Orders(3").unwrap_err().status, 404);
+        assert_eq!(parse_route("Orders('x')").unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_beside_any_routeid() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("ROUTEID=None; B1SESSION=abc-1"));
+        assert_eq!(session_id(&headers).as_deref(), Some("abc-1"));
+        headers.insert(header::COOKIE, HeaderValue::from_static("ROUTEID=.node1"));
+        assert_eq!(session_id(&headers), None);
+    }
+
+    #[test]
+    fn prefer_beats_b1s_page_size_and_is_echoed() {
+        let mut headers = HeaderMap::new();
+        headers.insert("b1s-pagesize", HeaderValue::from_static("30"));
+        assert_eq!(page_size(&headers, 20), (30, None));
+        headers.insert("prefer", HeaderValue::from_static("return-no-content, odata.maxpagesize=7"));
+        assert_eq!(page_size(&headers, 20), (7, Some("odata.maxpagesize=7".into())));
+        assert_eq!(page_size(&HeaderMap::new(), 20), (20, None));
+    }
+}

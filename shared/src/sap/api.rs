@@ -1,0 +1,143 @@
+//! What F1 needs from SAP, on top of the generic client.
+
+use super::SapClient;
+use super::errors;
+use super::odata::{Filter, Query, quote};
+use crate::domain::{CardCode, NewBusinessPartner, NewSalesOrder, OrderRef, SalesforceId};
+use crate::error::{Error, Result};
+use crate::ports::SapApi;
+use async_trait::async_trait;
+use serde_json::{Map, Value, json};
+
+/// `ORDR.Comments` is nvarchar(254); longer text would be rejected with "Value too long in property".
+const MAX_COMMENTS: usize = 254;
+
+#[async_trait]
+impl SapApi for SapClient {
+    async fn business_partner_exists(&self, card_code: &CardCode) -> Result<bool> {
+        match self.get(&format!("BusinessPartners({})?$select=CardCode", quote(card_code.as_str()))).await {
+            Ok(_) => Ok(true),
+            Err(err) if errors::is_not_found(&err) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn create_business_partner(&self, bp: &NewBusinessPartner) -> Result<()> {
+        let body = json!({"CardCode": bp.card_code, "CardName": bp.card_name, "CardType": "cCustomer"});
+        match self.post("BusinessPartners", &body).await {
+            Ok(_) => Ok(()),
+            // Someone created it since we looked: the code is what we wanted, so the goal is met.
+            Err(err) if is_duplicate_business_partner(&err) => {
+                tracing::info!(card_code = %bp.card_code, "business partner already existed");
+                Ok(())
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn find_order_for_opportunity(&self, opportunity: &SalesforceId) -> Result<Option<OrderRef>> {
+        let by_num_at_card = Filter::eq(&"NumAtCard".into(), opportunity);
+        let filter = match self.order_reference_udf() {
+            Some(udf) => Filter::eq(udf, opportunity).or(by_num_at_card),
+            None => by_num_at_card,
+        };
+        let query = Query::new().filter(filter).select(["DocEntry", "DocNum"]).top(1);
+        let rows = self.query("Orders", &query).await?;
+        rows.first().map(order_ref).transpose()
+    }
+
+    async fn create_order(&self, order: &NewSalesOrder) -> Result<OrderRef> {
+        let created = self.post("Orders", &order_body(order, self.order_reference_udf().map(|p| p.as_str()))).await?;
+        order_ref(&created)
+    }
+}
+
+/// The POST /Orders body: NumAtCard (and the UDF, when configured) carry the opportunity id, so a
+/// retry finds the order instead of creating a second one.
+fn order_body(order: &NewSalesOrder, reference_udf: Option<&str>) -> Value {
+    let lines: Vec<Value> = order
+        .lines
+        .iter()
+        .map(|line| {
+            let mut json = json!({"ItemCode": line.item_code, "Quantity": line.quantity, "UnitPrice": line.unit_price});
+            if let Some(description) = &line.description {
+                json["ItemDescription"] = json!(description.chars().take(100).collect::<String>());
+            }
+            json
+        })
+        .collect();
+    let mut body = Map::new();
+    body.insert("CardCode".into(), json!(order.card_code));
+    body.insert("DocDate".into(), json!(order.doc_date));
+    body.insert("DocDueDate".into(), json!(order.doc_due_date));
+    if let Some(currency) = &order.currency {
+        body.insert("DocCurrency".into(), json!(currency));
+    }
+    body.insert("Comments".into(), json!(order.comments.chars().take(MAX_COMMENTS).collect::<String>()));
+    body.insert("NumAtCard".into(), json!(order.opportunity_id));
+    if let Some(udf) = reference_udf {
+        body.insert(udf.to_string(), json!(order.opportunity_id));
+    }
+    body.insert("DocumentLines".into(), Value::Array(lines));
+    Value::Object(body)
+}
+
+fn order_ref(row: &Value) -> Result<OrderRef> {
+    match (row.get("DocEntry").and_then(Value::as_i64), row.get("DocNum").and_then(Value::as_i64)) {
+        (Some(doc_entry), Some(doc_num)) => Ok(OrderRef { doc_entry, doc_num }),
+        // The order may exist: report a retryable error, and the retry's lookup will find it.
+        _ => Err(Error::Transport {
+            system: "sap",
+            message: "undecodable reply: an order without DocEntry/DocNum".into(),
+        }),
+    }
+}
+
+/// `-10` with "1320000140 - Business partner code 'X' already assigned ...".
+fn is_duplicate_business_partner(err: &Error) -> bool {
+    matches!(err, Error::Sap { code, message, .. } if code == "-10" && message.contains("1320000140"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ItemCode, SalesOrderLine};
+
+    fn order() -> NewSalesOrder {
+        NewSalesOrder {
+            card_code: CardCode::parse("C20000").unwrap(),
+            opportunity_id: SalesforceId::parse("006SM0000001Tb3").unwrap(),
+            doc_date: "2025-06-01".into(),
+            doc_due_date: "2025-06-30".into(),
+            currency: None,
+            comments: "c".repeat(400),
+            lines: vec![SalesOrderLine {
+                item_code: ItemCode::parse("A00001").unwrap(),
+                quantity: 2.0,
+                unit_price: 50.0,
+                description: Some("Pump".into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn an_order_carries_the_opportunity_in_num_at_card_and_the_udf() {
+        let body = order_body(&order(), Some("U_SF_OpportunityId"));
+        assert_eq!(body["NumAtCard"], "006SM0000001Tb3YAE");
+        assert_eq!(body["U_SF_OpportunityId"], "006SM0000001Tb3YAE");
+        assert_eq!(
+            body["DocumentLines"][0],
+            json!({"ItemCode": "A00001", "Quantity": 2.0, "UnitPrice": 50.0, "ItemDescription": "Pump"})
+        );
+        assert_eq!(body["Comments"].as_str().unwrap().len(), MAX_COMMENTS);
+        assert!(body.get("DocCurrency").is_none());
+        assert!(order_body(&order(), None).get("U_SF_OpportunityId").is_none());
+    }
+
+    #[test]
+    fn only_the_documented_duplicate_text_counts_as_an_existing_partner() {
+        let sap = |code: &str, message: &str| Error::Sap { status: 400, code: code.into(), message: message.into() };
+        assert!(is_duplicate_business_partner(&sap("-10", "1320000140 - Business partner code 'X' already assigned")));
+        assert!(!is_duplicate_business_partner(&sap("-10", "Invalid BP code")));
+    }
+}

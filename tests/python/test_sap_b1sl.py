@@ -1,0 +1,90 @@
+"""A third-party Service Layer client (b1sl-python 0.16.0) against the SAP sandbox.
+
+If an independent client written against real servers works unchanged here, the sandbox speaks the
+wire format (login cookies, nextLink paging, percent-encoded options, ETags) and not just our dialect.
+Plain pytest functions with asyncio.run: no plugin needed.
+"""
+import asyncio
+import json
+import urllib.request
+
+import pytest
+from b1sl.b1sl import AsyncB1Client, B1Config
+from b1sl.b1sl import entities as en
+from b1sl.b1sl.exceptions import B1NotFoundError, SAPConcurrencyError
+
+
+def config(sandbox):
+    return B1Config(base_url=sandbox["SAP_URL"], username=sandbox["SAP_USER"], password=sandbox["SAP_PASSWORD"],
+                    company_db=sandbox["SAP_COMPANY_DB"], ssl_verify=False)
+
+
+def control(sandbox, path, method="GET"):
+    """Calls a /__sandbox control endpoint; returns its JSON, or None for an empty reply."""
+    origin = sandbox["SAP_URL"].split("/b1s/")[0]
+    request = urllib.request.Request(origin + path, method=method, data=b"" if method == "POST" else None)
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        body = reply.read()
+    return json.loads(body) if body else None
+
+
+def calls(sandbox):
+    return control(sandbox, "/__sandbox/calls")
+
+
+def test_b1sl_logs_in_reads_pages_filters_updates_and_logs_out(sandbox):
+    control(sandbox, "/__sandbox/calls/reset", "POST")
+
+    async def scenario():
+        async with AsyncB1Client(config(sandbox)) as b1:
+            bp = await b1.business_partners.get("C20000")
+            assert bp.card_name == "Northwind Traders"
+
+            codes = [row.card_code async for row in b1.business_partners.stream(page_size=20)]
+            assert len(codes) == 50
+            assert len(set(codes)) == 50
+
+            recent = await b1.business_partners.filter("UpdateDate ge 2024-01-01").top(5).execute()
+            assert len(recent) == 5
+
+            fortieth = await b1.business_partners.filter("startswith(CardCode, 'C2004')").execute()
+            assert sorted(row.card_code for row in fortieth) == [f"C2004{i}" for i in range(10)]
+
+            await b1.business_partners.update("C20001", en.BusinessPartner(card_name="Contoso Traders GmbH"))
+            renamed = await b1.business_partners.get("C20001")
+            assert renamed.card_name == "Contoso Traders GmbH"
+
+    asyncio.run(scenario())
+    seen = calls(sandbox)
+    assert seen["POST /Login"] == 1
+    assert seen["GET /BusinessPartners"] >= 3 + 2, "three stream pages (20, 20, 10) plus the other reads"
+    assert seen["PATCH /BusinessPartners"] == 1
+    assert seen["POST /Logout"] == 1
+
+
+def test_b1sl_sends_the_etag_it_read_and_a_stale_one_is_refused(sandbox):
+    async def scenario():
+        async with AsyncB1Client(config(sandbox)) as first, AsyncB1Client(config(sandbox)) as second:
+            await first.business_partners.get("C20002")      # caches the ETag for If-Match
+            await second.business_partners.update("C20002", en.BusinessPartner(phone1="+1 555 0102"))
+            with pytest.raises(SAPConcurrencyError):
+                await first.business_partners.update("C20002", en.BusinessPartner(phone1="+1 555 0103"))
+            current = await second.business_partners.get("C20002")
+            assert current.phone1 == "+1 555 0102"
+
+    asyncio.run(scenario())
+
+
+def test_b1sl_logs_in_again_after_the_sessions_expire(sandbox):
+    async def scenario():
+        async with AsyncB1Client(config(sandbox)) as b1:
+            await b1.items.get("A00001")
+            logins_before = calls(sandbox)["POST /Login"]
+            control(sandbox, "/__sandbox/expire-sessions", "POST")
+            item = await b1.items.get("A00040")
+            assert item.item_name == "Cable Kit Pro"
+            assert calls(sandbox)["POST /Login"] == logins_before + 1
+            with pytest.raises(B1NotFoundError):
+                await b1.items.get("Z99999")
+
+    asyncio.run(scenario())

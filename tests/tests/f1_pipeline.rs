@@ -1,0 +1,219 @@
+//! F1 end to end on real wire protocols: CDC event → sf-receiver → to-sap.fifo → sap-writer →
+//! SAP Service Layer sandbox → write-back to the Salesforce sandbox.
+
+use async_trait::async_trait;
+use b1force_cli::local::{LocalOptions, LocalStack};
+use e2e::pipeline::{assert_exactly_one_order_each_and_written_back, deliver_closed_won, opportunity, orders_per_opportunity};
+use sandbox::FaultConfig;
+use serde_json::{Value, json};
+use shared::domain::{CardCode, OpportunitySnapshot, SalesforceId};
+use shared::embedded::ManualClock;
+use shared::ports::{Clock, OrderWriteBack, Outcome, Queue, SalesforceApi};
+use shared::sync::sap_writer::{InboundMessage, SapWriter};
+use std::sync::Arc;
+use std::time::Duration;
+
+const START: i64 = 1_795_600_800_000;
+
+async fn stack_with_clock(mut options: LocalOptions) -> (LocalStack, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(START));
+    options.clock = clock.clone();
+    (LocalStack::start(options).await.expect("local stack starts"), clock)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_closed_won_event_delivered_three_times_yields_exactly_one_order_per_opportunity() {
+    let (stack, clock) = stack_with_clock(LocalOptions::default()).await;
+    let ids = stack.sf_sandbox.seed_closed_won(1000);
+
+    deliver_closed_won(&stack, &ids, 3, "tx").await.unwrap();
+    let first = stack.drain(u64::MAX).await.unwrap();
+    assert_eq!(first.created, 1000);
+
+    // The same changes again after the queue's 5-minute dedup window: the idempotency store stops them.
+    clock.advance(Duration::from_secs(6 * 60));
+    deliver_closed_won(&stack, &ids, 1, "tx").await.unwrap();
+    let second = stack.drain(u64::MAX).await.unwrap();
+    assert_eq!((second.created, second.duplicates), (0, 1000), "{second:?}");
+
+    assert_eq!(stack.sap_sandbox.orders().len(), 1000);
+    assert_exactly_one_order_each_and_written_back(&stack, &ids);
+    assert!(stack.to_sap_dlq.is_empty());
+}
+
+/// A Salesforce port whose write-back never returns: the invocation dies there.
+struct DiesBeforeWriteBack(Arc<dyn SalesforceApi>);
+
+#[async_trait]
+impl SalesforceApi for DiesBeforeWriteBack {
+    async fn opportunities(&self, ids: &[SalesforceId]) -> shared::Result<Vec<OpportunitySnapshot>> {
+        self.0.opportunities(ids).await
+    }
+    async fn write_back_order(&self, _: &SalesforceId, _: &OrderWriteBack) -> shared::Result<()> {
+        std::future::pending().await
+    }
+    async fn set_account_card_code(&self, account: &SalesforceId, code: &CardCode) -> shared::Result<()> {
+        self.0.set_account_card_code(account, code).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_order_creation_and_write_back_heals_on_redelivery_without_a_second_order() {
+    let (stack, clock) = stack_with_clock(LocalOptions { visibility_timeout_secs: 540, ..Default::default() }).await;
+    let ids = stack.sf_sandbox.seed_closed_won(6);
+    deliver_closed_won(&stack, &ids, 1, "crash").await.unwrap();
+
+    let received = stack.to_sap.receive(10).await.unwrap();
+    let batch: Vec<InboundMessage> = received
+        .iter()
+        .map(|m| InboundMessage { message_id: m.message_id.clone(), group_id: m.group_id.clone(), body: m.body.clone() })
+        .collect();
+    let dying = SapWriter { salesforce: Arc::new(DiesBeforeWriteBack(stack.salesforce.clone())), ..stack.writer() };
+    let deadline = clock.now_millis() + 90_000;
+    let crashed = tokio::time::timeout(Duration::from_secs(3), dying.process_batch(&batch, deadline)).await;
+    assert!(crashed.is_err(), "the invocation should have died in the write-back");
+    assert_eq!(stack.sap_sandbox.orders().len(), 6, "orders were created before the crash");
+    assert!(opportunity(&stack, &ids[0])["SAP_DocEntry__c"].is_null());
+
+    // SQS makes the messages visible again after the visibility timeout; the INPROGRESS locks have expired by then.
+    clock.advance(Duration::from_secs(600));
+    let healed = stack.drain(u64::MAX).await.unwrap();
+    assert_eq!((healed.created, healed.linked), (0, 6));
+    assert_exactly_one_order_each_and_written_back(&stack, &ids);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sap_session_expiring_mid_batch_costs_one_relogin_and_no_failed_message() {
+    let (stack, _clock) = stack_with_clock(LocalOptions::default()).await;
+    let ids = stack.sf_sandbox.seed_closed_won(40);
+    deliver_closed_won(&stack, &ids, 1, "expiry").await.unwrap();
+
+    let before = stack.drain(2).await.unwrap();
+    stack.sap_sandbox.expire_sessions();
+    let after = stack.drain(u64::MAX).await.unwrap();
+
+    assert_eq!(before.failures_reported + after.failures_reported, 0);
+    assert_eq!(stack.sap_sandbox.calls().matching("POST /Login"), 2, "one login, one relogin");
+    assert_exactly_one_order_each_and_written_back(&stack, &ids);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_sap_5xx_and_salesforce_limit_and_lock_errors_still_create_every_order_once() {
+    let options = LocalOptions {
+        max_receive_count: 1000,
+        sap_faults: FaultConfig { error_rate: 0.3, seed: Some(11), ..Default::default() },
+        salesforce_faults: FaultConfig { request_limit_rate: 0.15, lock_row_rate: 0.15, seed: Some(12), ..Default::default() },
+        ..Default::default()
+    };
+    let (stack, _clock) = stack_with_clock(options).await;
+    let ids = stack.sf_sandbox.seed_closed_won(150);
+    deliver_closed_won(&stack, &ids, 1, "faults").await.unwrap();
+
+    let stats = stack.drain(u64::MAX).await.unwrap();
+
+    assert!(stats.failures_reported > 0, "the faults should have caused retries");
+    assert!(stack.to_sap.is_empty() && stack.to_sap_dlq.is_empty(), "nothing left over, nothing dead-lettered");
+    stack.sap_sandbox.faults().set(FaultConfig::default());
+    stack.sf_sandbox.faults().set(FaultConfig::default());
+    assert_exactly_one_order_each_and_written_back(&stack, &ids);
+}
+
+fn account_with_card_code(stack: &LocalStack) -> String {
+    stack
+        .sf_sandbox
+        .records("Account")
+        .into_iter()
+        .find(|a| a["SAP_CardCode__c"].is_string())
+        .and_then(|a| a["Id"].as_str().map(String::from))
+        .expect("a seeded account with a CardCode")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_message_is_audited_and_dead_lettered_while_the_rest_of_its_batch_succeeds() {
+    let (stack, _clock) = stack_with_clock(LocalOptions::default()).await;
+    let account = account_with_card_code(&stack);
+    let mut ids = stack.sf_sandbox.seed_closed_won(8);
+    let poison = stack.sf_sandbox.create_opportunity(&account, "Closed Won", &["A00001", "Z99999"]);
+    ids.insert(4, poison.clone());
+    deliver_closed_won(&stack, &ids, 1, "poison").await.unwrap();
+
+    let stats = stack.drain(u64::MAX).await.unwrap();
+
+    assert_eq!((stats.batches, stats.created, stats.dead_lettered), (1, 8, 1));
+    assert_eq!(stack.to_sap_dlq.len(), 1);
+    assert!(stack.to_sap_dlq.messages()[0].contains(&poison));
+    let trail = stack.audit.all().into_iter().filter(|e| e.record_key.ends_with(&poison)).collect::<Vec<_>>();
+    let dead = trail.iter().find(|e| e.outcome == Outcome::DeadLettered).expect("a dead-letter audit item");
+    assert!(dead.error.as_deref().unwrap_or("").contains("Z99999"), "reason names the product: {dead:?}");
+    assert_eq!(opportunity(&stack, &poison)["SAP_Sync_Status__c"], "Failed");
+    assert!(orders_per_opportunity(&stack).get(&poison).is_none());
+    let good: Vec<String> = ids.into_iter().filter(|id| *id != poison).collect();
+    assert_exactly_one_order_each_and_written_back(&stack, &good);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_clear_errors_and_never_reaches_sap_or_salesforce() {
+    let (stack, clock) = stack_with_clock(LocalOptions::default()).await;
+    let relay = |header: Value| json!({"id": "e1", "detail": {"payload": {"ChangeEventHeader": header}}});
+    let header = |entity: &str, id: &str| {
+        json!({"entityName": entity, "changeType": "UPDATE", "recordIds": [id], "changeOrigin": "",
+               "transactionKey": "t", "sequenceNumber": 1, "commitTimestamp": START})
+    };
+    let bad_events = [
+        (json!("not an object"), "detail"),
+        (json!({"detail": {"payload": {"unexpected": true}}}), "ChangeEventHeader"),
+        (relay(header("Widget__c", "006SM0000001Tb3YAE")), "unknown object"),
+        (relay(header("Opportunity", "006SM0000001Tb3' OR Name != '")), "not a Salesforce id"),
+        (relay(header("Opportunity", "006') or 1 eq 1 or ('")), "not a Salesforce id"),
+    ];
+    for (event, expected) in &bad_events {
+        let err = stack.receiver().receive(event).await.expect_err("bad event rejected");
+        assert!(err.to_string().contains(expected), "{err} should say {expected}");
+    }
+    let rejected = stack.audit.all().into_iter().filter(|e| e.outcome == Outcome::Rejected).count();
+    assert_eq!(rejected, bad_events.len(), "every rejection is audited");
+
+    let bad_bodies = [
+        "not json",
+        "{}",
+        r#"{"record":"sf:Account:001SM0000000iibYAA","reason":"cdc:UPDATE","changed_at":1,"source_version":"v","correlation_id":"c"}"#,
+        r#"{"record":"sf:Opportunity:006') or 1 eq 1","reason":"cdc:UPDATE","changed_at":1,"source_version":"v","correlation_id":"c"}"#,
+    ];
+    let batch: Vec<InboundMessage> = bad_bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| InboundMessage { message_id: format!("m{i}"), group_id: format!("g{i}"), body: body.to_string() })
+        .collect();
+    let outcome = stack.writer().process_batch(&batch, clock.now_millis() + 60_000).await;
+    assert!(outcome.failures.is_empty(), "bad bodies are dead-lettered, not retried");
+    assert_eq!(stack.to_sap_dlq.len(), bad_bodies.len());
+
+    assert!(stack.to_sap.is_empty());
+    assert_eq!(stack.sap_sandbox.calls().total(), 0, "nothing sent to SAP");
+    assert_eq!(stack.sf_sandbox.calls().total(), 0, "nothing sent to Salesforce");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_without_card_code_gets_one_business_partner_even_when_its_opportunities_race() {
+    let (stack, _clock) = stack_with_clock(LocalOptions::default()).await;
+    let prospect = stack
+        .sf_sandbox
+        .records("Account")
+        .into_iter()
+        .find(|a| a["SAP_CardCode__c"].is_null())
+        .and_then(|a| a["Id"].as_str().map(String::from))
+        .expect("a seeded account without a CardCode");
+    let ids: Vec<String> =
+        (0..3).map(|_| stack.sf_sandbox.create_opportunity(&prospect, "Closed Won", &["A00002"])).collect();
+    deliver_closed_won(&stack, &ids, 1, "prospect").await.unwrap();
+
+    stack.drain(u64::MAX).await.unwrap();
+
+    let code = stack.sf_sandbox.record("Account", &prospect).unwrap()["SAP_CardCode__c"].as_str().map(String::from);
+    let code = code.expect("CardCode written back to the account");
+    assert!(stack.sap_sandbox.business_partner(&code).is_some(), "BP {code} exists in SAP");
+    assert_exactly_one_order_each_and_written_back(&stack, &ids);
+    for (id, orders) in orders_per_opportunity(&stack).iter().filter(|(id, _)| ids.contains(id)) {
+        assert_eq!(orders[0]["CardCode"], code.as_str(), "order of {id} is for the one new BP");
+    }
+}
