@@ -4,7 +4,7 @@
 //! (embedded) → sap-writer → SAP (sandbox) → write-back to Salesforce → the write-back's own CDC
 //! events come back and are dropped as echoes.
 
-use crate::local::{LocalOptions, LocalStack, opportunity_change_event};
+use crate::local::{LocalOptions, LocalStack, change_event};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -39,6 +39,8 @@ pub struct DemoReport {
     pub orders_linked: u64,
     pub duplicates_prevented: u64,
     pub echoes_dropped: u64,
+    /// Notifications our own write-backs caused (should be 0).
+    pub work_from_echoes: u64,
     pub failures: u64,
     pub sap_orders_in_sap: usize,
     pub api_calls: BTreeMap<&'static str, ApiCalls>,
@@ -55,13 +57,13 @@ impl DemoReport {
         let sf = &self.api_calls["salesforce"];
         format!(
             "B1Force demo: {opps} Closed Won opportunities, {events} CDC deliveries\n\
-             \x20 SAP sales orders created:   {created}\n\
-             \x20 duplicates prevented:        {dups}\n\
-             \x20 echoes of our writes dropped: {echoes}\n\
-             \x20 failures (dead-lettered):    {fail}\n\
-             \x20 SAP calls:        {sap_total} ({sap_per:.2}/order, {logins} login)\n\
-             \x20 Salesforce calls: {sf_total} ({sf_per:.2}/order, {tokens} token request)\n\
-             \x20 elapsed: {ms} ms ({rps:.0} orders/s)\n",
+             \x20 SAP sales orders created      {created}\n\
+             \x20 duplicate deliveries stopped  {dups}\n\
+             \x20 echoes of our writes dropped  {echoes}\n\
+             \x20 failures (dead-lettered)      {fail}\n\
+             \x20 SAP calls                     {sap_total} ({sap_per:.2} per order, {logins} login)\n\
+             \x20 Salesforce calls              {sf_total} ({sf_per:.2} per order, {tokens} token request)\n\
+             \x20 elapsed                       {ms} ms ({rps:.0} orders/s)\n",
             opps = self.opportunities,
             events = self.events_delivered,
             created = self.orders_created,
@@ -80,6 +82,11 @@ impl DemoReport {
     }
 }
 
+/// CDC events for the Opportunity changes Salesforce logged after the first `skip` changes.
+fn opportunity_changes_since(stack: &LocalStack, skip: usize) -> Vec<serde_json::Value> {
+    stack.sf_sandbox.changes().iter().skip(skip).filter(|c| c.entity == "Opportunity").map(change_event).collect()
+}
+
 /// Runs the demo on a fresh local stack.
 pub async fn run(options: DemoOptions) -> anyhow::Result<DemoReport> {
     let stack = LocalStack::start(LocalOptions::default()).await?;
@@ -88,27 +95,30 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<DemoReport> {
 
 /// Runs the demo on a given stack (the benchmark and tests use this to inspect it afterwards).
 pub async fn run_on(stack: &LocalStack, options: &DemoOptions) -> anyhow::Result<DemoReport> {
+    let already_logged = stack.sf_sandbox.changes().len();
     let ids = stack.sf_sandbox.seed_closed_won(options.opportunities);
     let started = Instant::now();
+
+    // Salesforce emits a CDC event per change; Event Relay delivers each at least once.
+    let wins = opportunity_changes_since(stack, already_logged);
     let mut enqueued = 0u64;
     let mut delivered = 0usize;
-    let now = stack.clock.now_millis();
-    for (i, id) in ids.iter().enumerate() {
-        let event = opportunity_change_event(id, "UPDATE", "", now, &format!("demo-{i:06}"));
+    for event in &wins {
         for _ in 0..options.deliveries.max(1) {
-            enqueued += stack.receiver().receive(&event).await?.enqueued as u64;
+            enqueued += stack.receiver().receive(event).await?.enqueued as u64;
             delivered += 1;
         }
     }
     let queued_unique = stack.to_sap.len() as u64;
+    let after_wins = stack.sf_sandbox.changes().len();
     let stats = stack.drain(u64::MAX).await?;
 
-    // Salesforce emits CDC for our write-backs too; they carry client=b1force and must do nothing.
-    let mut echoes = 0u64;
-    for (i, id) in ids.iter().enumerate() {
-        let origin = format!("com/salesforce/api/rest/63.0;client={}", shared::ECHO_CLIENT_TAG);
-        let event = opportunity_change_event(id, "UPDATE", &origin, now + 1, &format!("demo-echo-{i:06}"));
-        echoes += stack.receiver().receive(&event).await?.echoes_dropped as u64;
+    // Our write-backs change the opportunities too; their events carry client=b1force and must do nothing.
+    let (mut echoes, mut work_from_echoes) = (0u64, 0u64);
+    for event in &opportunity_changes_since(stack, after_wins) {
+        let report = stack.receiver().receive(event).await?;
+        echoes += report.echoes_dropped as u64;
+        work_from_echoes += report.enqueued as u64;
     }
     let elapsed = started.elapsed();
 
@@ -131,6 +141,7 @@ pub async fn run_on(stack: &LocalStack, options: &DemoOptions) -> anyhow::Result
         orders_linked: stats.linked,
         duplicates_prevented: (enqueued - queued_unique.min(enqueued)) + stats.duplicates + stats.linked,
         echoes_dropped: echoes,
+        work_from_echoes,
         failures: stats.dead_lettered,
         sap_orders_in_sap: stack.sap_sandbox.orders().len(),
         sap_calls_per_order: sap_calls.total as f64 / orders,

@@ -54,8 +54,8 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo { json, opportunities, deliveries } => {
-            shared::telemetry::init(shared::telemetry::LogFormat::Text);
-            let report = demo::run(demo::DemoOptions { opportunities, deliveries, ..Default::default() }).await?;
+            shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
+            let report = demo::run(demo::DemoOptions { opportunities, deliveries }).await?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
@@ -64,13 +64,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Invoke { function, event } => {
-            shared::telemetry::init(shared::telemetry::LogFormat::Text);
+            shared::telemetry::init(shared::telemetry::LogFormat::Text, "info");
             let output = invoke::run(&function, &event).await?;
             println!("{}", serde_json::to_string_pretty(&output)?);
             Ok(())
         }
         Command::Sandbox { sap_port, sf_port } => {
-            shared::telemetry::init(shared::telemetry::LogFormat::Text);
+            shared::telemetry::init(shared::telemetry::LogFormat::Text, "info");
             sandbox_cmd::run(sap_port, sf_port).await
         }
     }

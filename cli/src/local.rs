@@ -2,6 +2,7 @@
 //! SAP and Salesforce clients talking to them, and the embedded twins of the AWS services.
 //! Used by `b1force demo`, `b1force invoke`, the end-to-end tests and the benchmark.
 
+use sandbox::salesforce::ChangeRecord;
 use sandbox::{FaultConfig, SalesforceOptions, SalesforceSandbox, SapOptions, SapSandbox};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -142,30 +143,53 @@ pub fn salesforce_config(sf: &SalesforceSandbox) -> SalesforceConfig {
     }
 }
 
-/// An Opportunity change event as Event Relay delivers it to EventBridge.
+/// An Opportunity UPDATE to Closed Won as Event Relay delivers it to EventBridge.
 pub fn opportunity_change_event(opportunity_id: &str, change_type: &str, change_origin: &str, commit_ms: i64, transaction_key: &str) -> Value {
+    let header = json!({
+        "entityName": "Opportunity",
+        "recordIds": [opportunity_id],
+        "changeType": change_type,
+        "changeOrigin": change_origin,
+        "transactionKey": transaction_key,
+        "sequenceNumber": 1,
+        "commitTimestamp": commit_ms,
+        "commitUser": "005SM000000146PYAQ",
+        "changedFields": ["StageName", "IsWon", "IsClosed", "LastModifiedDate"]
+    });
+    relay_envelope("Opportunity", &format!("evt-{transaction_key}"), header, json!({"StageName": "Closed Won"}))
+}
+
+/// The CDC event Salesforce emits for a change the sandbox logged.
+pub fn change_event(change: &ChangeRecord) -> Value {
+    let header = json!({
+        "entityName": change.entity,
+        "recordIds": [change.record_id],
+        "changeType": change.change_type,
+        "changeOrigin": change.change_origin,
+        "transactionKey": change.transaction_key,
+        "sequenceNumber": change.sequence_number,
+        "commitTimestamp": change.commit_timestamp,
+        "commitNumber": change.commit_number,
+        "commitUser": "005SM000000146PYAQ",
+        "changedFields": change.changed_fields,
+    });
+    let event_id = format!("evt-{}-{}", change.transaction_key, change.sequence_number);
+    relay_envelope(&change.entity, &event_id, header, Value::Object(change.values.clone()))
+}
+
+/// EventBridge envelope of a Salesforce Event Relay delivery: the change event under `detail.payload`.
+fn relay_envelope(entity: &str, event_id: &str, header: Value, fields: Value) -> Value {
+    let mut payload = fields;
+    payload["ChangeEventHeader"] = header;
     json!({
         "version": "0",
-        "id": format!("evt-{transaction_key}"),
-        "detail-type": "OpportunityChangeEvent",
+        "id": event_id,
+        "detail-type": format!("{entity}ChangeEvent"),
         "source": "aws.partner/salesforce.com/00DSM000000Fxts2AC/0YLSM0000004Dfg4AE",
         "account": "123456789012",
         "time": "2026-11-25T10:00:00Z",
         "region": "eu-central-1",
         "resources": [],
-        "detail": {"payload": {
-            "ChangeEventHeader": {
-                "entityName": "Opportunity",
-                "recordIds": [opportunity_id],
-                "changeType": change_type,
-                "changeOrigin": change_origin,
-                "transactionKey": transaction_key,
-                "sequenceNumber": 1,
-                "commitTimestamp": commit_ms,
-                "commitUser": "005SM000000146PYAQ",
-                "changedFields": ["StageName", "IsWon", "IsClosed", "LastModifiedDate"]
-            },
-            "StageName": "Closed Won"
-        }}
+        "detail": {"payload": payload}
     })
 }

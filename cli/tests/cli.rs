@@ -18,7 +18,8 @@ fn the_demo_prints_one_json_object_with_orders_calls_and_timing() {
     assert_eq!(report["orders_created"], 12);
     assert_eq!(report["failures"], 0);
     assert!(report["duplicates_prevented"].as_u64().unwrap() >= 12, "{report}");
-    assert_eq!(report["echoes_dropped"], 12);
+    assert!(report["echoes_dropped"].as_u64().unwrap() >= 12, "every write-back echoed: {report}");
+    assert_eq!(report["work_from_echoes"], 0);
     assert_eq!(report["api_calls"]["sap"]["logins"], 1);
     assert!(report["elapsed_ms"].is_u64());
 }

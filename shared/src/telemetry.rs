@@ -11,12 +11,12 @@ pub enum LogFormat {
     Text,
 }
 
-/// Installs the global subscriber. Level from `AWS_LAMBDA_LOG_LEVEL`, then `RUST_LOG`, then `info`.
+/// Installs the global subscriber. Level from `AWS_LAMBDA_LOG_LEVEL`, then `RUST_LOG`, then `default_level`.
 /// Logs go to stderr so a command's stdout stays machine-readable.
-pub fn init(format: LogFormat) {
+pub fn init(format: LogFormat, default_level: &str) {
     let filter = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".into())
+        .unwrap_or_else(|_| default_level.into())
         .to_lowercase();
     let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
@@ -29,7 +29,7 @@ pub fn init(format: LogFormat) {
 /// Lambda's choice: JSON unless `AWS_LAMBDA_LOG_FORMAT` says Text.
 pub fn init_lambda() {
     let text = std::env::var("AWS_LAMBDA_LOG_FORMAT").map(|f| f.eq_ignore_ascii_case("text")).unwrap_or(false);
-    init(if text { LogFormat::Text } else { LogFormat::Json });
+    init(if text { LogFormat::Text } else { LogFormat::Json }, "info");
 }
 
 /// One EMF document: `metrics` (name → (value, unit)) under `namespace` with `dimensions`.

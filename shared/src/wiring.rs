@@ -6,6 +6,7 @@ use crate::config::{SalesforceConfig, SapConfig, Source, required};
 use crate::error::{Error, Result};
 use crate::ports::{SecretStore, SystemClock};
 use crate::salesforce::SalesforceClient;
+use crate::secrets::SecretFields;
 use crate::sap::SapClient;
 use crate::sync::sap_writer::{SapWriter, WriterSettings};
 use secrecy::ExposeSecret;
@@ -26,41 +27,35 @@ impl Source for Layered<'_> {
 
 
 /// The JSON secret named by the `id_var` setting, when that setting is present.
-async fn json_secret(store: &dyn SecretStore, src: &dyn Source, id_var: &str) -> Result<Option<serde_json::Value>> {
+async fn secret_fields(store: &dyn SecretStore, src: &dyn Source, id_var: &str) -> Result<Option<SecretFields>> {
     let Some(id) = src.var(id_var) else { return Ok(None) };
-    let secret = store.get(&id).await?;
-    serde_json::from_str(secret.expose_secret())
-        .map(Some)
-        .map_err(|_| Error::Config(format!("the secret named by {id_var} is not a JSON object")))
+    SecretFields::parse(&id, &store.get(&id).await?).map(Some)
 }
 
-/// Copies string `field`s of a JSON secret into settings named `setting`.
-fn expose_fields(secret: &Option<serde_json::Value>, fields: &[(&str, &str)], into: &mut HashMap<String, String>) {
-    let Some(json) = secret else { return };
-    for (field, setting) in fields {
-        if let Some(value) = json.get(*field).and_then(|v| v.as_str()) {
-            into.insert((*setting).to_string(), value.to_string());
-        }
+/// Copies a secret's `field` into the setting `setting`, when both exist.
+fn expose(fields: &Option<SecretFields>, field: &str, setting: &str, into: &mut HashMap<String, String>) {
+    if let Some(value) = fields.as_ref().and_then(|f| f.optional(field)) {
+        into.insert(setting.to_string(), value.expose_secret().to_string());
     }
 }
 
 /// The sap-writer on AWS: SQS DLQ, DynamoDB idempotency and audit, SAP and Salesforce clients.
 /// `SAP_SECRET_ID` names `{"password", "ca_bundle_pem"?}`; `SF_SECRET_ID` names `{"client_secret"}`.
+/// Secrets are read once per container, at init.
 pub async fn sap_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<SapWriter> {
     let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
-    let sap_secret = json_secret(&secrets, src, "SAP_SECRET_ID").await?;
-    let sf_secret = json_secret(&secrets, src, "SF_SECRET_ID").await?;
+    let sap_secret = secret_fields(&secrets, src, "SAP_SECRET_ID").await?;
+    let sf_secret = secret_fields(&secrets, src, "SF_SECRET_ID").await?;
     let mut fetched = HashMap::new();
-    expose_fields(&sap_secret, &[("password", "SAP_PASSWORD")], &mut fetched);
-    expose_fields(&sf_secret, &[("client_secret", "SF_CLIENT_SECRET")], &mut fetched);
+    expose(&sap_secret, "password", "SAP_PASSWORD", &mut fetched);
+    expose(&sf_secret, "client_secret", "SF_CLIENT_SECRET", &mut fetched);
     let layered = Layered { secrets: fetched, base: src };
     let mut sap_config = SapConfig::from_source(&layered)?;
     if sap_config.ca_bundle_pem.is_none() {
         sap_config.ca_bundle_pem = sap_secret
             .as_ref()
-            .and_then(|v| v.get("ca_bundle_pem"))
-            .and_then(|p| p.as_str())
-            .map(|p| p.as_bytes().to_vec());
+            .and_then(|f| f.optional("ca_bundle_pem"))
+            .map(|pem| pem.expose_secret().as_bytes().to_vec());
     }
     let sf_config = SalesforceConfig::from_source(&layered)?;
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);

@@ -1,1 +1,42 @@
-fn main() {}
+//! Benchmark: N Closed Won opportunities through the demo pipeline (real HTTP to both sandboxes,
+//! embedded queue/idempotency/audit). Prints throughput, API calls per order, logins and peak RSS.
+//!
+//! `cargo bench -p b1force-tests --bench pipeline` (N from `B1FORCE_BENCH_OPPORTUNITIES`, default 1000).
+
+use b1force_cli::demo::{DemoOptions, run_on};
+use b1force_cli::local::{LocalOptions, LocalStack};
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn main() -> anyhow::Result<()> {
+    let n: usize = std::env::var("B1FORCE_BENCH_OPPORTUNITIES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let report = runtime.block_on(async {
+        let stack = LocalStack::start(LocalOptions::default()).await?;
+        run_on(&stack, &DemoOptions { opportunities: n, deliveries: 3 }).await
+    })?;
+    let sap = &report.api_calls["sap"];
+    let sf = &report.api_calls["salesforce"];
+    println!("pipeline benchmark: {n} Closed Won opportunities, each CDC event delivered 3 times");
+    println!("  orders created          {}", report.orders_created);
+    println!("  failures                {}", report.failures);
+    println!("  elapsed                 {} ms", report.elapsed_ms);
+    println!("  throughput              {:.0} orders/s", report.records_per_sec);
+    println!("  SAP calls per order     {:.3}  (target <= 3; {} calls, {} logins)", report.sap_calls_per_order, sap.total, sap.logins);
+    println!("  SF calls per order      {:.3}  (target <= 3; {} calls, {} token requests)", report.salesforce_calls_per_order, sf.total, sf.logins);
+    println!("  SAP calls by endpoint   {:?}", sap.by_endpoint);
+    println!("  SF calls by endpoint    {:?}", sf.by_endpoint);
+    println!("  peak RSS                {:.1} MiB (whole process: both sandboxes, clients, embedded backends)", peak_rss_mib());
+    let met = report.sap_calls_per_order <= 3.0 && report.salesforce_calls_per_order <= 3.0 && sap.logins == 1;
+    println!("  targets met             {met}");
+    Ok(())
+}

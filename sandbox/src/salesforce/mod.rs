@@ -61,6 +61,8 @@ struct Shared {
     store: Mutex<Store>,
     /// access token → authenticated requests made with it
     tokens: Mutex<HashMap<String, u64>>,
+    /// Every token ever issued, expired ones included (for leak checks).
+    issued: Mutex<Vec<String>>,
     cursors: Mutex<(HashMap<String, Cursor>, VecDeque<String>)>,
     next_locator: AtomicU64,
     faults: Faults,
@@ -92,6 +94,7 @@ impl Shared {
         let secret: String = uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string();
         let token = format!("{}!AQ{}", &org_id()[..15], &secret[..48]);
         self.tokens.lock().unwrap_or_else(|e| e.into_inner()).insert(token.clone(), 0);
+        self.issued.lock().unwrap_or_else(|e| e.into_inner()).push(token.clone());
         token
     }
 
@@ -206,6 +209,7 @@ impl SalesforceSandbox {
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
             tokens: Mutex::default(),
+            issued: Mutex::default(),
             cursors: Mutex::default(),
             next_locator: AtomicU64::new(0),
             faults: Faults::default(),
@@ -255,6 +259,11 @@ impl SalesforceSandbox {
     /// Invalidates every issued access token (the next API call gets 401 INVALID_SESSION_ID).
     pub fn expire_tokens(&self) {
         self.shared.expire_tokens();
+    }
+
+    /// Every access token issued so far, expired ones included: tests check none of them reaches a log.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared.issued.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Sets the daily API usage reported in `Sforce-Limit-Info`; `used >= max` refuses calls with 403.

@@ -35,6 +35,12 @@ pub fn parse(event: &Value, client_tag: &str) -> Result<CdcAction> {
         Error::Invalid("event has neither detail.payload.ChangeEventHeader (Event Relay) nor detail.ChangeEventHeader (AppFlow)".into())
     })?;
     let entity = str_field(header, "entityName")?;
+    let Some(&(_, prefix)) = SUPPORTED.iter().find(|(name, _)| *name == entity) else {
+        return Err(Error::Invalid(format!(
+            "unknown object {entity:?}: this receiver handles {}",
+            SUPPORTED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        )));
+    };
     let change_type = str_field(header, "changeType")?;
     let record_ids: Vec<String> = header
         .get("recordIds")
@@ -43,12 +49,6 @@ pub fn parse(event: &Value, client_tag: &str) -> Result<CdcAction> {
         .iter()
         .map(|v| v.as_str().map(String::from).ok_or_else(|| Error::Invalid("recordIds holds a non-string".into())))
         .collect::<Result<_>>()?;
-    let Some(&(_, prefix)) = SUPPORTED.iter().find(|(name, _)| *name == entity) else {
-        return Err(Error::Invalid(format!(
-            "unknown object {entity:?}: this receiver handles {}",
-            SUPPORTED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-        )));
-    };
     if change_type == "GAP_OVERFLOW" {
         return Ok(CdcAction::Overflow { entity: entity.to_string() });
     }

@@ -13,6 +13,7 @@ use crate::ports::{
     AuditEntry, AuditLog, Claim, Clock, IdempotencyStore, OrderWriteBack, Outcome, OutgoingMessage, Queue, SalesforceApi, SapApi,
 };
 use futures::future::join_all;
+use tracing::Instrument;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -171,7 +172,16 @@ impl SapWriter {
             Work::Parsed { note, claim } => (note, claim),
         };
         let span = tracing::info_span!("f1", record = %note.record, correlation_id = %note.correlation_id);
-        let _guard = span.enter();
+        self.settle_claimed(message, note, claim, snapshots).instrument(span).await
+    }
+
+    async fn settle_claimed(
+        &self,
+        message: &InboundMessage,
+        note: &Notification,
+        claim: &Result<Claim>,
+        snapshots: &Result<HashMap<SalesforceId, OpportunitySnapshot>>,
+    ) -> Disposition {
         match claim {
             Ok(Claim::Completed(_)) => {
                 self.audit_attempt(note, "skip_duplicate", Outcome::Skipped, None, None).await;
