@@ -1,12 +1,17 @@
-//! `b1force invoke <function> --event FILE`: one handler, one event, locally.
+//! `b1force invoke <function> --event FILE`: one handler, one event.
 //!
-//! Runs on the embedded backends and the in-process sandboxes (the SAP sandbox, the Salesforce
-//! sandbox with its seed data), so the sample events in `events/` work with no account at all.
+//! By default it runs on the embedded backends and the in-process sandboxes (with their seed
+//! data), so the sample events in `events/` work with no account at all. When `TO_SAP_QUEUE_URL`
+//! is set it uses the Lambda functions' own wiring instead: real SQS, DynamoDB and Secrets Manager
+//! (honouring `AWS_ENDPOINT_URL`/profile) and the SAP/Salesforce endpoints from the environment.
 
 use crate::local::{LocalOptions, LocalStack};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
-use shared::sync::sap_writer::{Disposition, batch_response, from_sqs};
+use shared::config::{Env, Source};
+use shared::ports::{Clock, SystemClock};
+use shared::sync::receiver::Receiver;
+use shared::sync::sap_writer::{Disposition, SapWriter, batch_response, from_sqs};
 use std::path::Path;
 
 /// The functions `invoke` knows.
@@ -18,36 +23,72 @@ pub async fn run(function: &str, path: &Path) -> anyhow::Result<Value> {
         bail!("unknown function {function:?}; expected one of: {}", FUNCTIONS.join(", "));
     }
     let raw = std::fs::read_to_string(path).with_context(|| format!("cannot read event file {}", path.display()))?;
-    let event: Value = serde_json::from_str(&raw).with_context(|| format!("event file {} is not JSON", path.display()))?;
+    let event: Value =
+        serde_json::from_str(&raw).with_context(|| format!("event file {} is not JSON", path.display()))?;
+    if Env.var("TO_SAP_QUEUE_URL").is_some() {
+        return run_on_aws(function, event).await;
+    }
     let stack = LocalStack::start(LocalOptions::default()).await?;
     run_on(&stack, function, event).await
 }
 
-/// Runs `function` on `event` against a given local stack.
+/// Runs `function` on `event` against a local stack.
 pub async fn run_on(stack: &LocalStack, function: &str, event: Value) -> anyhow::Result<Value> {
     match function {
         "sf-receiver" => {
-            let report = stack.receiver().receive(&event).await.context("sf-receiver rejected the event")?;
-            Ok(json!({"report": report, "queued": stack.to_sap.messages()}))
+            let mut result = receive(stack.receiver(), &event).await?;
+            result["queued"] = json!(stack.to_sap.messages());
+            Ok(result)
         }
         "sap-writer" => {
-            let sqs: aws_lambda_events::sqs::SqsEvent =
-                serde_json::from_value(event).context("sap-writer expects an SQS event ({\"Records\": [...]})")?;
-            let batch = from_sqs(sqs);
-            if batch.is_empty() {
-                bail!("the SQS event has no Records");
-            }
-            let deadline = stack.clock.now_millis() + 60_000;
-            let outcome = stack.writer().process_batch(&batch, deadline).await;
-            let dead = outcome.dispositions.iter().filter(|(_, d)| *d == Disposition::DeadLettered).count();
-            let response = batch_response(outcome.failures.clone());
-            let result = json!({"response": response, "dispositions": outcome.dispositions});
-            if dead > 0 {
-                let reasons: Vec<String> = stack.audit.all().into_iter().filter_map(|e| e.error).collect();
-                bail!("{dead} message(s) dead-lettered: {}\n{}", reasons.join("; "), serde_json::to_string_pretty(&result)?);
-            }
-            Ok(result)
+            write(&stack.writer(), stack.clock.as_ref(), event, || {
+                stack.audit.all().into_iter().filter_map(|e| e.error).collect()
+            })
+            .await
         }
         other => bail!("unknown function {other:?}"),
     }
+}
+
+/// Runs `function` with the Lambda wiring on the services the environment names.
+async fn run_on_aws(function: &str, event: Value) -> anyhow::Result<Value> {
+    let sdk = shared::aws::sdk_config().await;
+    match function {
+        "sf-receiver" => {
+            let deps = shared::wiring::ReceiverDeps::from_env(&sdk, &Env)?;
+            receive(deps.receiver(), &event).await
+        }
+        "sap-writer" => {
+            let writer = shared::wiring::sap_writer(&sdk, &Env).await?;
+            write(&writer, &SystemClock, event, || vec!["see the audit table".to_string()]).await
+        }
+        other => bail!("unknown function {other:?}"),
+    }
+}
+
+async fn receive(receiver: Receiver<'_>, event: &Value) -> anyhow::Result<Value> {
+    let report = receiver.receive(event).await.context("sf-receiver rejected the event")?;
+    Ok(json!({ "report": report }))
+}
+
+/// Runs the writer on an SQS event; dead-lettered messages make the command fail with their reasons.
+async fn write(
+    writer: &SapWriter,
+    clock: &dyn Clock,
+    event: Value,
+    reasons: impl FnOnce() -> Vec<String>,
+) -> anyhow::Result<Value> {
+    let sqs: aws_lambda_events::sqs::SqsEvent =
+        serde_json::from_value(event).context("sap-writer expects an SQS event ({\"Records\": [...]})")?;
+    let batch = from_sqs(sqs);
+    if batch.is_empty() {
+        bail!("the SQS event has no Records");
+    }
+    let outcome = writer.process_batch(&batch, clock.now_millis() + 60_000).await;
+    let dead = outcome.dispositions.iter().filter(|(_, d)| *d == Disposition::DeadLettered).count();
+    let result = json!({"response": batch_response(outcome.failures.clone()), "dispositions": outcome.dispositions});
+    if dead > 0 {
+        bail!("{dead} message(s) dead-lettered: {}\n{}", reasons().join("; "), serde_json::to_string_pretty(&result)?);
+    }
+    Ok(result)
 }

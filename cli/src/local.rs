@@ -108,7 +108,12 @@ impl LocalStack {
 
     /// The sf-receiver on these backends.
     pub fn receiver(&self) -> Receiver<'_> {
-        Receiver { to_sap: self.to_sap.as_ref(), audit: self.audit.as_ref(), clock: self.clock.as_ref(), client_tag: shared::ECHO_CLIENT_TAG }
+        Receiver {
+            to_sap: self.to_sap.as_ref(),
+            audit: self.audit.as_ref(),
+            clock: self.clock.as_ref(),
+            client_tag: shared::ECHO_CLIENT_TAG,
+        }
     }
 
     /// Runs the writer over `to-sap.fifo` until it is empty (or `max_batches` ran).
@@ -144,7 +149,13 @@ pub fn salesforce_config(sf: &SalesforceSandbox) -> SalesforceConfig {
 }
 
 /// An Opportunity UPDATE to Closed Won as Event Relay delivers it to EventBridge.
-pub fn opportunity_change_event(opportunity_id: &str, change_type: &str, change_origin: &str, commit_ms: i64, transaction_key: &str) -> Value {
+pub fn opportunity_change_event(
+    opportunity_id: &str,
+    change_type: &str,
+    change_origin: &str,
+    commit_ms: i64,
+    transaction_key: &str,
+) -> Value {
     let header = json!({
         "entityName": "Opportunity",
         "recordIds": [opportunity_id],

@@ -26,9 +26,10 @@ fn the_demo_prints_one_json_object_with_orders_calls_and_timing() {
 
 #[test]
 fn invoke_runs_each_sample_event() {
-    for (function, event) in
-        [("sf-receiver", "events/sf-receiver/opportunity-closed-won.json"), ("sap-writer", "events/sap-writer/to-sap-batch.json")]
-    {
+    for (function, event) in [
+        ("sf-receiver", "events/sf-receiver/opportunity-closed-won.json"),
+        ("sap-writer", "events/sap-writer/to-sap-batch.json"),
+    ] {
         let out = b1force().args(["invoke", function, "--event", &repo(event)]).output().unwrap();
         assert!(out.status.success(), "{function}: {}", String::from_utf8_lossy(&out.stderr));
         let _: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the handler's result as JSON");
@@ -40,7 +41,11 @@ fn invoke_with_a_bad_event_exits_non_zero_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         ("sf-receiver", "{not json", "not JSON"),
-        ("sf-receiver", r#"{"detail": {"payload": {"ChangeEventHeader": {"entityName": "Widget__c"}}}}"#, "unknown object"),
+        (
+            "sf-receiver",
+            r#"{"detail": {"payload": {"ChangeEventHeader": {"entityName": "Widget__c"}}}}"#,
+            "unknown object",
+        ),
         ("sap-writer", r#"{"Records": "nope"}"#, "SQS event"),
         ("nonsense", "{}", "unknown function"),
     ];

@@ -6,6 +6,7 @@
 //! Never linked into a Lambda binary.
 #![forbid(unsafe_code)]
 
+pub mod catalogue;
 pub mod faults;
 pub mod salesforce;
 pub mod sap;

@@ -55,7 +55,13 @@ pub enum Claim {
 pub trait IdempotencyStore: Send + Sync {
     /// Conditional put of an INPROGRESS record. `Err(Error::InProgress)` when another invocation
     /// holds a fresh lock; `Err(Error::PayloadMismatch)` when a completed record has another hash.
-    async fn claim(&self, key: &str, payload_hash: &str, now: EpochMillis, in_progress_until: EpochMillis) -> Result<Claim>;
+    async fn claim(
+        &self,
+        key: &str,
+        payload_hash: &str,
+        now: EpochMillis,
+        in_progress_until: EpochMillis,
+    ) -> Result<Claim>;
     /// Marks the key COMPLETED, storing `result`, with the record expiring at `expires_at` (epoch ms).
     async fn complete(&self, key: &str, result: &str, expires_at: EpochMillis) -> Result<()>;
     /// Deletes the record after a failure, so the retry runs again.

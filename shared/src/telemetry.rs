@@ -18,7 +18,8 @@ pub fn init(format: LogFormat, default_level: &str) {
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| default_level.into())
         .to_lowercase();
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
     let _ = match format {
         LogFormat::Json => builder.json().with_current_span(true).without_time().try_init(),
@@ -34,7 +35,12 @@ pub fn init_lambda() {
 
 /// One EMF document: `metrics` (name → (value, unit)) under `namespace` with `dimensions`.
 /// Print it as its own stdout line; CloudWatch turns it into metrics without an API call.
-pub fn emf_line(namespace: &str, dimensions: &[(&str, &str)], metrics: &[(&str, f64, &str)], timestamp_ms: i64) -> String {
+pub fn emf_line(
+    namespace: &str,
+    dimensions: &[(&str, &str)],
+    metrics: &[(&str, f64, &str)],
+    timestamp_ms: i64,
+) -> String {
     let mut doc = Map::new();
     for (k, v) in dimensions {
         doc.insert((*k).to_string(), json!(v));

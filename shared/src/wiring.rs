@@ -6,8 +6,8 @@ use crate::config::{SalesforceConfig, SapConfig, Source, required};
 use crate::error::{Error, Result};
 use crate::ports::{SecretStore, SystemClock};
 use crate::salesforce::SalesforceClient;
-use crate::secrets::SecretFields;
 use crate::sap::SapClient;
+use crate::secrets::SecretFields;
 use crate::sync::sap_writer::{SapWriter, WriterSettings};
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
@@ -24,7 +24,6 @@ impl Source for Layered<'_> {
         self.secrets.get(name).cloned().or_else(|| self.base.var(name))
     }
 }
-
 
 /// The JSON secret named by the `id_var` setting, when that setting is present.
 async fn secret_fields(store: &dyn SecretStore, src: &dyn Source, id_var: &str) -> Result<Option<SecretFields>> {
@@ -101,7 +100,11 @@ impl ReceiverDeps {
         let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
         Ok(Self {
             to_sap: SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SAP_QUEUE_URL")?),
-            audit: DynamoAudit::new(aws_sdk_dynamodb::Client::new(sdk), required(src, "AUDIT_TABLE")?, Some(retention_days * 86_400)),
+            audit: DynamoAudit::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                required(src, "AUDIT_TABLE")?,
+                Some(retention_days * 86_400),
+            ),
             clock: SystemClock,
             client_tag: src.var("SF_CLIENT_TAG").unwrap_or_else(|| crate::ECHO_CLIENT_TAG.into()),
         })
@@ -109,7 +112,11 @@ impl ReceiverDeps {
 
     /// The receiver borrowing these ports.
     pub fn receiver(&self) -> crate::sync::receiver::Receiver<'_> {
-        crate::sync::receiver::Receiver { to_sap: &self.to_sap, audit: &self.audit, clock: &self.clock, client_tag: &self.client_tag }
+        crate::sync::receiver::Receiver {
+            to_sap: &self.to_sap,
+            audit: &self.audit,
+            clock: &self.clock,
+            client_tag: &self.client_tag,
+        }
     }
 }
-

@@ -31,11 +31,20 @@ fn main() -> anyhow::Result<()> {
     println!("  failures                {}", report.failures);
     println!("  elapsed                 {} ms", report.elapsed_ms);
     println!("  throughput              {:.0} orders/s", report.records_per_sec);
-    println!("  SAP calls per order     {:.3}  (target <= 3; {} calls, {} logins)", report.sap_calls_per_order, sap.total, sap.logins);
-    println!("  SF calls per order      {:.3}  (target <= 3; {} calls, {} token requests)", report.salesforce_calls_per_order, sf.total, sf.logins);
+    println!(
+        "  SAP calls per order     {:.3}  (target <= 3; {} calls, {} logins)",
+        report.sap_calls_per_order, sap.total, sap.logins
+    );
+    println!(
+        "  SF calls per order      {:.3}  (target <= 3; {} calls, {} token requests)",
+        report.salesforce_calls_per_order, sf.total, sf.logins
+    );
     println!("  SAP calls by endpoint   {:?}", sap.by_endpoint);
     println!("  SF calls by endpoint    {:?}", sf.by_endpoint);
-    println!("  peak RSS                {:.1} MiB (whole process: both sandboxes, clients, embedded backends)", peak_rss_mib());
+    println!(
+        "  peak RSS                {:.1} MiB (whole process: both sandboxes, clients, embedded backends)",
+        peak_rss_mib()
+    );
     let met = report.sap_calls_per_order <= 3.0 && report.salesforce_calls_per_order <= 3.0 && sap.logins == 1;
     println!("  targets met             {met}");
     Ok(())

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 const RUNS: usize = 25;
 
 fn binary(name: &str) -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("target")
-    });
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("target"));
     target.join("release").join(name)
 }
 
@@ -62,7 +62,8 @@ fn main() -> anyhow::Result<()> {
             anyhow::bail!("{} is missing: run `cargo build --release -p {name}` first", path.display());
         }
         time_to_first_connection(&path)?; // warm the page cache
-        let mut samples: Vec<Duration> = (0..RUNS).map(|_| time_to_first_connection(&path)).collect::<Result<_, _>>()?;
+        let mut samples: Vec<Duration> =
+            (0..RUNS).map(|_| time_to_first_connection(&path)).collect::<Result<_, _>>()?;
         samples.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(

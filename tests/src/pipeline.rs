@@ -9,7 +9,12 @@ pub const COMMIT_MS: i64 = 1_795_600_800_000;
 
 /// Delivers one Closed Won CDC event per opportunity, `times` times each, through the receiver.
 /// Transaction keys are `<tx_prefix>-<index>`, so a second call with the same prefix re-delivers the same changes.
-pub async fn deliver_closed_won(stack: &LocalStack, ids: &[String], times: usize, tx_prefix: &str) -> anyhow::Result<()> {
+pub async fn deliver_closed_won(
+    stack: &LocalStack,
+    ids: &[String],
+    times: usize,
+    tx_prefix: &str,
+) -> anyhow::Result<()> {
     for (i, id) in ids.iter().enumerate() {
         // A redelivered change carries its original commit time.
         let event = opportunity_change_event(id, "UPDATE", "", COMMIT_MS, &format!("{tx_prefix}-{i:06}"));

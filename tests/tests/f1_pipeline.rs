@@ -3,7 +3,9 @@
 
 use async_trait::async_trait;
 use b1force_cli::local::{LocalOptions, LocalStack};
-use e2e::pipeline::{assert_exactly_one_order_each_and_written_back, deliver_closed_won, opportunity, orders_per_opportunity};
+use e2e::pipeline::{
+    assert_exactly_one_order_each_and_written_back, deliver_closed_won, opportunity, orders_per_opportunity,
+};
 use sandbox::FaultConfig;
 use serde_json::{Value, json};
 use shared::domain::{CardCode, OpportunitySnapshot, SalesforceId};
@@ -66,7 +68,11 @@ async fn a_crash_between_order_creation_and_write_back_heals_on_redelivery_witho
     let received = stack.to_sap.receive(10).await.unwrap();
     let batch: Vec<InboundMessage> = received
         .iter()
-        .map(|m| InboundMessage { message_id: m.message_id.clone(), group_id: m.group_id.clone(), body: m.body.clone() })
+        .map(|m| InboundMessage {
+            message_id: m.message_id.clone(),
+            group_id: m.group_id.clone(),
+            body: m.body.clone(),
+        })
         .collect();
     let dying = SapWriter { salesforce: Arc::new(DiesBeforeWriteBack(stack.salesforce.clone())), ..stack.writer() };
     let deadline = clock.now_millis() + 90_000;
@@ -102,7 +108,12 @@ async fn injected_sap_5xx_and_salesforce_limit_and_lock_errors_still_create_ever
     let options = LocalOptions {
         max_receive_count: 1000,
         sap_faults: FaultConfig { error_rate: 0.3, seed: Some(11), ..Default::default() },
-        salesforce_faults: FaultConfig { request_limit_rate: 0.15, lock_row_rate: 0.15, seed: Some(12), ..Default::default() },
+        salesforce_faults: FaultConfig {
+            request_limit_rate: 0.15,
+            lock_row_rate: 0.15,
+            seed: Some(12),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let (stack, _clock) = stack_with_clock(options).await;
@@ -182,7 +193,11 @@ async fn bad_input_gets_clear_errors_and_never_reaches_sap_or_salesforce() {
     let batch: Vec<InboundMessage> = bad_bodies
         .iter()
         .enumerate()
-        .map(|(i, body)| InboundMessage { message_id: format!("m{i}"), group_id: format!("g{i}"), body: body.to_string() })
+        .map(|(i, body)| InboundMessage {
+            message_id: format!("m{i}"),
+            group_id: format!("g{i}"),
+            body: body.to_string(),
+        })
         .collect();
     let outcome = stack.writer().process_batch(&batch, clock.now_millis() + 60_000).await;
     assert!(outcome.failures.is_empty(), "bad bodies are dead-lettered, not retried");

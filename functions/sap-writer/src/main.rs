@@ -12,8 +12,10 @@ async fn main() -> Result<(), Error> {
     let sdk = shared::aws::sdk_config().await;
     let writer = shared::wiring::sap_writer(&sdk, &shared::config::Env).await?;
     let writer = &writer;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(handle(event, writer).await) }))
-        .await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, Error>(handle(event, writer).await)
+    }))
+    .await
 }
 
 async fn handle(event: LambdaEvent<SqsEvent>, writer: &SapWriter) -> SqsBatchResponse {

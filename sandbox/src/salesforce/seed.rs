@@ -2,32 +2,9 @@
 
 use super::schema;
 use super::store::{Store, WriteContext};
+pub use crate::catalogue::{card_name as account_name, item_name as product_name, item_price as list_price};
 use serde_json::{Value, json};
 
-const ADJ: [&str; 10] = [
-    "Northwind",
-    "Contoso",
-    "Fabrikam",
-    "Tailspin",
-    "Wingtip",
-    "Adventure",
-    "Litware",
-    "Proseware",
-    "Lucerne",
-    "Alpine",
-];
-const NOUN: [&str; 5] = ["Traders", "Ltd", "Industries", "Toys", "Works"];
-const KIND: [&str; 8] = [
-    "Industrial Pump",
-    "Valve Assembly",
-    "Control Unit",
-    "Pressure Sensor",
-    "Drive Motor",
-    "Filter Cartridge",
-    "Gear Box",
-    "Cable Kit",
-];
-const SIZE: [&str; 5] = ["S", "M", "L", "XL", "Pro"];
 /// (city, postal code, country, phone prefix)
 const CITIES: [(&str, &str, &str, &str); 10] = [
     ("Berlin", "10115", "Germany", "+49 30"),
@@ -52,21 +29,6 @@ pub const POISON_ITEM_CODE: &str = "Z99999";
 /// When the seed data was "created".
 pub const SEED_TIME_MS: i64 = 1_795_600_800_000; // 2026-11-25T10:00:00Z
 
-/// The account name for seed index `i` (0..50).
-pub fn account_name(i: usize) -> String {
-    format!("{} {}", ADJ[i % 10], NOUN[i / 10])
-}
-
-/// The product name for seed index `i` (0..40).
-pub fn product_name(i: usize) -> String {
-    format!("{} {}", KIND[i % 8], SIZE[i / 8])
-}
-
-/// The list price for seed index `i`.
-pub fn list_price(i: usize) -> f64 {
-    50.0 + 25.0 * i as f64
-}
-
 /// Fills an empty store with the catalogue; the change log stays empty.
 pub fn seed(store: &mut Store) {
     let ctx = WriteContext { change_origin: String::new(), transaction_key: "seed".into(), now_ms: SEED_TIME_MS };
@@ -86,7 +48,7 @@ pub fn seed(store: &mut Store) {
             store,
             "Account",
             json!({
-                "Name": account_name(i), "SAP_CardCode__c": format!("C{}", 20000 + i), "Type": "Customer",
+                "Name": account_name(i), "SAP_CardCode__c": crate::catalogue::card_code(i), "Type": "Customer",
                 "BillingStreet": format!("{} Market Street", 10 + i), "BillingCity": city,
                 "BillingPostalCode": postal, "BillingCountry": country,
                 "Phone": format!("{phone} {:07}", 5_550_000 + i * 17),
@@ -107,7 +69,7 @@ pub fn seed(store: &mut Store) {
 
     let mut products = Vec::new();
     for i in 0..GOOD_PRODUCTS {
-        let code = format!("A{:05}", i + 1);
+        let code = crate::catalogue::item_code(i);
         products
             .push((create_product(store, &mut create, &book, &product_name(i), &code, list_price(i)), list_price(i)));
     }

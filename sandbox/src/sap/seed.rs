@@ -1,36 +1,7 @@
-//! The deterministic seed catalogue, shared by name with the Salesforce sandbox:
-//! 50 customers C20000..C20049 and 40 items A00001..A00040.
+//! The SAP seed data: business partners and items from the shared [`crate::catalogue`].
 
+pub use crate::catalogue::{card_code, card_name, item_code, item_name, item_price};
 use serde_json::{Value, json};
-
-/// Company-name adjectives; BP `i` is named `ADJ[i % 10] NOUN[i / 10]` (the Salesforce sandbox uses the same formula).
-pub const ADJ: [&str; 10] = [
-    "Northwind",
-    "Contoso",
-    "Fabrikam",
-    "Tailspin",
-    "Wingtip",
-    "Adventure",
-    "Litware",
-    "Proseware",
-    "Lucerne",
-    "Alpine",
-];
-/// Company-name nouns (see [`ADJ`]).
-pub const NOUN: [&str; 5] = ["Traders", "Ltd", "Industries", "Toys", "Works"];
-/// Item kinds; item `i` is named `KIND[i % 8] SIZE[i / 8]`.
-pub const KIND: [&str; 8] = [
-    "Industrial Pump",
-    "Valve Assembly",
-    "Control Unit",
-    "Pressure Sensor",
-    "Drive Motor",
-    "Filter Cartridge",
-    "Gear Box",
-    "Cable Kit",
-];
-/// Item sizes (see [`KIND`]).
-pub const SIZE: [&str; 5] = ["S", "M", "L", "XL", "Pro"];
 
 /// Number of seeded business partners.
 pub const CUSTOMER_COUNT: usize = 50;
@@ -49,31 +20,6 @@ const CITIES: [(&str, &str, &str); 10] = [
     ("Denver", "US", "USD"),
     ("Vienna", "AT", "EUR"),
 ];
-
-/// The CardCode of seeded customer `i`.
-pub fn card_code(i: usize) -> String {
-    format!("C{}", 20000 + i)
-}
-
-/// The CardName of seeded customer `i`.
-pub fn card_name(i: usize) -> String {
-    format!("{} {}", ADJ[i % 10], NOUN[i / 10])
-}
-
-/// The ItemCode of seeded item `i`.
-pub fn item_code(i: usize) -> String {
-    format!("A{:05}", i + 1)
-}
-
-/// The ItemName of seeded item `i`.
-pub fn item_name(i: usize) -> String {
-    format!("{} {}", KIND[i % 8], SIZE[i / 8])
-}
-
-/// The price-list-1 price of seeded item `i`.
-pub fn item_price(i: usize) -> f64 {
-    50.0 + 25.0 * i as f64
-}
 
 /// A v2 date, as the Service Layer returns it.
 fn date(day_of_2024: usize) -> String {

@@ -6,7 +6,9 @@ mod opportunity;
 
 pub use ids::{CardCode, ItemCode, SalesforceId};
 pub use notification::{Notification, RecordKey, System};
-pub use opportunity::{NewBusinessPartner, NewSalesOrder, OpportunityLine, OpportunitySnapshot, OrderRef, SalesOrderLine};
+pub use opportunity::{
+    NewBusinessPartner, NewSalesOrder, OpportunityLine, OpportunitySnapshot, OrderRef, SalesOrderLine,
+};
 
 /// Milliseconds since the Unix epoch.
 pub type EpochMillis = i64;

@@ -1,6 +1,8 @@
 //! F1: a Closed Won opportunity becomes an SAP sales order.
 
-use crate::domain::{CardCode, ItemCode, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, SalesOrderLine, SalesforceId};
+use crate::domain::{
+    CardCode, ItemCode, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, SalesOrderLine, SalesforceId,
+};
 use crate::error::{Error, Result};
 
 /// Builds the sales order for a won opportunity whose customer is `card_code`.
@@ -25,10 +27,19 @@ pub fn sales_order(opp: &OpportunitySnapshot, card_code: CardCode, today: &str) 
                 ))
             })?;
             let item_code = ItemCode::parse(code).map_err(|_| {
-                Error::Mapping(format!("Opportunity {} line {} has product code {code:?}, not a valid SAP ItemCode", opp.id, n + 1))
+                Error::Mapping(format!(
+                    "Opportunity {} line {} has product code {code:?}, not a valid SAP ItemCode",
+                    opp.id,
+                    n + 1
+                ))
             })?;
             if !(line.quantity > 0.0) {
-                return Err(Error::Mapping(format!("Opportunity {} line {} has quantity {}", opp.id, n + 1, line.quantity)));
+                return Err(Error::Mapping(format!(
+                    "Opportunity {} line {} has quantity {}",
+                    opp.id,
+                    n + 1,
+                    line.quantity
+                )));
             }
             Ok(SalesOrderLine {
                 item_code,
@@ -64,10 +75,8 @@ pub enum Customer {
 /// Resolves the SAP customer. The CardCode of an auto-created BP is derived from the account id,
 /// so a retry after a crash finds the BP it created instead of creating a second one.
 pub fn customer(opp: &OpportunitySnapshot, auto_create: bool, prefix: &str) -> Result<Customer> {
-    let account = opp
-        .account_id
-        .as_ref()
-        .ok_or_else(|| Error::Mapping(format!("Opportunity {} has no account", opp.id)))?;
+    let account =
+        opp.account_id.as_ref().ok_or_else(|| Error::Mapping(format!("Opportunity {} has no account", opp.id)))?;
     if let Some(code) = opp.account_card_code.as_deref().filter(|c| !c.trim().is_empty()) {
         return CardCode::parse(code.trim()).map(Customer::Existing).map_err(|_| {
             Error::Mapping(format!("Account {account} has SAP_CardCode__c {code:?}, which is not a valid CardCode"))
@@ -119,7 +128,13 @@ mod tests {
     }
 
     fn line(code: Option<&str>, qty: f64) -> OpportunityLine {
-        OpportunityLine { product_code: code.map(String::from), sap_item_code: None, quantity: qty, unit_price: 10.0, description: None }
+        OpportunityLine {
+            product_code: code.map(String::from),
+            sap_item_code: None,
+            quantity: qty,
+            unit_price: 10.0,
+            description: None,
+        }
     }
 
     #[test]
@@ -134,11 +149,20 @@ mod tests {
 
     #[test]
     fn a_line_without_a_usable_product_code_is_a_mapping_error_naming_the_line() {
-        let err = sales_order(&opp(vec![line(Some("A00001"), 1.0), line(None, 1.0)], None), CardCode::parse("C1").unwrap(), "2026-11-25")
-            .unwrap_err();
+        let err = sales_order(
+            &opp(vec![line(Some("A00001"), 1.0), line(None, 1.0)], None),
+            CardCode::parse("C1").unwrap(),
+            "2026-11-25",
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
         assert!(!err.is_retryable());
-        let err = sales_order(&opp(vec![line(Some("A' or 1 eq 1"), 1.0)], None), CardCode::parse("C1").unwrap(), "2026-11-25").unwrap_err();
+        let err = sales_order(
+            &opp(vec![line(Some("A' or 1 eq 1"), 1.0)], None),
+            CardCode::parse("C1").unwrap(),
+            "2026-11-25",
+        )
+        .unwrap_err();
         assert!(matches!(err, Error::Mapping(_)));
         assert!(sales_order(&opp(vec![], None), CardCode::parse("C1").unwrap(), "2026-11-25").is_err());
     }

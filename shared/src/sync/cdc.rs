@@ -32,7 +32,10 @@ pub fn parse(event: &Value, client_tag: &str) -> Result<CdcAction> {
         .ok_or_else(|| Error::Invalid("event has no `detail` object; expected an EventBridge envelope".into()))?;
     let change = detail.get("payload").filter(|p| p.is_object()).unwrap_or(detail);
     let header = change.get("ChangeEventHeader").ok_or_else(|| {
-        Error::Invalid("event has neither detail.payload.ChangeEventHeader (Event Relay) nor detail.ChangeEventHeader (AppFlow)".into())
+        Error::Invalid(
+            "event has neither detail.payload.ChangeEventHeader (Event Relay) nor detail.ChangeEventHeader (AppFlow)"
+                .into(),
+        )
     })?;
     let entity = str_field(header, "entityName")?;
     let Some(&(_, prefix)) = SUPPORTED.iter().find(|(name, _)| *name == entity) else {
@@ -55,13 +58,14 @@ pub fn parse(event: &Value, client_tag: &str) -> Result<CdcAction> {
     if is_echo(header.get("changeOrigin").and_then(Value::as_str).unwrap_or(""), client_tag) {
         return Ok(CdcAction::Echo { entity: entity.to_string(), record_ids });
     }
-    let acts = matches!(
-        change_type,
-        "CREATE" | "UPDATE" | "UNDELETE" | "GAP_CREATE" | "GAP_UPDATE" | "GAP_UNDELETE"
-    );
+    let acts = matches!(change_type, "CREATE" | "UPDATE" | "UNDELETE" | "GAP_CREATE" | "GAP_UPDATE" | "GAP_UNDELETE");
     if !acts {
         if matches!(change_type, "DELETE" | "GAP_DELETE") {
-            return Ok(CdcAction::Ignore { entity: entity.to_string(), change_type: change_type.to_string(), record_ids });
+            return Ok(CdcAction::Ignore {
+                entity: entity.to_string(),
+                change_type: change_type.to_string(),
+                record_ids,
+            });
         }
         return Err(Error::Invalid(format!("unknown changeType {change_type:?}")));
     }
@@ -73,7 +77,9 @@ pub fn parse(event: &Value, client_tag: &str) -> Result<CdcAction> {
     let version = match (header.get("transactionKey").and_then(Value::as_str), header.get("sequenceNumber")) {
         (Some(tx), Some(seq)) => format!("{tx}:{seq}"),
         _ if !event_id.is_empty() => event_id.to_string(),
-        _ => return Err(Error::Invalid("event has no transactionKey/sequenceNumber and no id to deduplicate on".into())),
+        _ => {
+            return Err(Error::Invalid("event has no transactionKey/sequenceNumber and no id to deduplicate on".into()));
+        }
     };
     let notes = record_ids
         .iter()
@@ -96,7 +102,9 @@ pub fn parse(event: &Value, client_tag: &str) -> Result<CdcAction> {
 
 /// `changeOrigin` is `com/salesforce/api/rest/63.0;client=<tag>`; match the tag exactly, not a prefix.
 pub fn is_echo(change_origin: &str, client_tag: &str) -> bool {
-    change_origin.split(';').any(|part| part.trim().strip_prefix("client=").is_some_and(|c| c.trim_end_matches('/') == client_tag))
+    change_origin
+        .split(';')
+        .any(|part| part.trim().strip_prefix("client=").is_some_and(|c| c.trim_end_matches('/') == client_tag))
 }
 
 fn str_field<'a>(header: &'a Value, name: &str) -> Result<&'a str> {
@@ -153,7 +161,8 @@ mod tests {
         assert!(!is_echo("com/salesforce/api/rest/63.0;client=b1force-staging", "b1force"));
         assert!(!is_echo("", "b1force"));
         let mut event = relay();
-        event["detail"]["payload"]["ChangeEventHeader"]["changeOrigin"] = json!("com/salesforce/api/rest/63.0;client=b1force");
+        event["detail"]["payload"]["ChangeEventHeader"]["changeOrigin"] =
+            json!("com/salesforce/api/rest/63.0;client=b1force");
         assert!(matches!(parse(&event, "b1force").unwrap(), CdcAction::Echo { .. }));
     }
 
@@ -162,8 +171,14 @@ mod tests {
         let cases: Vec<(Value, &str)> = vec![
             (json!({}), "detail"),
             (json!({"detail": {"foo": 1}}), "ChangeEventHeader"),
-            (json!({"detail": {"payload": {"ChangeEventHeader": {"entityName": "Widget", "changeType": "UPDATE", "recordIds": []}}}}), "unknown object"),
-            (json!({"detail": {"ChangeEventHeader": {"entityName": "Opportunity", "changeType": "UPDATE"}}}), "recordIds"),
+            (
+                json!({"detail": {"payload": {"ChangeEventHeader": {"entityName": "Widget", "changeType": "UPDATE", "recordIds": []}}}}),
+                "unknown object",
+            ),
+            (
+                json!({"detail": {"ChangeEventHeader": {"entityName": "Opportunity", "changeType": "UPDATE"}}}),
+                "recordIds",
+            ),
         ];
         for (event, needle) in cases {
             let err = parse(&event, "b1force").unwrap_err();

@@ -49,9 +49,14 @@ pub async fn drain(
         }
         let batch: Vec<InboundMessage> = received
             .iter()
-            .map(|m| InboundMessage { message_id: m.message_id.clone(), group_id: m.group_id.clone(), body: m.body.clone() })
+            .map(|m| InboundMessage {
+                message_id: m.message_id.clone(),
+                group_id: m.group_id.clone(),
+                body: m.body.clone(),
+            })
             .collect();
-        let BatchOutcome { failures, dispositions } = writer.process_batch(&batch, clock.now_millis() + invocation_budget_ms).await;
+        let BatchOutcome { failures, dispositions } =
+            writer.process_batch(&batch, clock.now_millis() + invocation_budget_ms).await;
         for m in &received {
             if failures.contains(&m.message_id) {
                 queue.release(&m.receipt_handle, retry_delay_secs).await?;

@@ -33,7 +33,13 @@ mod tests {
 
     #[test]
     fn later_messages_of_a_failed_group_fail_too_and_other_groups_do_not() {
-        let failures = batch_item_failures([p("1", "a", true), p("2", "a", false), p("3", "b", true), p("4", "a", true), p("5", "b", true)]);
+        let failures = batch_item_failures([
+            p("1", "a", true),
+            p("2", "a", false),
+            p("3", "b", true),
+            p("4", "a", true),
+            p("5", "b", true),
+        ]);
         assert_eq!(failures, vec!["2", "4"]);
     }
 

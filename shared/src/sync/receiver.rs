@@ -47,8 +47,13 @@ impl Receiver<'_> {
             }
             CdcAction::Ignore { entity, change_type, record_ids } => {
                 for id in &record_ids {
-                    self.audit_plain(&format!("sf:{entity}:{id}"), event, Outcome::Skipped, Some(format!("{change_type} is not acted on")))
-                        .await?;
+                    self.audit_plain(
+                        &format!("sf:{entity}:{id}"),
+                        event,
+                        Outcome::Skipped,
+                        Some(format!("{change_type} is not acted on")),
+                    )
+                    .await?;
                 }
                 Ok(ReceiveReport { ignored: record_ids.len(), ..Default::default() })
             }
@@ -125,12 +130,23 @@ impl Receiver<'_> {
 /// Where a rejected event is filed: its first record id when one can be read, else `sf:rejected:<event id>`.
 fn rejected_record_key(event: &Value) -> String {
     let detail = event.get("detail");
-    let header = detail.and_then(|d| d.get("payload")).unwrap_or(detail.unwrap_or(&Value::Null)).get("ChangeEventHeader");
-    let safe = |s: &str| s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').take(64).collect::<String>();
+    let header =
+        detail.and_then(|d| d.get("payload")).unwrap_or(detail.unwrap_or(&Value::Null)).get("ChangeEventHeader");
+    let safe = |s: &str| {
+        s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').take(64).collect::<String>()
+    };
     let entity = header.and_then(|h| h.get("entityName")).and_then(Value::as_str).map(safe).filter(|s| !s.is_empty());
-    let id = header.and_then(|h| h.get("recordIds")).and_then(|r| r.get(0)).and_then(Value::as_str).map(safe).filter(|s| !s.is_empty());
+    let id = header
+        .and_then(|h| h.get("recordIds"))
+        .and_then(|r| r.get(0))
+        .and_then(Value::as_str)
+        .map(safe)
+        .filter(|s| !s.is_empty());
     match (entity, id) {
         (Some(entity), Some(id)) => format!("sf:{entity}:{id}"),
-        _ => format!("sf:rejected:{}", event.get("id").and_then(Value::as_str).map(safe).unwrap_or_else(|| "unknown".into())),
+        _ => format!(
+            "sf:rejected:{}",
+            event.get("id").and_then(Value::as_str).map(safe).unwrap_or_else(|| "unknown".into())
+        ),
     }
 }

@@ -10,12 +10,13 @@ use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, OrderRef, Sa
 use crate::error::{Error, ErrorClass, Result};
 use crate::mapping::f1::{self, Customer};
 use crate::ports::{
-    AuditEntry, AuditLog, Claim, Clock, IdempotencyStore, OrderWriteBack, Outcome, OutgoingMessage, Queue, SalesforceApi, SapApi,
+    AuditEntry, AuditLog, Claim, Clock, IdempotencyStore, OrderWriteBack, Outcome, OutgoingMessage, Queue,
+    SalesforceApi, SapApi,
 };
 use futures::future::join_all;
-use tracing::Instrument;
 use std::collections::HashMap;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// Knobs for F1.
 #[derive(Debug, Clone)]
@@ -96,7 +97,10 @@ impl SapWriter {
             match Notification::from_body(&m.body).and_then(validate_target) {
                 Err(e) => Work::Invalid(e),
                 Ok(note) => {
-                    let claim = self.idempotency.claim(&note.idempotency_key(), &payload_hash(&note), now, in_progress_until).await;
+                    let claim = self
+                        .idempotency
+                        .claim(&note.idempotency_key(), &payload_hash(&note), now, in_progress_until)
+                        .await;
                     Work::Parsed { note, claim }
                 }
             }
@@ -210,7 +214,10 @@ impl SapWriter {
     }
 
     /// The flow itself, for an acquired message.
-    async fn apply(&self, snapshot: Option<&OpportunitySnapshot>) -> Result<(Disposition, &'static str, Option<String>)> {
+    async fn apply(
+        &self,
+        snapshot: Option<&OpportunitySnapshot>,
+    ) -> Result<(Disposition, &'static str, Option<String>)> {
         let Some(opp) = snapshot else {
             return Ok((Disposition::Skipped, "skip_missing", None));
         };
@@ -277,7 +284,9 @@ impl SapWriter {
     async fn dead_letter(&self, message: &InboundMessage, note: Option<&Notification>, err: &Error) -> Disposition {
         let dead = OutgoingMessage {
             group_id: message.group_id.clone(),
-            dedup_id: note.map(|n| n.idempotency_key()).unwrap_or_else(|| digest(message.body.as_bytes())[..64].to_string()),
+            dedup_id: note
+                .map(|n| n.idempotency_key())
+                .unwrap_or_else(|| digest(message.body.as_bytes())[..64].to_string()),
             body: message.body.clone(),
         };
         if let Err(send_err) = self.dead_letters.send(&[dead]).await {
@@ -318,7 +327,14 @@ impl SapWriter {
         }
     }
 
-    async fn audit_attempt(&self, note: &Notification, action: &str, outcome: Outcome, target: Option<String>, err: Option<&Error>) {
+    async fn audit_attempt(
+        &self,
+        note: &Notification,
+        action: &str,
+        outcome: Outcome,
+        target: Option<String>,
+        err: Option<&Error>,
+    ) {
         let entry = AuditEntry {
             record_key: note.record.to_string(),
             at: self.clock.now_millis(),
