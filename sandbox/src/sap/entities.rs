@@ -282,6 +282,11 @@ impl Store {
         self.table(set).cloned().collect()
     }
 
+    /// Copies of the rows `keep` accepts; filtering before copying keeps key lookups cheap on big tables.
+    pub fn rows_where(&self, set: EntitySet, keep: impl Fn(&Value) -> bool) -> Vec<Value> {
+        self.table(set).filter(|row| keep(row)).cloned().collect()
+    }
+
     /// One row by key.
     pub fn get(&self, set: EntitySet, key: &Key) -> Result<&Value, SapError> {
         self.tables.get(&set).and_then(|t| t.get(key)).ok_or_else(SapError::not_found)

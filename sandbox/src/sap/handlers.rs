@@ -238,7 +238,7 @@ fn login(state: &SapState, method: &Method, body: &Bytes) -> Response {
 fn list(state: &SapState, set: EntitySet, raw_query: Option<&str>, headers: &HeaderMap) -> Result<Response, SapError> {
     let options = QueryOptions::parse(raw_query, &|f| set.has_field(f)).map_err(bad_query)?;
     let (page_size, applied) = page_size(headers, state.default_page_size);
-    let rows = state.store.lock().unwrap().rows(set);
+    let rows = state.store.lock().unwrap().rows_where(set, |r| options.matches(r));
     let (page, next_skip) = options.page(rows.into_iter().map(annotate).collect(), page_size);
     let mut body = json!({
         "@odata.context": format!("{}/$metadata#{}", state.base_url(), set.name()),
@@ -256,8 +256,7 @@ fn list(state: &SapState, set: EntitySet, raw_query: Option<&str>, headers: &Hea
 
 fn count(state: &SapState, set: EntitySet, raw_query: Option<&str>) -> Result<Response, SapError> {
     let options = QueryOptions::parse(raw_query, &|f| set.has_field(f)).map_err(bad_query)?;
-    let rows = state.store.lock().unwrap().rows(set);
-    let n = rows.iter().filter(|r| options.filter.as_ref().is_none_or(|f| f.matches(r))).count();
+    let n = state.store.lock().unwrap().rows_where(set, |r| options.matches(r)).len();
     Ok((
         [(header::CONTENT_TYPE, "text/plain;charset=utf-8"), (header::HeaderName::from_static("odata-version"), "4.0")],
         n.to_string(),

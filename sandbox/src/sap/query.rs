@@ -61,11 +61,15 @@ impl QueryOptions {
         Ok(options)
     }
 
+    /// True when `row` passes `$filter` (or there is none).
+    pub fn matches(&self, row: &Value) -> bool {
+        self.filter.as_ref().is_none_or(|f| f.matches(row))
+    }
+
     /// Filters, sorts (stable, key order as tie-break), skips and cuts one page.
     /// Returns the page and the `$skip` of the next page when more rows remain.
     pub fn page(&self, rows: Vec<Value>, page_size: usize) -> (Vec<Value>, Option<usize>) {
-        let mut rows: Vec<Value> =
-            rows.into_iter().filter(|r| self.filter.as_ref().is_none_or(|f| f.matches(r))).collect();
+        let mut rows: Vec<Value> = rows.into_iter().filter(|r| self.matches(r)).collect();
         if !self.order_by.is_empty() {
             rows.sort_by(|a, b| {
                 self.order_by

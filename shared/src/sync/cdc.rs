@@ -78,7 +78,9 @@ pub fn parse(event: &Value, client_tag: &str) -> Result<CdcAction> {
         (Some(tx), Some(seq)) => format!("{tx}:{seq}"),
         _ if !event_id.is_empty() => event_id.to_string(),
         _ => {
-            return Err(Error::Invalid("event has no transactionKey/sequenceNumber and no id to deduplicate on".into()));
+            return Err(Error::Invalid(
+                "event has no transactionKey/sequenceNumber and no id to deduplicate on".into(),
+            ));
         }
     };
     let notes = record_ids
