@@ -157,7 +157,7 @@ async fn a_poison_message_is_audited_and_dead_lettered_while_the_rest_of_its_bat
     let dead = trail.iter().find(|e| e.outcome == Outcome::DeadLettered).expect("a dead-letter audit item");
     assert!(dead.error.as_deref().unwrap_or("").contains("Z99999"), "reason names the product: {dead:?}");
     assert_eq!(opportunity(&stack, &poison)["SAP_Sync_Status__c"], "Failed");
-    assert!(orders_per_opportunity(&stack).get(&poison).is_none());
+    assert!(!orders_per_opportunity(&stack).contains_key(&poison));
     let good: Vec<String> = ids.into_iter().filter(|id| *id != poison).collect();
     assert_exactly_one_order_each_and_written_back(&stack, &good);
 }

@@ -33,7 +33,7 @@ pub fn sales_order(opp: &OpportunitySnapshot, card_code: CardCode, today: &str) 
                     n + 1
                 ))
             })?;
-            if !(line.quantity > 0.0) {
+            if line.quantity.is_nan() || line.quantity <= 0.0 {
                 return Err(Error::Mapping(format!(
                     "Opportunity {} line {} has quantity {}",
                     opp.id,
