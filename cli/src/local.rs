@@ -101,6 +101,7 @@ impl LocalStack {
             idempotency: self.idempotency.clone(),
             audit: self.audit.clone(),
             dead_letters: self.to_sap_dlq.clone(),
+            requeue: self.to_sap.clone(),
             clock: self.clock.clone(),
             settings: self.settings.clone(),
         }

@@ -1,7 +1,7 @@
 //! The traits `sync` is written against. Each has an AWS/real implementation and an embedded one.
 
 use crate::domain::{
-    CardCode, EpochMillis, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, OrderRef, SalesforceId,
+    CardCode, EpochMillis, Record, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, OrderRef, SalesforceId,
 };
 use crate::error::{ErrorClass, Result};
 use async_trait::async_trait;
@@ -140,7 +140,25 @@ pub struct OrderWriteBack {
     pub error: Option<String>,
 }
 
-/// What F1 needs from Salesforce.
+/// A read of Salesforce records by id: one SOQL query per 200 ids.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordQuery<'a> {
+    pub object: &'a str,
+    /// Field API names, relationship paths allowed (`Account.SAP_CardCode__c`).
+    pub fields: &'a [String],
+    /// One child relationship subquery, e.g. `Contacts` on Account.
+    pub child: Option<ChildQuery<'a>>,
+}
+
+/// A child relationship subquery.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildQuery<'a> {
+    /// The relationship name (`Contacts`).
+    pub relationship: &'a str,
+    pub fields: &'a [String],
+}
+
+/// What the flows need from Salesforce.
 #[async_trait]
 pub trait SalesforceApi: Send + Sync {
     /// Opportunities with account and line items, one query for up to 200 ids. Missing ids are absent.
@@ -149,6 +167,12 @@ pub trait SalesforceApi: Send + Sync {
     async fn write_back_order(&self, opportunity: &SalesforceId, write_back: &OrderWriteBack) -> Result<()>;
     /// Sets the account's `SAP_CardCode__c`.
     async fn set_account_card_code(&self, account: &SalesforceId, card_code: &CardCode) -> Result<()>;
+    /// Records of one object by id (missing ids are absent), with `Id` always included.
+    async fn records(&self, query: &RecordQuery<'_>, ids: &[SalesforceId]) -> Result<Vec<Record>>;
+    /// PATCHes fields of one record (tagged with our client id, so its CDC echo is dropped).
+    async fn update_record(&self, object: &str, id: &SalesforceId, fields: &Record) -> Result<()>;
+    /// Ids of the object's records modified at or after `since` (GAP_OVERFLOW resync), oldest first.
+    async fn changed_since(&self, object: &str, since: EpochMillis) -> Result<Vec<SalesforceId>>;
 }
 
 /// Wall-clock time, injectable so tests control expiry.

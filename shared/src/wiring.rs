@@ -65,6 +65,7 @@ pub async fn sap_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result
         idempotency: Arc::new(DynamoIdempotency::new(dynamo.clone(), required(src, "IDEMPOTENCY_TABLE")?)),
         audit: Arc::new(DynamoAudit::new(dynamo, required(src, "AUDIT_TABLE")?, Some(retention_days * 86_400))),
         dead_letters: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SAP_DLQ_URL")?)),
+        requeue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SAP_QUEUE_URL")?)),
         clock: Arc::new(SystemClock),
         settings: writer_settings(src)?,
     })

@@ -8,9 +8,9 @@ use e2e::pipeline::{
 };
 use sandbox::FaultConfig;
 use serde_json::{Value, json};
-use shared::domain::{CardCode, OpportunitySnapshot, SalesforceId};
+use shared::domain::{CardCode, OpportunitySnapshot, Record, SalesforceId};
 use shared::embedded::ManualClock;
-use shared::ports::{Clock, OrderWriteBack, Outcome, Queue, SalesforceApi};
+use shared::ports::{Clock, OrderWriteBack, Outcome, Queue, RecordQuery, SalesforceApi};
 use shared::sync::sap_writer::{InboundMessage, SapWriter};
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +56,15 @@ impl SalesforceApi for DiesBeforeWriteBack {
     }
     async fn set_account_card_code(&self, account: &SalesforceId, code: &CardCode) -> shared::Result<()> {
         self.0.set_account_card_code(account, code).await
+    }
+    async fn records(&self, query: &RecordQuery<'_>, ids: &[SalesforceId]) -> shared::Result<Vec<Record>> {
+        self.0.records(query, ids).await
+    }
+    async fn update_record(&self, object: &str, id: &SalesforceId, fields: &Record) -> shared::Result<()> {
+        self.0.update_record(object, id, fields).await
+    }
+    async fn changed_since(&self, object: &str, since: i64) -> shared::Result<Vec<SalesforceId>> {
+        self.0.changed_since(object, since).await
     }
 }
 

@@ -10,6 +10,9 @@ pub use opportunity::{
     NewBusinessPartner, NewSalesOrder, OpportunityLine, OpportunitySnapshot, OrderRef, SalesOrderLine,
 };
 
+/// A record as either system sends it: field name → JSON value.
+pub type Record = serde_json::Map<String, serde_json::Value>;
+
 /// Milliseconds since the Unix epoch.
 pub type EpochMillis = i64;
 

@@ -7,6 +7,7 @@
 //! `INVALID_SESSION_ID` triggers one serialized re-login and one retry.
 
 mod opportunity;
+mod records;
 pub mod soql;
 mod wire;
 
@@ -14,9 +15,9 @@ pub use opportunity::{MAX_IDS_PER_QUERY, snapshot_from_record, snapshot_query, w
 pub use wire::{RecordError, RecordResult, UpsertResult, error_from_body, parse_limit_info};
 
 use crate::config::SalesforceConfig;
-use crate::domain::{CardCode, OpportunitySnapshot, SalesforceId};
+use crate::domain::{CardCode, EpochMillis, OpportunitySnapshot, Record, SalesforceId};
 use crate::error::{Error, Result};
-use crate::ports::{OrderWriteBack, SalesforceApi};
+use crate::ports::{OrderWriteBack, RecordQuery, SalesforceApi};
 use async_trait::async_trait;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rand::Rng;
@@ -464,6 +465,28 @@ impl SalesforceApi for SalesforceClient {
 
     async fn set_account_card_code(&self, account: &SalesforceId, card_code: &CardCode) -> Result<()> {
         self.update("Account", account, &json!({"SAP_CardCode__c": card_code.as_str()})).await
+    }
+
+    async fn records(&self, query: &RecordQuery<'_>, ids: &[SalesforceId]) -> Result<Vec<Record>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MAX_IDS_PER_QUERY) {
+            for row in self.query_all(&records::records_query(query, chunk)?).await? {
+                out.push(records::record_from_value(row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn update_record(&self, object: &str, id: &SalesforceId, fields: &Record) -> Result<()> {
+        self.update(object, id, &Value::Object(fields.clone())).await
+    }
+
+    async fn changed_since(&self, object: &str, since: EpochMillis) -> Result<Vec<SalesforceId>> {
+        self.query_all(&records::changed_since_query(object, since)?)
+            .await?
+            .iter()
+            .map(|row| SalesforceId::parse(row.get("Id").and_then(Value::as_str).unwrap_or_default()))
+            .collect()
     }
 }
 

@@ -8,8 +8,10 @@
 
 pub mod cdc;
 pub mod drain;
+mod f1_orders;
 pub mod fifo;
 pub mod receiver;
+mod resync;
 pub mod sap_writer;
 
 /// Today's date as `YYYY-MM-DD` (UTC) for an epoch-ms instant.

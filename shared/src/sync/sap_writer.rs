@@ -1,14 +1,13 @@
-//! F1 sap-writer: a Closed Won opportunity becomes an SAP sales order, exactly once.
+//! sap-writer: work on `to-sap.fifo` (Salesforce → SAP), exactly once per change.
 //!
-//! Per message: idempotency claim → current opportunity state from Salesforce (one query for the
-//! whole batch) → skip unless won → resolve the customer (create the BP if allowed) → look up an
-//! SAP order carrying the opportunity id before creating one → write DocEntry/DocNum back → audit.
-//! The lookup makes a lost idempotency record or a crash between create and write-back harmless.
+//! The batch mechanics live here: idempotency claims, one Salesforce read per object for the whole
+//! batch, FIFO groups (run concurrently; in order within a group, stopping at the first failure),
+//! retry vs dead-letter, and the audit trail. The flows themselves are in their own modules:
+//! F1 opportunities → sales orders ([`super::f1_orders`]), GAP_OVERFLOW resync ([`super::resync`]).
 
 use super::fifo::{Processed, batch_item_failures};
 use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, OrderRef, SalesforceId, digest};
 use crate::error::{Error, ErrorClass, Result};
-use crate::mapping::f1::{self, Customer};
 use crate::ports::{
     AuditEntry, AuditLog, Claim, Clock, IdempotencyStore, OrderWriteBack, Outcome, OutgoingMessage, Queue,
     SalesforceApi, SapApi,
@@ -18,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tracing::Instrument;
 
-/// Knobs for F1.
+/// Knobs for the Salesforce → SAP flows.
 #[derive(Debug, Clone)]
 pub struct WriterSettings {
     /// Create a BP for an account without `SAP_CardCode__c` (else: a permanent mapping error).
@@ -35,13 +34,15 @@ impl Default for WriterSettings {
     }
 }
 
-/// The F1 writer and the ports it uses.
+/// The sap-writer and the ports it uses.
 pub struct SapWriter {
     pub sap: Arc<dyn SapApi>,
     pub salesforce: Arc<dyn SalesforceApi>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub audit: Arc<dyn AuditLog>,
     pub dead_letters: Arc<dyn Queue>,
+    /// `to-sap.fifo` itself: a resync fans out into per-record notifications here.
+    pub requeue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
     pub settings: WriterSettings,
 }
@@ -66,6 +67,8 @@ pub enum Disposition {
     Duplicate,
     /// Nothing to do (not won, already linked, deleted).
     Skipped,
+    /// A whole-object resync re-enqueued this many record notifications.
+    Resynced { notifications: usize },
     /// Failed retryably: the message returns after its visibility timeout.
     Retry,
     /// Not processed because an earlier message of its group failed in this batch.
@@ -80,6 +83,26 @@ pub struct BatchOutcome {
     /// Message ids for `batchItemFailures`.
     pub failures: Vec<String>,
     pub dispositions: Vec<(String, Disposition)>,
+}
+
+/// Current Salesforce state of the records a batch names, fetched once per batch.
+#[derive(Default)]
+pub(super) struct Snapshots {
+    pub opportunities: HashMap<SalesforceId, OpportunitySnapshot>,
+}
+
+/// What a flow did with one record: the disposition, the audited action, and the target's id.
+pub(super) struct Applied {
+    pub disposition: Disposition,
+    pub action: &'static str,
+    pub target: Option<String>,
+}
+
+impl Applied {
+    /// A flow's result.
+    pub fn new(disposition: Disposition, action: &'static str, target: Option<String>) -> Self {
+        Self { disposition, action, target }
+    }
 }
 
 enum Work {
@@ -107,14 +130,14 @@ impl SapWriter {
         }))
         .await;
 
-        let to_fetch: Vec<SalesforceId> = work
+        let to_fetch: Vec<&Notification> = work
             .iter()
             .filter_map(|w| match w {
-                Work::Parsed { note, claim: Ok(Claim::Acquired) } => SalesforceId::parse(&note.record.id).ok(),
+                Work::Parsed { note, claim: Ok(Claim::Acquired) } => Some(note),
                 _ => None,
             })
             .collect();
-        let snapshots = if to_fetch.is_empty() { Ok(HashMap::new()) } else { self.fetch(&to_fetch).await };
+        let snapshots = if to_fetch.is_empty() { Ok(Snapshots::default()) } else { self.fetch(&to_fetch).await };
 
         // Groups run concurrently; messages of one group run in order and stop at the first failure.
         let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
@@ -159,9 +182,23 @@ impl SapWriter {
         }
     }
 
-    async fn fetch(&self, ids: &[SalesforceId]) -> Result<HashMap<SalesforceId, OpportunitySnapshot>> {
-        let snaps = self.salesforce.opportunities(ids).await?;
-        Ok(snaps.into_iter().map(|s| (s.id.clone(), s)).collect())
+    /// Current state of every record the batch names: one Salesforce query per object.
+    async fn fetch(&self, notes: &[&Notification]) -> Result<Snapshots> {
+        let mut by_object: HashMap<&str, Vec<SalesforceId>> = HashMap::new();
+        for note in notes.iter().filter(|n| n.record.id != WHOLE_OBJECT) {
+            by_object.entry(note.record.object.as_str()).or_default().push(SalesforceId::parse(&note.record.id)?);
+        }
+        let mut snapshots = Snapshots::default();
+        for (object, ids) in by_object {
+            match object {
+                "Opportunity" => {
+                    let found = self.salesforce.opportunities(&ids).await?;
+                    snapshots.opportunities.extend(found.into_iter().map(|s| (s.id.clone(), s)));
+                }
+                other => return Err(Error::Invalid(format!("sap-writer has no flow for {other} notifications"))),
+            }
+        }
+        Ok(snapshots)
     }
 
     /// Runs one message to its disposition, recording the attempt.
@@ -169,13 +206,13 @@ impl SapWriter {
         &self,
         message: &InboundMessage,
         work: &Work,
-        snapshots: &Result<HashMap<SalesforceId, OpportunitySnapshot>>,
+        snapshots: &Result<Snapshots>,
     ) -> Disposition {
         let (note, claim) = match work {
             Work::Invalid(err) => return self.dead_letter(message, None, err).await,
             Work::Parsed { note, claim } => (note, claim),
         };
-        let span = tracing::info_span!("f1", record = %note.record, correlation_id = %note.correlation_id);
+        let span = tracing::info_span!("sap_writer", record = %note.record, correlation_id = %note.correlation_id);
         self.settle_claimed(message, note, claim, snapshots).instrument(span).await
     }
 
@@ -184,7 +221,7 @@ impl SapWriter {
         message: &InboundMessage,
         note: &Notification,
         claim: &Result<Claim>,
-        snapshots: &Result<HashMap<SalesforceId, OpportunitySnapshot>>,
+        snapshots: &Result<Snapshots>,
     ) -> Disposition {
         match claim {
             Ok(Claim::Completed(_)) => {
@@ -194,12 +231,12 @@ impl SapWriter {
             Err(err) => return self.fail(message, note, err, false).await,
             Ok(Claim::Acquired) => {}
         }
-        let snapshot = match snapshots {
-            Ok(map) => SalesforceId::parse(&note.record.id).ok().and_then(|id| map.get(&id)),
+        let snapshots = match snapshots {
+            Ok(snapshots) => snapshots,
             Err(err) => return self.fail(message, note, err, true).await,
         };
-        match self.apply(snapshot).await {
-            Ok((disposition, action, target)) => {
+        match self.apply(note, snapshots).await {
+            Ok(Applied { disposition, action, target }) => {
                 let result = serde_json::to_string(&disposition).unwrap_or_default();
                 let expires = self.clock.now_millis() + self.settings.completed_ttl_secs * 1000;
                 if let Err(err) = self.idempotency.complete(&note.idempotency_key(), &result, expires).await {
@@ -213,52 +250,19 @@ impl SapWriter {
         }
     }
 
-    /// The flow itself, for an acquired message.
-    async fn apply(
-        &self,
-        snapshot: Option<&OpportunitySnapshot>,
-    ) -> Result<(Disposition, &'static str, Option<String>)> {
-        let Some(opp) = snapshot else {
-            return Ok((Disposition::Skipped, "skip_missing", None));
-        };
-        if !opp.is_won {
-            return Ok((Disposition::Skipped, "skip_not_won", None));
+    /// Routes an acquired message to its flow.
+    async fn apply(&self, note: &Notification, snapshots: &Snapshots) -> Result<Applied> {
+        if note.record.id == WHOLE_OBJECT {
+            return self.resync(note).await;
         }
-        if let Some(doc_entry) = opp.sap_doc_entry {
-            return Ok((Disposition::Skipped, "skip_already_linked", Some(doc_entry.to_string())));
+        let id = SalesforceId::parse(&note.record.id)?;
+        match note.record.object.as_str() {
+            "Opportunity" => self.sync_opportunity(snapshots.opportunities.get(&id)).await,
+            other => Err(Error::Invalid(format!("sap-writer has no flow for {other} notifications"))),
         }
-        let today = super::date_of(self.clock.now_millis());
-        let customer = f1::customer(opp, self.settings.auto_create_customers, &self.settings.card_code_prefix)?;
-        let card_code = match &customer {
-            Customer::Existing(code) => code.clone(),
-            Customer::Create(bp) => bp.card_code.clone(),
-        };
-        // Map before any write, so a bad line fails without side effects.
-        let draft = f1::sales_order(opp, card_code, &today)?;
-        if let Customer::Create(bp) = &customer {
-            if !self.sap.business_partner_exists(&bp.card_code).await? {
-                // Two opportunities of one new account may race here; the loser finds the winner's BP.
-                if let Err(err) = self.sap.create_business_partner(bp).await
-                    && !self.sap.business_partner_exists(&bp.card_code).await?
-                {
-                    return Err(err);
-                }
-            }
-            self.salesforce.set_account_card_code(&bp.salesforce_account_id, &bp.card_code).await?;
-        }
-        let (order, disposition, action) = match self.sap.find_order_for_opportunity(&opp.id).await? {
-            Some(existing) => (existing, Disposition::Linked { doc_entry: existing.doc_entry }, "link_existing_order"),
-            None => {
-                let created = self.sap.create_order(&draft).await.map_err(|err| with_order_lines(err, &draft))?;
-                (created, Disposition::Created { doc_entry: created.doc_entry }, "create_order")
-            }
-        };
-        self.write_back(&opp.id, Some(order), None).await?;
-        tracing::info!(doc_entry = order.doc_entry, doc_num = order.doc_num, action, "opportunity synced to SAP order");
-        Ok((disposition, action, Some(order.doc_entry.to_string())))
     }
 
-    async fn write_back(&self, opp: &SalesforceId, order: Option<OrderRef>, error: Option<String>) -> Result<()> {
+    pub(super) async fn write_back(&self, opp: &SalesforceId, order: Option<OrderRef>, error: Option<String>) -> Result<()> {
         let status = if error.is_some() { "Failed" } else { "Synced" };
         self.salesforce.write_back_order(opp, &OrderWriteBack { order, status, error }).await
     }
@@ -274,7 +278,7 @@ impl SapWriter {
             self.audit_attempt(note, "retry", Outcome::Retrying, None, Some(err)).await;
             return Disposition::Retry;
         }
-        if claimed && let Ok(id) = SalesforceId::parse(&note.record.id) {
+        if claimed && note.record.object == "Opportunity" && let Ok(id) = SalesforceId::parse(&note.record.id) {
             // Best effort: the sales rep sees why; the DLQ and audit trail are the record of truth.
             let _ = self.write_back(&id, None, Some(err.to_string())).await;
         }
@@ -360,21 +364,10 @@ impl SapWriter {
     }
 }
 
-/// SAP names a rejected line by number only ("[line: 2]"); add the item codes so the audit says which product.
-fn with_order_lines(err: Error, draft: &crate::domain::NewSalesOrder) -> Error {
-    match err {
-        Error::Sap { status, code, message } if status < 500 => {
-            let lines: Vec<String> =
-                draft.lines.iter().enumerate().map(|(i, l)| format!("{}={}", i + 1, l.item_code)).collect();
-            Error::Sap { status, code, message: format!("{message} (order lines: {})", lines.join(", ")) }
-        }
-        other => other,
-    }
-}
-
 fn outcome_of(d: &Disposition) -> Outcome {
     match d {
         Disposition::Created { .. } | Disposition::Linked { .. } => Outcome::Succeeded,
+        Disposition::Resynced { .. } => Outcome::Succeeded,
         Disposition::Duplicate | Disposition::Skipped => Outcome::Skipped,
         Disposition::Retry | Disposition::HeldBack => Outcome::Retrying,
         Disposition::DeadLettered => Outcome::DeadLettered,
@@ -386,14 +379,23 @@ fn payload_hash(note: &Notification) -> String {
     digest(format!("{}|{}|{}|{}", note.record, note.reason, note.source_version, note.changed_at).as_bytes())
 }
 
-/// F1 only handles opportunities; anything else on this queue is a routing mistake.
+/// The Salesforce objects this writer has flows for, with their id key prefixes.
+pub const OBJECTS: &[(&str, &str)] = &[("Opportunity", "006")];
+
+/// The record id that stands for "every record of the object" (GAP_OVERFLOW resync).
+pub const WHOLE_OBJECT: &str = "*";
+
+/// Anything not addressed to one of our flows is a routing mistake: a permanent error.
 fn validate_target(note: Notification) -> Result<Notification> {
-    if note.record.object != "Opportunity" {
-        return Err(Error::Invalid(format!("sap-writer handles Opportunity notifications, not {}", note.record)));
+    let Some(&(_, prefix)) = OBJECTS.iter().find(|(name, _)| *name == note.record.object) else {
+        return Err(Error::Invalid(format!("sap-writer has no flow for {}", note.record)));
+    };
+    if note.record.id == WHOLE_OBJECT {
+        return Ok(note);
     }
     let id = SalesforceId::parse(&note.record.id)?;
-    if id.key_prefix() != "006" {
-        return Err(Error::Invalid(format!("{id} is not an Opportunity id")));
+    if id.key_prefix() != prefix {
+        return Err(Error::Invalid(format!("{id} is not a {} id", note.record.object)));
     }
     Ok(note)
 }
