@@ -1,7 +1,7 @@
 //! The traits `sync` is written against. Each has an AWS/real implementation and an embedded one.
 
 use crate::domain::{
-    CardCode, EpochMillis, Record, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, OrderRef, SalesforceId,
+    CardCode, EpochMillis, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, OrderRef, Record, SalesforceId,
 };
 use crate::error::{ErrorClass, Result};
 use async_trait::async_trait;

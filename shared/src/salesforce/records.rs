@@ -71,9 +71,9 @@ pub fn record_from_value(value: Value) -> Result<Record> {
 
 fn strip_attributes(value: Value) -> Value {
     match value {
-        Value::Object(map) => {
-            Value::Object(map.into_iter().filter(|(k, _)| k != "attributes").map(|(k, v)| (k, strip_attributes(v))).collect())
-        }
+        Value::Object(map) => Value::Object(
+            map.into_iter().filter(|(k, _)| k != "attributes").map(|(k, v)| (k, strip_attributes(v))).collect(),
+        ),
         Value::Array(items) => Value::Array(items.into_iter().map(strip_attributes).collect()),
         other => other,
     }
@@ -135,6 +135,9 @@ mod tests {
         let r = record_from_value(json!({"attributes": {"type": "Account"}, "Id": "x",
             "Owner": {"attributes": {}, "Name": "n"}, "Contacts": {"records": [{"attributes": {}, "Id": "c"}]}}))
         .unwrap();
-        assert_eq!(Value::Object(r), json!({"Id": "x", "Owner": {"Name": "n"}, "Contacts": {"records": [{"Id": "c"}]}}));
+        assert_eq!(
+            Value::Object(r),
+            json!({"Id": "x", "Owner": {"Name": "n"}, "Contacts": {"records": [{"Id": "c"}]}})
+        );
     }
 }

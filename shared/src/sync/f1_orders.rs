@@ -51,7 +51,6 @@ impl SapWriter {
         tracing::info!(doc_entry = order.doc_entry, doc_num = order.doc_num, action, "opportunity synced to SAP order");
         Ok(Applied::new(disposition, action, Some(order.doc_entry.to_string())))
     }
-
 }
 
 /// SAP names a rejected line by number only ("[line: 2]"); add the item codes so the audit says which product.
@@ -65,4 +64,3 @@ fn with_order_lines(err: Error, draft: &NewSalesOrder) -> Error {
         other => other,
     }
 }
-

@@ -23,7 +23,11 @@ impl SapWriter {
                     source_version: format!("resync:{}", note.source_version),
                     correlation_id: note.correlation_id.clone(),
                 };
-                OutgoingMessage { group_id: record.group_id(), dedup_id: record.idempotency_key(), body: record.to_body() }
+                OutgoingMessage {
+                    group_id: record.group_id(),
+                    dedup_id: record.idempotency_key(),
+                    body: record.to_body(),
+                }
             })
             .collect();
         self.requeue.send(&messages).await?;

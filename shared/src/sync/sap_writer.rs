@@ -202,12 +202,7 @@ impl SapWriter {
     }
 
     /// Runs one message to its disposition, recording the attempt.
-    async fn settle(
-        &self,
-        message: &InboundMessage,
-        work: &Work,
-        snapshots: &Result<Snapshots>,
-    ) -> Disposition {
+    async fn settle(&self, message: &InboundMessage, work: &Work, snapshots: &Result<Snapshots>) -> Disposition {
         let (note, claim) = match work {
             Work::Invalid(err) => return self.dead_letter(message, None, err).await,
             Work::Parsed { note, claim } => (note, claim),
@@ -262,7 +257,12 @@ impl SapWriter {
         }
     }
 
-    pub(super) async fn write_back(&self, opp: &SalesforceId, order: Option<OrderRef>, error: Option<String>) -> Result<()> {
+    pub(super) async fn write_back(
+        &self,
+        opp: &SalesforceId,
+        order: Option<OrderRef>,
+        error: Option<String>,
+    ) -> Result<()> {
         let status = if error.is_some() { "Failed" } else { "Synced" };
         self.salesforce.write_back_order(opp, &OrderWriteBack { order, status, error }).await
     }
@@ -278,7 +278,10 @@ impl SapWriter {
             self.audit_attempt(note, "retry", Outcome::Retrying, None, Some(err)).await;
             return Disposition::Retry;
         }
-        if claimed && note.record.object == "Opportunity" && let Ok(id) = SalesforceId::parse(&note.record.id) {
+        if claimed
+            && note.record.object == "Opportunity"
+            && let Ok(id) = SalesforceId::parse(&note.record.id)
+        {
             // Best effort: the sales rep sees why; the DLQ and audit trail are the record of truth.
             let _ = self.write_back(&id, None, Some(err.to_string())).await;
         }
