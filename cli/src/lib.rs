@@ -2,6 +2,7 @@
 //! check, setup) come with issues #5 and #6.
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod demo;
 pub mod invoke;
 pub mod local;
@@ -41,6 +42,11 @@ pub enum Command {
         #[arg(long)]
         event: PathBuf,
     },
+    /// Validate a mapping file (the shipped defaults when no file is given); exits non-zero with FILE:LINE:COL reasons.
+    Check {
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+    },
     /// Serve the SAP and Salesforce sandboxes on 127.0.0.1 until killed.
     Sandbox {
         #[arg(long, default_value_t = 50000)]
@@ -67,6 +73,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             shared::telemetry::init(shared::telemetry::LogFormat::Text, "info");
             let output = invoke::run(&function, &event).await?;
             println!("{}", serde_json::to_string_pretty(&output)?);
+            Ok(())
+        }
+        Command::Check { mapping } => {
+            println!("{}", check::run_mapping(mapping.as_deref())?);
             Ok(())
         }
         Command::Sandbox { sap_port, sf_port } => {

@@ -16,6 +16,7 @@ pub mod ports;
 pub mod salesforce;
 pub mod sap;
 pub mod secrets;
+pub mod state;
 pub mod sync;
 pub mod telemetry;
 pub mod wiring;

@@ -129,6 +129,25 @@ pub trait SapApi: Send + Sync {
     /// The sales order carrying this opportunity id (UDF or NumAtCard), if any.
     async fn find_order_for_opportunity(&self, opportunity: &SalesforceId) -> Result<Option<OrderRef>>;
     async fn create_order(&self, order: &NewSalesOrder) -> Result<OrderRef>;
+    /// The business partner with only `select` properties (all when empty); `None` when it does not exist.
+    async fn business_partner(&self, card_code: &CardCode, select: &[String]) -> Result<Option<Record>>;
+    /// Creates a business partner from a mapped record carrying `CardCode`; when that code exists
+    /// already (a replay or a race), the record is applied to it as [`SapApi::patch_business_partner`].
+    async fn create_business_partner_record(&self, record: &Record) -> Result<()>;
+    /// PATCHes a business partner (never PUT). Contacts without `InternalCode` are matched to existing
+    /// ones by `U_SF_ContactId`, addresses without `RowNum` by `AddressName` + `AddressType`, so they
+    /// update in place instead of being inserted twice (one extra GET when some need matching).
+    async fn patch_business_partner(&self, card_code: &CardCode, record: &Record) -> Result<()>;
+    /// F3: open invoices, overdue amount (`today` is `YYYY-MM-DD`), last payment, open orders.
+    async fn billing_context(&self, card_code: &CardCode, today: &str) -> Result<crate::domain::BillingContext>;
+    /// Live lookup: limit, balance, open orders, frozen; `None` when the partner does not exist.
+    async fn credit_status(&self, card_code: &CardCode) -> Result<Option<crate::domain::CreditStatus>>;
+    /// Live lookup: price on `price_list` and stock over all warehouses; `None` when the item does not exist.
+    async fn item_availability(
+        &self,
+        item_code: &crate::domain::ItemCode,
+        price_list: i32,
+    ) -> Result<Option<crate::domain::ItemAvailability>>;
 }
 
 /// Status written back to the opportunity.

@@ -3,11 +3,12 @@
 
 use crate::aws::{DynamoAudit, DynamoIdempotency, SecretsManagerStore, SqsQueue};
 use crate::config::{SalesforceConfig, SapConfig, Source, required};
+use crate::domain::SalesforceId;
 use crate::error::{Error, Result};
 use crate::ports::{SecretStore, SystemClock};
 use crate::salesforce::SalesforceClient;
 use crate::sap::SapClient;
-use crate::secrets::SecretFields;
+use crate::secrets::{CachedSecrets, SecretFields};
 use crate::sync::sap_writer::{SapWriter, WriterSettings};
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
@@ -93,13 +94,42 @@ pub struct ReceiverDeps {
     pub audit: DynamoAudit,
     pub clock: SystemClock,
     pub client_tag: String,
+    /// Holds the webhook HMAC key, read at most every five minutes.
+    pub secrets: CachedSecrets<SecretsManagerStore>,
+    /// `WEBHOOK_SECRET_ID`: `/webhook` is enabled only when set.
+    pub webhook_secret_id: Option<String>,
+    /// `IDEMPOTENCY_TABLE`: webhook replay protection (required with `WEBHOOK_SECRET_ID`).
+    pub replays: Option<DynamoIdempotency>,
+    /// `SF_ORG_ID`: Outbound Messages from any other org are refused.
+    pub org_id: Option<SalesforceId>,
 }
 
 impl ReceiverDeps {
-    /// Reads `TO_SAP_QUEUE_URL`, `AUDIT_TABLE`, `AUDIT_RETENTION_DAYS`, `SF_CLIENT_TAG`.
+    /// Reads `TO_SAP_QUEUE_URL`, `AUDIT_TABLE`, `AUDIT_RETENTION_DAYS`, `SF_CLIENT_TAG`, and for the
+    /// Function URL the optional `WEBHOOK_SECRET_ID` (+ `IDEMPOTENCY_TABLE`) and `SF_ORG_ID`.
     pub fn from_env(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<Self> {
         let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
+        let webhook_secret_id = src.var("WEBHOOK_SECRET_ID").filter(|id| !id.is_empty());
+        let replays = match (src.var("IDEMPOTENCY_TABLE"), &webhook_secret_id) {
+            (Some(table), _) => Some(DynamoIdempotency::new(aws_sdk_dynamodb::Client::new(sdk), table)),
+            (None, Some(_)) => {
+                return Err(Error::Config("WEBHOOK_SECRET_ID needs IDEMPOTENCY_TABLE for replay protection".into()));
+            }
+            (None, None) => None,
+        };
+        let org_id = src
+            .var("SF_ORG_ID")
+            .map(|id| SalesforceId::parse(&id).map_err(|e| Error::Config(format!("SF_ORG_ID: {e}"))))
+            .transpose()?;
         Ok(Self {
+            secrets: CachedSecrets::new(
+                SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk)),
+                std::time::Duration::from_secs(300),
+                Arc::new(SystemClock),
+            ),
+            webhook_secret_id,
+            replays,
+            org_id,
             to_sap: SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SAP_QUEUE_URL")?),
             audit: DynamoAudit::new(
                 aws_sdk_dynamodb::Client::new(sdk),
@@ -118,6 +148,20 @@ impl ReceiverDeps {
             audit: &self.audit,
             clock: &self.clock,
             client_tag: &self.client_tag,
+        }
+    }
+
+    /// Every delivery path (EventBridge CDC and the Function URL) borrowing these ports.
+    pub fn ingress(&self) -> crate::sync::receiver::Ingress<'_> {
+        crate::sync::receiver::Ingress {
+            receiver: self.receiver(),
+            webhook: match (&self.webhook_secret_id, &self.replays) {
+                (Some(secret_id), Some(replays)) => {
+                    Some(crate::sync::receiver::WebhookAuth { secrets: &self.secrets, secret_id, replays })
+                }
+                _ => None,
+            },
+            org_id: self.org_id.as_ref(),
         }
     }
 }

@@ -209,6 +209,23 @@ impl MotoServer {
         enable_ttl(&dynamodb, name).await
     }
 
+    /// Creates the sync-state table: partition key `pk` (S), sort key `sk` (S), on-demand, TTL on `expiration`.
+    pub async fn create_sync_state_table(&self, name: &str) -> anyhow::Result<()> {
+        let dynamodb = self.dynamodb().await;
+        dynamodb
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attribute("pk", ScalarAttributeType::S)?)
+            .attribute_definitions(attribute("sk", ScalarAttributeType::S)?)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("sk", KeyType::Range)?)
+            .send()
+            .await
+            .context("creating the sync-state table")?;
+        enable_ttl(&dynamodb, name).await
+    }
+
     /// Creates a secret with a string value.
     pub async fn create_secret(&self, name: &str, value: &str) -> anyhow::Result<()> {
         self.secrets_manager()

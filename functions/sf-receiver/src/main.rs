@@ -1,4 +1,5 @@
-//! sf-receiver Lambda: Salesforce CDC from Event Relay (EventBridge) → notifications on `to-sap.fifo`.
+//! sf-receiver Lambda: Salesforce changes → notifications on `to-sap.fifo`, from CDC via Event Relay
+//! or AppFlow (EventBridge) and from the Function URL (`/webhook`, `/outbound-message`).
 #![forbid(unsafe_code)]
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -12,8 +13,7 @@ async fn main() -> Result<(), Error> {
     let deps = ReceiverDeps::from_env(&sdk, &shared::config::Env)?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let report = deps.receiver().receive(&event.payload).await?;
-        Ok::<_, Error>(serde_json::to_value(report)?)
+        Ok::<_, Error>(deps.ingress().handle(&event.payload).await?)
     }))
     .await
 }

@@ -351,6 +351,15 @@ impl SalesforceSandbox {
             .unwrap_or_else(|e| panic!("cannot create opportunity: {} {}", e.code, e.message))
     }
 
+    /// Creates a record the way a user in the UI would (change origin empty); returns its id.
+    pub fn create_record(&self, object: &str, fields: Value) -> anyhow::Result<String> {
+        let def = schema::object(object).ok_or_else(|| anyhow::anyhow!("unknown object {object}"))?;
+        let body = fields.as_object().cloned().ok_or_else(|| anyhow::anyhow!("fields must be a JSON object"))?;
+        self.shared
+            .write(|store| store.create(def, &body, &helper_context()))
+            .map_err(|e| anyhow::anyhow!("{} {}: {}", e.status, e.code, e.message))
+    }
+
     /// Changes a record the way a user in the UI would (change origin empty).
     pub fn update_record(&self, object: &str, id: &str, fields: Value) -> anyhow::Result<()> {
         let def = schema::object(object).ok_or_else(|| anyhow::anyhow!("unknown object {object}"))?;

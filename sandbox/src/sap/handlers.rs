@@ -3,6 +3,7 @@
 
 use super::entities::{EntitySet, Key, SapError, Stamp, etag};
 use super::query::{BadQuery, QueryOptions};
+use super::store::{PatchOptions, Store};
 use super::{COMPANY_DB, PASSWORD, SapState, USER};
 use crate::faults::FaultConfig;
 use axum::Json;
@@ -147,6 +148,8 @@ struct Request<'a> {
 fn dispatch(state: &SapState, route: Route, session: &str, request: Request<'_>) -> Result<Response, SapError> {
     let Request { method, query, headers, body } = request;
     let if_match = header_str(headers, header::IF_MATCH);
+    let replace_collections = header_str(headers, header::HeaderName::from_static("b1s-replacecollectionsonpatch"))
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     match (route, method) {
         (Route::Logout, Method::POST) => {
             state.sessions.lock().unwrap().last_used.remove(session);
@@ -158,7 +161,8 @@ fn dispatch(state: &SapState, route: Route, session: &str, request: Request<'_>)
         (Route::Entity(set, key), Method::GET) => read(state, set, &key, query),
         (Route::Entity(set, key), Method::PATCH) => {
             let body = parse_body(body)?;
-            write(state, |store, now| store.patch(set, &key, body, if_match, now))
+            let options = PatchOptions { if_match, replace_collections };
+            write(state, |store, now| store.patch(set, &key, body, options, now))
         }
         (Route::Entity(set, key), Method::DELETE) => write(state, |store, _| store.delete(set, &key)),
         (Route::Action(set, key, action), Method::POST) => {
@@ -239,7 +243,7 @@ fn list(state: &SapState, set: EntitySet, raw_query: Option<&str>, headers: &Hea
     let options = QueryOptions::parse(raw_query, &|f| set.has_field(f)).map_err(bad_query)?;
     let (page_size, applied) = page_size(headers, state.default_page_size);
     let rows = state.store.lock().unwrap().rows_where(set, |r| options.matches(r));
-    let (page, next_skip) = options.page(rows.into_iter().map(annotate).collect(), page_size);
+    let (page, next_skip) = options.page(rows.into_iter().map(|row| annotate(set, row)).collect(), page_size);
     let mut body = json!({
         "@odata.context": format!("{}/$metadata#{}", state.base_url(), set.name()),
         "value": page,
@@ -270,10 +274,13 @@ fn read(state: &SapState, set: EntitySet, key: &Key, raw_query: Option<&str>) ->
     let tag = etag(&row);
     // With $select a real server sends no ETag header (section 5 quirk); without it, both header and annotation.
     let selected = options.select.is_some();
-    let mut body = if selected { options.project(row) } else { annotate(row) };
+    let mut body = if selected { options.project(row) } else { annotate(set, row) };
     body["@odata.context"] = json!(format!("{}/$metadata#{}/$entity", state.base_url(), set.name()));
     let mut response = odata_json(StatusCode::OK, &body);
-    if !selected && let Ok(v) = HeaderValue::from_str(&tag) {
+    if !selected
+        && set.has_etag()
+        && let Ok(v) = HeaderValue::from_str(&tag)
+    {
         response.headers_mut().insert(header::ETAG, v);
     }
     Ok(response)
@@ -281,7 +288,7 @@ fn read(state: &SapState, set: EntitySet, key: &Key, raw_query: Option<&str>) ->
 
 fn create(state: &SapState, set: EntitySet, body: &Bytes, headers: &HeaderMap) -> Result<Response, SapError> {
     let body = parse_body(body)?;
-    let (key, row) = state.store.lock().unwrap().create(set, body, &stamp())?;
+    let (key, row) = state.store.lock().unwrap().create(set, body, &state.now())?;
     let location = format!("{ROOT}{}{}", set.name(), key.to_url_segment());
     let tag = etag(&row);
     let no_content = preferences(headers).any(|p| p.eq_ignore_ascii_case("return-no-content"));
@@ -290,11 +297,12 @@ fn create(state: &SapState, set: EntitySet, body: &Bytes, headers: &HeaderMap) -
         r.headers_mut().insert("preference-applied", HeaderValue::from_static("return-no-content"));
         r
     } else {
-        let mut body = annotate(row);
+        let mut body = annotate(set, row);
         body["@odata.context"] = json!(format!("{}/$metadata#{}/$entity", state.base_url(), set.name()));
         odata_json(StatusCode::CREATED, &body)
     };
-    for (name, value) in [(header::LOCATION, location), (header::ETAG, tag)] {
+    let etag_header = set.has_etag().then_some((header::ETAG, tag));
+    for (name, value) in [(header::LOCATION, location)].into_iter().chain(etag_header) {
         if let Ok(v) = HeaderValue::from_str(&value) {
             response.headers_mut().insert(name, v);
         }
@@ -305,9 +313,9 @@ fn create(state: &SapState, set: EntitySet, body: &Bytes, headers: &HeaderMap) -
 /// Runs a write against the store and answers 204.
 fn write(
     state: &SapState,
-    change: impl FnOnce(&mut super::entities::Store, &Stamp) -> Result<(), SapError>,
+    change: impl FnOnce(&mut Store, &Stamp) -> Result<(), SapError>,
 ) -> Result<Response, SapError> {
-    change(&mut state.store.lock().unwrap(), &stamp())?;
+    change(&mut state.store.lock().unwrap(), &state.now())?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -320,9 +328,11 @@ fn bad_query(err: BadQuery) -> SapError {
     SapError::new(400, "-1000", err.0)
 }
 
-/// Adds `@odata.etag` to a full row.
-fn annotate(mut row: Value) -> Value {
-    row["@odata.etag"] = json!(etag(&row));
+/// Adds `@odata.etag` to a full row of a set that has ETags.
+fn annotate(set: EntitySet, mut row: Value) -> Value {
+    if set.has_etag() {
+        row["@odata.etag"] = json!(etag(&row));
+    }
     row
 }
 
@@ -340,15 +350,6 @@ fn page_size(headers: &HeaderMap, default: usize) -> (usize, Option<String>) {
     }
     let b1s = header_str(headers, header::HeaderName::from_static("b1s-pagesize")).and_then(|n| n.trim().parse().ok());
     (b1s.unwrap_or(default), None)
-}
-
-/// The moment of a write.
-fn stamp() -> Stamp {
-    let now = time::OffsetDateTime::now_utc();
-    Stamp {
-        date: format!("{}T00:00:00Z", now.date()),
-        time: format!("{:02}:{:02}:{:02}", now.hour(), now.minute(), now.second()),
-    }
 }
 
 fn odata_json(status: StatusCode, body: &Value) -> Response {

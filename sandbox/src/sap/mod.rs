@@ -1,20 +1,26 @@
 //! SAP Business One Service Layer sandbox (OData v4 at `/b1s/v2`): Login/Logout with B1SESSION and
-//! ROUTEID cookies, BusinessPartners, Items and Orders with OData query options and server paging,
-//! ETags, the documented error bodies, fault injection and per-endpoint call counters.
+//! ROUTEID cookies; BusinessPartners (contacts, addresses), Items (prices, warehouse stock),
+//! PriceLists, Orders, DeliveryNotes, Invoices, CreditNotes and IncomingPayments with a seeded
+//! history (see [`seed`]); OData query options and server paging, ETags, the documented error
+//! bodies, fault injection and per-endpoint call counters.
 
+mod collections;
+mod documents;
 mod entities;
 mod handlers;
 mod odata_filter;
 mod query;
 pub mod seed;
+mod store;
 
 use crate::faults::{CallCounter, Faults};
 use crate::serve::{Served, TlsIdentity, serve};
-use entities::{EntitySet, Key, Store};
+use entities::{EntitySet, Key, Stamp};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use store::{PatchOptions, Store};
 
 /// The company database the sandbox accepts at Login.
 pub const COMPANY_DB: &str = "SBODEMOUS";
@@ -87,9 +93,23 @@ pub(crate) struct SapState {
     session_timeout_minutes: u64,
     /// `http://127.0.0.1:PORT`, known once the listener is bound.
     origin: OnceLock<String>,
+    /// A frozen clock for writes (tests); `None` = the system clock (UTC).
+    frozen_clock: Mutex<Option<Stamp>>,
 }
 
 impl SapState {
+    /// The moment of a write.
+    fn now(&self) -> Stamp {
+        if let Some(frozen) = self.frozen_clock.lock().unwrap().clone() {
+            return frozen;
+        }
+        let now = time::OffsetDateTime::now_utc();
+        Stamp {
+            date: format!("{}T00:00:00Z", now.date()),
+            time: format!("{:02}:{:02}:{:02}", now.hour(), now.minute(), now.second()),
+        }
+    }
+
     fn base_url(&self) -> String {
         format!("{}/b1s/v2", self.origin.get().map(String::as_str).unwrap_or(""))
     }
@@ -121,6 +141,7 @@ impl SapSandbox {
             default_page_size: opts.default_page_size,
             session_timeout_minutes: opts.session_timeout_minutes,
             origin: OnceLock::new(),
+            frozen_clock: Mutex::new(None),
         });
         let served = serve(handlers::router(state.clone()), opts.port, opts.tls).await?;
         let _ = state.origin.set(served.origin());
@@ -177,9 +198,45 @@ impl SapSandbox {
         self.state.sessions.lock().unwrap().last_used.len()
     }
 
-    /// Every sales order, in DocEntry order.
+    /// Sales orders created since start, in DocEntry order (the seeded history is in [`Self::documents`]).
     pub fn orders(&self) -> Vec<Value> {
-        self.state.store.lock().unwrap().rows(EntitySet::Orders)
+        self.state.store.lock().unwrap().rows_after_history(EntitySet::Orders)
+    }
+
+    /// Every row of an entity set by its URL name (`Invoices`, `IncomingPayments`, ...), seed included, in key order.
+    pub fn documents(&self, entity_set: &str) -> Vec<Value> {
+        EntitySet::from_name(entity_set).map(|set| self.state.store.lock().unwrap().rows(set)).unwrap_or_default()
+    }
+
+    /// Changes a record as an SAP user would in the B1 client: a PATCH without If-Match, stamped
+    /// with the sandbox clock (new UpdateDate/UpdateTime when anything changed; new DataVersion always).
+    /// `key` is the CardCode/ItemCode, or the DocEntry as text.
+    pub fn user_update(&self, entity_set: &str, key: &str, changes: Value) -> anyhow::Result<()> {
+        let set = EntitySet::from_name(entity_set).ok_or_else(|| anyhow::anyhow!("no entity set {entity_set}"))?;
+        let key = if set.has_int_key() { Key::Int(key.parse()?) } else { Key::Text(key.to_string()) };
+        let now = self.state.now();
+        self.state
+            .store
+            .lock()
+            .unwrap()
+            .patch(set, &key, changes, PatchOptions::default(), &now)
+            .map_err(|e| anyhow::anyhow!("{} {}: {}", e.status, e.code, e.message))
+    }
+
+    /// Freezes the clock that stamps writes at `YYYY-MM-DDTHH:MM:SS` (UTC); `None` returns to the system clock.
+    pub fn set_clock(&self, at: Option<&str>) -> anyhow::Result<()> {
+        let frozen = match at {
+            None => None,
+            Some(at) => {
+                let (day, time) =
+                    at.split_once('T').ok_or_else(|| anyhow::anyhow!("{at} is not YYYY-MM-DDTHH:MM:SS"))?;
+                let valid = odata_filter::normalize_date(at).is_some() && time.len() == 8;
+                anyhow::ensure!(valid, "{at} is not YYYY-MM-DDTHH:MM:SS");
+                Some(Stamp::at(day, time))
+            }
+        };
+        *self.state.frozen_clock.lock().unwrap() = frozen;
+        Ok(())
     }
 
     /// One business partner as stored.

@@ -532,6 +532,24 @@ mod tests {
     }
 
     #[test]
+    fn the_poller_watermark_filter_works_with_quoted_or_unquoted_dates_and_times() {
+        for filter in [
+            "(UpdateDate gt 2024-03-04) or (UpdateDate eq 2024-03-04 and UpdateTime ge '10:00:00')",
+            "(UpdateDate gt '2024-03-05') or (UpdateDate eq '2024-03-05' and UpdateTime ge 13:14:45)",
+            "(UpdateDate gt 2024-03-05) or ((UpdateDate eq 2024-03-05) and (UpdateTime ge '13:14:45'))",
+        ] {
+            assert!(keeps(filter), "{filter}");
+        }
+        assert!(!keeps("(UpdateDate gt 2024-03-05) or (UpdateDate eq 2024-03-05 and UpdateTime ge '13:14:46')"));
+    }
+
+    #[test]
+    fn the_in_operator_is_not_in_the_service_layer_list() {
+        assert!(parse("CardCode in ('C20000','C20001')").is_err());
+        assert!(keeps("CardCode eq 'C1' or CardCode eq 'C20000'"));
+    }
+
+    #[test]
     fn string_functions_match_both_argument_orders() {
         assert!(keeps("startswith(CardName, 'O''Brien')"));
         assert!(keeps("endswith(CardName,'Traders') and contains(CardName, 'Bri')"));

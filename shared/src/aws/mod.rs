@@ -7,11 +7,13 @@ mod audit;
 pub mod idempotency;
 mod queue;
 mod secrets;
+mod sync_state;
 
 pub use audit::DynamoAudit;
 pub use idempotency::DynamoIdempotency;
 pub use queue::SqsQueue;
 pub use secrets::SecretsManagerStore;
+pub use sync_state::DynamoSyncState;
 
 use crate::error::Error;
 use aws_sdk_sqs::config::http::HttpResponse;

@@ -1,9 +1,13 @@
 //! Pure domain types: ids with validating constructors, record keys, queue notifications.
 
+mod billing;
 mod ids;
 mod notification;
 mod opportunity;
 
+pub use billing::{
+    BillingContext, CreditStatus, ItemAvailability, OpenInvoice, OpenOrder, PaymentReceived, WarehouseStock,
+};
 pub use ids::{CardCode, ItemCode, SalesforceId};
 pub use notification::{Notification, RecordKey, System};
 pub use opportunity::{

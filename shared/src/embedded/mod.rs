@@ -8,11 +8,13 @@ mod audit;
 mod idempotency;
 mod queue;
 mod secrets;
+mod sync_state;
 
 pub use audit::EmbeddedAudit;
 pub use idempotency::EmbeddedIdempotency;
 pub use queue::{EmbeddedQueue, EmbeddedQueueOptions};
 pub use secrets::EmbeddedSecrets;
+pub use sync_state::EmbeddedSyncState;
 
 use crate::domain::EpochMillis;
 use crate::ports::Clock;

@@ -4,3 +4,7 @@
 //! and value maps for F1–F8 is issue #3; until then F1's field pairs are these functions.
 
 pub mod f1;
+pub mod f3;
+pub mod catalogue;
+pub mod file;
+pub mod transform;

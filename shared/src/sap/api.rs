@@ -1,9 +1,13 @@
-//! What F1 needs from SAP, on top of the generic client.
+//! [`SapApi`] for [`SapClient`]: F1 orders here; F2 business partners, F3 billing context and the
+//! live lookups delegate to `business_partners.rs` and `billing.rs`.
 
 use super::SapClient;
 use super::errors;
 use super::odata::{Filter, Query, quote};
-use crate::domain::{CardCode, NewBusinessPartner, NewSalesOrder, OrderRef, SalesforceId};
+use crate::domain::{
+    BillingContext, CardCode, CreditStatus, ItemAvailability, ItemCode, NewBusinessPartner, NewSalesOrder, OrderRef,
+    Record, SalesforceId,
+};
 use crate::error::{Error, Result};
 use crate::ports::SapApi;
 use async_trait::async_trait;
@@ -27,7 +31,7 @@ impl SapApi for SapClient {
         match self.post("BusinessPartners", &body).await {
             Ok(_) => Ok(()),
             // Someone created it since we looked: the code is what we wanted, so the goal is met.
-            Err(err) if is_duplicate_business_partner(&err) => {
+            Err(err) if errors::is_duplicate_business_partner(&err) => {
                 tracing::info!(card_code = %bp.card_code, "business partner already existed");
                 Ok(())
             }
@@ -49,6 +53,30 @@ impl SapApi for SapClient {
     async fn create_order(&self, order: &NewSalesOrder) -> Result<OrderRef> {
         let created = self.post("Orders", &order_body(order, self.order_reference_udf().map(|p| p.as_str()))).await?;
         order_ref(&created)
+    }
+
+    async fn business_partner(&self, card_code: &CardCode, select: &[String]) -> Result<Option<Record>> {
+        self.read_business_partner(card_code, select).await
+    }
+
+    async fn create_business_partner_record(&self, record: &Record) -> Result<()> {
+        self.create_business_partner_from(record).await
+    }
+
+    async fn patch_business_partner(&self, card_code: &CardCode, record: &Record) -> Result<()> {
+        self.patch_business_partner_with(card_code, record).await
+    }
+
+    async fn billing_context(&self, card_code: &CardCode, today: &str) -> Result<BillingContext> {
+        self.read_billing_context(card_code, today).await
+    }
+
+    async fn credit_status(&self, card_code: &CardCode) -> Result<Option<CreditStatus>> {
+        self.read_credit_status(card_code).await
+    }
+
+    async fn item_availability(&self, item_code: &ItemCode, price_list: i32) -> Result<Option<ItemAvailability>> {
+        self.read_item_availability(item_code, price_list).await
     }
 }
 
@@ -93,15 +121,10 @@ fn order_ref(row: &Value) -> Result<OrderRef> {
     }
 }
 
-/// `-10` with "1320000140 - Business partner code 'X' already assigned ...".
-fn is_duplicate_business_partner(err: &Error) -> bool {
-    matches!(err, Error::Sap { code, message, .. } if code == "-10" && message.contains("1320000140"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ItemCode, SalesOrderLine};
+    use crate::domain::SalesOrderLine;
 
     fn order() -> NewSalesOrder {
         NewSalesOrder {
@@ -132,12 +155,5 @@ mod tests {
         assert_eq!(body["Comments"].as_str().unwrap().len(), MAX_COMMENTS);
         assert!(body.get("DocCurrency").is_none());
         assert!(order_body(&order(), None).get("U_SF_OpportunityId").is_none());
-    }
-
-    #[test]
-    fn only_the_documented_duplicate_text_counts_as_an_existing_partner() {
-        let sap = |code: &str, message: &str| Error::Sap { status: 400, code: code.into(), message: message.into() };
-        assert!(is_duplicate_business_partner(&sap("-10", "1320000140 - Business partner code 'X' already assigned")));
-        assert!(!is_duplicate_business_partner(&sap("-10", "Invalid BP code")));
     }
 }

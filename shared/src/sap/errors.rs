@@ -66,6 +66,11 @@ pub fn is_not_found(err: &Error) -> bool {
     matches!(err, Error::Sap { code, .. } if code == "-2028")
 }
 
+/// True for `-10` "1320000140 - Business partner code 'X' already assigned ...": the CardCode exists.
+pub fn is_duplicate_business_partner(err: &Error) -> bool {
+    matches!(err, Error::Sap { code, message, .. } if code == "-10" && message.contains("1320000140"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +115,13 @@ mod tests {
             assert_eq!(parts(err).1, "");
         }
         assert!(!from_reply(400, br#"{"error":{"code":-10,"message":"Invalid BP code"}}"#).is_retryable());
+    }
+
+    #[test]
+    fn only_the_documented_duplicate_text_counts_as_an_existing_partner() {
+        let sap = |code: &str, message: &str| Error::Sap { status: 400, code: code.into(), message: message.into() };
+        assert!(is_duplicate_business_partner(&sap("-10", "1320000140 - Business partner code 'X' already assigned")));
+        assert!(!is_duplicate_business_partner(&sap("-10", "Invalid BP code")));
     }
 
     #[test]

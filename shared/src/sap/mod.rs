@@ -5,8 +5,12 @@
 //! one serialized re-login and one retry of that request; N concurrent 401s cause one login.
 
 mod api;
+mod billing;
+mod business_partners;
 pub mod errors;
 pub mod odata;
+
+pub use business_partners::key_collection_members;
 
 use crate::config::SapConfig;
 use crate::error::{Error, Result};

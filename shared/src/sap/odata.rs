@@ -65,6 +65,11 @@ impl Literal {
     pub fn date(date: time::Date) -> Self {
         Self(date.to_string())
     }
+
+    /// A time of day as the Service Layer returns `UpdateTime`: the quoted text `'13:14:45'`.
+    pub fn time(time: time::Time) -> Self {
+        Self(quote(&format!("{:02}:{:02}:{:02}", time.hour(), time.minute(), time.second())))
+    }
 }
 
 impl From<&CardCode> for Literal {
@@ -127,6 +132,26 @@ impl Filter {
     /// `startswith(property, value)`
     pub fn starts_with(property: &Property, value: impl Into<Literal>) -> Self {
         Self(format!("startswith({}, {})", property.as_str(), value.into().0))
+    }
+
+    /// Rows changed at or after a watermark given as SAP returns it (`2026-11-20T00:00:00Z` or
+    /// `2026-11-20`, and `10:00:00`): `(UpdateDate gt d) or ((UpdateDate eq d) and (UpdateTime ge 't'))`.
+    /// (`UpdateDate ge d and UpdateTime ge t` would miss later days with an earlier time.)
+    pub fn updated_since(update_date: &str, update_time: &str) -> Result<Self> {
+        let date_format = time::macros::format_description!("[year]-[month]-[day]");
+        let time_format = time::macros::format_description!("[hour]:[minute]:[second]");
+        let date = update_date.get(..10).and_then(|d| time::Date::parse(d, &date_format).ok());
+        let clock = time::Time::parse(update_time, &time_format).ok();
+        let (Some(date), Some(clock)) = (date, clock) else {
+            return Err(Error::Invalid(format!(
+                "watermark {:?} {:?} is not an SAP UpdateDate and UpdateTime",
+                update_date.chars().take(30).collect::<String>(),
+                update_time.chars().take(30).collect::<String>()
+            )));
+        };
+        let (day, time_of_day): (Property, Property) = ("UpdateDate".into(), "UpdateTime".into());
+        Ok(Filter::gt(&day, Literal::date(date))
+            .or(Filter::eq(&day, Literal::date(date)).and(Filter::ge(&time_of_day, Literal::time(clock)))))
     }
 
     /// `(self) and (other)`
@@ -290,6 +315,17 @@ mod tests {
         let code = CardCode::parse("C20000").unwrap();
         let f = Filter::eq(&"CardCode".into(), &code).or(Filter::ge(&"CreditLimit".into(), Literal::int(5)).negate());
         assert_eq!(f.as_str(), "(CardCode eq 'C20000') or (not (CreditLimit ge 5))");
+    }
+
+    #[test]
+    fn updated_since_compares_the_time_only_on_the_watermark_day() {
+        let expected = "(UpdateDate gt 2026-11-20) or ((UpdateDate eq 2026-11-20) and (UpdateTime ge '10:00:00'))";
+        assert_eq!(Filter::updated_since("2026-11-20T00:00:00Z", "10:00:00").unwrap().as_str(), expected);
+        assert_eq!(Filter::updated_since("2026-11-20", "10:00:00").unwrap().as_str(), expected);
+        for (date, time) in [("2026-13-01", "10:00:00"), ("2026-11-20", "25:00:00"), ("x' or 1", "10:00:00"), ("", "")]
+        {
+            assert!(Filter::updated_since(date, time).is_err(), "{date} {time}");
+        }
     }
 
     #[test]

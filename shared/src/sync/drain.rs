@@ -17,6 +17,7 @@ pub struct DrainStats {
     pub skipped: u64,
     pub dead_lettered: u64,
     pub resynced: u64,
+    pub written: u64,
 }
 
 impl DrainStats {
@@ -27,6 +28,7 @@ impl DrainStats {
             Disposition::Duplicate => self.duplicates += 1,
             Disposition::Skipped => self.skipped += 1,
             Disposition::DeadLettered => self.dead_lettered += 1,
+            Disposition::Written => self.written += 1,
             Disposition::Resynced { notifications } => self.resynced += *notifications as u64,
             Disposition::Retry | Disposition::HeldBack => {}
         }

@@ -1,7 +1,8 @@
 //! The flows, written against ports only. A reader who knows a flow's name finds it here.
 //!
 //! - [`cdc`]: parsing Salesforce Change Data Capture envelopes (pure).
-//! - [`receiver`]: sf-receiver — CDC event → notifications on `to-sap.fifo`.
+//! - [`receiver`]: sf-receiver — CDC events, webhooks and Outbound Messages → notifications on `to-sap.fifo`.
+//! - [`webhook`], [`outbound`]: verifying and parsing the Function URL's webhook and SOAP bodies (pure).
 //! - [`sap_writer`]: F1 — a Closed Won opportunity becomes an SAP sales order.
 //! - [`fifo`]: partial batch failures for FIFO queues (pure).
 //! - [`drain`]: drives a consumer over a [`crate::ports::Queue`] (embedded runs, demo, tests).
@@ -9,10 +10,13 @@
 pub mod cdc;
 pub mod drain;
 mod f1_orders;
+mod f3_cases;
 pub mod fifo;
+pub mod outbound;
 pub mod receiver;
 mod resync;
 pub mod sap_writer;
+pub mod webhook;
 
 /// Today's date as `YYYY-MM-DD` (UTC) for an epoch-ms instant.
 pub fn date_of(epoch_millis: i64) -> String {

@@ -1,11 +1,23 @@
-//! sf-receiver: a CDC event becomes notifications on `to-sap.fifo`. Thin by design: it never
-//! trusts the event's field values, only which records changed and when.
+//! sf-receiver: every delivery path becomes the same notifications on `to-sap.fifo`.
+//!
+//! - CDC through EventBridge (Event Relay or AppFlow): [`Receiver::receive`].
+//! - The Function URL: `POST /webhook` (signed Flow/Apex callouts, [`super::webhook`]) and
+//!   `POST /outbound-message` (SOAP Outbound Messages, [`super::outbound`]): [`Ingress::handle_http`].
+//! - [`Ingress::handle`] tells the two event shapes apart for the Lambda.
+//!
+//! Thin by design: it never trusts the delivered field values, only which records changed and when.
 
 use super::cdc::{self, CdcAction};
-use crate::domain::{Notification, digest};
-use crate::error::{Error, Result};
-use crate::ports::{AuditEntry, AuditLog, Clock, Outcome, OutgoingMessage, Queue};
-use serde_json::Value;
+use super::{outbound, webhook};
+use crate::domain::{Notification, SalesforceId, digest};
+use crate::error::{Error, ErrorClass, Result};
+use crate::ports::{
+    AuditEntry, AuditLog, Claim, Clock, IdempotencyStore, Outcome, OutgoingMessage, Queue, SecretStore,
+};
+use base64::Engine;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use tracing::Instrument;
 
 /// What the receiver needs.
 pub struct Receiver<'a> {
@@ -57,13 +69,6 @@ impl Receiver<'_> {
                 }
                 Ok(ReceiveReport { ignored: record_ids.len(), ..Default::default() })
             }
-            CdcAction::Overflow { entity } => {
-                let err = Error::Invalid(format!(
-                    "GAP_OVERFLOW for {entity}: object resync is not built yet (issue #3); run a reconciliation"
-                ));
-                self.audit_rejection(event, &err).await?;
-                Err(err)
-            }
         }
     }
 
@@ -95,7 +100,7 @@ impl Receiver<'_> {
 
     async fn audit_rejection(&self, event: &Value, err: &Error) -> Result<()> {
         let key = rejected_record_key(event);
-        let mut entry = self.entry(&key, event, Outcome::Rejected);
+        let mut entry = self.event_entry(&key, event, Outcome::Rejected);
         entry.error_code = Some(err.code());
         entry.error_class = Some(err.class());
         entry.error = Some(err.to_string());
@@ -104,21 +109,26 @@ impl Receiver<'_> {
     }
 
     async fn audit_plain(&self, key: &str, event: &Value, outcome: Outcome, note: Option<String>) -> Result<()> {
-        let mut entry = self.entry(key, event, outcome);
+        let mut entry = self.event_entry(key, event, outcome);
         entry.error = note;
         self.audit.record(&entry).await
     }
 
-    fn entry(&self, key: &str, event: &Value, outcome: Outcome) -> AuditEntry {
+    fn event_entry(&self, key: &str, event: &Value, outcome: Outcome) -> AuditEntry {
+        let correlation_id = event.get("id").and_then(Value::as_str).unwrap_or("none").chars().take(64).collect();
+        self.entry(key, correlation_id, Some(digest(event.to_string().as_bytes())), outcome)
+    }
+
+    fn entry(&self, key: &str, correlation_id: String, payload_digest: Option<String>, outcome: Outcome) -> AuditEntry {
         AuditEntry {
             record_key: key.to_string(),
             at: self.clock.now_millis(),
-            correlation_id: event.get("id").and_then(Value::as_str).unwrap_or("none").chars().take(64).collect(),
+            correlation_id,
             direction: "sf->sap".into(),
             action: "receive".into(),
             outcome,
             source_version: None,
-            payload_digest: Some(digest(event.to_string().as_bytes())),
+            payload_digest,
             error_code: None,
             error_class: None,
             error: None,
@@ -148,5 +158,349 @@ fn rejected_record_key(event: &Value) -> String {
             "sf:rejected:{}",
             event.get("id").and_then(Value::as_str).map(safe).unwrap_or_else(|| "unknown".into())
         ),
+    }
+}
+
+/// Why an HTTP delivery was refused: the status to answer, a stable code for the audit trail, and a
+/// message that is safe to return and store (it never quotes the body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Rejection {
+    /// A refusal with this status, audit code and message.
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+}
+
+/// A Function URL response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl HttpResponse {
+    fn json(status: u16, body: Value) -> Self {
+        Self { status, content_type: "application/json", body: body.to_string() }
+    }
+
+    /// The Function URL (API Gateway v2 HTTP) response JSON: `statusCode`, `headers`, `body`.
+    pub fn to_function_url(&self) -> Value {
+        json!({
+            "statusCode": self.status,
+            "headers": {"content-type": self.content_type},
+            "body": self.body,
+            "isBase64Encoded": false,
+        })
+    }
+}
+
+impl From<&Rejection> for HttpResponse {
+    fn from(rejection: &Rejection) -> Self {
+        Self::json(rejection.status, json!({"error": rejection.code, "message": rejection.message}))
+    }
+}
+
+/// Every delivery path into sf-receiver: EventBridge CDC events and the Function URL's HTTP paths.
+pub struct Ingress<'a> {
+    /// Parses CDC, enqueues and audits; the HTTP paths enqueue through it too.
+    pub receiver: Receiver<'a>,
+    /// `/webhook` is enabled only with a key and a replay guard.
+    pub webhook: Option<WebhookAuth<'a>>,
+    /// When set, Outbound Messages from any other org are refused.
+    pub org_id: Option<&'a SalesforceId>,
+}
+
+/// What `/webhook` needs to authenticate requests.
+pub struct WebhookAuth<'a> {
+    /// Holds the HMAC key.
+    pub secrets: &'a dyn SecretStore,
+    /// The secret's name (`WEBHOOK_SECRET_ID`); its whole string value is the key.
+    pub secret_id: &'a str,
+    /// Claims each signature once, so a captured request cannot be replayed.
+    pub replays: &'a dyn IdempotencyStore,
+}
+
+/// A request refused through the sender's fault (4xx, audited), or failed on our side (500: send again).
+enum Refusal {
+    Rejected(Rejection),
+    Failed(Error),
+}
+
+impl From<Rejection> for Refusal {
+    fn from(rejection: Rejection) -> Self {
+        Refusal::Rejected(rejection)
+    }
+}
+
+/// How long a webhook's replay claim stays INPROGRESS if this invocation dies before finishing it.
+const REPLAY_CLAIM_LEASE_MS: i64 = 30_000;
+
+impl Ingress<'_> {
+    /// Handles any event sf-receiver gets: a Function URL request (has `requestContext.http`) is
+    /// answered with the Function URL response JSON; anything else is an EventBridge CDC event,
+    /// whose errors are returned so EventBridge retries or dead-letters it.
+    pub async fn handle(&self, event: &Value) -> Result<Value> {
+        if event.pointer("/requestContext/http").is_some_and(Value::is_object) {
+            return Ok(self.handle_http(event).await.to_function_url());
+        }
+        let report = self.receiver.receive(event).await?;
+        Ok(json!(report))
+    }
+
+    /// Answers one Function URL request; every outcome is a status code, never an error.
+    pub async fn handle_http(&self, request: &Value) -> HttpResponse {
+        let request_id = request_id(request);
+        let path = request.get("rawPath").and_then(Value::as_str).unwrap_or("");
+        let span = tracing::info_span!("sf_receiver_http", path = %printable(path), request_id = %request_id);
+        async {
+            let outcome = match path {
+                "/webhook" => self.webhook(request, &request_id).await,
+                "/outbound-message" => self.outbound_message(request, &request_id).await,
+                _ => {
+                    // Not audited: scanners probing the URL would fill the audit table.
+                    tracing::info!("no such path");
+                    return HttpResponse::from(&Rejection::new(
+                        404,
+                        "NOT_FOUND",
+                        "no such path; POST to /webhook or /outbound-message",
+                    ));
+                }
+            };
+            match outcome {
+                Ok(response) => response,
+                Err(Refusal::Rejected(rejection)) => {
+                    self.audit_http_rejection(request, path, &request_id, &rejection).await;
+                    HttpResponse::from(&rejection)
+                }
+                Err(Refusal::Failed(err)) => {
+                    tracing::error!(error = %err, "request failed on our side; the sender should send it again");
+                    HttpResponse::json(
+                        500,
+                        json!({"error": err.code(), "message": "internal error; send the request again"}),
+                    )
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// `POST /webhook`: size, signature, timestamp, body, replay claim, then enqueue (202).
+    async fn webhook(&self, request: &Value, request_id: &str) -> Result<HttpResponse, Refusal> {
+        let Some(auth) = &self.webhook else {
+            return Err(
+                Rejection::new(404, "WEBHOOK_DISABLED", "the webhook is not enabled (no WEBHOOK_SECRET_ID)").into()
+            );
+        };
+        require_post(request)?;
+        require_content_type(request, "json")?;
+        let body = raw_body(request, webhook::MAX_BODY_BYTES)?;
+        let key = auth.secrets.get(auth.secret_id).await.map_err(Refusal::Failed)?;
+        if key.expose_secret().is_empty() {
+            return Err(Refusal::Failed(Error::Config(format!("webhook secret {} is empty", auth.secret_id))));
+        }
+        let now = self.receiver.clock.now_millis();
+        let verified = webhook::verify(
+            key.expose_secret().as_bytes(),
+            header(request, webhook::TIMESTAMP_HEADER),
+            header(request, webhook::SIGNATURE_HEADER),
+            &body,
+            now,
+        )?;
+        let notes = webhook::parse_body(&body)?.notifications(&verified, request_id);
+        let replayed = || Rejection::new(401, "REPLAYED", "this signed request was received before; sign it again");
+        match auth.replays.claim(&verified.replay_key, &digest(&body), now, now + REPLAY_CLAIM_LEASE_MS).await {
+            Ok(Claim::Acquired) => {}
+            Ok(Claim::Completed(_)) | Err(Error::InProgress(_) | Error::PayloadMismatch(_)) => {
+                return Err(replayed().into());
+            }
+            Err(err) => return Err(Refusal::Failed(err)),
+        }
+        if let Err(err) = self.receiver.enqueue(&notes).await {
+            // Nothing was accepted: let the sender's retry of this same signed request through.
+            if let Err(release) = auth.replays.release(&verified.replay_key).await {
+                tracing::warn!(error = %release, "could not release the replay claim; it lapses with its lease");
+            }
+            return Err(Refusal::Failed(err));
+        }
+        if let Err(err) =
+            auth.replays.complete(&verified.replay_key, "enqueued", verified.replay_protected_until()).await
+        {
+            // The notifications are queued, so this is still a success; a replay after the lease
+            // only re-sends notifications that deduplicate.
+            tracing::warn!(error = %err, "could not complete the replay claim");
+        }
+        Ok(HttpResponse::json(202, json!({"enqueued": notes.len()})))
+    }
+
+    /// `POST /outbound-message`: size, safe XML parse, org check, enqueue, and only then the Ack.
+    async fn outbound_message(&self, request: &Value, request_id: &str) -> Result<HttpResponse, Refusal> {
+        require_post(request)?;
+        require_content_type(request, "xml")?;
+        let body = raw_body(request, outbound::MAX_BODY_BYTES)?;
+        let message = outbound::parse(&body)?;
+        if let Some(expected) = self.org_id {
+            outbound::check_org(&message, expected)?;
+        }
+        let notes = message.notifications(request_id);
+        // Salesforce retries anything but the Ack, so a failed enqueue loses nothing.
+        self.receiver.enqueue(&notes).await.map_err(Refusal::Failed)?;
+        Ok(HttpResponse { status: 200, content_type: "text/xml", body: outbound::ACK.to_string() })
+    }
+
+    async fn audit_http_rejection(&self, request: &Value, path: &str, request_id: &str, rejection: &Rejection) {
+        tracing::warn!(status = rejection.status, code = rejection.code, reason = %rejection.message, "rejected request");
+        // A digest identifies the body without storing it; an oversized one is not even hashed.
+        let body_digest = (rejection.status != 413)
+            .then(|| digest(request.get("body").and_then(Value::as_str).unwrap_or("").as_bytes()));
+        let mut entry = self.receiver.entry(
+            &format!("sf:rejected:{request_id}"),
+            request_id.to_string(),
+            body_digest,
+            Outcome::Rejected,
+        );
+        entry.error_code = Some(rejection.code.to_string());
+        entry.error_class = Some(ErrorClass::Permanent);
+        entry.error = Some(format!("POST {path}: {}", rejection.message));
+        if let Err(err) = self.receiver.audit.record(&entry).await {
+            tracing::error!(error = %err, "could not audit the rejection");
+        }
+    }
+}
+
+fn require_post(request: &Value) -> Result<(), Rejection> {
+    match request.pointer("/requestContext/http/method").and_then(Value::as_str) {
+        Some(method) if method.eq_ignore_ascii_case("POST") => Ok(()),
+        _ => Err(Rejection::new(405, "METHOD_NOT_ALLOWED", "only POST is accepted")),
+    }
+}
+
+/// A stated content type must be the expected kind; a missing one is tolerated.
+fn require_content_type(request: &Value, kind: &str) -> Result<(), Rejection> {
+    match header(request, "content-type") {
+        Some(stated) if !stated.to_ascii_lowercase().contains(kind) => {
+            Err(Rejection::new(415, "UNSUPPORTED_MEDIA_TYPE", format!("the body must be {kind}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A request header, by case-insensitive name (Function URLs lowercase them, tests may not).
+fn header<'a>(request: &'a Value, name: &str) -> Option<&'a str> {
+    request
+        .get("headers")
+        .and_then(Value::as_object)?
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .and_then(|(_, value)| value.as_str())
+}
+
+/// The raw body bytes the sender signed: base64-decoded when `isBase64Encoded`; over `limit` → 413
+/// before decoding anything.
+fn raw_body(request: &Value, limit: usize) -> Result<Vec<u8>, Rejection> {
+    let body = request.get("body").and_then(Value::as_str).unwrap_or("");
+    let too_large = || Rejection::new(413, "BODY_TOO_LARGE", format!("the body exceeds {limit} bytes"));
+    if !request.get("isBase64Encoded").and_then(Value::as_bool).unwrap_or(false) {
+        return if body.len() > limit { Err(too_large()) } else { Ok(body.as_bytes().to_vec()) };
+    }
+    if body.len() > limit.div_ceil(3) * 4 {
+        return Err(too_large());
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|_| Rejection::new(400, "BAD_BASE64", "isBase64Encoded is true but the body is not base64"))?;
+    if bytes.len() > limit { Err(too_large()) } else { Ok(bytes) }
+}
+
+/// The Function URL's request id, reduced to characters safe in a record key.
+fn request_id(request: &Value) -> String {
+    let id = printable(request.pointer("/requestContext/requestId").and_then(Value::as_str).unwrap_or(""));
+    if id.is_empty() { "unknown".into() } else { id }
+}
+
+fn printable(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.')).take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::STANDARD;
+
+    fn request(body: &str, base64: bool) -> Value {
+        json!({"rawPath": "/webhook", "body": body, "isBase64Encoded": base64,
+               "headers": {"Content-Type": "application/json"},
+               "requestContext": {"requestId": "r-1 <script>", "http": {"method": "POST"}}})
+    }
+
+    #[test]
+    fn a_body_at_the_limit_passes_and_one_byte_more_is_413_in_either_encoding() {
+        let at_limit = "x".repeat(1000);
+        let over = "x".repeat(1001);
+        assert_eq!(raw_body(&request(&at_limit, false), 1000).unwrap().len(), 1000);
+        assert_eq!(raw_body(&request(&over, false), 1000).unwrap_err().status, 413);
+        assert_eq!(raw_body(&request(&STANDARD.encode(&at_limit), true), 1000).unwrap(), at_limit.as_bytes());
+        assert_eq!(raw_body(&request(&STANDARD.encode(&over), true), 1000).unwrap_err().status, 413);
+        assert_eq!(raw_body(&request(&"A".repeat(4000), true), 1000).unwrap_err().status, 413, "not decoded first");
+        assert_eq!(raw_body(&request("%%%", true), 1000).unwrap_err().code, "BAD_BASE64");
+    }
+
+    #[test]
+    fn headers_are_found_whatever_their_case_and_request_ids_are_made_safe() {
+        let r = request("", false);
+        assert_eq!(header(&r, "content-type"), Some("application/json"));
+        assert_eq!(header(&r, "x-missing"), None);
+        assert_eq!(request_id(&r), "r-1script");
+        assert_eq!(request_id(&json!({})), "unknown");
+        assert!(require_content_type(&r, "json").is_ok());
+        assert_eq!(require_content_type(&r, "xml").unwrap_err().status, 415);
+        assert!(require_post(&r).is_ok());
+        assert_eq!(require_post(&json!({"requestContext": {"http": {"method": "GET"}}})).unwrap_err().status, 405);
+    }
+
+    #[tokio::test]
+    async fn a_base64_encoded_webhook_is_verified_over_its_decoded_bytes() {
+        use crate::embedded::{
+            EmbeddedAudit, EmbeddedIdempotency, EmbeddedQueue, EmbeddedQueueOptions, EmbeddedSecrets, ManualClock,
+        };
+        let now = 1_795_600_800_000;
+        let clock = std::sync::Arc::new(ManualClock::new(now));
+        let options = EmbeddedQueueOptions { visibility_timeout_secs: 30, max_receive_count: None, dead_letter: None };
+        let (queue, audit) = (EmbeddedQueue::new("to-sap.fifo", options, clock.clone()), EmbeddedAudit::new());
+        let (secrets, replays) = (EmbeddedSecrets::new().with("hook", "k3y"), EmbeddedIdempotency::new());
+        let ingress = Ingress {
+            receiver: Receiver { to_sap: &queue, audit: &audit, clock: clock.as_ref(), client_tag: "b1force" },
+            webhook: Some(WebhookAuth { secrets: &secrets, secret_id: "hook", replays: &replays }),
+            org_id: None,
+        };
+        let body = r#"{"object":"Case","recordIds":["500SB00000001IJYAY"]}"#;
+        let mut event = request(&STANDARD.encode(body), true);
+        event["headers"] = json!({"x-b1force-timestamp": "1795600800",
+            "x-b1force-signature": webhook::sign(b"k3y", "1795600800", body.as_bytes())});
+        let response = ingress.handle(&event).await.unwrap();
+        assert_eq!(
+            (response["statusCode"].as_u64(), response["body"].as_str()),
+            (Some(202), Some(r#"{"enqueued":1}"#))
+        );
+        event["headers"]["x-b1force-signature"] =
+            json!(webhook::sign(b"k3y", "1795600800", STANDARD.encode(body).as_bytes()));
+        assert_eq!(ingress.handle(&event).await.unwrap()["statusCode"], 401, "the encoded form is not what was signed");
+        assert_eq!(queue.len(), 1);
+    }
+
+    #[test]
+    fn a_rejection_becomes_a_function_url_response_with_its_status_and_code() {
+        let response = HttpResponse::from(&Rejection::new(401, "BAD_SIGNATURE", "nope")).to_function_url();
+        assert_eq!(response["statusCode"], 401);
+        assert_eq!(response["headers"]["content-type"], "application/json");
+        let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body, json!({"error": "BAD_SIGNATURE", "message": "nope"}));
     }
 }

@@ -6,10 +6,10 @@
 //! F1 opportunities → sales orders ([`super::f1_orders`]), GAP_OVERFLOW resync ([`super::resync`]).
 
 use super::fifo::{Processed, batch_item_failures};
-use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, OrderRef, SalesforceId, digest};
+use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, OrderRef, Record, SalesforceId, digest};
 use crate::error::{Error, ErrorClass, Result};
 use crate::ports::{
-    AuditEntry, AuditLog, Claim, Clock, IdempotencyStore, OrderWriteBack, Outcome, OutgoingMessage, Queue,
+    AuditEntry, AuditLog, Claim, Clock, IdempotencyStore, OrderWriteBack, Outcome, OutgoingMessage, Queue, RecordQuery,
     SalesforceApi, SapApi,
 };
 use futures::future::join_all;
@@ -67,6 +67,8 @@ pub enum Disposition {
     Duplicate,
     /// Nothing to do (not won, already linked, deleted).
     Skipped,
+    /// A record other than an order was created or updated in the target (a BP, a Case's fields).
+    Written,
     /// A whole-object resync re-enqueued this many record notifications.
     Resynced { notifications: usize },
     /// Failed retryably: the message returns after its visibility timeout.
@@ -89,6 +91,18 @@ pub struct BatchOutcome {
 #[derive(Default)]
 pub(super) struct Snapshots {
     pub opportunities: HashMap<SalesforceId, OpportunitySnapshot>,
+    /// Records of the mapping-driven flows, by id (ids are unique across objects).
+    pub records: HashMap<SalesforceId, Record>,
+}
+
+impl Snapshots {
+    fn insert_records(&mut self, records: Vec<Record>) {
+        for record in records {
+            if let Some(id) = record.get("Id").and_then(|v| v.as_str()).and_then(|raw| SalesforceId::parse(raw).ok()) {
+                self.records.insert(id, record);
+            }
+        }
+    }
 }
 
 /// What a flow did with one record: the disposition, the audited action, and the target's id.
@@ -195,6 +209,11 @@ impl SapWriter {
                     let found = self.salesforce.opportunities(&ids).await?;
                     snapshots.opportunities.extend(found.into_iter().map(|s| (s.id.clone(), s)));
                 }
+                "Case" => {
+                    let fields = super::f3_cases::case_fields();
+                    let query = RecordQuery { object: "Case", fields: &fields, child: None };
+                    snapshots.insert_records(self.salesforce.records(&query, &ids).await?);
+                }
                 other => return Err(Error::Invalid(format!("sap-writer has no flow for {other} notifications"))),
             }
         }
@@ -253,6 +272,7 @@ impl SapWriter {
         let id = SalesforceId::parse(&note.record.id)?;
         match note.record.object.as_str() {
             "Opportunity" => self.sync_opportunity(snapshots.opportunities.get(&id)).await,
+            "Case" => self.sync_case(&id, snapshots.records.get(&id)).await,
             other => Err(Error::Invalid(format!("sap-writer has no flow for {other} notifications"))),
         }
     }
@@ -370,7 +390,7 @@ impl SapWriter {
 fn outcome_of(d: &Disposition) -> Outcome {
     match d {
         Disposition::Created { .. } | Disposition::Linked { .. } => Outcome::Succeeded,
-        Disposition::Resynced { .. } => Outcome::Succeeded,
+        Disposition::Resynced { .. } | Disposition::Written => Outcome::Succeeded,
         Disposition::Duplicate | Disposition::Skipped => Outcome::Skipped,
         Disposition::Retry | Disposition::HeldBack => Outcome::Retrying,
         Disposition::DeadLettered => Outcome::DeadLettered,
@@ -383,7 +403,7 @@ fn payload_hash(note: &Notification) -> String {
 }
 
 /// The Salesforce objects this writer has flows for, with their id key prefixes.
-pub const OBJECTS: &[(&str, &str)] = &[("Opportunity", "006")];
+pub const OBJECTS: &[(&str, &str)] = &[("Opportunity", "006"), ("Case", "500")];
 
 /// The record id that stands for "every record of the object" (GAP_OVERFLOW resync).
 pub const WHOLE_OBJECT: &str = "*";

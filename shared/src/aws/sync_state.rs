@@ -1,0 +1,344 @@
+//! [`SyncState`] on DynamoDB: one table, partition key `pk` (S), sort key `sk` (S), TTL attribute `expiration`.
+//!
+//! | item              | `pk`                                        | `sk`                  | attributes                                                                          |
+//! |-------------------|---------------------------------------------|-----------------------|-------------------------------------------------------------------------------------|
+//! | last-written hash | `hash#<record key>`                         | `sf->sap` / `sap->sf` | `hash`, `written_at` (epoch ms)                                                     |
+//! | watermark         | `watermark#<entity>`                        | `-`                   | `order` ([`Watermark::sort_key`]), `date`, `time`, `key`, `doc_entry` (N, optional) |
+//! | cross-reference   | `xref#sf#<sf key>` / `xref#sap#<sap key>`   | `-`                   | `sap_key` / `salesforce_key`                                                        |
+//! | lease             | `lease#<name>`                              | `-`                   | `owner`, `until` (epoch ms), `expiration` (epoch s, TTL)                            |
+//!
+//! Whatever decides between concurrent writers (watermark advance, link, lease) is a condition expression
+//! DynamoDB evaluates, never a read followed by a write.
+
+use super::idempotency::seconds_rounded_up;
+use super::{malformed, store_error};
+use crate::domain::EpochMillis;
+use crate::error::{Error, Result};
+use crate::state::{Direction, Lease, SyncState, Watermark, check_link};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use std::collections::HashMap;
+
+const SERVICE: &str = "DynamoDB sync state";
+
+/// The sort key of items that exist once per partition key.
+const ONLY: &str = "-";
+
+/// Cancellation reasons a later retry can get past: contention and throttling, plus `None` (the item was
+/// fine) and a failed condition that no longer conflicts by the time it was read back.
+const TRANSIENT_CANCELLATIONS: &[&str] =
+    &["None", "ConditionalCheckFailed", "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"];
+
+type Item = HashMap<String, AttributeValue>;
+
+/// DynamoDB sync-state table (partition key `pk`, sort key `sk`).
+#[derive(Debug, Clone)]
+pub struct DynamoSyncState {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoSyncState {
+    /// Wraps a client and the table name.
+    pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    /// The item at (`pk`, `sk`), read consistently: state decides what runs next, so it must not lag.
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error(SERVICE, "GetItem", e))?;
+        Ok(output.item)
+    }
+
+    /// One string attribute of the item at (`pk`, `-`), which must have it when it exists.
+    async fn get_string(&self, pk: String, attribute: &str) -> Result<Option<String>> {
+        self.get(pk.clone(), ONLY).await?.map(|item| required_string(&item, attribute, &pk)).transpose()
+    }
+
+    /// A conditional put of one side of a link: absent, or already pointing at `other`.
+    fn link_put(&self, pk: String, attribute: &str, other: &str) -> Result<TransactWriteItem> {
+        let mut item = item_key(pk, ONLY);
+        item.insert(attribute.to_string(), s(other));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR #other = :other")
+            .expression_attribute_names("#other", attribute)
+            .expression_attribute_values(":other", s(other))
+            .build()
+            .map_err(|e| malformed(SERVICE, format!("building a link put: {e}")))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+#[async_trait]
+impl SyncState for DynamoSyncState {
+    async fn last_hash(&self, record_key: &str, direction: Direction) -> Result<Option<String>> {
+        let pk = hash_pk(record_key);
+        self.get(pk.clone(), direction.as_str()).await?.map(|item| required_string(&item, "hash", &pk)).transpose()
+    }
+
+    async fn put_hash(&self, record_key: &str, direction: Direction, hash: &str, at: EpochMillis) -> Result<()> {
+        let mut item = item_key(hash_pk(record_key), direction.as_str());
+        item.insert("hash".into(), s(hash));
+        item.insert("written_at".into(), n(at));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| store_error(SERVICE, "PutItem", e))?;
+        Ok(())
+    }
+
+    async fn watermark(&self, entity: &str) -> Result<Option<Watermark>> {
+        let pk = watermark_pk(entity);
+        self.get(pk.clone(), ONLY).await?.map(|item| watermark_from_item(&item, &pk)).transpose()
+    }
+
+    async fn advance_watermark(&self, entity: &str, to: &Watermark) -> Result<bool> {
+        let order = to.sort_key()?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(watermark_item(entity, to, &order)))
+            .condition_expression("attribute_not_exists(pk) OR #order < :order")
+            .expression_attribute_names("#order", "order")
+            .expression_attribute_values(":order", s(&order))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if matches!(err.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
+                Ok(false)
+            }
+            Err(err) => Err(store_error(SERVICE, "PutItem", err)),
+        }
+    }
+
+    async fn link(&self, salesforce_key: &str, sap_key: &str) -> Result<()> {
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(self.link_put(salesforce_xref_pk(salesforce_key), "sap_key", sap_key)?)
+            .transact_items(self.link_put(sap_xref_pk(sap_key), "salesforce_key", salesforce_key)?)
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(()),
+            Err(err) => err,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() else {
+            return Err(store_error(SERVICE, "TransactWriteItems", err));
+        };
+        let reasons: Vec<&str> = cancelled.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
+        if reasons.contains(&"ConditionalCheckFailed") {
+            // Which side conflicts, and with what, is worth a second read: the message is what an operator acts on.
+            let linked_sap = self.sap_key_for(salesforce_key).await?;
+            let linked_salesforce = self.salesforce_key_for(sap_key).await?;
+            check_link(salesforce_key, sap_key, linked_sap.as_deref(), linked_salesforce.as_deref())?;
+        }
+        Err(Error::Store {
+            service: SERVICE,
+            message: format!("linking {salesforce_key} and {sap_key} was cancelled ({})", reasons.join(", ")),
+            retryable: cancellation_is_transient(&reasons),
+        })
+    }
+
+    async fn sap_key_for(&self, salesforce_key: &str) -> Result<Option<String>> {
+        self.get_string(salesforce_xref_pk(salesforce_key), "sap_key").await
+    }
+
+    async fn salesforce_key_for(&self, sap_key: &str) -> Result<Option<String>> {
+        self.get_string(sap_xref_pk(sap_key), "salesforce_key").await
+    }
+
+    async fn acquire_lease(&self, name: &str, owner: &str, now: EpochMillis, until: EpochMillis) -> Result<Lease> {
+        let lease = Lease::request(name, owner, now, until)?;
+        let pk = lease_pk(name);
+        let mut item = item_key(pk.clone(), ONLY);
+        item.insert("owner".into(), s(owner));
+        item.insert("until".into(), n(until));
+        // TTL only tidies up; the condition below, not deletion, is what frees an expired lease.
+        item.insert("expiration".into(), n(seconds_rounded_up(until)));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR #until < :now OR #owner = :owner")
+            .expression_attribute_names("#until", "until")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":owner", s(owner))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(lease),
+            Err(err) => err,
+        };
+        let Some(PutItemError::ConditionalCheckFailedException(failed)) = err.as_service_error() else {
+            return Err(store_error(SERVICE, "PutItem", err));
+        };
+        match failed.item().map(|item| lease_from_item(name, item, &pk)).transpose()? {
+            Some(held) if !held.can_be_taken_by(owner, now) => Err(held.held_elsewhere()),
+            // Refused by a lease that no longer blocks (released or expired in between): try again.
+            _ => Err(Error::Store {
+                service: SERVICE,
+                message: format!("lease {name} changed while {owner} was taking it; retry"),
+                retryable: true,
+            }),
+        }
+    }
+
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<()> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(lease_pk(name), ONLY)))
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Someone else's lease, or none: nothing of ours to give up.
+            Err(err) if matches!(err.as_service_error(), Some(DeleteItemError::ConditionalCheckFailedException(_))) => {
+                Ok(())
+            }
+            Err(err) => Err(store_error(SERVICE, "DeleteItem", err)),
+        }
+    }
+}
+
+fn hash_pk(record_key: &str) -> String {
+    format!("hash#{record_key}")
+}
+
+fn watermark_pk(entity: &str) -> String {
+    format!("watermark#{entity}")
+}
+
+fn salesforce_xref_pk(salesforce_key: &str) -> String {
+    format!("xref#sf#{salesforce_key}")
+}
+
+fn sap_xref_pk(sap_key: &str) -> String {
+    format!("xref#sap#{sap_key}")
+}
+
+fn lease_pk(name: &str) -> String {
+    format!("lease#{name}")
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_string())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn item_key(pk: String, sk: &str) -> Item {
+    HashMap::from([("pk".to_string(), AttributeValue::S(pk)), ("sk".to_string(), s(sk))])
+}
+
+fn required_string(item: &Item, attribute: &str, pk: &str) -> Result<String> {
+    item.get(attribute)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or_else(|| malformed(SERVICE, format!("sync-state item {pk} has no string {attribute}")))
+}
+
+fn optional_number(item: &Item, attribute: &str, pk: &str) -> Result<Option<i64>> {
+    item.get(attribute)
+        .map(|v| {
+            v.as_n()
+                .ok()
+                .and_then(|raw| raw.parse().ok())
+                .ok_or_else(|| malformed(SERVICE, format!("sync-state item {pk} has a non-integer {attribute}")))
+        })
+        .transpose()
+}
+
+fn watermark_from_item(item: &Item, pk: &str) -> Result<Watermark> {
+    Ok(Watermark {
+        date: required_string(item, "date", pk)?,
+        time: required_string(item, "time", pk)?,
+        key: required_string(item, "key", pk)?,
+        doc_entry: optional_number(item, "doc_entry", pk)?,
+    })
+}
+
+/// Whether a cancelled transaction is worth retrying: only when every item's reason is transient.
+fn cancellation_is_transient(reasons: &[&str]) -> bool {
+    reasons.iter().all(|reason| TRANSIENT_CANCELLATIONS.contains(reason))
+}
+
+fn watermark_item(entity: &str, to: &Watermark, order: &str) -> Item {
+    let mut item = item_key(watermark_pk(entity), ONLY);
+    item.insert("order".into(), s(order));
+    item.insert("date".into(), s(&to.date));
+    item.insert("time".into(), s(&to.time));
+    item.insert("key".into(), s(&to.key));
+    if let Some(doc_entry) = to.doc_entry {
+        item.insert("doc_entry".into(), n(doc_entry));
+    }
+    item
+}
+
+fn lease_from_item(name: &str, item: &Item, pk: &str) -> Result<Lease> {
+    Ok(Lease {
+        name: name.to_string(),
+        owner: required_string(item, "owner", pk)?,
+        until: optional_number(item, "until", pk)?
+            .ok_or_else(|| malformed(SERVICE, format!("sync-state item {pk} has no until")))?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watermark_survives_the_item_round_trip() {
+        let watermark =
+            Watermark { date: "2026-03-04".into(), time: "".into(), key: "C20000".into(), doc_entry: Some(4711) };
+        let item = watermark_item("Orders", &watermark, &watermark.sort_key().unwrap());
+        assert_eq!(watermark_from_item(&item, "watermark#Orders").unwrap(), watermark);
+        let without_doc_entry = Watermark { doc_entry: None, ..watermark };
+        let item = watermark_item("Orders", &without_doc_entry, &without_doc_entry.sort_key().unwrap());
+        assert_eq!(watermark_from_item(&item, "watermark#Orders").unwrap(), without_doc_entry);
+    }
+
+    #[test]
+    fn only_contention_and_throttling_make_a_cancelled_link_retryable() {
+        assert!(cancellation_is_transient(&["None", "TransactionConflict"]));
+        assert!(cancellation_is_transient(&["ThrottlingError", "None"]));
+        assert!(!cancellation_is_transient(&["ValidationError", "None"]));
+        assert!(!cancellation_is_transient(&["ItemCollectionSizeLimitExceeded", "TransactionConflict"]));
+    }
+
+    #[test]
+    fn an_item_missing_an_attribute_is_a_permanent_store_error_naming_it() {
+        let item = item_key(lease_pk("poller"), ONLY);
+        let err = lease_from_item("poller", &item, "lease#poller").unwrap_err();
+        assert!(!err.is_retryable() && err.to_string().contains("owner"), "{err}");
+    }
+}

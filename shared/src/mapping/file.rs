@@ -1,0 +1,1351 @@
+//! The versioned mapping file (`mapping.toml`): its model, and validation that reports every
+//! problem with the line and column of the offending key or value.
+//!
+//! The format is documented in the header of the shipped `mapping.toml` at the repository root.
+
+use super::catalogue::{self, Entity, Kind, KindClass};
+use crate::error::Error;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// The only format version this build reads.
+pub const VERSION: i64 = 1;
+
+/// The flows a mapping file may configure.
+pub const FLOWS: [&str; 8] = ["F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8"];
+
+/// A validated mapping file.
+#[derive(Debug, Clone)]
+pub struct MappingFile {
+    /// Where it came from (a path, or `mapping.toml (shipped)`), for messages.
+    pub origin: String,
+    flows: Vec<FlowMapping>,
+}
+
+/// One flow's mapping (or one of its `related` record pairs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowMapping {
+    /// `F2`, or `F6.opportunity` for a related pair.
+    pub name: String,
+    pub description: String,
+    pub salesforce_object: String,
+    pub sap_entity: String,
+    /// The external-id pair that identifies a record on both sides (never patched).
+    pub key: Option<KeyPair>,
+    pub fields: Vec<FieldMapping>,
+    pub collections: Vec<CollectionMapping>,
+    /// Salesforce fields the flow computes itself (aggregates, alerts) rather than copies.
+    pub derived: Vec<String>,
+    pub options: Vec<(String, OptionValue)>,
+    pub related: Vec<FlowMapping>,
+}
+
+/// A Salesforce field (or `Relationship.Field` path) paired with an SAP property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPair {
+    pub salesforce: String,
+    pub sap: String,
+}
+
+/// Who may write a mapped field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// Salesforce is the master: only Salesforce → SAP writes it.
+    Salesforce,
+    /// SAP is the master: only SAP → Salesforce writes it.
+    Sap,
+    /// Either side; the newer change wins.
+    Both,
+}
+
+impl Owner {
+    /// Whether a change coming from Salesforce may write this field into SAP.
+    pub fn salesforce_writes(self, salesforce_is_newer: bool) -> bool {
+        matches!(self, Owner::Salesforce) || (self == Owner::Both && salesforce_is_newer)
+    }
+
+    /// Whether a change coming from SAP may write this field into Salesforce.
+    pub fn sap_writes(self, sap_is_newer: bool) -> bool {
+        matches!(self, Owner::Sap) || (self == Owner::Both && sap_is_newer)
+    }
+
+    /// The spelling used in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Owner::Salesforce => "salesforce",
+            Owner::Sap => "sap",
+            Owner::Both => "both",
+        }
+    }
+}
+
+/// One field pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldMapping {
+    pub salesforce: String,
+    pub sap: String,
+    pub owner: Owner,
+    pub salesforce_kind: Kind,
+    pub sap_kind: Kind,
+    /// Salesforce value → SAP value, one-to-one.
+    pub value_map: Option<ValueMap>,
+    /// The Salesforce value assumed when the source value is null or missing.
+    pub default: Option<Value>,
+    /// Line of the entry in the file, for messages.
+    pub line: usize,
+}
+
+/// A one-to-one table of Salesforce values and their SAP equivalents.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueMap {
+    pub pairs: Vec<(Value, Value)>,
+}
+
+/// Child rows inside an SAP entity (`ContactEmployees`, `BPAddresses`) and where they come from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectionMapping {
+    /// The collection's name in the file (`contacts`, `bill_to`).
+    pub name: String,
+    /// The SAP collection property.
+    pub sap_collection: String,
+    /// Properties that identify an SAP row for an in-place update (from the catalogue).
+    pub row_key: &'static [&'static str],
+    pub source: RowSource,
+    pub fields: Vec<FieldMapping>,
+}
+
+/// Where the rows of a collection come from on the Salesforce side.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowSource {
+    /// One row per child record, matched by an id stored on both sides (never by name).
+    Children { salesforce_object: String, salesforce_relationship: String, matched_by: KeyPair },
+    /// One row built from the parent record's own fields, found by these fixed property values.
+    Fixed { row: Vec<(String, Value)> },
+}
+
+/// A flow option's value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OptionValue {
+    Text(String),
+    Number(f64),
+    List(Vec<String>),
+}
+
+impl fmt::Display for OptionValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptionValue::Text(text) => write!(f, "{text:?}"),
+            OptionValue::Number(n) => write!(f, "{n}"),
+            OptionValue::List(names) => write!(f, "[{}]", names.join(", ")),
+        }
+    }
+}
+
+/// One problem in a mapping file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingError {
+    pub origin: String,
+    pub line: usize,
+    pub column: usize,
+    pub reason: String,
+}
+
+impl fmt::Display for MappingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.origin, self.line, self.column, self.reason)
+    }
+}
+
+/// Every problem found in a mapping file, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingErrors(pub Vec<MappingError>);
+
+impl fmt::Display for MappingErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, error) in self.0.iter().enumerate() {
+            if n > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for MappingErrors {}
+
+impl From<MappingErrors> for Error {
+    fn from(errors: MappingErrors) -> Self {
+        Error::Config(format!("invalid mapping file:\n{errors}"))
+    }
+}
+
+const SHIPPED: &str = include_str!("../../../mapping.toml");
+
+impl MappingFile {
+    /// Parses and validates `text`; `origin` names it in messages (usually the path).
+    pub fn parse(text: &str, origin: &str) -> Result<MappingFile, MappingErrors> {
+        let mut checker = Checker { text, origin, errors: Vec::new() };
+        let (root, syntax) = DeTable::parse_recoverable(text);
+        if !syntax.is_empty() {
+            for error in syntax {
+                let reason = format!("TOML syntax: {}", error.message().trim_end());
+                checker.report(error.span().unwrap_or(0..0), reason);
+            }
+            return Err(checker.finish());
+        }
+        let flows = checker.document(&root);
+        if checker.errors.is_empty() {
+            Ok(MappingFile { origin: origin.to_string(), flows })
+        } else {
+            Err(checker.finish())
+        }
+    }
+
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<MappingFile, MappingErrors> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            MappingErrors(vec![MappingError { origin: origin.clone(), line: 1, column: 1, reason: e.to_string() }])
+        })?;
+        Self::parse(&text, &origin)
+    }
+
+    /// The defaults shipped with B1Force (the repository's `mapping.toml`).
+    pub fn shipped() -> MappingFile {
+        Self::parse(SHIPPED, "mapping.toml (shipped)")
+            .unwrap_or_else(|errors| panic!("the shipped mapping.toml is invalid:\n{errors}"))
+    }
+
+    /// The shipped file's text (for `b1force check` and for writing a starting copy).
+    pub fn shipped_text() -> &'static str {
+        SHIPPED
+    }
+
+    /// The flow named `name` (`F1`..`F8`), or a related pair (`F6.opportunity`).
+    pub fn flow(&self, name: &str) -> Result<&FlowMapping, Error> {
+        let (flow, related) = match name.split_once('.') {
+            Some((flow, related)) => (flow, Some(related)),
+            None => (name, None),
+        };
+        let found = self
+            .flows
+            .iter()
+            .find(|f| f.name == flow)
+            .ok_or_else(|| Error::Config(format!("mapping file {} has no flow {flow}", self.origin)))?;
+        match related {
+            None => Ok(found),
+            Some(part) => found.related.iter().find(|r| r.name == name).ok_or_else(|| {
+                Error::Config(format!("mapping file {} has no related mapping {part} in flow {flow}", self.origin))
+            }),
+        }
+    }
+
+    /// Every configured flow, in F1..F8 order.
+    pub fn flows(&self) -> &[FlowMapping] {
+        &self.flows
+    }
+}
+
+impl FlowMapping {
+    /// Salesforce fields to read for this mapping (a SOQL select list): key, fields, fixed rows.
+    pub fn salesforce_fields(&self) -> Vec<&str> {
+        let fixed_rows = self.collections.iter().filter(|c| matches!(c.source, RowSource::Fixed { .. }));
+        let names =
+            self.key.iter().map(|k| k.salesforce.as_str()).chain(self.fields.iter().map(|f| f.salesforce.as_str()));
+        unique(names.chain(fixed_rows.flat_map(|c| c.fields.iter().map(|f| f.salesforce.as_str()))))
+    }
+
+    /// SAP properties to read for this mapping (a `$select` list), collections included.
+    pub fn sap_fields(&self) -> Vec<&str> {
+        let names = self.key.iter().map(|k| k.sap.as_str()).chain(self.fields.iter().map(|f| f.sap.as_str()));
+        unique(names.chain(self.collections.iter().map(|c| c.sap_collection.as_str())))
+    }
+
+    /// The collection named `name` in the file.
+    pub fn collection(&self, name: &str) -> Result<&CollectionMapping, Error> {
+        self.collections
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| Error::Config(format!("flow {} has no collection {name} in the mapping file", self.name)))
+    }
+
+    /// A flow option, e.g. F4 `credit_alert_threshold`.
+    pub fn option(&self, name: &str) -> Option<&OptionValue> {
+        self.options.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// A numeric flow option.
+    pub fn number_option(&self, name: &str) -> Option<f64> {
+        match self.option(name) {
+            Some(OptionValue::Number(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// A text flow option.
+    pub fn text_option(&self, name: &str) -> Option<&str> {
+        match self.option(name) {
+            Some(OptionValue::Text(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Field entries of the mapping, its collections and related pairs.
+    pub fn field_count(&self) -> usize {
+        self.fields.len()
+            + self.collections.iter().map(|c| c.fields.len()).sum::<usize>()
+            + self.related.iter().map(FlowMapping::field_count).sum::<usize>()
+    }
+
+    /// Every field entry, collections and related pairs included.
+    pub fn all_fields(&self) -> Vec<&FieldMapping> {
+        let own = self.fields.iter().chain(self.collections.iter().flat_map(|c| c.fields.iter()));
+        own.chain(self.related.iter().flat_map(|r| r.all_fields())).collect()
+    }
+
+    /// The related pair named `name` (e.g. `opportunity` in F6).
+    pub fn related(&self, name: &str) -> Result<&FlowMapping, Error> {
+        let full = format!("{}.{name}", self.name);
+        self.related
+            .iter()
+            .find(|r| r.name == full)
+            .ok_or_else(|| Error::Config(format!("flow {} has no related mapping {name}", self.name)))
+    }
+}
+
+fn unique<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = Vec::new();
+    for name in names {
+        if !seen.contains(&name) {
+            seen.push(name);
+        }
+    }
+    seen
+}
+
+/// Flow options: name, the flows that take it, and how its value is checked.
+struct OptionSpec {
+    flow: &'static str,
+    name: &'static str,
+    check: fn(&DeValue<'_>) -> Result<OptionValue, String>,
+}
+
+const OPTIONS: &[OptionSpec] = &[
+    OptionSpec { flow: "F4", name: "credit_alert_threshold", check: fraction },
+    OptionSpec { flow: "F6", name: "invoice_object", check: invoice_object },
+    OptionSpec { flow: "F8", name: "master_data_flows", check: flow_list },
+    OptionSpec { flow: "F8", name: "amount_tolerance", check: non_negative },
+];
+
+fn number(value: &DeValue<'_>) -> Option<f64> {
+    match value {
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok().map(|n| n as f64),
+        DeValue::Float(f) => f.as_str().replace('_', "").parse().ok(),
+        _ => None,
+    }
+}
+
+fn fraction(value: &DeValue<'_>) -> Result<OptionValue, String> {
+    match number(value) {
+        Some(n) if n > 0.0 && n <= 1.0 => Ok(OptionValue::Number(n)),
+        _ => Err("must be a number above 0 and at most 1 (0.9 = alert at 90% of the credit limit)".into()),
+    }
+}
+
+fn non_negative(value: &DeValue<'_>) -> Result<OptionValue, String> {
+    match number(value) {
+        Some(n) if n >= 0.0 => Ok(OptionValue::Number(n)),
+        _ => Err("must be a number of at least 0".into()),
+    }
+}
+
+fn invoice_object(value: &DeValue<'_>) -> Result<OptionValue, String> {
+    match value.as_str() {
+        Some(name @ ("SAP_Invoice__c" | "Invoice")) => Ok(OptionValue::Text(name.to_string())),
+        _ => Err("must be \"SAP_Invoice__c\" (B1Force's custom object) or \"Invoice\" (Revenue Cloud)".into()),
+    }
+}
+
+fn flow_list(value: &DeValue<'_>) -> Result<OptionValue, String> {
+    let names: Option<Vec<String>> = value.as_array().map(|items| {
+        items.iter().filter_map(|i| i.get_ref().as_str()).filter(|n| FLOWS.contains(n)).map(String::from).collect()
+    });
+    match (names, value.as_array()) {
+        (Some(names), Some(items)) if names.len() == items.len() => Ok(OptionValue::List(names)),
+        _ => Err("must be a list of flow names, e.g. [\"F2\", \"F4\", \"F7\"]".into()),
+    }
+}
+
+type Node<'i> = Spanned<DeValue<'i>>;
+
+/// Walks the parsed document, building the model and collecting every problem.
+struct Checker<'t> {
+    text: &'t str,
+    origin: &'t str,
+    errors: Vec<(usize, String)>,
+}
+
+/// Targets already written in one scope: name → line of the entry that writes it.
+type Targets = HashMap<String, usize>;
+
+/// The objects a list of field entries refers to.
+struct Sides {
+    salesforce: Option<&'static Entity>,
+    salesforce_name: String,
+    sap: Option<&'static Entity>,
+    sap_name: String,
+}
+
+impl<'t> Checker<'t> {
+    fn report(&mut self, span: Range<usize>, reason: impl Into<String>) {
+        self.errors.push((span.start, reason.into()));
+    }
+
+    fn finish(mut self) -> MappingErrors {
+        self.errors.sort_by_key(|(at, _)| *at);
+        self.errors.dedup();
+        let errors = self.errors.iter().map(|(at, reason)| {
+            let (line, column) = self.position(*at);
+            MappingError { origin: self.origin.to_string(), line, column, reason: reason.clone() }
+        });
+        MappingErrors(errors.collect())
+    }
+
+    fn line(&self, at: usize) -> usize {
+        self.position(at).0
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    fn position(&self, at: usize) -> (usize, usize) {
+        let before = &self.text[..at.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, column)
+    }
+
+    /// Reports keys other than `allowed` and returns the entries by name.
+    fn entries<'a, 'i>(
+        &mut self,
+        table: &'a DeTable<'i>,
+        allowed: &[&str],
+        context: &str,
+    ) -> HashMap<String, (&'a Spanned<std::borrow::Cow<'i, str>>, &'a Node<'i>)> {
+        let mut found = HashMap::new();
+        for (key, value) in table.iter() {
+            if allowed.contains(&key.get_ref().as_ref()) {
+                found.insert(key.get_ref().to_string(), (key, value));
+            } else {
+                self.report(
+                    key.span(),
+                    format!("unknown key `{}` in {context}; expected one of: {}", key.get_ref(), allowed.join(", ")),
+                );
+            }
+        }
+        found
+    }
+
+    fn table<'a, 'i>(&mut self, node: &'a Node<'i>, what: &str) -> Option<&'a DeTable<'i>> {
+        let table = node.get_ref().as_table();
+        if table.is_none() {
+            self.report(node.span(), format!("{what} must be a table, not a {}", node.get_ref().type_str()));
+        }
+        table
+    }
+
+    fn string(&mut self, node: &Node<'_>, what: &str) -> Option<String> {
+        let text = node.get_ref().as_str().map(String::from);
+        if text.is_none() {
+            self.report(node.span(), format!("{what} must be a string, not a {}", node.get_ref().type_str()));
+        }
+        text
+    }
+
+    fn document(&mut self, root: &Spanned<DeTable<'_>>) -> Vec<FlowMapping> {
+        let entries = self.entries(root.get_ref(), &["version", "flows"], "the top level");
+        match entries.get("version") {
+            None => self.report(0..0, format!("missing `version = {VERSION}` at the top of the file")),
+            Some((_, value)) => match value.get_ref() {
+                DeValue::Integer(i) if i.as_str() == "1" => {}
+                other => self.report(
+                    value.span(),
+                    format!("unsupported mapping version {}; this build reads version {VERSION}", show(other)),
+                ),
+            },
+        }
+        let Some((_, flows)) = entries.get("flows").copied() else {
+            self.report(0..0, "no [flows.F1] .. [flows.F8] tables");
+            return Vec::new();
+        };
+        let Some(flows) = self.table(flows, "`flows`") else {
+            return Vec::new();
+        };
+        let mut parsed = Vec::new();
+        for (name, flow) in flows.iter() {
+            let name_text = name.get_ref().to_string();
+            if !FLOWS.contains(&name_text.as_str()) {
+                self.report(name.span(), format!("unknown flow `{name_text}`; flows are F1 to F8"));
+                continue;
+            }
+            if let Some(table) = self.table(flow, &format!("flows.{name_text}")) {
+                parsed.push(self.flow(&name_text, table, flow.span()));
+            }
+        }
+        parsed.sort_by(|a, b| a.name.cmp(&b.name));
+        self.check_master_data_flows_exist(&parsed, flows);
+        parsed
+    }
+
+    fn check_master_data_flows_exist(&mut self, flows: &[FlowMapping], table: &DeTable<'_>) {
+        let flow_span = |name: &str| table.iter().find(|(k, _)| k.get_ref() == name).map(|(_, v)| v.span());
+        if let Some(f8) = flows.iter().find(|f| f.name == "F8")
+            && let Some(OptionValue::List(names)) = f8.option("master_data_flows")
+        {
+            for missing in names.iter().filter(|n| !flows.iter().any(|f| &f.name == *n)) {
+                self.report(
+                    flow_span("F8").unwrap_or(0..0),
+                    format!("F8 master_data_flows names {missing}, which this file does not configure"),
+                );
+            }
+        }
+    }
+
+    fn flow(&mut self, name: &str, table: &DeTable<'_>, span: Range<usize>) -> FlowMapping {
+        let mut allowed = vec![
+            "description",
+            "salesforce_object",
+            "sap_entity",
+            "key",
+            "fields",
+            "collections",
+            "derived",
+            "related",
+        ];
+        allowed.extend(OPTIONS.iter().filter(|o| o.flow == name).map(|o| o.name));
+        let context = format!("[flows.{name}]");
+        let entries = self.entries(table, &allowed, &context);
+        let mut mapping = self.record_mapping(name, &entries, span.clone(), &context);
+        for spec in OPTIONS.iter().filter(|o| o.flow == name) {
+            if let Some((_, value)) = entries.get(spec.name) {
+                match (spec.check)(value.get_ref()) {
+                    Ok(OptionValue::Text(chosen))
+                        if spec.name == "invoice_object" && chosen != mapping.salesforce_object =>
+                    {
+                        self.report(
+                            value.span(),
+                            format!(
+                                "F6 invoice_object is {chosen:?} but its salesforce_object is {:?}; they must agree",
+                                mapping.salesforce_object
+                            ),
+                        )
+                    }
+                    Ok(parsed) => mapping.options.push((spec.name.to_string(), parsed)),
+                    Err(reason) => self.report(value.span(), format!("{name} {}: {reason}", spec.name)),
+                }
+            }
+        }
+        if let Some((_, related)) = entries.get("related")
+            && let Some(related) = self.table(related, &format!("flows.{name}.related"))
+        {
+            for (part, node) in related.iter() {
+                let full = format!("{name}.{part}", part = part.get_ref());
+                let context = format!("[flows.{full}]");
+                let Some(table) = self.table(node, &context) else { continue };
+                let allowed =
+                    ["description", "salesforce_object", "sap_entity", "key", "fields", "collections", "derived"];
+                let entries = self.entries(table, &allowed, &context);
+                let related = self.record_mapping(&full, &entries, node.span(), &context);
+                mapping.related.push(related);
+            }
+        }
+        mapping
+    }
+
+    fn record_mapping(
+        &mut self,
+        name: &str,
+        entries: &HashMap<String, (&Spanned<std::borrow::Cow<'_, str>>, &Node<'_>)>,
+        span: Range<usize>,
+        context: &str,
+    ) -> FlowMapping {
+        let text = |checker: &mut Self, key: &str, required: bool| -> Option<(String, Range<usize>)> {
+            match entries.get(key) {
+                Some((_, node)) => checker.string(node, &format!("`{key}`")).map(|s| (s, node.span())),
+                None => {
+                    if required {
+                        checker.report(span.clone(), format!("{context} needs `{key}`"));
+                    }
+                    None
+                }
+            }
+        };
+        let description = text(self, "description", false).map(|(d, _)| d).unwrap_or_default();
+        let salesforce_object = text(self, "salesforce_object", true);
+        let sap_entity = text(self, "sap_entity", true);
+        let salesforce = salesforce_object.as_ref().and_then(|(object, at)| {
+            let found = catalogue::salesforce_object(object);
+            if found.is_none() {
+                self.report(at.clone(), format!("unknown Salesforce object `{object}`"));
+            }
+            found
+        });
+        let sap = sap_entity.as_ref().and_then(|(entity, at)| {
+            let found = catalogue::sap_entity(entity);
+            if found.is_none() {
+                self.report(at.clone(), format!("unknown SAP entity `{entity}`"));
+            }
+            found
+        });
+        let sides = Sides {
+            salesforce,
+            salesforce_name: salesforce_object.map(|(o, _)| o).unwrap_or_default(),
+            sap,
+            sap_name: sap_entity.map(|(e, _)| e).unwrap_or_default(),
+        };
+        let key = entries.get("key").and_then(|(_, node)| self.key_pair(node, &sides, "key", true));
+        let mut salesforce_targets = Targets::new();
+        let fields = match entries.get("fields") {
+            Some((_, node)) => {
+                self.fields(node, &sides, &mut salesforce_targets, &mut Targets::new(), &format!("{context} fields"))
+            }
+            None => Vec::new(),
+        };
+        let collections = match entries.get("collections") {
+            Some((_, node)) => self.collections(name, node, &sides, &mut salesforce_targets),
+            None => Vec::new(),
+        };
+        let derived = match entries.get("derived") {
+            Some((_, node)) => self.derived(node, &sides, &salesforce_targets),
+            None => Vec::new(),
+        };
+        FlowMapping {
+            name: name.to_string(),
+            description,
+            salesforce_object: sides.salesforce_name,
+            sap_entity: sides.sap_name,
+            key,
+            fields,
+            collections,
+            derived,
+            options: Vec::new(),
+            related: Vec::new(),
+        }
+    }
+
+    /// `{ salesforce = "...", sap = "..." }`: both must exist; only existence is checked, as keys
+    /// pair ids of different types (a Salesforce text external id with an SAP integer code).
+    fn key_pair(&mut self, node: &Node<'_>, sides: &Sides, what: &str, sap_on_entity: bool) -> Option<KeyPair> {
+        let table = self.table(node, &format!("`{what}`"))?;
+        let entries = self.entries(table, &["salesforce", "sap"], &format!("`{what}`"));
+        let (Some((_, sf)), Some((_, sap))) = (entries.get("salesforce"), entries.get("sap")) else {
+            self.report(node.span(), format!("`{what}` needs both `salesforce` and `sap`"));
+            return None;
+        };
+        let salesforce = self.string(sf, "`salesforce`")?;
+        let sap_name = self.string(sap, "`sap`")?;
+        if let Some(object) = sides.salesforce
+            && let Err(reason) = resolve_path(object, &salesforce)
+        {
+            self.report(sf.span(), reason);
+        }
+        if let Some(entity) = sides.sap
+            && entity.field(&sap_name).is_none()
+        {
+            let owner = if sap_on_entity { "SAP entity" } else { "SAP collection row" };
+            self.report(sap.span(), unknown_field(owner, entity, &sap_name));
+        }
+        Some(KeyPair { salesforce, sap: sap_name })
+    }
+
+    fn fields(
+        &mut self,
+        node: &Node<'_>,
+        sides: &Sides,
+        salesforce_targets: &mut Targets,
+        sap_targets: &mut Targets,
+        context: &str,
+    ) -> Vec<FieldMapping> {
+        let Some(items) = node.get_ref().as_array() else {
+            self.report(node.span(), format!("{context} must be an array of tables"));
+            return Vec::new();
+        };
+        let mut fields = Vec::new();
+        for item in items.iter() {
+            let Some(table) = self.table(item, "a field entry") else { continue };
+            if let Some(field) = self.field(item.span(), table, sides, salesforce_targets, sap_targets) {
+                fields.push(field);
+            }
+        }
+        fields
+    }
+
+    fn field(
+        &mut self,
+        span: Range<usize>,
+        table: &DeTable<'_>,
+        sides: &Sides,
+        salesforce_targets: &mut Targets,
+        sap_targets: &mut Targets,
+    ) -> Option<FieldMapping> {
+        let entries =
+            self.entries(table, &["salesforce", "sap", "owner", "value_map", "default", "kind"], "a field entry");
+        for required in ["salesforce", "sap", "owner"] {
+            if !entries.contains_key(required) {
+                self.report(span.clone(), format!("field entry needs `{required}`"));
+            }
+        }
+        let (_, sf_node) = entries.get("salesforce")?;
+        let (_, sap_node) = entries.get("sap")?;
+        let (_, owner_node) = entries.get("owner")?;
+        let salesforce = self.string(sf_node, "`salesforce`")?;
+        let sap = self.string(sap_node, "`sap`")?;
+        let owner = match owner_node.get_ref().as_str() {
+            Some("salesforce") => Some(Owner::Salesforce),
+            Some("sap") => Some(Owner::Sap),
+            Some("both") => Some(Owner::Both),
+            _ => {
+                self.report(
+                    owner_node.span(),
+                    format!(
+                        "owner must be \"salesforce\", \"sap\" or \"both\" (newer wins), not {}",
+                        show(owner_node.get_ref())
+                    ),
+                );
+                None
+            }
+        };
+        let kind = match entries.get("kind") {
+            Some((_, node)) => {
+                let name = self.string(node, "`kind`")?;
+                let kind = Kind::from_name(&name);
+                if kind.is_none() {
+                    self.report(node.span(), format!("unknown kind {name:?}; kinds are {}", Kind::NAMES.join(", ")));
+                }
+                Some((kind?, node.span()))
+            }
+            None => None,
+        };
+        let sf_field = self.side_field(sides.salesforce, &salesforce, sf_node.span(), kind.as_ref().map(|k| k.0), true);
+        let sap_field = self.side_field(sides.sap, &sap, sap_node.span(), kind.as_ref().map(|k| k.0), false);
+        if let (Some((_, at)), Some((Some(_), _)), Some((Some(_), _))) = (&kind, &sf_field, &sap_field) {
+            self.report(
+                at.clone(),
+                "`kind` is only for custom fields the catalogue does not know (Salesforce *__c, SAP U_*); both fields are in the catalogue",
+            );
+        }
+        let (Some((sf_field, sf_kind)), Some((sap_field, sap_kind))) = (sf_field, sap_field) else {
+            return None;
+        };
+        let owner = owner?;
+        let line = self.line(span.start);
+        let sf_label = format!("{}.{salesforce}", sides.salesforce_name);
+        let sap_label = format!("{}.{sap}", sides.sap_name);
+        if matches!(sap_kind, Kind::Collection(_)) {
+            self.report(sap_node.span(), format!("{sap_label} is a collection of rows; map it under `collections`"));
+            return None;
+        }
+        if owner.salesforce_writes(true) {
+            if sap_field.is_some_and(|f| !f.writable) {
+                self.report(
+                    sap_node.span(),
+                    format!(
+                        "{sap_label} is read-only in SAP, so Salesforce cannot write it (owner = \"{}\"); make the owner \"sap\"",
+                        owner.as_str()
+                    ),
+                );
+            }
+            if let Some(first) = sap_targets.insert(sap.clone(), line) {
+                self.report(
+                    sap_node.span(),
+                    format!("{sap_label} is already written from Salesforce by the entry on line {first}"),
+                );
+            }
+        }
+        if owner.sap_writes(true) {
+            if sf_field.is_some_and(|f| !f.writable) {
+                self.report(
+                    sf_node.span(),
+                    format!(
+                        "{sf_label} is read-only in Salesforce, so SAP cannot write it (owner = \"{}\"); make the owner \"salesforce\"",
+                        owner.as_str()
+                    ),
+                );
+            }
+            if let Some(first) = salesforce_targets.insert(salesforce.clone(), line) {
+                self.report(
+                    sf_node.span(),
+                    format!("{sf_label} is already written from SAP by the entry on line {first}"),
+                );
+            }
+        }
+        let value_map = match entries.get("value_map") {
+            Some((_, node)) => self.value_map(node, sf_kind, sap_kind, &sf_label, &sap_label),
+            None => {
+                if !pairs_without_map(sf_kind, sap_kind) {
+                    self.report(
+                        sap_node.span(),
+                        format!(
+                            "type mismatch: {sf_label} is {} but {sap_label} is {}; add a value_map or pair fields of the same type",
+                            sf_kind.describe(),
+                            sap_kind.describe()
+                        ),
+                    );
+                }
+                None
+            }
+        };
+        let default = entries.get("default").and_then(|(_, node)| {
+            let value = match salesforce_value(node.get_ref(), sf_kind) {
+                Ok(value) => value,
+                Err(reason) => {
+                    self.report(node.span(), format!("default for {sf_label}: {reason}"));
+                    return None;
+                }
+            };
+            if let Some(map) = &value_map
+                && !map.pairs.iter().any(|(sf, _)| same(sf, &value))
+            {
+                self.report(node.span(), format!("default {value} is not a key of the value_map"));
+            }
+            Some(value)
+        });
+        Some(FieldMapping { salesforce, sap, owner, salesforce_kind: sf_kind, sap_kind, value_map, default, line })
+    }
+
+    /// Looks a field up on one side: the catalogue's field, or a custom field typed by `kind`.
+    /// `None` when it cannot be resolved (reported here, or where the unknown object is named).
+    fn side_field(
+        &mut self,
+        entity: Option<&'static Entity>,
+        name: &str,
+        span: Range<usize>,
+        kind: Option<Kind>,
+        salesforce: bool,
+    ) -> Option<(Option<&'static catalogue::Field>, Kind)> {
+        // An unknown object is reported once, where it is named; its fields are not checked.
+        let entity = entity?;
+        if let Some(field) = entity.field(name) {
+            return Some((Some(field), field.kind));
+        }
+        let custom = if salesforce { name.ends_with("__c") } else { name.starts_with("U_") };
+        match kind {
+            Some(kind) if custom => Some((None, kind)),
+            _ => {
+                let side = if salesforce { "Salesforce object" } else { "SAP entity" };
+                let mut reason = unknown_field(side, entity, name);
+                if custom {
+                    reason.push_str("; a custom field the catalogue does not know needs `kind`");
+                }
+                self.report(span, reason);
+                None
+            }
+        }
+    }
+
+    fn value_map(
+        &mut self,
+        node: &Node<'_>,
+        sf_kind: Kind,
+        sap_kind: Kind,
+        sf_label: &str,
+        sap_label: &str,
+    ) -> Option<ValueMap> {
+        let table = self.table(node, "`value_map`")?;
+        if table.is_empty() {
+            self.report(node.span(), "value_map is empty; remove it or list Salesforce value = SAP value pairs");
+            return None;
+        }
+        let mut pairs: Vec<(Value, Value)> = Vec::new();
+        let mut seen: Vec<(Value, String)> = Vec::new();
+        let mut ok = true;
+        for (key, value) in table.iter() {
+            let sf = match salesforce_value(&DeValue::String(key.get_ref().clone()), sf_kind) {
+                Ok(sf) => sf,
+                Err(reason) => {
+                    self.report(key.span(), format!("value_map key {:?} for {sf_label}: {reason}", key.get_ref()));
+                    ok = false;
+                    continue;
+                }
+            };
+            let sap = match sap_value(value.get_ref(), sap_kind) {
+                Ok(sap) => sap,
+                Err(reason) => {
+                    self.report(value.span(), format!("value_map value for {sap_label}: {reason}"));
+                    ok = false;
+                    continue;
+                }
+            };
+            if let Some((_, first)) = seen.iter().find(|(v, _)| same(v, &sap)) {
+                self.report(
+                    value.span(),
+                    format!(
+                        "value_map is not one-to-one: {:?} and {first:?} both map to {sap}, so SAP values cannot be mapped back",
+                        key.get_ref()
+                    ),
+                );
+                ok = false;
+            }
+            seen.push((sap.clone(), key.get_ref().to_string()));
+            pairs.push((sf, sap));
+        }
+        ok.then_some(ValueMap { pairs })
+    }
+
+    fn collections(
+        &mut self,
+        flow: &str,
+        node: &Node<'_>,
+        parent: &Sides,
+        parent_targets: &mut Targets,
+    ) -> Vec<CollectionMapping> {
+        let Some(table) = self.table(node, &format!("flows.{flow}.collections")) else {
+            return Vec::new();
+        };
+        let mut collections = Vec::new();
+        for (name, node) in table.iter() {
+            let context = format!("[flows.{flow}.collections.{}]", name.get_ref());
+            let Some(table) = self.table(node, &context) else { continue };
+            let allowed = ["sap_collection", "salesforce_object", "salesforce_relationship", "match", "row", "fields"];
+            let entries = self.entries(table, &allowed, &context);
+            let Some((_, collection_node)) = entries.get("sap_collection") else {
+                self.report(node.span(), format!("{context} needs `sap_collection`"));
+                continue;
+            };
+            let Some(sap_collection) = self.string(collection_node, "`sap_collection`") else { continue };
+            let row = match parent.sap.map(|e| e.field(&sap_collection)) {
+                None => None,
+                Some(Some(catalogue::Field { kind: Kind::Collection(row), .. })) => catalogue::sap_row(row),
+                Some(_) => {
+                    self.report(
+                        collection_node.span(),
+                        format!("{}.{sap_collection} is not a collection property", parent.sap_name),
+                    );
+                    continue;
+                }
+            };
+            let children = entries.contains_key("salesforce_object") || entries.contains_key("match");
+            let source = if children {
+                self.children_source(&entries, node.span(), parent, row, &context, &sap_collection)
+            } else if let Some((_, fixed)) = entries.get("row") {
+                self.fixed_row(fixed, row, &sap_collection)
+            } else {
+                self.report(
+                    node.span(),
+                    format!("{context} needs either `row` (one fixed row) or `salesforce_object`, `salesforce_relationship` and `match` (child records)"),
+                );
+                None
+            };
+            let Some((source, child_object)) = source else { continue };
+            let sides = Sides {
+                salesforce: if children { child_object } else { parent.salesforce },
+                salesforce_name: match &source {
+                    RowSource::Children { salesforce_object, .. } => salesforce_object.clone(),
+                    RowSource::Fixed { .. } => parent.salesforce_name.clone(),
+                },
+                sap: row,
+                sap_name: format!("{}.{sap_collection}", parent.sap_name),
+            };
+            let mut own_targets = Targets::new();
+            // A fixed row is built from the parent's own fields, so they share the parent's targets.
+            let salesforce_targets = if children { &mut own_targets } else { &mut *parent_targets };
+            let fields = match entries.get("fields") {
+                Some((_, fields)) => {
+                    self.fields(fields, &sides, salesforce_targets, &mut Targets::new(), &format!("{context} fields"))
+                }
+                None => Vec::new(),
+            };
+            collections.push(CollectionMapping {
+                name: name.get_ref().to_string(),
+                sap_collection,
+                row_key: row.map_or(&[], |r| r.row_key),
+                source,
+                fields,
+            });
+        }
+        collections
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn children_source(
+        &mut self,
+        entries: &HashMap<String, (&Spanned<std::borrow::Cow<'_, str>>, &Node<'_>)>,
+        span: Range<usize>,
+        parent: &Sides,
+        row: Option<&'static Entity>,
+        context: &str,
+        sap_collection: &str,
+    ) -> Option<(RowSource, Option<&'static Entity>)> {
+        let (Some((_, object)), Some((_, relationship)), Some((_, matched))) =
+            (entries.get("salesforce_object"), entries.get("salesforce_relationship"), entries.get("match"))
+        else {
+            self.report(span, format!("{context} needs `salesforce_object`, `salesforce_relationship` and `match`"));
+            return None;
+        };
+        let object_name = self.string(object, "`salesforce_object`")?;
+        let relationship_name = self.string(relationship, "`salesforce_relationship`")?;
+        let child = catalogue::salesforce_object(&object_name);
+        if child.is_none() {
+            self.report(object.span(), format!("unknown Salesforce object `{object_name}`"));
+        }
+        if parent.salesforce.is_some()
+            && catalogue::child_relationship(&parent.salesforce_name, &relationship_name) != Some(object_name.as_str())
+        {
+            self.report(
+                relationship.span(),
+                format!("{} has no child relationship `{relationship_name}` to {object_name}", parent.salesforce_name),
+            );
+        }
+        let sides = Sides {
+            salesforce: child,
+            salesforce_name: object_name.clone(),
+            sap: row,
+            sap_name: sap_collection.to_string(),
+        };
+        let matched_by = self.key_pair(matched, &sides, "match", false)?;
+        let source = RowSource::Children {
+            salesforce_object: object_name,
+            salesforce_relationship: relationship_name,
+            matched_by,
+        };
+        Some((source, child))
+    }
+
+    fn fixed_row(
+        &mut self,
+        node: &Node<'_>,
+        row: Option<&'static Entity>,
+        sap_collection: &str,
+    ) -> Option<(RowSource, Option<&'static Entity>)> {
+        let table = self.table(node, "`row`")?;
+        let mut values = Vec::new();
+        for (key, value) in table.iter() {
+            let name = key.get_ref().to_string();
+            let Some(row) = row else { continue };
+            let Some(field) = row.field(&name) else {
+                self.report(key.span(), unknown_field("SAP collection row", row, &name));
+                continue;
+            };
+            match sap_value(value.get_ref(), field.kind) {
+                Ok(value) => values.push((name, value)),
+                Err(reason) => self.report(value.span(), format!("{sap_collection}.{name}: {reason}")),
+            }
+        }
+        Some((RowSource::Fixed { row: values }, None))
+    }
+
+    fn derived(&mut self, node: &Node<'_>, sides: &Sides, targets: &Targets) -> Vec<String> {
+        let Some(items) = node.get_ref().as_array() else {
+            self.report(node.span(), "`derived` must be an array of Salesforce field names");
+            return Vec::new();
+        };
+        let mut names = Vec::new();
+        for item in items.iter() {
+            let Some(name) = self.string(item, "a derived field") else { continue };
+            if let Some(object) = sides.salesforce {
+                match object.field(&name) {
+                    None => self.report(item.span(), unknown_field("Salesforce object", object, &name)),
+                    Some(field) if !field.writable => {
+                        self.report(item.span(), format!("{}.{name} is read-only in Salesforce", object.name))
+                    }
+                    Some(_) => {}
+                }
+            }
+            if let Some(line) = targets.get(&name) {
+                self.report(item.span(), format!("{name} is derived but also written by the entry on line {line}"));
+            }
+            names.push(name);
+        }
+        names
+    }
+}
+
+/// Resolves `Field` or `Relationship.Field` (through lookups) on a Salesforce object.
+fn resolve_path(object: &'static Entity, path: &str) -> Result<&'static catalogue::Field, String> {
+    let mut current = object;
+    let mut segments = path.split('.').peekable();
+    while let Some(segment) = segments.next() {
+        if segments.peek().is_none() {
+            return current.field(segment).ok_or_else(|| unknown_field("Salesforce object", current, segment));
+        }
+        let lookup = current.field(&format!("{segment}Id")).map(|f| f.kind);
+        current = match lookup {
+            Some(Kind::Reference(target)) => catalogue::salesforce_object(target).ok_or_else(|| {
+                format!("{}.{segment} leads to {target}, which the catalogue does not know", current.name)
+            })?,
+            _ => return Err(format!("{} has no lookup relationship `{segment}`", current.name)),
+        };
+    }
+    Err("empty field path".into())
+}
+
+fn unknown_field(side: &str, entity: &Entity, name: &str) -> String {
+    let hint = entity.field_ignoring_case(name).map(|f| format!(" (did you mean `{}`?)", f.name)).unwrap_or_default();
+    format!("unknown field `{name}` on {side} {}{hint}", entity.name)
+}
+
+/// Whether two kinds pair without a value map.
+fn pairs_without_map(salesforce: Kind, sap: Kind) -> bool {
+    let (a, b) = (salesforce.class(), sap.class());
+    a == b && !matches!(a, KindClass::Enum | KindClass::Collection)
+}
+
+/// A Salesforce value from the file (a value_map key or a default), as JSON of the field's kind.
+fn salesforce_value(value: &DeValue<'_>, kind: Kind) -> Result<Value, String> {
+    let text = value.as_str();
+    match kind.class() {
+        KindClass::Boolean => match (value, text) {
+            (DeValue::Boolean(b), _) => Ok(Value::Bool(*b)),
+            (_, Some("true")) => Ok(Value::Bool(true)),
+            (_, Some("false")) => Ok(Value::Bool(false)),
+            _ => Err(format!("{} is a checkbox: use true or false", show(value))),
+        },
+        KindClass::Numeric => number(value)
+            .or_else(|| text.and_then(|t| t.parse().ok()))
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| format!("{} is not a number", show(value))),
+        KindClass::Date => match text {
+            Some(t) if is_date(t) => Ok(Value::String(t.into())),
+            _ => Err(format!("{} is not a date (YYYY-MM-DD)", show(value))),
+        },
+        _ => text.map(|t| Value::String(t.into())).ok_or_else(|| format!("{} is not text", show(value))),
+    }
+}
+
+/// An SAP value from the file (a value_map value or a fixed row value), checked against the property's kind.
+fn sap_value(value: &DeValue<'_>, kind: Kind) -> Result<Value, String> {
+    let text = value.as_str();
+    match kind {
+        Kind::Enum(names) => match text {
+            Some(t) if names.contains(&t) => Ok(Value::String(t.into())),
+            _ => Err(format!("{} is not one of {}", show(value), names.join(", "))),
+        },
+        Kind::Integer => match (value, number(value)) {
+            (DeValue::Integer(_), Some(n)) => Ok(Value::from(n as i64)),
+            _ => Err(format!("{} is not an integer", show(value))),
+        },
+        _ => salesforce_value(value, kind),
+    }
+}
+
+fn is_date(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+/// JSON values that mean the same (numbers compare by value: 30 = 30.0).
+pub(crate) fn same(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// A TOML value as a message shows it.
+fn show(value: &DeValue<'_>) -> String {
+    match value {
+        DeValue::String(s) => format!("{s:?}"),
+        DeValue::Integer(i) => i.as_str().to_string(),
+        DeValue::Float(f) => f.as_str().to_string(),
+        DeValue::Boolean(b) => b.to_string(),
+        DeValue::Datetime(d) => d.to_string(),
+        DeValue::Array(_) => "an array".into(),
+        DeValue::Table(_) => "a table".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The problems of `text` as `line: reason` strings.
+    fn problems(text: &str) -> Vec<String> {
+        match MappingFile::parse(text, "t.toml") {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.0.iter().map(|e| format!("{}: {}", e.line, e.reason)).collect(),
+        }
+    }
+
+    fn flow(body: &str) -> String {
+        format!("version = 1\n[flows.F2]\nsalesforce_object = \"Account\"\nsap_entity = \"BusinessPartners\"\n{body}")
+    }
+
+    fn assert_one(text: &str, line: usize, reason_part: &str) {
+        let found = problems(text);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].starts_with(&format!("{line}: ")) && found[0].contains(reason_part), "{found:#?}");
+    }
+
+    #[test]
+    fn the_shipped_file_validates_and_configures_all_eight_flows() {
+        let shipped = MappingFile::shipped();
+        let names: Vec<&str> = shipped.flows().iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, FLOWS);
+        assert_eq!(shipped.flow("F4").unwrap().number_option("credit_alert_threshold"), Some(0.9));
+        assert_eq!(shipped.flow("F6").unwrap().text_option("invoice_object"), Some("SAP_Invoice__c"));
+        assert_eq!(shipped.flow("F6.opportunity").unwrap().sap_entity, "Invoices");
+        assert!(matches!(shipped.flow("F9"), Err(Error::Config(_))));
+        assert!(shipped.flow("F6.nothing").is_err());
+    }
+
+    #[test]
+    fn select_lists_name_the_key_the_fields_and_the_collections_once() {
+        let shipped = MappingFile::shipped();
+        let f2 = shipped.flow("F2").unwrap();
+        let sf = f2.salesforce_fields();
+        assert_eq!(&sf[..3], ["SAP_CardCode__c", "Name", "Type"]);
+        assert!(sf.contains(&"BillingCity") && sf.contains(&"ShippingCity"));
+        assert!(!sf.contains(&"Email"), "contact fields belong to the child query");
+        let sap = f2.sap_fields();
+        assert_eq!(sap.iter().filter(|p| **p == "BPAddresses").count(), 1);
+        assert!(sap.contains(&"CardCode") && sap.contains(&"ContactEmployees"));
+    }
+
+    #[test]
+    fn an_array_of_tables_means_the_same_as_inline_entries() {
+        let inline = flow("fields = [ { salesforce = \"Phone\", sap = \"Phone1\", owner = \"both\" } ]\n");
+        let tables = flow("[[flows.F2.fields]]\nsalesforce = \"Phone\"\nsap = \"Phone1\"\nowner = \"both\"\n");
+        let a = MappingFile::parse(&inline, "a").unwrap();
+        let b = MappingFile::parse(&tables, "b").unwrap();
+        assert_eq!(a.flow("F2").unwrap().fields[0].sap, b.flow("F2").unwrap().fields[0].sap);
+        assert_eq!(b.flow("F2").unwrap().fields[0].line, 5);
+    }
+
+    #[test]
+    fn every_problem_is_reported_in_file_order_with_line_and_column() {
+        let text = "version = 1\n[flows.F2]\nsalesforce_object = \"Account\"\nsap_entity = \"BusinessPartner\"\n\
+                    fields = [ { salesforce = \"Nme\", sap = \"CardName\", owner = \"salesforce\" } ]\n[flows.F10]\n";
+        let errors = MappingFile::parse(text, "dir/m.toml").unwrap_err();
+        let shown: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "dir/m.toml:4:14: unknown SAP entity `BusinessPartner`",
+                "dir/m.toml:5:27: unknown field `Nme` on Salesforce object Account",
+                "dir/m.toml:6:8: unknown flow `F10`; flows are F1 to F8",
+            ]
+        );
+        assert_eq!(errors.to_string().lines().count(), 3);
+        assert!(!Error::from(errors).is_retryable());
+    }
+
+    #[test]
+    fn the_version_must_be_present_and_known() {
+        assert_eq!(problems("[flows]\n"), ["1: missing `version = 1` at the top of the file"]);
+        assert_one("version = \"1\"\n[flows]\n", 1, "unsupported mapping version \"1\"");
+    }
+
+    #[test]
+    fn custom_fields_need_a_kind_and_catalogued_fields_refuse_one() {
+        let custom =
+            "fields = [ { salesforce = \"Region__c\", sap = \"U_Region\", owner = \"both\", kind = \"text\" } ]\n";
+        assert!(problems(&flow(custom)).is_empty());
+        let untyped = "fields = [ { salesforce = \"Region__c\", sap = \"Website\", owner = \"both\" } ]\n";
+        assert_one(&flow(untyped), 5, "needs `kind`");
+        let typed = "fields = [ { salesforce = \"Phone\", sap = \"Phone1\", owner = \"both\", kind = \"text\" } ]\n";
+        assert_one(&flow(typed), 5, "`kind` is only for custom fields");
+        let bad_kind =
+            "fields = [ { salesforce = \"Region__c\", sap = \"Website\", owner = \"both\", kind = \"colour\" } ]\n";
+        assert_one(&flow(bad_kind), 5, "unknown kind \"colour\"");
+    }
+
+    #[test]
+    fn a_case_typo_gets_a_suggestion() {
+        let typo = "fields = [ { salesforce = \"phone\", sap = \"Phone1\", owner = \"both\" } ]\n";
+        assert_one(&flow(typo), 5, "(did you mean `Phone`?)");
+    }
+
+    #[test]
+    fn a_read_only_salesforce_field_cannot_be_written_from_sap() {
+        let text = "version = 1\n[flows.F5]\nsalesforce_object = \"Opportunity\"\nsap_entity = \"Orders\"\n\
+                    fields = [ { salesforce = \"IsWon\", sap = \"Cancelled\", owner = \"sap\", value_map = { \"true\" = \"tYES\" } } ]\n";
+        assert_one(text, 5, "Opportunity.IsWon is read-only in Salesforce");
+    }
+
+    #[test]
+    fn value_maps_and_defaults_must_fit_both_types() {
+        let bad_enum = "fields = [ { salesforce = \"Type\", sap = \"CardType\", owner = \"both\", value_map = { Customer = \"cClient\" } } ]\n";
+        assert_one(&flow(bad_enum), 5, "\"cClient\" is not one of cCustomer, cSupplier, cLid");
+        let bad_key = "fields = [ { salesforce = \"SAP_Credit_Alert__c\", sap = \"Frozen\", owner = \"sap\", value_map = { yes = \"tYES\" } } ]\n";
+        assert_one(&flow(bad_key), 5, "\"yes\" is a checkbox");
+        let default = "fields = [ { salesforce = \"Type\", sap = \"CardType\", owner = \"both\", default = \"Partner\", value_map = { Customer = \"cCustomer\" } } ]\n";
+        assert_one(&flow(default), 5, "default \"Partner\" is not a key of the value_map");
+        let checkbox = "fields = [ { salesforce = \"SAP_Credit_Alert__c\", sap = \"Frozen\", owner = \"sap\", value_map = { \"true\" = \"tYES\", \"false\" = \"tNO\" } } ]\n";
+        let file = MappingFile::parse(&flow(checkbox), "t").unwrap();
+        let pairs = &file.flow("F2").unwrap().fields[0].value_map.as_ref().unwrap().pairs;
+        assert!(pairs.contains(&(Value::Bool(true), Value::String("tYES".into()))));
+    }
+
+    #[test]
+    fn an_enum_needs_a_value_map_even_into_text() {
+        let raw = "fields = [ { salesforce = \"Description\", sap = \"CardType\", owner = \"sap\" } ]\n";
+        assert_one(&flow(raw), 5, "type mismatch: Account.Description is text but BusinessPartners.CardType is enum");
+    }
+
+    #[test]
+    fn keys_may_follow_lookups_and_derived_fields_must_be_writable_and_unmapped() {
+        assert_one(
+            &flow("key = { salesforce = \"Owner.Name\", sap = \"CardCode\" }\n"),
+            5,
+            "Account.Owner leads to User",
+        );
+        let text = "version = 1\n[flows.F3]\nsalesforce_object = \"Case\"\nsap_entity = \"BusinessPartners\"\n\
+                    key = { salesforce = \"Acount.SAP_CardCode__c\", sap = \"CardCode\" }\n\
+                    derived = [\"CaseNumber\", \"SAP_Open_Orders__c\"]\n";
+        let found = problems(text);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found[0].starts_with("5: ") && found[0].contains("Case has no lookup relationship `Acount`"));
+        assert!(found[1].starts_with("6: ") && found[1].contains("Case.CaseNumber is read-only"));
+        let twice = flow(
+            "fields = [ { salesforce = \"Phone\", sap = \"Phone1\", owner = \"both\" } ]\nderived = [\"Phone\"]\n",
+        );
+        assert_one(&twice, 6, "Phone is derived but also written by the entry on line 5");
+    }
+
+    #[test]
+    fn flow_options_are_checked_and_belong_to_their_flow() {
+        let text = "version = 1\n[flows.F4]\nsalesforce_object = \"Account\"\nsap_entity = \"BusinessPartners\"\n\
+                    credit_alert_threshold = 1.5\ninvoice_object = \"Invoice\"\n";
+        let found = problems(text);
+        assert!(found[0].starts_with("5: ") && found[0].contains("must be a number above 0"), "{found:#?}");
+        assert!(found[1].starts_with("6: ") && found[1].contains("unknown key `invoice_object` in [flows.F4]"));
+        let f6 = "version = 1\n[flows.F6]\nsalesforce_object = \"SAP_Invoice__c\"\nsap_entity = \"Invoices\"\n\
+                  invoice_object = \"Invoice\"\n";
+        assert_one(f6, 5, "F6 invoice_object is \"Invoice\" but its salesforce_object is \"SAP_Invoice__c\"");
+    }
+
+    #[test]
+    fn collections_check_their_relationship_match_and_fixed_row() {
+        let text = flow(
+            "[flows.F2.collections.contacts]\nsap_collection = \"ContactEmployees\"\nsalesforce_object = \"Contact\"\n\
+             salesforce_relationship = \"Kontakte\"\nmatch = { salesforce = \"Id\", sap = \"U_SF_Id\" }\n\
+             [flows.F2.collections.bill_to]\nsap_collection = \"BPAddresses\"\nrow = { AddressType = \"bo_Home\" }\n\
+             fields = [ { salesforce = \"BillingCity\", sap = \"City\", owner = \"salesforce\" } ]\n\
+             [flows.F2.collections.phones]\nsap_collection = \"Phone1\"\n",
+        );
+        let found = problems(&text);
+        assert_eq!(found.len(), 4, "{found:#?}");
+        assert!(found[0].starts_with("8: ") && found[0].contains("no child relationship `Kontakte`"));
+        assert!(found[1].starts_with("9: ") && found[1].contains("unknown field `U_SF_Id`"));
+        assert!(found[2].starts_with("12: ") && found[2].contains("\"bo_Home\" is not one of bo_BillTo, bo_ShipTo"));
+        assert!(found[3].starts_with("15: ") && found[3].contains("BusinessPartners.Phone1 is not a collection"));
+    }
+
+    #[test]
+    fn the_same_salesforce_field_may_be_written_once_per_scope() {
+        let text = flow(
+            "fields = [ { salesforce = \"BillingCity\", sap = \"Website\", owner = \"sap\" } ]\n\
+             [flows.F2.collections.bill_to]\nsap_collection = \"BPAddresses\"\nrow = { AddressType = \"bo_BillTo\" }\n\
+             fields = [ { salesforce = \"BillingCity\", sap = \"City\", owner = \"both\" } ]\n",
+        );
+        assert_one(&text, 9, "Account.BillingCity is already written from SAP by the entry on line 5");
+    }
+}

@@ -1,0 +1,546 @@
+//! The Salesforce metadata in `force-app/` against what the code expects of the org: every custom
+//! field the Salesforce sandbox and the mapping catalogue name exists with a compatible type, the
+//! integration permission set grants each one, the CDC channel feeds the Event Relay, and the Apex
+//! callouts sign the way the receiver verifies. No Salesforce org is needed: the XML is read by
+//! string search, which is enough for the flat files the Metadata API source format uses.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+const NAMESPACE: &str = r#"xmlns="http://soap.sforce.com/2006/04/metadata""#;
+const DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn default_dir() -> PathBuf {
+    repo().join("force-app/main/default")
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn meta_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            meta_files(&path, out);
+        } else if path.to_string_lossy().ends_with("-meta.xml") {
+            out.push(path);
+        }
+    }
+}
+
+/// The text of every `<tag>...</tag>` in `xml`, in order.
+fn values<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut found = Vec::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find(&open) {
+        let after = &rest[start + open.len()..];
+        let end = after.find(&close).unwrap_or_else(|| panic!("<{tag}> without </{tag}>"));
+        found.push(&after[..end]);
+        rest = &after[end + close.len()..];
+    }
+    found
+}
+
+fn value<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    values(xml, tag).first().copied()
+}
+
+/// Every `<tag>...</tag>` block, e.g. each `<fieldPermissions>` of a permission set.
+fn blocks<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
+    values(xml, tag)
+}
+
+/// Checks that tags nest and close, comments and the declaration aside, and that `&` only starts
+/// an entity. Returns the root element's name.
+fn check_well_formed(xml: &str) -> Result<String, String> {
+    let mut stack: Vec<&str> = Vec::new();
+    let mut root = None;
+    let mut rest = xml;
+    loop {
+        let Some(lt) = rest.find('<') else { break };
+        let text = &rest[..lt];
+        if stack.is_empty() && !text.trim().is_empty() {
+            return Err(format!("text outside the root element: {:?}", text.trim()));
+        }
+        check_entities(text)?;
+        rest = &rest[lt..];
+        if let Some(after) = rest.strip_prefix("<!--") {
+            let end = after.find("-->").ok_or("unclosed comment")?;
+            rest = &after[end + 3..];
+            continue;
+        }
+        if let Some(after) = rest.strip_prefix("<?") {
+            if root.is_some() {
+                return Err("processing instruction after the root".into());
+            }
+            let end = after.find("?>").ok_or("unclosed declaration")?;
+            rest = &after[end + 2..];
+            continue;
+        }
+        let gt = rest.find('>').ok_or("unclosed tag")?;
+        let tag = &rest[1..gt];
+        rest = &rest[gt + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            match stack.pop() {
+                Some(open) if open == name.trim() => {}
+                other => return Err(format!("</{name}> closes {other:?}")),
+            }
+        } else {
+            let name = tag.split_whitespace().next().unwrap_or("").trim_end_matches('/');
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+                return Err(format!("bad tag <{tag}>"));
+            }
+            if stack.is_empty() {
+                if root.is_some() {
+                    return Err(format!("second root element <{name}>"));
+                }
+                root = Some(name.to_string());
+            }
+            if !tag.ends_with('/') {
+                stack.push(name);
+            }
+        }
+    }
+    if !rest.trim().is_empty() {
+        return Err(format!("trailing text {:?}", rest.trim()));
+    }
+    if let Some(open) = stack.last() {
+        return Err(format!("<{open}> never closed"));
+    }
+    root.ok_or_else(|| "no root element".into())
+}
+
+fn check_entities(text: &str) -> Result<(), String> {
+    for (i, _) in text.match_indices('&') {
+        let entity = &text[i..];
+        let known = ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&#"];
+        if !known.iter().any(|k| entity.starts_with(k)) {
+            return Err(format!("bare & in {text:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// The root element each source-format suffix must have.
+const ROOTS: &[(&str, &str)] = &[
+    (".field-meta.xml", "CustomField"),
+    (".object-meta.xml", "CustomObject"),
+    (".permissionset-meta.xml", "PermissionSet"),
+    (".cls-meta.xml", "ApexClass"),
+    (".namedCredential-meta.xml", "NamedCredential"),
+    (".externalCredential-meta.xml", "ExternalCredential"),
+    (".platformEventChannel-meta.xml", "PlatformEventChannel"),
+    (".platformEventChannelMember-meta.xml", "PlatformEventChannelMember"),
+    (".eventRelay-meta.xml", "EventRelayConfig"),
+];
+
+#[test]
+fn every_metadata_file_is_well_formed_namespaced_and_has_the_root_its_suffix_needs() {
+    let mut files = Vec::new();
+    meta_files(&repo().join("force-app"), &mut files);
+    assert!(files.len() > 40, "force-app holds {} metadata files", files.len());
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let xml = read(&path);
+        assert!(xml.starts_with(DECLARATION), "{name}: must start with {DECLARATION}");
+        let root = check_well_formed(&xml).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let opening = xml.find(&format!("<{root}")).unwrap();
+        let root_tag = &xml[opening..opening + xml[opening..].find('>').unwrap()];
+        assert!(root_tag.contains(NAMESPACE), "{name}: root <{root}> lacks {NAMESPACE}");
+        let (_, expected) = ROOTS
+            .iter()
+            .find(|(suffix, _)| name.ends_with(suffix))
+            .unwrap_or_else(|| panic!("{name}: a metadata type this test does not know; add it to ROOTS"));
+        assert_eq!(&root, expected, "{name}");
+        if root == "CustomField" {
+            let file_stem = name.trim_end_matches(".field-meta.xml");
+            assert_eq!(value(&xml, "fullName"), Some(file_stem), "{name}: fullName must match the file name");
+        }
+    }
+}
+
+#[test]
+fn the_well_formedness_check_rejects_what_the_metadata_api_would() {
+    assert!(check_well_formed("<A><B>x</B></A>").is_ok());
+    assert!(check_well_formed("<A><B>x</A></B>").is_err());
+    assert!(check_well_formed("<A><B>x</B>").is_err());
+    assert!(check_well_formed("<A>a & b</A>").is_err());
+    assert!(check_well_formed("<A>a &amp; b<!-- <not a tag> --></A>").is_ok());
+    assert!(check_well_formed("<A/><B/>").is_err());
+}
+
+/// One custom field as a Rust source declares it.
+#[derive(Debug)]
+struct Declared {
+    object: String,
+    field: String,
+    kind: String,
+    writable: bool,
+    external_id: Option<bool>,
+}
+
+/// `f("SAP_CardCode__c", Text).external_id(true),` lines under each `object_def("Account", ...)`.
+fn sandbox_fields() -> Vec<Declared> {
+    let source = read(&repo().join("sandbox/src/salesforce/schema.rs"));
+    let body = &source[source.find("fn build()").expect("schema.rs has fn build()")..];
+    let mut object = String::new();
+    let mut expect_name = false;
+    let mut out = Vec::new();
+    for line in body.lines().map(str::trim) {
+        if line.starts_with("object_def(") {
+            expect_name = true;
+            if let Some(name) = first_literal(line) {
+                object = name.to_string();
+                expect_name = false;
+            }
+            continue;
+        }
+        if expect_name {
+            if let Some(name) = first_literal(line) {
+                object = name.to_string();
+                expect_name = false;
+            }
+            continue;
+        }
+        let Some(args) = line.strip_prefix("f(") else { continue };
+        let name = first_literal(args).unwrap();
+        if !name.ends_with("__c") {
+            continue;
+        }
+        let kind = args.split_once(", ").unwrap().1.split(')').next().unwrap().to_string();
+        let external_id = line.split_once(".external_id(").map(|(_, unique)| unique.starts_with("true"));
+        let writable = !line.contains(".read_only()");
+        out.push(Declared { object: object.clone(), field: name.to_string(), kind, writable, external_id });
+    }
+    out
+}
+
+/// `rw("X__c", Kind)` / `ro(...)` lines of the Salesforce entities in the mapping catalogue.
+fn catalogue_fields() -> Vec<Declared> {
+    let path = repo().join("shared/src/mapping/catalogue.rs");
+    let source = read(&path);
+    let start = source.find("static SALESFORCE").expect("catalogue.rs has static SALESFORCE");
+    let section = &source[start..];
+    let section = &section[..section.find("\n];").expect("SALESFORCE ends with ];")];
+    let mut object = String::new();
+    let mut expect_name = false;
+    let mut out = Vec::new();
+    for line in section.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("&entity(") {
+            match first_literal(rest) {
+                Some(name) => object = name.to_string(),
+                None => expect_name = true,
+            }
+        } else if expect_name {
+            if let Some(name) = first_literal(line) {
+                object = name.to_string();
+                expect_name = false;
+            }
+        }
+        for (prefix, writable) in [("rw(", true), ("ro(", false)] {
+            let mut rest = line;
+            while let Some(at) = rest.find(prefix) {
+                let args = &rest[at + prefix.len()..];
+                rest = args;
+                let Some(name) = first_literal(args) else { continue };
+                if !name.ends_with("__c") {
+                    continue;
+                }
+                let kind = args.split_once(", ").unwrap().1;
+                let kind = match kind.strip_prefix("Reference(") {
+                    Some(target) => format!("Reference({})", first_literal(target).unwrap()),
+                    None => kind.split(')').next().unwrap().to_string(),
+                };
+                out.push(Declared { object: object.clone(), field: name.to_string(), kind, writable, external_id: None });
+            }
+        }
+    }
+    out
+}
+
+fn first_literal(s: &str) -> Option<&str> {
+    let start = s.find('"')? + 1;
+    let len = s[start..].find('"')?;
+    Some(&s[start..start + len])
+}
+
+fn field_file(object: &str, field: &str) -> PathBuf {
+    default_dir().join(format!("objects/{object}/fields/{field}.field-meta.xml"))
+}
+
+/// Whether a Salesforce field type can hold what the declaring code calls `kind`.
+fn compatible(kind: &str, xml: &str) -> bool {
+    let ty = value(xml, "type").unwrap_or("");
+    match kind {
+        "Text" => ["Text", "TextArea", "LongTextArea", "Picklist", "Email", "Phone", "Url"].contains(&ty),
+        "Picklist" => ty == "Picklist",
+        "Number" => ["Number", "Currency", "Percent"].contains(&ty),
+        "Currency" => ty == "Currency",
+        "Boolean" => ty == "Checkbox",
+        "Date" => ty == "Date",
+        "DateTime" => ty == "DateTime",
+        reference if reference.starts_with("Reference(") => {
+            let target = &reference["Reference(".len()..reference.len() - 1];
+            ["Lookup", "MasterDetail"].contains(&ty) && value(xml, "referenceTo") == Some(target)
+        }
+        _ => false,
+    }
+}
+
+fn check_declared(source: &str, declared: &[Declared]) {
+    assert!(declared.len() > 20, "{source}: only {} custom fields parsed; has the file's layout changed?", declared.len());
+    let mut problems = Vec::new();
+    for d in declared {
+        let path = field_file(&d.object, &d.field);
+        let Ok(xml) = fs::read_to_string(&path) else {
+            problems.push(format!("{}.{} ({}): no {}", d.object, d.field, d.kind, path.display()));
+            continue;
+        };
+        if !compatible(&d.kind, &xml) {
+            problems.push(format!("{}.{}: {} cannot hold {}", d.object, d.field, value(&xml, "type").unwrap_or("?"), d.kind));
+        }
+        if d.writable && xml.contains("<formula>") {
+            problems.push(format!("{}.{}: written by B1Force but a formula", d.object, d.field));
+        }
+        if let Some(unique) = d.external_id {
+            if value(&xml, "externalId") != Some("true") {
+                problems.push(format!("{}.{}: must be an External ID", d.object, d.field));
+            }
+            if (value(&xml, "unique") == Some("true")) != unique {
+                problems.push(format!("{}.{}: unique must be {unique}", d.object, d.field));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{source}:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn every_custom_field_of_the_salesforce_sandbox_exists_on_its_object_with_a_compatible_type() {
+    let declared = sandbox_fields();
+    let objects: BTreeSet<_> = declared.iter().map(|d| d.object.as_str()).collect();
+    for object in ["Account", "Contact", "Opportunity", "Product2", "Case"] {
+        assert!(objects.contains(object), "no custom fields parsed for {object}: {objects:?}");
+    }
+    check_declared("sandbox/src/salesforce/schema.rs", &declared);
+}
+
+#[test]
+fn every_custom_field_the_mapping_catalogue_allows_exists_with_a_compatible_type() {
+    let declared = catalogue_fields();
+    assert!(declared.iter().any(|d| d.object == "SAP_Invoice__c" && d.field == "Account__c"));
+    check_declared("shared/src/mapping/catalogue.rs", &declared);
+}
+
+#[test]
+fn the_upsert_keys_are_external_ids_and_the_account_key_is_unique_and_case_insensitive() {
+    let card_code = read(&field_file("Account", "SAP_CardCode__c"));
+    assert_eq!(value(&card_code, "externalId"), Some("true"));
+    assert_eq!(value(&card_code, "unique"), Some("true"));
+    assert_eq!(value(&card_code, "caseSensitive"), Some("false"));
+    for (object, field) in [("Product2", "SAP_ItemCode__c"), ("Contact", "SAP_ContactCode__c")] {
+        assert_eq!(value(&read(&field_file(object, field)), "externalId"), Some("true"), "{object}.{field}");
+    }
+    // Invoices and credit notes have separate DocEntry sequences, so only the composite key is unique.
+    let key = read(&field_file("SAP_Invoice__c", "SAP_Document_Key__c"));
+    assert_eq!((value(&key, "externalId"), value(&key, "unique")), (Some("true"), Some("true")));
+    let doc_entry = read(&field_file("SAP_Invoice__c", "SAP_DocEntry__c"));
+    assert_ne!(value(&doc_entry, "unique"), Some("true"));
+}
+
+#[test]
+fn checkboxes_default_to_false_and_text_and_numbers_have_their_sizes() {
+    let mut files = Vec::new();
+    meta_files(&default_dir().join("objects"), &mut files);
+    for path in files.iter().filter(|p| p.to_string_lossy().ends_with(".field-meta.xml")) {
+        let xml = read(path);
+        let name = path.display();
+        let formula = xml.contains("<formula>");
+        match value(&xml, "type").unwrap() {
+            "Checkbox" if !formula => assert_eq!(value(&xml, "defaultValue"), Some("false"), "{name}"),
+            "Text" | "LongTextArea" => assert!(value(&xml, "length").is_some(), "{name}"),
+            "Number" | "Currency" => assert!(value(&xml, "precision").is_some() && value(&xml, "scale").is_some(), "{name}"),
+            "Picklist" => assert!(values(&xml, "fullName").len() > 1 && xml.contains("<valueSetDefinition>"), "{name}: values"),
+            _ => {}
+        }
+    }
+}
+
+/// `Object.Field` → (readable, editable) from a permission set.
+fn field_permissions(xml: &str) -> BTreeMap<String, (bool, bool)> {
+    blocks(xml, "fieldPermissions")
+        .into_iter()
+        .map(|b| {
+            let flag = |tag| value(b, tag) == Some("true");
+            (value(b, "field").unwrap().to_string(), (flag("readable"), flag("editable")))
+        })
+        .collect()
+}
+
+#[test]
+fn the_integration_permission_set_grants_every_custom_field_and_nothing_destructive() {
+    let xml = read(&default_dir().join("permissionsets/B1Force_Integration.permissionset-meta.xml"));
+    let granted = field_permissions(&xml);
+    let mut files = Vec::new();
+    meta_files(&default_dir().join("objects"), &mut files);
+    let mut custom = BTreeSet::new();
+    for path in files.iter().filter(|p| p.to_string_lossy().ends_with(".field-meta.xml")) {
+        let object = path.parent().unwrap().parent().unwrap().file_name().unwrap().to_string_lossy().to_string();
+        if object.ends_with("__mdt") {
+            continue; // the signing key is read by Apex only, never granted to a user
+        }
+        let field = path.file_name().unwrap().to_string_lossy().trim_end_matches(".field-meta.xml").to_string();
+        let key = format!("{object}.{field}");
+        let formula = read(path).contains("<formula>");
+        assert_eq!(granted.get(&key), Some(&(true, !formula)), "{key}: read{}", if formula { "-only (formula)" } else { " and edit" });
+        custom.insert(key);
+    }
+    for key in granted.keys().filter(|k| k.ends_with("__c")) {
+        assert!(custom.contains(key), "{key} is granted but has no field-meta file");
+    }
+    assert!(!xml.contains("B1Force_Setting__mdt"), "the integration user needs no access to the signing key");
+
+    let objects: BTreeMap<&str, &str> = blocks(&xml, "objectPermissions").into_iter().map(|b| (value(b, "object").unwrap(), b)).collect();
+    for object in ["Account", "Contact", "Opportunity", "Product2", "Pricebook2", "Case", "Lead", "SAP_Invoice__c"] {
+        let block = objects.get(object).unwrap_or_else(|| panic!("no object permissions for {object}"));
+        assert_eq!(value(block, "allowRead"), Some("true"), "{object}");
+    }
+    assert_eq!(value(objects["Lead"], "allowEdit"), Some("false"), "Lead is read-only");
+    for (object, block) in &objects {
+        for tag in ["allowDelete", "modifyAllRecords", "viewAllRecords"] {
+            assert_eq!(value(block, tag), Some("false"), "{object}: {tag}");
+        }
+    }
+    let api_enabled = blocks(&xml, "userPermissions").into_iter().any(|b| value(b, "name") == Some("ApiEnabled") && value(b, "enabled") == Some("true"));
+    assert!(api_enabled, "API Enabled");
+    assert_eq!(blocks(&xml, "userPermissions").len(), 1, "API Enabled is the only user permission");
+}
+
+#[test]
+fn the_cdc_channel_feeds_the_event_relay_through_the_aws_named_credential() {
+    let dir = default_dir();
+    let channel = read(&dir.join("platformEventChannels/B1Force__chn.platformEventChannel-meta.xml"));
+    assert_eq!(value(&channel, "channelType"), Some("data"), "a CDC channel");
+
+    let mut members = BTreeSet::new();
+    for entry in fs::read_dir(dir.join("platformEventChannelMembers")).unwrap() {
+        let xml = read(&entry.unwrap().path());
+        assert_eq!(value(&xml, "eventChannel"), Some("B1Force__chn"));
+        members.insert(value(&xml, "selectedEntity").unwrap().to_string());
+    }
+    let expected: BTreeSet<String> = ["Account", "Contact", "Lead", "Opportunity", "Case"].iter().map(|o| format!("{o}ChangeEvent")).collect();
+    assert_eq!(members, expected, "5 entities: the most an org without the CDC add-on may select");
+
+    let relay = read(&dir.join("eventRelays/B1Force_Relay.eventRelay-meta.xml"));
+    assert_eq!(value(&relay, "destinationResourceName"), Some("callout:B1Force_AWS"));
+    assert_eq!(value(&relay, "eventChannel"), Some("B1Force__chn"));
+    assert_eq!(value(&relay, "state"), Some("STOP"), "created stopped; set to RUN after the event bus is associated");
+    let option: serde_json::Value = serde_json::from_str(value(&relay, "relayOption").unwrap()).unwrap();
+    assert_eq!(option, serde_json::json!({"ReplayRecovery": "LATEST"}));
+
+    let aws = read(&dir.join("namedCredentials/B1Force_AWS.namedCredential-meta.xml"));
+    let endpoint = value(&aws, "endpoint").unwrap();
+    assert!(endpoint.starts_with("arn:aws:") && endpoint.contains("REPLACE_ME"), "{endpoint}");
+}
+
+#[test]
+fn the_callout_credentials_are_placeholders_and_callers_get_the_principal() {
+    let dir = default_dir();
+    for name in ["B1Force_Webhook", "B1Force_Lookup"] {
+        let xml = read(&dir.join(format!("namedCredentials/{name}.namedCredential-meta.xml")));
+        assert_eq!(value(&xml, "namedCredentialType"), Some("SecuredEndpoint"), "{name}");
+        assert!(values(&xml, "parameterValue").iter().any(|v| v.starts_with("https://REPLACE_ME")), "{name}: URL placeholder");
+        assert_eq!(value(&xml, "externalCredential"), Some("B1Force_Callout"), "{name}");
+    }
+    let external = read(&dir.join("externalCredentials/B1Force_Callout.externalCredential-meta.xml"));
+    let principal = blocks(&external, "externalCredentialParameters")
+        .into_iter()
+        .find(|b| value(b, "parameterType") == Some("NamedPrincipal"))
+        .and_then(|b| value(b, "parameterName"))
+        .expect("a named principal");
+    let callers = read(&dir.join("permissionsets/B1Force_Callout_User.permissionset-meta.xml"));
+    assert_eq!(value(&callers, "externalCredentialPrincipal"), Some(format!("B1Force_Callout-{principal}").as_str()));
+    let classes: BTreeSet<_> = values(&callers, "apexClass").into_iter().collect();
+    assert_eq!(classes, BTreeSet::from(["B1ForceLookup", "B1ForceWebhook"]));
+
+    let setting = read(&dir.join("objects/B1Force_Setting__mdt/B1Force_Setting__mdt.object-meta.xml"));
+    assert_eq!(value(&setting, "visibility"), Some("Protected"));
+    assert!(dir.join("objects/B1Force_Setting__mdt/fields/Webhook_Secret__c.field-meta.xml").exists());
+    assert!(!dir.join("customMetadata").exists(), "no custom metadata record (it would carry the secret)");
+}
+
+#[test]
+fn the_apex_callouts_sign_timestamp_dot_body_with_hmac_sha256() {
+    let classes = default_dir().join("classes");
+    let webhook = read(&classes.join("B1ForceWebhook.cls"));
+    for needle in [
+        "Crypto.generateMac('hmacSHA256', Blob.valueOf(timestamp + '.' + body)",
+        "EncodingUtil.base64Encode(mac)",
+        "'X-B1Force-Timestamp'",
+        "'X-B1Force-Signature'",
+        "Datetime.now().getTime() / 1000",
+        "'callout:B1Force_Webhook/webhook'",
+        "implements Queueable, Database.AllowsCallouts",
+        "@InvocableMethod",
+        "B1Force_Setting__mdt.getInstance('Default')",
+        "Webhook_Secret__c",
+        "writeStringField('object'",
+        "writeFieldName('recordIds')",
+        "writeStringField('reason'",
+    ] {
+        assert!(webhook.contains(needle), "B1ForceWebhook.cls lacks {needle}");
+    }
+    let lookup = read(&classes.join("B1ForceLookup.cls"));
+    for needle in ["'callout:B1Force_Lookup/credit'", "'?cardCode=' + EncodingUtil.urlEncode(", "B1ForceWebhook.signedRequest(", "@AuraEnabled", "@InvocableMethod"] {
+        assert!(lookup.contains(needle), "B1ForceLookup.cls lacks {needle}");
+    }
+    for (class, test) in [("B1ForceWebhook", "B1ForceWebhookTest"), ("B1ForceLookup", "B1ForceLookupTest")] {
+        let source = read(&classes.join(format!("{test}.cls")));
+        assert!(source.starts_with("@IsTest") && source.contains("implements HttpCalloutMock"), "{test}");
+        assert!(source.contains(&format!("{class}.")), "{test} exercises {class}");
+        assert!(source.contains("Blob.valueOf(timestamp + '.' + "), "{test} recomputes the signature");
+    }
+}
+
+#[test]
+fn the_project_file_and_every_apex_class_use_api_version_63() {
+    let project: serde_json::Value = serde_json::from_str(&read(&repo().join("sfdx-project.json"))).unwrap();
+    assert_eq!(project["sourceApiVersion"], "63.0");
+    let dirs = project["packageDirectories"].as_array().unwrap();
+    assert!(dirs.iter().any(|d| d["path"] == "force-app" && d["default"] == true), "{dirs:?}");
+    for entry in fs::read_dir(default_dir().join("classes")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().ends_with(".cls") {
+            let meta = read(&PathBuf::from(format!("{}-meta.xml", path.display())));
+            assert_eq!(value(&meta, "apiVersion"), Some("63.0"), "{}", path.display());
+        }
+    }
+}
+
+#[test]
+fn the_setup_guide_explains_every_placeholder_in_the_metadata() {
+    let guide = read(&repo().join("docs/salesforce-setup.md"));
+    let mut files = Vec::new();
+    meta_files(&repo().join("force-app"), &mut files);
+    let mut placeholders = BTreeSet::new();
+    for path in files {
+        let xml = read(&path);
+        for (at, _) in xml.match_indices("REPLACE_ME") {
+            let token: String = xml[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            placeholders.insert(token);
+        }
+    }
+    assert!(!placeholders.is_empty());
+    for token in placeholders {
+        assert!(guide.contains(&token), "docs/salesforce-setup.md does not explain {token}");
+    }
+    for step in ["B1Force_Integration", "B1Force__chn", "B1Force_Relay", "RUN", "B1Force_Setting__mdt", "Outbound Message"] {
+        assert!(guide.contains(step), "docs/salesforce-setup.md does not mention {step}");
+    }
+}
