@@ -7,7 +7,8 @@ use sandbox::{FaultConfig, SalesforceOptions, SalesforceSandbox, SapOptions, Sap
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::config::{SalesforceConfig, SapConfig};
-use shared::embedded::{EmbeddedAudit, EmbeddedIdempotency, EmbeddedQueue, EmbeddedQueueOptions};
+use shared::embedded::{EmbeddedAudit, EmbeddedIdempotency, EmbeddedQueue, EmbeddedQueueOptions, EmbeddedSyncState};
+use shared::mapping::file::MappingFile;
 use shared::ports::{Clock, SystemClock};
 use shared::salesforce::SalesforceClient;
 use shared::sap::SapClient;
@@ -52,6 +53,8 @@ pub struct LocalStack {
     pub to_sap_dlq: Arc<EmbeddedQueue>,
     pub idempotency: Arc<EmbeddedIdempotency>,
     pub audit: Arc<EmbeddedAudit>,
+    pub state: Arc<EmbeddedSyncState>,
+    pub mapping: Arc<MappingFile>,
     pub settings: WriterSettings,
 }
 
@@ -89,6 +92,8 @@ impl LocalStack {
             to_sap_dlq,
             idempotency: Arc::new(EmbeddedIdempotency::new()),
             audit: Arc::new(EmbeddedAudit::new()),
+            state: Arc::new(EmbeddedSyncState::new()),
+            mapping: Arc::new(MappingFile::shipped()),
             settings: options.writer,
         })
     }
@@ -103,6 +108,8 @@ impl LocalStack {
             dead_letters: self.to_sap_dlq.clone(),
             requeue: self.to_sap.clone(),
             clock: self.clock.clone(),
+            mapping: self.mapping.clone(),
+            state: self.state.clone(),
             settings: self.settings.clone(),
         }
     }

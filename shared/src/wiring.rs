@@ -1,7 +1,8 @@
 //! Builds the Lambda functions' dependencies on real AWS services and real SAP/Salesforce
 //! endpoints from the environment. Everything here runs once per container, in `main`.
 
-use crate::aws::{DynamoAudit, DynamoIdempotency, SecretsManagerStore, SqsQueue};
+use crate::aws::{DynamoAudit, DynamoIdempotency, DynamoSyncState, SecretsManagerStore, SqsQueue};
+use crate::mapping::file::MappingFile;
 use crate::config::{SalesforceConfig, SapConfig, Source, required};
 use crate::domain::SalesforceId;
 use crate::error::{Error, Result};
@@ -59,6 +60,7 @@ pub async fn sap_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result
     }
     let sf_config = SalesforceConfig::from_source(&layered)?;
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+    let dynamo_state = dynamo.clone();
     let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
     Ok(SapWriter {
         sap: Arc::new(SapClient::new(sap_config)?),
@@ -68,8 +70,18 @@ pub async fn sap_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result
         dead_letters: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SAP_DLQ_URL")?)),
         requeue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SAP_QUEUE_URL")?)),
         clock: Arc::new(SystemClock),
+        mapping: Arc::new(mapping_file(src)?),
+        state: Arc::new(DynamoSyncState::new(dynamo_state, required(src, "SYNC_STATE_TABLE")?)),
         settings: writer_settings(src)?,
     })
+}
+
+/// The mapping file named by `MAPPING_FILE`, else the shipped defaults; validated here, at cold start.
+pub fn mapping_file(src: &dyn Source) -> Result<MappingFile> {
+    match src.var("MAPPING_FILE") {
+        Some(path) => MappingFile::load(std::path::Path::new(&path)).map_err(Error::from),
+        None => Ok(MappingFile::shipped()),
+    }
 }
 
 /// F1 settings: `AUTO_CREATE_CUSTOMERS` (true), `CARD_CODE_PREFIX` (SF).

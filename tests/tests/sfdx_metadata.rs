@@ -258,7 +258,13 @@ fn catalogue_fields() -> Vec<Declared> {
                     Some(target) => format!("Reference({})", first_literal(target).unwrap()),
                     None => kind.split(')').next().unwrap().to_string(),
                 };
-                out.push(Declared { object: object.clone(), field: name.to_string(), kind, writable, external_id: None });
+                out.push(Declared {
+                    object: object.clone(),
+                    field: name.to_string(),
+                    kind,
+                    writable,
+                    external_id: None,
+                });
             }
         }
     }
@@ -295,7 +301,11 @@ fn compatible(kind: &str, xml: &str) -> bool {
 }
 
 fn check_declared(source: &str, declared: &[Declared]) {
-    assert!(declared.len() > 20, "{source}: only {} custom fields parsed; has the file's layout changed?", declared.len());
+    assert!(
+        declared.len() > 20,
+        "{source}: only {} custom fields parsed; has the file's layout changed?",
+        declared.len()
+    );
     let mut problems = Vec::new();
     for d in declared {
         let path = field_file(&d.object, &d.field);
@@ -304,7 +314,13 @@ fn check_declared(source: &str, declared: &[Declared]) {
             continue;
         };
         if !compatible(&d.kind, &xml) {
-            problems.push(format!("{}.{}: {} cannot hold {}", d.object, d.field, value(&xml, "type").unwrap_or("?"), d.kind));
+            problems.push(format!(
+                "{}.{}: {} cannot hold {}",
+                d.object,
+                d.field,
+                value(&xml, "type").unwrap_or("?"),
+                d.kind
+            ));
         }
         if d.writable && xml.contains("<formula>") {
             problems.push(format!("{}.{}: written by B1Force but a formula", d.object, d.field));
@@ -365,8 +381,12 @@ fn checkboxes_default_to_false_and_text_and_numbers_have_their_sizes() {
         match value(&xml, "type").unwrap() {
             "Checkbox" if !formula => assert_eq!(value(&xml, "defaultValue"), Some("false"), "{name}"),
             "Text" | "LongTextArea" => assert!(value(&xml, "length").is_some(), "{name}"),
-            "Number" | "Currency" => assert!(value(&xml, "precision").is_some() && value(&xml, "scale").is_some(), "{name}"),
-            "Picklist" => assert!(values(&xml, "fullName").len() > 1 && xml.contains("<valueSetDefinition>"), "{name}: values"),
+            "Number" | "Currency" => {
+                assert!(value(&xml, "precision").is_some() && value(&xml, "scale").is_some(), "{name}")
+            }
+            "Picklist" => {
+                assert!(values(&xml, "fullName").len() > 1 && xml.contains("<valueSetDefinition>"), "{name}: values")
+            }
             _ => {}
         }
     }
@@ -398,7 +418,12 @@ fn the_integration_permission_set_grants_every_custom_field_and_nothing_destruct
         let field = path.file_name().unwrap().to_string_lossy().trim_end_matches(".field-meta.xml").to_string();
         let key = format!("{object}.{field}");
         let formula = read(path).contains("<formula>");
-        assert_eq!(granted.get(&key), Some(&(true, !formula)), "{key}: read{}", if formula { "-only (formula)" } else { " and edit" });
+        assert_eq!(
+            granted.get(&key),
+            Some(&(true, !formula)),
+            "{key}: read{}",
+            if formula { "-only (formula)" } else { " and edit" }
+        );
         custom.insert(key);
     }
     for key in granted.keys().filter(|k| k.ends_with("__c")) {
@@ -406,7 +431,8 @@ fn the_integration_permission_set_grants_every_custom_field_and_nothing_destruct
     }
     assert!(!xml.contains("B1Force_Setting__mdt"), "the integration user needs no access to the signing key");
 
-    let objects: BTreeMap<&str, &str> = blocks(&xml, "objectPermissions").into_iter().map(|b| (value(b, "object").unwrap(), b)).collect();
+    let objects: BTreeMap<&str, &str> =
+        blocks(&xml, "objectPermissions").into_iter().map(|b| (value(b, "object").unwrap(), b)).collect();
     for object in ["Account", "Contact", "Opportunity", "Product2", "Pricebook2", "Case", "Lead", "SAP_Invoice__c"] {
         let block = objects.get(object).unwrap_or_else(|| panic!("no object permissions for {object}"));
         assert_eq!(value(block, "allowRead"), Some("true"), "{object}");
@@ -417,7 +443,9 @@ fn the_integration_permission_set_grants_every_custom_field_and_nothing_destruct
             assert_eq!(value(block, tag), Some("false"), "{object}: {tag}");
         }
     }
-    let api_enabled = blocks(&xml, "userPermissions").into_iter().any(|b| value(b, "name") == Some("ApiEnabled") && value(b, "enabled") == Some("true"));
+    let api_enabled = blocks(&xml, "userPermissions")
+        .into_iter()
+        .any(|b| value(b, "name") == Some("ApiEnabled") && value(b, "enabled") == Some("true"));
     assert!(api_enabled, "API Enabled");
     assert_eq!(blocks(&xml, "userPermissions").len(), 1, "API Enabled is the only user permission");
 }
@@ -434,7 +462,8 @@ fn the_cdc_channel_feeds_the_event_relay_through_the_aws_named_credential() {
         assert_eq!(value(&xml, "eventChannel"), Some("B1Force__chn"));
         members.insert(value(&xml, "selectedEntity").unwrap().to_string());
     }
-    let expected: BTreeSet<String> = ["Account", "Contact", "Lead", "Opportunity", "Case"].iter().map(|o| format!("{o}ChangeEvent")).collect();
+    let expected: BTreeSet<String> =
+        ["Account", "Contact", "Lead", "Opportunity", "Case"].iter().map(|o| format!("{o}ChangeEvent")).collect();
     assert_eq!(members, expected, "5 entities: the most an org without the CDC add-on may select");
 
     let relay = read(&dir.join("eventRelays/B1Force_Relay.eventRelay-meta.xml"));
@@ -455,7 +484,10 @@ fn the_callout_credentials_are_placeholders_and_callers_get_the_principal() {
     for name in ["B1Force_Webhook", "B1Force_Lookup"] {
         let xml = read(&dir.join(format!("namedCredentials/{name}.namedCredential-meta.xml")));
         assert_eq!(value(&xml, "namedCredentialType"), Some("SecuredEndpoint"), "{name}");
-        assert!(values(&xml, "parameterValue").iter().any(|v| v.starts_with("https://REPLACE_ME")), "{name}: URL placeholder");
+        assert!(
+            values(&xml, "parameterValue").iter().any(|v| v.starts_with("https://REPLACE_ME")),
+            "{name}: URL placeholder"
+        );
         assert_eq!(value(&xml, "externalCredential"), Some("B1Force_Callout"), "{name}");
     }
     let external = read(&dir.join("externalCredentials/B1Force_Callout.externalCredential-meta.xml"));
@@ -497,7 +529,13 @@ fn the_apex_callouts_sign_timestamp_dot_body_with_hmac_sha256() {
         assert!(webhook.contains(needle), "B1ForceWebhook.cls lacks {needle}");
     }
     let lookup = read(&classes.join("B1ForceLookup.cls"));
-    for needle in ["'callout:B1Force_Lookup/credit'", "'?cardCode=' + EncodingUtil.urlEncode(", "B1ForceWebhook.signedRequest(", "@AuraEnabled", "@InvocableMethod"] {
+    for needle in [
+        "'callout:B1Force_Lookup/credit'",
+        "'?cardCode=' + EncodingUtil.urlEncode(",
+        "B1ForceWebhook.signedRequest(",
+        "@AuraEnabled",
+        "@InvocableMethod",
+    ] {
         assert!(lookup.contains(needle), "B1ForceLookup.cls lacks {needle}");
     }
     for (class, test) in [("B1ForceWebhook", "B1ForceWebhookTest"), ("B1ForceLookup", "B1ForceLookupTest")] {
@@ -540,7 +578,9 @@ fn the_setup_guide_explains_every_placeholder_in_the_metadata() {
     for token in placeholders {
         assert!(guide.contains(&token), "docs/salesforce-setup.md does not explain {token}");
     }
-    for step in ["B1Force_Integration", "B1Force__chn", "B1Force_Relay", "RUN", "B1Force_Setting__mdt", "Outbound Message"] {
+    for step in
+        ["B1Force_Integration", "B1Force__chn", "B1Force_Relay", "RUN", "B1Force_Setting__mdt", "Outbound Message"]
+    {
         assert!(guide.contains(step), "docs/salesforce-setup.md does not mention {step}");
     }
 }

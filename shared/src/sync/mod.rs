@@ -10,6 +10,7 @@
 pub mod cdc;
 pub mod drain;
 mod f1_orders;
+mod f2_partners;
 mod f3_cases;
 pub mod fifo;
 pub mod outbound;

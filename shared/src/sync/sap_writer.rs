@@ -9,9 +9,11 @@ use super::fifo::{Processed, batch_item_failures};
 use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, OrderRef, Record, SalesforceId, digest};
 use crate::error::{Error, ErrorClass, Result};
 use crate::ports::{
-    AuditEntry, AuditLog, Claim, Clock, IdempotencyStore, OrderWriteBack, Outcome, OutgoingMessage, Queue, RecordQuery,
+    AuditEntry, AuditLog, Claim, Clock, IdempotencyStore, OrderWriteBack, Outcome, OutgoingMessage, Queue, RecordQuery, ChildQuery,
     SalesforceApi, SapApi,
 };
+use crate::mapping::file::MappingFile;
+use crate::state::SyncState;
 use futures::future::join_all;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -44,6 +46,10 @@ pub struct SapWriter {
     /// `to-sap.fifo` itself: a resync fans out into per-record notifications here.
     pub requeue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
+    /// The field mapping (F2 and later flows).
+    pub mapping: Arc<MappingFile>,
+    /// Content hashes and cross-references (echo suppression, identity).
+    pub state: Arc<dyn SyncState>,
     pub settings: WriterSettings,
 }
 
@@ -96,6 +102,11 @@ pub(super) struct Snapshots {
 }
 
 impl Snapshots {
+    /// The account a contact or lead points to through `field`.
+    fn parent_account(&self, id: &SalesforceId, field: &str) -> Option<SalesforceId> {
+        self.records.get(id)?.get(field)?.as_str().and_then(|raw| SalesforceId::parse(raw).ok())
+    }
+
     fn insert_records(&mut self, records: Vec<Record>) {
         for record in records {
             if let Some(id) = record.get("Id").and_then(|v| v.as_str()).and_then(|raw| SalesforceId::parse(raw).ok()) {
@@ -196,26 +207,39 @@ impl SapWriter {
         }
     }
 
-    /// Current state of every record the batch names: one Salesforce query per object.
+    /// Current state of every record the batch names: one Salesforce query per object (contacts and
+    /// leads first, since they lead to the accounts F2 syncs).
     async fn fetch(&self, notes: &[&Notification]) -> Result<Snapshots> {
         let mut by_object: HashMap<&str, Vec<SalesforceId>> = HashMap::new();
         for note in notes.iter().filter(|n| n.record.id != WHOLE_OBJECT) {
             by_object.entry(note.record.object.as_str()).or_default().push(SalesforceId::parse(&note.record.id)?);
         }
         let mut snapshots = Snapshots::default();
-        for (object, ids) in by_object {
-            match object {
-                "Opportunity" => {
-                    let found = self.salesforce.opportunities(&ids).await?;
-                    snapshots.opportunities.extend(found.into_iter().map(|s| (s.id.clone(), s)));
-                }
-                "Case" => {
-                    let fields = super::f3_cases::case_fields();
-                    let query = RecordQuery { object: "Case", fields: &fields, child: None };
-                    snapshots.insert_records(self.salesforce.records(&query, &ids).await?);
-                }
-                other => return Err(Error::Invalid(format!("sap-writer has no flow for {other} notifications"))),
-            }
+        if let Some(ids) = by_object.get("Opportunity") {
+            let found = self.salesforce.opportunities(ids).await?;
+            snapshots.opportunities.extend(found.into_iter().map(|s| (s.id.clone(), s)));
+        }
+        if let Some(ids) = by_object.get("Case") {
+            let fields = super::f3_cases::case_fields();
+            snapshots.insert_records(self.salesforce.records(&RecordQuery { object: "Case", fields: &fields, child: None }, ids).await?);
+        }
+        let mut accounts = by_object.get("Account").cloned().unwrap_or_default();
+        for (object, link) in [("Contact", "AccountId"), ("Lead", "ConvertedAccountId")] {
+            let Some(ids) = by_object.get(object) else { continue };
+            let fields: Vec<String> = [link, "IsConverted"].iter().take(if object == "Lead" { 2 } else { 1 }).map(|f| f.to_string()).collect();
+            snapshots.insert_records(self.salesforce.records(&RecordQuery { object, fields: &fields, child: None }, ids).await?);
+            accounts.extend(ids.iter().filter_map(|id| snapshots.parent_account(id, link)));
+        }
+        if !accounts.is_empty() {
+            accounts.sort();
+            accounts.dedup();
+            let read = super::f2_partners::account_read(self.mapping.flow("F2")?);
+            let child = read
+                .contact_relationship
+                .as_deref()
+                .map(|relationship| ChildQuery { relationship, fields: &read.contact_fields });
+            let query = RecordQuery { object: "Account", fields: &read.fields, child };
+            snapshots.insert_records(self.salesforce.records(&query, &accounts).await?);
         }
         Ok(snapshots)
     }
@@ -273,6 +297,18 @@ impl SapWriter {
         match note.record.object.as_str() {
             "Opportunity" => self.sync_opportunity(snapshots.opportunities.get(&id)).await,
             "Case" => self.sync_case(&id, snapshots.records.get(&id)).await,
+            "Account" => self.sync_account(&id, snapshots.records.get(&id)).await,
+            "Contact" => match snapshots.parent_account(&id, "AccountId") {
+                Some(account) => self.sync_account(&account, snapshots.records.get(&account)).await,
+                None => Ok(Applied::new(Disposition::Skipped, "skip_contact_without_account", None)),
+            },
+            "Lead" => {
+                let converted = snapshots.records.get(&id).and_then(|l| l.get("IsConverted")).and_then(|v| v.as_bool());
+                match (converted, snapshots.parent_account(&id, "ConvertedAccountId")) {
+                    (Some(true), Some(account)) => self.sync_account(&account, snapshots.records.get(&account)).await,
+                    _ => Ok(Applied::new(Disposition::Skipped, "skip_lead_not_converted", None)),
+                }
+            }
             other => Err(Error::Invalid(format!("sap-writer has no flow for {other} notifications"))),
         }
     }
@@ -403,7 +439,8 @@ fn payload_hash(note: &Notification) -> String {
 }
 
 /// The Salesforce objects this writer has flows for, with their id key prefixes.
-pub const OBJECTS: &[(&str, &str)] = &[("Opportunity", "006"), ("Case", "500")];
+pub const OBJECTS: &[(&str, &str)] =
+    &[("Opportunity", "006"), ("Case", "500"), ("Account", "001"), ("Contact", "003"), ("Lead", "00Q")];
 
 /// The record id that stands for "every record of the object" (GAP_OVERFLOW resync).
 pub const WHOLE_OBJECT: &str = "*";

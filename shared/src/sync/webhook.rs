@@ -10,9 +10,11 @@
 //! {"object":"Account","recordIds":["001SB00000001ABYAY"],"reason":"updated","changedAt":"2026-11-25T10:00:00.000Z"}
 //! ```
 //! - `object`: Account, Contact, Lead, Opportunity or Case; `recordIds`: 1–200 ids of that object.
-//! - `reason` (optional, 1–40 of `A-Z a-z 0-9 _ -`, default `changed`) becomes the notification reason `webhook:<reason>`.
+//! - `reason` (optional, 1–40 of `A-Z a-z 0-9 _ - .` and space, default `changed`) becomes the
+//!   notification reason `webhook:<reason>`.
 //! - `changedAt` (optional, epoch ms or ISO-8601, e.g. the record's LastModifiedDate) identifies the
-//!   change, so a re-send with a fresh signature deduplicates; without it each signed request counts as a change of its own.
+//!   change, so a re-send with a fresh signature deduplicates; without it each signed request counts
+//!   as a change of its own.
 //! - Answers: 202 `{"enqueued":N}`; 400 bad body; 401 missing or wrong signature, stale timestamp, replay;
 //!   413 body over 256 KiB; 500 on our side (send again, re-signed).
 //!
@@ -172,11 +174,11 @@ pub fn parse_body(body: &[u8]) -> Result<WebhookChange, Rejection> {
         None | Some(Value::Null) => "changed".to_string(),
         Some(Value::String(r))
             if (1..=40).contains(&r.len())
-                && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+                && r.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b' ')) =>
         {
             r.clone()
         }
-        Some(_) => return Err(bad("\"reason\" must be 1 to 40 of A-Z a-z 0-9 _ -".into())),
+        Some(_) => return Err(bad("\"reason\" must be 1 to 40 of A-Z a-z 0-9 _ - . and space".into())),
     };
     let changed_at = match fields.get("changedAt") {
         None | Some(Value::Null) => None,
@@ -317,7 +319,7 @@ mod tests {
             (br#"{"object":"Account","recordIds":[]}"#, "BAD_BODY", "1 to 200"),
             (br#"{"object":"Account","recordIds":["006SB00000001GHYAY"]}"#, "BAD_BODY", "not a Account id"),
             (br#"{"object":"Account","recordIds":["001' OR 1=1"]}"#, "BAD_BODY", "not a Salesforce id"),
-            (br#"{"object":"Account","recordIds":["001SB00000001ABYAY"],"reason":"a b"}"#, "BAD_BODY", "reason"),
+            (br#"{"object":"Account","recordIds":["001SB00000001ABYAY"],"reason":"a\nb"}"#, "BAD_BODY", "reason"),
             (
                 br#"{"object":"Account","recordIds":["001SB00000001ABYAY"],"changedAt":"yesterday"}"#,
                 "BAD_BODY",

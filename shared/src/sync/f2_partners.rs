@@ -1,0 +1,132 @@
+//! F2: a Salesforce account (or a converted lead's account, or an account whose contact changed)
+//! becomes an SAP business partner: created when missing, otherwise PATCHed with only the mapped
+//! fields Salesforce owns (or co-owns and changed last) that differ; contacts → ContactEmployees by
+//! `U_SF_ContactId`, addresses → BPAddresses in place. The CardCode is written back to the account.
+//!
+//! Identity is external ids only: `SAP_CardCode__c`, or a CardCode derived from the account id.
+//! A content hash of what Salesforce wants in SAP, stored per record and direction, makes a
+//! repeated or echoed notification no work at all.
+
+use super::sap_writer::{Applied, Disposition, SapWriter};
+use crate::domain::{CardCode, Record, RecordKey, SalesforceId};
+use crate::error::{Error, Result};
+use crate::mapping::f1::card_code_for_account;
+use crate::mapping::file::{FlowMapping, RowSource};
+use crate::mapping::transform::content_hash;
+use crate::state::Direction;
+use serde_json::Value;
+
+/// The account fields F2 reads, and the child query for its contacts.
+pub(super) struct AccountRead {
+    pub fields: Vec<String>,
+    pub contact_relationship: Option<String>,
+    pub contact_fields: Vec<String>,
+}
+
+/// What to read from Salesforce for `flow` (the F2 mapping).
+pub(super) fn account_read(flow: &FlowMapping) -> AccountRead {
+    let mut fields: Vec<String> = flow.salesforce_fields().into_iter().map(String::from).collect();
+    fields.extend(["Name", "LastModifiedDate", "SAP_CardCode__c"].map(String::from));
+    let mut read = AccountRead { fields, contact_relationship: None, contact_fields: Vec::new() };
+    for collection in &flow.collections {
+        if let RowSource::Children { salesforce_relationship, matched_by, .. } = &collection.source {
+            read.contact_relationship = Some(salesforce_relationship.clone());
+            read.contact_fields = collection.fields.iter().map(|f| f.salesforce.clone()).collect();
+            read.contact_fields.extend([matched_by.salesforce.clone(), "LastModifiedDate".into()]);
+        }
+    }
+    read
+}
+
+/// Newer-wins for co-owned fields: Salesforce's LastModifiedDate against SAP's UpdateDate + UpdateTime.
+/// Both are compared as UTC `YYYY-MM-DDTHH:MM:SS` text; SAP's server time zone is assumed to be UTC.
+pub fn salesforce_is_newer(account: &Record, partner: Option<&Record>) -> bool {
+    let Some(partner) = partner else { return true };
+    let sf = account.get("LastModifiedDate").and_then(Value::as_str).unwrap_or("");
+    let date = partner.get("UpdateDate").and_then(Value::as_str).unwrap_or("");
+    let time = partner.get("UpdateTime").and_then(Value::as_str).unwrap_or("00:00:00");
+    let sap = format!("{}T{}", date.get(..10).unwrap_or(""), time);
+    sf.get(..19).unwrap_or(sf) > sap.as_str()
+}
+
+impl SapWriter {
+    /// F2 for one account (None: it no longer exists).
+    pub(super) async fn sync_account(&self, id: &SalesforceId, account: Option<&Record>) -> Result<Applied> {
+        let Some(account) = account else {
+            return Ok(Applied::new(Disposition::Skipped, "skip_missing", None));
+        };
+        let flow = self.mapping.flow("F2")?;
+        let stored_code = account.get("SAP_CardCode__c").and_then(Value::as_str).filter(|c| !c.trim().is_empty());
+        let card_code = match stored_code {
+            Some(code) => CardCode::parse(code.trim()).map_err(|_| {
+                Error::Mapping(format!("Account {id} has SAP_CardCode__c {code:?}, which is not a valid CardCode"))
+            })?,
+            None if self.settings.auto_create_customers => card_code_for_account(id, &self.settings.card_code_prefix)?,
+            None => {
+                return Err(Error::Mapping(format!(
+                    "Account {id} has no SAP_CardCode__c and auto-create is off; set the CardCode or enable auto-create"
+                )));
+            }
+        };
+        let record_key = RecordKey::salesforce("Account", id).to_string();
+        let mut wanted = flow.to_sap(account, None, true);
+        wanted.extend(flow.to_sap_collections(account, None, true));
+        let hash = content_hash(&wanted);
+        let unchanged = self.state.last_hash(&record_key, Direction::SfToSap).await?.as_deref() == Some(hash.as_str());
+        if unchanged && stored_code.is_some() {
+            return Ok(Applied::new(Disposition::Skipped, "skip_unchanged", Some(card_code.to_string())));
+        }
+
+        let mut select: Vec<String> = flow.sap_fields().into_iter().map(String::from).collect();
+        select.extend(["CardCode", "UpdateDate", "UpdateTime"].map(String::from));
+        let current = self.sap.business_partner(&card_code, &select).await?;
+        let newer = salesforce_is_newer(account, current.as_ref());
+        let action = match &current {
+            None => {
+                let mut body = wanted.clone();
+                body.insert("CardCode".into(), Value::String(card_code.to_string()));
+                // Replays and races land on the same CardCode; the port turns a duplicate into an update.
+                self.sap.create_business_partner_record(&body).await?;
+                "create_business_partner"
+            }
+            Some(partner) => {
+                let mut patch = flow.to_sap(account, Some(partner), newer);
+                patch.extend(flow.to_sap_collections(account, Some(partner), newer));
+                if patch.is_empty() {
+                    "skip_no_changes"
+                } else {
+                    self.sap.patch_business_partner(&card_code, &patch).await?;
+                    "update_business_partner"
+                }
+            }
+        };
+        if stored_code.is_none() {
+            self.salesforce.set_account_card_code(id, &card_code).await?;
+        }
+        self.state.put_hash(&record_key, Direction::SfToSap, &hash, self.clock.now_millis()).await?;
+        self.state.link(&record_key, &format!("sap:BusinessPartners:{card_code}")).await?;
+        tracing::info!(card_code = %card_code, action, "account synced to business partner");
+        let disposition = if action == "skip_no_changes" { Disposition::Skipped } else { Disposition::Written };
+        Ok(Applied::new(disposition, action, Some(card_code.to_string())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(v: Value) -> Record {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn the_side_changed_last_wins_and_a_missing_partner_means_salesforce_is_newer() {
+        let account = record(json!({"LastModifiedDate": "2026-11-25T10:00:05.000+0000"}));
+        let older = record(json!({"UpdateDate": "2026-11-25T00:00:00Z", "UpdateTime": "10:00:04"}));
+        let newer = record(json!({"UpdateDate": "2026-11-25T00:00:00Z", "UpdateTime": "10:00:06"}));
+        assert!(salesforce_is_newer(&account, Some(&older)));
+        assert!(!salesforce_is_newer(&account, Some(&newer)));
+        assert!(salesforce_is_newer(&account, None));
+    }
+}
