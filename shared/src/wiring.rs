@@ -2,10 +2,10 @@
 //! endpoints from the environment. Everything here runs once per container, in `main`.
 
 use crate::aws::{DynamoAudit, DynamoIdempotency, DynamoSyncState, SecretsManagerStore, SqsQueue};
-use crate::mapping::file::MappingFile;
 use crate::config::{SalesforceConfig, SapConfig, Source, required};
 use crate::domain::SalesforceId;
 use crate::error::{Error, Result};
+use crate::mapping::file::MappingFile;
 use crate::ports::{SecretStore, SystemClock};
 use crate::salesforce::SalesforceClient;
 use crate::sap::SapClient;

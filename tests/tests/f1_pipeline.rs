@@ -196,7 +196,7 @@ async fn bad_input_gets_clear_errors_and_never_reaches_sap_or_salesforce() {
     let bad_bodies = [
         "not json",
         "{}",
-        r#"{"record":"sf:Account:001SM0000000iibYAA","reason":"cdc:UPDATE","changed_at":1,"source_version":"v","correlation_id":"c"}"#,
+        r#"{"record":"sf:Widget__c:a00SM0000000iibYAA","reason":"cdc:UPDATE","changed_at":1,"source_version":"v","correlation_id":"c"}"#,
         r#"{"record":"sf:Opportunity:006') or 1 eq 1","reason":"cdc:UPDATE","changed_at":1,"source_version":"v","correlation_id":"c"}"#,
     ];
     let batch: Vec<InboundMessage> = bad_bodies

@@ -19,6 +19,7 @@ async fn the_lambda_wiring_turns_duplicate_closed_won_events_into_one_order_each
     let (queue_url, dlq_url) = moto.create_fifo_queue_with_dlq("b1force-to-sap", 5).await?;
     moto.create_idempotency_table("b1force-idempotency").await?;
     moto.create_audit_table("b1force-audit").await?;
+    moto.create_sync_state_table("b1force-sync-state").await?;
     let sap = SapSandbox::start(SapOptions::default()).await?;
     let sf = SalesforceSandbox::start(SalesforceOptions::default()).await?;
     moto.create_secret("b1force/sap", &json!({"password": sap.password()}).to_string()).await?;
@@ -28,6 +29,7 @@ async fn the_lambda_wiring_turns_duplicate_closed_won_events_into_one_order_each
         ("TO_SAP_DLQ_URL", dlq_url.clone()),
         ("IDEMPOTENCY_TABLE", "b1force-idempotency".into()),
         ("AUDIT_TABLE", "b1force-audit".into()),
+        ("SYNC_STATE_TABLE", "b1force-sync-state".into()),
         ("SAP_URL", sap.base_url()),
         ("SAP_COMPANY_DB", sap.company_db().into()),
         ("SAP_USER", sap.user().into()),

@@ -351,6 +351,13 @@ impl SalesforceSandbox {
             .unwrap_or_else(|e| panic!("cannot create opportunity: {} {}", e.code, e.message))
     }
 
+    /// Converts a lead the way the UI's Convert button does; returns (account id, contact id).
+    pub fn convert_lead(&self, lead_id: &str) -> anyhow::Result<(String, String)> {
+        self.shared
+            .write(|store| store.convert_lead(lead_id, &helper_context()))
+            .map_err(|e| anyhow::anyhow!("{} {}: {}", e.status, e.code, e.message))
+    }
+
     /// Creates a record the way a user in the UI would (change origin empty); returns its id.
     pub fn create_record(&self, object: &str, fields: Value) -> anyhow::Result<String> {
         let def = schema::object(object).ok_or_else(|| anyhow::anyhow!("unknown object {object}"))?;

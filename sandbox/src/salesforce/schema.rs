@@ -296,6 +296,7 @@ fn build() -> Vec<ObjectDef> {
                 f("Subject", Text),
                 f("Description", Text),
                 f("Status", Text),
+                f("IsClosed", Boolean).read_only(),
                 f("Priority", Text),
                 f("Origin", Text),
                 f("SAP_Open_Invoices__c", Number),

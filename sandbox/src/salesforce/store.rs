@@ -151,6 +151,35 @@ impl Store {
         Ok(())
     }
 
+    /// Converts a lead as `convertLead` does, in one transaction: a new Account from the company, a
+    /// Contact from the person, then the Lead marked converted. Returns (account id, contact id).
+    pub fn convert_lead(&mut self, lead_id: &str, ctx: &WriteContext) -> Result<(String, String), ApiError> {
+        let lead_def = schema::object("Lead").ok_or_else(ApiError::not_found)?;
+        let account_def = schema::object("Account").ok_or_else(ApiError::not_found)?;
+        let contact_def = schema::object("Contact").ok_or_else(ApiError::not_found)?;
+        let before = self.get("Lead", lead_id).cloned().ok_or_else(ApiError::not_found)?;
+        if before.get("IsConverted") == Some(&json!(true)) {
+            return Err(ApiError::new(400, "INVALID_STATUS", "this lead is already converted"));
+        }
+        let field = |name: &str| before.get(name).cloned().unwrap_or(Value::Null);
+        let account =
+            self.create(account_def, &object(json!({"Name": field("Company"), "Phone": field("Phone")})), ctx)?;
+        let contact = self.create(
+            contact_def,
+            &object(json!({"AccountId": account, "FirstName": field("FirstName"), "LastName": field("LastName"),
+                           "Email": field("Email"), "Phone": field("Phone")})),
+            ctx,
+        )?;
+        let mut record = before.clone();
+        record.insert("IsConverted".into(), json!(true));
+        record.insert("ConvertedAccountId".into(), json!(account));
+        record.insert("ConvertedContactId".into(), json!(contact));
+        record.insert("ConvertedDate".into(), json!(format_datetime(ctx.now_ms).get(..10).unwrap_or_default()));
+        record.insert("Status".into(), json!("Closed - Converted"));
+        self.commit_update(lead_def, lead_id, before, record, ctx);
+        Ok((account, contact))
+    }
+
     /// Deletes a record (and an opportunity's lines with it).
     pub fn delete(&mut self, def: &'static ObjectDef, id: &str, ctx: &WriteContext) -> Result<(), ApiError> {
         let removed = self.tables.get_mut(def.name).and_then(|t| t.remove(id)).ok_or_else(ApiError::not_found)?;
@@ -395,9 +424,14 @@ impl Store {
                     record.insert("IsActive".into(), json!(true));
                 }
             }
-            "Case" if before.is_none() => {
-                let number = 1000 + self.next_case_number + 1;
-                record.insert("CaseNumber".into(), json!(format!("{number:08}")));
+            "Case" => {
+                // The org's closed statuses; the default Case process has just this one.
+                let status = record.get("Status").and_then(Value::as_str).unwrap_or_default();
+                record.insert("IsClosed".into(), json!(status == "Closed"));
+                if before.is_none() {
+                    let number = 1000 + self.next_case_number + 1;
+                    record.insert("CaseNumber".into(), json!(format!("{number:08}")));
+                }
             }
             _ => {}
         }
@@ -666,4 +700,8 @@ mod tests {
         assert!(created.changed_fields.is_empty());
         assert_eq!(created.values["Name"], json!("New"));
     }
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    value.as_object().cloned().unwrap_or_default()
 }

@@ -41,12 +41,30 @@ pub(super) fn account_read(flow: &FlowMapping) -> AccountRead {
 /// Newer-wins for co-owned fields: Salesforce's LastModifiedDate against SAP's UpdateDate + UpdateTime.
 /// Both are compared as UTC `YYYY-MM-DDTHH:MM:SS` text; SAP's server time zone is assumed to be UTC.
 pub fn salesforce_is_newer(account: &Record, partner: Option<&Record>) -> bool {
-    let Some(partner) = partner else { return true };
     let sf = account.get("LastModifiedDate").and_then(Value::as_str).unwrap_or("");
+    modified_after(sf, partner)
+}
+
+/// Like [`salesforce_is_newer`] for the collections: the latest change of the account or any of its
+/// contacts counts, since a contact edit does not touch the account. (Per-row newer-wins would be
+/// finer; a co-owned field of another contact then follows Salesforce too.)
+pub fn salesforce_children_are_newer(account: &Record, partner: Option<&Record>) -> bool {
+    let children = account.values().filter_map(|v| v.get("records")).filter_map(Value::as_array).flatten();
+    let latest = std::iter::once(account.get("LastModifiedDate"))
+        .chain(children.map(|c| c.get("LastModifiedDate")))
+        .filter_map(|v| v.and_then(Value::as_str))
+        .max()
+        .unwrap_or("");
+    modified_after(latest, partner)
+}
+
+fn modified_after(sf: &str, partner: Option<&Record>) -> bool {
+    let Some(partner) = partner else { return true };
     let date = partner.get("UpdateDate").and_then(Value::as_str).unwrap_or("");
     let time = partner.get("UpdateTime").and_then(Value::as_str).unwrap_or("00:00:00");
     let sap = format!("{}T{}", date.get(..10).unwrap_or(""), time);
-    sf.get(..19).unwrap_or(sf) > sap.as_str()
+    // A tie goes to Salesforce: the change being processed is its own, and both clocks have 1 s resolution.
+    sf.get(..19).unwrap_or(sf) >= sap.as_str()
 }
 
 impl SapWriter {
@@ -81,6 +99,7 @@ impl SapWriter {
         select.extend(["CardCode", "UpdateDate", "UpdateTime"].map(String::from));
         let current = self.sap.business_partner(&card_code, &select).await?;
         let newer = salesforce_is_newer(account, current.as_ref());
+        let children_newer = salesforce_children_are_newer(account, current.as_ref());
         let action = match &current {
             None => {
                 let mut body = wanted.clone();
@@ -91,7 +110,7 @@ impl SapWriter {
             }
             Some(partner) => {
                 let mut patch = flow.to_sap(account, Some(partner), newer);
-                patch.extend(flow.to_sap_collections(account, Some(partner), newer));
+                patch.extend(flow.to_sap_collections(account, Some(partner), children_newer));
                 if patch.is_empty() {
                     "skip_no_changes"
                 } else {

@@ -26,8 +26,9 @@ impl SapWriter {
             // A case without an SAP customer has no billing context; F2 links the account first.
             return Ok(Applied::new(Disposition::Skipped, "skip_account_not_in_sap", None));
         };
-        let card_code = CardCode::parse(raw_code)
-            .map_err(|_| Error::Mapping(format!("Case {id}'s account has SAP_CardCode__c {raw_code:?}, not a valid CardCode")))?;
+        let card_code = CardCode::parse(raw_code).map_err(|_| {
+            Error::Mapping(format!("Case {id}'s account has SAP_CardCode__c {raw_code:?}, not a valid CardCode"))
+        })?;
         let today = super::date_of(self.clock.now_millis());
         let context = self.sap.billing_context(&card_code, &today).await?;
         self.salesforce.update_record("Case", id, &f3::case_fields(&context)).await?;

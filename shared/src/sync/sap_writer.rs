@@ -8,11 +8,11 @@
 use super::fifo::{Processed, batch_item_failures};
 use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, OrderRef, Record, SalesforceId, digest};
 use crate::error::{Error, ErrorClass, Result};
-use crate::ports::{
-    AuditEntry, AuditLog, Claim, Clock, IdempotencyStore, OrderWriteBack, Outcome, OutgoingMessage, Queue, RecordQuery, ChildQuery,
-    SalesforceApi, SapApi,
-};
 use crate::mapping::file::MappingFile;
+use crate::ports::{
+    AuditEntry, AuditLog, ChildQuery, Claim, Clock, IdempotencyStore, OrderWriteBack, Outcome, OutgoingMessage, Queue,
+    RecordQuery, SalesforceApi, SapApi,
+};
 use crate::state::SyncState;
 use futures::future::join_all;
 use std::collections::HashMap;
@@ -221,13 +221,21 @@ impl SapWriter {
         }
         if let Some(ids) = by_object.get("Case") {
             let fields = super::f3_cases::case_fields();
-            snapshots.insert_records(self.salesforce.records(&RecordQuery { object: "Case", fields: &fields, child: None }, ids).await?);
+            snapshots.insert_records(
+                self.salesforce.records(&RecordQuery { object: "Case", fields: &fields, child: None }, ids).await?,
+            );
         }
         let mut accounts = by_object.get("Account").cloned().unwrap_or_default();
         for (object, link) in [("Contact", "AccountId"), ("Lead", "ConvertedAccountId")] {
             let Some(ids) = by_object.get(object) else { continue };
-            let fields: Vec<String> = [link, "IsConverted"].iter().take(if object == "Lead" { 2 } else { 1 }).map(|f| f.to_string()).collect();
-            snapshots.insert_records(self.salesforce.records(&RecordQuery { object, fields: &fields, child: None }, ids).await?);
+            let fields: Vec<String> = [link, "IsConverted"]
+                .iter()
+                .take(if object == "Lead" { 2 } else { 1 })
+                .map(|f| f.to_string())
+                .collect();
+            snapshots.insert_records(
+                self.salesforce.records(&RecordQuery { object, fields: &fields, child: None }, ids).await?,
+            );
             accounts.extend(ids.iter().filter_map(|id| snapshots.parent_account(id, link)));
         }
         if !accounts.is_empty() {
