@@ -10,6 +10,7 @@ use crate::ports::{SecretStore, SystemClock};
 use crate::salesforce::SalesforceClient;
 use crate::sap::SapClient;
 use crate::secrets::{CachedSecrets, SecretFields};
+use crate::sync::lookup::Lookups;
 use crate::sync::sap_writer::{SapWriter, WriterSettings};
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
@@ -40,40 +41,55 @@ fn expose(fields: &Option<SecretFields>, field: &str, setting: &str, into: &mut 
     }
 }
 
-/// The sap-writer on AWS: SQS DLQ, DynamoDB idempotency and audit, SAP and Salesforce clients.
-/// `SAP_SECRET_ID` names `{"password", "ca_bundle_pem"?}`; `SF_SECRET_ID` names `{"client_secret"}`.
-/// Secrets are read once per container, at init.
-pub async fn sap_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<SapWriter> {
-    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
-    let sap_secret = secret_fields(&secrets, src, "SAP_SECRET_ID").await?;
-    let sf_secret = secret_fields(&secrets, src, "SF_SECRET_ID").await?;
+/// The SAP client from `SAP_*` settings; `SAP_SECRET_ID` names `{"password", "ca_bundle_pem"?}`.
+async fn sap_client(secrets: &dyn SecretStore, src: &dyn Source) -> Result<SapClient> {
+    let sap_secret = secret_fields(secrets, src, "SAP_SECRET_ID").await?;
     let mut fetched = HashMap::new();
     expose(&sap_secret, "password", "SAP_PASSWORD", &mut fetched);
-    expose(&sf_secret, "client_secret", "SF_CLIENT_SECRET", &mut fetched);
-    let layered = Layered { secrets: fetched, base: src };
-    let mut sap_config = SapConfig::from_source(&layered)?;
-    if sap_config.ca_bundle_pem.is_none() {
-        sap_config.ca_bundle_pem = sap_secret
+    let mut config = SapConfig::from_source(&Layered { secrets: fetched, base: src })?;
+    if config.ca_bundle_pem.is_none() {
+        config.ca_bundle_pem = sap_secret
             .as_ref()
             .and_then(|f| f.optional("ca_bundle_pem"))
             .map(|pem| pem.expose_secret().as_bytes().to_vec());
     }
-    let sf_config = SalesforceConfig::from_source(&layered)?;
+    SapClient::new(config)
+}
+
+/// The sap-writer on AWS: SQS DLQ, DynamoDB idempotency, audit and sync state, SAP and Salesforce
+/// clients. `SF_SECRET_ID` names `{"client_secret"}`. Secrets are read once per container, at init.
+pub async fn sap_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<SapWriter> {
+    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
+    let sap = sap_client(&secrets, src).await?;
+    let sf_secret = secret_fields(&secrets, src, "SF_SECRET_ID").await?;
+    let mut fetched = HashMap::new();
+    expose(&sf_secret, "client_secret", "SF_CLIENT_SECRET", &mut fetched);
+    let sf_config = SalesforceConfig::from_source(&Layered { secrets: fetched, base: src })?;
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
-    let dynamo_state = dynamo.clone();
+    let sqs = aws_sdk_sqs::Client::new(sdk);
     let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
     Ok(SapWriter {
-        sap: Arc::new(SapClient::new(sap_config)?),
+        sap: Arc::new(sap),
         salesforce: Arc::new(SalesforceClient::new(sf_config)?),
         idempotency: Arc::new(DynamoIdempotency::new(dynamo.clone(), required(src, "IDEMPOTENCY_TABLE")?)),
-        audit: Arc::new(DynamoAudit::new(dynamo, required(src, "AUDIT_TABLE")?, Some(retention_days * 86_400))),
-        dead_letters: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SAP_DLQ_URL")?)),
-        requeue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SAP_QUEUE_URL")?)),
+        audit: Arc::new(DynamoAudit::new(dynamo.clone(), required(src, "AUDIT_TABLE")?, Some(retention_days * 86_400))),
+        dead_letters: Arc::new(SqsQueue::new(sqs.clone(), required(src, "TO_SAP_DLQ_URL")?)),
+        requeue: Arc::new(SqsQueue::new(sqs, required(src, "TO_SAP_QUEUE_URL")?)),
         clock: Arc::new(SystemClock),
         mapping: Arc::new(mapping_file(src)?),
-        state: Arc::new(DynamoSyncState::new(dynamo_state, required(src, "SYNC_STATE_TABLE")?)),
+        state: Arc::new(DynamoSyncState::new(dynamo, required(src, "SYNC_STATE_TABLE")?)),
         settings: writer_settings(src)?,
     })
+}
+
+/// The live lookup endpoint: the SAP client plus the signing key named by `LOOKUP_SECRET_ID`;
+/// `LOOKUP_CACHE_SECONDS` (default 30) is the answer cache's lifetime.
+pub async fn lookups(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<Lookups> {
+    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
+    let sap = sap_client(&secrets, src).await?;
+    let key = secrets.get(&required(src, "LOOKUP_SECRET_ID")?).await?;
+    let ttl_secs: i64 = crate::config::parse_or(src, "LOOKUP_CACHE_SECONDS", 30)?;
+    Ok(Lookups::new(Arc::new(sap), Arc::new(SystemClock), key, ttl_secs * 1000))
 }
 
 /// The mapping file named by `MAPPING_FILE`, else the shipped defaults; validated here, at cold start.

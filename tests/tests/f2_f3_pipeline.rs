@@ -154,7 +154,7 @@ async fn sap_owned_fields_stay_in_sap_and_co_owned_fields_follow_the_newer_side(
     let before = stack.sap_sandbox.business_partner("C20003").unwrap();
 
     // Salesforce edits an SAP-owned field and a co-owned one; SAP's copy of the co-owned one is older.
-    stack.sap_sandbox.set_clock(Some("2026-01-01T00:00:00"));
+    stack.sap_sandbox.set_clock(Some("2026-01-01T00:00:00")).unwrap();
     stack.sap_sandbox.user_update("BusinessPartners", "C20003", json!({"Phone1": "+1 000 SAP OLD"})).unwrap();
     let cursor = stack.sf_sandbox.changes().len();
     stack
@@ -168,7 +168,7 @@ async fn sap_owned_fields_stay_in_sap_and_co_owned_fields_follow_the_newer_side(
     assert_eq!(after["Phone1"], "+1 555 SALESFORCE", "Salesforce changed Phone last, so it wins");
 
     // Now SAP changes the phone after Salesforce did; Salesforce's older value must not overwrite it.
-    stack.sap_sandbox.set_clock(Some("2099-01-01T00:00:00"));
+    stack.sap_sandbox.set_clock(Some("2099-01-01T00:00:00")).unwrap();
     stack.sap_sandbox.user_update("BusinessPartners", "C20003", json!({"Phone1": "+1 777 SAP NEW"})).unwrap();
     stack.sf_sandbox.update_record("Account", &account, json!({"Website": "https://c20003.example"})).unwrap();
     deliver_changes(&stack, cursor, 1).await;

@@ -63,8 +63,7 @@ fn check_well_formed(xml: &str) -> Result<String, String> {
     let mut stack: Vec<&str> = Vec::new();
     let mut root = None;
     let mut rest = xml;
-    loop {
-        let Some(lt) = rest.find('<') else { break };
+    while let Some(lt) = rest.find('<') {
         let text = &rest[..lt];
         if stack.is_empty() && !text.trim().is_empty() {
             return Err(format!("text outside the root element: {:?}", text.trim()));
@@ -238,11 +237,9 @@ fn catalogue_fields() -> Vec<Declared> {
                 Some(name) => object = name.to_string(),
                 None => expect_name = true,
             }
-        } else if expect_name {
-            if let Some(name) = first_literal(line) {
-                object = name.to_string();
-                expect_name = false;
-            }
+        } else if expect_name && let Some(name) = first_literal(line) {
+            object = name.to_string();
+            expect_name = false;
         }
         for (prefix, writable) in [("rw(", true), ("ro(", false)] {
             let mut rest = line;

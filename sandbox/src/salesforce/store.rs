@@ -567,6 +567,11 @@ fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
 
+/// A JSON object literal as a field map.
+fn object(value: Value) -> Map<String, Value> {
+    value.as_object().cloned().unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -700,8 +705,4 @@ mod tests {
         assert!(created.changed_fields.is_empty());
         assert_eq!(created.values["Name"], json!("New"));
     }
-}
-
-fn object(value: Value) -> Map<String, Value> {
-    value.as_object().cloned().unwrap_or_default()
 }

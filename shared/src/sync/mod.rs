@@ -13,6 +13,7 @@ mod f1_orders;
 mod f2_partners;
 mod f3_cases;
 pub mod fifo;
+pub mod lookup;
 pub mod outbound;
 pub mod receiver;
 mod resync;

@@ -186,7 +186,7 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
-    fn json(status: u16, body: Value) -> Self {
+    pub(super) fn json(status: u16, body: Value) -> Self {
         Self { status, content_type: "application/json", body: body.to_string() }
     }
 
@@ -393,7 +393,7 @@ fn require_content_type(request: &Value, kind: &str) -> Result<(), Rejection> {
 }
 
 /// A request header, by case-insensitive name (Function URLs lowercase them, tests may not).
-fn header<'a>(request: &'a Value, name: &str) -> Option<&'a str> {
+pub(super) fn header<'a>(request: &'a Value, name: &str) -> Option<&'a str> {
     request
         .get("headers")
         .and_then(Value::as_object)?

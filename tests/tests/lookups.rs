@@ -1,0 +1,76 @@
+//! The live lookup endpoint: answers from SAP, refuses unsigned or mis-signed questions, caches.
+
+use e2e::lookup::{KEY, lookups, signed_get};
+use sandbox::{SapOptions, SapSandbox};
+use serde_json::Value;
+use shared::embedded::ManualClock;
+use shared::ports::Clock;
+use std::sync::Arc;
+use std::time::Duration;
+
+const NOW: i64 = 1_795_600_800_000;
+
+fn body(response: &shared::sync::receiver::HttpResponse) -> Value {
+    serde_json::from_str(&response.body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credit_and_item_questions_get_sap_answers_and_unknown_codes_get_404() {
+    let sap = SapSandbox::start(SapOptions::default()).await.unwrap();
+    let service = lookups(&sap, Arc::new(ManualClock::new(NOW)), 30_000);
+
+    let credit = service.handle(&signed_get("/credit", "cardCode=C20000", KEY, NOW)).await;
+    assert_eq!(credit.status, 200, "{}", credit.body);
+    let credit = body(&credit);
+    assert_eq!(credit["cardCode"], "C20000");
+    assert_eq!(credit["balance"].as_f64(), Some(2100.0));
+    assert_eq!(credit["creditLimit"].as_f64(), Some(10000.0));
+
+    let item = body(&service.handle(&signed_get("/item", "itemCode=A00005&priceList=1", KEY, NOW)).await);
+    assert_eq!(item["inStock"].as_f64(), Some(68.0), "{item}");
+    assert!(item["price"].as_f64().unwrap() > 0.0);
+
+    assert_eq!(service.handle(&signed_get("/credit", "cardCode=C99999", KEY, NOW)).await.status, 404);
+    assert_eq!(service.handle(&signed_get("/credit", "cardCode=C1%27%20or%201%20eq%201", KEY, NOW)).await.status, 400);
+    assert_eq!(service.handle(&signed_get("/nothing", "", KEY, NOW)).await.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn questions_without_a_valid_signature_for_exactly_that_question_are_refused() {
+    let sap = SapSandbox::start(SapOptions::default()).await.unwrap();
+    let service = lookups(&sap, Arc::new(ManualClock::new(NOW)), 30_000);
+
+    let wrong_key = signed_get("/credit", "cardCode=C20000", "another-key", NOW);
+    let stale = signed_get("/credit", "cardCode=C20000", KEY, NOW - 10 * 60 * 1000);
+    let mut other_question = signed_get("/credit", "cardCode=C20000", KEY, NOW);
+    other_question["rawQueryString"] = "cardCode=C20001".into();
+    let mut unsigned = signed_get("/credit", "cardCode=C20000", KEY, NOW);
+    unsigned["headers"] = serde_json::json!({});
+    for request in [wrong_key, stale, other_question, unsigned] {
+        assert_eq!(service.handle(&request).await.status, 401, "{request}");
+    }
+    let mut post = signed_get("/credit", "cardCode=C20000", KEY, NOW);
+    post["requestContext"]["http"]["method"] = "POST".into();
+    assert_eq!(service.handle(&post).await.status, 405);
+    assert_eq!(service.sap_reads(), 0, "nothing reached SAP");
+    assert_eq!(sap.calls().total(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_load_asking_twice_hits_sap_once_until_the_cache_expires() {
+    let sap = SapSandbox::start(SapOptions::default()).await.unwrap();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let service = lookups(&sap, clock.clone(), 30_000);
+
+    let first = body(&service.handle(&signed_get("/credit", "cardCode=C20002", KEY, clock.now_millis())).await);
+    let second = body(&service.handle(&signed_get("/credit", "cardCode=C20002", KEY, clock.now_millis())).await);
+    assert_eq!((first["cached"].as_bool(), second["cached"].as_bool()), (Some(false), Some(true)));
+    assert_eq!(first["balance"], second["balance"]);
+    let reads = sap.calls().matching("GET /BusinessPartners");
+    assert_eq!(reads, 1, "one SAP read for two questions");
+
+    clock.advance(Duration::from_secs(31));
+    let third = body(&service.handle(&signed_get("/credit", "cardCode=C20002", KEY, clock.now_millis())).await);
+    assert_eq!(third["cached"].as_bool(), Some(false));
+    assert_eq!(sap.calls().matching("GET /BusinessPartners"), 2);
+}
