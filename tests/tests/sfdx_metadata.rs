@@ -529,7 +529,7 @@ fn the_apex_callouts_sign_timestamp_dot_body_with_hmac_sha256() {
     for needle in [
         "'callout:B1Force_Lookup/credit'",
         "'?cardCode=' + EncodingUtil.urlEncode(",
-        "B1ForceWebhook.signedRequest(",
+        "B1ForceWebhook.signedGet(ENDPOINT + query, PATH + query)",
         "@AuraEnabled",
         "@InvocableMethod",
     ] {
