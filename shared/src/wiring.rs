@@ -130,6 +130,8 @@ pub struct ReceiverDeps {
     pub replays: Option<DynamoIdempotency>,
     /// `SF_ORG_ID`: Outbound Messages from any other org are refused.
     pub org_id: Option<SalesforceId>,
+    /// `OUTBOUND_TOKEN_SECRET_ID`: Outbound Messages must carry this secret as `?token=`.
+    pub outbound_token_secret_id: Option<String>,
 }
 
 impl ReceiverDeps {
@@ -158,6 +160,7 @@ impl ReceiverDeps {
             webhook_secret_id,
             replays,
             org_id,
+            outbound_token_secret_id: src.var("OUTBOUND_TOKEN_SECRET_ID"),
             to_sap: SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SAP_QUEUE_URL")?),
             audit: DynamoAudit::new(
                 aws_sdk_dynamodb::Client::new(sdk),
@@ -190,6 +193,10 @@ impl ReceiverDeps {
                 _ => None,
             },
             org_id: self.org_id.as_ref(),
+            outbound_token: self
+                .outbound_token_secret_id
+                .as_deref()
+                .map(|secret_id| crate::sync::receiver::OutboundToken { secrets: &self.secrets, secret_id }),
         }
     }
 }

@@ -1,9 +1,9 @@
 //! Benchmark: Lambda init time of each function binary, from exec to its first network call.
 //!
-//! Each binary is started with `AWS_LAMBDA_RUNTIME_API` pointing at a local listener and settings
-//! that need no network during init (no Secrets Manager ids), so its first connection is the
-//! runtime API's `next` request: the time to that connection is the init time. Build the release
-//! binaries first: `cargo build --release -p sf-receiver -p sap-writer`.
+//! Each binary is started with `AWS_LAMBDA_RUNTIME_API` and `AWS_ENDPOINT_URL` both pointing at one
+//! local listener, so its first connection, whichever it is (the runtime API's `next` request, or
+//! Secrets Manager for sap-lookup's signing key), ends the measured init. Build the release
+//! binaries first: `cargo build --release -p sf-receiver -p sap-writer -p sap-lookup`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -26,6 +26,9 @@ fn time_to_first_connection(path: &PathBuf) -> anyhow::Result<Duration> {
     let mut child = Command::new(path)
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", &api)
+        .env("AWS_ENDPOINT_URL", format!("http://{api}"))
+        .env("LOOKUP_SECRET_ID", "bench-lookup-key")
+        .env("SYNC_STATE_TABLE", "state")
         .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
@@ -56,7 +59,7 @@ fn time_to_first_connection(path: &PathBuf) -> anyhow::Result<Duration> {
 
 fn main() -> anyhow::Result<()> {
     println!("Lambda init benchmark: exec -> first connection to the runtime API, {RUNS} runs each");
-    for name in ["sf-receiver", "sap-writer"] {
+    for name in ["sf-receiver", "sap-writer", "sap-lookup"] {
         let path = binary(name);
         if !path.exists() {
             anyhow::bail!("{} is missing: run `cargo build --release -p {name}` first", path.display());

@@ -10,7 +10,7 @@ use shared::embedded::{
     EmbeddedAudit, EmbeddedIdempotency, EmbeddedQueue, EmbeddedQueueOptions, EmbeddedSecrets, ManualClock,
 };
 use shared::ports::{Clock, Outcome, OutgoingMessage, Queue, ReceivedMessage};
-use shared::sync::receiver::{Ingress, Receiver, WebhookAuth};
+use shared::sync::receiver::{Ingress, OutboundToken, Receiver, WebhookAuth};
 use shared::sync::webhook;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,6 +62,7 @@ impl Rig {
             },
             webhook: Some(WebhookAuth { secrets: &self.secrets, secret_id: SECRET_ID, replays: &self.replays }),
             org_id: self.org_id.as_ref(),
+            outbound_token: None,
         }
     }
 
@@ -449,4 +450,24 @@ async fn the_lambda_wiring_serves_the_function_url_on_moto_with_replay_protectio
     let err = ReceiverDeps::from_env(&sdk, &settings).err().expect("a webhook without replay protection is refused");
     assert!(err.to_string().contains("IDEMPOTENCY_TABLE"), "{err}");
     Ok(())
+}
+
+#[tokio::test]
+async fn an_outbound_message_endpoint_with_a_token_refuses_requests_without_it() {
+    let rig = Rig::new();
+    rig.secrets.insert("b1force/outbound-token", "s3cret-token-value");
+    let ingress = Ingress {
+        outbound_token: Some(OutboundToken { secrets: &rig.secrets, secret_id: "b1force/outbound-token" }),
+        ..rig.ingress_on(rig.to_sap.as_ref())
+    };
+    let status = |response: Value| response["statusCode"].as_u64().unwrap();
+    let mut event = sample("outbound-message-function-url.json");
+    for query in ["", "token=wrong", "other=s3cret-token-value"] {
+        event["rawQueryString"] = query.into();
+        assert_eq!(status(ingress.handle(&event).await.unwrap()), 401, "{query:?}");
+    }
+    assert!(rig.to_sap.is_empty(), "nothing enqueued without the token");
+    event["rawQueryString"] = "token=s3cret-token-value".into();
+    assert_eq!(status(ingress.handle(&event).await.unwrap()), 200);
+    assert_eq!(rig.to_sap.len(), 1);
 }

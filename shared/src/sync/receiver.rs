@@ -215,6 +215,15 @@ pub struct Ingress<'a> {
     pub webhook: Option<WebhookAuth<'a>>,
     /// When set, Outbound Messages from any other org are refused.
     pub org_id: Option<&'a SalesforceId>,
+    /// When set, `/outbound-message` requires `?token=<the secret's value>` (Outbound Messages are not signed).
+    pub outbound_token: Option<OutboundToken<'a>>,
+}
+
+/// The shared token an Outbound Message endpoint URL carries in its query string.
+pub struct OutboundToken<'a> {
+    pub secrets: &'a dyn SecretStore,
+    /// The secret's name (`OUTBOUND_TOKEN_SECRET_ID`); its whole string value is the token.
+    pub secret_id: &'a str,
 }
 
 /// What `/webhook` needs to authenticate requests.
@@ -345,6 +354,16 @@ impl Ingress<'_> {
         require_post(request)?;
         require_content_type(request, "xml")?;
         let body = raw_body(request, outbound::MAX_BODY_BYTES)?;
+        if let Some(token) = &self.outbound_token {
+            let expected = token.secrets.get(token.secret_id).await.map_err(Refusal::Failed)?;
+            let query = request.get("rawQueryString").and_then(Value::as_str).unwrap_or("");
+            let given = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v);
+            // Digests of equal length compare in time independent of where the token differs.
+            let matches = given.is_some_and(|g| digest(g.as_bytes()) == digest(expected.expose_secret().as_bytes()));
+            if !matches {
+                return Err(Rejection::new(401, "BAD_TOKEN", "the endpoint URL's token is missing or wrong").into());
+            }
+        }
         let message = outbound::parse(&body)?;
         if let Some(expected) = self.org_id {
             outbound::check_org(&message, expected)?;
@@ -479,6 +498,7 @@ mod tests {
             receiver: Receiver { to_sap: &queue, audit: &audit, clock: clock.as_ref(), client_tag: "b1force" },
             webhook: Some(WebhookAuth { secrets: &secrets, secret_id: "hook", replays: &replays }),
             org_id: None,
+            outbound_token: None,
         };
         let body = r#"{"object":"Case","recordIds":["500SB00000001IJYAY"]}"#;
         let mut event = request(&STANDARD.encode(body), true);
