@@ -75,14 +75,7 @@ async fn a_crash_between_order_creation_and_write_back_heals_on_redelivery_witho
     deliver_closed_won(&stack, &ids, 1, "crash").await.unwrap();
 
     let received = stack.to_sap.receive(10).await.unwrap();
-    let batch: Vec<InboundMessage> = received
-        .iter()
-        .map(|m| InboundMessage {
-            message_id: m.message_id.clone(),
-            group_id: m.group_id.clone(),
-            body: m.body.clone(),
-        })
-        .collect();
+    let batch: Vec<InboundMessage> = received.iter().map(InboundMessage::from).collect();
     let dying = SapWriter { salesforce: Arc::new(DiesBeforeWriteBack(stack.salesforce.clone())), ..stack.writer() };
     let deadline = clock.now_millis() + 90_000;
     let crashed = tokio::time::timeout(Duration::from_secs(3), dying.process_batch(&batch, deadline)).await;

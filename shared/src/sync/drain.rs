@@ -51,14 +51,7 @@ pub async fn drain(
         if received.is_empty() {
             break;
         }
-        let batch: Vec<InboundMessage> = received
-            .iter()
-            .map(|m| InboundMessage {
-                message_id: m.message_id.clone(),
-                group_id: m.group_id.clone(),
-                body: m.body.clone(),
-            })
-            .collect();
+        let batch: Vec<InboundMessage> = received.iter().map(InboundMessage::from).collect();
         let BatchOutcome { failures, dispositions } =
             writer.process_batch(&batch, clock.now_millis() + invocation_budget_ms).await;
         for m in &received {

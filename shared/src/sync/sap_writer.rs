@@ -61,6 +61,12 @@ pub struct InboundMessage {
     pub body: String,
 }
 
+impl From<&crate::ports::ReceivedMessage> for InboundMessage {
+    fn from(m: &crate::ports::ReceivedMessage) -> Self {
+        Self { message_id: m.message_id.clone(), group_id: m.group_id.clone(), body: m.body.clone() }
+    }
+}
+
 /// What happened to one message.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
