@@ -200,3 +200,9 @@ impl ReceiverDeps {
         }
     }
 }
+
+/// The SAP client from `SAP_*` settings, its password and CA bundle from `SAP_SECRET_ID` (sap-poller).
+pub async fn sap_client_from_env(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<SapClient> {
+    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
+    sap_client(&secrets, src).await
+}

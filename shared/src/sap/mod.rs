@@ -7,10 +7,12 @@
 mod api;
 mod billing;
 mod business_partners;
+mod changes;
 pub mod errors;
 pub mod odata;
 
 pub use business_partners::key_collection_members;
+pub use changes::change_filter;
 
 use crate::config::SapConfig;
 use crate::error::{Error, Result};

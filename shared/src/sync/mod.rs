@@ -5,6 +5,7 @@
 //! - [`webhook`], [`outbound`]: verifying and parsing the Function URL's webhook and SOAP bodies (pure).
 //! - [`sap_writer`]: F1 — a Closed Won opportunity becomes an SAP sales order.
 //! - [`fifo`]: partial batch failures for FIFO queues (pure).
+//! - [`poller`]: sap-poller — SAP rows changed since the watermark → notifications on `to-salesforce.fifo`.
 //! - [`drain`]: drives a consumer over a [`crate::ports::Queue`] (embedded runs, demo, tests).
 
 pub mod cdc;
@@ -15,6 +16,7 @@ mod f3_cases;
 pub mod fifo;
 pub mod lookup;
 pub mod outbound;
+pub mod poller;
 pub mod receiver;
 mod resync;
 pub mod sap_writer;
