@@ -6,7 +6,9 @@
 //! F1 opportunities → sales orders ([`super::f1_orders`]), GAP_OVERFLOW resync ([`super::resync`]).
 
 use super::fifo::{Processed, batch_item_failures};
-use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, OrderRef, Record, SalesforceId, digest};
+use crate::domain::{
+    EpochMillis, Notification, OpportunitySnapshot, OrderRef, Record, RecordKey, SalesforceId, digest,
+};
 use crate::error::{Error, ErrorClass, Result};
 use crate::mapping::file::MappingFile;
 use crate::ports::{
@@ -108,6 +110,18 @@ pub(super) struct Snapshots {
 }
 
 impl Snapshots {
+    /// The record a notification ends up writing, when that differs from its own: a contact's or
+    /// a converted lead's account.
+    fn target_group(&self, note: &Notification) -> Option<String> {
+        let id = SalesforceId::parse(&note.record.id).ok()?;
+        let link = match note.record.object.as_str() {
+            "Contact" => "AccountId",
+            "Lead" => "ConvertedAccountId",
+            _ => return None,
+        };
+        self.parent_account(&id, link).map(|account| RecordKey::salesforce("Account", &account).to_string())
+    }
+
     /// The account a contact or lead points to through `field`.
     fn parent_account(&self, id: &SalesforceId, field: &str) -> Option<SalesforceId> {
         self.records.get(id)?.get(field)?.as_str().and_then(|raw| SalesforceId::parse(raw).ok())
@@ -171,11 +185,18 @@ impl SapWriter {
         let snapshots = if to_fetch.is_empty() { Ok(Snapshots::default()) } else { self.fetch(&to_fetch).await };
 
         // Groups run concurrently; messages of one group run in order and stop at the first failure.
-        let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+        // A contact's or converted lead's message joins its account's group, since all three write
+        // the same business partner: one batch never creates it twice in parallel.
+        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
         for (i, m) in batch.iter().enumerate() {
-            match groups.iter_mut().find(|(g, _)| *g == m.group_id) {
+            let group = match (&work[i], &snapshots) {
+                (Work::Parsed { note, .. }, Ok(snapshots)) => snapshots.target_group(note),
+                _ => None,
+            }
+            .unwrap_or_else(|| m.group_id.clone());
+            match groups.iter_mut().find(|(g, _)| *g == group) {
                 Some((_, idx)) => idx.push(i),
-                None => groups.push((&m.group_id, vec![i])),
+                None => groups.push((group, vec![i])),
             }
         }
         let per_group = join_all(groups.iter().map(|(_, indices)| {
