@@ -9,10 +9,15 @@ use crate::local::{LocalOptions, LocalStack};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use shared::config::{Env, Source};
+use shared::embedded::EmbeddedSecrets;
 use shared::ports::{Clock, SystemClock};
-use shared::sync::receiver::Receiver;
+use shared::sync::receiver::{Ingress, Receiver, WebhookAuth};
 use shared::sync::sap_writer::{Disposition, SapWriter, batch_response, from_sqs};
 use std::path::Path;
+
+/// The webhook signing key `invoke` uses locally (the sample events are signed with it).
+pub const LOCAL_WEBHOOK_KEY: &str = "b1force-local-webhook-key";
+const LOCAL_WEBHOOK_SECRET_ID: &str = "b1force/webhook";
 
 /// The functions `invoke` knows.
 pub const FUNCTIONS: &[&str] = &["sf-receiver", "sap-writer"];
@@ -36,9 +41,20 @@ pub async fn run(function: &str, path: &Path) -> anyhow::Result<Value> {
 pub async fn run_on(stack: &LocalStack, function: &str, event: Value) -> anyhow::Result<Value> {
     match function {
         "sf-receiver" => {
-            let mut result = receive(stack.receiver(), &event).await?;
-            result["queued"] = json!(stack.to_sap.messages());
-            Ok(result)
+            // Every delivery path, as in Lambda: CDC events and Function URL requests (webhook, Outbound Message).
+            let secrets = EmbeddedSecrets::new().with(LOCAL_WEBHOOK_SECRET_ID, LOCAL_WEBHOOK_KEY);
+            let ingress = Ingress {
+                receiver: stack.receiver(),
+                webhook: Some(WebhookAuth {
+                    secrets: &secrets,
+                    secret_id: LOCAL_WEBHOOK_SECRET_ID,
+                    replays: stack.idempotency.as_ref(),
+                }),
+                org_id: None,
+                outbound_token: None,
+            };
+            let answer = ingress.handle(&event).await.context("sf-receiver rejected the event")?;
+            Ok(json!({"answer": answer, "queued": stack.to_sap.messages()}))
         }
         "sap-writer" => {
             write(&stack.writer(), stack.clock.as_ref(), event, || {
