@@ -253,13 +253,13 @@ impl SapWriter {
             );
         }
         let mut accounts = by_object.get("Account").cloned().unwrap_or_default();
-        for (object, link) in [("Contact", "AccountId"), ("Lead", "ConvertedAccountId")] {
+        let account_links: [(&str, &str, &[&str]); 2] = [
+            ("Contact", "AccountId", &["AccountId"]),
+            ("Lead", "ConvertedAccountId", &["ConvertedAccountId", "IsConverted"]),
+        ];
+        for (object, link, read) in account_links {
             let Some(ids) = by_object.get(object) else { continue };
-            let fields: Vec<String> = [link, "IsConverted"]
-                .iter()
-                .take(if object == "Lead" { 2 } else { 1 })
-                .map(|f| f.to_string())
-                .collect();
+            let fields: Vec<String> = read.iter().map(|f| f.to_string()).collect();
             snapshots.insert_records(
                 self.salesforce.records(&RecordQuery { object, fields: &fields, child: None }, ids).await?,
             );
