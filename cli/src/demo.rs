@@ -5,6 +5,8 @@
 //! events come back and are dropped as echoes.
 
 use crate::local::{LocalOptions, LocalStack, change_event};
+use shared::ports::Outcome;
+use shared::sync::sf_writer::SfWriterSettings;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -48,6 +50,28 @@ pub struct DemoReport {
     pub salesforce_calls_per_order: f64,
     pub elapsed_ms: u128,
     pub records_per_sec: f64,
+    /// SAP → Salesforce (F4–F7) after the orders: every SAP entity polled, the sf-writer drained.
+    pub sap_to_salesforce: SapToSalesforce,
+}
+
+/// What the SAP → Salesforce half of the demo synced.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SapToSalesforce {
+    /// Business partners written to accounts (with their contacts).
+    pub accounts: u64,
+    /// Sales orders and deliveries written to their opportunities.
+    pub orders: u64,
+    /// Invoices and credit notes written to invoice records.
+    pub invoices: u64,
+    /// Incoming payments written to their accounts' payment status.
+    pub payments: u64,
+    /// Items written to products (with their standard prices).
+    pub products: u64,
+    /// Rows with nothing to write (unchanged, or an order without an opportunity).
+    pub skipped: u64,
+    pub dead_lettered: u64,
+    /// Salesforce write calls (sObject Collections) for all of it.
+    pub salesforce_write_calls: u64,
 }
 
 impl DemoReport {
@@ -63,7 +87,15 @@ impl DemoReport {
              \x20 failures (dead-lettered)      {fail}\n\
              \x20 SAP calls                     {sap_total} ({sap_per:.2} per order, {logins} login)\n\
              \x20 Salesforce calls              {sf_total} ({sf_per:.2} per order, {tokens} token request)\n\
-             \x20 elapsed                       {ms} ms ({rps:.0} orders/s)\n",
+             \x20 elapsed                       {ms} ms ({rps:.0} orders/s)\n\
+             SAP -> Salesforce: every SAP entity polled, written in sObject Collections\n\
+             \x20 accounts                      {accounts}\n\
+             \x20 orders and deliveries         {sap_orders}\n\
+             \x20 invoices and credit notes     {invoices}\n\
+             \x20 payments                      {payments}\n\
+             \x20 products                      {products}\n\
+             \x20 failures (dead-lettered)      {sync_fail}\n\
+             \x20 Salesforce write calls        {sf_writes}\n",
             opps = self.opportunities,
             events = self.events_delivered,
             created = self.orders_created,
@@ -78,6 +110,13 @@ impl DemoReport {
             tokens = sf.logins,
             ms = self.elapsed_ms,
             rps = self.records_per_sec,
+            accounts = self.sap_to_salesforce.accounts,
+            sap_orders = self.sap_to_salesforce.orders,
+            invoices = self.sap_to_salesforce.invoices,
+            payments = self.sap_to_salesforce.payments,
+            products = self.sap_to_salesforce.products,
+            sync_fail = self.sap_to_salesforce.dead_lettered,
+            sf_writes = self.sap_to_salesforce.salesforce_write_calls,
         )
     }
 }
@@ -149,6 +188,35 @@ pub async fn run_on(stack: &LocalStack, options: &DemoOptions) -> anyhow::Result
         api_calls: BTreeMap::from([("sap", sap_calls), ("salesforce", sf_calls)]),
         elapsed_ms: elapsed.as_millis(),
         records_per_sec: stats.created as f64 / elapsed.as_secs_f64().max(1e-9),
+        sap_to_salesforce: sync_from_sap(stack).await?,
     };
     Ok(report)
+}
+
+/// F4–F7: polls every SAP entity and drains the sf-writer; counts what was written, by entity.
+async fn sync_from_sap(stack: &LocalStack) -> anyhow::Result<SapToSalesforce> {
+    let writes = |calls: &BTreeMap<String, u64>| -> u64 {
+        calls.iter().filter(|(k, _)| k.contains("composite/sobjects") && !k.starts_with("GET")).map(|(_, v)| v).sum()
+    };
+    let before = writes(&stack.sf_sandbox.calls().snapshot());
+    let (_, run) = stack.sync_from_sap(SfWriterSettings::default()).await?;
+    let mut synced = SapToSalesforce {
+        skipped: run.skipped,
+        dead_lettered: run.dead_lettered,
+        salesforce_write_calls: writes(&stack.sf_sandbox.calls().snapshot()) - before,
+        ..SapToSalesforce::default()
+    };
+    let written = stack.audit.all().into_iter().filter(|e| e.direction == "sap->sf" && e.outcome == Outcome::Succeeded);
+    for entry in written {
+        let entity = entry.record_key.split(':').nth(1).unwrap_or_default().to_string();
+        match entity.as_str() {
+            "BusinessPartners" => synced.accounts += 1,
+            "Orders" | "DeliveryNotes" => synced.orders += 1,
+            "Invoices" | "CreditNotes" => synced.invoices += 1,
+            "IncomingPayments" => synced.payments += 1,
+            "Items" => synced.products += 1,
+            _ => {}
+        }
+    }
+    Ok(synced)
 }

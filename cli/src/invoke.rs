@@ -13,6 +13,7 @@ use shared::embedded::EmbeddedSecrets;
 use shared::ports::{Clock, SystemClock};
 use shared::sync::receiver::{Ingress, Receiver, WebhookAuth};
 use shared::sync::sap_writer::{Disposition, SapWriter, batch_response, from_sqs};
+use shared::sync::sf_writer::SfWriterSettings;
 use std::path::Path;
 
 /// The webhook signing key `invoke` uses locally (the sample events are signed with it).
@@ -20,7 +21,7 @@ pub const LOCAL_WEBHOOK_KEY: &str = "b1force-local-webhook-key";
 const LOCAL_WEBHOOK_SECRET_ID: &str = "b1force/webhook";
 
 /// The functions `invoke` knows.
-pub const FUNCTIONS: &[&str] = &["sf-receiver", "sap-writer"];
+pub const FUNCTIONS: &[&str] = &["sf-receiver", "sap-writer", "sap-poller", "sf-writer"];
 
 /// Runs `function` on the event in `path` and returns what the handler returned.
 pub async fn run(function: &str, path: &Path) -> anyhow::Result<Value> {
@@ -30,7 +31,7 @@ pub async fn run(function: &str, path: &Path) -> anyhow::Result<Value> {
     let raw = std::fs::read_to_string(path).with_context(|| format!("cannot read event file {}", path.display()))?;
     let event: Value =
         serde_json::from_str(&raw).with_context(|| format!("event file {} is not JSON", path.display()))?;
-    if Env.var("TO_SAP_QUEUE_URL").is_some() {
+    if Env.var("TO_SAP_QUEUE_URL").is_some() || Env.var("TO_SALESFORCE_QUEUE_URL").is_some() {
         return run_on_aws(function, event).await;
     }
     let stack = LocalStack::start(LocalOptions::default()).await?;
@@ -62,8 +63,23 @@ pub async fn run_on(stack: &LocalStack, function: &str, event: Value) -> anyhow:
             })
             .await
         }
+        "sap-poller" => {
+            let report = stack.poller().run(entity(&event)?, "invoke").await?;
+            Ok(json!({"report": report.to_json(), "queued": stack.to_salesforce.len()}))
+        }
+        "sf-writer" => {
+            // A fresh local stack has nothing queued: poll every entity first, as the schedules would.
+            let (polls, run) = stack.sync_from_sap(SfWriterSettings::default()).await?;
+            let polled: Vec<Value> = polls.iter().map(|p| p.to_json()).collect();
+            Ok(json!({"polled": polled, "run": run}))
+        }
         other => bail!("unknown function {other:?}"),
     }
+}
+
+/// The scheduler input of the sap-poller: `{"entity": "BusinessPartners"}`.
+fn entity(event: &Value) -> anyhow::Result<&str> {
+    event.get("entity").and_then(Value::as_str).context("sap-poller expects {\"entity\": \"BusinessPartners\"}")
 }
 
 /// Runs `function` with the Lambda wiring on the services the environment names.
@@ -77,6 +93,14 @@ async fn run_on_aws(function: &str, event: Value) -> anyhow::Result<Value> {
         "sap-writer" => {
             let writer = shared::wiring::sap_writer(&sdk, &Env).await?;
             write(&writer, &SystemClock, event, || vec!["see the audit table".to_string()]).await
+        }
+        "sap-poller" => {
+            let poller = shared::wiring::sap_poller(&sdk, &Env).await?;
+            Ok(json!({"report": poller.run(entity(&event)?, "invoke").await?.to_json()}))
+        }
+        "sf-writer" => {
+            let writer = shared::wiring::sf_writer(&sdk, &Env).await?;
+            Ok(json!({"run": writer.run(SystemClock.now_millis() + 240_000).await?}))
         }
         other => bail!("unknown function {other:?}"),
     }

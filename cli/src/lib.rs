@@ -36,7 +36,7 @@ pub enum Command {
     },
     /// Run one Lambda handler locally on an event file and print its result.
     Invoke {
-        /// `sf-receiver` or `sap-writer`.
+        /// `sf-receiver`, `sap-writer`, `sap-poller` or `sf-writer`.
         function: String,
         /// The event JSON (see events/).
         #[arg(long)]

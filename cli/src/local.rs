@@ -13,8 +13,10 @@ use shared::ports::{Clock, SystemClock};
 use shared::salesforce::SalesforceClient;
 use shared::sap::SapClient;
 use shared::sync::drain::{DrainStats, drain};
+use shared::sync::poller::{PollReport, Poller, PollerSettings};
 use shared::sync::receiver::Receiver;
 use shared::sync::sap_writer::{SapWriter, WriterSettings};
+use shared::sync::sf_writer::{SfWriter, SfWriterSettings, WriterRun};
 use std::sync::Arc;
 
 /// How to set the local stack up.
@@ -51,6 +53,9 @@ pub struct LocalStack {
     pub clock: Arc<dyn Clock>,
     pub to_sap: Arc<EmbeddedQueue>,
     pub to_sap_dlq: Arc<EmbeddedQueue>,
+    /// SAP → Salesforce work (sap-poller → sf-writer) and its DLQ.
+    pub to_salesforce: Arc<EmbeddedQueue>,
+    pub to_salesforce_dlq: Arc<EmbeddedQueue>,
     pub idempotency: Arc<EmbeddedIdempotency>,
     pub audit: Arc<EmbeddedAudit>,
     pub state: Arc<EmbeddedSyncState>,
@@ -68,20 +73,27 @@ impl LocalStack {
         let sap = Arc::new(SapClient::new(sap_config(&sap_sandbox))?);
         let salesforce = Arc::new(SalesforceClient::new(salesforce_config(&sf_sandbox))?);
         let clock = options.clock;
-        let to_sap_dlq = Arc::new(EmbeddedQueue::new(
-            "b1force-to-sap-dlq.fifo",
-            EmbeddedQueueOptions { visibility_timeout_secs: 30, max_receive_count: None, dead_letter: None },
-            clock.clone(),
-        ));
-        let to_sap = Arc::new(EmbeddedQueue::new(
-            "b1force-to-sap.fifo",
-            EmbeddedQueueOptions {
-                visibility_timeout_secs: options.visibility_timeout_secs,
-                max_receive_count: Some(options.max_receive_count),
-                dead_letter: Some(to_sap_dlq.clone()),
-            },
-            clock.clone(),
-        ));
+        let queue_pair = |name: &str, visibility_timeout_secs: u32| {
+            let dead_letters = Arc::new(EmbeddedQueue::new(
+                &format!("b1force-{name}-dlq.fifo"),
+                EmbeddedQueueOptions { visibility_timeout_secs: 30, max_receive_count: None, dead_letter: None },
+                clock.clone(),
+            ));
+            let queue = Arc::new(EmbeddedQueue::new(
+                &format!("b1force-{name}.fifo"),
+                EmbeddedQueueOptions {
+                    visibility_timeout_secs,
+                    max_receive_count: Some(options.max_receive_count),
+                    dead_letter: Some(dead_letters.clone()),
+                },
+                clock.clone(),
+            ));
+            (queue, dead_letters)
+        };
+        let (to_sap, to_sap_dlq) = queue_pair("to-sap", options.visibility_timeout_secs);
+        // The sf-writer holds a whole round in flight, so its queue hides received messages for
+        // longer than a round takes, as the deployed queue does (900 s).
+        let (to_salesforce, to_salesforce_dlq) = queue_pair("to-salesforce", 900);
         Ok(Self {
             sap_sandbox,
             sf_sandbox,
@@ -90,6 +102,8 @@ impl LocalStack {
             clock,
             to_sap,
             to_sap_dlq,
+            to_salesforce,
+            to_salesforce_dlq,
             idempotency: Arc::new(EmbeddedIdempotency::new()),
             audit: Arc::new(EmbeddedAudit::new()),
             state: Arc::new(EmbeddedSyncState::new()),
@@ -112,6 +126,45 @@ impl LocalStack {
             state: self.state.clone(),
             settings: self.settings.clone(),
         }
+    }
+
+    /// The sap-poller on these backends (a 10-minute lookback, pages of 1000).
+    pub fn poller(&self) -> Poller {
+        Poller {
+            sap: self.sap.clone(),
+            queue: self.to_salesforce.clone(),
+            state: self.state.clone(),
+            clock: self.clock.clone(),
+            settings: PollerSettings::default(),
+        }
+    }
+
+    /// The sf-writer on these backends.
+    pub fn sf_writer(&self, settings: SfWriterSettings) -> SfWriter {
+        SfWriter {
+            sap: self.sap.clone(),
+            billing: self.sap.clone(),
+            salesforce: self.salesforce.clone(),
+            queue: self.to_salesforce.clone(),
+            dead_letters: self.to_salesforce_dlq.clone(),
+            audit: self.audit.clone(),
+            state: self.state.clone(),
+            mapping: self.mapping.clone(),
+            clock: self.clock.clone(),
+            settings,
+        }
+    }
+
+    /// Polls every SAP entity the sf-writer handles, parents first, then runs the sf-writer until
+    /// the queue is empty or it stops (budget, limit).
+    pub async fn sync_from_sap(&self, settings: SfWriterSettings) -> shared::Result<(Vec<PollReport>, WriterRun)> {
+        let poller = self.poller();
+        let mut polls = Vec::new();
+        for entity in shared::sync::sf_writer::plan::ENTITY_ORDER {
+            polls.push(poller.run(entity, "local").await?);
+        }
+        let run = self.sf_writer(settings).run(self.clock.now_millis() + 3_600_000).await?;
+        Ok((polls, run))
     }
 
     /// The sf-receiver on these backends.

@@ -11,7 +11,7 @@ pub enum ErrorClass {
 }
 
 /// Everything that can go wrong in B1Force; callers branch on [`Error::class`].
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// SAP Service Layer answered with an error body (either documented shape).
     #[error("SAP Service Layer {status} (code {code}): {message}")]

@@ -5,6 +5,7 @@ use crate::domain::{
 };
 use crate::error::{ErrorClass, Result};
 use async_trait::async_trait;
+use std::collections::HashMap;
 
 /// A message to put on a FIFO queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,6 +193,46 @@ pub trait SalesforceApi: Send + Sync {
     async fn update_record(&self, object: &str, id: &SalesforceId, fields: &Record) -> Result<()>;
     /// Ids of the object's records modified at or after `since` (GAP_OVERFLOW resync), oldest first.
     async fn changed_since(&self, object: &str, since: EpochMillis) -> Result<Vec<SalesforceId>>;
+}
+
+/// What the sf-writer reads from SAP: current rows by key, many keys per request.
+#[async_trait]
+pub trait SapRows: Send + Sync {
+    /// The rows of `entity` whose `key` property is one of `keys` (integers for `DocEntry`), with the
+    /// `select` properties plus the key; keys that do not exist are absent. At most
+    /// [`crate::sap::KEYS_PER_READ`] keys go into one request.
+    async fn rows_by_key(&self, entity: &str, key: &str, keys: &[String], select: &[String]) -> Result<Vec<Record>>;
+}
+
+/// One record's result in a many-record Salesforce write (in request order): its id, or why
+/// Salesforce rejected it (`Error::Salesforce` with the record's `statusCode`).
+pub type RecordWrite = Result<String>;
+
+/// What the sf-writer writes to Salesforce: sObject Collections, 200 records per call,
+/// allOrNone=false, tagged with our client id so the CDC echo is dropped.
+#[async_trait]
+pub trait SalesforceWrites: Send + Sync {
+    /// Upserts records of `object` by the external id field `external_id` (each record carries it).
+    async fn upsert_many(&self, object: &str, external_id: &str, records: &[Record]) -> Result<Vec<RecordWrite>>;
+    /// Updates records of `object` by `Id` (each record carries it).
+    async fn update_many(&self, object: &str, records: &[Record]) -> Result<Vec<RecordWrite>>;
+    /// Creates records of `object`.
+    async fn create_many(&self, object: &str, records: &[Record]) -> Result<Vec<RecordWrite>>;
+    /// The standard price book's id (cached after the first read).
+    async fn standard_pricebook(&self) -> Result<SalesforceId>;
+    /// Existing entries of `pricebook` for these products: product id -> entry id.
+    async fn pricebook_entries(
+        &self,
+        pricebook: &SalesforceId,
+        products: &[SalesforceId],
+    ) -> Result<HashMap<SalesforceId, SalesforceId>>;
+    /// Open cases of the accounts with these CardCodes: (CardCode, case id).
+    async fn open_cases(&self, card_codes: &[CardCode]) -> Result<Vec<(String, SalesforceId)>>;
+    /// API usage from the last response's `Sforce-Limit-Info`: (used, max).
+    fn api_usage(&self) -> Option<(u64, u64)>;
+    /// Asks Salesforce for the current usage (`GET /limits`), e.g. after the last reading was low:
+    /// the allocation is a rolling 24 h window, so it recovers without our calls.
+    async fn refresh_api_usage(&self) -> Result<Option<(u64, u64)>>;
 }
 
 /// Wall-clock time, injectable so tests control expiry.

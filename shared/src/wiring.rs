@@ -11,7 +11,9 @@ use crate::salesforce::SalesforceClient;
 use crate::sap::SapClient;
 use crate::secrets::{CachedSecrets, SecretFields};
 use crate::sync::lookup::Lookups;
+use crate::sync::poller::{Poller, PollerSettings};
 use crate::sync::sap_writer::{SapWriter, WriterSettings};
+use crate::sync::sf_writer::{SfWriter, SfWriterSettings};
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -61,16 +63,13 @@ async fn sap_client(secrets: &dyn SecretStore, src: &dyn Source) -> Result<SapCl
 pub async fn sap_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<SapWriter> {
     let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
     let sap = sap_client(&secrets, src).await?;
-    let sf_secret = secret_fields(&secrets, src, "SF_SECRET_ID").await?;
-    let mut fetched = HashMap::new();
-    expose(&sf_secret, "client_secret", "SF_CLIENT_SECRET", &mut fetched);
-    let sf_config = SalesforceConfig::from_source(&Layered { secrets: fetched, base: src })?;
+    let salesforce = Arc::new(salesforce_client(&secrets, src).await?);
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
     Ok(SapWriter {
         sap: Arc::new(sap),
-        salesforce: Arc::new(SalesforceClient::new(sf_config)?),
+        salesforce,
         idempotency: Arc::new(DynamoIdempotency::new(dynamo.clone(), required(src, "IDEMPOTENCY_TABLE")?)),
         audit: Arc::new(DynamoAudit::new(dynamo.clone(), required(src, "AUDIT_TABLE")?, Some(retention_days * 86_400))),
         dead_letters: Arc::new(SqsQueue::new(sqs.clone(), required(src, "TO_SAP_DLQ_URL")?)),
@@ -79,6 +78,45 @@ pub async fn sap_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result
         mapping: Arc::new(mapping_file(src)?),
         state: Arc::new(DynamoSyncState::new(dynamo, required(src, "SYNC_STATE_TABLE")?)),
         settings: writer_settings(src)?,
+    })
+}
+
+/// The Salesforce client from `SF_*` settings, its client secret from `SF_SECRET_ID`.
+async fn salesforce_client(secrets: &dyn SecretStore, src: &dyn Source) -> Result<SalesforceClient> {
+    let sf_secret = secret_fields(secrets, src, "SF_SECRET_ID").await?;
+    let mut fetched = HashMap::new();
+    expose(&sf_secret, "client_secret", "SF_CLIENT_SECRET", &mut fetched);
+    SalesforceClient::new(SalesforceConfig::from_source(&Layered { secrets: fetched, base: src })?)
+}
+
+/// The sf-writer with AWS adapters: `TO_SALESFORCE_QUEUE_URL`, `TO_SALESFORCE_DLQ_URL`, `AUDIT_TABLE`,
+/// `SYNC_STATE_TABLE`, the SAP and Salesforce settings and secrets as for the sap-writer, and
+/// optionally `SF_MIN_API_HEADROOM` (0.1), `SF_WRITER_ROUND_SIZE` (1000), `SF_RETRY_DELAY_SECONDS` (60).
+pub async fn sf_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<SfWriter> {
+    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
+    let sap = Arc::new(sap_client(&secrets, src).await?);
+    let salesforce = Arc::new(salesforce_client(&secrets, src).await?);
+    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
+    let defaults = SfWriterSettings::default();
+    let settings = SfWriterSettings {
+        min_headroom: crate::config::parse_or(src, "SF_MIN_API_HEADROOM", defaults.min_headroom)?,
+        round_size: crate::config::parse_or(src, "SF_WRITER_ROUND_SIZE", defaults.round_size)?,
+        retry_delay_secs: crate::config::parse_or(src, "SF_RETRY_DELAY_SECONDS", defaults.retry_delay_secs)?,
+        ..defaults
+    };
+    Ok(SfWriter {
+        sap: sap.clone(),
+        billing: sap,
+        salesforce,
+        queue: Arc::new(SqsQueue::new(sqs.clone(), required(src, "TO_SALESFORCE_QUEUE_URL")?)),
+        dead_letters: Arc::new(SqsQueue::new(sqs, required(src, "TO_SALESFORCE_DLQ_URL")?)),
+        audit: Arc::new(DynamoAudit::new(dynamo.clone(), required(src, "AUDIT_TABLE")?, Some(retention_days * 86_400))),
+        state: Arc::new(DynamoSyncState::new(dynamo, required(src, "SYNC_STATE_TABLE")?)),
+        mapping: Arc::new(mapping_file(src)?),
+        clock: Arc::new(SystemClock),
+        settings,
     })
 }
 
@@ -201,8 +239,25 @@ impl ReceiverDeps {
     }
 }
 
-/// The SAP client from `SAP_*` settings, its password and CA bundle from `SAP_SECRET_ID` (sap-poller).
-pub async fn sap_client_from_env(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<SapClient> {
+/// The sap-poller: `TO_SALESFORCE_QUEUE_URL`, `SYNC_STATE_TABLE`, `SAP_*`; optional `POLL_INITIAL_DATE`
+/// (2000-01-01), `POLL_LOOKBACK_SECONDS` (600), `POLL_PAGE_SIZE` (1000), `POLL_MAX_PAGES` (200),
+/// `POLL_LEASE_SECONDS` (900).
+pub async fn sap_poller(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<Poller> {
+    use crate::config::parse_or;
+    let defaults = PollerSettings::default();
+    let settings = PollerSettings {
+        initial_date: src.var("POLL_INITIAL_DATE").unwrap_or(defaults.initial_date),
+        lookback_secs: parse_or(src, "POLL_LOOKBACK_SECONDS", defaults.lookback_secs)?,
+        page_size: parse_or(src, "POLL_PAGE_SIZE", defaults.page_size)?,
+        lease_secs: parse_or(src, "POLL_LEASE_SECONDS", defaults.lease_secs)?,
+        max_pages: parse_or(src, "POLL_MAX_PAGES", defaults.max_pages)?,
+    };
     let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
-    sap_client(&secrets, src).await
+    Ok(Poller {
+        sap: Arc::new(sap_client(&secrets, src).await?),
+        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SALESFORCE_QUEUE_URL")?)),
+        state: Arc::new(DynamoSyncState::new(aws_sdk_dynamodb::Client::new(sdk), required(src, "SYNC_STATE_TABLE")?)),
+        clock: Arc::new(SystemClock),
+        settings,
+    })
 }

@@ -5,17 +5,7 @@
 
 use b1force_cli::demo::{DemoOptions, run_on};
 use b1force_cli::local::{LocalOptions, LocalStack};
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
+use e2e::peak_rss_mib;
 
 fn main() -> anyhow::Result<()> {
     let n: usize = std::env::var("B1FORCE_BENCH_OPPORTUNITIES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);

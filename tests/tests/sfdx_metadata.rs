@@ -213,7 +213,7 @@ fn sandbox_fields() -> Vec<Declared> {
         if !name.ends_with("__c") {
             continue;
         }
-        let kind = args.split_once(", ").unwrap().1.split(')').next().unwrap().to_string();
+        let kind = declared_kind(args);
         let external_id = line.split_once(".external_id(").map(|(_, unique)| unique.starts_with("true"));
         let writable = !line.contains(".read_only()");
         out.push(Declared { object: object.clone(), field: name.to_string(), kind, writable, external_id });
@@ -250,11 +250,7 @@ fn catalogue_fields() -> Vec<Declared> {
                 if !name.ends_with("__c") {
                     continue;
                 }
-                let kind = args.split_once(", ").unwrap().1;
-                let kind = match kind.strip_prefix("Reference(") {
-                    Some(target) => format!("Reference({})", first_literal(target).unwrap()),
-                    None => kind.split(')').next().unwrap().to_string(),
-                };
+                let kind = declared_kind(args);
                 out.push(Declared {
                     object: object.clone(),
                     field: name.to_string(),
@@ -266,6 +262,15 @@ fn catalogue_fields() -> Vec<Declared> {
         }
     }
     out
+}
+
+/// The type after a field's name in `f("Name", Text)` / `rw("Account__c", Reference("Account"))`.
+fn declared_kind(args: &str) -> String {
+    let kind = args.split_once(", ").unwrap().1;
+    match kind.strip_prefix("Reference(") {
+        Some(target) => format!("Reference({})", first_literal(target).unwrap()),
+        None => kind.split(')').next().unwrap().to_string(),
+    }
 }
 
 fn first_literal(s: &str) -> Option<&str> {

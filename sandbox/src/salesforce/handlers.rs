@@ -4,7 +4,7 @@ use super::error::{ApiError, clip};
 use super::query::{self, attributes};
 use super::schema::{self, FieldDef, ObjectDef};
 use super::soql;
-use super::store::{Record, Store, UpsertTarget, WriteContext};
+use super::store::{Record, Store, UpsertTarget, ValidationRule, WriteContext};
 use super::{Cursor, Shared, values};
 use crate::faults::FaultConfig;
 use axum::Router;
@@ -32,6 +32,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/__sandbox/expire-tokens", post(expire_tokens))
         .route("/__sandbox/api-usage", get(get_api_usage).post(set_api_usage))
         .route("/__sandbox/changes", get(get_changes))
+        .route("/__sandbox/validation-rules", get(get_rules).post(set_rules).delete(clear_rules))
         .fallback(|| async { ApiError::not_found() })
         .layer(axum::middleware::map_response_with_state(shared.clone(), limit_info))
         .with_state(shared)
@@ -239,6 +240,7 @@ fn describe_global() -> Response {
         "PricebookEntry",
         "Case",
         "Lead",
+        "SAP_Invoice__c",
     ]
     .iter()
     .filter_map(|name| schema::object(name))
@@ -408,7 +410,7 @@ fn upsert_one(
     let field = external_id_field(def, field)?;
     let body = req.object_body()?;
     shared.maybe_lock_row()?;
-    let outcome = shared.write(|store| upsert_record(store, def, field, value, &body, &req.ctx))?;
+    let outcome = shared.write(|store| upsert_record(store, def, field, value, body, &req.ctx))?;
     match outcome {
         Upserted::Done { id, created } => Ok(json_response(
             if created { 201 } else { 200 },
@@ -429,7 +431,7 @@ fn upsert_record(
     def: &'static ObjectDef,
     field: &FieldDef,
     value: &str,
-    body: &Map<String, Value>,
+    mut body: Map<String, Value>,
     ctx: &WriteContext,
 ) -> Result<Upserted, ApiError> {
     if body.keys().any(|k| k.eq_ignore_ascii_case("Id")) {
@@ -438,7 +440,7 @@ fn upsert_record(
     }
     let in_body = body.iter().find(|(k, _)| k.eq_ignore_ascii_case(field.name)).map(|(_, v)| v);
     if let Some(in_body) = in_body
-        && in_body.as_str().is_none_or(|v| !v.eq_ignore_ascii_case(value))
+        && external_id_text(in_body).is_none_or(|v| !v.eq_ignore_ascii_case(value))
     {
         return Err(ApiError::new(
             400,
@@ -449,16 +451,24 @@ fn upsert_record(
     }
     match store.upsert_target(def.name, field.name, value) {
         UpsertTarget::New => {
-            let mut body = body.clone();
             body.insert(field.name.to_string(), json!(value));
             let id = store.create(def, &body, ctx)?;
             Ok(Upserted::Done { id, created: true })
         }
         UpsertTarget::Existing(id) => {
-            store.update(def, &id, body, ctx)?;
+            store.update(def, &id, &body, ctx)?;
             Ok(Upserted::Done { id, created: false })
         }
         UpsertTarget::Ambiguous(ids) => Ok(Upserted::Ambiguous(ids)),
+    }
+}
+
+/// An external id value as text: a Text external id's string, or a Number external id's number.
+fn external_id_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 
@@ -470,14 +480,17 @@ struct CollectionRequest {
 }
 
 fn collection_body(req: &ApiRequest) -> Result<CollectionRequest, ApiError> {
-    let body = req.object_body()?;
+    let mut body = req.object_body()?;
     let all_or_none = body.get("allOrNone").and_then(Value::as_bool).unwrap_or(false);
-    let records = body
-        .get("records")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ApiError::bad_json("records must be an array"))?
-        .iter()
-        .map(|r| r.as_object().cloned().ok_or_else(|| ApiError::bad_json("each record must be an object")))
+    let Some(Value::Array(records)) = body.remove("records") else {
+        return Err(ApiError::bad_json("records must be an array"));
+    };
+    let records = records
+        .into_iter()
+        .map(|record| match record {
+            Value::Object(record) => Ok(record),
+            _ => Err(ApiError::bad_json("each record must be an object")),
+        })
         .collect::<Result<Vec<_>, _>>()?;
     if records.len() > COLLECTION_LIMIT {
         return Err(ApiError::new(
@@ -508,28 +521,24 @@ struct RecordOutcome {
 /// Applies `op` to every record in order; with allOrNone, all or nothing is applied.
 fn apply_collection(
     shared: &Shared,
-    request: &CollectionRequest,
-    op: impl Fn(&mut Store, &Map<String, Value>) -> Result<RecordOutcome, ApiError>,
+    request: CollectionRequest,
+    op: impl Fn(&mut Store, Map<String, Value>) -> Result<RecordOutcome, ApiError>,
 ) -> Vec<Value> {
     let mut store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
-    let mut scratch = request.all_or_none.then(|| store.clone());
-    let target: &mut Store = match scratch.as_mut() {
-        Some(copy) => copy,
-        None => &mut store,
-    };
+    let savepoint = request.all_or_none.then(|| store.savepoint());
     let outcomes: Vec<Result<RecordOutcome, ApiError>> = request
         .records
-        .iter()
+        .into_iter()
         .map(|record| {
             shared.maybe_lock_row()?;
-            op(target, record)
+            op(&mut store, record)
         })
         .collect();
     let failed = outcomes.iter().any(Result::is_err);
-    if let Some(copy) = scratch
-        && !failed
-    {
-        *store = copy;
+    match savepoint {
+        Some(savepoint) if failed => store.rollback(savepoint),
+        Some(savepoint) => store.release(savepoint),
+        None => {}
     }
     let rolled_back = request.all_or_none && failed;
     outcomes
@@ -555,9 +564,9 @@ fn apply_collection(
 fn collection_create(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiError> {
     let request = collection_body(req)?;
     request.records.iter().try_for_each(|r| record_type(r).map(drop))?;
-    let results = apply_collection(shared, &request, |store, record| {
-        let def = record_type(record)?;
-        Ok(RecordOutcome { id: store.create(def, record, &req.ctx)?, created: None })
+    let results = apply_collection(shared, request, |store, record| {
+        let def = record_type(&record)?;
+        Ok(RecordOutcome { id: store.create(def, &record, &req.ctx)?, created: None })
     });
     Ok(json_response(200, json!(results)))
 }
@@ -565,8 +574,8 @@ fn collection_create(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiE
 fn collection_update(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiError> {
     let request = collection_body(req)?;
     request.records.iter().try_for_each(|r| record_type(r).map(drop))?;
-    let results = apply_collection(shared, &request, |store, record| {
-        let def = record_type(record)?;
+    let results = apply_collection(shared, request, |store, record| {
+        let def = record_type(&record)?;
         let raw = record.get("Id").and_then(Value::as_str).ok_or_else(|| {
             ApiError::new(400, "MISSING_ARGUMENT", "Id not specified in an update call").with_fields(vec!["Id".into()])
         })?;
@@ -575,7 +584,7 @@ fn collection_update(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiE
             return Err(ApiError::new(400, "INVALID_CROSS_REFERENCE_KEY", format!("invalid cross reference id: {id}"))
                 .with_fields(vec!["Id".into()]));
         }
-        store.update(def, &id, record, &req.ctx)?;
+        store.update(def, &id, &record, &req.ctx)?;
         Ok(RecordOutcome { id, created: None })
     });
     Ok(json_response(200, json!(results)))
@@ -596,11 +605,11 @@ fn collection_upsert(shared: &Shared, req: &ApiRequest, object: &str, field: &st
             return Err(ApiError::new(400, "INVALID_TYPE", format!("All records must be of type {}", def.name)));
         }
     }
-    let results = apply_collection(shared, &request, |store, record| {
+    let results = apply_collection(shared, request, |store, record| {
         let value = record
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(field.name))
-            .and_then(|(_, v)| v.as_str().map(str::to_string))
+            .and_then(|(_, v)| external_id_text(v))
             .filter(|v| !v.is_empty())
             .ok_or_else(|| {
                 ApiError::new(400, "MISSING_ARGUMENT", format!("{} not specified", field.name))
@@ -631,7 +640,7 @@ fn collection_delete(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiE
         return Err(ApiError::new(400, "EXCEEDED_ID_LIMIT", "record limit reached"));
     }
     let request = CollectionRequest { all_or_none: req.param("allOrNone") == Some("true"), records: ids };
-    let results = apply_collection(shared, &request, |store, record| {
+    let results = apply_collection(shared, request, |store, record| {
         let raw = record.get("Id").and_then(Value::as_str).unwrap_or_default();
         let def = super::ids::normalize(raw)
             .and_then(|id| schema::object_by_prefix(&id[..3]))
@@ -715,6 +724,51 @@ async fn set_api_usage(State(shared): State<Arc<Shared>>, body: Bytes) -> Respon
         }
         Err(e) => ApiError::bad_json(e).into_response(),
     }
+}
+
+async fn get_rules(State(shared): State<Arc<Shared>>) -> Response {
+    json_response(200, json!(shared.store.lock().unwrap_or_else(|e| e.into_inner()).rules()))
+}
+
+/// One rule as the control endpoint takes it.
+#[derive(serde::Deserialize)]
+struct RuleBody {
+    object: String,
+    field: String,
+    equals: Value,
+    message: String,
+}
+
+/// A rule object adds one rule; an array replaces all of them (`[]` clears).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum RulesBody {
+    One(RuleBody),
+    All(Vec<RuleBody>),
+}
+
+async fn set_rules(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let (replace, bodies) = match serde_json::from_slice::<RulesBody>(&body) {
+        Ok(RulesBody::One(rule)) => (false, vec![rule]),
+        Ok(RulesBody::All(rules)) => (true, rules),
+        Err(e) => return ApiError::bad_json(e).into_response(),
+    };
+    let rules = bodies.iter().map(|r| ValidationRule::new(&r.object, &r.field, &r.equals, &r.message));
+    let rules = match rules.collect::<Result<Vec<_>, _>>() {
+        Ok(rules) => rules,
+        Err(e) => return e.into_response(),
+    };
+    let mut store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
+    if replace {
+        store.clear_rules();
+    }
+    rules.into_iter().for_each(|rule| store.add_rule(rule));
+    json_response(200, json!(store.rules()))
+}
+
+async fn clear_rules(State(shared): State<Arc<Shared>>) -> StatusCode {
+    shared.store.lock().unwrap_or_else(|e| e.into_inner()).clear_rules();
+    StatusCode::NO_CONTENT
 }
 
 async fn get_changes(State(shared): State<Arc<Shared>>) -> Response {

@@ -13,7 +13,7 @@ mod soql;
 mod store;
 mod values;
 
-pub use store::ChangeRecord;
+pub use store::{ChangeRecord, ValidationRule};
 
 use crate::faults::{CallCounter, Faults};
 use crate::serve::{Served, TlsIdentity, serve};
@@ -391,8 +391,178 @@ impl SalesforceSandbox {
         store.all(def.name).map(|r| handlers::record_json(def, r, None, "v63.0")).collect()
     }
 
+    /// Adds a validation rule, as an org admin would: a create, update or upsert whose resulting
+    /// `object` record has `field` equal to `equals` fails with FIELD_CUSTOM_VALIDATION_EXCEPTION,
+    /// `message` and fields `[field]` (in a collection, only that record fails). Panics on an unknown
+    /// object or field, or a value the field cannot hold: it is a test helper.
+    pub fn add_validation_rule(&self, object: &str, field: &str, equals: impl Into<Value>, message: &str) {
+        let rule = ValidationRule::new(object, field, &equals.into(), message)
+            .unwrap_or_else(|e| panic!("no validation rule on {object}.{field}: {} {}", e.code, e.message));
+        self.shared.store.lock().unwrap_or_else(|e| e.into_inner()).add_rule(rule);
+    }
+
+    /// Removes every validation rule.
+    pub fn clear_validation_rules(&self) {
+        self.shared.store.lock().unwrap_or_else(|e| e.into_inner()).clear_rules();
+    }
+
     /// Every committed change since start, in commit order.
     pub fn changes(&self) -> Vec<ChangeRecord> {
         self.shared.store.lock().unwrap_or_else(|e| e.into_inner()).changes().to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::Method;
+
+    /// A REST client with a token for one sandbox.
+    struct Api {
+        http: reqwest::Client,
+        origin: String,
+        token: String,
+    }
+
+    /// What a call answered: status, `Sforce-Limit-Info`, body.
+    struct Answer {
+        status: u16,
+        limit_info: String,
+        body: Value,
+    }
+
+    impl Api {
+        async fn connect(sf: &SalesforceSandbox) -> Self {
+            let http = reqwest::Client::new();
+            let form =
+                [("grant_type", "client_credentials"), ("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)];
+            let url = format!("{}/services/oauth2/token", sf.login_url());
+            let token: Value = http.post(url).form(&form).send().await.unwrap().json().await.unwrap();
+            Self { http, origin: sf.login_url(), token: token["access_token"].as_str().unwrap().to_string() }
+        }
+
+        /// `path` below `/services/data/v63.0/`, or from the origin when it starts with `/`.
+        async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+            let url = match path.strip_prefix('/') {
+                Some(control) => format!("{}/{control}", self.origin),
+                None => format!("{}/services/data/v63.0/{path}", self.origin),
+            };
+            let mut request = self.http.request(method, url).bearer_auth(&self.token);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let limit_info = response
+                .headers()
+                .get("sforce-limit-info")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let body = response.json().await.unwrap_or(Value::Null);
+            Answer { status, limit_info, body }
+        }
+    }
+
+    fn codes(results: &Value) -> Vec<String> {
+        let code = |r: &Value| r["errors"][0]["statusCode"].as_str().unwrap_or("ok").to_string();
+        results.as_array().unwrap().iter().map(code).collect()
+    }
+
+    #[tokio::test]
+    async fn a_collection_upsert_sets_parents_by_external_id_and_fails_only_the_records_at_fault() {
+        let sf = SalesforceSandbox::start(SalesforceOptions::default()).await.unwrap();
+        let api = Api::connect(&sf).await;
+        let rule =
+            json!({"object": "SAP_Invoice__c", "field": "Status__c", "equals": "BAD", "message": "Status is invalid"});
+        assert_eq!(api.call(Method::POST, "/__sandbox/validation-rules", Some(rule)).await.status, 200);
+        let invoice = |key: &str, card: &str, status: &str| {
+            json!({"attributes": {"type": "SAP_Invoice__c"}, "SAP_Document_Key__c": key, "Status__c": status,
+                   "Account__r": {"SAP_CardCode__c": card}, "Amount__c": 100})
+        };
+        let records = [
+            invoice("Invoices/1", "C20000", "Open"),
+            invoice("Invoices/2", "C99999", "Open"),
+            invoice("Invoices/3", "C20001", "BAD"),
+            invoice("Invoices/4", "c20002", "Open"),
+        ];
+        let body = json!({"allOrNone": false, "records": records});
+        let answer = api.call(Method::PATCH, "composite/sobjects/SAP_Invoice__c/SAP_Document_Key__c", Some(body)).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(codes(&answer.body), ["ok", "INVALID_FIELD", "FIELD_CUSTOM_VALIDATION_EXCEPTION", "ok"]);
+        assert_eq!(
+            answer.body[1]["errors"][0]["message"],
+            "Foreign key external ID: C99999 not found for field SAP_CardCode__c in entity Account"
+        );
+        assert_eq!(
+            answer.body[2]["errors"][0],
+            json!({"statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                   "message": "Status is invalid", "fields": ["Status__c"]})
+        );
+        let stored = sf.record("SAP_Invoice__c", answer.body[0]["id"].as_str().unwrap()).unwrap();
+        let account = sf.records("Account").into_iter().find(|a| a["SAP_CardCode__c"] == "C20000").unwrap();
+        assert_eq!(stored["Account__c"], account["Id"]);
+        assert_eq!(sf.records("SAP_Invoice__c").len(), 2);
+
+        sf.add_validation_rule("Account", "Phone", "BAD", "Phone is invalid");
+        let account = |code: &str, phone: &str| json!({"attributes": {"type": "Account"}, "SAP_CardCode__c": code, "Name": code, "Phone": phone});
+        let body = json!({"allOrNone": false, "records": [account("C20000", "BAD"), account("N1", "+1 1")]});
+        let path = "composite/sobjects/Account/SAP_CardCode__c";
+        let answer = api.call(Method::PATCH, path, Some(body.clone())).await;
+        assert_eq!(codes(&answer.body), ["FIELD_CUSTOM_VALIDATION_EXCEPTION", "ok"]);
+        assert_eq!(api.call(Method::GET, "/__sandbox/validation-rules", None).await.body.as_array().unwrap().len(), 2);
+        assert_eq!(api.call(Method::POST, "/__sandbox/validation-rules", Some(json!([]))).await.body, json!([]));
+        assert_eq!(codes(&api.call(Method::PATCH, path, Some(body.clone())).await.body), ["ok", "ok"]);
+        sf.add_validation_rule("Account", "Phone", "+1 1", "again");
+        assert_eq!(api.call(Method::DELETE, "/__sandbox/validation-rules", None).await.status, 204);
+        assert_eq!(codes(&api.call(Method::PATCH, path, Some(body)).await.body), ["ok", "ok"]);
+        let bad_rule = json!({"object": "Account", "field": "Nope", "equals": 1, "message": "m"});
+        assert_eq!(api.call(Method::POST, "/__sandbox/validation-rules", Some(bad_rule)).await.status, 400);
+    }
+
+    #[tokio::test]
+    async fn all_or_none_rolls_back_every_record_of_a_collection_when_one_fails() {
+        let sf = SalesforceSandbox::start(SalesforceOptions::default()).await.unwrap();
+        let api = Api::connect(&sf).await;
+        let (accounts, changes) = (sf.records("Account"), sf.changes().len());
+        let records = [
+            json!({"attributes": {"type": "Account"}, "Name": "Kept?", "SAP_CardCode__c": "N1"}),
+            json!({"attributes": {"type": "Account"}, "Phone": "no name"}),
+        ];
+        let body = json!({"allOrNone": true, "records": records});
+        let answer = api.call(Method::POST, "composite/sobjects", Some(body)).await;
+        assert_eq!(codes(&answer.body), ["ALL_OR_NONE_OPERATION_ROLLED_BACK", "REQUIRED_FIELD_MISSING"]);
+        assert_eq!((sf.records("Account"), sf.changes().len()), (accounts, changes));
+        let upsert = json!({"allOrNone": false, "records": [{"attributes": {"type": "Account"}, "SAP_CardCode__c": "N1", "Name": "N"}]});
+        let answer = api.call(Method::PATCH, "composite/sobjects/Account/SAP_CardCode__c", Some(upsert)).await;
+        assert_eq!(answer.body[0]["created"], true, "the rolled-back record left no trace in the external id index");
+    }
+
+    #[tokio::test]
+    async fn an_exhausted_allocation_refuses_every_call_and_each_call_served_is_counted() {
+        let sf = SalesforceSandbox::start(SalesforceOptions::default()).await.unwrap();
+        let api = Api::connect(&sf).await;
+        sf.set_api_usage(5, 5);
+        for (method, path) in [
+            (Method::GET, "limits"),
+            (Method::GET, "query?q=SELECT+Id+FROM+Account"),
+            (Method::PATCH, "sobjects/Account/SAP_CardCode__c/C20000"),
+        ] {
+            let answer = api.call(method, path, Some(json!({"Name": "x"}))).await;
+            assert_eq!(answer.status, 403, "{path}");
+            assert_eq!(
+                answer.body,
+                json!([{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}])
+            );
+            assert_eq!(answer.limit_info, "api-usage=5/5");
+        }
+        assert_eq!(sf.api_usage(), (5, 5), "refused calls are not counted");
+        sf.set_api_usage(3, 10);
+        let answer = api.call(Method::GET, "query?q=SELECT+Id+FROM+Account+LIMIT+1", None).await;
+        assert_eq!((answer.status, answer.limit_info.as_str()), (200, "api-usage=4/10"));
+        let answer = api.call(Method::GET, "limits", None).await;
+        assert_eq!((answer.status, answer.limit_info.as_str()), (200, "api-usage=5/10"));
+        assert_eq!(answer.body["DailyApiRequests"], json!({"Max": 10, "Remaining": 5}));
+        assert_eq!(sf.api_usage(), (5, 10));
     }
 }

@@ -8,6 +8,7 @@ use super::store::{Record, Store};
 use super::values::{compare, parse_datetime};
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
+use std::collections::BTreeSet;
 
 /// The rows of a query before paging, and `totalSize`.
 #[derive(Debug)]
@@ -71,6 +72,17 @@ enum Filter {
 
 /// Runs `query`; `version` (`v63.0`) goes into the records' `attributes.url`.
 pub fn run(store: &Store, query: &Query, version: &str) -> Result<QueryResult, ApiError> {
+    let compiled = compile_query(query)?;
+    let object = compiled.object;
+    let candidates = match compiled.filter.as_ref().and_then(|f| candidates(store, object, f)) {
+        Some(ids) => ids.into_iter().filter_map(|id| store.get(object.name, id)).collect(),
+        None => store.all(object.name).collect(),
+    };
+    Ok(answer(store, &compiled, candidates, version))
+}
+
+/// Checks a top-level query against the catalogue.
+fn compile_query(query: &Query) -> Result<Compiled, ApiError> {
     let object = schema::object(&query.from).ok_or_else(|| {
         ApiError::new(
             400,
@@ -82,13 +94,17 @@ pub fn run(store: &Store, query: &Query, version: &str) -> Result<QueryResult, A
             ),
         )
     })?;
-    let compiled = compile(object, query, true)?;
-    let rows = select_rows(store, &compiled, store.all(object.name).collect());
+    compile(object, query, true)
+}
+
+/// The result of `compiled` over `candidates` (records of its object in creation order).
+fn answer(store: &Store, compiled: &Compiled, candidates: Vec<&Record>, version: &str) -> QueryResult {
+    let rows = select_rows(store, compiled, candidates);
     if compiled.count_only {
-        return Ok(QueryResult { total_size: rows.len(), records: Vec::new() });
+        return QueryResult { total_size: rows.len(), records: Vec::new() };
     }
-    let records: Vec<Value> = rows.iter().map(|r| project(store, &compiled, r, version)).collect();
-    Ok(QueryResult { total_size: records.len(), records })
+    let records: Vec<Value> = rows.iter().map(|r| project(store, compiled, r, version)).collect();
+    QueryResult { total_size: records.len(), records }
 }
 
 fn compile(object: &'static ObjectDef, query: &Query, top_level: bool) -> Result<Compiled, ApiError> {
@@ -238,6 +254,35 @@ fn literal_for(field: &FieldDef, literal: &Literal) -> Result<Value, ApiError> {
     }
 }
 
+/// Ids (in creation order) of the records that may pass `filter`, found through indexes: `=` and `IN`
+/// on Id, external ids, unique fields and lookups, also through a parent (`Product2.SAP_ItemCode__c`).
+/// A superset of the matches (the filter still runs on each), or `None` when only a scan can tell.
+fn candidates<'a>(store: &'a Store, object: &ObjectDef, filter: &Filter) -> Option<BTreeSet<&'a str>> {
+    let (column, values) = match filter {
+        Filter::And(a, b) => {
+            return match (candidates(store, object, a), candidates(store, object, b)) {
+                (Some(x), Some(y)) => Some(if x.len() <= y.len() { x } else { y }),
+                (x, y) => x.or(y),
+            };
+        }
+        Filter::Or(a, b) => {
+            let mut ids = candidates(store, object, a)?;
+            ids.extend(candidates(store, object, b)?);
+            return Some(ids);
+        }
+        Filter::Compare { column, op: Op::Eq, value } => (column, std::slice::from_ref(value)),
+        Filter::In { column, values, negated: false } => (column, values.as_slice()),
+        _ => return None,
+    };
+    match column {
+        Column::Own(field) => store.ids_where(object, field, values),
+        Column::Parent { lookup, parent, field } => {
+            let parents: Vec<Value> = store.ids_where(parent, field, values)?.into_iter().map(|id| json!(id)).collect();
+            store.ids_where(object, lookup, &parents)
+        }
+    }
+}
+
 fn select_rows<'a>(store: &'a Store, compiled: &Compiled, candidates: Vec<&'a Record>) -> Vec<&'a Record> {
     let mut rows: Vec<&Record> =
         candidates.into_iter().filter(|r| compiled.filter.as_ref().is_none_or(|f| matches(store, f, r))).collect();
@@ -355,9 +400,7 @@ fn project(store: &Store, compiled: &Compiled, record: &Record, version: &str) -
                 entry[field.name] = parent_record.get(field.name).cloned().unwrap_or(Value::Null);
             }
             Projection::Child { name, child, link, query } => {
-                let children: Vec<&Record> =
-                    store.all(child.name).filter(|c| c.get(*link).and_then(Value::as_str) == Some(id)).collect();
-                let rows = select_rows(store, query, children);
+                let rows = select_rows(store, query, store.children(child, link, id));
                 // Salesforce answers null, not an empty list, for a relationship without children.
                 let value = if rows.is_empty() {
                     Value::Null
@@ -446,6 +489,50 @@ mod tests {
             "SELECT Name FROM Opportunity WHERE Account.SAP_CardCode__c = 'C20001' AND IsWon = true AND Amount >= 10",
         );
         assert_eq!(names(&r), vec!["Deal"]);
+    }
+
+    #[test]
+    fn eq_and_in_on_indexed_fields_read_only_the_indexed_records_and_match_a_scan() {
+        let (mut store, ids) = sample();
+        let product = create(&mut store, "Product2", json!({"Name": "Pump", "SAP_ItemCode__c": "A00001"}));
+        let other = create(&mut store, "Product2", json!({"Name": "Valve", "SAP_ItemCode__c": "a00002"}));
+        let unrelated = create(&mut store, "Product2", json!({"Name": "Gear", "SAP_ItemCode__c": "A00009"}));
+        let book = create(&mut store, "Pricebook2", json!({"Name": "Standard"}));
+        for (p, price) in [(&product, 10), (&other, 20), (&product, 30), (&unrelated, 40)] {
+            create(&mut store, "PricebookEntry", json!({"Pricebook2Id": book, "Product2Id": p, "UnitPrice": price}));
+        }
+        let invoice = create(&mut store, "SAP_Invoice__c", json!({"SAP_DocEntry__c": 7, "Account__c": ids[0]}));
+        create(&mut store, "SAP_Invoice__c", json!({"SAP_DocEntry__c": 8, "Account__c": ids[0]}));
+        let queries = [
+            "SELECT Id FROM Product2 WHERE SAP_ItemCode__c IN ('a00001', 'A00002', 'A00003')".to_string(),
+            format!("SELECT UnitPrice FROM PricebookEntry WHERE Product2Id IN ('{product}', '{}')", &other[..15]),
+            "SELECT UnitPrice FROM PricebookEntry WHERE Product2.SAP_ItemCode__c IN ('A00001') ORDER BY UnitPrice DESC"
+                .to_string(),
+            format!("SELECT Name FROM Account WHERE Id = '{}' OR SAP_CardCode__c = 'c20000'", ids[2]),
+            "SELECT Name FROM Account WHERE SAP_CardCode__c IN ('C20000', 'C20001') AND Name LIKE 'north%'".to_string(),
+            "SELECT Id FROM SAP_Invoice__c WHERE SAP_DocEntry__c = 7.0 AND Account__r.SAP_CardCode__c = 'C20001'"
+                .to_string(),
+            format!(
+                "SELECT Name, (SELECT Id FROM SAP_Invoices__r) FROM Account WHERE Id IN ('{}', '{}')",
+                ids[0], ids[1]
+            ),
+        ];
+        for soql in &queries {
+            let parsed = parse(soql).unwrap();
+            let compiled = compile_query(&parsed).unwrap();
+            let found = candidates(&store, compiled.object, compiled.filter.as_ref().unwrap());
+            assert!(found.is_some_and(|ids| ids.len() < store.all(compiled.object.name).count()), "{soql}");
+            let scanned = answer(&store, &compiled, store.all(compiled.object.name).collect(), "v63.0");
+            let indexed = run(&store, &parsed, "v63.0").unwrap();
+            assert!(indexed.total_size > 0, "{soql}");
+            assert_eq!(indexed.records, scanned.records, "{soql}");
+        }
+        let r =
+            run_ok(&store, &format!("SELECT (SELECT Id FROM SAP_Invoices__r) FROM Account WHERE Id = '{}'", ids[0]));
+        assert_eq!(r.records[0]["SAP_Invoices__r"]["records"][0]["Id"], json!(invoice));
+        let none = "SELECT Id FROM Account WHERE SAP_CardCode__c IN (null, 'C20000')";
+        let compiled = compile_query(&parse(none).unwrap()).unwrap();
+        assert!(candidates(&store, compiled.object, compiled.filter.as_ref().unwrap()).is_none(), "null needs a scan");
     }
 
     #[test]

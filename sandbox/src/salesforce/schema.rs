@@ -5,7 +5,7 @@
 pub enum FieldType {
     /// The record's own id.
     Id,
-    /// A lookup to another object; the relationship name is the field name without its `Id` suffix.
+    /// A lookup to another object; for the relationship name see [`relationship_name`].
     Reference(&'static str),
     Text,
     Number,
@@ -50,12 +50,17 @@ pub struct ObjectDef {
     pub prefix: &'static str,
     pub fields: Vec<FieldDef>,
     pub children: Vec<ChildRelationship>,
+    /// Positions in `fields` by exact name: bodies and queries mostly spell names as declared.
+    by_name: std::collections::HashMap<&'static str, usize>,
 }
 
 impl ObjectDef {
     /// The field named `name`, case-insensitively (SOQL and JSON bodies both ignore case).
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
-        self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+        match self.by_name.get(name) {
+            Some(&at) => self.fields.get(at),
+            None => self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name)),
+        }
     }
 
     /// The lookup field behind relationship `name` (e.g. `Account` → `AccountId`) and its target object.
@@ -74,9 +79,12 @@ impl ObjectDef {
     }
 }
 
-/// `AccountId` → `Account`, `ConvertedAccountId` → `ConvertedAccount`.
-pub fn relationship_name(field: &str) -> &str {
-    field.strip_suffix("Id").unwrap_or(field)
+/// `AccountId` → `Account`, `ConvertedAccountId` → `ConvertedAccount`, `Account__c` → `Account__r`.
+pub fn relationship_name(field: &str) -> std::borrow::Cow<'_, str> {
+    match field.strip_suffix("__c") {
+        Some(custom) => format!("{custom}__r").into(),
+        None => field.strip_suffix("Id").unwrap_or(field).into(),
+    }
 }
 
 /// The object named `name`, case-insensitively.
@@ -99,6 +107,11 @@ const fn f(name: &'static str, ty: FieldType) -> FieldDef {
 }
 
 impl FieldDef {
+    /// True for the fields Salesforce indexes besides Id: external ids, unique fields and lookups.
+    pub fn indexed(&self) -> bool {
+        self.external_id || self.unique || matches!(self.ty, FieldType::Reference(_))
+    }
+
     const fn required(mut self) -> Self {
         self.required = true;
         self
@@ -138,7 +151,8 @@ fn object_def(
 ) -> ObjectDef {
     let mut all = system_fields().to_vec();
     all.extend_from_slice(fields);
-    ObjectDef { name, prefix, fields: all, children: children.to_vec() }
+    let by_name = all.iter().enumerate().map(|(at, f)| (f.name, at)).collect();
+    ObjectDef { name, prefix, fields: all, children: children.to_vec(), by_name }
 }
 
 const fn child(name: &'static str, child_object: &'static str, child_field: &'static str) -> ChildRelationship {
@@ -180,6 +194,7 @@ fn build() -> Vec<ObjectDef> {
                 child("Contacts", "Contact", "AccountId"),
                 child("Opportunities", "Opportunity", "AccountId"),
                 child("Cases", "Case", "AccountId"),
+                child("SAP_Invoices__r", "SAP_Invoice__c", "Account__c"),
             ],
         ),
         object_def(
@@ -223,7 +238,10 @@ fn build() -> Vec<ObjectDef> {
                 f("SAP_Delivery_Date__c", Date),
                 f("SAP_Payment_Status__c", Text),
             ],
-            &[child("OpportunityLineItems", "OpportunityLineItem", "OpportunityId")],
+            &[
+                child("OpportunityLineItems", "OpportunityLineItem", "OpportunityId"),
+                child("SAP_Invoices__r", "SAP_Invoice__c", "Opportunity__c"),
+            ],
         ),
         object_def(
             "OpportunityLineItem",
@@ -255,6 +273,8 @@ fn build() -> Vec<ObjectDef> {
                 f("Family", Text),
                 f("IsActive", Boolean),
                 f("QuantityUnitOfMeasure", Text),
+                // External ID, not unique, as in force-app: upsert (single or collection) needs only the
+                // External ID flag; a value on two products answers 300 / DUPLICATE_EXTERNAL_ID.
                 f("SAP_ItemCode__c", Text).external_id(false),
                 f("SAP_Stock__c", Number),
                 f("SAP_Synced_At__c", DateTime),
@@ -308,6 +328,34 @@ fn build() -> Vec<ObjectDef> {
             ],
             &[],
         ),
+        // B1Force's invoice object, as force-app/main/default/objects/SAP_Invoice__c declares it; both
+        // lookups have the relationship name SAP_Invoices, so the children are `SAP_Invoices__r`.
+        object_def(
+            "SAP_Invoice__c",
+            "a01",
+            &[
+                f("Name", Text),
+                f("SAP_Document_Key__c", Text).external_id(true),
+                f("SAP_DocEntry__c", Number).external_id(false),
+                f("SAP_DocNum__c", Number),
+                f("SAP_CardCode__c", Text),
+                f("Account__c", Reference("Account")),
+                f("Opportunity__c", Reference("Opportunity")),
+                f("Type__c", Text),
+                f("Invoice_Date__c", Date),
+                f("Due_Date__c", Date),
+                f("Amount__c", Number),
+                f("Tax_Amount__c", Number),
+                f("Paid_Amount__c", Number),
+                f("Open_Amount__c", Number).read_only(),
+                f("Is_Credit_Note__c", Boolean).read_only(),
+                f("Currency__c", Text),
+                f("Status__c", Text),
+                f("Customer_Reference__c", Text),
+                f("SAP_Synced_At__c", DateTime),
+            ],
+            &[],
+        ),
         object_def(
             "Lead",
             "00Q",
@@ -343,6 +391,10 @@ mod tests {
         assert_eq!(opp.child("opportunitylineitems").unwrap().child_object, "OpportunityLineItem");
         assert!(opp.relationship("StageName").is_none());
         assert_eq!(object_by_prefix("00k").unwrap().name, "OpportunityLineItem");
+        let invoice = object("sap_invoice__c").unwrap();
+        let (field, target) = invoice.relationship("account__r").unwrap();
+        assert_eq!((field.name, target.name), ("Account__c", "Account"));
+        assert_eq!(object("Account").unwrap().child("SAP_Invoices__r").unwrap().child_field, "Account__c");
     }
 
     #[test]

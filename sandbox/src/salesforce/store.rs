@@ -2,10 +2,10 @@
 
 use super::error::{ApiError, clip};
 use super::ids;
-use super::schema::{self, Access, FieldType, ObjectDef};
-use super::values::{coerce, format_datetime};
+use super::schema::{self, Access, FieldDef, FieldType, ObjectDef};
+use super::values::{coerce, format_datetime, index_key};
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One record: field name → value, system fields included.
 pub type Record = Map<String, Value>;
@@ -51,10 +51,56 @@ pub enum UpsertTarget {
     Ambiguous(Vec<String>),
 }
 
-/// All records of the org.
-#[derive(Debug, Clone, Default)]
+/// A validation rule as an org admin might add one: a record whose `field` equals `equals` is not saved.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ValidationRule {
+    pub object: &'static str,
+    pub field: &'static str,
+    /// The value as the field stores it.
+    pub equals: Value,
+    pub message: String,
+}
+
+impl ValidationRule {
+    /// A rule on `object.field`; `equals` is read as a value of that field.
+    pub fn new(object: &str, field: &str, equals: &Value, message: &str) -> Result<Self, ApiError> {
+        let def = schema::object(object).ok_or_else(|| {
+            ApiError::new(400, "INVALID_TYPE", format!("sObject type '{}' is not supported", clip(object)))
+        })?;
+        let field = def.field(field).ok_or_else(|| {
+            ApiError::new(
+                400,
+                "INVALID_FIELD",
+                format!("No such column '{}' on sobject of type {}", clip(field), def.name),
+            )
+        })?;
+        let equals = coerce(def.name, field, equals)?;
+        Ok(Self { object: def.name, field: field.name, equals, message: message.to_string() })
+    }
+}
+
+/// Record ids per (object, indexed field) and index entry (see [`FieldDef::indexed`] and [`index_key`]).
+type Index = HashMap<(&'static str, &'static str), HashMap<String, BTreeSet<String>>>;
+
+/// What [`Store::rollback`] returns to.
+#[derive(Debug)]
+pub struct Savepoint {
+    next_id: u64,
+    next_case_number: u64,
+    changes: usize,
+    commit_number: u64,
+    sequence: u32,
+    current_transaction: String,
+}
+
+/// All records of the org, with the indexes that keep lookups by external id and by parent fast.
+#[derive(Debug, Default)]
 pub struct Store {
     tables: BTreeMap<&'static str, BTreeMap<String, Record>>,
+    index: Index,
+    rules: Vec<ValidationRule>,
+    /// While a savepoint is open: each written record as it was before the write, oldest first.
+    journal: Option<Vec<(&'static ObjectDef, String, Option<Record>)>>,
     next_id: u64,
     next_case_number: u64,
     changes: Vec<ChangeRecord>,
@@ -74,12 +120,129 @@ impl Store {
         self.tables.get(object).into_iter().flat_map(|t| t.values())
     }
 
-    /// Ids of the records whose `field` equals `value` (case-insensitive, like text external ids).
+    /// Ids of the records whose `field` equals `value` the way external ids match (text
+    /// case-insensitively, numbers by value), in creation order.
     pub fn find_by(&self, object: &str, field: &str, value: &str) -> Vec<String> {
-        self.all(object)
-            .filter(|r| r.get(field).and_then(Value::as_str).is_some_and(|v| v.eq_ignore_ascii_case(value)))
-            .filter_map(|r| r.get("Id").and_then(Value::as_str).map(str::to_string))
-            .collect()
+        let Some(def) = schema::object(object) else { return Vec::new() };
+        let Some(field) = def.field(field) else { return Vec::new() };
+        let number = value.trim().parse::<f64>().ok();
+        let key = match (field.ty, number.and_then(serde_json::Number::from_f64)) {
+            (FieldType::Number, Some(n)) => Value::Number(n),
+            (FieldType::Number, None) => return Vec::new(),
+            _ => json!(value),
+        };
+        let same = |record: &Record| match (field.ty, record.get(field.name)) {
+            (FieldType::Number, Some(stored)) => number == stored.as_f64(),
+            (_, Some(stored)) => stored.as_str().is_some_and(|v| v.eq_ignore_ascii_case(value)),
+            (_, None) => false,
+        };
+        let candidates: Vec<&str> = match self.ids_where(def, field, std::slice::from_ref(&key)) {
+            Some(ids) => ids.into_iter().collect(),
+            None => self.all(def.name).filter_map(|r| r.get("Id")?.as_str()).collect(),
+        };
+        candidates.into_iter().filter(|id| self.get(def.name, id).is_some_and(same)).map(str::to_string).collect()
+    }
+
+    /// Ids (in creation order) of the records of `object` whose `field` may equal one of `values`, found
+    /// through an index: a superset of the matches, or `None` when `field` has no index or a value is null.
+    pub fn ids_where(&self, def: &ObjectDef, field: &FieldDef, values: &[Value]) -> Option<BTreeSet<&str>> {
+        let table = self.tables.get(def.name);
+        if field.ty == FieldType::Id {
+            let found = values.iter().filter_map(|v| Some(table?.get_key_value(v.as_str()?)?.0.as_str()));
+            return Some(found.collect());
+        }
+        if !field.indexed() || values.iter().any(Value::is_null) {
+            return None;
+        }
+        let entries = self.index.get(&(def.name, field.name));
+        let mut ids = BTreeSet::new();
+        for key in values.iter().filter_map(index_key) {
+            ids.extend(entries.and_then(|e| e.get(&key)).into_iter().flatten().map(String::as_str));
+        }
+        Some(ids)
+    }
+
+    /// The records of `def` whose lookup `field` points at `parent`, in creation order.
+    pub fn children(&self, def: &ObjectDef, field: &str, parent: &str) -> Vec<&Record> {
+        let Some(field) = def.field(field) else { return Vec::new() };
+        match self.ids_where(def, field, &[json!(parent)]) {
+            Some(ids) => ids.into_iter().filter_map(|id| self.get(def.name, id)).collect(),
+            None => self.all(def.name).filter(|r| r.get(field.name).and_then(Value::as_str) == Some(parent)).collect(),
+        }
+    }
+
+    /// Adds a validation rule.
+    pub fn add_rule(&mut self, rule: ValidationRule) {
+        self.rules.push(rule);
+    }
+
+    /// The validation rules in force.
+    pub fn rules(&self) -> &[ValidationRule] {
+        &self.rules
+    }
+
+    /// Removes every validation rule.
+    pub fn clear_rules(&mut self) {
+        self.rules.clear();
+    }
+
+    /// Starts recording writes so [`Self::rollback`] can undo them (sObject Collections with allOrNone).
+    pub fn savepoint(&mut self) -> Savepoint {
+        self.journal = Some(Vec::new());
+        Savepoint {
+            next_id: self.next_id,
+            next_case_number: self.next_case_number,
+            changes: self.changes.len(),
+            commit_number: self.commit_number,
+            sequence: self.sequence,
+            current_transaction: self.current_transaction.clone(),
+        }
+    }
+
+    /// Keeps the writes since the savepoint and stops recording.
+    pub fn release(&mut self, _savepoint: Savepoint) {
+        self.journal = None;
+    }
+
+    /// Undoes every write since `savepoint`: records, indexes, counters and the change log.
+    pub fn rollback(&mut self, savepoint: Savepoint) {
+        for (def, id, before) in self.journal.take().unwrap_or_default().into_iter().rev() {
+            match before {
+                Some(record) => self.put(def, &id, record),
+                None => {
+                    self.take(def, &id);
+                }
+            }
+        }
+        self.next_id = savepoint.next_id;
+        self.next_case_number = savepoint.next_case_number;
+        self.changes.truncate(savepoint.changes);
+        self.commit_number = savepoint.commit_number;
+        self.sequence = savepoint.sequence;
+        self.current_transaction = savepoint.current_transaction;
+    }
+
+    /// Stores `record` as `id` of `def`, keeping the indexes and an open savepoint's journal current.
+    fn put(&mut self, def: &'static ObjectDef, id: &str, record: Record) {
+        let table = self.tables.entry(def.name).or_default();
+        let before = match table.get_mut(id) {
+            Some(stored) => Some(std::mem::replace(stored, record)),
+            None => table.insert(id.to_string(), record),
+        };
+        reindex(&mut self.index, def, id, before.as_ref(), table.get(id));
+        if let Some(journal) = &mut self.journal {
+            journal.push((def, id.to_string(), before));
+        }
+    }
+
+    /// Removes record `id` of `def`, keeping the indexes and an open savepoint's journal current.
+    fn take(&mut self, def: &'static ObjectDef, id: &str) -> Option<Record> {
+        let removed = self.tables.get_mut(def.name)?.remove(id)?;
+        reindex(&mut self.index, def, id, Some(&removed), None);
+        if let Some(journal) = &mut self.journal {
+            journal.push((def, id.to_string(), Some(removed.clone())));
+        }
+        Some(removed)
     }
 
     /// The change log so far.
@@ -126,7 +289,7 @@ impl Store {
             .filter(|(k, v)| !v.is_null() && !matches!(k.as_str(), "IsDeleted" | "SystemModstamp"))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        self.tables.entry(def.name).or_default().insert(id.clone(), record);
+        self.put(def, &id, record);
         self.log(def.name, &id, "CREATE", Vec::new(), values, ctx);
         self.after_write(def, &id, ctx);
         Ok(id)
@@ -140,13 +303,13 @@ impl Store {
         body: &Map<String, Value>,
         ctx: &WriteContext,
     ) -> Result<(), ApiError> {
-        let before = self.get(def.name, id).cloned().ok_or_else(ApiError::not_found)?;
+        let before = self.get(def.name, id).ok_or_else(ApiError::not_found)?;
         let changes = self.accept_body(def, body, false)?;
         let mut record = before.clone();
         record.extend(changes);
-        self.derive(def, &mut record, Some(&before))?;
+        self.derive(def, &mut record, Some(before))?;
         self.check_record(def, &record)?;
-        self.commit_update(def, id, before, record, ctx);
+        self.commit_update(def, id, record, ctx);
         self.after_write(def, id, ctx);
         Ok(())
     }
@@ -176,20 +339,19 @@ impl Store {
         record.insert("ConvertedContactId".into(), json!(contact));
         record.insert("ConvertedDate".into(), json!(format_datetime(ctx.now_ms).get(..10).unwrap_or_default()));
         record.insert("Status".into(), json!("Closed - Converted"));
-        self.commit_update(lead_def, lead_id, before, record, ctx);
+        self.commit_update(lead_def, lead_id, record, ctx);
         Ok((account, contact))
     }
 
     /// Deletes a record (and an opportunity's lines with it).
     pub fn delete(&mut self, def: &'static ObjectDef, id: &str, ctx: &WriteContext) -> Result<(), ApiError> {
-        let removed = self.tables.get_mut(def.name).and_then(|t| t.remove(id)).ok_or_else(ApiError::not_found)?;
+        let removed = self.take(def, id).ok_or_else(ApiError::not_found)?;
         self.log(def.name, id, "DELETE", Vec::new(), Map::new(), ctx);
-        if def.name == "Opportunity" {
-            let lines: Vec<String> = self.line_ids(id);
-            if let Some(table) = self.tables.get_mut("OpportunityLineItem") {
-                lines.iter().for_each(|line| {
-                    table.remove(line);
-                });
+        if def.name == "Opportunity"
+            && let Some(line_def) = schema::object("OpportunityLineItem")
+        {
+            for line in self.line_ids(id) {
+                self.take(line_def, &line);
             }
         }
         if def.name == "OpportunityLineItem"
@@ -202,8 +364,9 @@ impl Store {
 
     /// Marks the org's one standard price book (`IsStandard` is read-only through the API).
     pub fn mark_standard_pricebook(&mut self, id: &str) {
-        if let Some(book) = self.tables.get_mut("Pricebook2").and_then(|t| t.get_mut(id)) {
+        if let (Some(def), Some(mut book)) = (schema::object("Pricebook2"), self.get("Pricebook2", id).cloned()) {
             book.insert("IsStandard".into(), json!(true));
+            self.put(def, id, book);
         }
     }
 
@@ -245,13 +408,17 @@ impl Store {
         self.sequence = 0;
     }
 
-    fn commit_update(&mut self, def: &ObjectDef, id: &str, before: Record, mut record: Record, ctx: &WriteContext) {
+    /// Stores the new state of record `id` and logs what changed against the stored one.
+    fn commit_update(&mut self, def: &'static ObjectDef, id: &str, mut record: Record, ctx: &WriteContext) {
         let now = format_datetime(ctx.now_ms);
         record.insert("LastModifiedDate".into(), json!(now));
         record.insert("SystemModstamp".into(), json!(now));
+        let before = self.get(def.name, id);
         let mut changed: Vec<String> = record
             .iter()
-            .filter(|(k, v)| k.as_str() != "SystemModstamp" && before.get(k.as_str()).unwrap_or(&Value::Null) != *v)
+            .filter(|(k, v)| {
+                k.as_str() != "SystemModstamp" && before.and_then(|b| b.get(k.as_str())).unwrap_or(&Value::Null) != *v
+            })
             .map(|(k, _)| k.clone())
             .collect();
         if !changed.iter().any(|f| f == "LastModifiedDate") {
@@ -259,7 +426,7 @@ impl Store {
         }
         changed.sort();
         let values = changed.iter().map(|f| (f.clone(), record.get(f).cloned().unwrap_or(Value::Null))).collect();
-        self.tables.entry(def.name).or_default().insert(id.to_string(), record);
+        self.put(def, id, record);
         self.log(def.name, id, "UPDATE", changed, values, ctx);
     }
 
@@ -291,7 +458,9 @@ impl Store {
         });
     }
 
-    /// Checks names, access and types of a body; returns the values keyed by canonical field name.
+    /// Checks names, access and types of a body; returns the values keyed by canonical field name. A
+    /// relationship set by a parent's external id (`"Account__r": {"SAP_CardCode__c": "C20000"}`)
+    /// becomes its lookup field set to that parent's id.
     fn accept_body(
         &self,
         def: &'static ObjectDef,
@@ -301,6 +470,7 @@ impl Store {
         let mut accepted = Map::new();
         let mut unknown = Vec::new();
         let mut read_only = Vec::new();
+        let mut references = Vec::new();
         for (name, value) in body {
             if name == "attributes" {
                 continue;
@@ -316,9 +486,13 @@ impl Store {
                 }
                 continue;
             }
-            let Some(field) = def.field(name) else {
-                unknown.push(name.clone());
-                continue;
+            let (field, parent) = match (def.field(name), def.relationship(name)) {
+                (Some(field), _) => (field, None),
+                (None, Some((lookup, parent))) if value.is_object() => (lookup, Some(parent)),
+                (None, _) => {
+                    unknown.push(name.clone());
+                    continue;
+                }
             };
             let writable = match field.access {
                 Access::ReadWrite => true,
@@ -329,7 +503,12 @@ impl Store {
                 read_only.push(field.name.to_string());
                 continue;
             }
-            accepted.insert(field.name.to_string(), coerce(def.name, field, value)?);
+            match parent {
+                Some(parent) => references.push((field, parent, value)),
+                None => {
+                    accepted.insert(field.name.to_string(), coerce(def.name, field, value)?);
+                }
+            }
         }
         if let Some(first) = unknown.first() {
             return Err(ApiError::new(
@@ -351,10 +530,68 @@ impl Store {
             )
             .with_fields(read_only));
         }
+        for (lookup, parent, value) in references {
+            accepted.insert(lookup.name.to_string(), self.parent_by_external_id(parent, value)?);
+        }
         Ok(accepted)
     }
 
-    /// Required fields, lookups that must exist, unique external ids.
+    /// The id of the `parent` record that `reference` (`{"SAP_CardCode__c": "C20000"}`, optionally with
+    /// `attributes`) names by one of its external ids.
+    fn parent_by_external_id(&self, parent: &ObjectDef, reference: &Value) -> Result<Value, ApiError> {
+        let mut named = reference.as_object().into_iter().flatten().filter(|(k, _)| k.as_str() != "attributes");
+        let (Some((name, value)), None) = (named.next(), named.next()) else {
+            // Sandbox wording.
+            return Err(ApiError::new(
+                400,
+                "INVALID_FIELD",
+                format!("A reference to {} must name exactly one external ID field", parent.name),
+            ));
+        };
+        let field = parent.field(name).filter(|f| f.external_id).ok_or_else(|| {
+            ApiError::new(
+                400,
+                "INVALID_FIELD",
+                format!(
+                    "Field name provided, {} is not an External ID or indexed field for {}",
+                    clip(name),
+                    parent.name
+                ),
+            )
+        })?;
+        let value = match value {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        match self.find_by(parent.name, field.name, &value).as_slice() {
+            [id] => Ok(json!(id)),
+            // The documented text; `fields` is empty on Salesforce as far as we know [U].
+            [] => Err(ApiError::new(
+                400,
+                "INVALID_FIELD",
+                format!(
+                    "Foreign key external ID: {} not found for field {} in entity {}",
+                    clip(&value),
+                    field.name,
+                    parent.name
+                ),
+            )),
+            // Sandbox wording [U].
+            _ => Err(ApiError::new(
+                400,
+                "DUPLICATE_EXTERNAL_ID",
+                format!(
+                    "Foreign key external ID: {} matches more than one record for field {} in entity {}",
+                    clip(&value),
+                    field.name,
+                    parent.name
+                ),
+            )),
+        }
+    }
+
+    /// Required fields, lookups that must exist, the org's validation rules, unique values: in the order
+    /// Salesforce runs system validation, custom validation rules and the database's unique indexes.
     fn check_record(&self, def: &ObjectDef, record: &Record) -> Result<(), ApiError> {
         let missing: Vec<String> = def
             .fields
@@ -370,10 +607,9 @@ impl Store {
             )
             .with_fields(missing));
         }
-        let id = record.get("Id").and_then(Value::as_str).unwrap_or_default();
+        let text = |field: &FieldDef| record.get(field.name).and_then(Value::as_str);
         for field in &def.fields {
-            let Some(value) = record.get(field.name).and_then(Value::as_str) else { continue };
-            if let FieldType::Reference(target) = field.ty
+            if let (FieldType::Reference(target), Some(value)) = (field.ty, text(field))
                 && self.get(target, value).is_none()
             {
                 return Err(ApiError::new(
@@ -383,9 +619,21 @@ impl Store {
                 )
                 .with_fields(vec![field.name.to_string()]));
             }
-            if field.unique
-                && let Some(other) = self.find_by(def.name, field.name, value).into_iter().find(|other| other != id)
-            {
+        }
+        let broken = self.rules.iter().find(|r| r.object == def.name && record.get(r.field) == Some(&r.equals));
+        if let Some(rule) = broken {
+            return Err(ApiError::new(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", rule.message.clone())
+                .with_fields(vec![rule.field.to_string()]));
+        }
+        let id = record.get("Id").and_then(Value::as_str).unwrap_or_default();
+        let stored = self.get(def.name, id);
+        for field in def.fields.iter().filter(|f| f.unique) {
+            let Some(value) = text(field) else { continue };
+            // An unchanged value cannot newly collide.
+            if stored.is_some_and(|s| s.get(field.name) == record.get(field.name)) {
+                continue;
+            }
+            if let Some(other) = self.find_by(def.name, field.name, value).into_iter().find(|other| other != id) {
                 return Err(ApiError::new(
                     400,
                     "DUPLICATE_VALUE",
@@ -424,6 +672,19 @@ impl Store {
                     record.insert("IsActive".into(), json!(true));
                 }
             }
+            "SAP_Invoice__c" => {
+                // The formula fields of force-app's SAP_Invoice__c.
+                let amount = |f: &str| record.get(f).and_then(Value::as_f64).unwrap_or(0.0);
+                let open = round2(amount("Amount__c") - amount("Paid_Amount__c"));
+                let credit = record.get("Type__c").and_then(Value::as_str) == Some("Credit Note");
+                record.insert("Open_Amount__c".into(), json!(open));
+                record.insert("Is_Credit_Note__c".into(), json!(credit));
+                // An API insert without a Name gets the record id as its name [U].
+                if before.is_none() && record.get("Name").is_none_or(Value::is_null) {
+                    let id = record.get("Id").cloned().unwrap_or(Value::Null);
+                    record.insert("Name".into(), id);
+                }
+            }
             "Case" => {
                 // The org's closed statuses; the default Case process has just this one.
                 let status = record.get("Status").and_then(Value::as_str).unwrap_or_default();
@@ -447,9 +708,10 @@ impl Store {
         if before.is_none() {
             let entry = match (text(line, "PricebookEntryId"), text(line, "Product2Id")) {
                 (Some(entry), _) => self.get("PricebookEntry", &entry).cloned(),
-                (None, Some(product)) => self
-                    .all("PricebookEntry")
-                    .find(|e| text(e, "Product2Id").as_deref() == Some(&product) && self.is_standard_entry(e))
+                (None, Some(product)) => schema::object("PricebookEntry")
+                    .and_then(|entries| {
+                        self.children(entries, "Product2Id", &product).into_iter().find(|e| self.is_standard_entry(e))
+                    })
                     .cloned(),
                 (None, None) => {
                     return Err(integrity("PricebookEntryId (pricebook entry is required)", "PricebookEntryId"));
@@ -522,11 +784,17 @@ impl Store {
             }
             "Product2" => {
                 let code = self.get(def.name, id).and_then(|p| p.get("ProductCode")).cloned().unwrap_or(Value::Null);
-                for table in ["PricebookEntry", "OpportunityLineItem"] {
-                    for record in self.tables.entry(table).or_default().values_mut() {
-                        if record.get("Product2Id").and_then(Value::as_str) == Some(id) {
-                            record.insert("ProductCode".into(), code.clone());
-                        }
+                for child in ["PricebookEntry", "OpportunityLineItem"].into_iter().filter_map(schema::object) {
+                    let stale: Vec<Record> = self
+                        .children(child, "Product2Id", id)
+                        .into_iter()
+                        .filter(|r| r.get("ProductCode") != Some(&code))
+                        .cloned()
+                        .collect();
+                    for mut record in stale {
+                        record.insert("ProductCode".into(), code.clone());
+                        let child_id = record.get("Id").and_then(Value::as_str).unwrap_or_default().to_string();
+                        self.put(child, &child_id, record);
                     }
                 }
             }
@@ -535,30 +803,32 @@ impl Store {
         }
     }
 
+    fn lines_of(&self, opportunity: &str) -> Vec<&Record> {
+        schema::object("OpportunityLineItem")
+            .map_or_else(Vec::new, |lines| self.children(lines, "OpportunityId", opportunity))
+    }
+
     fn line_ids(&self, opportunity: &str) -> Vec<String> {
-        self.all("OpportunityLineItem")
-            .filter(|l| l.get("OpportunityId").and_then(Value::as_str) == Some(opportunity))
+        self.lines_of(opportunity)
+            .iter()
             .filter_map(|l| l.get("Id").and_then(Value::as_str).map(str::to_string))
             .collect()
     }
 
     /// Amount = sum of line totals, as a roll-up; logs an UPDATE only when something changed.
     fn roll_up_opportunity(&mut self, opportunity: &str, ctx: &WriteContext) {
-        let Some(before) = self.get("Opportunity", opportunity).cloned() else { return };
-        let totals: Vec<f64> = self
-            .all("OpportunityLineItem")
-            .filter(|l| l.get("OpportunityId").and_then(Value::as_str) == Some(opportunity))
-            .filter_map(|l| l.get("TotalPrice").and_then(Value::as_f64))
-            .collect();
+        let Some(before) = self.get("Opportunity", opportunity) else { return };
+        let totals: Vec<f64> =
+            self.lines_of(opportunity).iter().filter_map(|l| l.get("TotalPrice").and_then(Value::as_f64)).collect();
         let mut record = before.clone();
         record.insert("HasOpportunityLineItem".into(), json!(!totals.is_empty()));
         if !totals.is_empty() || before.get("HasOpportunityLineItem") == Some(&json!(true)) {
             record.insert("Amount".into(), json!(round2(totals.iter().sum())));
         }
-        if record != before
+        if record != *before
             && let Some(def) = schema::object("Opportunity")
         {
-            self.commit_update(def, opportunity, before, record, ctx);
+            self.commit_update(def, opportunity, record, ctx);
         }
     }
 }
@@ -570,6 +840,29 @@ fn round2(value: f64) -> f64 {
 /// A JSON object literal as a field map.
 fn object(value: Value) -> Map<String, Value> {
     value.as_object().cloned().unwrap_or_default()
+}
+
+/// Moves `id` from the index entries of `before` to those of `after` (either absent), for the
+/// indexed fields whose value changed.
+fn reindex(index: &mut Index, def: &'static ObjectDef, id: &str, before: Option<&Record>, after: Option<&Record>) {
+    for field in def.fields.iter().filter(|f| f.indexed()) {
+        let (old, new) = (before.and_then(|r| r.get(field.name)), after.and_then(|r| r.get(field.name)));
+        if old == new {
+            continue;
+        }
+        let entries = index.entry((def.name, field.name)).or_default();
+        if let Some(key) = old.and_then(index_key)
+            && let Some(ids) = entries.get_mut(&key)
+        {
+            ids.remove(id);
+            if ids.is_empty() {
+                entries.remove(&key);
+            }
+        }
+        if let Some(key) = new.and_then(index_key) {
+            entries.entry(key).or_default().insert(id.to_string());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -704,5 +997,112 @@ mod tests {
         assert_eq!((created.record_id.as_str(), created.change_type.as_str()), (id.as_str(), "CREATE"));
         assert!(created.changed_fields.is_empty());
         assert_eq!(created.values["Name"], json!("New"));
+    }
+
+    /// Every record of every object, for comparing whole stores.
+    fn snapshot(store: &Store) -> Vec<Record> {
+        ["Account", "Product2", "PricebookEntry", "Opportunity", "OpportunityLineItem", "SAP_Invoice__c"]
+            .iter()
+            .flat_map(|o| store.all(o).cloned())
+            .collect()
+    }
+
+    #[test]
+    fn external_ids_are_found_through_the_index_case_insensitively_and_numbers_by_value() {
+        let (mut store, _, account) = store_with_product();
+        let invoice = object("SAP_Invoice__c");
+        let id =
+            store.create(invoice, &body(json!({"SAP_Document_Key__c": "Invoices/7", "SAP_DocEntry__c": 7})), &ctx(""));
+        let id = id.unwrap();
+        assert_eq!(store.find_by("Account", "SAP_CardCode__c", "c1"), vec![account.clone()]);
+        assert_eq!(store.find_by("SAP_Invoice__c", "SAP_Document_Key__c", "INVOICES/7"), vec![id.clone()]);
+        assert_eq!(store.find_by("SAP_Invoice__c", "SAP_DocEntry__c", "7.0"), vec![id.clone()]);
+        assert_eq!(store.upsert_target("SAP_Invoice__c", "SAP_DocEntry__c", "8"), UpsertTarget::New);
+        store.update(object("Account"), &account, &body(json!({"SAP_CardCode__c": "C2"})), &ctx("")).unwrap();
+        assert!(store.find_by("Account", "SAP_CardCode__c", "C1").is_empty(), "the old value left the index");
+        assert_eq!(store.find_by("Account", "SAP_CardCode__c", "C2"), vec![account.clone()]);
+        let other = store.create(object("Account"), &body(json!({"Name": "B", "SAP_CardCode__c": "C3"})), &ctx(""));
+        let err = store.update(object("Account"), &other.unwrap(), &body(json!({"SAP_CardCode__c": "c2"})), &ctx(""));
+        assert_eq!(err.unwrap_err().code, "DUPLICATE_VALUE", "uniqueness is checked through the index too");
+        store.delete(invoice, &id, &ctx("")).unwrap();
+        assert!(store.find_by("SAP_Invoice__c", "SAP_Document_Key__c", "Invoices/7").is_empty());
+    }
+
+    #[test]
+    fn a_rollback_restores_records_indexes_counters_and_the_change_log() {
+        let (mut store, product, account) = store_with_product();
+        let (before, changes) = (snapshot(&store), store.changes().len());
+        let savepoint = store.savepoint();
+        let c = ctx("");
+        store.update(object("Account"), &account, &body(json!({"SAP_CardCode__c": "C9"})), &c).unwrap();
+        store.update(object("Product2"), &product, &body(json!({"ProductCode": "NEW"})), &c).unwrap();
+        let created = store.create(object("Account"), &body(json!({"Name": "Gone", "SAP_CardCode__c": "C1"})), &c);
+        store.delete(object("Account"), &account, &c).unwrap();
+        store.rollback(savepoint);
+        assert_eq!(snapshot(&store), before);
+        assert_eq!(store.changes().len(), changes);
+        assert_eq!(store.find_by("Account", "SAP_CardCode__c", "C1"), vec![account]);
+        assert!(store.find_by("Account", "SAP_CardCode__c", "C9").is_empty());
+        let again = store.create(object("Account"), &body(json!({"Name": "Again"})), &c).unwrap();
+        assert_eq!(Ok(again), created, "the id sequence was rolled back too");
+    }
+
+    #[test]
+    fn a_parent_named_by_external_id_sets_the_lookup_or_fails_with_the_documented_text() {
+        let (mut store, _, account) = store_with_product();
+        let invoice = object("SAP_Invoice__c");
+        let reference = json!({"SAP_Document_Key__c": "Invoices/1",
+                               "Account__r": {"attributes": {"type": "Account"}, "SAP_CardCode__c": "c1"}});
+        let id = store.create(invoice, &body(reference), &ctx("")).unwrap();
+        assert_eq!(store.get("SAP_Invoice__c", &id).unwrap()["Account__c"], json!(account));
+        let opportunity = json!({"Name": "D", "StageName": "Prospecting", "CloseDate": "2026-11-25",
+                                 "Account": {"SAP_CardCode__c": "C1"}});
+        let id = store.create(object("Opportunity"), &body(opportunity), &ctx("")).unwrap();
+        assert_eq!(store.get("Opportunity", &id).unwrap()["AccountId"], json!(account), "AccountId -> Account");
+        let missing = body(json!({"SAP_Document_Key__c": "Invoices/2", "Account__r": {"SAP_CardCode__c": "C404"}}));
+        let err = store.create(invoice, &missing, &ctx("")).unwrap_err();
+        assert_eq!((err.status, err.code.as_str()), (400, "INVALID_FIELD"));
+        assert_eq!(err.message, "Foreign key external ID: C404 not found for field SAP_CardCode__c in entity Account");
+        let by_name = body(json!({"Account__r": {"Name": "Acme"}}));
+        assert!(store.create(invoice, &by_name, &ctx("")).unwrap_err().message.contains("not an External ID"));
+        let line = body(json!({"Opportunity": {"Name": "D"}, "Quantity": 1}));
+        assert_eq!(store.create(object("OpportunityLineItem"), &line, &ctx("")).unwrap_err().code, "INVALID_FIELD");
+    }
+
+    #[test]
+    fn a_validation_rule_refuses_a_matching_record_on_create_and_update() {
+        let (mut store, _, account) = store_with_product();
+        store.add_rule(ValidationRule::new("account", "phone", &json!("BAD"), "Phone is invalid").unwrap());
+        let def = object("Account");
+        let err = store.create(def, &body(json!({"Name": "X", "Phone": "BAD"})), &ctx("")).unwrap_err();
+        assert_eq!(
+            (err.status, err.code.as_str(), err.message.as_str(), err.fields.clone()),
+            (400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", "Phone is invalid", vec!["Phone".to_string()])
+        );
+        let required_first = store.create(def, &body(json!({"Phone": "BAD"})), &ctx("")).unwrap_err();
+        assert_eq!(required_first.code, "REQUIRED_FIELD_MISSING");
+        assert!(store.create(def, &body(json!({"Name": "X", "Phone": "bad"})), &ctx("")).is_ok(), "case-sensitive");
+        let before = store.get("Account", &account).cloned();
+        assert!(store.update(def, &account, &body(json!({"Phone": "BAD"})), &ctx("")).is_err());
+        assert_eq!(store.get("Account", &account).cloned(), before);
+        assert_eq!(ValidationRule::new("Account", "Nope", &json!(1), "m").unwrap_err().code, "INVALID_FIELD");
+        store.clear_rules();
+        store.update(def, &account, &body(json!({"Phone": "BAD"})), &ctx("")).unwrap();
+    }
+
+    #[test]
+    fn an_invoice_computes_its_formula_fields_and_is_named_by_its_id_when_unnamed() {
+        let mut store = Store::default();
+        let invoice = object("SAP_Invoice__c");
+        let fields = json!({"SAP_Document_Key__c": "CreditNotes/1", "Type__c": "Credit Note", "Amount__c": 100.5,
+                            "Paid_Amount__c": "40.25", "Invoice_Date__c": "2026-11-25"});
+        let id = store.create(invoice, &body(fields), &ctx("")).unwrap();
+        assert!(id.starts_with("a01"));
+        let stored = store.get("SAP_Invoice__c", &id).unwrap();
+        let formulas = (stored["Open_Amount__c"].clone(), stored["Is_Credit_Note__c"].clone());
+        assert_eq!(formulas, (json!(60.25), json!(true)));
+        assert_eq!(stored["Name"], json!(id));
+        let err = store.update(invoice, &id, &body(json!({"Open_Amount__c": 1})), &ctx("")).unwrap_err();
+        assert_eq!(err.code, "INVALID_FIELD_FOR_INSERT_UPDATE", "formula fields are read-only");
     }
 }

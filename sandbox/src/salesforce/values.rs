@@ -149,6 +149,17 @@ pub fn compare(ty: FieldType, left: &Value, right: &Value) -> Option<Ordering> {
     }
 }
 
+/// The index entry of a stored value: values [`compare`] finds equal get the same entry (text and ids
+/// case-insensitively, numbers by value), so an index lookup finds every record a scan would.
+pub fn index_key(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.to_lowercase()),
+        // `+ 0.0` turns -0 into 0, which compare equal.
+        Value::Number(n) => n.as_f64().map(|x| (x + 0.0).to_string()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

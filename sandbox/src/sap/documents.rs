@@ -435,8 +435,7 @@ impl Store {
     /// CurrentAccountBalance = invoices − credit notes − payments; open orders and deliveries at their open value.
     /// Balances are postings, not edits: they leave the partner's UpdateDate and DataVersion alone [U].
     pub(super) fn refresh_account(&mut self, card_code: &str) {
-        let of_customer =
-            |set: EntitySet| self.table(set).filter(move |d| d["CardCode"] == card_code && d["Cancelled"] != "tYES");
+        let of_customer = |set: EntitySet| self.documents_of(card_code, set).filter(|d| d["Cancelled"] != "tYES");
         let invoiced: f64 = of_customer(EntitySet::Invoices).map(|d| qty(d, "DocTotal")).sum();
         let credited: f64 = of_customer(EntitySet::CreditNotes).map(|d| qty(d, "DocTotal")).sum();
         let paid: f64 = of_customer(EntitySet::IncomingPayments).map(payment_total).sum();

@@ -242,8 +242,15 @@ fn login(state: &SapState, method: &Method, body: &Bytes) -> Response {
 fn list(state: &SapState, set: EntitySet, raw_query: Option<&str>, headers: &HeaderMap) -> Result<Response, SapError> {
     let options = QueryOptions::parse(raw_query, &|f| set.has_field(f)).map_err(bad_query)?;
     let (page_size, applied) = page_size(headers, state.default_page_size);
-    let rows = state.store.lock().unwrap().rows_where(set, |r| options.matches(r));
-    let (page, next_skip) = options.page(rows.into_iter().map(|row| annotate(set, row)).collect(), page_size);
+    let (mut page, next_skip) = {
+        let mut store = state.store.lock().unwrap();
+        let rows = store.select(set, &options, options.rows_needed(page_size));
+        options.page(rows, page_size)
+    };
+    // A selected row carries no ETag annotation (as `read` sends no ETag header with `$select`).
+    if options.select.is_none() {
+        page = page.into_iter().map(|row| annotate(set, row)).collect();
+    }
     let mut body = json!({
         "@odata.context": format!("{}/$metadata#{}", state.base_url(), set.name()),
         "value": page,
@@ -260,7 +267,7 @@ fn list(state: &SapState, set: EntitySet, raw_query: Option<&str>, headers: &Hea
 
 fn count(state: &SapState, set: EntitySet, raw_query: Option<&str>) -> Result<Response, SapError> {
     let options = QueryOptions::parse(raw_query, &|f| set.has_field(f)).map_err(bad_query)?;
-    let n = state.store.lock().unwrap().rows_where(set, |r| options.matches(r)).len();
+    let n = state.store.lock().unwrap().count(set, &options);
     Ok((
         [(header::CONTENT_TYPE, "text/plain;charset=utf-8"), (header::HeaderName::from_static("odata-version"), "4.0")],
         n.to_string(),
@@ -274,7 +281,7 @@ fn read(state: &SapState, set: EntitySet, key: &Key, raw_query: Option<&str>) ->
     let tag = etag(&row);
     // With $select a real server sends no ETag header (section 5 quirk); without it, both header and annotation.
     let selected = options.select.is_some();
-    let mut body = if selected { options.project(row) } else { annotate(set, row) };
+    let mut body = if selected { options.project(&row) } else { annotate(set, row) };
     body["@odata.context"] = json!(format!("{}/$metadata#{}/$entity", state.base_url(), set.name()));
     let mut response = odata_json(StatusCode::OK, &body);
     if !selected

@@ -11,6 +11,7 @@ mod handlers;
 mod odata_filter;
 mod query;
 pub mod seed;
+mod select;
 mod store;
 
 use crate::faults::{CallCounter, Faults};
@@ -208,6 +209,12 @@ impl SapSandbox {
         EntitySet::from_name(entity_set).map(|set| self.state.store.lock().unwrap().rows(set)).unwrap_or_default()
     }
 
+    /// One document or payment of an entity set by its URL name, by DocEntry, as stored.
+    pub fn document(&self, entity_set: &str, doc_entry: i64) -> Option<Value> {
+        let set = EntitySet::from_name(entity_set)?;
+        self.state.store.lock().unwrap().get(set, &Key::Int(doc_entry)).ok().cloned()
+    }
+
     /// Changes a record as an SAP user would in the B1 client: a PATCH without If-Match, stamped
     /// with the sandbox clock (new UpdateDate/UpdateTime when anything changed; new DataVersion always).
     /// `key` is the CardCode/ItemCode, or the DocEntry as text.
@@ -259,7 +266,84 @@ impl SapSandbox {
         self.state.store.lock().unwrap().insert(EntitySet::Items, row);
     }
 
+    /// Creates `n` customers `B000001`, `B000002`, ... stamped with the sandbox clock (see [`Self::set_clock`]),
+    /// as if just changed in SAP; returns their CardCodes. Fast: no HTTP, for benchmarks.
+    pub fn seed_changed_business_partners(&self, n: usize) -> Vec<String> {
+        let now = self.state.now();
+        seed::changed_business_partners(&mut self.state.store.lock().unwrap(), n, &now)
+    }
+
+    /// Creates `n` open A/R invoices stamped with the sandbox clock, round-robin over `card_codes`;
+    /// returns their DocEntries. Fast: no HTTP, for benchmarks. Panics on an unknown CardCode.
+    pub fn seed_changed_invoices(&self, n: usize, card_codes: &[String]) -> Vec<i64> {
+        let now = self.state.now();
+        seed::changed_invoices(&mut self.state.store.lock().unwrap(), n, card_codes, &now)
+    }
+
     fn row(&self, set: EntitySet, code: &str) -> Option<Value> {
         self.state.store.lock().unwrap().get(set, &Key::Text(code.to_string())).ok().cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// GETs `<base>/<path_and_query>` with a session, as the sap-poller does; returns the `value` rows.
+    async fn rows(http: &reqwest::Client, sap: &SapSandbox, session: &str, path_and_query: &str) -> Vec<Value> {
+        let response = http
+            .get(format!("{}/{path_and_query}", sap.base_url()))
+            .header("Cookie", format!("B1SESSION={session}"))
+            .header("Prefer", "odata.maxpagesize=100")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path_and_query}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body.get("@odata.nextLink").is_none(), "$top fits the page: no nextLink");
+        body["value"].as_array().unwrap().clone()
+    }
+
+    #[tokio::test]
+    async fn seeded_changes_page_by_keyset_and_read_back_in_key_batches_over_http() {
+        let sap = SapSandbox::start(SapOptions::default()).await.unwrap();
+        sap.set_clock(Some("2026-11-26T07:30:00")).unwrap();
+        let codes = sap.seed_changed_business_partners(250);
+        let entries = sap.seed_changed_invoices(150, &codes);
+        let http = reqwest::Client::new();
+        let login = json!({"CompanyDB": COMPANY_DB, "UserName": USER, "Password": PASSWORD});
+        let login = http.post(format!("{}/Login", sap.base_url())).json(&login).send().await.unwrap();
+        let login: Value = login.json().await.unwrap();
+        let session = login["SessionId"].as_str().unwrap().to_string();
+
+        let order =
+            "$orderby=UpdateDate asc,UpdateTime asc,CardCode asc&$select=CardCode,UpdateDate,UpdateTime&$top=100";
+        let mut filter = "UpdateDate ge 2026-11-26".to_string();
+        let mut paged = Vec::new();
+        loop {
+            let page = rows(&http, &sap, &session, &format!("BusinessPartners?$filter={filter}&{order}")).await;
+            let Some(last) = page.last() else { break };
+            filter = format!(
+                "(UpdateDate gt 2026-11-26) or (UpdateDate eq 2026-11-26 and UpdateTime gt '07:30:00') or \
+                 (UpdateDate eq 2026-11-26 and UpdateTime eq '07:30:00' and CardCode gt '{}')",
+                last["CardCode"].as_str().unwrap()
+            );
+            paged.extend(page.iter().map(|r| r["CardCode"].as_str().unwrap().to_string()));
+        }
+        assert_eq!(paged, codes, "every changed partner once, in key order (one timestamp)");
+
+        let batch: Vec<String> = codes[100..200].iter().map(|c| format!("CardCode eq '{c}'")).collect();
+        let query =
+            format!("BusinessPartners?$filter={}&$select=CardCode,CurrentAccountBalance&$top=100", batch.join(" or "));
+        let found = rows(&http, &sap, &session, &query).await;
+        let found: Vec<&str> = found.iter().map(|r| r["CardCode"].as_str().unwrap()).collect();
+        assert_eq!(found, codes[100..200]);
+
+        let batch: Vec<String> = entries[..100].iter().map(|e| format!("DocEntry eq {e}")).collect();
+        let query = format!("Invoices?$filter={}&$select=DocEntry,DocTotal&$top=100", batch.join(" or "));
+        let found: Vec<i64> =
+            rows(&http, &sap, &session, &query).await.iter().map(|r| r["DocEntry"].as_i64().unwrap()).collect();
+        assert_eq!(found, entries[..100]);
     }
 }

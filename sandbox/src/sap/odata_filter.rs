@@ -2,9 +2,15 @@
 //! `startswith`/`endswith`/`contains`/`substringof`, string, number, date, time and `null` literals.
 //!
 //! Parsing never panics: every malformed input becomes a [`FilterError`] the handler turns into a 400.
+//! Evaluation borrows from the row and the literals, so filtering a big table allocates nothing.
 
 use serde_json::Value;
+use std::borrow::Cow;
 use std::cmp::Ordering;
+
+/// How deep parentheses and `not` may nest. A guard against stack exhaustion on hostile input, not a
+/// documented Service Layer limit [U]; long `or`/`and` chains do not nest and are not limited.
+const MAX_DEPTH: usize = 64;
 
 /// Why a `$filter` was rejected (shown to the client in the error body).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,8 +19,9 @@ pub struct FilterError(pub String);
 /// A parsed filter expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    Or(Box<Expr>, Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
+    /// A chain `a or b or c` is one node, so a 100-term key batch is flat, not 100 levels deep.
+    Or(Vec<Expr>),
+    And(Vec<Expr>),
     Not(Box<Expr>),
     Compare(CompareOp, Operand, Operand),
     Call(Function, Operand, Operand),
@@ -69,10 +76,7 @@ impl Expr {
 
     fn collect_properties<'a>(&'a self, out: &mut Vec<&'a str>) {
         match self {
-            Expr::Or(a, b) | Expr::And(a, b) => {
-                a.collect_properties(out);
-                b.collect_properties(out);
-            }
+            Expr::Or(terms) | Expr::And(terms) => terms.iter().for_each(|t| t.collect_properties(out)),
             Expr::Not(a) => a.collect_properties(out),
             Expr::Compare(_, a, b) | Expr::Call(_, a, b) => {
                 for operand in [a, b] {
@@ -87,29 +91,51 @@ impl Expr {
     /// True when `row` (a JSON object) satisfies the expression.
     pub fn matches(&self, row: &Value) -> bool {
         match self {
-            Expr::Or(a, b) => a.matches(row) || b.matches(row),
-            Expr::And(a, b) => a.matches(row) && b.matches(row),
+            Expr::Or(terms) => terms.iter().any(|t| t.matches(row)),
+            Expr::And(terms) => terms.iter().all(|t| t.matches(row)),
             Expr::Not(a) => !a.matches(row),
-            Expr::Compare(op, a, b) => compare(*op, &resolve(a, row), &resolve(b, row)),
+            Expr::Compare(op, a, b) => compare(*op, scalar(a, row), scalar(b, row)),
             Expr::Call(function, haystack, needle) => {
-                let (Some(haystack), Some(needle)) = (as_text(&resolve(haystack, row)), as_text(&resolve(needle, row)))
-                else {
+                let (Some(haystack), Some(needle)) = (text(haystack, row), text(needle, row)) else {
                     return false;
                 };
                 match function {
-                    Function::StartsWith => haystack.starts_with(&needle),
-                    Function::EndsWith => haystack.ends_with(&needle),
-                    Function::Contains => haystack.contains(&needle),
+                    Function::StartsWith => haystack.starts_with(needle),
+                    Function::EndsWith => haystack.ends_with(needle),
+                    Function::Contains => haystack.contains(needle),
                 }
             }
         }
     }
+
+    /// The literals of a filter made only of `<key> eq <literal>` terms joined by `or`, in order;
+    /// `None` for any other shape.
+    pub fn key_literals(&self, key: &str) -> Option<Vec<&Literal>> {
+        let mut out = Vec::new();
+        self.collect_key_literals(key, &mut out).then_some(out)
+    }
+
+    fn collect_key_literals<'a>(&'a self, key: &str, out: &mut Vec<&'a Literal>) -> bool {
+        match self {
+            Expr::Or(terms) => terms.iter().all(|t| t.collect_key_literals(key, out)),
+            Expr::Compare(CompareOp::Eq, Operand::Property(name), Operand::Literal(literal)) if name == key => {
+                out.push(literal);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `row.<property> <op> <literal>`, exactly as a `$filter` term of that shape evaluates it.
+pub fn holds(op: CompareOp, row: &Value, property: &str, literal: &Literal) -> bool {
+    compare(op, json_scalar(row.get(property)), literal_scalar(literal))
 }
 
 /// Parses a decoded `$filter` value.
 pub fn parse(input: &str) -> Result<Expr, FilterError> {
     let tokens = tokenize(input)?;
-    let mut parser = Parser { tokens, pos: 0 };
+    let mut parser = Parser { tokens, pos: 0, depth: 0 };
     let expr = parser.or_expr()?;
     match parser.peek() {
         None => Ok(expr),
@@ -241,17 +267,24 @@ fn number_like(raw: &str) -> Result<Token, FilterError> {
 
 /// `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SS` or the same with a trailing `Z` → `YYYY-MM-DDTHH:MM:SS`.
 pub fn normalize_date(raw: &str) -> Option<String> {
+    date_parts(raw).map(|(date, time)| format!("{date}T{time}"))
+}
+
+/// The day and time of a date-like text (time `00:00:00` when absent), borrowed from it.
+fn date_parts(raw: &str) -> Option<(&str, &str)> {
     let raw = raw.strip_suffix('Z').unwrap_or(raw);
-    let (date, time) = match raw.split_once('T') {
-        Some((date, time)) => (date, time),
-        None => (raw, "00:00:00"),
-    };
+    let (date, time) = raw.split_once('T').unwrap_or((raw, "00:00:00"));
     let b = date.as_bytes();
     let date_ok = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
         && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    (date_ok && is_time(time)).then(|| format!("{date}T{time}"))
+    (date_ok && is_time(time)).then_some((date, time))
+}
+
+/// True for text a filter compares as a date (`2026-11-25`, `2026-11-25T00:00:00Z`, ...).
+pub fn is_date_like(raw: &str) -> bool {
+    date_parts(raw).is_some()
 }
 
 fn is_time(raw: &str) -> bool {
@@ -265,6 +298,8 @@ fn is_time(raw: &str) -> bool {
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// Parentheses and `not` currently open.
+    depth: usize,
 }
 
 impl Parser {
@@ -291,31 +326,32 @@ impl Parser {
     }
 
     fn or_expr(&mut self) -> Result<Expr, FilterError> {
-        let mut left = self.and_expr()?;
+        let mut terms = vec![self.and_expr()?];
         while self.at_keyword("or") {
             self.pos += 1;
-            left = Expr::Or(Box::new(left), Box::new(self.and_expr()?));
+            terms.push(self.and_expr()?);
         }
-        Ok(left)
+        Ok(if terms.len() == 1 { terms.swap_remove(0) } else { Expr::Or(terms) })
     }
 
     fn and_expr(&mut self) -> Result<Expr, FilterError> {
-        let mut left = self.unary()?;
+        let mut terms = vec![self.unary()?];
         while self.at_keyword("and") {
             self.pos += 1;
-            left = Expr::And(Box::new(left), Box::new(self.unary()?));
+            terms.push(self.unary()?);
         }
-        Ok(left)
+        Ok(if terms.len() == 1 { terms.swap_remove(0) } else { Expr::And(terms) })
     }
 
     fn unary(&mut self) -> Result<Expr, FilterError> {
         if self.at_keyword("not") {
             self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            let inner = self.nested(Self::unary)?;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         if self.peek() == Some(&Token::LParen) {
             self.pos += 1;
-            let inner = self.or_expr()?;
+            let inner = self.nested(Self::or_expr)?;
             self.expect(Token::RParen)?;
             return Ok(inner);
         }
@@ -326,6 +362,17 @@ impl Parser {
         let op = self.compare_op()?;
         let right = self.operand()?;
         Ok(Expr::Compare(op, left, right))
+    }
+
+    /// Parses one nesting level deeper, refusing more than [`MAX_DEPTH`] levels.
+    fn nested(&mut self, parse: fn(&mut Self) -> Result<Expr, FilterError>) -> Result<Expr, FilterError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(FilterError(format!("the expression nests deeper than {MAX_DEPTH} levels")));
+        }
+        self.depth += 1;
+        let inner = parse(self);
+        self.depth -= 1;
+        inner
     }
 
     fn function_call(&mut self) -> Result<Option<Expr>, FilterError> {
@@ -400,51 +447,66 @@ impl Parser {
     }
 }
 
-/// A value being compared, after reading properties from the row.
-enum Resolved {
-    Json(Value),
-    Literal(Literal),
-}
-
-fn resolve(operand: &Operand, row: &Value) -> Resolved {
-    match operand {
-        Operand::Property(name) => Resolved::Json(row.get(name).cloned().unwrap_or(Value::Null)),
-        Operand::Literal(literal) => Resolved::Literal(literal.clone()),
-    }
-}
-
-/// Comparable form of either side: null, number, bool, date-time or text.
-#[derive(Debug, PartialEq, PartialOrd)]
-enum Scalar {
+/// Comparable form of either side: null, number, bool, date-time (day, time) or text.
+#[derive(Debug)]
+enum Scalar<'a> {
     Null,
     Number(f64),
     Bool(bool),
-    DateTime(String),
-    Text(String),
+    DateTime(&'a str, &'a str),
+    Text(Cow<'a, str>),
 }
 
-fn scalar(value: &Resolved) -> Scalar {
-    match value {
-        Resolved::Json(Value::Null) | Resolved::Literal(Literal::Null) => Scalar::Null,
-        Resolved::Json(Value::Number(n)) => Scalar::Number(n.as_f64().unwrap_or(f64::NAN)),
-        Resolved::Json(Value::Bool(b)) | Resolved::Literal(Literal::Bool(b)) => Scalar::Bool(*b),
-        Resolved::Json(Value::String(s))
-        | Resolved::Literal(Literal::Text(s))
-        | Resolved::Literal(Literal::Time(s)) => Scalar::Text(s.clone()),
-        Resolved::Literal(Literal::Date(d)) => Scalar::DateTime(d.clone()),
-        Resolved::Literal(Literal::Number(n)) => Scalar::Number(*n),
-        Resolved::Json(other) => Scalar::Text(other.to_string()),
+impl<'a> Scalar<'a> {
+    /// The (day, time) of a date literal or of date-like text.
+    fn as_date(&self) -> Option<(&'a str, &'a str)> {
+        match self {
+            Scalar::DateTime(day, time) => Some((day, time)),
+            Scalar::Text(Cow::Borrowed(text)) => date_parts(text),
+            _ => None,
+        }
     }
 }
 
-fn compare(op: CompareOp, left: &Resolved, right: &Resolved) -> bool {
-    let (left, right) = unify(scalar(left), scalar(right));
+fn scalar<'a>(operand: &'a Operand, row: &'a Value) -> Scalar<'a> {
+    match operand {
+        Operand::Property(name) => json_scalar(row.get(name)),
+        Operand::Literal(literal) => literal_scalar(literal),
+    }
+}
+
+fn json_scalar(value: Option<&Value>) -> Scalar<'_> {
+    match value {
+        None | Some(Value::Null) => Scalar::Null,
+        Some(Value::Number(n)) => Scalar::Number(n.as_f64().unwrap_or(f64::NAN)),
+        Some(Value::Bool(b)) => Scalar::Bool(*b),
+        Some(Value::String(s)) => Scalar::Text(Cow::Borrowed(s)),
+        Some(other) => Scalar::Text(Cow::Owned(other.to_string())),
+    }
+}
+
+fn literal_scalar(literal: &Literal) -> Scalar<'_> {
+    match literal {
+        Literal::Null => Scalar::Null,
+        Literal::Number(n) => Scalar::Number(*n),
+        Literal::Bool(b) => Scalar::Bool(*b),
+        Literal::Text(s) | Literal::Time(s) => Scalar::Text(Cow::Borrowed(s)),
+        // Date literals are stored normalised, so they always split.
+        Literal::Date(d) => {
+            date_parts(d).map_or(Scalar::Text(Cow::Borrowed(d)), |(day, time)| Scalar::DateTime(day, time))
+        }
+    }
+}
+
+fn compare(op: CompareOp, left: Scalar<'_>, right: Scalar<'_>) -> bool {
+    let (left, right) = unify(left, right);
     let ordering = match (&left, &right) {
         (Scalar::Null, Scalar::Null) => Some(Ordering::Equal),
         (Scalar::Null, _) | (_, Scalar::Null) => None,
         (Scalar::Number(a), Scalar::Number(b)) => a.partial_cmp(b),
         (Scalar::Bool(a), Scalar::Bool(b)) => Some(a.cmp(b)),
-        (Scalar::DateTime(a), Scalar::DateTime(b)) | (Scalar::Text(a), Scalar::Text(b)) => Some(a.cmp(b)),
+        (Scalar::DateTime(a, b), Scalar::DateTime(c, d)) => Some((a, b).cmp(&(c, d))),
+        (Scalar::Text(a), Scalar::Text(b)) => Some(a.cmp(b)),
         _ => None,
     };
     match (op, ordering) {
@@ -460,26 +522,18 @@ fn compare(op: CompareOp, left: &Resolved, right: &Resolved) -> bool {
 }
 
 /// Dates are stored as `2024-01-01T00:00:00Z` but filtered as `2024-01-01`, `'2024-01-01'` or
-/// `datetime'...'`: when one side is a date and the other is date-like text, compare both as dates.
-fn unify(left: Scalar, right: Scalar) -> (Scalar, Scalar) {
-    let as_date = |s: Scalar| match s {
-        Scalar::Text(t) => match normalize_date(&t) {
-            Some(d) => Scalar::DateTime(d),
-            None => Scalar::Text(t),
-        },
-        other => other,
-    };
-    let date_like = |s: &Scalar| match s {
-        Scalar::DateTime(_) => true,
-        Scalar::Text(t) => normalize_date(t).is_some(),
-        _ => false,
-    };
-    if date_like(&left) && date_like(&right) { (as_date(left), as_date(right)) } else { (left, right) }
+/// `datetime'...'`: when both sides are date-like, compare both as dates.
+fn unify<'a>(left: Scalar<'a>, right: Scalar<'a>) -> (Scalar<'a>, Scalar<'a>) {
+    match (left.as_date(), right.as_date()) {
+        (Some((a, b)), Some((c, d))) => (Scalar::DateTime(a, b), Scalar::DateTime(c, d)),
+        _ => (left, right),
+    }
 }
 
-fn as_text(value: &Resolved) -> Option<String> {
-    match value {
-        Resolved::Json(Value::String(s)) | Resolved::Literal(Literal::Text(s)) => Some(s.clone()),
+fn text<'a>(operand: &'a Operand, row: &'a Value) -> Option<&'a str> {
+    match operand {
+        Operand::Property(name) => row.get(name)?.as_str(),
+        Operand::Literal(Literal::Text(s)) => Some(s),
         _ => None,
     }
 }
@@ -572,6 +626,40 @@ mod tests {
     fn properties_lists_every_property_read() {
         let expr = parse("(A eq 1 or startswith(B,'x')) and not 'y' eq C").unwrap();
         assert_eq!(expr.properties(), vec!["A", "B", "C"]);
+    }
+
+    #[test]
+    fn a_hundred_term_key_batch_parses_flat_and_fast_and_keeps_its_literals_in_order() {
+        let batch: Vec<String> = (0..100).map(|i| format!("CardCode eq 'C{i}'")).collect();
+        let started = std::time::Instant::now();
+        let expr = parse(&batch.join(" or ")).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_millis(200), "{:?}", started.elapsed());
+        assert!(matches!(&expr, Expr::Or(terms) if terms.len() == 100), "one flat or-node");
+        let literals = expr.key_literals("CardCode").unwrap();
+        assert_eq!((literals.len(), literals[99]), (100, &Literal::Text("C99".into())));
+        assert_eq!(expr.key_literals("CardName"), None, "another property");
+        let long: Vec<String> = (0..20_000).map(|i| format!("DocEntry eq {i}")).collect();
+        assert!(parse(&long.join(" or ")).unwrap().matches(&json!({"DocEntry": 19_999})), "no recursion per term");
+    }
+
+    #[test]
+    fn only_pure_key_disjunctions_have_key_literals() {
+        let literals = |filter: &str| parse(filter).unwrap().key_literals("CardCode").map(|l| l.len());
+        assert_eq!(literals("CardCode eq 'A'"), Some(1));
+        assert_eq!(literals("(CardCode eq 'A') or (CardCode eq 'B' or CardCode eq 'C')"), Some(3));
+        assert_eq!(literals("CardCode eq 'A' or CardCode ne 'B'"), None);
+        assert_eq!(literals("CardCode eq 'A' and CardCode eq 'A'"), None);
+        assert_eq!(literals("'A' eq CardCode"), None, "the general evaluator handles the reversed form");
+        assert_eq!(literals("not CardCode eq 'A'"), None);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_it_can_exhaust_the_stack() {
+        let deep = format!("{}CardCode eq 'x'{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse(&deep).unwrap_err().0.contains("nests deeper"));
+        assert!(parse(&format!("{}CardCode eq 'x'", "not ".repeat(100_000))).is_err());
+        let fine = format!("{}CardCode eq 'C20000'{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert!(parse(&fine).unwrap().matches(&row()));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use super::odata_filter::{self, Expr};
 use serde_json::Value;
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 
 /// The options of one request, decoded (`%24` → `$`, `+` → space).
@@ -66,38 +67,49 @@ impl QueryOptions {
         self.filter.as_ref().is_none_or(|f| f.matches(row))
     }
 
-    /// Filters, sorts (stable, key order as tie-break), skips and cuts one page.
-    /// Returns the page and the `$skip` of the next page when more rows remain.
-    pub fn page(&self, rows: Vec<Value>, page_size: usize) -> (Vec<Value>, Option<usize>) {
-        let mut rows: Vec<Value> = rows.into_iter().filter(|r| self.matches(r)).collect();
+    /// How many matching rows, in result order, decide one page: those skipped, the page, and one
+    /// more to tell whether a next page follows. A caller may stop looking after that many.
+    pub fn rows_needed(&self, page_size: usize) -> usize {
+        let page = match (self.top, page_size) {
+            (Some(top), 0) => top,
+            (Some(top), size) => top.min(size),
+            (None, 0) => return usize::MAX,
+            (None, size) => size,
+        };
+        self.skip.saturating_add(page).saturating_add(1)
+    }
+
+    /// Filters, sorts (stable, key order as tie-break), skips, cuts one page and applies `$select`;
+    /// only the rows of the page are copied. Returns the page and the `$skip` of the next page when
+    /// more rows remain.
+    pub fn page<R: Borrow<Value>>(&self, rows: Vec<R>, page_size: usize) -> (Vec<Value>, Option<usize>) {
+        let mut rows: Vec<R> = rows.into_iter().filter(|r| self.matches(r.borrow())).collect();
         if !self.order_by.is_empty() {
+            let field = |i: usize| self.order_by[i].0.as_str();
             rows.sort_by(|a, b| {
-                self.order_by
-                    .iter()
-                    .map(|(field, ascending)| {
-                        let o = compare_values(a.get(field), b.get(field));
-                        if *ascending { o } else { o.reverse() }
-                    })
-                    .find(|o| *o != Ordering::Equal)
-                    .unwrap_or(Ordering::Equal)
+                let (a, b) = (a.borrow(), b.borrow());
+                compare_rows(&self.order_by, |i| a.get(field(i)), |i| b.get(field(i)))
             });
         }
         let available = rows.len().saturating_sub(self.skip);
         let wanted = self.top.map_or(available, |top| top.min(available));
         let limit = if page_size == 0 { wanted } else { wanted.min(page_size) };
-        let page: Vec<Value> = rows.into_iter().skip(self.skip).take(limit).map(|r| self.project(r)).collect();
+        let page = rows.iter().skip(self.skip).take(limit).map(|r| self.project(r.borrow())).collect();
         // A `$top` within one page never gets a nextLink, even when more rows exist (as on real servers).
         let next = (limit < wanted).then_some(self.skip + limit);
         (page, next)
     }
 
-    /// Applies `$select` to one row.
-    pub fn project(&self, row: Value) -> Value {
+    /// A copy of one row with only the `$select` properties (all without `$select`).
+    pub fn project(&self, row: &Value) -> Value {
         match (&self.select, row) {
-            (Some(fields), Value::Object(map)) => {
-                Value::Object(map.into_iter().filter(|(k, _)| fields.iter().any(|f| f == k)).collect())
-            }
-            (_, row) => row,
+            (Some(fields), Value::Object(map)) => Value::Object(
+                map.iter()
+                    .filter(|(k, _)| fields.iter().any(|f| f == *k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            (_, row) => row.clone(),
         }
     }
 
@@ -148,8 +160,25 @@ fn parse_order_by(value: &str, known: &dyn Fn(&str) -> bool) -> Result<Vec<(Stri
         .collect()
 }
 
+/// Orders two rows by `$orderby` keys; `a(i)` and `b(i)` read the value of the i-th key.
+pub fn compare_rows<'a>(
+    order_by: &[(String, bool)],
+    a: impl Fn(usize) -> Option<&'a Value>,
+    b: impl Fn(usize) -> Option<&'a Value>,
+) -> Ordering {
+    order_by
+        .iter()
+        .enumerate()
+        .map(|(i, (_, ascending))| {
+            let o = compare_values(a(i), b(i));
+            if *ascending { o } else { o.reverse() }
+        })
+        .find(|o| *o != Ordering::Equal)
+        .unwrap_or(Ordering::Equal)
+}
+
 /// Orders JSON scalars for `$orderby`: nulls first, then numbers, then strings.
-fn compare_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+pub fn compare_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     fn rank(v: Option<&Value>) -> u8 {
         match v {
             None | Some(Value::Null) => 0,

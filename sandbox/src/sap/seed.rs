@@ -409,7 +409,64 @@ pub fn history(store: &mut Store) {
     restore_stock(store, &stock_today);
 }
 
-/// Tops warehouse 01 up so each item's stock is the catalogue's figure again after the history's moves.
+/// Customers `B000001`, `B000002`, ... (numbering on after those already there), created as a B1 user
+/// would at `now`, so a poller sees them as changed. Balances start at zero and follow their documents.
+pub fn changed_business_partners(store: &mut Store, n: usize, now: &Stamp) -> Vec<String> {
+    let last = store
+        .table_of(EntitySet::BusinessPartners)
+        .and_then(|t| {
+            t.range(Key::Text("B".into())..Key::Text("C".into())).rev().find_map(|(key, _)| match key {
+                Key::Text(code) => code[1..].parse::<usize>().ok(),
+                Key::Int(_) => None,
+            })
+        })
+        .unwrap_or(0);
+    (last + 1..=last + n)
+        .map(|k| {
+            let (_, _, currency) = CITIES[k % CITIES.len()];
+            let body = json!({
+                "CardCode": format!("B{k:06}"), "CardName": format!("Benchmark Customer {k:06}"),
+                "CardType": "cCustomer", "Currency": currency, "CreditLimit": 5_000.0 * (1 + k % 20) as f64,
+                "Phone1": format!("+1 555 {:07}", k % 10_000_000),
+            });
+            let (_, row) = store
+                .create(EntitySet::BusinessPartners, body, now)
+                .unwrap_or_else(|e| panic!("seed business partner {k}: {}", e.message));
+            row["CardCode"].as_str().unwrap_or_default().to_string()
+        })
+        .collect()
+}
+
+/// `n` open A/R invoices dated `now`, round-robin over `card_codes`, each one line of a seeded item,
+/// created through the ordinary document rules (numbers, totals, balances). Stock is topped up again
+/// afterwards, so other tests see the catalogue's figures. Panics on an unknown CardCode: a test helper.
+pub fn changed_invoices(store: &mut Store, n: usize, card_codes: &[String], now: &Stamp) -> Vec<i64> {
+    assert!(n == 0 || !card_codes.is_empty(), "invoices need at least one CardCode");
+    let stock_before: Vec<f64> = (0..ITEM_COUNT)
+        .map(|i| {
+            let item = store.get(EntitySet::Items, &Key::Text(item_code(i)));
+            item.ok().and_then(|item| item["QuantityOnStock"].as_f64()).unwrap_or(0.0)
+        })
+        .collect();
+    let entries = (0..n)
+        .map(|k| {
+            let item = k % ITEM_COUNT;
+            let body = json!({
+                "CardCode": card_codes[k % card_codes.len()], "NumAtCard": format!("PO-{:06}", k + 1),
+                "DocumentLines": [{"ItemCode": item_code(item), "Quantity": 1 + k % 5, "UnitPrice": item_price(item)}],
+            });
+            match store.create(EntitySet::Invoices, body, now) {
+                Ok((Key::Int(entry), _)) => entry,
+                Ok((Key::Text(_), _)) => unreachable!("documents have integer keys"),
+                Err(e) => panic!("seed invoice for {}: {}", card_codes[k % card_codes.len()], e.message),
+            }
+        })
+        .collect();
+    restore_stock(store, &stock_before);
+    entries
+}
+
+/// Tops warehouse 01 up so each item's stock is `stock_today[i]` again after documents moved it.
 fn restore_stock(store: &mut Store, stock_today: &[f64]) {
     for (i, wanted) in stock_today.iter().enumerate() {
         let key = Key::Text(item_code(i));
@@ -513,6 +570,66 @@ mod tests {
         }
         let pump = store.get(EntitySet::Items, &Key::Text("A00010".into())).unwrap();
         assert_eq!(pump["ItemWarehouseInfoCollection"][0]["Committed"], 3.0, "C20000's open order 3");
+    }
+
+    #[test]
+    fn changed_partners_and_invoices_carry_the_clock_and_leave_the_seed_as_it_was() {
+        let mut store = Store::seeded();
+        let seeded = (store.rows(EntitySet::BusinessPartners), store.rows(EntitySet::Invoices));
+        let stock = |store: &Store| {
+            store.rows(EntitySet::Items).iter().map(|i| i["QuantityOnStock"].clone()).collect::<Vec<_>>()
+        };
+        let stock_before = stock(&store);
+        let now = Stamp::at("2026-11-26", "07:30:00");
+        let codes = changed_business_partners(&mut store, 3, &now);
+        assert_eq!(codes, ["B000001", "B000002", "B000003"]);
+        let entries = changed_invoices(&mut store, 7, &codes, &now);
+        assert_eq!(entries.len(), 7);
+        assert_eq!(changed_business_partners(&mut store, 1, &now), ["B000004"], "numbering goes on");
+
+        let bp = store.get(EntitySet::BusinessPartners, &Key::Text("B000002".into())).unwrap();
+        for field in ["CardName", "CreditLimit", "CurrentAccountBalance", "OpenOrdersBalance", "Phone1", "Currency"] {
+            assert!(!bp[field].is_null(), "{field}");
+        }
+        assert_eq!(
+            (bp["UpdateDate"].as_str(), bp["UpdateTime"].as_str()),
+            (Some("2026-11-26T00:00:00Z"), Some("07:30:00"))
+        );
+        let invoices: Vec<Value> =
+            entries.iter().map(|e| store.get(EntitySet::Invoices, &Key::Int(*e)).unwrap().clone()).collect();
+        let first = &invoices[1];
+        assert_eq!(first["CardCode"], "B000002");
+        assert_eq!(
+            (first["DocNum"].as_i64(), first["NumAtCard"].as_str()),
+            (Some(3000 + entries[1]), Some("PO-000002"))
+        );
+        assert_eq!(
+            (first["DocDate"].as_str(), first["DocDueDate"].as_str()),
+            (Some("2026-11-26T00:00:00Z"), Some("2026-12-26T00:00:00Z"))
+        );
+        assert_eq!(
+            (first["DocumentStatus"].as_str(), first["DocObjectCode"].as_str()),
+            (Some("bost_Open"), Some("oInvoices"))
+        );
+        assert_eq!(
+            (first["VatSum"].as_f64(), first["PaidToDate"].as_f64(), first["DocCurrency"].clone()),
+            (Some(0.0), Some(0.0), bp["Currency"].clone())
+        );
+        assert_eq!(
+            (first["UpdateDate"].as_str(), first["UpdateTime"].as_str()),
+            (Some("2026-11-26T00:00:00Z"), Some("07:30:00"))
+        );
+        let owed: f64 =
+            invoices.iter().filter(|i| i["CardCode"] == "B000002").map(|i| i["DocTotal"].as_f64().unwrap()).sum();
+        assert!(owed > 0.0);
+        assert_eq!(bp["CurrentAccountBalance"].as_f64(), Some(owed), "the balance follows the invoices");
+
+        assert_eq!(stock(&store), stock_before, "stock is topped up again");
+        let (partners, history) = seeded;
+        let now_partners = store
+            .rows_where(EntitySet::BusinessPartners, |bp| bp["CardCode"].as_str().is_some_and(|c| c.starts_with('C')));
+        assert!(now_partners == partners, "the seeded partners are untouched");
+        assert!(store.rows(EntitySet::Invoices)[..history.len()] == history[..], "the seeded invoices are untouched");
     }
 
     #[test]

@@ -3,8 +3,9 @@
 
 use super::collections::{Collection, Owner};
 use super::entities::{EntitySet, Key, SapError, Stamp, etag};
+use super::select::SortCache;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// How a PATCH treats its body.
 #[derive(Debug, Default, Clone, Copy)]
@@ -15,14 +16,23 @@ pub struct PatchOptions<'a> {
     pub replace_collections: bool,
 }
 
-/// All rows of all entity sets, plus the numbering series.
+/// The rows of one entity set by key.
+pub type Table = BTreeMap<Key, Value>;
+
+/// All rows of all entity sets, plus the numbering series and the indexes that keep big tables fast.
 pub struct Store {
-    pub(super) tables: BTreeMap<EntitySet, BTreeMap<Key, Value>>,
+    pub(super) tables: BTreeMap<EntitySet, Table>,
     next_doc_entry: BTreeMap<EntitySet, i64>,
     next_doc_num: BTreeMap<EntitySet, i64>,
     pub(super) next_contact_code: i64,
     /// The last DocEntry of the seeded history per set; later ones were created through the API.
     history_end: BTreeMap<EntitySet, i64>,
+    /// Bumped by every write to a set, so cached orders of it know when they are stale.
+    generations: BTreeMap<EntitySet, u64>,
+    /// Documents and payments per CardCode: a customer's balances are summed from its own documents only.
+    by_card: HashMap<String, BTreeSet<(EntitySet, i64)>>,
+    /// Tables sorted by `$orderby`, reused until the table changes.
+    pub(super) sorted: SortCache,
 }
 
 impl Store {
@@ -34,6 +44,9 @@ impl Store {
             next_doc_num: BTreeMap::new(),
             next_contact_code: 1,
             history_end: BTreeMap::new(),
+            generations: BTreeMap::new(),
+            by_card: HashMap::new(),
+            sorted: SortCache::default(),
         };
         for bp in super::seed::business_partners() {
             store.insert(EntitySet::BusinessPartners, bp);
@@ -65,9 +78,42 @@ impl Store {
         self.tables.get(&set).into_iter().flat_map(|t| t.values())
     }
 
+    /// The rows of a set by key.
+    pub(super) fn table_of(&self, set: EntitySet) -> Option<&Table> {
+        self.tables.get(&set)
+    }
+
+    /// Changes with every write to `set`.
+    pub(super) fn generation(&self, set: EntitySet) -> u64 {
+        self.generations.get(&set).copied().unwrap_or(0)
+    }
+
     /// Inserts or replaces a row as given (test helpers); the key comes from the row.
     pub fn insert(&mut self, set: EntitySet, row: Value) {
-        self.tables.entry(set).or_default().insert(set.key_of(&row), row);
+        *self.generations.entry(set).or_default() += 1;
+        let key = set.key_of(&row);
+        let card = (set.is_document() || set == EntitySet::IncomingPayments)
+            .then(|| row["CardCode"].as_str().map(str::to_string))
+            .flatten();
+        let replaced = self.tables.entry(set).or_default().insert(key.clone(), row);
+        let Key::Int(entry) = key else { return };
+        if let Some(old) = replaced.as_ref().and_then(|r| r["CardCode"].as_str())
+            && let Some(documents) = self.by_card.get_mut(old)
+        {
+            documents.remove(&(set, entry));
+        }
+        if let Some(card) = card {
+            self.by_card.entry(card).or_default().insert((set, entry));
+        }
+    }
+
+    /// The documents (or payments) of one set that belong to `card_code`, in DocEntry order.
+    pub(super) fn documents_of<'a>(&'a self, card_code: &str, set: EntitySet) -> impl Iterator<Item = &'a Value> {
+        self.by_card
+            .get(card_code)
+            .into_iter()
+            .flat_map(move |documents| documents.range((set, i64::MIN)..=(set, i64::MAX)))
+            .filter_map(move |(_, entry)| self.tables.get(&set)?.get(&Key::Int(*entry)))
     }
 
     /// Every row of a set in key order.
@@ -272,6 +318,7 @@ impl Store {
         if let Some(table) = self.tables.get_mut(&set) {
             table.remove(key);
         }
+        *self.generations.entry(set).or_default() += 1;
         Ok(())
     }
 }

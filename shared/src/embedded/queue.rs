@@ -6,7 +6,7 @@ use crate::domain::EpochMillis;
 use crate::error::{Error, Result};
 use crate::ports::{Clock, OutgoingMessage, Queue, ReceivedMessage};
 use async_trait::async_trait;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -58,13 +58,41 @@ struct Stored {
 
 #[derive(Debug, Default)]
 struct State {
-    /// In send order, which is also the order within each group.
-    messages: Vec<Stored>,
+    /// By sequence number: send order, which is also the order within each group.
+    messages: BTreeMap<u64, Stored>,
+    /// Sequence numbers of messages made invisible (received, or released with a delay): the only
+    /// ones that can lock a group, so a receive looks at these, not at the whole queue.
+    hidden: HashSet<u64>,
+    /// Current receipt handle → sequence number.
+    handles: HashMap<String, u64>,
     /// Dedup id → end of its window.
     dedup_until: HashMap<String, EpochMillis>,
     /// Handles of deleted messages: deleting twice succeeds, as on SQS.
     deleted_handles: HashSet<String>,
     sequence: u64,
+}
+
+impl State {
+    fn push(&mut self, message: Stored) {
+        self.sequence += 1;
+        self.messages.insert(self.sequence, message);
+    }
+
+    /// Forgets hidden marks whose time has passed; returns the groups still locked by one.
+    fn locked_groups(&mut self, now: EpochMillis) -> HashSet<String> {
+        let messages = &self.messages;
+        self.hidden.retain(|seq| messages.get(seq).is_some_and(|m| m.visible_at > now));
+        self.hidden.iter().filter_map(|seq| messages.get(seq)).map(|m| m.group_id.clone()).collect()
+    }
+
+    fn remove(&mut self, seq: u64) -> Option<Stored> {
+        let message = self.messages.remove(&seq)?;
+        self.hidden.remove(&seq);
+        if let Some(handle) = &message.receipt_handle {
+            self.handles.remove(handle);
+        }
+        Some(message)
+    }
 }
 
 /// An in-memory FIFO queue.
@@ -99,22 +127,23 @@ impl EmbeddedQueue {
     /// Messages received and neither deleted nor visible again yet.
     pub fn in_flight(&self) -> usize {
         let now = self.clock.now_millis();
-        lock(&self.state).messages.iter().filter(|m| m.visible_at > now).count()
+        lock(&self.state).messages.values().filter(|m| m.visible_at > now).count()
     }
 
     /// The bodies of all messages on the queue, in send order.
     pub fn messages(&self) -> Vec<String> {
-        lock(&self.state).messages.iter().map(|m| m.body.clone()).collect()
+        lock(&self.state).messages.values().map(|m| m.body.clone()).collect()
     }
 
     /// Takes messages moved here by a source queue's redrive (no dedup: they are moved, not sent).
     fn accept_dead_letters(&self, mut moved: Vec<Stored>) {
         let now = self.clock.now_millis();
-        for message in &mut moved {
+        let mut state = lock(&self.state);
+        for mut message in moved.drain(..) {
             message.visible_at = now;
             message.receipt_handle = None;
+            state.push(message);
         }
-        lock(&self.state).messages.extend(moved);
     }
 
     fn redrive_limit(&self) -> Option<u32> {
@@ -144,9 +173,8 @@ impl Queue for EmbeddedQueue {
                 continue; // Accepted but not enqueued, as SQS does within the dedup window.
             }
             state.dedup_until.insert(message.dedup_id.clone(), now + DEDUP_WINDOW_MILLIS);
-            state.sequence += 1;
-            let message_id = format!("{}-{}", self.name, state.sequence);
-            state.messages.push(Stored {
+            let message_id = format!("{}-{}", self.name, state.sequence + 1);
+            state.push(Stored {
                 message_id,
                 group_id: message.group_id.clone(),
                 body: message.body.clone(),
@@ -168,34 +196,37 @@ impl Queue for EmbeddedQueue {
             let mut state = lock(&self.state);
             let state = &mut *state;
             // A group with a message in flight delivers nothing until that message is deleted or visible again.
-            let locked: HashSet<String> =
-                state.messages.iter().filter(|m| m.visible_at > now).map(|m| m.group_id.clone()).collect();
-            let mut index = 0;
-            while index < state.messages.len() && received.len() < max {
-                let message = &mut state.messages[index];
-                if locked.contains(&message.group_id) {
-                    index += 1;
+            let locked = state.locked_groups(now);
+            let mut cursor = 0;
+            while received.len() < max {
+                let Some((&seq, message)) = state.messages.range_mut(cursor..).next() else { break };
+                cursor = seq + 1;
+                if message.visible_at > now || locked.contains(&message.group_id) {
                     continue;
                 }
                 if redrive_limit.is_some_and(|limit| message.receive_count >= limit) {
                     // Like SQS: the move happens on the receive attempt after the last allowed one.
-                    dead.push(state.messages.remove(index));
+                    dead.extend(state.remove(seq));
                     continue;
                 }
                 // Delivering the rest of this group in the same batch keeps its order; it is locked afterwards.
                 state.sequence += 1;
                 let handle = format!("{}:{}:{}", self.name, message.message_id, state.sequence);
+                let message = state.messages.get_mut(&seq).expect("the message was just found");
                 message.receive_count += 1;
                 message.visible_at = now + i64::from(self.options.visibility_timeout_secs) * 1000;
-                message.receipt_handle = Some(handle.clone());
+                if let Some(old) = message.receipt_handle.replace(handle.clone()) {
+                    state.handles.remove(&old);
+                }
                 received.push(ReceivedMessage {
                     message_id: message.message_id.clone(),
-                    receipt_handle: handle,
+                    receipt_handle: handle.clone(),
                     group_id: message.group_id.clone(),
                     body: message.body.clone(),
                     receive_count: message.receive_count,
                 });
-                index += 1;
+                state.handles.insert(handle, seq);
+                state.hidden.insert(seq);
             }
         }
         // Moved after unlocking this queue, so two queues' locks are never held together.
@@ -207,8 +238,8 @@ impl Queue for EmbeddedQueue {
 
     async fn delete(&self, receipt_handle: &str) -> Result<()> {
         let mut state = lock(&self.state);
-        if let Some(index) = state.messages.iter().position(|m| m.receipt_handle.as_deref() == Some(receipt_handle)) {
-            state.messages.remove(index);
+        if let Some(&seq) = state.handles.get(receipt_handle) {
+            state.remove(seq);
             state.deleted_handles.insert(receipt_handle.to_string());
             return Ok(());
         }
@@ -221,18 +252,17 @@ impl Queue for EmbeddedQueue {
     async fn release(&self, receipt_handle: &str, seconds: u32) -> Result<()> {
         let now = self.clock.now_millis();
         let mut state = lock(&self.state);
-        let message = state
-            .messages
-            .iter_mut()
-            .find(|m| m.receipt_handle.as_deref() == Some(receipt_handle))
-            .ok_or_else(|| self.invalid_handle(receipt_handle))?;
-        message.visible_at = now + i64::from(seconds) * 1000;
+        let seq = *state.handles.get(receipt_handle).ok_or_else(|| self.invalid_handle(receipt_handle))?;
+        if let Some(message) = state.messages.get_mut(&seq) {
+            message.visible_at = now + i64::from(seconds) * 1000;
+        }
+        state.hidden.insert(seq);
         Ok(())
     }
 
     async fn depth(&self) -> Result<u64> {
         let now = self.clock.now_millis();
-        Ok(lock(&self.state).messages.iter().filter(|m| m.visible_at <= now).count() as u64)
+        Ok(lock(&self.state).messages.values().filter(|m| m.visible_at <= now).count() as u64)
     }
 }
 

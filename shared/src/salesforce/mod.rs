@@ -6,6 +6,7 @@
 //! CDC `changeOrigin` (echo suppression). Tokens have no expiry in the reply: a 401
 //! `INVALID_SESSION_ID` triggers one serialized re-login and one retry.
 
+mod bulk;
 mod opportunity;
 mod records;
 pub mod soql;
@@ -63,6 +64,7 @@ struct Inner {
     api_max: AtomicU64,
     token_requests: AtomicU64,
     requests: AtomicU64,
+    standard_pricebook: tokio::sync::OnceCell<SalesforceId>,
 }
 
 struct Session {
@@ -104,6 +106,7 @@ impl SalesforceClient {
                 api_max: AtomicU64::new(0),
                 token_requests: AtomicU64::new(0),
                 requests: AtomicU64::new(0),
+                standard_pricebook: tokio::sync::OnceCell::new(),
             }),
             query_batch_size: None,
         })
@@ -308,6 +311,11 @@ impl SalesforceClient {
         }
     }
 
+    /// `GET /limits`: the org's limits; its `Sforce-Limit-Info` header refreshes [`Self::api_usage`].
+    pub async fn limits(&self) -> Result<Value> {
+        parse_json(&self.send(Method::GET, &self.data_path("limits"), None, Retry::Idempotent).await?)
+    }
+
     /// One record with the given fields (all fields when empty); `None` when it does not exist.
     pub async fn get_record(&self, object: &str, id: &SalesforceId, fields: &[&str]) -> Result<Option<Value>> {
         check_names(&[object])?;
@@ -380,7 +388,7 @@ impl SalesforceClient {
             })
             .collect::<Result<Vec<_>>>()?;
         let path = self.data_path(&format!("composite/sobjects/{object}/{ext_field}"));
-        self.collection(&path, &typed).await
+        self.collection(Method::PATCH, &path, &typed).await
     }
 
     /// Updates many records by Id, 200 per call, allOrNone=false; every record needs `attributes.type`
@@ -396,14 +404,25 @@ impl SalesforceClient {
             SalesforceId::parse(id)?;
         }
         let path = self.data_path("composite/sobjects");
-        self.collection(&path, records).await
+        self.collection(Method::PATCH, &path, records).await
     }
 
-    async fn collection(&self, path: &str, records: &[Value]) -> Result<Vec<RecordResult>> {
+    /// Creates many records, 200 per call, allOrNone=false; every record needs `attributes.type`.
+    /// Never retried blindly: a second POST would create duplicates.
+    pub async fn collection_create(&self, records: &[Value]) -> Result<Vec<RecordResult>> {
+        for record in records {
+            check_names(&[record.pointer("/attributes/type").and_then(Value::as_str).unwrap_or_default()])?;
+        }
+        let path = self.data_path("composite/sobjects");
+        self.collection(Method::POST, &path, records).await
+    }
+
+    async fn collection(&self, method: Method, path: &str, records: &[Value]) -> Result<Vec<RecordResult>> {
+        let retry = if method == Method::POST { Retry::Never } else { Retry::Idempotent };
         let mut results = Vec::with_capacity(records.len());
         for chunk in records.chunks(COLLECTION_CHUNK) {
             let body = json!({"allOrNone": false, "records": chunk});
-            let reply = self.send(Method::PATCH, path, Some(&body), Retry::Idempotent).await?;
+            let reply = self.send(method.clone(), path, Some(&body), retry).await?;
             let chunk_results: Vec<RecordResult> = parse_json(&reply)?;
             if chunk_results.len() != chunk.len() {
                 return Err(Error::Transport {

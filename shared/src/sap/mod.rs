@@ -10,9 +10,11 @@ mod business_partners;
 mod changes;
 pub mod errors;
 pub mod odata;
+mod rows;
 
 pub use business_partners::key_collection_members;
 pub use changes::change_filter;
+pub use rows::KEYS_PER_READ;
 
 use crate::config::SapConfig;
 use crate::error::{Error, Result};

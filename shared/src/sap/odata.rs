@@ -164,6 +164,12 @@ impl Filter {
         Self(format!("({}) or ({})", self.0, other.0))
     }
 
+    /// `a or b or c`: a flat disjunction of comparisons (no nesting, so a long key list stays shallow).
+    /// Only for terms without `and`/`or` of their own, such as [`Filter::eq`].
+    pub fn any(terms: impl IntoIterator<Item = Filter>) -> Self {
+        Self(terms.into_iter().map(|t| t.0).collect::<Vec<_>>().join(" or "))
+    }
+
     /// `not (self)`
     pub fn negate(self) -> Self {
         Self(format!("not ({})", self.0))

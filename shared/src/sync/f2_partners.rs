@@ -8,7 +8,8 @@
 //! repeated or echoed notification no work at all.
 
 use super::sap_writer::{Applied, Disposition, SapWriter};
-use crate::domain::{CardCode, Record, RecordKey, SalesforceId};
+use super::sf_writer::plan;
+use crate::domain::{CardCode, Record, RecordKey, SalesforceId, System};
 use crate::error::{Error, Result};
 use crate::mapping::f1::card_code_for_account;
 use crate::mapping::file::{FlowMapping, RowSource};
@@ -97,6 +98,12 @@ impl SapWriter {
 
         let mut select: Vec<String> = flow.sap_fields().into_iter().map(String::from).collect();
         select.extend(["CardCode", "UpdateDate", "UpdateTime"].map(String::from));
+        // What F4 maps back, so the echo of this write can be recognised (see `expect_echo`).
+        for field in plan::read_spec(&self.mapping, "BusinessPartners")?.select {
+            if !select.contains(&field) {
+                select.push(field);
+            }
+        }
         let current = self.sap.business_partner(&card_code, &select).await?;
         let newer = salesforce_is_newer(account, current.as_ref());
         let children_newer = salesforce_children_are_newer(account, current.as_ref());
@@ -115,6 +122,7 @@ impl SapWriter {
                     "skip_no_changes"
                 } else {
                     self.sap.patch_business_partner(&card_code, &patch).await?;
+                    self.expect_echo(&card_code, partner, &patch).await;
                     "update_business_partner"
                 }
             }
@@ -127,6 +135,33 @@ impl SapWriter {
         tracing::info!(card_code = %card_code, action, "account synced to business partner");
         let disposition = if action == "skip_no_changes" { Disposition::Skipped } else { Disposition::Written };
         Ok(Applied::new(disposition, action, Some(card_code.to_string())))
+    }
+}
+
+impl SapWriter {
+    /// Our PATCH changes the partner's UpdateDate, so the sap-poller will hand it to the sf-writer.
+    /// When Salesforce was in step with the partner before the PATCH (the last hash written
+    /// SAP → Salesforce is the partner's), the partner after it holds nothing Salesforce lacks: its
+    /// hash is stored as written, and the echo is no work. Otherwise (an SAP change not yet synced)
+    /// nothing is stored and the sf-writer carries that change over. Rows of collections get keys
+    /// only SAP assigns, so a PATCH with collections is left to the sf-writer. Best effort.
+    async fn expect_echo(&self, card_code: &CardCode, before: &Record, patch: &Record) {
+        if patch.values().any(Value::is_array) {
+            return;
+        }
+        let digest_of =
+            |row: &Record| plan::plan(&self.mapping, "BusinessPartners", row, "").map(|w| plan::content_digest(&w));
+        let mut after = before.clone();
+        after.extend(patch.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let key =
+            RecordKey { system: System::Sap, object: "BusinessPartners".into(), id: card_code.to_string() }.to_string();
+        let (Ok(before_digest), Ok(after_digest)) = (digest_of(before), digest_of(&after)) else { return };
+        let in_step = matches!(self.state.last_hash(&key, Direction::SapToSf).await, Ok(Some(h)) if h == before_digest);
+        if in_step
+            && let Err(e) = self.state.put_hash(&key, Direction::SapToSf, &after_digest, self.clock.now_millis()).await
+        {
+            tracing::warn!(error = %e, "could not store the expected echo; the sf-writer will write it once");
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`sap_writer`]: F1 — a Closed Won opportunity becomes an SAP sales order.
 //! - [`fifo`]: partial batch failures for FIFO queues (pure).
 //! - [`poller`]: sap-poller — SAP rows changed since the watermark → notifications on `to-salesforce.fifo`.
+//! - [`sf_writer`]: F4–F7 — SAP changes on `to-salesforce.fifo` → Salesforce, 200 records per call.
 //! - [`drain`]: drives a consumer over a [`crate::ports::Queue`] (embedded runs, demo, tests).
 
 pub mod cdc;
@@ -20,6 +21,8 @@ pub mod poller;
 pub mod receiver;
 mod resync;
 pub mod sap_writer;
+pub mod sf_writer;
+mod trail;
 pub mod webhook;
 
 /// Today's date as `YYYY-MM-DD` (UTC) for an epoch-ms instant.

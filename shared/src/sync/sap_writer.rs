@@ -6,14 +6,13 @@
 //! F1 opportunities → sales orders ([`super::f1_orders`]), GAP_OVERFLOW resync ([`super::resync`]).
 
 use super::fifo::{Processed, batch_item_failures};
-use crate::domain::{
-    EpochMillis, Notification, OpportunitySnapshot, OrderRef, Record, RecordKey, SalesforceId, digest,
-};
+use super::trail::{Delivered, Trail, payload_hash};
+use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, OrderRef, Record, RecordKey, SalesforceId};
 use crate::error::{Error, ErrorClass, Result};
 use crate::mapping::file::MappingFile;
 use crate::ports::{
-    AuditEntry, AuditLog, ChildQuery, Claim, Clock, IdempotencyStore, OrderWriteBack, Outcome, OutgoingMessage, Queue,
-    RecordQuery, SalesforceApi, SapApi,
+    AuditLog, ChildQuery, Claim, Clock, IdempotencyStore, OrderWriteBack, Outcome, Queue, RecordQuery, SalesforceApi,
+    SapApi,
 };
 use crate::state::SyncState;
 use futures::future::join_all;
@@ -380,42 +379,12 @@ impl SapWriter {
     }
 
     async fn dead_letter(&self, message: &InboundMessage, note: Option<&Notification>, err: &Error) -> Disposition {
-        let dead = OutgoingMessage {
-            group_id: message.group_id.clone(),
-            dedup_id: note
-                .map(|n| n.idempotency_key())
-                .unwrap_or_else(|| digest(message.body.as_bytes())[..64].to_string()),
-            body: message.body.clone(),
-        };
-        if let Err(send_err) = self.dead_letters.send(&[dead]).await {
-            tracing::error!(error = %send_err, "could not dead-letter; message returns instead");
-            if let Some(n) = note {
-                self.audit_attempt(n, "dead_letter", Outcome::Retrying, None, Some(&send_err)).await;
-            }
-            return Disposition::Retry;
+        let delivered = Delivered { message_id: &message.message_id, group_id: &message.group_id, body: &message.body };
+        if self.trail().dead_letter(&delivered, note, err).await {
+            Disposition::DeadLettered
+        } else {
+            Disposition::Retry
         }
-        tracing::warn!(error = %err, "permanent failure; message dead-lettered");
-        match note {
-            Some(n) => self.audit_attempt(n, "dead_letter", Outcome::DeadLettered, None, Some(err)).await,
-            None => {
-                let entry = AuditEntry {
-                    record_key: format!("sf:invalid:{}", message.message_id.chars().take(64).collect::<String>()),
-                    at: self.clock.now_millis(),
-                    correlation_id: message.message_id.clone(),
-                    direction: "sf->sap".into(),
-                    action: "dead_letter".into(),
-                    outcome: Outcome::DeadLettered,
-                    source_version: None,
-                    payload_digest: Some(digest(message.body.as_bytes())),
-                    error_code: Some(err.code()),
-                    error_class: Some(err.class()),
-                    error: Some(err.to_string()),
-                    target_id: None,
-                };
-                self.record_audit(&entry).await;
-            }
-        }
-        Disposition::DeadLettered
     }
 
     async fn release_quietly(&self, note: &Notification) {
@@ -433,27 +402,15 @@ impl SapWriter {
         target: Option<String>,
         err: Option<&Error>,
     ) {
-        let entry = AuditEntry {
-            record_key: note.record.to_string(),
-            at: self.clock.now_millis(),
-            correlation_id: note.correlation_id.clone(),
-            direction: "sf->sap".into(),
-            action: action.into(),
-            outcome,
-            source_version: Some(note.source_version.clone()),
-            payload_digest: Some(payload_hash(note)),
-            error_code: err.map(Error::code),
-            error_class: err.map(Error::class),
-            error: err.map(|e| e.to_string()),
-            target_id: target,
-        };
-        self.record_audit(&entry).await;
+        self.trail().attempt(note, action, outcome, target, err).await;
     }
 
-    async fn record_audit(&self, entry: &AuditEntry) {
-        if let Err(e) = self.audit.record(entry).await {
-            // Audit is best effort at this point: the outcome is already decided and the queue holds the message.
-            tracing::error!(error = %e, record = %entry.record_key, "audit write failed");
+    fn trail(&self) -> Trail<'_> {
+        Trail {
+            audit: self.audit.as_ref(),
+            dead_letters: self.dead_letters.as_ref(),
+            clock: self.clock.as_ref(),
+            direction: "sf->sap",
         }
     }
 }
@@ -466,11 +423,6 @@ fn outcome_of(d: &Disposition) -> Outcome {
         Disposition::Retry | Disposition::HeldBack => Outcome::Retrying,
         Disposition::DeadLettered => Outcome::DeadLettered,
     }
-}
-
-/// The idempotency payload hash: the change itself, not who delivered it.
-fn payload_hash(note: &Notification) -> String {
-    digest(format!("{}|{}|{}|{}", note.record, note.reason, note.source_version, note.changed_at).as_bytes())
 }
 
 /// The Salesforce objects this writer has flows for, with their id key prefixes.

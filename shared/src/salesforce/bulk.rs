@@ -1,0 +1,112 @@
+//! [`SalesforceWrites`] for [`SalesforceClient`]: the sf-writer's many-record writes (sObject
+//! Collections, 200 per call) and the standard price book reads F7 needs.
+
+use super::{MAX_IDS_PER_QUERY, RecordResult, SalesforceClient, soql};
+use crate::domain::{CardCode, Record, SalesforceId};
+use crate::error::{Error, Result};
+use crate::ports::{RecordWrite, SalesforceWrites};
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+#[async_trait]
+impl SalesforceWrites for SalesforceClient {
+    async fn upsert_many(&self, object: &str, external_id: &str, records: &[Record]) -> Result<Vec<RecordWrite>> {
+        let values: Vec<Value> = records.iter().cloned().map(Value::Object).collect();
+        Ok(outcomes(self.collection_upsert(object, external_id, &values).await?))
+    }
+
+    async fn update_many(&self, object: &str, records: &[Record]) -> Result<Vec<RecordWrite>> {
+        Ok(outcomes(self.collection_update(&typed(object, records)).await?))
+    }
+
+    async fn create_many(&self, object: &str, records: &[Record]) -> Result<Vec<RecordWrite>> {
+        Ok(outcomes(self.collection_create(&typed(object, records)).await?))
+    }
+
+    async fn standard_pricebook(&self) -> Result<SalesforceId> {
+        let found = self
+            .inner
+            .standard_pricebook
+            .get_or_try_init(|| async {
+                let rows = self.query_all("SELECT Id FROM Pricebook2 WHERE IsStandard = true LIMIT 1").await?;
+                let id = rows.first().and_then(|r| r.get("Id")).and_then(Value::as_str);
+                SalesforceId::parse(
+                    id.ok_or_else(|| Error::Mapping("the org has no standard price book; F7 prices need one".into()))?,
+                )
+            })
+            .await?;
+        Ok(found.clone())
+    }
+
+    async fn pricebook_entries(
+        &self,
+        pricebook: &SalesforceId,
+        products: &[SalesforceId],
+    ) -> Result<HashMap<SalesforceId, SalesforceId>> {
+        let mut entries = HashMap::with_capacity(products.len());
+        for chunk in products.chunks(MAX_IDS_PER_QUERY) {
+            let query = format!(
+                "SELECT Id, Product2Id FROM PricebookEntry WHERE Pricebook2Id = '{}' AND Product2Id IN {}",
+                pricebook.as_str(),
+                soql::in_list(chunk)
+            );
+            for row in self.query_all(&query).await? {
+                let id = |field: &str| SalesforceId::parse(row.get(field).and_then(Value::as_str).unwrap_or_default());
+                entries.insert(id("Product2Id")?, id("Id")?);
+            }
+        }
+        Ok(entries)
+    }
+
+    async fn open_cases(&self, card_codes: &[CardCode]) -> Result<Vec<(String, SalesforceId)>> {
+        let mut cases = Vec::new();
+        for chunk in card_codes.chunks(MAX_IDS_PER_QUERY) {
+            let codes: Vec<String> = chunk.iter().map(|c| soql::quote(c.as_str())).collect();
+            let query = format!(
+                "SELECT Id, Account.SAP_CardCode__c FROM Case WHERE IsClosed = false AND Account.SAP_CardCode__c IN ({})",
+                codes.join(",")
+            );
+            for row in self.query_all(&query).await? {
+                let code = row.pointer("/Account/SAP_CardCode__c").and_then(Value::as_str).unwrap_or_default();
+                let id = SalesforceId::parse(row.get("Id").and_then(Value::as_str).unwrap_or_default())?;
+                cases.push((code.to_string(), id));
+            }
+        }
+        Ok(cases)
+    }
+
+    fn api_usage(&self) -> Option<(u64, u64)> {
+        SalesforceClient::api_usage(self)
+    }
+
+    async fn refresh_api_usage(&self) -> Result<Option<(u64, u64)>> {
+        match self.limits().await {
+            // Every response carries Sforce-Limit-Info, a refusal for the limit included.
+            Ok(_) | Err(Error::Salesforce { code: _, status: 403, .. }) => Ok(SalesforceClient::api_usage(self)),
+            Err(err) => Err(err),
+        }
+    }
+}
+
+/// Records with `attributes.type`, as the by-Id collection calls need.
+fn typed(object: &str, records: &[Record]) -> Vec<Value> {
+    records
+        .iter()
+        .map(|record| {
+            let mut record = record.clone();
+            record.insert("attributes".into(), json!({"type": object}));
+            Value::Object(record)
+        })
+        .collect()
+}
+
+fn outcomes(results: Vec<RecordResult>) -> Vec<RecordWrite> {
+    results
+        .into_iter()
+        .map(|result| match result.error() {
+            Some(error) => Err(error),
+            None => Ok(result.id.unwrap_or_default()),
+        })
+        .collect()
+}

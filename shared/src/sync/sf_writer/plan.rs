@@ -1,0 +1,368 @@
+//! What one SAP row becomes in Salesforce (F4–F7): the writes, in parent-then-child order, and a
+//! digest of their content for echo suppression. Pure: driven by the mapping file.
+
+use crate::domain::{Record, SalesforceId};
+use crate::error::{Error, Result};
+use crate::mapping::file::{FlowMapping, MappingFile, RowSource};
+use crate::mapping::transform::content_hash;
+use serde_json::{Value, json};
+
+/// The entities the sf-writer handles, parents first: accounts exist before the invoices that point
+/// at them, products before their price book entries.
+pub const ENTITY_ORDER: [&str; 7] =
+    ["BusinessPartners", "Items", "Orders", "DeliveryNotes", "Invoices", "CreditNotes", "IncomingPayments"];
+
+/// The derived timestamp every synced record carries; left out of the content digest.
+const SYNCED_AT: &str = "SAP_Synced_At__c";
+
+/// How a write reaches Salesforce.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    /// Upsert by an external id field the record carries.
+    Upsert { object: String, external_id: String },
+    /// Update by the `Id` the record carries.
+    Update { object: String },
+    /// The item's entry in the standard price book, created or updated once the product's Id is
+    /// known (the record carries `UnitPrice`).
+    StandardPrice,
+    /// The account's payment status (`SAP_CardCode__c` in the record), computed from the
+    /// customer's open and overdue invoices when the write runs.
+    PaymentStatus,
+    /// F3 again after a credit memo: the billing context on the customer's open cases
+    /// (`SAP_CardCode__c` in the record), read when the write runs.
+    CaseBilling,
+}
+
+/// One Salesforce record to write for an SAP row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Write {
+    pub target: Target,
+    pub record: Record,
+    /// Children run after every parent write of the same row succeeded.
+    pub child: bool,
+}
+
+/// What to read from SAP for an entity: its key and the properties the flows map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadSpec {
+    pub key: &'static str,
+    pub select: Vec<String>,
+}
+
+/// The flows that write an entity (its main flow first).
+fn flows<'m>(mapping: &'m MappingFile, entity: &str) -> Result<Vec<&'m FlowMapping>> {
+    let names: &[&str] = match entity {
+        "BusinessPartners" => &["F4"],
+        "Orders" => &["F5"],
+        "DeliveryNotes" => &["F5.delivery"],
+        "Invoices" => &["F6", "F6.opportunity"],
+        "CreditNotes" => &["F6.credit_notes"],
+        "IncomingPayments" => &[],
+        "Items" => &["F7", "F7.standard_price"],
+        other => {
+            return Err(Error::Invalid(format!(
+                "the sf-writer does not handle SAP entity {:?}",
+                other.chars().take(40).collect::<String>()
+            )));
+        }
+    };
+    names.iter().map(|name| mapping.flow(name)).collect()
+}
+
+/// The key and `$select` list for an entity.
+pub fn read_spec(mapping: &MappingFile, entity: &str) -> Result<ReadSpec> {
+    let key = match entity {
+        "BusinessPartners" => "CardCode",
+        "Items" => "ItemCode",
+        _ => "DocEntry",
+    };
+    let mut select: Vec<String> = vec![key.to_string()];
+    let extra: &[&str] = match entity {
+        "Invoices" | "CreditNotes" => &["CardCode", "DocNum", "U_SF_OpportunityId"],
+        "IncomingPayments" => &["CardCode", "DocNum"],
+        _ => &[],
+    };
+    let names = flows(mapping, entity)?.into_iter().flat_map(|f| f.sap_fields()).chain(extra.iter().copied());
+    for name in names {
+        if !select.iter().any(|s| s == name) {
+            select.push(name.to_string());
+        }
+    }
+    Ok(ReadSpec { key, select })
+}
+
+/// The writes for one SAP row of `entity`; empty when the row concerns no Salesforce record (an
+/// order without an opportunity). `synced_at` is the ISO time stamped on derived fields.
+pub fn plan(mapping: &MappingFile, entity: &str, row: &Record, synced_at: &str) -> Result<Vec<Write>> {
+    let flows = flows(mapping, entity)?;
+    let mut writes = Vec::new();
+    match entity {
+        "BusinessPartners" => {
+            let flow = flows[0];
+            let (account, card_code) = keyed_upsert(flow, row, synced_at)?;
+            writes.push(account);
+            if flow.collection("contacts").is_ok() {
+                writes.extend(contact_writes(flow, row, &card_code)?);
+            }
+            if let Some(alert) = credit_alert(flow, row) {
+                writes[0].record.insert("SAP_Credit_Alert__c".into(), Value::Bool(alert));
+            }
+        }
+        "Items" => {
+            writes.push(keyed_upsert(flows[0], row, synced_at)?.0);
+            let price = flows[1].to_salesforce(row, None, true);
+            if price.get("UnitPrice").is_some_and(|p| !p.is_null()) {
+                writes.push(Write { target: Target::StandardPrice, record: price, child: true });
+            }
+        }
+        "Orders" | "DeliveryNotes" => writes.extend(opportunity_update(flows[0], row)?),
+        "Invoices" | "CreditNotes" => {
+            writes.push(document_upsert(flows[0], entity, row, synced_at)?);
+            if let Some(opportunity) = flows.get(1) {
+                writes.extend(opportunity_update(opportunity, row)?);
+            }
+            if entity == "CreditNotes"
+                && let Some(card_code) = text(row, "CardCode")
+            {
+                let record = Record::from_iter([("SAP_CardCode__c".to_string(), json!(card_code))]);
+                writes.push(Write { target: Target::CaseBilling, record, child: true });
+            }
+        }
+        "IncomingPayments" => {
+            let card_code = text(row, "CardCode").ok_or_else(|| missing(entity, "CardCode"))?;
+            let record = Record::from_iter([("SAP_CardCode__c".to_string(), json!(card_code))]);
+            writes.push(Write { target: Target::PaymentStatus, record, child: false });
+        }
+        _ => unreachable!("flows() refused the entity"),
+    }
+    Ok(writes)
+}
+
+/// A digest of what the writes would put into Salesforce, without sync timestamps: equal for an
+/// unchanged row, so a re-read or an echo of our own write is no work.
+pub fn content_digest(writes: &[Write]) -> String {
+    let parts: Vec<Value> = writes
+        .iter()
+        .map(|w| {
+            let mut record = w.record.clone();
+            record.remove(SYNCED_AT);
+            json!([format!("{:?}", w.target), record])
+        })
+        .collect();
+    let mut all = Record::new();
+    all.insert("writes".into(), Value::Array(parts));
+    content_hash(&all)
+}
+
+fn missing(entity: &str, property: &str) -> Error {
+    Error::Mapping(format!("a {entity} row has no {property}"))
+}
+
+fn text(row: &Record, property: &str) -> Option<String> {
+    match row.get(property)? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn stamp(flow: &FlowMapping, record: &mut Record, synced_at: &str) {
+    if flow.derived.iter().any(|d| d == SYNCED_AT) {
+        record.insert(SYNCED_AT.into(), json!(synced_at));
+    }
+}
+
+/// The flow's record upserted by its external id key; also returns the key's value.
+fn keyed_upsert(flow: &FlowMapping, row: &Record, synced_at: &str) -> Result<(Write, String)> {
+    let key = flow.key.as_ref().ok_or_else(|| Error::Config(format!("flow {} has no key", flow.name)))?;
+    let value = text(row, &key.sap).ok_or_else(|| missing(&flow.sap_entity, &key.sap))?;
+    let mut record = flow.to_salesforce(row, None, true);
+    record.insert(key.salesforce.clone(), json!(value));
+    stamp(flow, &mut record, synced_at);
+    let target = Target::Upsert { object: flow.salesforce_object.clone(), external_id: key.salesforce.clone() };
+    Ok((Write { target, record, child: false }, value))
+}
+
+/// F4 contacts: a contact that came from Salesforce (it carries `U_SF_ContactId`) is updated by that
+/// Id, so it is never created twice; the others are upserted by their SAP contact code and attached
+/// to the account by its CardCode.
+fn contact_writes(flow: &FlowMapping, row: &Record, card_code: &str) -> Result<Vec<Write>> {
+    let collection = flow.collection("contacts")?;
+    let RowSource::Children { matched_by, salesforce_object: object, .. } = &collection.source else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<&Record> = row
+        .get(&collection.sap_collection)
+        .and_then(Value::as_array)
+        .map(|all| all.iter().filter_map(Value::as_object).collect())
+        .unwrap_or_default();
+    let mut writes = Vec::new();
+    for mut record in flow.to_salesforce_collection("contacts", row, &[], true)? {
+        let code = record.get(&matched_by.salesforce).and_then(Value::as_str).map(str::to_string);
+        let source = rows.iter().find(|r| code.is_some() && text(r, &matched_by.sap) == code);
+        let salesforce_id = source.and_then(|r| text(r, "U_SF_ContactId")).and_then(|id| SalesforceId::parse(&id).ok());
+        let target = match salesforce_id {
+            Some(id) => {
+                record.insert("Id".into(), json!(id.as_str()));
+                Target::Update { object: object.clone() }
+            }
+            None => {
+                record.insert("Account".into(), json!({"SAP_CardCode__c": card_code}));
+                Target::Upsert { object: object.clone(), external_id: matched_by.salesforce.clone() }
+            }
+        };
+        writes.push(Write { target, record, child: true });
+    }
+    Ok(writes)
+}
+
+/// F4's credit alert: balance / limit at or above the threshold (no alert without a limit).
+fn credit_alert(flow: &FlowMapping, row: &Record) -> Option<bool> {
+    if !flow.derived.iter().any(|d| d == "SAP_Credit_Alert__c") {
+        return None;
+    }
+    let threshold = flow.number_option("credit_alert_threshold").unwrap_or(0.9);
+    let number = |p: &str| row.get(p).and_then(Value::as_f64);
+    let limit = number("CreditLimit").unwrap_or(0.0);
+    let balance = number("CurrentAccountBalance").unwrap_or(0.0);
+    Some(limit > 0.0 && balance / limit >= threshold)
+}
+
+/// F5 and F6.opportunity: the opportunity named by the document's `U_SF_OpportunityId`, updated by
+/// Id; nothing for a document created in SAP without one.
+fn opportunity_update(flow: &FlowMapping, row: &Record) -> Result<Option<Write>> {
+    let key = flow.key.as_ref().ok_or_else(|| Error::Config(format!("flow {} has no key", flow.name)))?;
+    let Some(id) = text(row, &key.sap) else { return Ok(None) };
+    let id =
+        SalesforceId::parse(&id).map_err(|_| Error::Mapping(format!("{} {id:?} is not a Salesforce id", key.sap)))?;
+    let mut record = flow.to_salesforce(row, None, true);
+    if record.is_empty() {
+        return Ok(None);
+    }
+    record.insert("Id".into(), json!(id.as_str()));
+    Ok(Some(Write { target: Target::Update { object: flow.salesforce_object.clone() }, record, child: false }))
+}
+
+/// F6: an invoice or credit note record keyed `<Entity>/<DocEntry>` (DocEntry numbers repeat across
+/// document types), named after its number, linked to its account and opportunity.
+fn document_upsert(flow: &FlowMapping, entity: &str, row: &Record, synced_at: &str) -> Result<Write> {
+    let key = flow.key.as_ref().ok_or_else(|| Error::Config(format!("flow {} has no key", flow.name)))?;
+    let doc_entry = text(row, "DocEntry").ok_or_else(|| missing(entity, "DocEntry"))?;
+    let mut record = flow.to_salesforce(row, None, true);
+    record.insert(key.salesforce.clone(), json!(format!("{entity}/{doc_entry}")));
+    let derived = |name: &str| flow.derived.iter().any(|d| d == name);
+    if derived("Name") {
+        let kind = if entity == "CreditNotes" { "Credit Note" } else { "Invoice" };
+        let number = text(row, "DocNum").unwrap_or(doc_entry);
+        record.insert("Name".into(), json!(format!("{kind} {number}")));
+    }
+    if derived("Account__c")
+        && let Some(card_code) = text(row, "CardCode")
+    {
+        record.insert("Account__r".into(), json!({"SAP_CardCode__c": card_code}));
+    }
+    if derived("Opportunity__c")
+        && let Some(id) = text(row, "U_SF_OpportunityId").and_then(|id| SalesforceId::parse(&id).ok())
+    {
+        record.insert("Opportunity__c".into(), json!(id.as_str()));
+    }
+    stamp(flow, &mut record, synced_at);
+    let target = Target::Upsert { object: flow.salesforce_object.clone(), external_id: key.salesforce.clone() };
+    Ok(Write { target, record, child: false })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> MappingFile {
+        MappingFile::shipped()
+    }
+
+    fn row(value: Value) -> Record {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_business_partner_becomes_an_account_upsert_then_its_contacts_with_a_credit_alert() {
+        let bp = row(json!({
+            "CardCode": "C1", "CardName": "Acme", "CardType": "cCustomer", "CreditLimit": 1000.0,
+            "CurrentAccountBalance": 950.0, "OpenOrdersBalance": 10.0, "Phone1": "555",
+            "ContactEmployees": [
+                {"InternalCode": 7, "FirstName": "Ann", "LastName": "Lee", "U_SF_ContactId": null},
+                {"InternalCode": 8, "FirstName": "Ben", "LastName": "Ode", "U_SF_ContactId": "003SM0000000001"}
+            ]
+        }));
+        let writes = plan(&shipped(), "BusinessPartners", &row(json!(bp)), "2026-11-25T10:00:00.000Z").unwrap();
+        let account = &writes[0];
+        assert_eq!(account.target, Target::Upsert { object: "Account".into(), external_id: "SAP_CardCode__c".into() });
+        assert_eq!(account.record["SAP_CardCode__c"], "C1");
+        assert_eq!(account.record["SAP_Balance__c"], 950.0);
+        assert_eq!(account.record["SAP_Credit_Alert__c"], true);
+        assert!(!account.child);
+        assert_eq!(writes.len(), 3);
+        assert_eq!(writes[1].record["SAP_ContactCode__c"], "7");
+        assert_eq!(writes[1].record["Account"], json!({"SAP_CardCode__c": "C1"}));
+        assert_eq!(writes[2].target, Target::Update { object: "Contact".into() });
+        assert_eq!(writes[2].record["Id"], SalesforceId::parse("003SM0000000001").unwrap().as_str());
+        assert!(writes[1].child && writes[2].child);
+    }
+
+    #[test]
+    fn an_invoice_is_keyed_by_entity_and_doc_entry_and_points_at_account_and_opportunity() {
+        let invoice = row(json!({
+            "DocEntry": 12, "DocNum": 1012, "CardCode": "C1", "DocTotal": 100.0, "PaidToDate": 0.0,
+            "DocumentStatus": "bost_Open", "U_SF_OpportunityId": "006SM0000000001"
+        }));
+        let writes = plan(&shipped(), "Invoices", &invoice, "t").unwrap();
+        assert_eq!(writes[0].record["SAP_Document_Key__c"], "Invoices/12");
+        assert_eq!(writes[0].record["Name"], "Invoice 1012");
+        assert_eq!(writes[0].record["Account__r"], json!({"SAP_CardCode__c": "C1"}));
+        assert_eq!(writes[0].record["Opportunity__c"], SalesforceId::parse("006SM0000000001").unwrap().as_str());
+        assert_eq!(writes[0].record["Status__c"], "Open");
+        assert_eq!(writes[1].target, Target::Update { object: "Opportunity".into() });
+        assert_eq!(writes[1].record["SAP_Payment_Status__c"], "Unpaid");
+    }
+
+    #[test]
+    fn an_order_without_an_opportunity_needs_no_write_and_a_bad_id_is_a_mapping_error() {
+        let order = row(json!({"DocEntry": 3, "DocNum": 3, "DocumentStatus": "bost_Open"}));
+        assert!(plan(&shipped(), "Orders", &order, "t").unwrap().is_empty());
+        let bad = row(json!({"DocEntry": 3, "DocumentStatus": "bost_Open", "U_SF_OpportunityId": "x' OR 1"}));
+        assert!(matches!(plan(&shipped(), "Orders", &bad, "t"), Err(Error::Mapping(_))));
+    }
+
+    #[test]
+    fn an_item_with_a_price_on_list_one_gets_a_standard_price_after_its_product() {
+        let item = row(json!({
+            "ItemCode": "A1", "ItemName": "Widget", "Valid": "tYES", "QuantityOnStock": 5.0,
+            "ItemPrices": [{"PriceList": 2, "Price": 9.0}, {"PriceList": 1, "Price": 12.5}]
+        }));
+        let writes = plan(&shipped(), "Items", &item, "t").unwrap();
+        assert_eq!(writes[0].record["SAP_ItemCode__c"], "A1");
+        assert_eq!(writes[0].record["IsActive"], true);
+        assert_eq!(
+            writes[1],
+            Write { target: Target::StandardPrice, record: row(json!({"UnitPrice": 12.5})), child: true }
+        );
+    }
+
+    #[test]
+    fn the_digest_ignores_the_sync_time_but_not_the_content() {
+        let bp = row(json!({"CardCode": "C1", "CreditLimit": 10.0}));
+        let a = content_digest(&plan(&shipped(), "BusinessPartners", &bp, "2026-01-01T00:00:00Z").unwrap());
+        let b = content_digest(&plan(&shipped(), "BusinessPartners", &bp, "2026-02-02T00:00:00Z").unwrap());
+        assert_eq!(a, b);
+        let changed = row(json!({"CardCode": "C1", "CreditLimit": 11.0}));
+        assert_ne!(a, content_digest(&plan(&shipped(), "BusinessPartners", &changed, "t").unwrap()));
+    }
+
+    #[test]
+    fn the_read_spec_selects_the_key_and_every_mapped_property_once() {
+        let spec = read_spec(&shipped(), "Items").unwrap();
+        assert_eq!(spec.key, "ItemCode");
+        assert!(spec.select.iter().any(|s| s == "ItemPrices"));
+        assert_eq!(spec.select.iter().filter(|s| *s == "ItemCode").count(), 1);
+        assert!(read_spec(&shipped(), "Quotations").is_err());
+    }
+}

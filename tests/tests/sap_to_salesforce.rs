@@ -1,0 +1,249 @@
+//! F4–F7 end to end on the sandboxes: the sap-poller reads what changed in SAP, the sf-writer
+//! writes it to Salesforce in sObject Collections, parents before children.
+
+use b1force_cli::local::{LocalOptions, LocalStack, change_event};
+use serde_json::{Value, json};
+use shared::domain::{Notification, RecordKey};
+use shared::ports::{Outcome, OutgoingMessage, Queue};
+use shared::sync::sf_writer::{SfWriterSettings, Stop, WriterRun};
+
+async fn started() -> LocalStack {
+    LocalStack::start(LocalOptions::default()).await.unwrap()
+}
+
+/// Polls every entity and drains `to-salesforce.fifo`; panics on anything dead-lettered.
+async fn sync(stack: &LocalStack) -> WriterRun {
+    let (_, run) = stack.sync_from_sap(SfWriterSettings::default()).await.unwrap();
+    let errors: Vec<_> = stack.audit.all().iter().filter_map(|e| e.error.clone()).collect();
+    assert_eq!(run.dead_lettered, 0, "{errors:?}");
+    assert_eq!(run.stopped, Stop::QueueEmpty);
+    run
+}
+
+fn write_calls(stack: &LocalStack) -> u64 {
+    let calls = stack.sf_sandbox.calls().snapshot();
+    calls.iter().filter(|(name, _)| !name.starts_with("GET") && !name.contains("oauth2")).map(|(_, n)| n).sum()
+}
+
+fn by_field(records: &[Value], field: &str, value: &str) -> Vec<Value> {
+    records.iter().filter(|r| r[field] == value).cloned().collect()
+}
+
+#[tokio::test]
+async fn business_partners_items_and_invoices_reach_salesforce_and_a_rerun_is_no_work() {
+    let stack = started().await;
+    let bp = stack.sap_sandbox.business_partner("C20000").unwrap();
+    let run = sync(&stack).await;
+    assert!(run.written > 100, "{run:?}");
+
+    // F4: the account with this CardCode carries SAP's balances; no second account was made.
+    let accounts = stack.sf_sandbox.records("Account");
+    let acme = by_field(&accounts, "SAP_CardCode__c", "C20000");
+    assert_eq!(acme.len(), 1);
+    assert_eq!(acme[0]["SAP_Credit_Limit__c"].as_f64(), bp["CreditLimit"].as_f64());
+    assert_eq!(acme[0]["SAP_Balance__c"].as_f64(), bp["CurrentAccountBalance"].as_f64());
+    assert!(acme[0]["SAP_Synced_At__c"].is_string());
+    // F6: every invoice and credit note is one record, linked to its account.
+    let invoices = stack.sf_sandbox.records("SAP_Invoice__c");
+    let sap_invoices = stack.sap_sandbox.documents("Invoices");
+    let sap_credit_notes = stack.sap_sandbox.documents("CreditNotes");
+    assert_eq!(invoices.len(), sap_invoices.len() + sap_credit_notes.len());
+    let first = &sap_invoices[0];
+    let key = format!("Invoices/{}", first["DocEntry"]);
+    let written = &by_field(&invoices, "SAP_Document_Key__c", &key)[0];
+    assert_eq!(written["Amount__c"].as_f64(), first["DocTotal"].as_f64());
+    let account = by_field(&accounts, "SAP_CardCode__c", first["CardCode"].as_str().unwrap());
+    assert_eq!(written["Account__c"], account[0]["Id"]);
+    // F7: one product per item, each with a standard price book entry when it has a list-1 price.
+    let products = stack.sf_sandbox.records("Product2");
+    let item = stack.sap_sandbox.item("A00001").unwrap();
+    let widget = &by_field(&products, "SAP_ItemCode__c", "A00001")[0];
+    assert_eq!(widget["Name"], item["ItemName"]);
+    let price = item["ItemPrices"].as_array().unwrap().iter().find(|p| p["PriceList"] == 1).unwrap()["Price"].clone();
+    let entries = by_field(&stack.sf_sandbox.records("PricebookEntry"), "Product2Id", widget["Id"].as_str().unwrap());
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["UnitPrice"].as_f64(), price.as_f64());
+
+    // Every record notified again (a replay, an overlapping poll): nothing changed, so nothing is written.
+    let calls_before = write_calls(&stack);
+    let replays: Vec<OutgoingMessage> = stack
+        .audit
+        .all()
+        .iter()
+        .filter(|e| e.direction == "sap->sf" && e.outcome == Outcome::Succeeded)
+        .map(|e| replay(&e.record_key))
+        .collect();
+    stack.to_salesforce.send(&replays).await.unwrap();
+    let again = stack.sf_writer(SfWriterSettings::default()).run(i64::MAX).await.unwrap();
+    assert_eq!((again.messages, again.skipped, again.written), (run.written, run.written, 0), "{again:?}");
+    assert_eq!(write_calls(&stack), calls_before);
+}
+
+/// A fresh notification for a record, as `replay` or an overlapping poll would send.
+fn replay(record_key: &str) -> OutgoingMessage {
+    let note = Notification {
+        record: RecordKey::parse(record_key).unwrap(),
+        reason: "replay".into(),
+        changed_at: 0,
+        source_version: "replay".into(),
+        correlation_id: "test".into(),
+    };
+    OutgoingMessage { group_id: note.group_id(), dedup_id: note.idempotency_key(), body: note.to_body() }
+}
+
+#[tokio::test]
+async fn a_credit_change_in_sap_updates_the_account_and_raises_the_alert() {
+    let stack = started().await;
+    sync(&stack).await;
+    let balance = stack.sap_sandbox.business_partner("C20001").unwrap()["CurrentAccountBalance"].as_f64().unwrap();
+    let limit = (balance / 0.95).max(1.0);
+    stack.sap_sandbox.user_update("BusinessPartners", "C20001", json!({"CreditLimit": limit})).unwrap();
+    let calls_before = write_calls(&stack);
+    let run = sync(&stack).await;
+    assert_eq!(run.written, 1, "{run:?}");
+    let account = by_field(&stack.sf_sandbox.records("Account"), "SAP_CardCode__c", "C20001").remove(0);
+    assert_eq!(account["SAP_Credit_Limit__c"].as_f64(), Some(limit));
+    assert_eq!(account["SAP_Credit_Alert__c"], balance > 0.0);
+    // One account upsert (its contacts did not change... but they are part of the record's writes).
+    assert!(write_calls(&stack) - calls_before <= 2);
+}
+
+#[tokio::test]
+async fn records_salesforce_rejects_fail_alone_and_are_audited_with_the_code() {
+    let stack = started().await;
+    stack.sf_sandbox.add_validation_rule("Account", "Phone", "000-BAD", "Phone is not a valid number");
+    for code in ["C20003", "C20007"] {
+        stack.sap_sandbox.user_update("BusinessPartners", code, json!({"Phone1": "000-BAD"})).unwrap();
+    }
+    let (_, run) = stack.sync_from_sap(SfWriterSettings::default()).await.unwrap();
+    assert_eq!(run.dead_lettered, 2, "{run:?}");
+    assert_eq!(stack.to_salesforce_dlq.len(), 2);
+    let accounts = stack.sf_sandbox.records("Account");
+    assert_ne!(by_field(&accounts, "SAP_CardCode__c", "C20004")[0]["SAP_Synced_At__c"], Value::Null);
+    for code in ["C20003", "C20007"] {
+        let trail = stack.audit.all().into_iter().filter(|e| e.record_key == format!("sap:BusinessPartners:{code}"));
+        let dead: Vec<_> = trail.filter(|e| e.outcome == Outcome::DeadLettered).collect();
+        assert_eq!(dead.len(), 1, "{code}");
+        assert_eq!(dead[0].error_code.as_deref(), Some("FIELD_CUSTOM_VALIDATION_EXCEPTION"));
+        assert_eq!(by_field(&accounts, "SAP_CardCode__c", code)[0]["SAP_Synced_At__c"], Value::Null);
+    }
+}
+
+#[tokio::test]
+async fn below_the_api_headroom_the_writer_stops_and_leaves_work_queued_until_the_limit_resets() {
+    let stack = started().await;
+    stack.sf_sandbox.set_api_usage(9_500, 10_000);
+    let settings = SfWriterSettings { round_size: 20, ..SfWriterSettings::default() };
+    let (_, first) = stack.sync_from_sap(settings.clone()).await.unwrap();
+    assert!(matches!(first.stopped, Stop::Budget { .. }), "{first:?}");
+    assert!(first.messages <= 20, "one round at most before the first reading: {first:?}");
+    let queued = stack.to_salesforce.len();
+    assert!(queued > 100);
+    assert_eq!(stack.to_salesforce_dlq.len(), 0);
+
+    // A later run sees the same low budget and takes nothing.
+    let second = stack.sf_writer(settings.clone()).run(i64::MAX).await.unwrap();
+    assert!(matches!(second.stopped, Stop::Budget { .. }));
+    assert_eq!((second.messages, stack.to_salesforce.len()), (0, queued));
+
+    // The rolling window frees calls: the next run refreshes its reading and drains everything.
+    stack.sf_sandbox.set_api_usage(100, 10_000);
+    let third = stack.sf_writer(settings).run(i64::MAX).await.unwrap();
+    assert_eq!(third.stopped, Stop::QueueEmpty, "{third:?}");
+    assert_eq!((stack.to_salesforce.len(), stack.to_salesforce_dlq.len()), (0, 0));
+    assert_eq!(third.dead_lettered, 0);
+}
+
+#[tokio::test]
+async fn request_limit_refusals_leave_the_round_queued_for_a_back_off_not_in_the_dlq() {
+    let stack = started().await;
+    stack.sf_sandbox.set_api_usage(10_000, 10_000);
+    let (_, run) =
+        stack.sync_from_sap(SfWriterSettings { round_size: 50, ..SfWriterSettings::default() }).await.unwrap();
+    assert_eq!(run.stopped, Stop::RequestLimit, "{run:?}");
+    assert_eq!(run.written + run.dead_lettered, 0);
+    assert_eq!(run.retried, run.messages);
+    assert_eq!(stack.to_salesforce_dlq.len(), 0);
+    let audited = stack.audit.all();
+    assert!(audited.iter().any(|e| e.error_code.as_deref() == Some("REQUEST_LIMIT_EXCEEDED")));
+}
+
+#[tokio::test]
+async fn a_credit_memo_refreshes_the_billing_context_of_the_customers_open_cases() {
+    let stack = started().await;
+    sync(&stack).await;
+    let account = by_field(&stack.sf_sandbox.records("Account"), "SAP_CardCode__c", "C20002").remove(0);
+    let account_id = account["Id"].as_str().unwrap();
+    let open = stack
+        .sf_sandbox
+        .create_record("Case", json!({"AccountId": account_id, "Subject": "Invoice query", "Status": "New"}))
+        .unwrap();
+    let closed = stack
+        .sf_sandbox
+        .create_record("Case", json!({"AccountId": account_id, "Subject": "Old", "Status": "Closed"}))
+        .unwrap();
+    stack
+        .sap
+        .post(
+            "CreditNotes",
+            &json!({"CardCode": "C20002", "DocDate": "2026-11-25", "DocumentLines": [
+                {"ItemCode": "A00001", "Quantity": 1, "UnitPrice": 50.0}
+            ]}),
+        )
+        .await
+        .unwrap();
+    let run = sync(&stack).await;
+    assert_eq!(run.written, 1, "only the credit note changed: {run:?}");
+    let case = stack.sf_sandbox.record("Case", &open).unwrap();
+    let context = case["SAP_Billing_Context__c"].as_str().expect("the open case got the billing context");
+    assert!(context.contains("overdue"), "{context}");
+    assert!(case["SAP_Overdue_Amount__c"].as_f64().is_some_and(|a| a > 0.0), "{case}");
+    assert_eq!(stack.sf_sandbox.record("Case", &closed).unwrap()["SAP_Billing_Context__c"], Value::Null);
+    let credit_notes = by_field(&stack.sf_sandbox.records("SAP_Invoice__c"), "Type__c", "Credit Note");
+    assert_eq!(credit_notes.len(), stack.sap_sandbox.documents("CreditNotes").len());
+}
+
+/// Delivers the CDC events of the Salesforce changes logged since `cursor` and drains the sap-writer.
+async fn deliver_to_sap(stack: &LocalStack, cursor: usize) {
+    for change in &stack.sf_sandbox.changes()[cursor..] {
+        let _ = stack.receiver().receive(&change_event(change)).await;
+    }
+    let stats = stack.drain(u64::MAX).await.unwrap();
+    assert_eq!(stats.dead_lettered, 0, "{stats:?}");
+}
+
+#[tokio::test]
+async fn the_echo_of_our_own_write_to_sap_is_no_work_but_a_pending_sap_change_still_syncs() {
+    let stack = started().await;
+    sync(&stack).await;
+    let account = by_field(&stack.sf_sandbox.records("Account"), "SAP_CardCode__c", "C20005").remove(0);
+    let id = account["Id"].as_str().unwrap().to_string();
+
+    // The first F2 sync of a seeded account also aligns its addresses and contacts (rows with keys
+    // only SAP assigns); the sf-writer carries those back once.
+    let cursor = stack.sf_sandbox.changes().len();
+    stack.sf_sandbox.update_record("Account", &id, json!({"Phone": "+1 555 0099"})).unwrap();
+    deliver_to_sap(&stack, cursor).await;
+    sync(&stack).await;
+
+    // Salesforce -> SAP (F2), then the poller sees the partner changed: our own write, no work.
+    let cursor = stack.sf_sandbox.changes().len();
+    stack.sf_sandbox.update_record("Account", &id, json!({"Phone": "+1 555 0100"})).unwrap();
+    deliver_to_sap(&stack, cursor).await;
+    assert_eq!(stack.sap_sandbox.business_partner("C20005").unwrap()["Phone1"], "+1 555 0100");
+    let calls_before = write_calls(&stack);
+    let echo = sync(&stack).await;
+    assert_eq!((echo.written, echo.skipped), (0, 1), "{echo:?}");
+    assert_eq!(write_calls(&stack), calls_before);
+
+    // An SAP change not yet synced when Salesforce writes the partner again still reaches Salesforce.
+    stack.sap_sandbox.user_update("BusinessPartners", "C20005", json!({"CreditLimit": 12345.0})).unwrap();
+    let cursor = stack.sf_sandbox.changes().len();
+    stack.sf_sandbox.update_record("Account", &id, json!({"Phone": "+1 555 0101"})).unwrap();
+    deliver_to_sap(&stack, cursor).await;
+    let run = sync(&stack).await;
+    assert_eq!(run.written, 1, "{run:?}");
+    let account = stack.sf_sandbox.record("Account", &id).unwrap();
+    assert_eq!(account["SAP_Credit_Limit__c"].as_f64(), Some(12345.0));
+    assert_eq!(account["Phone"], "+1 555 0101");
+}
