@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use shared::config::{Env, Source};
 use shared::embedded::EmbeddedSecrets;
 use shared::ports::{Clock, SystemClock};
+use shared::sync::b1_webhook::B1Webhook;
 use shared::sync::receiver::{Ingress, Receiver, WebhookAuth};
 use shared::sync::sap_writer::{Disposition, SapWriter, batch_response, from_sqs};
 use shared::sync::sf_writer::SfWriterSettings;
@@ -19,9 +20,10 @@ use std::path::Path;
 /// The webhook signing key `invoke` uses locally (the sample events are signed with it).
 pub const LOCAL_WEBHOOK_KEY: &str = "b1force-local-webhook-key";
 const LOCAL_WEBHOOK_SECRET_ID: &str = "b1force/webhook";
+const LOCAL_B1_WEBHOOK_SECRET_ID: &str = "b1force/sap-webhook";
 
 /// The functions `invoke` knows.
-pub const FUNCTIONS: &[&str] = &["sf-receiver", "sap-writer", "sap-poller", "sf-writer"];
+pub const FUNCTIONS: &[&str] = &["sf-receiver", "sap-writer", "sap-poller", "sf-writer", "sap-webhook"];
 
 /// Runs `function` on the event in `path` and returns what the handler returned.
 pub async fn run(function: &str, path: &Path) -> anyhow::Result<Value> {
@@ -67,6 +69,18 @@ pub async fn run_on(stack: &LocalStack, function: &str, event: Value) -> anyhow:
             let report = stack.poller().run(entity(&event)?, "invoke").await?;
             Ok(json!({"report": report.to_json(), "queued": stack.to_salesforce.len()}))
         }
+        "sap-webhook" => {
+            // The samples are signed with the local key, as the webhook samples of sf-receiver are.
+            let secrets = EmbeddedSecrets::new().with(LOCAL_B1_WEBHOOK_SECRET_ID, LOCAL_WEBHOOK_KEY);
+            let webhook = B1Webhook {
+                to_salesforce: stack.to_salesforce.as_ref(),
+                audit: stack.audit.as_ref(),
+                clock: stack.clock.as_ref(),
+                secrets: &secrets,
+                secret_id: LOCAL_B1_WEBHOOK_SECRET_ID,
+            };
+            Ok(json!({"answer": webhook.handle(&event).await, "queued": stack.to_salesforce.messages()}))
+        }
         "sf-writer" => {
             // A fresh local stack has nothing queued: poll every entity first, as the schedules would.
             let (polls, run) = stack.sync_from_sap(SfWriterSettings::default()).await?;
@@ -97,6 +111,10 @@ async fn run_on_aws(function: &str, event: Value) -> anyhow::Result<Value> {
         "sap-poller" => {
             let poller = shared::wiring::sap_poller(&sdk, &Env).await?;
             Ok(json!({"report": poller.run(entity(&event)?, "invoke").await?.to_json()}))
+        }
+        "sap-webhook" => {
+            let deps = shared::wiring::SapWebhookDeps::from_env(&sdk, &Env)?;
+            Ok(json!({"answer": deps.webhook().handle(&event).await}))
         }
         "sf-writer" => {
             let writer = shared::wiring::sf_writer(&sdk, &Env).await?;

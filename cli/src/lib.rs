@@ -36,7 +36,7 @@ pub enum Command {
     },
     /// Run one Lambda handler locally on an event file and print its result.
     Invoke {
-        /// `sf-receiver`, `sap-writer`, `sap-poller` or `sf-writer`.
+        /// `sf-receiver`, `sap-writer`, `sap-poller`, `sf-writer` or `sap-webhook`.
         function: String,
         /// The event JSON (see events/).
         #[arg(long)]

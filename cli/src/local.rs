@@ -160,7 +160,7 @@ impl LocalStack {
     pub async fn sync_from_sap(&self, settings: SfWriterSettings) -> shared::Result<(Vec<PollReport>, WriterRun)> {
         let poller = self.poller();
         let mut polls = Vec::new();
-        for entity in shared::sync::sf_writer::plan::ENTITY_ORDER {
+        for entity in shared::sync::poller::POLLED_ENTITIES {
             polls.push(poller.run(entity, "local").await?);
         }
         let run = self.sf_writer(settings).run(self.clock.now_millis() + 3_600_000).await?;

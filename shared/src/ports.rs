@@ -36,6 +36,13 @@ pub trait Queue: Send + Sync {
     async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>>;
     /// Deletes a processed message.
     async fn delete(&self, receipt_handle: &str) -> Result<()>;
+    /// Deletes many processed messages (SQS: 10 per DeleteMessageBatch call).
+    async fn delete_many(&self, receipt_handles: &[String]) -> Result<()> {
+        for handle in receipt_handles {
+            self.delete(handle).await?;
+        }
+        Ok(())
+    }
     /// Makes an in-flight message visible again after `seconds`.
     async fn release(&self, receipt_handle: &str, seconds: u32) -> Result<()>;
     /// Approximate number of visible messages.

@@ -10,6 +10,7 @@ use crate::ports::{SecretStore, SystemClock};
 use crate::salesforce::SalesforceClient;
 use crate::sap::SapClient;
 use crate::secrets::{CachedSecrets, SecretFields};
+use crate::sync::b1_webhook::B1Webhook;
 use crate::sync::lookup::Lookups;
 use crate::sync::poller::{Poller, PollerSettings};
 use crate::sync::sap_writer::{SapWriter, WriterSettings};
@@ -17,6 +18,7 @@ use crate::sync::sf_writer::{SfWriter, SfWriterSettings};
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Settings read first, overridden by values fetched from Secrets Manager.
 struct Layered<'a> {
@@ -260,4 +262,52 @@ pub async fn sap_poller(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result
         clock: Arc::new(SystemClock),
         settings,
     })
+}
+
+/// How long a warm container reuses the HMAC key; a rotated key is picked up within this time
+/// (meanwhile the Messenger's deliveries get 401 and are retried).
+const KEY_CACHE: Duration = Duration::from_secs(300);
+
+/// The sap-webhook function's ports on AWS.
+pub struct SapWebhookDeps {
+    pub to_salesforce: SqsQueue,
+    pub audit: DynamoAudit,
+    pub secrets: CachedSecrets<SecretsManagerStore>,
+    /// `B1_WEBHOOK_SECRET_ID`: the HMAC key, as a plain string or `{"key": "..."}`.
+    pub secret_id: String,
+    pub clock: SystemClock,
+}
+
+impl SapWebhookDeps {
+    /// Reads `TO_SALESFORCE_QUEUE_URL`, `AUDIT_TABLE`, `B1_WEBHOOK_SECRET_ID` and optionally
+    /// `AUDIT_RETENTION_DAYS` (90).
+    pub fn from_env(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<Self> {
+        let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
+        Ok(Self {
+            to_salesforce: SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SALESFORCE_QUEUE_URL")?),
+            audit: DynamoAudit::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                required(src, "AUDIT_TABLE")?,
+                Some(retention_days * 86_400),
+            ),
+            secrets: CachedSecrets::new(
+                SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk)),
+                KEY_CACHE,
+                Arc::new(SystemClock),
+            ),
+            secret_id: required(src, "B1_WEBHOOK_SECRET_ID")?,
+            clock: SystemClock,
+        })
+    }
+
+    /// The handler borrowing these ports.
+    pub fn webhook(&self) -> B1Webhook<'_> {
+        B1Webhook {
+            to_salesforce: &self.to_salesforce,
+            audit: &self.audit,
+            clock: &self.clock,
+            secrets: &self.secrets,
+            secret_id: &self.secret_id,
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! Each binary is started with `AWS_LAMBDA_RUNTIME_API` and `AWS_ENDPOINT_URL` both pointing at one
 //! local listener, so its first connection, whichever it is (the runtime API's `next` request, or
 //! Secrets Manager for sap-lookup's signing key), ends the measured init. Build the release
-//! binaries first: `cargo build --release -p sf-receiver -p sap-writer -p sap-lookup`.
+//! binaries first: `cargo build --release -p sf-receiver -p sap-writer -p sap-lookup -p sap-poller -p sf-writer`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -38,6 +38,8 @@ fn time_to_first_connection(path: &PathBuf) -> anyhow::Result<Duration> {
         .env("AWS_SECRET_ACCESS_KEY", "bench")
         .env("TO_SAP_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/b1force-to-sap.fifo")
         .env("TO_SAP_DLQ_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/b1force-to-sap-dlq.fifo")
+        .env("TO_SALESFORCE_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/b1force-to-salesforce.fifo")
+        .env("TO_SALESFORCE_DLQ_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/b1force-to-salesforce-dlq.fifo")
         .env("IDEMPOTENCY_TABLE", "idem")
         .env("AUDIT_TABLE", "audit")
         .env("SAP_URL", "https://sap.invalid:50000/b1s/v2")
@@ -59,7 +61,7 @@ fn time_to_first_connection(path: &PathBuf) -> anyhow::Result<Duration> {
 
 fn main() -> anyhow::Result<()> {
     println!("Lambda init benchmark: exec -> first connection to the runtime API, {RUNS} runs each");
-    for name in ["sf-receiver", "sap-writer", "sap-lookup"] {
+    for name in ["sf-receiver", "sap-writer", "sap-lookup", "sap-poller", "sf-writer"] {
         let path = binary(name);
         if !path.exists() {
             anyhow::bail!("{} is missing: run `cargo build --release -p {name}` first", path.display());

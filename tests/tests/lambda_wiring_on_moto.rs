@@ -8,7 +8,7 @@ use e2e::pipeline::COMMIT_MS;
 use sandbox::{SalesforceOptions, SalesforceSandbox, SapOptions, SapSandbox};
 use serde_json::json;
 use shared::aws::{DynamoAudit, SqsQueue};
-use shared::ports::{AuditLog, Outcome, Queue, SystemClock};
+use shared::ports::{AuditLog, Clock, Outcome, Queue, SystemClock};
 use shared::sync::drain::drain;
 use shared::wiring::{ReceiverDeps, sap_writer};
 use std::collections::HashMap;
@@ -70,5 +70,59 @@ async fn the_lambda_wiring_turns_duplicate_closed_won_events_into_one_order_each
         assert!(actions.contains(&("receive", Outcome::Succeeded)), "{actions:?}");
         assert!(actions.contains(&("create_order", Outcome::Succeeded)), "{actions:?}");
     }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_and_sf_writer_wiring_sync_sap_changes_through_sqs_and_dynamodb_on_moto() -> anyhow::Result<()> {
+    let moto = MotoServer::start().await?;
+    let (queue_url, dlq_url) = moto.create_fifo_queue_with_dlq("b1force-to-salesforce", 5).await?;
+    moto.create_audit_table("b1force-audit").await?;
+    moto.create_sync_state_table("b1force-sync-state").await?;
+    let sap = SapSandbox::start(SapOptions::default()).await?;
+    let sf = SalesforceSandbox::start(SalesforceOptions::default()).await?;
+    moto.create_secret("b1force/sap", &json!({"password": sap.password()}).to_string()).await?;
+    moto.create_secret("b1force/salesforce", &json!({"client_secret": sf.client_secret()}).to_string()).await?;
+    let settings: HashMap<String, String> = [
+        ("TO_SALESFORCE_QUEUE_URL", queue_url.clone()),
+        ("TO_SALESFORCE_DLQ_URL", dlq_url.clone()),
+        ("AUDIT_TABLE", "b1force-audit".into()),
+        ("SYNC_STATE_TABLE", "b1force-sync-state".into()),
+        ("SAP_URL", sap.base_url()),
+        ("SAP_COMPANY_DB", sap.company_db().into()),
+        ("SAP_USER", sap.user().into()),
+        ("SAP_SECRET_ID", "b1force/sap".into()),
+        ("SF_LOGIN_URL", sf.login_url()),
+        ("SF_CLIENT_ID", sf.client_id().into()),
+        ("SF_SECRET_ID", "b1force/salesforce".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let sdk = moto.sdk_config().await;
+    let poller = shared::wiring::sap_poller(&sdk, &settings).await?;
+    let writer = shared::wiring::sf_writer(&sdk, &settings).await?;
+    sf.add_validation_rule("Account", "Phone", "000-BAD", "Phone is not a valid number");
+    sap.user_update("BusinessPartners", "C20001", json!({"Phone1": "000-BAD"}))?;
+
+    let polled = poller.run("BusinessPartners", "moto-run").await?;
+    assert_eq!(polled.enqueued, 50);
+    // A second run re-reads its lookback window; the FIFO dedup ids keep the queue as it was.
+    poller.run("BusinessPartners", "moto-run-2").await?;
+    let to_salesforce = SqsQueue::new(moto.sqs().await, queue_url);
+    assert_eq!(to_salesforce.depth().await?, 50);
+
+    let run = writer.run(SystemClock.now_millis() + 120_000).await?;
+    assert_eq!((run.written, run.dead_lettered, to_salesforce.depth().await?), (49, 1, 0), "{run:?}");
+    let dead = SqsQueue::new(moto.sqs().await, dlq_url).receive(10).await?;
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].body.contains("C20001"));
+    let audit = DynamoAudit::new(moto.dynamodb().await, "b1force-audit".to_string(), None);
+    let trail = audit.for_record("sap:BusinessPartners:C20001").await?;
+    assert_eq!(trail.last().map(|e| e.outcome), Some(Outcome::DeadLettered));
+    assert_eq!(trail.last().and_then(|e| e.error_code.clone()).as_deref(), Some("FIELD_CUSTOM_VALIDATION_EXCEPTION"));
+    let accounts = sf.records("Account");
+    let synced = accounts.iter().filter(|a| a["SAP_Synced_At__c"].is_string()).count();
+    assert_eq!(synced, 49);
     Ok(())
 }

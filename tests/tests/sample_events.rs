@@ -40,6 +40,12 @@ async fn every_function_has_samples_and_each_sample_runs() {
                     assert!(result["run"]["written"].as_u64() > Some(0), "{result}");
                 }
                 "sap-writer" => assert!(result["dispositions"].as_array().is_some_and(|d| !d.is_empty()), "{result}"),
+                "sap-webhook" => {
+                    assert_eq!(result["answer"]["statusCode"], 200, "{name}: {result}");
+                    if name == "notification.json" {
+                        assert!(!result["queued"].as_array().unwrap().is_empty(), "{result}");
+                    }
+                }
                 _ => assert!(result["answer"].is_object() || result["report"].is_object(), "{name}: {result}"),
             }
         }

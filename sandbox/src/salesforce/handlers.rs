@@ -343,7 +343,7 @@ fn get_one(shared: &Shared, req: &ApiRequest, def: &'static ObjectDef, raw_id: &
 fn create_one(shared: &Shared, req: &ApiRequest, def: &'static ObjectDef) -> Result<Response, ApiError> {
     let body = req.object_body()?;
     shared.maybe_lock_row()?;
-    let id = shared.write(|store| store.create(def, &body, &req.ctx))?;
+    let id = shared.write(|store| store.create(def, body, &req.ctx))?;
     Ok(json_response(201, json!({"id": id, "success": true, "errors": []})))
 }
 
@@ -351,7 +351,7 @@ fn update_one(shared: &Shared, req: &ApiRequest, def: &'static ObjectDef, raw_id
     let id = record_id(def, raw_id)?;
     let body = req.object_body()?;
     shared.maybe_lock_row()?;
-    shared.write(|store| store.update(def, &id, &body, &req.ctx))?;
+    shared.write(|store| store.update(def, &id, body, &req.ctx))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -452,11 +452,11 @@ fn upsert_record(
     match store.upsert_target(def.name, field.name, value) {
         UpsertTarget::New => {
             body.insert(field.name.to_string(), json!(value));
-            let id = store.create(def, &body, ctx)?;
+            let id = store.create(def, body, ctx)?;
             Ok(Upserted::Done { id, created: true })
         }
         UpsertTarget::Existing(id) => {
-            store.update(def, &id, &body, ctx)?;
+            store.update(def, &id, body, ctx)?;
             Ok(Upserted::Done { id, created: false })
         }
         UpsertTarget::Ambiguous(ids) => Ok(Upserted::Ambiguous(ids)),
@@ -566,7 +566,7 @@ fn collection_create(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiE
     request.records.iter().try_for_each(|r| record_type(r).map(drop))?;
     let results = apply_collection(shared, request, |store, record| {
         let def = record_type(&record)?;
-        Ok(RecordOutcome { id: store.create(def, &record, &req.ctx)?, created: None })
+        Ok(RecordOutcome { id: store.create(def, record, &req.ctx)?, created: None })
     });
     Ok(json_response(200, json!(results)))
 }
@@ -584,7 +584,7 @@ fn collection_update(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiE
             return Err(ApiError::new(400, "INVALID_CROSS_REFERENCE_KEY", format!("invalid cross reference id: {id}"))
                 .with_fields(vec!["Id".into()]));
         }
-        store.update(def, &id, &record, &req.ctx)?;
+        store.update(def, &id, record, &req.ctx)?;
         Ok(RecordOutcome { id, created: None })
     });
     Ok(json_response(200, json!(results)))

@@ -347,7 +347,7 @@ impl SalesforceSandbox {
             "CloseDate": "2026-11-25", "Pricebook2Id": book,
         }));
         store
-            .create_opportunity_with_lines(&opportunity, &lines, &helper_context())
+            .create_opportunity_with_lines(opportunity, lines, &helper_context())
             .unwrap_or_else(|e| panic!("cannot create opportunity: {} {}", e.code, e.message))
     }
 
@@ -363,7 +363,7 @@ impl SalesforceSandbox {
         let def = schema::object(object).ok_or_else(|| anyhow::anyhow!("unknown object {object}"))?;
         let body = fields.as_object().cloned().ok_or_else(|| anyhow::anyhow!("fields must be a JSON object"))?;
         self.shared
-            .write(|store| store.create(def, &body, &helper_context()))
+            .write(|store| store.create(def, body, &helper_context()))
             .map_err(|e| anyhow::anyhow!("{} {}: {}", e.status, e.code, e.message))
     }
 
@@ -372,7 +372,7 @@ impl SalesforceSandbox {
         let def = schema::object(object).ok_or_else(|| anyhow::anyhow!("unknown object {object}"))?;
         let body = fields.as_object().cloned().ok_or_else(|| anyhow::anyhow!("fields must be a JSON object"))?;
         self.shared
-            .write(|store| store.update(def, id, &body, &helper_context()))
+            .write(|store| store.update(def, id, body, &helper_context()))
             .map_err(|e| anyhow::anyhow!("{} {}: {}", e.status, e.code, e.message))
     }
 

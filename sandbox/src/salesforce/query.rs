@@ -426,7 +426,7 @@ mod tests {
     }
 
     fn create(store: &mut Store, object: &str, body: Value) -> String {
-        store.create(schema::object(object).unwrap(), body.as_object().unwrap(), &ctx()).unwrap()
+        store.create(schema::object(object).unwrap(), body.as_object().cloned().unwrap(), &ctx()).unwrap()
     }
 
     fn sample() -> (Store, Vec<String>) {

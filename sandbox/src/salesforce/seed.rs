@@ -35,7 +35,7 @@ pub fn seed(store: &mut Store) {
     let mut create = |store: &mut Store, object: &str, body: Value| -> String {
         let def = schema::object(object).expect("seed objects are in the catalogue");
         let body = body.as_object().cloned().unwrap_or_default();
-        store.create(def, &body, &ctx).unwrap_or_else(|e| panic!("seed {object} rejected: {e:?}"))
+        store.create(def, body, &ctx).unwrap_or_else(|e| panic!("seed {object} rejected: {e:?}"))
     };
 
     let book = create(store, "Pricebook2", json!({"Name": "Standard Price Book", "IsActive": true}));

@@ -74,7 +74,7 @@ impl ValidationRule {
                 format!("No such column '{}' on sobject of type {}", clip(field), def.name),
             )
         })?;
-        let equals = coerce(def.name, field, equals)?;
+        let equals = coerce(def.name, field, equals.clone())?;
         Ok(Self { object: def.name, field: field.name, equals, message: message.to_string() })
     }
 }
@@ -127,23 +127,24 @@ impl Store {
         let Some(field) = def.field(field) else { return Vec::new() };
         let number = value.trim().parse::<f64>().ok();
         let key = match (field.ty, number.and_then(serde_json::Number::from_f64)) {
-            (FieldType::Number, Some(n)) => Value::Number(n),
+            (FieldType::Number, Some(n)) => index_key(&Value::Number(n)),
             (FieldType::Number, None) => return Vec::new(),
-            _ => json!(value),
+            _ => Some(value.to_lowercase()),
         };
         let same = |record: &Record| match (field.ty, record.get(field.name)) {
             (FieldType::Number, Some(stored)) => number == stored.as_f64(),
             (_, Some(stored)) => stored.as_str().is_some_and(|v| v.eq_ignore_ascii_case(value)),
             (_, None) => false,
         };
-        let candidates: Vec<&str> = match self.ids_where(def, field, std::slice::from_ref(&key)) {
-            Some(ids) => ids.into_iter().collect(),
-            None => self.all(def.name).filter_map(|r| r.get("Id")?.as_str()).collect(),
-        };
-        candidates.into_iter().filter(|id| self.get(def.name, id).is_some_and(same)).map(str::to_string).collect()
+        let Some(table) = self.tables.get(def.name) else { return Vec::new() };
+        if !field.indexed() {
+            return table.iter().filter(|(_, r)| same(r)).map(|(id, _)| id.clone()).collect();
+        }
+        let ids = key.and_then(|key| self.index.get(&(def.name, field.name))?.get(&key));
+        ids.into_iter().flatten().filter(|id| table.get(id.as_str()).is_some_and(same)).cloned().collect()
     }
 
-    /// Ids (in creation order) of the records of `object` whose `field` may equal one of `values`, found
+    /// Ids (in creation order) of the records of `def` whose `field` may equal one of `values`, found
     /// through an index: a superset of the matches, or `None` when `field` has no index or a value is null.
     pub fn ids_where(&self, def: &ObjectDef, field: &FieldDef, values: &[Value]) -> Option<BTreeSet<&str>> {
         let table = self.tables.get(def.name);
@@ -268,7 +269,7 @@ impl Store {
     pub fn create(
         &mut self,
         def: &'static ObjectDef,
-        body: &Map<String, Value>,
+        body: Map<String, Value>,
         ctx: &WriteContext,
     ) -> Result<String, ApiError> {
         let changes = self.accept_body(def, body, true)?;
@@ -300,7 +301,7 @@ impl Store {
         &mut self,
         def: &'static ObjectDef,
         id: &str,
-        body: &Map<String, Value>,
+        body: Map<String, Value>,
         ctx: &WriteContext,
     ) -> Result<(), ApiError> {
         let before = self.get(def.name, id).ok_or_else(ApiError::not_found)?;
@@ -326,10 +327,10 @@ impl Store {
         }
         let field = |name: &str| before.get(name).cloned().unwrap_or(Value::Null);
         let account =
-            self.create(account_def, &object(json!({"Name": field("Company"), "Phone": field("Phone")})), ctx)?;
+            self.create(account_def, object(json!({"Name": field("Company"), "Phone": field("Phone")})), ctx)?;
         let contact = self.create(
             contact_def,
-            &object(json!({"AccountId": account, "FirstName": field("FirstName"), "LastName": field("LastName"),
+            object(json!({"AccountId": account, "FirstName": field("FirstName"), "LastName": field("LastName"),
                            "Email": field("Email"), "Phone": field("Phone")})),
             ctx,
         )?;
@@ -374,18 +375,17 @@ impl Store {
     /// is folded into the opportunity's CREATE instead of showing up as a separate UPDATE.
     pub fn create_opportunity_with_lines(
         &mut self,
-        opportunity: &Map<String, Value>,
-        lines: &[Map<String, Value>],
+        opportunity: Map<String, Value>,
+        lines: Vec<Map<String, Value>>,
         ctx: &WriteContext,
     ) -> Result<String, ApiError> {
         let def = schema::object("Opportunity").ok_or_else(ApiError::not_found)?;
         let line_def = schema::object("OpportunityLineItem").ok_or_else(ApiError::not_found)?;
         let id = self.create(def, opportunity, ctx)?;
         let created_at = self.changes.len() - 1;
-        for line in lines {
-            let mut line = line.clone();
+        for mut line in lines {
             line.insert("OpportunityId".into(), json!(id));
-            self.create(line_def, &line, ctx)?;
+            self.create(line_def, line, ctx)?;
         }
         let is_roll_up = |c: &ChangeRecord| c.entity == "Opportunity" && c.record_id == id && c.change_type == "UPDATE";
         let mut index = 0;
@@ -464,7 +464,7 @@ impl Store {
     fn accept_body(
         &self,
         def: &'static ObjectDef,
-        body: &Map<String, Value>,
+        body: Map<String, Value>,
         creating: bool,
     ) -> Result<Map<String, Value>, ApiError> {
         let mut accepted = Map::new();
@@ -486,13 +486,15 @@ impl Store {
                 }
                 continue;
             }
-            let (field, parent) = match (def.field(name), def.relationship(name)) {
-                (Some(field), _) => (field, None),
-                (None, Some((lookup, parent))) if value.is_object() => (lookup, Some(parent)),
-                (None, _) => {
-                    unknown.push(name.clone());
-                    continue;
-                }
+            let (field, parent) = match def.field(&name) {
+                Some(field) => (field, None),
+                None => match def.relationship(&name).filter(|_| value.is_object()) {
+                    Some((lookup, parent)) => (lookup, Some(parent)),
+                    None => {
+                        unknown.push(name);
+                        continue;
+                    }
+                },
             };
             let writable = match field.access {
                 Access::ReadWrite => true,
@@ -506,7 +508,8 @@ impl Store {
             match parent {
                 Some(parent) => references.push((field, parent, value)),
                 None => {
-                    accepted.insert(field.name.to_string(), coerce(def.name, field, value)?);
+                    let value = coerce(def.name, field, value)?;
+                    accepted.insert(if name == field.name { name } else { field.name.to_string() }, value);
                 }
             }
         }
@@ -531,7 +534,7 @@ impl Store {
             .with_fields(read_only));
         }
         for (lookup, parent, value) in references {
-            accepted.insert(lookup.name.to_string(), self.parent_by_external_id(parent, value)?);
+            accepted.insert(lookup.name.to_string(), self.parent_by_external_id(parent, &value)?);
         }
         Ok(accepted)
     }
@@ -884,19 +887,19 @@ mod tests {
     fn store_with_product() -> (Store, String, String) {
         let mut store = Store::default();
         let c = ctx("");
-        let book = store.create(object("Pricebook2"), &body(json!({"Name": "Standard Price Book"})), &c).unwrap();
+        let book = store.create(object("Pricebook2"), body(json!({"Name": "Standard Price Book"})), &c).unwrap();
         store.mark_standard_pricebook(&book);
         let product =
-            store.create(object("Product2"), &body(json!({"Name": "Pump", "ProductCode": "A00001"})), &c).unwrap();
+            store.create(object("Product2"), body(json!({"Name": "Pump", "ProductCode": "A00001"})), &c).unwrap();
         store
             .create(
                 object("PricebookEntry"),
-                &body(json!({"Pricebook2Id": book, "Product2Id": product, "UnitPrice": 50})),
+                body(json!({"Pricebook2Id": book, "Product2Id": product, "UnitPrice": 50})),
                 &c,
             )
             .unwrap();
         let account =
-            store.create(object("Account"), &body(json!({"Name": "Acme", "SAP_CardCode__c": "C1"})), &c).unwrap();
+            store.create(object("Account"), body(json!({"Name": "Acme", "SAP_CardCode__c": "C1"})), &c).unwrap();
         (store, product, account)
     }
 
@@ -907,17 +910,15 @@ mod tests {
         let id = store
             .create(
                 def,
-                &body(
-                    json!({"Name": "D", "AccountId": account, "StageName": "Prospecting", "CloseDate": "2026-11-25"}),
-                ),
+                body(json!({"Name": "D", "AccountId": account, "StageName": "Prospecting", "CloseDate": "2026-11-25"})),
                 &ctx(""),
             )
             .unwrap();
         assert_eq!(store.get("Opportunity", &id).unwrap()["IsWon"], json!(false));
-        store.update(def, &id, &body(json!({"StageName": "Closed Won"})), &ctx("o")).unwrap();
+        store.update(def, &id, body(json!({"StageName": "Closed Won"})), &ctx("o")).unwrap();
         let opp = store.get("Opportunity", &id).unwrap();
         assert_eq!((opp["IsWon"].clone(), opp["IsClosed"].clone()), (json!(true), json!(true)));
-        let err = store.update(def, &id, &body(json!({"IsWon": false})), &ctx("")).unwrap_err();
+        let err = store.update(def, &id, body(json!({"IsWon": false})), &ctx("")).unwrap_err();
         assert_eq!(
             (err.status, err.code.as_str(), err.fields.clone()),
             (400, "INVALID_FIELD_FOR_INSERT_UPDATE", vec!["IsWon".into()])
@@ -935,14 +936,14 @@ mod tests {
     fn unknown_fields_missing_required_fields_and_duplicates_are_rejected() {
         let (mut store, _, _) = store_with_product();
         let def = object("Account");
-        let err = store.create(def, &body(json!({"Name": "X", "Nmae": "typo"})), &ctx("")).unwrap_err();
+        let err = store.create(def, body(json!({"Name": "X", "Nmae": "typo"})), &ctx("")).unwrap_err();
         assert_eq!((err.code.as_str(), err.fields.clone()), ("INVALID_FIELD", vec!["Nmae".to_string()]));
-        let err = store.create(def, &body(json!({"Phone": "1"})), &ctx("")).unwrap_err();
+        let err = store.create(def, body(json!({"Phone": "1"})), &ctx("")).unwrap_err();
         assert_eq!(err.code, "REQUIRED_FIELD_MISSING");
-        let err = store.create(def, &body(json!({"Name": "Y", "SAP_CardCode__c": "c1"})), &ctx("")).unwrap_err();
+        let err = store.create(def, body(json!({"Name": "Y", "SAP_CardCode__c": "c1"})), &ctx("")).unwrap_err();
         assert_eq!(err.code, "DUPLICATE_VALUE");
         let err = store
-            .create(object("Contact"), &body(json!({"LastName": "Z", "AccountId": ids::make_id("001", 999)})), &ctx(""))
+            .create(object("Contact"), body(json!({"LastName": "Z", "AccountId": ids::make_id("001", 999)})), &ctx(""))
             .unwrap_err();
         assert_eq!(err.code, "INVALID_CROSS_REFERENCE_KEY");
     }
@@ -953,19 +954,19 @@ mod tests {
         let opp = store
             .create(
                 object("Opportunity"),
-                &body(json!({"Name": "D", "AccountId": account, "StageName": "Closed Won", "CloseDate": "2026-11-25"})),
+                body(json!({"Name": "D", "AccountId": account, "StageName": "Closed Won", "CloseDate": "2026-11-25"})),
                 &ctx(""),
             )
             .unwrap();
         let line = object("OpportunityLineItem");
         let err = store
-            .create(line, &body(json!({"OpportunityId": opp, "Product2Id": product, "Quantity": 2, "UnitPrice": 10, "ProductCode": "X"})), &ctx(""))
+            .create(line, body(json!({"OpportunityId": opp, "Product2Id": product, "Quantity": 2, "UnitPrice": 10, "ProductCode": "X"})), &ctx(""))
             .unwrap_err();
         assert_eq!(err.code, "INVALID_FIELD_FOR_INSERT_UPDATE");
         let id = store
             .create(
                 line,
-                &body(json!({"OpportunityId": opp, "Product2Id": product, "Quantity": 2, "UnitPrice": 10})),
+                body(json!({"OpportunityId": opp, "Product2Id": product, "Quantity": 2, "UnitPrice": 10})),
                 &ctx(""),
             )
             .unwrap();
@@ -974,7 +975,7 @@ mod tests {
             (stored["ProductCode"].clone(), stored["TotalPrice"].clone(), stored["ListPrice"].clone()),
             (json!("A00001"), json!(20.0), json!(50.0))
         );
-        store.update(line, &id, &body(json!({"Quantity": 3})), &ctx("")).unwrap();
+        store.update(line, &id, body(json!({"Quantity": 3})), &ctx("")).unwrap();
         assert_eq!(store.get("Opportunity", &opp).unwrap()["Amount"], json!(30.0));
         store.delete(line, &id, &ctx("")).unwrap();
         assert_eq!(store.get("Opportunity", &opp).unwrap()["Amount"], json!(0.0));
@@ -987,12 +988,12 @@ mod tests {
         store.clear_changes();
         let def = object("Account");
         store
-            .update(def, &account, &body(json!({"Name": "Acme", "Phone": "+49 1"})), &ctx("com/x;client=b1force"))
+            .update(def, &account, body(json!({"Name": "Acme", "Phone": "+49 1"})), &ctx("com/x;client=b1force"))
             .unwrap();
         let change = &store.changes()[0];
         assert_eq!(change.changed_fields, vec!["LastModifiedDate".to_string(), "Phone".to_string()]);
         assert_eq!(change.values["Phone"], json!("+49 1"));
-        let id = store.create(def, &body(json!({"Name": "New"})), &ctx("")).unwrap();
+        let id = store.create(def, body(json!({"Name": "New"})), &ctx("")).unwrap();
         let created = store.changes().last().unwrap();
         assert_eq!((created.record_id.as_str(), created.change_type.as_str()), (id.as_str(), "CREATE"));
         assert!(created.changed_fields.is_empty());
@@ -1012,17 +1013,17 @@ mod tests {
         let (mut store, _, account) = store_with_product();
         let invoice = object("SAP_Invoice__c");
         let id =
-            store.create(invoice, &body(json!({"SAP_Document_Key__c": "Invoices/7", "SAP_DocEntry__c": 7})), &ctx(""));
+            store.create(invoice, body(json!({"SAP_Document_Key__c": "Invoices/7", "SAP_DocEntry__c": 7})), &ctx(""));
         let id = id.unwrap();
         assert_eq!(store.find_by("Account", "SAP_CardCode__c", "c1"), vec![account.clone()]);
         assert_eq!(store.find_by("SAP_Invoice__c", "SAP_Document_Key__c", "INVOICES/7"), vec![id.clone()]);
         assert_eq!(store.find_by("SAP_Invoice__c", "SAP_DocEntry__c", "7.0"), vec![id.clone()]);
         assert_eq!(store.upsert_target("SAP_Invoice__c", "SAP_DocEntry__c", "8"), UpsertTarget::New);
-        store.update(object("Account"), &account, &body(json!({"SAP_CardCode__c": "C2"})), &ctx("")).unwrap();
+        store.update(object("Account"), &account, body(json!({"SAP_CardCode__c": "C2"})), &ctx("")).unwrap();
         assert!(store.find_by("Account", "SAP_CardCode__c", "C1").is_empty(), "the old value left the index");
         assert_eq!(store.find_by("Account", "SAP_CardCode__c", "C2"), vec![account.clone()]);
-        let other = store.create(object("Account"), &body(json!({"Name": "B", "SAP_CardCode__c": "C3"})), &ctx(""));
-        let err = store.update(object("Account"), &other.unwrap(), &body(json!({"SAP_CardCode__c": "c2"})), &ctx(""));
+        let other = store.create(object("Account"), body(json!({"Name": "B", "SAP_CardCode__c": "C3"})), &ctx(""));
+        let err = store.update(object("Account"), &other.unwrap(), body(json!({"SAP_CardCode__c": "c2"})), &ctx(""));
         assert_eq!(err.unwrap_err().code, "DUPLICATE_VALUE", "uniqueness is checked through the index too");
         store.delete(invoice, &id, &ctx("")).unwrap();
         assert!(store.find_by("SAP_Invoice__c", "SAP_Document_Key__c", "Invoices/7").is_empty());
@@ -1034,16 +1035,16 @@ mod tests {
         let (before, changes) = (snapshot(&store), store.changes().len());
         let savepoint = store.savepoint();
         let c = ctx("");
-        store.update(object("Account"), &account, &body(json!({"SAP_CardCode__c": "C9"})), &c).unwrap();
-        store.update(object("Product2"), &product, &body(json!({"ProductCode": "NEW"})), &c).unwrap();
-        let created = store.create(object("Account"), &body(json!({"Name": "Gone", "SAP_CardCode__c": "C1"})), &c);
+        store.update(object("Account"), &account, body(json!({"SAP_CardCode__c": "C9"})), &c).unwrap();
+        store.update(object("Product2"), &product, body(json!({"ProductCode": "NEW"})), &c).unwrap();
+        let created = store.create(object("Account"), body(json!({"Name": "Gone", "SAP_CardCode__c": "C1"})), &c);
         store.delete(object("Account"), &account, &c).unwrap();
         store.rollback(savepoint);
         assert_eq!(snapshot(&store), before);
         assert_eq!(store.changes().len(), changes);
         assert_eq!(store.find_by("Account", "SAP_CardCode__c", "C1"), vec![account]);
         assert!(store.find_by("Account", "SAP_CardCode__c", "C9").is_empty());
-        let again = store.create(object("Account"), &body(json!({"Name": "Again"})), &c).unwrap();
+        let again = store.create(object("Account"), body(json!({"Name": "Again"})), &c).unwrap();
         assert_eq!(Ok(again), created, "the id sequence was rolled back too");
     }
 
@@ -1053,20 +1054,20 @@ mod tests {
         let invoice = object("SAP_Invoice__c");
         let reference = json!({"SAP_Document_Key__c": "Invoices/1",
                                "Account__r": {"attributes": {"type": "Account"}, "SAP_CardCode__c": "c1"}});
-        let id = store.create(invoice, &body(reference), &ctx("")).unwrap();
+        let id = store.create(invoice, body(reference), &ctx("")).unwrap();
         assert_eq!(store.get("SAP_Invoice__c", &id).unwrap()["Account__c"], json!(account));
         let opportunity = json!({"Name": "D", "StageName": "Prospecting", "CloseDate": "2026-11-25",
                                  "Account": {"SAP_CardCode__c": "C1"}});
-        let id = store.create(object("Opportunity"), &body(opportunity), &ctx("")).unwrap();
+        let id = store.create(object("Opportunity"), body(opportunity), &ctx("")).unwrap();
         assert_eq!(store.get("Opportunity", &id).unwrap()["AccountId"], json!(account), "AccountId -> Account");
         let missing = body(json!({"SAP_Document_Key__c": "Invoices/2", "Account__r": {"SAP_CardCode__c": "C404"}}));
-        let err = store.create(invoice, &missing, &ctx("")).unwrap_err();
+        let err = store.create(invoice, missing, &ctx("")).unwrap_err();
         assert_eq!((err.status, err.code.as_str()), (400, "INVALID_FIELD"));
         assert_eq!(err.message, "Foreign key external ID: C404 not found for field SAP_CardCode__c in entity Account");
         let by_name = body(json!({"Account__r": {"Name": "Acme"}}));
-        assert!(store.create(invoice, &by_name, &ctx("")).unwrap_err().message.contains("not an External ID"));
+        assert!(store.create(invoice, by_name, &ctx("")).unwrap_err().message.contains("not an External ID"));
         let line = body(json!({"Opportunity": {"Name": "D"}, "Quantity": 1}));
-        assert_eq!(store.create(object("OpportunityLineItem"), &line, &ctx("")).unwrap_err().code, "INVALID_FIELD");
+        assert_eq!(store.create(object("OpportunityLineItem"), line, &ctx("")).unwrap_err().code, "INVALID_FIELD");
     }
 
     #[test]
@@ -1074,20 +1075,20 @@ mod tests {
         let (mut store, _, account) = store_with_product();
         store.add_rule(ValidationRule::new("account", "phone", &json!("BAD"), "Phone is invalid").unwrap());
         let def = object("Account");
-        let err = store.create(def, &body(json!({"Name": "X", "Phone": "BAD"})), &ctx("")).unwrap_err();
+        let err = store.create(def, body(json!({"Name": "X", "Phone": "BAD"})), &ctx("")).unwrap_err();
         assert_eq!(
             (err.status, err.code.as_str(), err.message.as_str(), err.fields.clone()),
             (400, "FIELD_CUSTOM_VALIDATION_EXCEPTION", "Phone is invalid", vec!["Phone".to_string()])
         );
-        let required_first = store.create(def, &body(json!({"Phone": "BAD"})), &ctx("")).unwrap_err();
+        let required_first = store.create(def, body(json!({"Phone": "BAD"})), &ctx("")).unwrap_err();
         assert_eq!(required_first.code, "REQUIRED_FIELD_MISSING");
-        assert!(store.create(def, &body(json!({"Name": "X", "Phone": "bad"})), &ctx("")).is_ok(), "case-sensitive");
+        assert!(store.create(def, body(json!({"Name": "X", "Phone": "bad"})), &ctx("")).is_ok(), "case-sensitive");
         let before = store.get("Account", &account).cloned();
-        assert!(store.update(def, &account, &body(json!({"Phone": "BAD"})), &ctx("")).is_err());
+        assert!(store.update(def, &account, body(json!({"Phone": "BAD"})), &ctx("")).is_err());
         assert_eq!(store.get("Account", &account).cloned(), before);
         assert_eq!(ValidationRule::new("Account", "Nope", &json!(1), "m").unwrap_err().code, "INVALID_FIELD");
         store.clear_rules();
-        store.update(def, &account, &body(json!({"Phone": "BAD"})), &ctx("")).unwrap();
+        store.update(def, &account, body(json!({"Phone": "BAD"})), &ctx("")).unwrap();
     }
 
     #[test]
@@ -1096,13 +1097,13 @@ mod tests {
         let invoice = object("SAP_Invoice__c");
         let fields = json!({"SAP_Document_Key__c": "CreditNotes/1", "Type__c": "Credit Note", "Amount__c": 100.5,
                             "Paid_Amount__c": "40.25", "Invoice_Date__c": "2026-11-25"});
-        let id = store.create(invoice, &body(fields), &ctx("")).unwrap();
+        let id = store.create(invoice, body(fields), &ctx("")).unwrap();
         assert!(id.starts_with("a01"));
         let stored = store.get("SAP_Invoice__c", &id).unwrap();
         let formulas = (stored["Open_Amount__c"].clone(), stored["Is_Credit_Note__c"].clone());
         assert_eq!(formulas, (json!(60.25), json!(true)));
         assert_eq!(stored["Name"], json!(id));
-        let err = store.update(invoice, &id, &body(json!({"Open_Amount__c": 1})), &ctx("")).unwrap_err();
+        let err = store.update(invoice, &id, body(json!({"Open_Amount__c": 1})), &ctx("")).unwrap_err();
         assert_eq!(err.code, "INVALID_FIELD_FOR_INSERT_UPDATE", "formula fields are read-only");
     }
 }

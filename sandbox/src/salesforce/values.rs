@@ -81,12 +81,9 @@ pub fn parse_date(raw: &str) -> Option<time::Date> {
     time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()
 }
 
-/// Converts a JSON body value to what the field stores, or says why it cannot.
-pub fn coerce(object: &str, field: &FieldDef, value: &Value) -> Result<Value, ApiError> {
-    if value.is_null() {
-        return Ok(Value::Null);
-    }
-    let wrong_type = || {
+/// Converts a JSON body value to what the field stores, or says why it cannot; text is moved, not copied.
+pub fn coerce(object: &str, field: &FieldDef, value: Value) -> Result<Value, ApiError> {
+    let wrong_type = |value: &Value| {
         ApiError::new(
             400,
             "INVALID_TYPE_ON_FIELD_IN_RECORD",
@@ -94,36 +91,30 @@ pub fn coerce(object: &str, field: &FieldDef, value: &Value) -> Result<Value, Ap
         )
         .with_fields(vec![field.name.to_string()])
     };
-    match field.ty {
-        FieldType::Text => match value {
-            Value::String(_) => Ok(value.clone()),
-            Value::Number(n) => Ok(Value::String(n.to_string())),
-            Value::Bool(b) => Ok(Value::String(b.to_string())),
-            _ => Err(wrong_type()),
-        },
-        FieldType::Number => {
-            let n = match value {
+    match (field.ty, value) {
+        (_, Value::Null) => Ok(Value::Null),
+        (FieldType::Text, value @ Value::String(_)) => Ok(value),
+        (FieldType::Text, Value::Number(n)) => Ok(Value::String(n.to_string())),
+        (FieldType::Text, Value::Bool(b)) => Ok(Value::String(b.to_string())),
+        (FieldType::Number, value) => {
+            let n = match &value {
                 Value::Number(n) => n.as_f64(),
                 Value::String(s) => s.trim().parse::<f64>().ok(),
                 _ => None,
             };
-            n.and_then(serde_json::Number::from_f64).map(Value::Number).ok_or_else(wrong_type)
+            n.and_then(serde_json::Number::from_f64).map(Value::Number).ok_or_else(|| wrong_type(&value))
         }
-        FieldType::Boolean => match value {
-            Value::Bool(_) => Ok(value.clone()),
-            Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
-            Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
-            _ => Err(wrong_type()),
-        },
-        FieldType::Date => match value.as_str() {
-            Some(s) if parse_date(s.get(..10).unwrap_or(s)).is_some() => Ok(Value::String(s[..10].to_string())),
-            _ => Err(wrong_type()),
-        },
-        FieldType::DateTime => match value.as_str().and_then(parse_datetime) {
+        (FieldType::Boolean, value @ Value::Bool(_)) => Ok(value),
+        (FieldType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
+        (FieldType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
+        (FieldType::Date, Value::String(s)) if parse_date(s.get(..10).unwrap_or(&s)).is_some() => {
+            Ok(Value::String(s[..10].to_string()))
+        }
+        (FieldType::DateTime, value) => match value.as_str().and_then(parse_datetime) {
             Some(ms) => Ok(Value::String(format_datetime(ms))),
-            None => Err(wrong_type()),
+            None => Err(wrong_type(&value)),
         },
-        FieldType::Id | FieldType::Reference(_) => {
+        (FieldType::Id | FieldType::Reference(_), value) => {
             let target = match field.ty {
                 FieldType::Reference(target) => target,
                 _ => object,
@@ -135,6 +126,7 @@ pub fn coerce(object: &str, field: &FieldDef, value: &Value) -> Result<Value, Ap
                     .with_fields(vec![field.name.to_string()])),
             }
         }
+        (_, value) => Err(wrong_type(&value)),
     }
 }
 
@@ -180,19 +172,16 @@ mod tests {
     fn body_values_are_coerced_to_the_field_type_or_rejected() {
         let opp = schema::object("Opportunity").unwrap();
         let field = |n| opp.field(n).unwrap();
+        assert_eq!(coerce("Opportunity", field("Amount"), serde_json::json!("12.5")).unwrap(), serde_json::json!(12.5));
+        assert!(coerce("Opportunity", field("Amount"), serde_json::json!("lots")).is_err());
+        assert_eq!(coerce("Opportunity", field("CloseDate"), serde_json::json!("2026-11-25")).unwrap(), "2026-11-25");
         assert_eq!(
-            coerce("Opportunity", field("Amount"), &serde_json::json!("12.5")).unwrap(),
-            serde_json::json!(12.5)
-        );
-        assert!(coerce("Opportunity", field("Amount"), &serde_json::json!("lots")).is_err());
-        assert_eq!(coerce("Opportunity", field("CloseDate"), &serde_json::json!("2026-11-25")).unwrap(), "2026-11-25");
-        assert_eq!(
-            coerce("Opportunity", field("SAP_Synced_At__c"), &serde_json::json!("2026-11-25T10:00:00Z")).unwrap(),
+            coerce("Opportunity", field("SAP_Synced_At__c"), serde_json::json!("2026-11-25T10:00:00Z")).unwrap(),
             "2026-11-25T10:00:00.000+0000"
         );
-        let account_ref = coerce("Opportunity", field("AccountId"), &serde_json::json!("001SB0000000000"));
+        let account_ref = coerce("Opportunity", field("AccountId"), serde_json::json!("001SB0000000000"));
         assert_eq!(account_ref.unwrap(), ids::make_id("001", 0).as_str());
-        let wrong_prefix = coerce("Opportunity", field("AccountId"), &serde_json::json!(ids::make_id("006", 1)));
+        let wrong_prefix = coerce("Opportunity", field("AccountId"), serde_json::json!(ids::make_id("006", 1)));
         assert_eq!(wrong_prefix.unwrap_err().code, "MALFORMED_ID");
     }
 }

@@ -372,6 +372,13 @@ impl Store {
         }
     }
 
+    /// A stock posting (goods receipt or issue) of `delta` units in warehouse 01.
+    pub(super) fn post_stock(&mut self, item_code: &str, delta: f64) -> Result<(), SapError> {
+        self.get(EntitySet::Items, &Key::Text(item_code.to_string()))?;
+        self.with_warehouse(item_code, "01", |row| row["InStock"] = json!(qty(row, "InStock") + delta));
+        Ok(())
+    }
+
     /// Runs `change` on an item's warehouse row (created when missing) and refreshes the item's totals.
     /// Stock moves leave Items.UpdateDate alone: on B1 they write OITW, not OITM [U].
     fn with_warehouse(&mut self, item_code: &str, warehouse: &str, change: impl FnOnce(&mut Value)) {

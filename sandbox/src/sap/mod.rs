@@ -16,7 +16,7 @@ mod store;
 
 use crate::faults::{CallCounter, Faults};
 use crate::serve::{Served, TlsIdentity, serve};
-use entities::{EntitySet, Key, Stamp};
+use entities::{EntitySet, Key, SapError, Stamp};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -118,6 +118,11 @@ impl SapState {
     fn expire_sessions(&self) {
         self.sessions.lock().unwrap().last_used.clear();
     }
+}
+
+/// A store error as the Rust helpers report it.
+fn helper_error(e: SapError) -> anyhow::Error {
+    anyhow::anyhow!("{} {}: {}", e.status, e.code, e.message)
 }
 
 /// A running SAP Service Layer sandbox; stops when dropped.
@@ -222,12 +227,19 @@ impl SapSandbox {
         let set = EntitySet::from_name(entity_set).ok_or_else(|| anyhow::anyhow!("no entity set {entity_set}"))?;
         let key = if set.has_int_key() { Key::Int(key.parse()?) } else { Key::Text(key.to_string()) };
         let now = self.state.now();
-        self.state
-            .store
-            .lock()
-            .unwrap()
-            .patch(set, &key, changes, PatchOptions::default(), &now)
-            .map_err(|e| anyhow::anyhow!("{} {}: {}", e.status, e.code, e.message))
+        self.state.store.lock().unwrap().patch(set, &key, changes, PatchOptions::default(), &now).map_err(helper_error)
+    }
+
+    /// Posts a stock movement of `delta` units of `item_code` in warehouse 01, as a goods receipt
+    /// (positive) or issue (negative) would: the stock figures change, the item's UpdateDate does not.
+    pub fn move_stock(&self, item_code: &str, delta: f64) -> anyhow::Result<()> {
+        self.state.store.lock().unwrap().post_stock(item_code, delta).map_err(helper_error)
+    }
+
+    /// Sets `item_code`'s price in price list `price_list`, as the B1 price list window does: the item's
+    /// UpdateDate does not change.
+    pub fn set_price(&self, item_code: &str, price_list: i64, price: f64) -> anyhow::Result<()> {
+        self.state.store.lock().unwrap().set_price(item_code, price_list, price).map_err(helper_error)
     }
 
     /// Freezes the clock that stamps writes at `YYYY-MM-DDTHH:MM:SS` (UTC); `None` returns to the system clock.

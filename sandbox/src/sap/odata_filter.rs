@@ -2,7 +2,7 @@
 //! `startswith`/`endswith`/`contains`/`substringof`, string, number, date, time and `null` literals.
 //!
 //! Parsing never panics: every malformed input becomes a [`FilterError`] the handler turns into a 400.
-//! Evaluation borrows from the row and the literals, so filtering a big table allocates nothing.
+//! Evaluation borrows from the row and the literals: filtering a big table allocates nothing per row.
 
 use serde_json::Value;
 use std::borrow::Cow;

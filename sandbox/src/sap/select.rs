@@ -5,8 +5,8 @@
 //!   of its keys, starting where the filter can first be true (a keyset page starts right after the
 //!   previous page), and reading stops once enough rows for the page are found.
 //!
-//! Both only choose where to look: every row returned still passes the general evaluator, and
-//! [`super::query::QueryOptions::page`] filters, sorts and cuts as it does for a full scan.
+//! Both only choose where to look: [`super::query::QueryOptions::page`] still runs the general
+//! evaluator on every row found, then sorts and cuts as it does for a full scan.
 
 use super::entities::{EntitySet, Key};
 use super::odata_filter::{CompareOp, Expr, Literal, Operand, holds, is_date_like};

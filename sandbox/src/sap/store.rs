@@ -309,6 +309,23 @@ impl Store {
         }
     }
 
+    /// Sets an item's price in one price list, as the B1 price list window does: it writes ITM1, not
+    /// OITM, so the item's UpdateDate and DataVersion stay as they were [U].
+    pub fn set_price(&mut self, item_code: &str, price_list: i64, price: f64) -> Result<(), SapError> {
+        let list = self.get(EntitySet::PriceLists, &Key::Int(price_list))?.clone();
+        let mut item = self.get(EntitySet::Items, &Key::Text(item_code.to_string()))?.clone();
+        let mut prices = item["ItemPrices"].as_array().cloned().unwrap_or_default();
+        match prices.iter_mut().find(|p| p["PriceList"].as_i64() == Some(price_list)) {
+            Some(member) => member["Price"] = json!(price),
+            None => prices
+                .push(json!({"PriceList": price_list, "Price": price, "Currency": list["DefaultPrimeCurrency"],
+                                       "BasePriceList": list["BasePriceList"], "Factor": list["Factor"]})),
+        }
+        item["ItemPrices"] = Value::Array(prices);
+        self.insert(EntitySet::Items, item);
+        Ok(())
+    }
+
     /// DELETE: documents, payments and price lists cannot be deleted; master data can.
     pub fn delete(&mut self, set: EntitySet, key: &Key) -> Result<(), SapError> {
         self.get(set, key)?;
@@ -488,6 +505,27 @@ mod tests {
         let addresses = bp(&store, "C20002")["BPAddresses"].as_array().unwrap().clone();
         assert_eq!(addresses.len(), 1);
         assert_eq!(addresses[0]["AddressName"], "Ship to");
+    }
+
+    #[test]
+    fn stock_postings_and_price_list_updates_leave_the_item_stamps_alone() {
+        let mut store = Store::master_data();
+        let key = Key::Text("A00002".into());
+        let before = store.get(EntitySet::Items, &key).unwrap().clone();
+        store.post_stock("A00002", -3.0).unwrap();
+        store.set_price("A00002", 1, 99.5).unwrap();
+        store.set_price("A00002", 2, 80.0).unwrap();
+        let after = store.get(EntitySet::Items, &key).unwrap();
+        let stock = |item: &Value| item["QuantityOnStock"].as_f64().unwrap();
+        let in_01 = |item: &Value| item["ItemWarehouseInfoCollection"][0]["InStock"].as_f64().unwrap();
+        assert_eq!((stock(after), in_01(after)), (stock(&before) - 3.0, in_01(&before) - 3.0));
+        let prices = (after["ItemPrices"][0]["Price"].as_f64(), after["ItemPrices"][1]["Price"].as_f64());
+        assert_eq!(prices, (Some(99.5), Some(80.0)));
+        for stamp in ["UpdateDate", "UpdateTime", "DataVersion"] {
+            assert_eq!(after[stamp], before[stamp], "{stamp}");
+        }
+        assert_eq!(store.set_price("A00002", 9, 1.0).unwrap_err().code, "-2028", "no price list 9");
+        assert_eq!(store.post_stock("Z99999", 1.0).unwrap_err().code, "-2028");
     }
 
     #[test]

@@ -4,7 +4,9 @@ use super::{malformed, store_error};
 use crate::error::{Error, Result};
 use crate::ports::{OutgoingMessage, Queue, ReceivedMessage};
 use async_trait::async_trait;
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+};
 
 const SERVICE: &str = "SQS";
 /// SendMessageBatch and ReceiveMessage both cap at ten messages per call.
@@ -162,6 +164,44 @@ impl Queue for SqsQueue {
             .send()
             .await
             .map_err(|e| store_error(SERVICE, "DeleteMessage", e))?;
+        Ok(())
+    }
+
+    async fn delete_many(&self, receipt_handles: &[String]) -> Result<()> {
+        for chunk in receipt_handles.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, handle)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(handle)
+                        .build()
+                        .map_err(|e| malformed(SERVICE, format!("delete entry: {e}")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let output = self
+                .client
+                .delete_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| store_error(SERVICE, "DeleteMessageBatch", e))?;
+            if let Some(failed) = output.failed().first() {
+                // The message comes back after its visibility timeout; the writer is idempotent.
+                return Err(Error::Store {
+                    service: SERVICE,
+                    message: format!(
+                        "DeleteMessageBatch refused {} of {}: {}",
+                        output.failed().len(),
+                        chunk.len(),
+                        failed.code()
+                    ),
+                    retryable: !failed.sender_fault(),
+                });
+            }
+        }
         Ok(())
     }
 

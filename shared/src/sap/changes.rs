@@ -16,7 +16,7 @@ use serde_json::Value;
 impl SapChanges for SapClient {
     async fn changed(&self, query: &ChangeQuery<'_>) -> Result<ChangePage> {
         let spec = query.entity;
-        let entity = Property::parse(spec.name)?;
+        let entity = Property::parse(spec.entity_set)?;
         let key = Property::parse(spec.key)?;
         let mut select = vec![key.clone()];
         let mut order = Query::new();
@@ -60,8 +60,11 @@ pub fn change_filter(spec: &EntitySpec, start: &Start) -> Result<String> {
     };
     // Validates the fixed-width shapes, so dates and times are safe to write unquoted or quoted.
     position.sort_key()?;
-    if spec.tracking == Tracking::DocEntry {
-        return Ok(format!("{} gt {}", spec.key, position.doc_entry.unwrap_or(0)));
+    match spec.tracking {
+        Tracking::DocEntry => return Ok(format!("{} gt {}", spec.key, position.doc_entry.unwrap_or(0))),
+        // A scan starts at the first key; `gt ''` keeps one filter shape for every page.
+        Tracking::Scan => return Ok(format!("{} gt {}", spec.key, quote(&position.key))),
+        Tracking::UpdateStamp => {}
     }
     let Watermark { date: d, time: t, .. } = position;
     if d.is_empty() {

@@ -5,16 +5,19 @@
 //! - [`webhook`], [`outbound`]: verifying and parsing the Function URL's webhook and SOAP bodies (pure).
 //! - [`sap_writer`]: F1 — a Closed Won opportunity becomes an SAP sales order.
 //! - [`fifo`]: partial batch failures for FIFO queues (pure).
+//! - [`b1_webhook`]: sap-webhook — SAP B1 webhooks (FP 2602+) → notifications on `to-salesforce.fifo`.
 //! - [`poller`]: sap-poller — SAP rows changed since the watermark → notifications on `to-salesforce.fifo`.
 //! - [`sf_writer`]: F4–F7 — SAP changes on `to-salesforce.fifo` → Salesforce, 200 records per call.
 //! - [`drain`]: drives a consumer over a [`crate::ports::Queue`] (embedded runs, demo, tests).
 
+pub mod b1_webhook;
 pub mod cdc;
 pub mod drain;
 mod f1_orders;
 mod f2_partners;
 mod f3_cases;
 pub mod fifo;
+mod function_url;
 pub mod lookup;
 pub mod outbound;
 pub mod poller;

@@ -12,10 +12,23 @@
 use crate::domain::{EpochMillis, Notification, Record, RecordKey, System, digest};
 use crate::error::{Error, Result};
 use crate::ports::{Clock, OutgoingMessage, Queue};
-use crate::state::{SyncState, Watermark};
+use crate::state::{Direction, SyncState, Watermark};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use std::sync::Arc;
+
+/// Every entity a schedule may name, in the order a full sync polls them (parents first).
+pub const POLLED_ENTITIES: [&str; 9] = [
+    "BusinessPartners",
+    "Items",
+    "Stock",
+    "PriceLists",
+    "Orders",
+    "DeliveryNotes",
+    "Invoices",
+    "CreditNotes",
+    "IncomingPayments",
+];
 
 /// How an entity's changes are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,13 +37,19 @@ pub enum Tracking {
     UpdateStamp,
     /// No update stamp (IncomingPayments): a DocEntry high-water mark; edits of old rows go unseen.
     DocEntry,
+    /// Nothing marks the change at all (stock moves and price list updates leave the item's
+    /// UpdateDate alone): every run reads all rows in key order and enqueues those whose content
+    /// differs from what the previous scan saw (a digest per row in the sync state).
+    Scan,
 }
 
 /// One pollable SAP entity set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntitySpec {
-    /// The entity set, e.g. `BusinessPartners`.
+    /// What a schedule names, e.g. `BusinessPartners`, `Stock`.
     pub name: &'static str,
+    /// The Service Layer entity set read, and the object its notifications name (`Items` for `Stock`).
+    pub entity_set: &'static str,
     /// The key property: `CardCode`, `ItemCode` or `DocEntry`.
     pub key: &'static str,
     /// Whether the key is the integer DocEntry.
@@ -58,12 +77,15 @@ const ITEM_FIELDS: &[&str] = &["ItemName", "Valid", "Frozen", "SalesUnit", "Quan
 const DOCUMENT_FIELDS: &[&str] =
     &["DocNum", "CardCode", "DocDate", "DocDueDate", "DocTotal", "PaidToDate", "DocumentStatus", "Cancelled"];
 const PAYMENT_FIELDS: &[&str] = &["DocNum", "CardCode", "DocDate", "CashSum", "TransferSum", "Cancelled"];
+const STOCK_FIELDS: &[&str] = &["QuantityOnStock"];
+const PRICE_FIELDS: &[&str] = &["ItemPrices"];
 
 impl EntitySpec {
     /// The spec of a pollable entity set; `Error::Invalid` names the ones there are.
     pub fn named(entity: &str) -> Result<EntitySpec> {
         let document = |name| EntitySpec {
             name,
+            entity_set: name,
             key: "DocEntry",
             doc_entry_key: true,
             tracking: Tracking::UpdateStamp,
@@ -72,6 +94,7 @@ impl EntitySpec {
         Ok(match entity {
             "BusinessPartners" => EntitySpec {
                 name: "BusinessPartners",
+                entity_set: "BusinessPartners",
                 key: "CardCode",
                 doc_entry_key: false,
                 tracking: Tracking::UpdateStamp,
@@ -79,6 +102,7 @@ impl EntitySpec {
             },
             "Items" => EntitySpec {
                 name: "Items",
+                entity_set: "Items",
                 key: "ItemCode",
                 doc_entry_key: false,
                 tracking: Tracking::UpdateStamp,
@@ -88,8 +112,17 @@ impl EntitySpec {
             "DeliveryNotes" => document("DeliveryNotes"),
             "Invoices" => document("Invoices"),
             "CreditNotes" => document("CreditNotes"),
+            "Stock" | "PriceLists" => EntitySpec {
+                name: if entity == "Stock" { "Stock" } else { "PriceLists" },
+                entity_set: "Items",
+                key: "ItemCode",
+                doc_entry_key: false,
+                tracking: Tracking::Scan,
+                fields: if entity == "Stock" { STOCK_FIELDS } else { PRICE_FIELDS },
+            },
             "IncomingPayments" => EntitySpec {
                 name: "IncomingPayments",
+                entity_set: "IncomingPayments",
                 key: "DocEntry",
                 doc_entry_key: true,
                 tracking: Tracking::DocEntry,
@@ -97,7 +130,7 @@ impl EntitySpec {
             },
             other => {
                 return Err(Error::Invalid(format!(
-                    "{:?} is not a polled entity; expected BusinessPartners, Items, Orders, DeliveryNotes, Invoices, CreditNotes or IncomingPayments",
+                    "{:?} is not a polled entity; expected BusinessPartners, Items, Orders, DeliveryNotes, Invoices, CreditNotes, IncomingPayments, Stock or PriceLists",
                     other.chars().take(40).collect::<String>()
                 )));
             }
@@ -117,7 +150,7 @@ impl EntitySpec {
         let doc_entry =
             if self.doc_entry_key { Some(key.parse::<i64>().map_err(|_| missing(self.key))?) } else { None };
         let (date, time) = match self.tracking {
-            Tracking::DocEntry => (String::new(), String::new()),
+            Tracking::DocEntry | Tracking::Scan => (String::new(), String::new()),
             Tracking::UpdateStamp => {
                 let date = row.get("UpdateDate").and_then(Value::as_str).and_then(|d| d.get(..10));
                 let date = date.ok_or_else(|| missing("UpdateDate"))?.to_string();
@@ -277,6 +310,9 @@ impl Poller {
     }
 
     async fn poll(&self, spec: &EntitySpec, lease: &str, run_id: &str, report: &mut PollReport) -> Result<()> {
+        if spec.tracking == Tracking::Scan {
+            return self.scan(spec, lease, run_id, report).await;
+        }
         let stored = self.state.watermark(spec.name).await?;
         report.watermark_before = stored.clone();
         report.watermark_after = stored.clone();
@@ -310,10 +346,51 @@ impl Poller {
         Ok(())
     }
 
+    /// [`Tracking::Scan`]: all rows in key order; only rows whose content changed since the last
+    /// scan are enqueued, and their digests are stored after the page is enqueued (a crash in
+    /// between enqueues them again next time, never loses them).
+    async fn scan(&self, spec: &EntitySpec, lease: &str, run_id: &str, report: &mut PollReport) -> Result<()> {
+        let mut start = first_start(spec, None, &self.settings)?;
+        let limit = self.settings.page_size.max(1);
+        while report.pages < u64::from(self.settings.max_pages.max(1)) {
+            if report.pages > 0 {
+                self.renew_lease(lease, run_id).await?;
+            }
+            let page = self.sap.changed(&ChangeQuery { entity: spec, start: &start, limit }).await?;
+            report.pages += 1;
+            report.rows_read += page.rows.len() as u64;
+            let Some(last) = page.rows.last() else {
+                report.complete = true;
+                return Ok(());
+            };
+            let last = spec.position(last)?;
+            let mut changed = Vec::new();
+            for row in &page.rows {
+                let key = format!("scan:{}:{}", spec.name, spec.position(row)?.key);
+                let version = source_version(spec, &spec.position(row)?, row);
+                if self.state.last_hash(&key, Direction::SapToSf).await?.as_deref() != Some(version.as_str()) {
+                    changed.push((key, version, self.message(spec, row, run_id)?));
+                }
+            }
+            let messages: Vec<OutgoingMessage> = changed.iter().map(|(_, _, m)| m.clone()).collect();
+            self.queue.send(&messages).await?;
+            report.enqueued += messages.len() as u64;
+            for (key, version, _) in &changed {
+                self.state.put_hash(key, Direction::SapToSf, version, self.clock.now_millis()).await?;
+            }
+            if !page.more {
+                report.complete = true;
+                return Ok(());
+            }
+            start = Start::After(last);
+        }
+        Ok(())
+    }
+
     fn message(&self, spec: &EntitySpec, row: &Record, run_id: &str) -> Result<OutgoingMessage> {
         let position = spec.position(row)?;
         let notification = Notification {
-            record: RecordKey { system: System::Sap, object: spec.name.to_string(), id: position.key.clone() },
+            record: RecordKey { system: System::Sap, object: spec.entity_set.to_string(), id: position.key.clone() },
             reason: "poll".into(),
             changed_at: changed_at(&position).unwrap_or_else(|| self.clock.now_millis()),
             source_version: source_version(spec, &position, row),
@@ -336,12 +413,17 @@ pub fn source_version(spec: &EntitySpec, position: &Watermark, row: &Record) -> 
     match spec.tracking {
         Tracking::UpdateStamp => format!("{}T{}#{content}", position.date, position.time),
         Tracking::DocEntry => format!("DocEntry:{}#{content}", position.doc_entry.unwrap_or_default()),
+        Tracking::Scan => format!("{}#{content}", spec.name),
     }
 }
 
 /// Where a run's first page starts: the watermark minus the lookback (none: the initial date). A
 /// missing time counts as midnight; a lookback across midnight reaches into the day before.
 pub fn first_start(spec: &EntitySpec, stored: Option<&Watermark>, settings: &PollerSettings) -> Result<Start> {
+    if spec.tracking == Tracking::Scan {
+        let everything = Watermark { date: String::new(), time: String::new(), key: String::new(), doc_entry: None };
+        return Ok(Start::Since(everything));
+    }
     if spec.tracking == Tracking::DocEntry {
         let doc_entry = stored.and_then(|w| w.doc_entry).unwrap_or(0);
         return Ok(Start::Since(Watermark {
@@ -449,7 +531,7 @@ mod tests {
 
     #[test]
     fn unknown_entities_are_refused_with_the_list_of_known_ones() {
-        let err = EntitySpec::named("PriceLists").unwrap_err();
+        let err = EntitySpec::named("Quotations").unwrap_err();
         assert!(err.to_string().contains("BusinessPartners"), "{err}");
         assert_eq!(EntitySpec::named("Invoices").unwrap().key, "DocEntry");
     }

@@ -8,13 +8,13 @@
 //! Thin by design: it never trusts the delivered field values, only which records changed and when.
 
 use super::cdc::{self, CdcAction};
+use super::function_url::{printable, raw_body, request_id};
 use super::{outbound, webhook};
 use crate::domain::{Notification, SalesforceId, digest};
 use crate::error::{Error, ErrorClass, Result};
 use crate::ports::{
     AuditEntry, AuditLog, Claim, Clock, IdempotencyStore, Outcome, OutgoingMessage, Queue, SecretStore,
 };
-use base64::Engine;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -421,36 +421,10 @@ pub(super) fn header<'a>(request: &'a Value, name: &str) -> Option<&'a str> {
         .and_then(|(_, value)| value.as_str())
 }
 
-/// The raw body bytes the sender signed: base64-decoded when `isBase64Encoded`; over `limit` → 413
-/// before decoding anything.
-fn raw_body(request: &Value, limit: usize) -> Result<Vec<u8>, Rejection> {
-    let body = request.get("body").and_then(Value::as_str).unwrap_or("");
-    let too_large = || Rejection::new(413, "BODY_TOO_LARGE", format!("the body exceeds {limit} bytes"));
-    if !request.get("isBase64Encoded").and_then(Value::as_bool).unwrap_or(false) {
-        return if body.len() > limit { Err(too_large()) } else { Ok(body.as_bytes().to_vec()) };
-    }
-    if body.len() > limit.div_ceil(3) * 4 {
-        return Err(too_large());
-    }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .map_err(|_| Rejection::new(400, "BAD_BASE64", "isBase64Encoded is true but the body is not base64"))?;
-    if bytes.len() > limit { Err(too_large()) } else { Ok(bytes) }
-}
-
-/// The Function URL's request id, reduced to characters safe in a record key.
-fn request_id(request: &Value) -> String {
-    let id = printable(request.pointer("/requestContext/requestId").and_then(Value::as_str).unwrap_or(""));
-    if id.is_empty() { "unknown".into() } else { id }
-}
-
-fn printable(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.')).take(64).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
 
     fn request(body: &str, base64: bool) -> Value {

@@ -161,9 +161,11 @@ impl SfWriter {
             run.rounds += 1;
             run.messages += received.len() as u64;
             let (verdicts, limit_hit) = self.process_round(&received).await;
+            let mut done = Vec::with_capacity(received.len());
             for (message, verdict) in received.iter().zip(verdicts) {
-                self.settle(message, verdict, &mut run).await?;
+                done.extend(self.settle(message, verdict, &mut run).await?);
             }
+            self.queue.delete_many(&done).await?;
             if limit_hit {
                 run.stopped = Stop::RequestLimit;
                 break;
@@ -546,7 +548,9 @@ impl SfWriter {
         }
     }
 
-    async fn settle(&self, message: &ReceivedMessage, verdict: Verdict, run: &mut WriterRun) -> Result<()> {
+    /// Audits a message's fate, dead-letters or releases it; returns its receipt handle when it is
+    /// done and may be deleted (deletes go out in batches).
+    async fn settle(&self, message: &ReceivedMessage, verdict: Verdict, run: &mut WriterRun) -> Result<Option<String>> {
         let note = parse(&message.body).ok();
         let trail = Trail {
             audit: self.audit.as_ref(),
@@ -564,24 +568,24 @@ impl SfWriter {
                 } else {
                     run.skipped += 1;
                 }
-                self.queue.delete(&message.receipt_handle).await
+                Ok(Some(message.receipt_handle.clone()))
             }
             Verdict::Retry { err, delay_secs } => {
                 if let Some(note) = &note {
                     trail.attempt(note, "retry", Outcome::Retrying, None, Some(&err)).await;
                 }
                 run.retried += 1;
-                self.queue.release(&message.receipt_handle, delay_secs).await
+                self.queue.release(&message.receipt_handle, delay_secs).await.map(|()| None)
             }
             Verdict::Dead { err } => {
                 let delivered =
                     Delivered { message_id: &message.message_id, group_id: &message.group_id, body: &message.body };
                 if trail.dead_letter(&delivered, note.as_ref(), &err).await {
                     run.dead_lettered += 1;
-                    self.queue.delete(&message.receipt_handle).await
+                    Ok(Some(message.receipt_handle.clone()))
                 } else {
                     run.retried += 1;
-                    self.queue.release(&message.receipt_handle, self.settings.retry_delay_secs).await
+                    self.queue.release(&message.receipt_handle, self.settings.retry_delay_secs).await.map(|()| None)
                 }
             }
         }
