@@ -64,6 +64,22 @@ async fn business_partners_items_and_invoices_reach_salesforce_and_a_rerun_is_no
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["UnitPrice"].as_f64(), price.as_f64());
 
+    // F5: sales orders entered in SAP (no opportunity id) become Salesforce Orders of their accounts.
+    let sap_orders: Vec<Value> = stack
+        .sap_sandbox
+        .documents("Orders")
+        .into_iter()
+        .filter(|o| o["U_SF_OpportunityId"].as_str().is_none_or(str::is_empty))
+        .collect();
+    assert!(!sap_orders.is_empty());
+    let orders = stack.sf_sandbox.records("Order");
+    assert_eq!(orders.len(), sap_orders.len());
+    let order = &by_field(&orders, "SAP_Order_Key__c", &format!("Orders/{}", sap_orders[0]["DocEntry"]))[0];
+    let customer = by_field(&accounts, "SAP_CardCode__c", sap_orders[0]["CardCode"].as_str().unwrap());
+    assert_eq!(order["AccountId"], customer[0]["Id"]);
+    assert_eq!(order["Status"], "Draft");
+    assert_eq!(order["SAP_DocNum__c"].as_f64(), sap_orders[0]["DocNum"].as_f64());
+
     // Every record notified again (a replay, an overlapping poll): nothing changed, so nothing is written.
     let calls_before = write_calls(&stack);
     let replays: Vec<OutgoingMessage> = stack

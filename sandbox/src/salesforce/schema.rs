@@ -195,7 +195,27 @@ fn build() -> Vec<ObjectDef> {
                 child("Opportunities", "Opportunity", "AccountId"),
                 child("Cases", "Case", "AccountId"),
                 child("SAP_Invoices__r", "SAP_Invoice__c", "Account__c"),
+                child("Orders", "Order", "AccountId"),
             ],
+        ),
+        // Salesforce Orders for sales orders created in SAP (F5); required fields as on the platform.
+        object_def(
+            "Order",
+            "801",
+            &[
+                f("AccountId", Reference("Account")).required(),
+                f("EffectiveDate", Date).required(),
+                f("Status", Text).required(),
+                f("OrderNumber", Text).read_only(),
+                f("Description", Text),
+                f("Pricebook2Id", Reference("Pricebook2")),
+                f("TotalAmount", Number).read_only(),
+                f("SAP_Order_Key__c", Text).external_id(true),
+                f("SAP_DocNum__c", Number),
+                f("SAP_Fulfilment_Status__c", Text),
+                f("SAP_Synced_At__c", DateTime),
+            ],
+            &[],
         ),
         object_def(
             "Contact",

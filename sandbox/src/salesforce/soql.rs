@@ -310,7 +310,7 @@ impl Parser {
             select.push(self.select_item()?);
         }
         self.keyword("FROM")?;
-        let from = self.identifier()?;
+        let from = self.object_name()?;
         let filter = if self.peek_keyword("WHERE") {
             self.pos += 1;
             Some(self.or()?)
@@ -346,6 +346,18 @@ impl Parser {
             return Ok(SelectItem::Count);
         }
         Ok(SelectItem::Field(self.field_path()?))
+    }
+
+    /// The object after FROM: `Order` is an object there, though a keyword elsewhere.
+    fn object_name(&mut self) -> Result<String, SyntaxError> {
+        match self.peek() {
+            Some(Token::Word(w)) if w.eq_ignore_ascii_case("Order") => {
+                let w = w.clone();
+                self.pos += 1;
+                Ok(w)
+            }
+            _ => self.identifier(),
+        }
     }
 
     fn identifier(&mut self) -> Result<String, SyntaxError> {
@@ -658,6 +670,8 @@ mod tests {
 
     #[test]
     fn order_by_limit_offset_and_count_are_parsed() {
+        let orders = parse("SELECT Id FROM Order ORDER BY Id").unwrap();
+        assert_eq!((orders.from.as_str(), orders.order_by.len()), ("Order", 1));
         let q = parse("SELECT COUNT() FROM Account").unwrap();
         assert_eq!(q.select, vec![SelectItem::Count]);
         let q = parse("SELECT Id FROM Account ORDER BY Name DESC, Id ASC NULLS LAST LIMIT 10 OFFSET 20").unwrap();

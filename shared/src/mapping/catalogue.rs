@@ -364,6 +364,22 @@ static SALESFORCE: &[&Entity] = &[
             ro("ConvertedDate", Date),
         ],
     ),
+    // Salesforce Orders for sales orders created in SAP (F5.order).
+    &entity(
+        "Order",
+        &[
+            rw("AccountId", Reference("Account")),
+            rw("EffectiveDate", Date),
+            rw("Status", Picklist),
+            ro("OrderNumber", Text),
+            rw("Description", Text),
+            ro("TotalAmount", Currency),
+            rw("SAP_Order_Key__c", Text),
+            rw("SAP_DocNum__c", Number),
+            rw("SAP_Fulfilment_Status__c", Picklist),
+            rw("SAP_Synced_At__c", DateTime),
+        ],
+    ),
     // B1Force's custom invoice object (F6 with invoice_object = "SAP_Invoice__c"); no sandbox has it.
     &entity(
         "SAP_Invoice__c",

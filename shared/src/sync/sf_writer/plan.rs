@@ -53,7 +53,7 @@ pub struct ReadSpec {
 fn flows<'m>(mapping: &'m MappingFile, entity: &str) -> Result<Vec<&'m FlowMapping>> {
     let names: &[&str] = match entity {
         "BusinessPartners" => &["F4"],
-        "Orders" => &["F5"],
+        "Orders" => &["F5", "F5.order"],
         "DeliveryNotes" => &["F5.delivery"],
         "Invoices" => &["F6", "F6.opportunity"],
         "CreditNotes" => &["F6.credit_notes"],
@@ -78,7 +78,7 @@ pub fn read_spec(mapping: &MappingFile, entity: &str) -> Result<ReadSpec> {
     };
     let mut select: Vec<String> = vec![key.to_string()];
     let extra: &[&str] = match entity {
-        "Invoices" | "CreditNotes" => &["CardCode", "DocNum", "U_SF_OpportunityId"],
+        "Invoices" | "CreditNotes" | "Orders" => &["CardCode", "DocNum", "U_SF_OpportunityId"],
         "IncomingPayments" => &["CardCode", "DocNum"],
         _ => &[],
     };
@@ -115,7 +115,11 @@ pub fn plan(mapping: &MappingFile, entity: &str, row: &Record, synced_at: &str) 
                 writes.push(Write { target: Target::StandardPrice, record: price, child: true });
             }
         }
-        "Orders" | "DeliveryNotes" => writes.extend(opportunity_update(flows[0], row)?),
+        "Orders" => match opportunity_update(flows[0], row)? {
+            Some(update) => writes.push(update),
+            None => writes.push(sap_order_upsert(flows[1], row, synced_at)?),
+        },
+        "DeliveryNotes" => writes.extend(opportunity_update(flows[0], row)?),
         "Invoices" | "CreditNotes" => {
             writes.push(document_upsert(flows[0], entity, row, synced_at)?);
             if let Some(opportunity) = flows.get(1) {
@@ -243,6 +247,26 @@ fn opportunity_update(flow: &FlowMapping, row: &Record) -> Result<Option<Write>>
     Ok(Some(Write { target: Target::Update { object: flow.salesforce_object.clone() }, record, child: false }))
 }
 
+/// F5 for a sales order entered in SAP (no opportunity): a Salesforce Order of the partner's
+/// account, keyed `Orders/<DocEntry>`, created as Draft (activating needs order products).
+fn sap_order_upsert(flow: &FlowMapping, row: &Record, synced_at: &str) -> Result<Write> {
+    let key = flow.key.as_ref().ok_or_else(|| Error::Config(format!("flow {} has no key", flow.name)))?;
+    let doc_entry = text(row, "DocEntry").ok_or_else(|| missing("Orders", "DocEntry"))?;
+    let card_code = text(row, "CardCode").ok_or_else(|| missing("Orders", "CardCode"))?;
+    let mut record = flow.to_salesforce(row, None, true);
+    record.insert(key.salesforce.clone(), json!(format!("Orders/{doc_entry}")));
+    let derived = |name: &str| flow.derived.iter().any(|d| d == name);
+    if derived("AccountId") {
+        record.insert("Account".into(), json!({"SAP_CardCode__c": card_code}));
+    }
+    if derived("Status") {
+        record.insert("Status".into(), json!("Draft"));
+    }
+    stamp(flow, &mut record, synced_at);
+    let target = Target::Upsert { object: flow.salesforce_object.clone(), external_id: key.salesforce.clone() };
+    Ok(Write { target, record, child: false })
+}
+
 /// F6: an invoice or credit note record keyed `<Entity>/<DocEntry>` (DocEntry numbers repeat across
 /// document types), named after its number, linked to its account and opportunity.
 fn document_upsert(flow: &FlowMapping, entity: &str, row: &Record, synced_at: &str) -> Result<Write> {
@@ -325,9 +349,18 @@ mod tests {
     }
 
     #[test]
-    fn an_order_without_an_opportunity_needs_no_write_and_a_bad_id_is_a_mapping_error() {
-        let order = row(json!({"DocEntry": 3, "DocNum": 3, "DocumentStatus": "bost_Open"}));
-        assert!(plan(&shipped(), "Orders", &order, "t").unwrap().is_empty());
+    fn an_order_entered_in_sap_becomes_a_salesforce_order_and_a_bad_id_is_a_mapping_error() {
+        let order = row(json!({"DocEntry": 3, "DocNum": 1003, "CardCode": "C1", "DocDate": "2026-11-20",
+                               "DocumentStatus": "bost_Open"}));
+        let writes = plan(&shipped(), "Orders", &order, "t").unwrap();
+        assert_eq!(writes.len(), 1);
+        assert_eq!(writes[0].target, Target::Upsert { object: "Order".into(), external_id: "SAP_Order_Key__c".into() });
+        assert_eq!(writes[0].record["SAP_Order_Key__c"], "Orders/3");
+        assert_eq!(writes[0].record["Account"], json!({"SAP_CardCode__c": "C1"}));
+        assert_eq!(writes[0].record["EffectiveDate"], "2026-11-20");
+        assert_eq!(writes[0].record["Status"], "Draft");
+        let delivery = row(json!({"DocEntry": 3, "DocDate": "2026-11-21"}));
+        assert!(plan(&shipped(), "DeliveryNotes", &delivery, "t").unwrap().is_empty());
         let bad = row(json!({"DocEntry": 3, "DocumentStatus": "bost_Open", "U_SF_OpportunityId": "x' OR 1"}));
         assert!(matches!(plan(&shipped(), "Orders", &bad, "t"), Err(Error::Mapping(_))));
     }
