@@ -66,7 +66,16 @@ fn flows<'m>(mapping: &'m MappingFile, entity: &str) -> Result<Vec<&'m FlowMappi
             )));
         }
     };
-    names.iter().map(|name| mapping.flow(name)).collect()
+    let flows = names.iter().map(|name| mapping.flow(name)).collect::<Result<Vec<_>>>()?;
+    if let Some(f6) = flows.iter().find(|f| f.name == "F6")
+        && f6.text_option("invoice_object") == Some("Invoice")
+    {
+        return Err(Error::Config(
+            "F6 invoice_object = \"Invoice\" (Revenue Cloud) is not written by the sf-writer yet; use SAP_Invoice__c"
+                .into(),
+        ));
+    }
+    Ok(flows)
 }
 
 /// The key and `$select` list for an entity.
