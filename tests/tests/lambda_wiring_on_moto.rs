@@ -13,34 +13,50 @@ use shared::sync::drain::drain;
 use shared::wiring::{ReceiverDeps, sap_writer};
 use std::collections::HashMap;
 
+/// moto_server with the audit and sync-state tables and both secrets, the two sandboxes, and the
+/// settings every function shares; each test adds its queues.
+struct Systems {
+    moto: MotoServer,
+    sap: SapSandbox,
+    sf: SalesforceSandbox,
+    settings: HashMap<String, String>,
+}
+
+impl Systems {
+    async fn start() -> anyhow::Result<Self> {
+        let moto = MotoServer::start().await?;
+        moto.create_audit_table("b1force-audit").await?;
+        moto.create_sync_state_table("b1force-sync-state").await?;
+        let sap = SapSandbox::start(SapOptions::default()).await?;
+        let sf = SalesforceSandbox::start(SalesforceOptions::default()).await?;
+        moto.create_secret("b1force/sap", &json!({"password": sap.password()}).to_string()).await?;
+        moto.create_secret("b1force/salesforce", &json!({"client_secret": sf.client_secret()}).to_string()).await?;
+        let settings = [
+            ("AUDIT_TABLE", "b1force-audit".to_string()),
+            ("SYNC_STATE_TABLE", "b1force-sync-state".into()),
+            ("SAP_URL", sap.base_url()),
+            ("SAP_COMPANY_DB", sap.company_db().into()),
+            ("SAP_USER", sap.user().into()),
+            ("SAP_SECRET_ID", "b1force/sap".into()),
+            ("SF_LOGIN_URL", sf.login_url()),
+            ("SF_CLIENT_ID", sf.client_id().into()),
+            ("SF_SECRET_ID", "b1force/salesforce".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        Ok(Self { moto, sap, sf, settings })
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lambda_wiring_turns_duplicate_closed_won_events_into_one_order_each_on_moto() -> anyhow::Result<()> {
-    let moto = MotoServer::start().await?;
+    let Systems { moto, sap, sf, mut settings } = Systems::start().await?;
     let (queue_url, dlq_url) = moto.create_fifo_queue_with_dlq("b1force-to-sap", 5).await?;
     moto.create_idempotency_table("b1force-idempotency").await?;
-    moto.create_audit_table("b1force-audit").await?;
-    moto.create_sync_state_table("b1force-sync-state").await?;
-    let sap = SapSandbox::start(SapOptions::default()).await?;
-    let sf = SalesforceSandbox::start(SalesforceOptions::default()).await?;
-    moto.create_secret("b1force/sap", &json!({"password": sap.password()}).to_string()).await?;
-    moto.create_secret("b1force/salesforce", &json!({"client_secret": sf.client_secret()}).to_string()).await?;
-    let settings: HashMap<String, String> = [
-        ("TO_SAP_QUEUE_URL", queue_url.clone()),
-        ("TO_SAP_DLQ_URL", dlq_url.clone()),
-        ("IDEMPOTENCY_TABLE", "b1force-idempotency".into()),
-        ("AUDIT_TABLE", "b1force-audit".into()),
-        ("SYNC_STATE_TABLE", "b1force-sync-state".into()),
-        ("SAP_URL", sap.base_url()),
-        ("SAP_COMPANY_DB", sap.company_db().into()),
-        ("SAP_USER", sap.user().into()),
-        ("SAP_SECRET_ID", "b1force/sap".into()),
-        ("SF_LOGIN_URL", sf.login_url()),
-        ("SF_CLIENT_ID", sf.client_id().into()),
-        ("SF_SECRET_ID", "b1force/salesforce".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    settings.insert("TO_SAP_QUEUE_URL".into(), queue_url.clone());
+    settings.insert("TO_SAP_DLQ_URL".into(), dlq_url.clone());
+    settings.insert("IDEMPOTENCY_TABLE".into(), "b1force-idempotency".into());
     let sdk = moto.sdk_config().await;
     let receiver = ReceiverDeps::from_env(&sdk, &settings)?;
     let writer = sap_writer(&sdk, &settings).await?;
@@ -75,30 +91,10 @@ async fn the_lambda_wiring_turns_duplicate_closed_won_events_into_one_order_each
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_and_sf_writer_wiring_sync_sap_changes_through_sqs_and_dynamodb_on_moto() -> anyhow::Result<()> {
-    let moto = MotoServer::start().await?;
+    let Systems { moto, sap, sf, mut settings } = Systems::start().await?;
     let (queue_url, dlq_url) = moto.create_fifo_queue_with_dlq("b1force-to-salesforce", 5).await?;
-    moto.create_audit_table("b1force-audit").await?;
-    moto.create_sync_state_table("b1force-sync-state").await?;
-    let sap = SapSandbox::start(SapOptions::default()).await?;
-    let sf = SalesforceSandbox::start(SalesforceOptions::default()).await?;
-    moto.create_secret("b1force/sap", &json!({"password": sap.password()}).to_string()).await?;
-    moto.create_secret("b1force/salesforce", &json!({"client_secret": sf.client_secret()}).to_string()).await?;
-    let settings: HashMap<String, String> = [
-        ("TO_SALESFORCE_QUEUE_URL", queue_url.clone()),
-        ("TO_SALESFORCE_DLQ_URL", dlq_url.clone()),
-        ("AUDIT_TABLE", "b1force-audit".into()),
-        ("SYNC_STATE_TABLE", "b1force-sync-state".into()),
-        ("SAP_URL", sap.base_url()),
-        ("SAP_COMPANY_DB", sap.company_db().into()),
-        ("SAP_USER", sap.user().into()),
-        ("SAP_SECRET_ID", "b1force/sap".into()),
-        ("SF_LOGIN_URL", sf.login_url()),
-        ("SF_CLIENT_ID", sf.client_id().into()),
-        ("SF_SECRET_ID", "b1force/salesforce".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    settings.insert("TO_SALESFORCE_QUEUE_URL".into(), queue_url.clone());
+    settings.insert("TO_SALESFORCE_DLQ_URL".into(), dlq_url.clone());
     let sdk = moto.sdk_config().await;
     let poller = shared::wiring::sap_poller(&sdk, &settings).await?;
     let writer = shared::wiring::sf_writer(&sdk, &settings).await?;

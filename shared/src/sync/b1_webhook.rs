@@ -37,7 +37,9 @@
 //!   replaying it only makes the sf-writer re-read current SAP state (notifications carry no values),
 //!   and the function's reserved concurrency caps the rate.
 
-use super::function_url::{hmac_base64, hmac_verifies, method, printable, raw_body, request_id};
+use super::function_url::{
+    Refusal, hmac_base64, hmac_verifies, internal_error, method, printable, raw_body, request_id,
+};
 use super::receiver::{HttpResponse, Rejection, header};
 use crate::domain::{EpochMillis, Notification, RecordKey, System, digest};
 use crate::error::{Error, ErrorClass, Result};
@@ -254,18 +256,6 @@ pub struct B1Webhook<'a> {
     pub secret_id: &'a str,
 }
 
-/// A request refused through the sender's fault (4xx), or failed on our side (500: send again).
-enum Refusal {
-    Rejected(Rejection),
-    Failed(Error),
-}
-
-impl From<Rejection> for Refusal {
-    fn from(rejection: Rejection) -> Self {
-        Refusal::Rejected(rejection)
-    }
-}
-
 impl B1Webhook<'_> {
     /// Answers a Function URL event with the Function URL response JSON; never an error.
     pub async fn handle(&self, event: &Value) -> Value {
@@ -298,13 +288,7 @@ impl B1Webhook<'_> {
                     self.audit_rejection(request, &method, &request_id, &rejection).await;
                     HttpResponse::from(&rejection)
                 }
-                Err(Refusal::Failed(err)) => {
-                    tracing::error!(error = %err, "request failed on our side; the Messenger will send it again");
-                    HttpResponse::json(
-                        500,
-                        json!({"error": err.code(), "message": "internal error; send the request again"}),
-                    )
-                }
+                Err(Refusal::Failed(err)) => internal_error(&err),
             }
         }
         .instrument(span)

@@ -6,7 +6,8 @@
 //! lower-cased, `body` base64 when `isBase64Encoded`); headers are read with [`super::receiver::header`].
 //! Used by sf-receiver and sap-webhook.
 
-use super::receiver::Rejection;
+use super::receiver::{HttpResponse, Rejection};
+use crate::error::Error;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, Mac};
@@ -14,6 +15,27 @@ use serde_json::Value;
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// A request refused through the sender's fault (4xx, audited), or failed on our side (500: send again).
+pub(super) enum Refusal {
+    Rejected(Rejection),
+    Failed(Error),
+}
+
+impl From<Rejection> for Refusal {
+    fn from(rejection: Rejection) -> Self {
+        Refusal::Rejected(rejection)
+    }
+}
+
+/// The 500 answer to a failure on our side: logged, nothing internal in the body; the sender sends again.
+pub(super) fn internal_error(err: &Error) -> HttpResponse {
+    tracing::error!(error = %err, "request failed on our side; the sender should send it again");
+    HttpResponse::json(
+        500,
+        serde_json::json!({"error": err.code(), "message": "internal error; send the request again"}),
+    )
+}
 
 /// The HTTP method, upper-cased; empty when the event is not a Function URL request.
 pub(super) fn method(request: &Value) -> String {

@@ -310,10 +310,8 @@ impl Poller {
     }
 
     async fn poll(&self, spec: &EntitySpec, lease: &str, run_id: &str, report: &mut PollReport) -> Result<()> {
-        if spec.tracking == Tracking::Scan {
-            return self.scan(spec, lease, run_id, report).await;
-        }
-        let stored = self.state.watermark(spec.name).await?;
+        let scan = spec.tracking == Tracking::Scan;
+        let stored = if scan { None } else { self.state.watermark(spec.name).await? };
         report.watermark_before = stored.clone();
         report.watermark_after = stored.clone();
         let mut start = first_start(spec, stored.as_ref(), &self.settings)?;
@@ -330,12 +328,17 @@ impl Poller {
                 return Ok(());
             };
             let last = spec.position(last)?;
-            let messages = page.rows.iter().map(|row| self.message(spec, row, run_id)).collect::<Result<Vec<_>>>()?;
-            self.queue.send(&messages).await?;
-            report.enqueued += messages.len() as u64;
-            // Only now, with the whole page accepted by the queue, may the watermark pass it.
-            if self.state.advance_watermark(spec.name, &last).await? {
-                report.watermark_after = Some(last.clone());
+            if scan {
+                report.enqueued += self.enqueue_changed(spec, &page.rows, run_id).await?;
+            } else {
+                let messages =
+                    page.rows.iter().map(|row| self.message(spec, row, run_id)).collect::<Result<Vec<_>>>()?;
+                self.queue.send(&messages).await?;
+                report.enqueued += messages.len() as u64;
+                // Only now, with the whole page accepted by the queue, may the watermark pass it.
+                if self.state.advance_watermark(spec.name, &last).await? {
+                    report.watermark_after = Some(last.clone());
+                }
             }
             if !page.more {
                 report.complete = true;
@@ -346,45 +349,24 @@ impl Poller {
         Ok(())
     }
 
-    /// [`Tracking::Scan`]: all rows in key order; only rows whose content changed since the last
-    /// scan are enqueued, and their digests are stored after the page is enqueued (a crash in
-    /// between enqueues them again next time, never loses them).
-    async fn scan(&self, spec: &EntitySpec, lease: &str, run_id: &str, report: &mut PollReport) -> Result<()> {
-        let mut start = first_start(spec, None, &self.settings)?;
-        let limit = self.settings.page_size.max(1);
-        while report.pages < u64::from(self.settings.max_pages.max(1)) {
-            if report.pages > 0 {
-                self.renew_lease(lease, run_id).await?;
+    /// [`Tracking::Scan`]: of a page of all rows, enqueues those whose content changed since the
+    /// last scan, then stores their digests (a crash in between enqueues them again, never loses them).
+    async fn enqueue_changed(&self, spec: &EntitySpec, rows: &[Record], run_id: &str) -> Result<u64> {
+        let mut changed = Vec::new();
+        for row in rows {
+            let position = spec.position(row)?;
+            let key = format!("scan:{}:{}", spec.name, position.key);
+            let version = source_version(spec, &position, row);
+            if self.state.last_hash(&key, Direction::SapToSf).await?.as_deref() != Some(version.as_str()) {
+                changed.push((key, version, self.message(spec, row, run_id)?));
             }
-            let page = self.sap.changed(&ChangeQuery { entity: spec, start: &start, limit }).await?;
-            report.pages += 1;
-            report.rows_read += page.rows.len() as u64;
-            let Some(last) = page.rows.last() else {
-                report.complete = true;
-                return Ok(());
-            };
-            let last = spec.position(last)?;
-            let mut changed = Vec::new();
-            for row in &page.rows {
-                let key = format!("scan:{}:{}", spec.name, spec.position(row)?.key);
-                let version = source_version(spec, &spec.position(row)?, row);
-                if self.state.last_hash(&key, Direction::SapToSf).await?.as_deref() != Some(version.as_str()) {
-                    changed.push((key, version, self.message(spec, row, run_id)?));
-                }
-            }
-            let messages: Vec<OutgoingMessage> = changed.iter().map(|(_, _, m)| m.clone()).collect();
-            self.queue.send(&messages).await?;
-            report.enqueued += messages.len() as u64;
-            for (key, version, _) in &changed {
-                self.state.put_hash(key, Direction::SapToSf, version, self.clock.now_millis()).await?;
-            }
-            if !page.more {
-                report.complete = true;
-                return Ok(());
-            }
-            start = Start::After(last);
         }
-        Ok(())
+        let messages: Vec<OutgoingMessage> = changed.iter().map(|(_, _, m)| m.clone()).collect();
+        self.queue.send(&messages).await?;
+        for (key, version, _) in &changed {
+            self.state.put_hash(key, Direction::SapToSf, version, self.clock.now_millis()).await?;
+        }
+        Ok(messages.len() as u64)
     }
 
     fn message(&self, spec: &EntitySpec, row: &Record, run_id: &str) -> Result<OutgoingMessage> {

@@ -8,7 +8,7 @@
 //! Thin by design: it never trusts the delivered field values, only which records changed and when.
 
 use super::cdc::{self, CdcAction};
-use super::function_url::{printable, raw_body, request_id};
+use super::function_url::{Refusal, internal_error, printable, raw_body, request_id};
 use super::{outbound, webhook};
 use crate::domain::{Notification, SalesforceId, digest};
 use crate::error::{Error, ErrorClass, Result};
@@ -236,18 +236,6 @@ pub struct WebhookAuth<'a> {
     pub replays: &'a dyn IdempotencyStore,
 }
 
-/// A request refused through the sender's fault (4xx, audited), or failed on our side (500: send again).
-enum Refusal {
-    Rejected(Rejection),
-    Failed(Error),
-}
-
-impl From<Rejection> for Refusal {
-    fn from(rejection: Rejection) -> Self {
-        Refusal::Rejected(rejection)
-    }
-}
-
 /// How long a webhook's replay claim stays INPROGRESS if this invocation dies before finishing it.
 const REPLAY_CLAIM_LEASE_MS: i64 = 30_000;
 
@@ -288,13 +276,7 @@ impl Ingress<'_> {
                     self.audit_http_rejection(request, path, &request_id, &rejection).await;
                     HttpResponse::from(&rejection)
                 }
-                Err(Refusal::Failed(err)) => {
-                    tracing::error!(error = %err, "request failed on our side; the sender should send it again");
-                    HttpResponse::json(
-                        500,
-                        json!({"error": err.code(), "message": "internal error; send the request again"}),
-                    )
-                }
+                Err(Refusal::Failed(err)) => internal_error(&err),
             }
         }
         .instrument(span)
