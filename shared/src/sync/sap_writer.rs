@@ -297,7 +297,7 @@ impl SapWriter {
     ) -> Disposition {
         match claim {
             Ok(Claim::Completed(_)) => {
-                self.audit_attempt(note, "skip_duplicate", Outcome::Skipped, None, None).await;
+                self.trail().attempt(note, "skip_duplicate", Outcome::Skipped, None, None).await;
                 return Disposition::Duplicate;
             }
             Err(err) => return self.fail(message, note, err, false).await,
@@ -315,7 +315,7 @@ impl SapWriter {
                     // The work is done and the SAP lookup makes a rerun harmless: retry the message.
                     return self.fail(message, note, &err, false).await;
                 }
-                self.audit_attempt(note, action, outcome_of(&disposition), target, None).await;
+                self.trail().attempt(note, action, outcome_of(&disposition), target, None).await;
                 disposition
             }
             Err(err) => self.fail(message, note, &err, true).await,
@@ -365,7 +365,7 @@ impl SapWriter {
         }
         if err.class() == ErrorClass::Retryable {
             tracing::warn!(error = %err, "retryable failure; message returns");
-            self.audit_attempt(note, "retry", Outcome::Retrying, None, Some(err)).await;
+            self.trail().attempt(note, "retry", Outcome::Retrying, None, Some(err)).await;
             return Disposition::Retry;
         }
         if claimed
@@ -392,17 +392,6 @@ impl SapWriter {
             // The INPROGRESS record then expires at the Lambda deadline and is taken over.
             tracing::warn!(error = %e, "could not release idempotency record");
         }
-    }
-
-    async fn audit_attempt(
-        &self,
-        note: &Notification,
-        action: &str,
-        outcome: Outcome,
-        target: Option<String>,
-        err: Option<&Error>,
-    ) {
-        self.trail().attempt(note, action, outcome, target, err).await;
     }
 
     fn trail(&self) -> Trail<'_> {
