@@ -295,3 +295,45 @@ async fn stock_moves_and_price_list_updates_reach_products_though_they_leave_upd
     assert_eq!((enqueued("Stock"), enqueued("PriceLists")), (0, 0), "{polls:?}");
     assert_eq!(run.messages, 0);
 }
+
+/// The shipped mapping with `[flows.F6]` replaced by the Revenue Cloud table in docs/salesforce-setup.md.
+fn revenue_cloud_mapping() -> shared::mapping::file::MappingFile {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let guide = std::fs::read_to_string(root.join("docs/salesforce-setup.md")).unwrap();
+    let after = &guide[guide.find("<!-- revenue-cloud-f6").expect("the guide has the Revenue Cloud F6 table")..];
+    let table = &after[after.find("```toml\n").unwrap() + 8..];
+    let table = &table[..table.find("```").unwrap()];
+    let shipped = std::fs::read_to_string(root.join("mapping.toml")).unwrap();
+    let start = shipped.find("\n[flows.F6]\n").unwrap() + 1;
+    let end = start + shipped[start..].find("\n[flows.F6.related.").unwrap() + 1;
+    let text = format!("{}{table}\n{}", &shipped[..start], &shipped[end..]);
+    shared::mapping::file::MappingFile::parse(&text, "mapping-revenue-cloud.toml").unwrap()
+}
+
+#[tokio::test]
+async fn with_the_revenue_cloud_mapping_invoices_become_standard_invoices_of_their_accounts() {
+    let stack = started().await;
+    let mut writer = stack.sf_writer(SfWriterSettings::default());
+    writer.mapping = std::sync::Arc::new(revenue_cloud_mapping());
+    for entity in shared::sync::poller::POLLED_ENTITIES {
+        stack.poller().run(entity, "revenue-cloud").await.unwrap();
+    }
+    let run = writer.run(i64::MAX).await.unwrap();
+    assert_eq!(
+        run.dead_lettered,
+        0,
+        "{:?}",
+        stack.audit.all().iter().filter_map(|e| e.error.clone()).collect::<Vec<_>>()
+    );
+    let invoices = stack.sf_sandbox.records("Invoice");
+    let sap_invoices = stack.sap_sandbox.documents("Invoices");
+    assert_eq!(invoices.len(), sap_invoices.len());
+    let first = &sap_invoices[0];
+    let written = &by_field(&invoices, "SAP_Document_Key__c", &format!("Invoices/{}", first["DocEntry"]))[0];
+    assert_eq!(written["SAP_Amount__c"].as_f64(), first["DocTotal"].as_f64());
+    let account =
+        by_field(&stack.sf_sandbox.records("Account"), "SAP_CardCode__c", first["CardCode"].as_str().unwrap());
+    assert_eq!(written["BillingAccountId"], account[0]["Id"]);
+    // Credit notes stay on the custom object.
+    assert_eq!(stack.sf_sandbox.records("SAP_Invoice__c").len(), stack.sap_sandbox.documents("CreditNotes").len());
+}

@@ -279,8 +279,11 @@ fn first_literal(s: &str) -> Option<&str> {
     Some(&s[start..start + len])
 }
 
+/// Where a custom field's metadata lives: force-app, or force-app-revenue-cloud for objects only
+/// orgs with Revenue Cloud have (the standard Invoice).
 fn field_file(object: &str, field: &str) -> PathBuf {
-    default_dir().join(format!("objects/{object}/fields/{field}.field-meta.xml"))
+    let dir = if object == "Invoice" { repo().join("force-app-revenue-cloud/main/default") } else { default_dir() };
+    dir.join(format!("objects/{object}/fields/{field}.field-meta.xml"))
 }
 
 /// Whether a Salesforce field type can hold what the declaring code calls `kind`.

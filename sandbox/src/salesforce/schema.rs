@@ -198,6 +198,29 @@ fn build() -> Vec<ObjectDef> {
                 child("Orders", "Order", "AccountId"),
             ],
         ),
+        // Revenue Cloud's standard Invoice, with the custom fields of force-app-revenue-cloud (F6 with
+        // invoice_object = "Invoice"). Its totals roll up from invoice lines, so SAP's go to custom fields.
+        object_def(
+            "Invoice",
+            "3tt",
+            &[
+                f("DocumentNumber", Text).read_only(),
+                f("BillingAccountId", Reference("Account")).required(),
+                f("InvoiceDate", Date),
+                f("DueDate", Date),
+                f("Status", Text),
+                f("Description", Text),
+                f("TotalAmount", Number).read_only(),
+                f("TotalAmountWithTax", Number).read_only(),
+                f("Balance", Number).read_only(),
+                f("SAP_Document_Key__c", Text).external_id(true),
+                f("SAP_DocNum__c", Number),
+                f("SAP_Amount__c", Number),
+                f("SAP_Paid_Amount__c", Number),
+                f("SAP_Synced_At__c", DateTime),
+            ],
+            &[],
+        ),
         // Salesforce Orders for sales orders created in SAP (F5); required fields as on the platform.
         object_def(
             "Order",

@@ -4,8 +4,8 @@
 //! Taken from the handbook's reference pages (SAP §4, Salesforce §6) and the sandboxes' schemas
 //! (`sandbox/src/salesforce/schema.rs`, `sandbox/src/sap/entities.rs`). Where they differ the
 //! reference wins; fields only the reference knows are listed too (e.g. `Account.ShippingState`,
-//! the SAP documents the SAP sandbox does not serve). `SAP_Invoice__c` is B1Force's own custom
-//! object (F6); neither sandbox has it, so its fields are defined here.
+//! SAP documents the sandbox has no seed for). `SAP_Invoice__c` is B1Force's own custom object (F6,
+//! from `force-app/`); the custom fields on `Invoice` and `Order` come from the SFDX metadata too.
 
 /// A field's type, on either side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -380,7 +380,7 @@ static SALESFORCE: &[&Entity] = &[
             rw("SAP_Synced_At__c", DateTime),
         ],
     ),
-    // B1Force's custom invoice object (F6 with invoice_object = "SAP_Invoice__c"); no sandbox has it.
+    // B1Force's custom invoice object (F6 with invoice_object = "SAP_Invoice__c").
     &entity(
         "SAP_Invoice__c",
         &[
@@ -419,6 +419,12 @@ static SALESFORCE: &[&Entity] = &[
             ro("TotalAmount", Currency),
             ro("TotalAmountWithTax", Currency),
             ro("Balance", Currency),
+            // force-app-revenue-cloud: the upsert key and SAP's amounts (the totals above are roll-ups).
+            rw("SAP_Document_Key__c", Text),
+            rw("SAP_DocNum__c", Number),
+            rw("SAP_Amount__c", Currency),
+            rw("SAP_Paid_Amount__c", Currency),
+            rw("SAP_Synced_At__c", DateTime),
         ],
     ),
 ];

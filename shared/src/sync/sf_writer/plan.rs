@@ -66,16 +66,7 @@ fn flows<'m>(mapping: &'m MappingFile, entity: &str) -> Result<Vec<&'m FlowMappi
             )));
         }
     };
-    let flows = names.iter().map(|name| mapping.flow(name)).collect::<Result<Vec<_>>>()?;
-    if let Some(f6) = flows.iter().find(|f| f.name == "F6")
-        && f6.text_option("invoice_object") == Some("Invoice")
-    {
-        return Err(Error::Config(
-            "F6 invoice_object = \"Invoice\" (Revenue Cloud) is not written by the sf-writer yet; use SAP_Invoice__c"
-                .into(),
-        ));
-    }
-    Ok(flows)
+    names.iter().map(|name| mapping.flow(name)).collect()
 }
 
 /// The key and `$select` list for an entity.
@@ -289,10 +280,13 @@ fn document_upsert(flow: &FlowMapping, entity: &str, row: &Record, synced_at: &s
         let number = text(row, "DocNum").unwrap_or(doc_entry);
         record.insert("Name".into(), json!(format!("{kind} {number}")));
     }
-    if derived("Account__c")
-        && let Some(card_code) = text(row, "CardCode")
-    {
-        record.insert("Account__r".into(), json!({"SAP_CardCode__c": card_code}));
+    // The account lookup, set through the account's external id: `Account__c` on SAP_Invoice__c,
+    // `BillingAccountId` on Revenue Cloud's Invoice.
+    let account = [("Account__c", "Account__r"), ("BillingAccountId", "BillingAccount")]
+        .into_iter()
+        .find(|(field, _)| derived(field));
+    if let (Some((_, relationship)), Some(card_code)) = (account, text(row, "CardCode")) {
+        record.insert(relationship.into(), json!({"SAP_CardCode__c": card_code}));
     }
     if derived("Opportunity__c")
         && let Some(id) = text(row, "U_SF_OpportunityId").and_then(|id| SalesforceId::parse(&id).ok())
