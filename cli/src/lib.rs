@@ -1,5 +1,5 @@
-//! The `b1force` command line: demo, invoke and sandbox. Operator commands (dlq, replay, audit,
-//! check, setup) come with issues #5 and #6.
+//! The `b1force` command line: demo, invoke, sandbox, check and setup. Operator commands (dlq,
+//! replay, audit) come with issues #5 and #6.
 #![forbid(unsafe_code)]
 
 pub mod check;
@@ -7,6 +7,7 @@ pub mod demo;
 pub mod invoke;
 pub mod local;
 pub mod sandbox_cmd;
+pub mod setup;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -47,6 +48,14 @@ pub enum Command {
         #[arg(long)]
         mapping: Option<PathBuf>,
     },
+    /// Create what the sync needs in a system, idempotently; `sap`: the user-defined fields, through the
+    /// Service Layer named by SAP_URL (an in-process sandbox when no SAP_* setting is present).
+    Setup {
+        target: setup::Target,
+        /// Print what would be created and create nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Serve the SAP and Salesforce sandboxes on 127.0.0.1 until killed.
     Sandbox {
         #[arg(long, default_value_t = 50000)]
@@ -78,6 +87,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check { mapping } => {
             println!("{}", check::run_mapping(mapping.as_deref())?);
             Ok(())
+        }
+        Command::Setup { target: setup::Target::Sap, dry_run } => {
+            shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
+            setup::run_sap(&shared::config::Env, dry_run, &mut std::io::stdout()).await.map(|_| ())
         }
         Command::Sandbox { sap_port, sf_port } => {
             shared::telemetry::init(shared::telemetry::LogFormat::Text, "info");

@@ -1,4 +1,4 @@
-//! `b1force`: run the demo, invoke a handler locally, serve the sandboxes.
+//! `b1force`: run the demo, invoke a handler locally, serve the sandboxes, set up SAP.
 #![forbid(unsafe_code)]
 
 use clap::Parser;

@@ -4,6 +4,7 @@
 use super::entities::{EntitySet, Key, SapError, Stamp, etag};
 use super::query::{BadQuery, QueryOptions};
 use super::store::{PatchOptions, Store};
+use super::user_fields::{self, USER_FIELD_FIELDS};
 use super::{COMPANY_DB, PASSWORD, SapState, USER};
 use crate::faults::FaultConfig;
 use axum::Json;
@@ -18,6 +19,8 @@ use std::sync::Arc;
 const ODATA_JSON: &str = "application/json;odata.metadata=minimal;charset=utf-8";
 const ERROR_JSON: &str = "application/json;charset=utf-8";
 const ROOT: &str = "/b1s/v2/";
+/// The entity set of UDF definitions.
+const USER_FIELDS: &str = "UserFieldsMD";
 
 /// The sandbox's routes.
 pub(crate) fn router(state: Arc<SapState>) -> axum::Router {
@@ -39,6 +42,10 @@ enum Route {
     Count(EntitySet),
     Entity(EntitySet, Key),
     Action(EntitySet, Key, String),
+    /// `UserFieldsMD`.
+    UserFields,
+    /// `UserFieldsMD(TableName='OCRD',FieldID=0)`.
+    UserField(String, i64),
 }
 
 impl Route {
@@ -50,6 +57,7 @@ impl Route {
             Route::Collection(set) | Route::Entity(set, _) => format!("{method} /{}", set.name()),
             Route::Count(set) => format!("{method} /{}/$count", set.name()),
             Route::Action(set, _, action) => format!("{method} /{}/{action}", set.name()),
+            Route::UserFields | Route::UserField(..) => format!("{method} /{USER_FIELDS}"),
         }
     }
 }
@@ -63,6 +71,16 @@ fn parse_route(path: &str) -> Result<Route, SapError> {
         _ => {}
     }
     let name_end = path.find(['(', '/']).unwrap_or(path.len());
+    if &path[..name_end] == USER_FIELDS {
+        return match &path[name_end..] {
+            "" => Ok(Route::UserFields),
+            rest => {
+                let inside = rest.strip_prefix('(').and_then(|r| r.strip_suffix(')')).ok_or_else(not_found)?;
+                let (table, field_id) = user_fields::parse_key(inside)?;
+                Ok(Route::UserField(table, field_id))
+            }
+        };
+    }
     let set = EntitySet::from_name(&path[..name_end]).ok_or_else(not_found)?;
     let rest = &path[name_end..];
     if rest.is_empty() {
@@ -168,6 +186,9 @@ fn dispatch(state: &SapState, route: Route, session: &str, request: Request<'_>)
         (Route::Action(set, key, action), Method::POST) => {
             write(state, |store, now| store.action(set, &key, &action, if_match, now))
         }
+        (Route::UserFields, Method::GET) => list_user_fields(state, query, headers),
+        (Route::UserFields, Method::POST) => create_user_field(state, body),
+        (Route::UserField(table, field_id), Method::GET) => read_user_field(state, &table, field_id, query),
         (_, method) => Err(SapError::new(405, "-1000", format!("Method {method} is not allowed on this resource"))),
     }
 }
@@ -251,16 +272,67 @@ fn list(state: &SapState, set: EntitySet, raw_query: Option<&str>, headers: &Hea
     if options.select.is_none() {
         page = page.into_iter().map(|row| annotate(set, row)).collect();
     }
+    Ok(collection(state, set.name(), &options, page, next_skip, applied))
+}
+
+/// One page of a collection: its context, `@odata.nextLink` when more rows follow, and
+/// `Preference-Applied` when the client's page size was used.
+fn collection(
+    state: &SapState,
+    name: &str,
+    options: &QueryOptions,
+    page: Vec<Value>,
+    next_skip: Option<usize>,
+    applied: Option<String>,
+) -> Response {
     let mut body = json!({
-        "@odata.context": format!("{}/$metadata#{}", state.base_url(), set.name()),
+        "@odata.context": format!("{}/$metadata#{name}", state.base_url()),
         "value": page,
     });
     if let Some(skip) = next_skip {
-        body["@odata.nextLink"] = json!(options.next_link(set.name(), skip));
+        body["@odata.nextLink"] = json!(options.next_link(name, skip));
     }
     let mut response = odata_json(StatusCode::OK, &body);
     if let Some(applied) = applied.and_then(|a| HeaderValue::from_str(&a).ok()) {
         response.headers_mut().insert("preference-applied", applied);
+    }
+    response
+}
+
+fn list_user_fields(state: &SapState, raw_query: Option<&str>, headers: &HeaderMap) -> Result<Response, SapError> {
+    let options = QueryOptions::parse(raw_query, &|f| USER_FIELD_FIELDS.contains(&f)).map_err(bad_query)?;
+    let (page_size, applied) = page_size(headers, state.default_page_size);
+    let (page, next_skip) = options.page(state.user_fields.lock().unwrap().rows().iter().collect(), page_size);
+    Ok(collection(state, USER_FIELDS, &options, page, next_skip, applied))
+}
+
+fn read_user_field(
+    state: &SapState,
+    table: &str,
+    field_id: i64,
+    raw_query: Option<&str>,
+) -> Result<Response, SapError> {
+    let options = QueryOptions::parse(raw_query, &|f| USER_FIELD_FIELDS.contains(&f)).map_err(bad_query)?;
+    let mut body = options.project(state.user_fields.lock().unwrap().get(table, field_id)?);
+    body["@odata.context"] = json!(format!("{}/$metadata#{USER_FIELDS}/$entity", state.base_url()));
+    Ok(odata_json(StatusCode::OK, &body))
+}
+
+/// POST UserFieldsMD: 201 with the definition as stored (its `FieldID` assigned) and its `Location`.
+fn create_user_field(state: &SapState, body: &Bytes) -> Result<Response, SapError> {
+    let Value::Object(body) = parse_body(body)? else {
+        return Err(SapError::bad_request("The request body must be a JSON object"));
+    };
+    let mut row = state.user_fields.lock().unwrap().create(body)?;
+    let key = format!(
+        "(TableName='{}',FieldID={})",
+        row["TableName"].as_str().unwrap_or_default().replace('\'', "''"),
+        row["FieldID"]
+    );
+    row["@odata.context"] = json!(format!("{}/$metadata#{USER_FIELDS}/$entity", state.base_url()));
+    let mut response = odata_json(StatusCode::CREATED, &row);
+    if let Ok(location) = HeaderValue::from_str(&format!("{ROOT}{USER_FIELDS}{key}")) {
+        response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
 }
@@ -429,6 +501,13 @@ mod tests {
         assert_eq!(parse_route("Nope").unwrap_err().status, 404);
         assert_eq!(parse_route("Orders(3").unwrap_err().status, 404);
         assert_eq!(parse_route("Orders('x')").unwrap_err().status, 400);
+        assert_eq!(parse_route("UserFieldsMD").unwrap(), Route::UserFields);
+        assert_eq!(
+            parse_route("UserFieldsMD(TableName='OCRD',FieldID=2)").unwrap(),
+            Route::UserField("OCRD".into(), 2)
+        );
+        assert_eq!(parse_route("UserFieldsMD(TableName='OCRD')").unwrap_err().status, 400);
+        assert_eq!(parse_route("UserFieldsMD/$count").unwrap_err().status, 404);
     }
 
     #[test]

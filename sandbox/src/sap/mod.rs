@@ -1,8 +1,8 @@
 //! SAP Business One Service Layer sandbox (OData v4 at `/b1s/v2`): Login/Logout with B1SESSION and
 //! ROUTEID cookies; BusinessPartners (contacts, addresses), Items (prices, warehouse stock),
 //! PriceLists, Orders, DeliveryNotes, Invoices, CreditNotes and IncomingPayments with a seeded
-//! history (see [`seed`]); OData query options and server paging, ETags, the documented error
-//! bodies, fault injection and per-endpoint call counters.
+//! history (see [`seed`]); UserFieldsMD (UDF definitions); OData query options and server paging,
+//! ETags, the documented error bodies, fault injection and per-endpoint call counters.
 
 mod collections;
 mod documents;
@@ -13,6 +13,7 @@ mod query;
 pub mod seed;
 mod select;
 mod store;
+mod user_fields;
 
 use crate::faults::{CallCounter, Faults};
 use crate::serve::{Served, TlsIdentity, serve};
@@ -22,6 +23,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use store::{PatchOptions, Store};
+use user_fields::UserFields;
 
 /// The company database the sandbox accepts at Login.
 pub const COMPANY_DB: &str = "SBODEMOUS";
@@ -41,11 +43,14 @@ pub struct SapOptions {
     pub session_timeout_minutes: u64,
     /// Rows per page when the client asks for none (`Prefer: odata.maxpagesize` / `B1S-PageSize`).
     pub default_page_size: usize,
+    /// Whether UserFieldsMD starts with the B1Force UDF definitions (`b1force setup sap` has run) or
+    /// without them (a fresh company). Entities carry their `U_SF_*` properties either way.
+    pub udfs_installed: bool,
 }
 
 impl Default for SapOptions {
     fn default() -> Self {
-        Self { port: 0, tls: None, session_timeout_minutes: 30, default_page_size: 20 }
+        Self { port: 0, tls: None, session_timeout_minutes: 30, default_page_size: 20, udfs_installed: true }
     }
 }
 
@@ -87,6 +92,7 @@ impl Sessions {
 /// Everything the handlers share.
 pub(crate) struct SapState {
     store: Mutex<Store>,
+    user_fields: Mutex<UserFields>,
     sessions: Mutex<Sessions>,
     faults: Faults,
     calls: CallCounter,
@@ -136,6 +142,7 @@ impl SapSandbox {
     pub async fn start(opts: SapOptions) -> anyhow::Result<SapSandbox> {
         let state = Arc::new(SapState {
             store: Mutex::new(Store::seeded()),
+            user_fields: Mutex::new(UserFields::new(opts.udfs_installed)),
             sessions: Mutex::new(Sessions {
                 last_used: HashMap::new(),
                 timeout: Duration::from_secs(opts.session_timeout_minutes * 60),
@@ -292,6 +299,11 @@ impl SapSandbox {
         seed::changed_invoices(&mut self.state.store.lock().unwrap(), n, card_codes, &now)
     }
 
+    /// Every UDF definition in UserFieldsMD, in (TableName, FieldID) order.
+    pub fn user_fields(&self) -> Vec<Value> {
+        self.state.user_fields.lock().unwrap().rows().to_vec()
+    }
+
     fn row(&self, set: EntitySet, code: &str) -> Option<Value> {
         self.state.store.lock().unwrap().get(set, &Key::Text(code.to_string())).ok().cloned()
     }
@@ -357,5 +369,83 @@ mod tests {
         let found: Vec<i64> =
             rows(&http, &sap, &session, &query).await.iter().map(|r| r["DocEntry"].as_i64().unwrap()).collect();
         assert_eq!(found, entries[..100]);
+    }
+
+    async fn login(http: &reqwest::Client, sap: &SapSandbox) -> String {
+        let login = json!({"CompanyDB": COMPANY_DB, "UserName": USER, "Password": PASSWORD});
+        let login = http.post(format!("{}/Login", sap.base_url())).json(&login).send().await.unwrap();
+        let login: Value = login.json().await.unwrap();
+        login["SessionId"].as_str().unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn user_fields_md_is_queried_by_table_and_name_and_a_duplicate_post_is_refused() {
+        let sap = SapSandbox::start(SapOptions { udfs_installed: false, ..SapOptions::default() }).await.unwrap();
+        let http = reqwest::Client::new();
+        let session = login(&http, &sap).await;
+        let cookie = format!("B1SESSION={session}");
+        let wanted = "UserFieldsMD?$filter=(TableName eq 'OCRD' and Name eq 'SF_AccountId') or \
+                      (TableName eq 'ORDR' and Name eq 'SF_OpportunityId')&$select=TableName,Name,Type,Size,FieldID";
+        assert!(rows(&http, &sap, &session, wanted).await.is_empty(), "a fresh company has no B1Force UDFs");
+
+        let definition = json!({"Name": "SF_AccountId", "Type": "db_Alpha", "Size": 18, "TableName": "OCRD",
+                                "Description": "Salesforce Account Id (B1Force)"});
+        let post = || http.post(format!("{}/UserFieldsMD", sap.base_url())).header("Cookie", &cookie).json(&definition);
+        let created = post().send().await.unwrap();
+        assert_eq!(created.status(), 201);
+        let location = created.headers()["location"].to_str().unwrap().to_string();
+        assert_eq!(location, "/b1s/v2/UserFieldsMD(TableName='OCRD',FieldID=0)");
+        let created: Value = created.json().await.unwrap();
+        assert_eq!((created["FieldID"].as_i64(), created["EditSize"].as_i64()), (Some(0), Some(18)));
+
+        let again = post().send().await.unwrap();
+        assert_eq!(again.status(), 400);
+        let error: Value = again.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "-2035");
+        assert!(error["error"]["message"].as_str().unwrap().contains("already exists"), "{error}");
+
+        let found = rows(&http, &sap, &session, wanted).await;
+        assert_eq!(
+            found,
+            vec![json!({"TableName": "OCRD", "Name": "SF_AccountId", "Type": "db_Alpha", "Size": 18,
+                                      "FieldID": 0})]
+        );
+        let one = http.get(format!("{}{}", sap.origin(), location)).header("Cookie", &cookie).send().await.unwrap();
+        let one: Value = one.json().await.unwrap();
+        assert_eq!(one["Description"], "Salesforce Account Id (B1Force)");
+        let unknown = http
+            .get(format!("{}/UserFieldsMD?$filter=Alias eq 'x'", sap.base_url()))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), 400);
+        assert_eq!(sap.calls().snapshot().get("POST /UserFieldsMD"), Some(&2));
+        assert_eq!(sap.user_fields().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_installed_company_lists_the_b1force_udfs() {
+        let sap = SapSandbox::start(SapOptions::default()).await.unwrap();
+        let http = reqwest::Client::new();
+        let session = login(&http, &sap).await;
+        let found = rows(&http, &sap, &session, "UserFieldsMD?$filter=startswith(Name, 'SF_')&$top=100").await;
+        let mut found: Vec<String> = found
+            .iter()
+            .map(|r| format!("{}.U_{}", r["TableName"].as_str().unwrap(), r["Name"].as_str().unwrap()))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "OCPR.U_SF_ContactId",
+                "OCRD.U_SF_AccountId",
+                "ODLN.U_SF_OpportunityId",
+                "OINV.U_SF_OpportunityId",
+                "ORDR.U_SF_OpportunityId",
+                "ORIN.U_SF_OpportunityId",
+                "RDR1.U_SF_LineItemId"
+            ]
+        );
     }
 }

@@ -20,6 +20,7 @@ use crate::domain::{CardCode, EpochMillis, OpportunitySnapshot, Record, Salesfor
 use crate::error::{Error, Result};
 use crate::ports::{OrderWriteBack, RecordQuery, SalesforceApi};
 use async_trait::async_trait;
+use futures::{StreamExt, TryStreamExt};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rand::Rng;
 use reqwest::Method;
@@ -31,6 +32,8 @@ use std::time::Duration;
 
 /// Most records in one sObject Collections call.
 pub const COLLECTION_CHUNK: usize = 200;
+/// sObject Collections calls of one write in flight at once.
+const PARALLEL_COLLECTION_CALLS: usize = 3;
 /// Extra attempts for idempotent requests after a 5xx, a lock error or a transport failure.
 const EXTRA_ATTEMPTS: u32 = 2;
 /// Everything but unreserved characters is escaped in a path segment.
@@ -419,20 +422,27 @@ impl SalesforceClient {
 
     async fn collection(&self, method: Method, path: &str, records: &[Value]) -> Result<Vec<RecordResult>> {
         let retry = if method == Method::POST { Retry::Never } else { Retry::Idempotent };
-        let mut results = Vec::with_capacity(records.len());
-        for chunk in records.chunks(COLLECTION_CHUNK) {
+        let send_chunk = |chunk: &[Value]| {
             let body = json!({"allOrNone": false, "records": chunk});
-            let reply = self.send(method.clone(), path, Some(&body), retry).await?;
-            let chunk_results: Vec<RecordResult> = parse_json(&reply)?;
-            if chunk_results.len() != chunk.len() {
-                return Err(Error::Transport {
-                    system: SYSTEM,
-                    message: format!("collection answered {} results for {} records", chunk_results.len(), chunk.len()),
-                });
+            let (method, expected) = (method.clone(), chunk.len());
+            async move {
+                let reply = self.send(method, path, Some(&body), retry).await?;
+                let results: Vec<RecordResult> = parse_json(&reply)?;
+                if results.len() != expected {
+                    return Err(Error::Transport {
+                        system: SYSTEM,
+                        message: format!("collection answered {} results for {expected} records", results.len()),
+                    });
+                }
+                Ok(results)
             }
-            results.extend(chunk_results);
-        }
-        Ok(results)
+        };
+        // A few calls in flight (well below the org's 25 concurrent long-running requests), results in order.
+        let chunks: Vec<Vec<RecordResult>> = futures::stream::iter(records.chunks(COLLECTION_CHUNK).map(send_chunk))
+            .buffered(PARALLEL_COLLECTION_CALLS)
+            .try_collect()
+            .await?;
+        Ok(chunks.into_iter().flatten().collect())
     }
 }
 

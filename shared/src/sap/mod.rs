@@ -11,6 +11,7 @@ mod changes;
 pub mod errors;
 pub mod odata;
 mod rows;
+pub mod setup;
 
 pub use business_partners::key_collection_members;
 pub use changes::change_filter;

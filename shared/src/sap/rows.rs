@@ -7,11 +7,14 @@ use crate::domain::Record;
 use crate::error::{Error, Result};
 use crate::ports::SapRows;
 use async_trait::async_trait;
+use futures::future::try_join_all;
 use serde_json::Value;
 
 /// Keys per request: 100 `CardCode eq '…'` terms keep the URL near 4 KB, well below the 8 KB
 /// request-line limits of the Service Layer's Apache front end.
 pub const KEYS_PER_READ: usize = 100;
+/// Reads of one batch in flight at once (the Service Layer handles concurrent requests per session).
+const PARALLEL_READS: usize = 4;
 
 #[async_trait]
 impl SapRows for SapClient {
@@ -24,12 +27,22 @@ impl SapRows for SapClient {
                 properties.push(property);
             }
         }
+        let queries = keys
+            .chunks(KEYS_PER_READ)
+            .map(|chunk| {
+                let literals = chunk.iter().map(|k| key_literal(&key, k)).collect::<Result<Vec<_>>>()?;
+                let filter = Filter::any(literals.into_iter().map(|literal| Filter::eq(&key, literal)));
+                Ok(Query::new().filter(filter).select(properties.clone()).top(chunk.len() as u32))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut rows = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(KEYS_PER_READ) {
-            let literals = chunk.iter().map(|k| key_literal(&key, k)).collect::<Result<Vec<_>>>()?;
-            let filter = Filter::any(literals.into_iter().map(|literal| Filter::eq(&key, literal)));
-            let query = Query::new().filter(filter).select(properties.clone()).top(chunk.len() as u32);
-            for row in self.query(entity, &query).await? {
+        // A few requests in flight at once, over the one session: the Service Layer serves them in parallel.
+        for group in queries.chunks(PARALLEL_READS) {
+            let mut pending = Vec::with_capacity(group.len());
+            for query in group {
+                pending.push(self.query(entity, query));
+            }
+            for row in try_join_all(pending).await?.into_iter().flatten() {
                 match row {
                     Value::Object(record) => rows.push(record),
                     _ => return Err(super::undecodable("a collection row is not an object")),
