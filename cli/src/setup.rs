@@ -55,7 +55,7 @@ pub async fn run_sap(src: &dyn Source, dry_run: bool, out: &mut (dyn Write + Sen
         let client = SapClient::new(sap_config(&sandbox))?;
         return sap(&client, dry_run, out).await;
     };
-    let client = setup::client_from_settings(src).await.context("SAP settings")?;
+    let client = shared::wiring::sap_client_from_settings(src).await.context("SAP settings")?;
     let company = src.var("SAP_COMPANY_DB").unwrap_or_default();
     writeln!(out, "SAP Service Layer {url}, company {company}")?;
     let result = sap(&client, dry_run, out).await;
@@ -88,9 +88,7 @@ pub async fn sap(client: &SapClient, dry_run: bool, out: &mut (dyn Write + Send)
                 summary.present += 1;
                 writeln!(out, "{}", line("present", field, &format!("{FIELD_TYPE}({size})"), *field_id))?;
             }
-            Decision::Conflict(reason) => {
-                writeln!(out, "  {:<10} {:<24} on {}: {reason}", "conflict", field.label(), field.holds)?;
-            }
+            Decision::Conflict(reason) => writeln!(out, "{}", conflict_line(field, reason))?,
             Decision::Create if dry_run || blocked => {
                 summary.to_create += 1;
                 let status = if dry_run { "to create" } else { "missing" };
@@ -102,31 +100,18 @@ pub async fn sap(client: &SapClient, dry_run: bool, out: &mut (dyn Write + Send)
                     let field_id = created.get("FieldID").and_then(Value::as_i64);
                     writeln!(out, "{}", line("created", field, &format!("{FIELD_TYPE}({FIELD_SIZE})"), field_id))?;
                 }
-                // Created since the read (another run), or by SAP along with another document table's:
-                // read it back, so its type and size are checked as on the first read.
-                Err(err) if setup::is_already_exists(&err) => {
-                    let rows =
-                        client.query(USER_FIELDS, &setup::field_query(field)).await.context("reading UserFieldsMD")?;
-                    let existing: Vec<ExistingField> = rows.iter().filter_map(ExistingField::from_row).collect();
-                    match setup::decide(field, &existing) {
-                        Decision::Present { field_id, size } => {
-                            summary.present += 1;
-                            writeln!(out, "{}", line("present", field, &format!("{FIELD_TYPE}({size})"), field_id))?;
-                        }
-                        Decision::Conflict(reason) => {
-                            writeln!(out, "  {:<10} {:<24} on {}: {reason}", "conflict", field.label(), field.holds)?;
-                            conflicts.push(format!("{} {reason}", field.label()));
-                        }
-                        Decision::Create => {
-                            let reason = format!(
-                                "the Service Layer says it already exists, but UserFieldsMD does not list it \
-                                 (a name differing in case?); check the table's UDFs in SAP ({err})"
-                            );
-                            writeln!(out, "  {:<10} {:<24} on {}: {reason}", "conflict", field.label(), field.holds)?;
-                            conflicts.push(format!("{} {reason}", field.label()));
-                        }
+                // Created since the read (by another run, or by SAP along with another document
+                // table's): what it is now decides, as on the first read.
+                Err(err) if setup::is_already_exists(&err) => match recheck(client, field, &err).await? {
+                    Ok((field_id, size)) => {
+                        summary.present += 1;
+                        writeln!(out, "{}", line("present", field, &format!("{FIELD_TYPE}({size})"), field_id))?;
                     }
-                }
+                    Err(reason) => {
+                        writeln!(out, "{}", conflict_line(field, &reason))?;
+                        conflicts.push(format!("{} {reason}", field.label()));
+                    }
+                },
                 Err(err) => {
                     return Err(anyhow!(err)).with_context(|| {
                         format!("creating {} ({} created before it)", field.label(), summary.created)
@@ -151,10 +136,33 @@ pub async fn sap(client: &SapClient, dry_run: bool, out: &mut (dyn Write + Send)
     Ok(summary)
 }
 
+/// A field the Service Layer refused to create because it exists: its FieldID and size when it is
+/// usable, else the conflict's reason.
+async fn recheck(
+    client: &SapClient,
+    field: &RequiredField,
+    refusal: &shared::Error,
+) -> anyhow::Result<Result<(Option<i64>, u32), String>> {
+    let rows = client.query(USER_FIELDS, &setup::field_query(field)).await.context("reading UserFieldsMD")?;
+    let existing: Vec<ExistingField> = rows.iter().filter_map(ExistingField::from_row).collect();
+    Ok(match setup::decide(field, &existing) {
+        Decision::Present { field_id, size } => Ok((field_id, size)),
+        Decision::Conflict(reason) => Err(reason),
+        Decision::Create => Err(format!(
+            "the Service Layer says it exists but UserFieldsMD does not list it (a name differing in case?); \
+             check the table's UDFs in SAP ({refusal})"
+        )),
+    })
+}
+
 /// `  created    ORDR.U_SF_OpportunityId  db_Alpha(18) on sales orders, FieldID 0`
 fn line(status: &str, field: &RequiredField, shape: &str, field_id: Option<i64>) -> String {
     let id = field_id.map(|id| format!(", FieldID {id}")).unwrap_or_default();
     format!("  {status:<10} {:<24} {shape} on {}{id}", field.label(), field.holds)
+}
+
+fn conflict_line(field: &RequiredField, reason: &str) -> String {
+    format!("  {:<10} {:<24} on {}: {reason}", "conflict", field.label(), field.holds)
 }
 
 fn footer(summary: &Summary, dry_run: bool) -> String {

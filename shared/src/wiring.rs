@@ -46,7 +46,9 @@ fn expose(fields: &Option<SecretFields>, field: &str, setting: &str, into: &mut 
 }
 
 /// The SAP client from `SAP_*` settings; `SAP_SECRET_ID` names `{"password", "ca_bundle_pem"?}`.
-async fn sap_client(secrets: &dyn SecretStore, src: &dyn Source) -> Result<SapClient> {
+/// The SAP client from `SAP_*` settings; with `SAP_SECRET_ID`, its secret's password wins over
+/// `SAP_PASSWORD` and its `ca_bundle_pem` is used when `SAP_CA_BUNDLE` is not set.
+pub async fn sap_client(secrets: &dyn SecretStore, src: &dyn Source) -> Result<SapClient> {
     let sap_secret = secret_fields(secrets, src, "SAP_SECRET_ID").await?;
     let mut fetched = HashMap::new();
     expose(&sap_secret, "password", "SAP_PASSWORD", &mut fetched);
@@ -239,6 +241,16 @@ impl ReceiverDeps {
                 .map(|secret_id| crate::sync::receiver::OutboundToken { secrets: &self.secrets, secret_id }),
         }
     }
+}
+
+/// [`sap_client`] for tools run by people (`b1force setup sap`): Secrets Manager is reached (with the
+/// SDK's usual configuration) only when `SAP_SECRET_ID` is set.
+pub async fn sap_client_from_settings(src: &dyn Source) -> Result<SapClient> {
+    if src.var("SAP_SECRET_ID").is_none() {
+        return SapClient::new(SapConfig::from_source(src)?);
+    }
+    let sdk = crate::aws::sdk_config().await;
+    sap_client(&SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk)), src).await
 }
 
 /// The sap-poller: `TO_SALESFORCE_QUEUE_URL`, `SYNC_STATE_TABLE`, `SAP_*`; optional `POLL_INITIAL_DATE`

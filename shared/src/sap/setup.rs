@@ -1,17 +1,11 @@
 //! The user-defined fields (UDFs) the sync reads and writes, and what `b1force setup sap` does about
 //! each: create it, leave it (present), or refuse (a field of that name exists with another shape).
-//! [`plan`] is pure: the caller reads `UserFieldsMD` with [`existing_query`] and posts
-//! [`RequiredField::definition`] for each field to create.
+//! Deciding is pure: the caller reads `UserFieldsMD` with [`existing_query`], gets a [`plan`], and
+//! posts [`RequiredField::definition`] for each field to create. [`crate::wiring::sap_client_from_settings`] builds the
+//! client from the Lambda functions' `SAP_*` settings.
 
-use super::SapClient;
 use super::odata::{Filter, Literal, Property, Query};
-use crate::config::{SapConfig, Source};
-use crate::error::Result;
-use crate::ports::SecretStore;
-use crate::secrets::SecretFields;
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 
 /// The entity set of UDF definitions.
 pub const USER_FIELDS: &str = "UserFieldsMD";
@@ -205,49 +199,6 @@ pub fn decide(field: &RequiredField, existing: &[ExistingField]) -> Decision {
 pub fn is_already_exists(err: &crate::Error) -> bool {
     matches!(err, crate::Error::Sap { code, message, .. }
         if code == "-2035" || message.to_ascii_lowercase().contains("already exists"))
-}
-
-/// The SAP client from `SAP_*` settings as the Lambda functions build it: `SAP_URL`, `SAP_COMPANY_DB`,
-/// `SAP_USER`, and the password from `SAP_SECRET_ID` (read from Secrets Manager with the SDK's usual
-/// configuration) or `SAP_PASSWORD`.
-pub async fn client_from_settings(src: &dyn Source) -> Result<SapClient> {
-    if src.var("SAP_SECRET_ID").is_none() {
-        return SapClient::new(SapConfig::from_source(src)?);
-    }
-    let sdk = crate::aws::sdk_config().await;
-    client_with_secrets(&crate::aws::SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk)), src).await
-}
-
-/// [`client_from_settings`] with the secret `SAP_SECRET_ID` names (`{"password", "ca_bundle_pem"?}`)
-/// read from `secrets`: its password wins over `SAP_PASSWORD`, its CA bundle is used without `SAP_CA_BUNDLE`.
-// The same steps as `crate::wiring::sap_client`, which is private to the Lambda wiring; when it
-// becomes public this can call it.
-pub async fn client_with_secrets(secrets: &dyn SecretStore, src: &dyn Source) -> Result<SapClient> {
-    let Some(secret_id) = src.var("SAP_SECRET_ID") else {
-        return SapClient::new(SapConfig::from_source(src)?);
-    };
-    let fields = SecretFields::parse(&secret_id, &secrets.get(&secret_id).await?)?;
-    let mut overrides = HashMap::new();
-    if let Some(password) = fields.optional("password") {
-        overrides.insert("SAP_PASSWORD".to_string(), password.expose_secret().to_string());
-    }
-    let mut config = SapConfig::from_source(&Overlay { first: overrides, then: src })?;
-    if config.ca_bundle_pem.is_none() {
-        config.ca_bundle_pem = fields.optional("ca_bundle_pem").map(|pem| pem.expose_secret().as_bytes().to_vec());
-    }
-    SapClient::new(config)
-}
-
-/// Settings from a secret first, then from `then`.
-struct Overlay<'a> {
-    first: HashMap<String, String>,
-    then: &'a dyn Source,
-}
-
-impl Source for Overlay<'_> {
-    fn var(&self, name: &str) -> Option<String> {
-        self.first.get(name).cloned().or_else(|| self.then.var(name))
-    }
 }
 
 #[cfg(test)]
