@@ -22,6 +22,18 @@ fn the_demo_prints_one_json_object_with_orders_calls_and_timing() {
     assert_eq!(report["work_from_echoes"], 0);
     assert_eq!(report["api_calls"]["sap"]["logins"], 1);
     assert!(report["elapsed_ms"].is_u64());
+    // SAP -> Salesforce: the seeded partners, invoices, payments and items, with no failure.
+    let synced = &report["sap_to_salesforce"];
+    for (what, at_least) in [("accounts", 50), ("invoices", 50), ("payments", 1), ("products", 40), ("orders", 1)] {
+        assert!(synced[what].as_u64().unwrap() >= at_least, "{what}: {synced}");
+    }
+    assert_eq!(synced["dead_lettered"], 0, "{synced}");
+    let records: u64 =
+        ["accounts", "invoices", "payments", "products", "orders"].iter().map(|k| synced[k].as_u64().unwrap()).sum();
+    assert!(
+        synced["salesforce_write_calls"].as_u64().unwrap() * 20 < records,
+        "collections, not one call per record: {synced}"
+    );
 }
 
 #[test]
@@ -29,6 +41,8 @@ fn invoke_runs_each_sample_event() {
     for (function, event) in [
         ("sf-receiver", "events/sf-receiver/opportunity-closed-won.json"),
         ("sap-writer", "events/sap-writer/to-sap-batch.json"),
+        ("sap-poller", "events/sap-poller/BusinessPartners.json"),
+        ("sap-webhook", "events/sap-webhook/handshake.json"),
     ] {
         let out = b1force().args(["invoke", function, "--event", &repo(event)]).output().unwrap();
         assert!(out.status.success(), "{function}: {}", String::from_utf8_lossy(&out.stderr));

@@ -46,3 +46,31 @@ fn metrics(run: &WriterRun, usage: Option<(u64, u64)>, now: i64) -> String {
         now,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(stopped: Stop) -> WriterRun {
+        WriterRun { rounds: 1, messages: 20, written: 17, skipped: 1, retried: 2, dead_lettered: 0, stopped }
+    }
+
+    #[test]
+    fn a_budget_stop_is_a_metric_with_the_headroom_left() {
+        let line: serde_json::Value =
+            serde_json::from_str(&metrics(&run(Stop::Budget { used: 9_500, max: 10_000 }), Some((9_500, 10_000)), 1))
+                .unwrap();
+        assert_eq!(line["BudgetStops"], 1.0);
+        assert_eq!(line["SalesforceApiHeadroom"], 5.0);
+        assert_eq!(line["RecordsWritten"], 17.0);
+        let names: Vec<&str> = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"BudgetStops") && names.contains(&"SalesforceApiHeadroom"));
+        let quiet: serde_json::Value = serde_json::from_str(&metrics(&run(Stop::QueueEmpty), None, 1)).unwrap();
+        assert_eq!((quiet["BudgetStops"].as_f64(), quiet["SalesforceApiHeadroom"].as_f64()), (Some(0.0), Some(100.0)));
+    }
+}
