@@ -36,14 +36,7 @@ impl AuditLog for DynamoAudit {
             let expiration = entry.at.div_euclid(1000).saturating_add(retention as i64);
             item.insert("expiration".into(), AttributeValue::N(expiration.to_string()));
         }
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| store_error(SERVICE, "PutItem", e))?;
-        Ok(())
+        super::put_item(&self.client, SERVICE, &self.table, item).await
     }
 
     async fn for_record(&self, record_key: &str) -> Result<Vec<AuditEntry>> {

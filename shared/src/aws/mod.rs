@@ -65,6 +65,23 @@ pub(crate) fn malformed(service: &'static str, message: String) -> Error {
     Error::Store { service, message, retryable: false }
 }
 
+/// An unconditional PutItem of `item` into `table`, failures classified as [`store_error`] for `service`.
+pub(crate) async fn put_item(
+    client: &aws_sdk_dynamodb::Client,
+    service: &'static str,
+    table: &str,
+    item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> Result<(), Error> {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(|e| store_error(service, "PutItem", e))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -93,14 +93,7 @@ impl SyncState for DynamoSyncState {
         let mut item = item_key(hash_pk(record_key), direction.as_str());
         item.insert("hash".into(), s(hash));
         item.insert("written_at".into(), n(at));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| store_error(SERVICE, "PutItem", e))?;
-        Ok(())
+        super::put_item(&self.client, SERVICE, &self.table, item).await
     }
 
     async fn watermark(&self, entity: &str) -> Result<Option<Watermark>> {

@@ -101,6 +101,7 @@ pub struct WriterRun {
 }
 
 /// What becomes of one message.
+#[derive(Clone)]
 enum Verdict {
     Done { action: &'static str, outcome: Outcome, target: Option<String> },
     Retry { err: Arc<Error>, delay_secs: u32 },
@@ -160,10 +161,10 @@ impl SfWriter {
             }
             run.rounds += 1;
             run.messages += received.len() as u64;
-            let (verdicts, limit_hit) = self.process_round(&received).await;
+            let (settled, limit_hit) = self.process_round(&received).await;
             let mut done = Vec::with_capacity(received.len());
-            for (message, verdict) in received.iter().zip(verdicts) {
-                done.extend(self.settle(message, verdict, &mut run).await?);
+            for (message, (note, verdict)) in received.iter().zip(settled) {
+                done.extend(self.settle(message, note.as_ref(), verdict, &mut run).await?);
             }
             self.queue.delete_many(&done).await?;
             if limit_hit {
@@ -216,8 +217,9 @@ impl SfWriter {
         Ok(round)
     }
 
-    /// A verdict per message, and whether Salesforce refused a call for the request limit.
-    async fn process_round(&self, received: &[ReceivedMessage]) -> (Vec<Verdict>, bool) {
+    /// Per message its notification (None: unparseable) and verdict, and whether Salesforce refused
+    /// a call for the request limit.
+    async fn process_round(&self, received: &[ReceivedMessage]) -> (Vec<(Option<Notification>, Verdict)>, bool) {
         let mut verdicts: Vec<Option<Verdict>> = received.iter().map(|_| None).collect();
         let notes: Vec<Option<Notification>> = received
             .iter()
@@ -245,7 +247,9 @@ impl SfWriter {
                 Ok(prepared) => {
                     for (messages, outcome) in prepared {
                         match outcome {
-                            Prepared::Verdict(make) => messages.iter().for_each(|&i| verdicts[i] = Some(make())),
+                            Prepared::Verdict(verdict) => {
+                                messages.iter().for_each(|&i| verdicts[i] = Some(verdict.clone()))
+                            }
                             Prepared::Write(p) => pending.push(Pending { messages, ..p }),
                         }
                     }
@@ -272,9 +276,12 @@ impl SfWriter {
                 tracing::warn!(error = %e, record = %p.record_key, "could not store the content hash");
             }
         }
-        let verdicts =
-            verdicts.into_iter().map(|v| v.unwrap_or(Verdict::Dead { err: Arc::new(unsettled()) })).collect();
-        (verdicts, limit_hit)
+        let settled = notes
+            .into_iter()
+            .zip(verdicts)
+            .map(|(note, v)| (note, v.unwrap_or(Verdict::Dead { err: Arc::new(unsettled()) })))
+            .collect();
+        (settled, limit_hit)
     }
 
     /// Reads the entity's rows for the round and plans each record's writes.
@@ -308,11 +315,7 @@ impl SfWriter {
                 }
                 Ok(writes) => writes,
                 Err(err) => {
-                    let err = Arc::new(err);
-                    out.push((
-                        messages.clone(),
-                        Prepared::Verdict(Box::new(move || Verdict::Dead { err: err.clone() })),
-                    ));
+                    out.push((messages.clone(), Prepared::Verdict(Verdict::Dead { err: Arc::new(err) })));
                     continue;
                 }
             };
@@ -550,8 +553,13 @@ impl SfWriter {
 
     /// Audits a message's fate, dead-letters or releases it; returns its receipt handle when it is
     /// done and may be deleted (deletes go out in batches).
-    async fn settle(&self, message: &ReceivedMessage, verdict: Verdict, run: &mut WriterRun) -> Result<Option<String>> {
-        let note = parse(&message.body).ok();
+    async fn settle(
+        &self,
+        message: &ReceivedMessage,
+        note: Option<&Notification>,
+        verdict: Verdict,
+        run: &mut WriterRun,
+    ) -> Result<Option<String>> {
         let trail = Trail {
             audit: self.audit.as_ref(),
             dead_letters: self.dead_letters.as_ref(),
@@ -560,7 +568,7 @@ impl SfWriter {
         };
         match verdict {
             Verdict::Done { action, outcome, target } => {
-                if let Some(note) = &note {
+                if let Some(note) = note {
                     trail.attempt(note, action, outcome, target, None).await;
                 }
                 if outcome == Outcome::Succeeded {
@@ -571,7 +579,7 @@ impl SfWriter {
                 Ok(Some(message.receipt_handle.clone()))
             }
             Verdict::Retry { err, delay_secs } => {
-                if let Some(note) = &note {
+                if let Some(note) = note {
                     trail.attempt(note, "retry", Outcome::Retrying, None, Some(&err)).await;
                 }
                 run.retried += 1;
@@ -580,7 +588,7 @@ impl SfWriter {
             Verdict::Dead { err } => {
                 let delivered =
                     Delivered { message_id: &message.message_id, group_id: &message.group_id, body: &message.body };
-                if trail.dead_letter(&delivered, note.as_ref(), &err).await {
+                if trail.dead_letter(&delivered, note, &err).await {
                     run.dead_lettered += 1;
                     Ok(Some(message.receipt_handle.clone()))
                 } else {
@@ -594,12 +602,12 @@ impl SfWriter {
 
 /// A record's fate decided before any write.
 enum Prepared {
-    Verdict(Box<dyn Fn() -> Verdict + Send>),
+    Verdict(Verdict),
     Write(Pending),
 }
 
 fn skip(action: &'static str) -> Prepared {
-    Prepared::Verdict(Box::new(move || Verdict::Done { action, outcome: Outcome::Skipped, target: None }))
+    Prepared::Verdict(Verdict::Done { action, outcome: Outcome::Skipped, target: None })
 }
 
 /// A notification for this writer: from SAP, naming an entity it handles.
