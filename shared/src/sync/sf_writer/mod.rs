@@ -410,25 +410,31 @@ impl SfWriter {
             products.iter().map(|p| p.as_deref().and_then(|id| SalesforceId::parse(id).ok())).collect();
         let known: Vec<SalesforceId> = ids.iter().flatten().cloned().collect();
         let entries = self.salesforce.pricebook_entries(&pricebook, &known).await?;
+        // Which list each price went to; results come back in the same order within each list.
+        enum Slot {
+            Update,
+            Create,
+            NoProduct,
+        }
         let (mut updates, mut creates) = (Vec::new(), Vec::new());
         let mut slots = Vec::with_capacity(prices.len());
         for (price, product) in prices.iter().zip(&ids) {
             let Some(product) = product else {
-                slots.push(None);
+                slots.push(Slot::NoProduct);
                 continue;
             };
             let mut record = price.clone();
             match entries.get(product) {
                 Some(entry) => {
                     record.insert("Id".into(), json!(entry.as_str()));
-                    slots.push(Some((true, updates.len())));
+                    slots.push(Slot::Update);
                     updates.push(record);
                 }
                 None => {
                     record.insert("Pricebook2Id".into(), json!(pricebook.as_str()));
                     record.insert("Product2Id".into(), json!(product.as_str()));
                     record.insert("IsActive".into(), json!(true));
-                    slots.push(Some((false, creates.len())));
+                    slots.push(Slot::Create);
                     creates.push(record);
                 }
             }
@@ -437,24 +443,23 @@ impl SfWriter {
             Vec::new()
         } else {
             self.salesforce.update_many("PricebookEntry", &updates).await?
-        };
+        }
+        .into_iter();
         let mut created = if creates.is_empty() {
             Vec::new()
         } else {
             self.salesforce.create_many("PricebookEntry", &creates).await?
-        };
-        let take = |list: &mut Vec<Result<String>>, i: usize| {
-            std::mem::replace(
-                &mut list[i],
-                Err(Error::Transport { system: "Salesforce", message: "missing result".into() }),
-            )
-        };
+        }
+        .into_iter();
+        let missing = || Err(Error::Transport { system: "Salesforce", message: "missing result".into() });
         Ok(slots
             .into_iter()
             .map(|slot| match slot {
-                Some((true, i)) if i < updated.len() => take(&mut updated, i),
-                Some((false, i)) if i < created.len() => take(&mut created, i),
-                _ => Err(Error::Mapping("the item's product was not written, so it has no price book entry".into())),
+                Slot::Update => updated.next().unwrap_or_else(missing),
+                Slot::Create => created.next().unwrap_or_else(missing),
+                Slot::NoProduct => {
+                    Err(Error::Mapping("the item's product was not written, so it has no price book entry".into()))
+                }
             })
             .collect())
     }
