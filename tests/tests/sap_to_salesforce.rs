@@ -4,7 +4,7 @@
 use b1force_cli::local::{LocalOptions, LocalStack, change_event};
 use serde_json::{Value, json};
 use shared::domain::{Notification, RecordKey};
-use shared::ports::{Outcome, OutgoingMessage, Queue};
+use shared::ports::{Clock, Outcome, OutgoingMessage, Queue};
 use shared::sync::sf_writer::{SfWriterSettings, Stop, WriterRun};
 
 async fn started() -> LocalStack {
@@ -336,4 +336,50 @@ async fn with_the_revenue_cloud_mapping_invoices_become_standard_invoices_of_the
     assert_eq!(written["BillingAccountId"], account[0]["Id"]);
     // Credit notes stay on the custom object.
     assert_eq!(stack.sf_sandbox.records("SAP_Invoice__c").len(), stack.sap_sandbox.documents("CreditNotes").len());
+}
+
+#[tokio::test]
+async fn malformed_and_misrouted_messages_are_audited_and_dead_lettered_without_any_call() {
+    let stack = started().await;
+    let sap_before = stack.sap_sandbox.calls().total();
+    let garbage = OutgoingMessage { group_id: "g".into(), dedup_id: "d1".into(), body: "{not json".into() };
+    let mut misrouted = replay("sap:BusinessPartners:C20000");
+    misrouted.body = misrouted.body.replace("BusinessPartners", "Quotations");
+    misrouted.dedup_id = "d2".into();
+    stack.to_salesforce.send(&[garbage, misrouted]).await.unwrap();
+    let run = stack.sf_writer(SfWriterSettings::default()).run(i64::MAX).await.unwrap();
+    assert_eq!((run.messages, run.dead_lettered, run.written), (2, 2, 0), "{run:?}");
+    assert_eq!(stack.to_salesforce_dlq.len(), 2);
+    assert_eq!(stack.sap_sandbox.calls().total(), sap_before, "nothing was read for them");
+    let dead: Vec<_> = stack.audit.all().into_iter().filter(|e| e.outcome == Outcome::DeadLettered).collect();
+    assert_eq!(dead.len(), 2);
+    assert!(dead.iter().all(|e| e.error_code.as_deref() == Some("INVALID_INPUT") && e.direction == "sap->sf"));
+    assert!(dead.iter().any(|e| e.record_key.starts_with("sap:invalid:")));
+}
+
+#[tokio::test]
+async fn sap_errors_and_expired_sessions_return_messages_to_the_queue_and_the_retry_writes_them() {
+    let clock = std::sync::Arc::new(shared::embedded::ManualClock::new(shared::ports::SystemClock.now_millis()));
+    let stack = LocalStack::start(LocalOptions { clock: clock.clone(), ..LocalOptions::default() }).await.unwrap();
+    for entity in ["BusinessPartners", "Invoices"] {
+        stack.poller().run(entity, "faults").await.unwrap();
+    }
+    let queued = stack.to_salesforce.len();
+    assert!(queued >= 100);
+
+    // The Service Layer answers every request with a 5xx: nothing is written, nothing dead-lettered.
+    stack.sap_sandbox.faults().set(sandbox::FaultConfig { error_rate: 1.0, seed: Some(7), ..Default::default() });
+    let failed = stack.sf_writer(SfWriterSettings::default()).run(i64::MAX).await.unwrap();
+    assert_eq!((failed.written, failed.dead_lettered, failed.retried), (0, 0, queued as u64), "{failed:?}");
+    assert_eq!((stack.to_salesforce.len(), stack.to_salesforce_dlq.len()), (queued, 0));
+    let retries = stack.audit.all().into_iter().filter(|e| e.outcome == Outcome::Retrying).count();
+    assert_eq!(retries, queued, "every failed record is in the audit trail");
+
+    // After the retry delay, with sessions expiring every few requests, everything is written once.
+    stack.sap_sandbox.faults().set(sandbox::FaultConfig { expire_sessions_every: Some(3), ..Default::default() });
+    clock.advance(std::time::Duration::from_secs(61));
+    let retried = stack.sf_writer(SfWriterSettings::default()).run(i64::MAX).await.unwrap();
+    assert_eq!((retried.written, retried.dead_lettered), (queued as u64, 0), "{retried:?}");
+    assert_eq!(stack.to_salesforce.len(), 0);
+    assert!(stack.sap_sandbox.calls().matching("POST /Login") >= 2, "sessions were renewed");
 }
