@@ -8,6 +8,7 @@
 //! - [`b1_webhook`]: sap-webhook — SAP B1 webhooks (FP 2602+) → notifications on `to-salesforce.fifo`.
 //! - [`poller`]: sap-poller — SAP rows changed since the watermark → notifications on `to-salesforce.fifo`.
 //! - [`sf_writer`]: F4–F7 — SAP changes on `to-salesforce.fifo` → Salesforce, 200 records per call.
+//! - [`reconcile`]: F8 — SAP vs Salesforce for a period, exception report, repair by re-enqueueing.
 //! - [`drain`]: drives a consumer over a [`crate::ports::Queue`] (embedded runs, demo, tests).
 
 pub mod b1_webhook;
@@ -22,6 +23,7 @@ pub mod lookup;
 pub mod outbound;
 pub mod poller;
 pub mod receiver;
+pub mod reconcile;
 mod resync;
 pub mod sap_writer;
 pub mod sf_writer;

@@ -1,0 +1,5 @@
+//! F8 reconciliation: SAP and Salesforce compared for a period, an exception report, optional repair.
+
+pub mod model;
+
+pub use model::{ExceptionKind, Period, ReconException, ReconReport, RepairSummary, Totals};
