@@ -9,12 +9,15 @@ use crate::local::{LocalOptions, LocalStack};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use shared::config::{Env, Source};
-use shared::embedded::EmbeddedSecrets;
+use shared::embedded::{EmbeddedSecrets, LocalReports};
 use shared::ports::{Clock, SystemClock};
 use shared::sync::b1_webhook::B1Webhook;
 use shared::sync::receiver::{Ingress, Receiver, WebhookAuth};
+use shared::sync::reconcile::ReconRequest;
 use shared::sync::sap_writer::{Disposition, SapWriter, batch_response, from_sqs};
 use shared::sync::sf_writer::SfWriterSettings;
+use shared::telemetry::Metrics;
+use shared::telemetry::functions::{self as metrics, ApiClients};
 use std::path::Path;
 
 /// The webhook signing key `invoke` uses locally (the sample events are signed with it).
@@ -23,7 +26,7 @@ const LOCAL_WEBHOOK_SECRET_ID: &str = "b1force/webhook";
 const LOCAL_B1_WEBHOOK_SECRET_ID: &str = "b1force/sap-webhook";
 
 /// The functions `invoke` knows.
-pub const FUNCTIONS: &[&str] = &["sf-receiver", "sap-writer", "sap-poller", "sf-writer", "sap-webhook"];
+pub const FUNCTIONS: &[&str] = &["sf-receiver", "sap-writer", "sap-poller", "sf-writer", "sap-webhook", "reconciler"];
 
 /// Runs `function` on the event in `path` and returns what the handler returned.
 pub async fn run(function: &str, path: &Path) -> anyhow::Result<Value> {
@@ -33,15 +36,24 @@ pub async fn run(function: &str, path: &Path) -> anyhow::Result<Value> {
     let raw = std::fs::read_to_string(path).with_context(|| format!("cannot read event file {}", path.display()))?;
     let event: Value =
         serde_json::from_str(&raw).with_context(|| format!("event file {} is not JSON", path.display()))?;
-    if Env.var("TO_SAP_QUEUE_URL").is_some() || Env.var("TO_SALESFORCE_QUEUE_URL").is_some() {
+    if Env.var("TO_SAP_QUEUE_URL").is_some()
+        || Env.var("TO_SALESFORCE_QUEUE_URL").is_some()
+        || Env.var("REPORTS_BUCKET").is_some()
+    {
         return run_on_aws(function, event).await;
     }
     let stack = LocalStack::start(LocalOptions::default()).await?;
     run_on(&stack, function, event).await
 }
 
-/// Runs `function` on `event` against a local stack.
+/// Runs `function` on `event` against a local stack; prints the EMF lines the Lambda would print
+/// to stderr.
 pub async fn run_on(stack: &LocalStack, function: &str, event: Value) -> anyhow::Result<Value> {
+    let clients =
+        ApiClients { sap: Some(stack.sap.as_ref().clone()), salesforce: Some(stack.salesforce.as_ref().clone()) };
+    let calls_before = clients.sent();
+    let calls = || clients.sent().since(calls_before);
+    let now = || stack.clock.now_millis();
     match function {
         "sf-receiver" => {
             // Every delivery path, as in Lambda: CDC events and Function URL requests (webhook, Outbound Message).
@@ -56,17 +68,20 @@ pub async fn run_on(stack: &LocalStack, function: &str, event: Value) -> anyhow:
                 org_id: None,
                 outbound_token: None,
             };
-            let answer = ingress.handle(&event).await.context("sf-receiver rejected the event")?;
+            let (answer, tally) = ingress.handle_tallied(&event).await;
+            print_metrics(&metrics::sf_receiver(&tally), now());
+            let answer = answer.context("sf-receiver rejected the event")?;
             Ok(json!({"answer": answer, "queued": stack.to_sap.messages()}))
         }
         "sap-writer" => {
-            write(&stack.writer(), stack.clock.as_ref(), event, || {
+            write(&stack.writer(), stack.clock.as_ref(), &clients, event, || {
                 stack.audit.all().into_iter().filter_map(|e| e.error).collect()
             })
             .await
         }
         "sap-poller" => {
             let report = stack.poller().run(entity(&event)?, "invoke").await?;
+            print_metrics(&metrics::sap_poller(&report, now(), calls()), now());
             Ok(json!({"report": report.to_json(), "queued": stack.to_salesforce.len()}))
         }
         "sap-webhook" => {
@@ -79,13 +94,28 @@ pub async fn run_on(stack: &LocalStack, function: &str, event: Value) -> anyhow:
                 secrets: &secrets,
                 secret_id: LOCAL_B1_WEBHOOK_SECRET_ID,
             };
-            Ok(json!({"answer": webhook.handle(&event).await, "queued": stack.to_salesforce.messages()}))
+            let (answer, tally) = webhook.handle_tallied(&event).await;
+            print_metrics(&metrics::sap_webhook(&tally), now());
+            Ok(json!({"answer": answer, "queued": stack.to_salesforce.messages()}))
         }
         "sf-writer" => {
             // A fresh local stack has nothing queued: poll every entity first, as the schedules would.
             let (polls, run) = stack.sync_from_sap(SfWriterSettings::default()).await?;
+            print_metrics(&metrics::sf_writer(&run, stack.salesforce.api_usage(), calls()), now());
             let polled: Vec<Value> = polls.iter().map(|p| p.to_json()).collect();
             Ok(json!({"polled": polled, "run": run}))
+        }
+        "reconciler" => {
+            // A fresh local stack: sync SAP into Salesforce first, as the schedules would have; the
+            // report goes to a temporary folder, the announcement is kept in memory.
+            stack.sync_from_sap(SfWriterSettings::default()).await?;
+            let request = ReconRequest::from_event(&event, &shared::sync::date_of(stack.clock.now_millis()))?;
+            let folder = std::env::temp_dir().join("b1force-reconciliation");
+            let notifier = std::sync::Arc::new(shared::embedded::EmbeddedNotifier::new());
+            let reconciler = stack.reconciler(std::sync::Arc::new(LocalReports::new(folder)), notifier.clone());
+            let outcome = reconciler.run(&request).await?;
+            print_metrics(&metrics::reconciler(&outcome.report), now());
+            Ok(json!({"report": outcome.summary(), "published": notifier.messages().len()}))
         }
         other => bail!("unknown function {other:?}"),
     }
@@ -105,8 +135,8 @@ async fn run_on_aws(function: &str, event: Value) -> anyhow::Result<Value> {
             receive(deps.receiver(), &event).await
         }
         "sap-writer" => {
-            let writer = shared::wiring::sap_writer(&sdk, &Env).await?;
-            write(&writer, &SystemClock, event, || vec!["see the audit table".to_string()]).await
+            let (writer, clients) = shared::wiring::sap_writer_counted(&sdk, &Env).await?;
+            write(&writer, &SystemClock, &clients, event, || vec!["see the audit table".to_string()]).await
         }
         "sap-poller" => {
             let poller = shared::wiring::sap_poller(&sdk, &Env).await?;
@@ -119,6 +149,11 @@ async fn run_on_aws(function: &str, event: Value) -> anyhow::Result<Value> {
         "sf-writer" => {
             let writer = shared::wiring::sf_writer(&sdk, &Env).await?;
             Ok(json!({"run": writer.run(SystemClock.now_millis() + 240_000).await?}))
+        }
+        "reconciler" => {
+            let reconciler = shared::wiring::reconciler(&sdk, &Env).await?;
+            let request = ReconRequest::from_event(&event, &shared::sync::date_of(SystemClock.now_millis()))?;
+            Ok(json!({"report": reconciler.run(&request).await?.summary()}))
         }
         other => bail!("unknown function {other:?}"),
     }
@@ -133,6 +168,7 @@ async fn receive(receiver: Receiver<'_>, event: &Value) -> anyhow::Result<Value>
 async fn write(
     writer: &SapWriter,
     clock: &dyn Clock,
+    clients: &ApiClients,
     event: Value,
     reasons: impl FnOnce() -> Vec<String>,
 ) -> anyhow::Result<Value> {
@@ -142,11 +178,23 @@ async fn write(
     if batch.is_empty() {
         bail!("the SQS event has no Records");
     }
+    let calls_before = clients.sent();
     let outcome = writer.process_batch(&batch, clock.now_millis() + 60_000).await;
+    let now = clock.now_millis();
+    let calls = clients.sent().since(calls_before);
+    print_metrics(&metrics::sap_writer(&batch, &outcome, now, calls, clients.salesforce_usage()), now);
     let dead = outcome.dispositions.iter().filter(|(_, d)| *d == Disposition::DeadLettered).count();
     let result = json!({"response": batch_response(outcome.failures.clone()), "dispositions": outcome.dispositions});
     if dead > 0 {
         bail!("{dead} message(s) dead-lettered: {}\n{}", reasons().join("; "), serde_json::to_string_pretty(&result)?);
     }
     Ok(result)
+}
+
+/// The EMF lines the Lambda would print for `metrics`, on stderr (stdout stays the result).
+fn print_metrics(metrics: &Metrics, now: i64) {
+    match metrics.to_lines(now) {
+        Ok(lines) => lines.iter().for_each(|line| eprintln!("{line}")),
+        Err(err) => eprintln!("metrics: {err}"),
+    }
 }

@@ -1,11 +1,17 @@
-//! The `b1force` command line: demo, invoke, sandbox, check and setup. Operator commands (dlq,
-//! replay, audit) come with issues #5 and #6.
+//! The `b1force` command line: demo, invoke, sandbox, check and setup, and the operator commands
+//! `dlq`, `replay` and `audit`, which run against AWS (the SDK's profile and region, the stack's
+//! queue URLs and audit table from the environment; see [`ops`]).
 #![forbid(unsafe_code)]
 
+pub mod audit_cmd;
 pub mod check;
 pub mod demo;
+pub mod dlq;
 pub mod invoke;
 pub mod local;
+pub mod ops;
+pub mod reconcile;
+pub mod replay;
 pub mod sandbox_cmd;
 pub mod setup;
 
@@ -37,16 +43,52 @@ pub enum Command {
     },
     /// Run one Lambda handler locally on an event file and print its result.
     Invoke {
-        /// `sf-receiver`, `sap-writer`, `sap-poller`, `sf-writer` or `sap-webhook`.
+        /// `sf-receiver`, `sap-writer`, `sap-poller`, `sf-writer`, `sap-webhook` or `reconciler`.
         function: String,
         /// The event JSON (see events/).
         #[arg(long)]
         event: PathBuf,
     },
     /// Validate a mapping file (the shipped defaults when no file is given); exits non-zero with FILE:LINE:COL reasons.
+    /// Then reach SAP and Salesforce with their settings (SAP_*, SF_*), writing nothing: one line per
+    /// system, ok / not configured / failed; exits non-zero when a configured system fails.
     Check {
         #[arg(long)]
         mapping: Option<PathBuf>,
+        /// Check against in-process SAP and Salesforce sandboxes instead of the configured systems.
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// The dead-letter queues: list, show, redrive (AWS: TO_SAP_QUEUE_URL, TO_SAP_DLQ_URL,
+    /// TO_SALESFORCE_QUEUE_URL, TO_SALESFORCE_DLQ_URL, AUDIT_TABLE).
+    Dlq {
+        #[command(subcommand)]
+        command: dlq::DlqCommand,
+    },
+    /// Re-enqueue a record (e.g. sf:Opportunity:006…, sap:BusinessPartners:C20000) from its audit trail;
+    /// the writer fetches its current state, so a replay converges.
+    Replay {
+        record: String,
+        /// Enqueue even when the record has no audit trail.
+        #[arg(long)]
+        force: bool,
+    },
+    /// A record's every attempt (oldest first), or failed attempts since a time (newest first).
+    Audit {
+        /// A record key, e.g. sf:Opportunity:006SM0000001Tb3YAE.
+        record: Option<String>,
+        /// Failed attempts (retrying, dead_lettered, rejected) of all records.
+        #[arg(long)]
+        failures: bool,
+        /// With --failures: RFC 3339 (2026-11-25T08:00:00Z) or a duration back from now (90m, 24h, 7d); default 24h.
+        #[arg(long)]
+        since: Option<String>,
+        /// With --failures: at most this many, newest first.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Create what the sync needs in a system, idempotently; `sap`: the user-defined fields, through the
     /// Service Layer named by SAP_URL (an in-process sandbox when no SAP_* setting is present).
@@ -55,6 +97,25 @@ pub enum Command {
         /// Print what would be created and create nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Compare SAP and Salesforce for a period (F8): against AWS when REPORTS_BUCKET is set (with the
+    /// reconciler Lambda's settings), otherwise on the local sandboxes with the report written to --out.
+    Reconcile {
+        /// month_to_date, previous_month or yesterday.
+        #[arg(long, default_value = "month_to_date", conflicts_with_all = ["from", "to"])]
+        period: String,
+        /// First day (YYYY-MM-DD), with --to.
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// Last day (YYYY-MM-DD), with --from.
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// Re-enqueue the differing records.
+        #[arg(long)]
+        repair: bool,
+        /// The local run's report folder.
+        #[arg(long, default_value = "./reconciliation-report/")]
+        out: PathBuf,
     },
     /// Serve the SAP and Salesforce sandboxes on 127.0.0.1 until killed.
     Sandbox {
@@ -84,13 +145,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&output)?);
             Ok(())
         }
-        Command::Check { mapping } => {
-            println!("{}", check::run_mapping(mapping.as_deref())?);
-            Ok(())
+        Command::Check { mapping, sandbox } => {
+            shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
+            check::run(mapping.as_deref(), sandbox, &shared::config::Env, &mut std::io::stdout()).await.map(|_| ())
+        }
+        Command::Dlq { command } => {
+            shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
+            dlq::run_on_aws(command, &shared::config::Env, &mut std::io::stdout()).await
+        }
+        Command::Replay { record, force } => {
+            shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
+            replay::run_on_aws(&record, force, &shared::config::Env, &mut std::io::stdout()).await
+        }
+        Command::Audit { record, failures, since, limit, json } => {
+            shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
+            let query = audit_cmd::AuditQuery::from_args(record.as_deref(), failures, since, limit)?;
+            audit_cmd::run_on_aws(&query, json, &shared::config::Env, &mut std::io::stdout()).await
         }
         Command::Setup { target: setup::Target::Sap, dry_run } => {
             shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
             setup::run_sap(&shared::config::Env, dry_run, &mut std::io::stdout()).await.map(|_| ())
+        }
+        Command::Reconcile { period, from, to, repair, out } => {
+            shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
+            let options = reconcile::ReconcileOptions { period: Some(period), from, to, repair, out };
+            let summary = reconcile::run(&options).await?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+            Ok(())
         }
         Command::Sandbox { sap_port, sf_port } => {
             shared::telemetry::init(shared::telemetry::LogFormat::Text, "info");

@@ -167,6 +167,27 @@ impl LocalStack {
         Ok((polls, run))
     }
 
+    /// The reconciler (F8) on these backends: reports into `reports`, announcements kept by `notifier`.
+    pub fn reconciler(
+        &self,
+        reports: Arc<dyn shared::ports::ReportStore>,
+        notifier: Arc<dyn shared::ports::Notifier>,
+    ) -> shared::sync::reconcile::Reconciler {
+        shared::sync::reconcile::Reconciler {
+            sap: self.sap.clone(),
+            salesforce: self.salesforce.clone(),
+            to_salesforce: self.to_salesforce.clone(),
+            to_sap: self.to_sap.clone(),
+            audit: self.audit.clone(),
+            state: Some(self.state.clone()),
+            reports,
+            notifier,
+            mapping: self.mapping.clone(),
+            clock: self.clock.clone(),
+            progress: None,
+        }
+    }
+
     /// The sf-receiver on these backends.
     pub fn receiver(&self) -> Receiver<'_> {
         Receiver {

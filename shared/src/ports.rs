@@ -25,6 +25,8 @@ pub struct ReceivedMessage {
     pub group_id: String,
     pub body: String,
     pub receive_count: u32,
+    /// When the message was first sent to this queue (SQS `SentTimestamp`), when known.
+    pub sent_at: Option<EpochMillis>,
 }
 
 /// A FIFO queue.
@@ -34,6 +36,13 @@ pub trait Queue: Send + Sync {
     async fn send(&self, messages: &[OutgoingMessage]) -> Result<()>;
     /// Receives up to `max` (≤ 10) messages, honouring FIFO group locking and visibility.
     async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>>;
+    /// [`Queue::receive`], hiding the received messages for `visibility_secs` instead of the queue's
+    /// default (operator tools: short for a look, longer for a redrive). Adapters that cannot choose
+    /// use the queue's default.
+    async fn receive_for(&self, max: usize, visibility_secs: u32) -> Result<Vec<ReceivedMessage>> {
+        let _ = visibility_secs;
+        self.receive(max).await
+    }
     /// Deletes a processed message.
     async fn delete(&self, receipt_handle: &str) -> Result<()>;
     /// Deletes many processed messages (SQS: 10 per DeleteMessageBatch call).
@@ -117,7 +126,13 @@ pub trait AuditLog: Send + Sync {
     async fn record(&self, entry: &AuditEntry) -> Result<()>;
     /// Every attempt for a record, oldest first.
     async fn for_record(&self, record_key: &str) -> Result<Vec<AuditEntry>>;
+    /// Failed attempts (Retrying, DeadLettered, Rejected) at or after `since`, newest first, at most
+    /// `limit` of them.
+    async fn failures_since(&self, since: EpochMillis, limit: Option<usize>) -> Result<Vec<AuditEntry>>;
 }
+
+/// The outcomes [`AuditLog::failures_since`] returns.
+pub const FAILURE_OUTCOMES: [Outcome; 3] = [Outcome::Retrying, Outcome::DeadLettered, Outcome::Rejected];
 
 /// A secret value that never prints.
 pub type Secret = secrecy::SecretString;
@@ -258,4 +273,74 @@ impl Clock for SystemClock {
             .map(|d| d.as_millis() as i64)
             .unwrap_or_default()
     }
+}
+
+/// F8: what the reconciler reads from SAP, whole sets at a time in pages as large as the Service
+/// Layer gives (`Prefer: odata.maxpagesize`), never record by record. By-key reads come from [`SapRows`].
+#[async_trait]
+pub trait SapReconcileReads: SapRows {
+    /// Documents of `entity` (`Invoices`, `CreditNotes`, `IncomingPayments`) dated `from` to `to`
+    /// (`YYYY-MM-DD`, both inclusive), with the `select` properties plus `DocEntry`, in DocEntry order.
+    async fn documents_dated(&self, entity: &str, from: &str, to: &str, select: &[String]) -> Result<Vec<Record>>;
+    /// Every row of a master-data entity set (`BusinessPartners`, `Items`), with the `select`
+    /// properties plus `key`, in key order.
+    async fn all_rows(&self, entity: &str, key: &str, select: &[String]) -> Result<Vec<Record>>;
+    /// The Service Layer root record links start with (`https://host:50000/b1s/v2/`).
+    fn service_root(&self) -> String;
+    /// API requests sent so far (logins excluded).
+    fn requests_sent(&self) -> u64;
+}
+
+/// Only records whose date `field` lies between `from` and `to` (`YYYY-MM-DD`, both inclusive).
+#[derive(Debug, Clone, Copy)]
+pub struct DateRange<'a> {
+    pub field: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+}
+
+/// A bulk read of the Salesforce records that carry an SAP key.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyedRead<'a> {
+    pub object: &'a str,
+    /// The external id field holding the SAP key (`SAP_CardCode__c`); records without one are left out.
+    pub key_field: &'a str,
+    /// Only keys starting with this (`Invoices/`), when set.
+    pub key_prefix: Option<&'a str>,
+    /// Fields besides `Id` and the key.
+    pub fields: &'a [String],
+    pub dated: Option<DateRange<'a>>,
+}
+
+/// F8: what the reconciler reads from Salesforce: SOQL answers followed through `nextRecordsUrl`.
+#[async_trait]
+pub trait SalesforceReconcileReads: Send + Sync {
+    /// Every record `read` selects, `Id` and the key field always included.
+    async fn keyed_records(&self, read: &KeyedRead<'_>) -> Result<Vec<Record>>;
+    /// The records of `object` whose `key_field` is one of `keys` (one query per 200 keys); absent keys are absent.
+    async fn records_by_key(
+        &self,
+        object: &str,
+        key_field: &str,
+        keys: &[String],
+        fields: &[String],
+    ) -> Result<Vec<Record>>;
+    /// The org's instance URL, where record pages live (logs in when there is no session yet).
+    async fn instance_url(&self) -> Result<String>;
+    /// REST requests sent so far (token requests excluded).
+    fn requests_sent(&self) -> u64;
+}
+
+/// Where F8's report files go (S3, or a local folder on the embedded backends).
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Stores `body` under the relative `name` (`2026-11-01_2026-11-25/<run>.html`); returns where it
+    /// went (`s3://bucket/key`, a file path).
+    async fn put(&self, name: &str, content_type: &str, body: &[u8]) -> Result<String>;
+}
+
+/// Where F8's short summary is announced (SNS, or kept in memory on the embedded backends).
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn publish(&self, subject: &str, message: &str) -> Result<()>;
 }

@@ -15,6 +15,7 @@ use crate::sync::lookup::Lookups;
 use crate::sync::poller::{Poller, PollerSettings};
 use crate::sync::sap_writer::{SapWriter, WriterSettings};
 use crate::sync::sf_writer::{SfWriter, SfWriterSettings};
+use crate::telemetry::functions::ApiClients;
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -65,13 +66,19 @@ pub async fn sap_client(secrets: &dyn SecretStore, src: &dyn Source) -> Result<S
 /// The sap-writer on AWS: SQS DLQ, DynamoDB idempotency, audit and sync state, SAP and Salesforce
 /// clients. `SF_SECRET_ID` names `{"client_secret"}`. Secrets are read once per container, at init.
 pub async fn sap_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<SapWriter> {
+    Ok(sap_writer_counted(sdk, src).await?.0)
+}
+
+/// [`sap_writer`] and its clients, whose counters give each invocation's API calls.
+pub async fn sap_writer_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<(SapWriter, ApiClients)> {
     let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
     let sap = sap_client(&secrets, src).await?;
     let salesforce = Arc::new(salesforce_client(&secrets, src).await?);
+    let clients = ApiClients { sap: Some(sap.clone()), salesforce: Some(salesforce.as_ref().clone()) };
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
-    Ok(SapWriter {
+    let writer = SapWriter {
         sap: Arc::new(sap),
         salesforce,
         idempotency: Arc::new(DynamoIdempotency::new(dynamo.clone(), required(src, "IDEMPOTENCY_TABLE")?)),
@@ -82,7 +89,8 @@ pub async fn sap_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result
         mapping: Arc::new(mapping_file(src)?),
         state: Arc::new(DynamoSyncState::new(dynamo, required(src, "SYNC_STATE_TABLE")?)),
         settings: writer_settings(src)?,
-    })
+    };
+    Ok((writer, clients))
 }
 
 /// The Salesforce client from `SF_*` settings, its client secret from `SF_SECRET_ID`.
@@ -97,9 +105,15 @@ async fn salesforce_client(secrets: &dyn SecretStore, src: &dyn Source) -> Resul
 /// `SYNC_STATE_TABLE`, the SAP and Salesforce settings and secrets as for the sap-writer, and
 /// optionally `SF_MIN_API_HEADROOM` (0.1), `SF_WRITER_ROUND_SIZE` (1000), `SF_RETRY_DELAY_SECONDS` (60).
 pub async fn sf_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<SfWriter> {
+    Ok(sf_writer_counted(sdk, src).await?.0)
+}
+
+/// [`sf_writer`] and its clients, whose counters give each invocation's API calls.
+pub async fn sf_writer_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<(SfWriter, ApiClients)> {
     let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
     let sap = Arc::new(sap_client(&secrets, src).await?);
     let salesforce = Arc::new(salesforce_client(&secrets, src).await?);
+    let clients = ApiClients { sap: Some(sap.as_ref().clone()), salesforce: Some(salesforce.as_ref().clone()) };
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
@@ -110,7 +124,7 @@ pub async fn sf_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<
         retry_delay_secs: crate::config::parse_or(src, "SF_RETRY_DELAY_SECONDS", defaults.retry_delay_secs)?,
         ..defaults
     };
-    Ok(SfWriter {
+    let writer = SfWriter {
         sap: sap.clone(),
         billing: sap,
         salesforce,
@@ -121,17 +135,24 @@ pub async fn sf_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<
         mapping: Arc::new(mapping_file(src)?),
         clock: Arc::new(SystemClock),
         settings,
-    })
+    };
+    Ok((writer, clients))
 }
 
 /// The live lookup endpoint: the SAP client plus the signing key named by `LOOKUP_SECRET_ID`;
 /// `LOOKUP_CACHE_SECONDS` (default 30) is the answer cache's lifetime.
 pub async fn lookups(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<Lookups> {
+    Ok(lookups_counted(sdk, src).await?.0)
+}
+
+/// [`lookups`] and its SAP client, whose counters give each invocation's API calls.
+pub async fn lookups_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<(Lookups, ApiClients)> {
     let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
     let sap = sap_client(&secrets, src).await?;
+    let clients = ApiClients { sap: Some(sap.clone()), salesforce: None };
     let key = secrets.get(&required(src, "LOOKUP_SECRET_ID")?).await?;
     let ttl_secs: i64 = crate::config::parse_or(src, "LOOKUP_CACHE_SECONDS", 30)?;
-    Ok(Lookups::new(Arc::new(sap), Arc::new(SystemClock), key, ttl_secs * 1000))
+    Ok((Lookups::new(Arc::new(sap), Arc::new(SystemClock), key, ttl_secs * 1000), clients))
 }
 
 /// The mapping file named by `MAPPING_FILE`, else the shipped defaults; validated here, at cold start.
@@ -253,10 +274,25 @@ pub async fn sap_client_from_settings(src: &dyn Source) -> Result<SapClient> {
     sap_client(&SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk)), src).await
 }
 
+/// The Salesforce client for tools run by people (`b1force check`), as [`sap_client_from_settings`]:
+/// Secrets Manager is reached only when `SF_SECRET_ID` is set.
+pub async fn salesforce_client_from_settings(src: &dyn Source) -> Result<SalesforceClient> {
+    if src.var("SF_SECRET_ID").is_none() {
+        return SalesforceClient::new(SalesforceConfig::from_source(src)?);
+    }
+    let sdk = crate::aws::sdk_config().await;
+    salesforce_client(&SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk)), src).await
+}
+
 /// The sap-poller: `TO_SALESFORCE_QUEUE_URL`, `SYNC_STATE_TABLE`, `SAP_*`; optional `POLL_INITIAL_DATE`
 /// (2000-01-01), `POLL_LOOKBACK_SECONDS` (600), `POLL_PAGE_SIZE` (1000), `POLL_MAX_PAGES` (200),
 /// `POLL_LEASE_SECONDS` (900).
 pub async fn sap_poller(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<Poller> {
+    Ok(sap_poller_counted(sdk, src).await?.0)
+}
+
+/// [`sap_poller`] and its SAP client, whose counters give each invocation's API calls.
+pub async fn sap_poller_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<(Poller, ApiClients)> {
     use crate::config::parse_or;
     let defaults = PollerSettings::default();
     let settings = PollerSettings {
@@ -267,13 +303,16 @@ pub async fn sap_poller(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result
         max_pages: parse_or(src, "POLL_MAX_PAGES", defaults.max_pages)?,
     };
     let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
-    Ok(Poller {
-        sap: Arc::new(sap_client(&secrets, src).await?),
+    let sap = sap_client(&secrets, src).await?;
+    let clients = ApiClients { sap: Some(sap.clone()), salesforce: None };
+    let poller = Poller {
+        sap: Arc::new(sap),
         queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SALESFORCE_QUEUE_URL")?)),
         state: Arc::new(DynamoSyncState::new(aws_sdk_dynamodb::Client::new(sdk), required(src, "SYNC_STATE_TABLE")?)),
         clock: Arc::new(SystemClock),
         settings,
-    })
+    };
+    Ok((poller, clients))
 }
 
 /// How long a warm container reuses the HMAC key; a rotated key is picked up within this time
@@ -322,4 +361,37 @@ impl SapWebhookDeps {
             secret_id: &self.secret_id,
         }
     }
+}
+
+/// The reconciler (F8) on AWS: `REPORTS_BUCKET`, `REPORTS_PREFIX` (`reconciliation/`),
+/// `REPORT_TOPIC_ARN`, `TO_SALESFORCE_QUEUE_URL`, `TO_SAP_QUEUE_URL`, `AUDIT_TABLE`,
+/// `AUDIT_RETENTION_DAYS` (90), the SAP and Salesforce settings and secrets as for the writers, and
+/// `SYNC_STATE_TABLE`, which runs with `"repair": true` need (without it they fail with that reason).
+pub async fn reconciler(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<crate::sync::reconcile::Reconciler> {
+    use crate::aws::{S3Reports, SnsNotifier};
+    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
+    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
+    let state: Option<Arc<dyn crate::state::SyncState>> = match src.var("SYNC_STATE_TABLE") {
+        Some(table) => Some(Arc::new(DynamoSyncState::new(dynamo.clone(), table))),
+        None => None,
+    };
+    Ok(crate::sync::reconcile::Reconciler {
+        sap: Arc::new(sap_client(&secrets, src).await?),
+        salesforce: Arc::new(salesforce_client(&secrets, src).await?),
+        to_salesforce: Arc::new(SqsQueue::new(sqs.clone(), required(src, "TO_SALESFORCE_QUEUE_URL")?)),
+        to_sap: Arc::new(SqsQueue::new(sqs, required(src, "TO_SAP_QUEUE_URL")?)),
+        audit: Arc::new(DynamoAudit::new(dynamo, required(src, "AUDIT_TABLE")?, Some(retention_days * 86_400))),
+        state,
+        reports: Arc::new(S3Reports::new(
+            S3Reports::client(sdk),
+            required(src, "REPORTS_BUCKET")?,
+            src.var("REPORTS_PREFIX").unwrap_or_else(|| "reconciliation/".into()),
+        )),
+        notifier: Arc::new(SnsNotifier::new(aws_sdk_sns::Client::new(sdk), required(src, "REPORT_TOPIC_ARN")?)),
+        mapping: Arc::new(mapping_file(src)?),
+        clock: Arc::new(SystemClock),
+        progress: None,
+    })
 }

@@ -4,15 +4,24 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
+use shared::ports::{Clock, SystemClock};
+use shared::sync::lookup::Lookups;
+use shared::telemetry::functions::{ApiClients, sap_lookup};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_lambda();
     let sdk = shared::aws::sdk_config().await;
-    let lookups = shared::wiring::lookups(&sdk, &shared::config::Env).await?;
-    let lookups = &lookups;
+    let (lookups, clients) = &shared::wiring::lookups_counted(&sdk, &shared::config::Env).await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        Ok::<_, Error>(lookups.handle(&event.payload).await.to_function_url())
+        Ok::<_, Error>(handle(&event.payload, lookups, clients).await)
     }))
     .await
+}
+
+async fn handle(request: &Value, lookups: &Lookups, clients: &ApiClients) -> Value {
+    let calls_before = clients.sent();
+    let response = lookups.handle(request).await;
+    sap_lookup(&response, clients.sent().since(calls_before)).emit(SystemClock.now_millis());
+    response.to_function_url()
 }

@@ -1,23 +1,31 @@
 //! sap-poller Lambda: one EventBridge Scheduler schedule per entity delivers `{"entity": "..."}` as
 //! is (no envelope); each run enqueues that entity's SAP changes on `to-salesforce.fifo`.
-//! Clients and the SAP session are built once per container; the handler is one call.
+//! Clients and the SAP session are built once per container; the handler is one call plus the
+//! invocation's metrics (EMF lines on stdout).
 #![forbid(unsafe_code)]
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shared::config::Env;
 use shared::sync::poller::Poller;
+use shared::telemetry::functions::{ApiClients, sap_poller};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_lambda();
     let sdk = shared::aws::sdk_config().await;
-    let poller = &shared::wiring::sap_poller(&sdk, &Env).await?;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move { handle(event, poller).await })).await
+    let (poller, clients) = &shared::wiring::sap_poller_counted(&sdk, &Env).await?;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Value>| async move { handle(event, poller, clients).await },
+    ))
+    .await
 }
 
-async fn handle(event: LambdaEvent<Value>, poller: &Poller) -> Result<Value, Error> {
+async fn handle(event: LambdaEvent<Value>, poller: &Poller, clients: &ApiClients) -> Result<Value, Error> {
     let entity = event.payload.get("entity").and_then(Value::as_str).ok_or("the input has no \"entity\"")?;
+    let calls_before = clients.sent();
     let report = poller.run(entity, &event.context.request_id).await?;
+    let now = poller.clock.now_millis();
+    sap_poller(&report, now, clients.sent().since(calls_before)).emit(now);
     Ok(report.to_json())
 }

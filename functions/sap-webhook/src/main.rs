@@ -6,6 +6,8 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shared::config::Env;
+use shared::ports::{Clock, SystemClock};
+use shared::telemetry::functions::sap_webhook;
 use shared::wiring::SapWebhookDeps;
 
 #[tokio::main]
@@ -14,7 +16,9 @@ async fn main() -> Result<(), Error> {
     let sdk = shared::aws::sdk_config().await;
     let deps = &SapWebhookDeps::from_env(&sdk, &Env)?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        Ok::<_, Error>(deps.webhook().handle(&event.payload).await)
+        let (response, tally) = deps.webhook().handle_tallied(&event.payload).await;
+        sap_webhook(&tally).emit(SystemClock.now_millis());
+        Ok::<_, Error>(response)
     }))
     .await
 }

@@ -4,6 +4,8 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
+use shared::ports::{Clock, SystemClock};
+use shared::telemetry::functions::sf_receiver;
 use shared::wiring::ReceiverDeps;
 
 #[tokio::main]
@@ -13,7 +15,9 @@ async fn main() -> Result<(), Error> {
     let deps = ReceiverDeps::from_env(&sdk, &shared::config::Env)?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        Ok::<_, Error>(deps.ingress().handle(&event.payload).await?)
+        let (result, tally) = deps.ingress().handle_tallied(&event.payload).await;
+        sf_receiver(&tally).emit(SystemClock.now_millis());
+        Ok::<_, Error>(result?)
     }))
     .await
 }

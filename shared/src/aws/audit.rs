@@ -5,13 +5,17 @@
 //! TTL attribute `expiration` (epoch seconds) when a retention is configured.
 
 use super::{malformed, store_error};
+use crate::domain::EpochMillis;
 use crate::error::Result;
-use crate::ports::{AuditEntry, AuditLog};
+use crate::ports::{AuditEntry, AuditLog, FAILURE_OUTCOMES, Outcome};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
 const SERVICE: &str = "DynamoDB audit";
+
+/// The GSI that lists attempts by outcome, newest last.
+const BY_OUTCOME: &str = "by_outcome";
 
 /// DynamoDB audit table.
 #[derive(Debug, Clone)]
@@ -25,6 +29,50 @@ impl DynamoAudit {
     /// Wraps a client and the table name; with a retention, items get an `expiration` that far after `at`.
     pub fn new(client: aws_sdk_dynamodb::Client, table: String, retention_secs: Option<u64>) -> Self {
         Self { client, table, retention_secs }
+    }
+
+    /// The SDK client from an SDK configuration (operator tools), without a retention.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: String) -> Self {
+        Self::new(aws_sdk_dynamodb::Client::new(sdk), table, None)
+    }
+
+    /// Attempts with `outcome` at or after `since`, newest first, from the `by_outcome` index,
+    /// page by page until `limit` are found or the index has no more.
+    async fn with_outcome_since(
+        &self,
+        outcome: Outcome,
+        since: EpochMillis,
+        limit: Option<usize>,
+    ) -> Result<Vec<AuditEntry>> {
+        let mut entries = Vec::new();
+        let mut start_key = None;
+        loop {
+            let wanted = limit.map(|limit| limit.saturating_sub(entries.len()).clamp(1, 1000) as i32);
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_OUTCOME)
+                .key_condition_expression("outcome = :outcome AND #at >= :since")
+                // `at` is a DynamoDB reserved word.
+                .expression_attribute_names("#at", "at")
+                .expression_attribute_values(":outcome", AttributeValue::S(variant_name(&outcome)))
+                .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
+                .scan_index_forward(false)
+                .set_limit(wanted)
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(|e| store_error(SERVICE, "Query", e))?;
+            for item in page.items() {
+                entries.push(from_item(item)?);
+            }
+            let full = limit.is_some_and(|limit| entries.len() >= limit);
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() && !full => start_key = Some(key),
+                _ => return Ok(entries),
+            }
+        }
     }
 }
 
@@ -63,6 +111,21 @@ impl AuditLog for DynamoAudit {
             }
         }
     }
+
+    async fn failures_since(&self, since: EpochMillis, limit: Option<usize>) -> Result<Vec<AuditEntry>> {
+        let mut entries = Vec::new();
+        for outcome in FAILURE_OUTCOMES {
+            entries.extend(self.with_outcome_since(outcome, since, limit).await?);
+        }
+        Ok(newest_first(entries, limit))
+    }
+}
+
+/// Sorts newest first (ties by record key, so the order is stable) and keeps at most `limit`.
+fn newest_first(mut entries: Vec<AuditEntry>, limit: Option<usize>) -> Vec<AuditEntry> {
+    entries.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.record_key.cmp(&b.record_key)));
+    entries.truncate(limit.unwrap_or(usize::MAX));
+    entries
 }
 
 /// The snake_case name serde gives a unit enum variant (`Outcome`, `ErrorClass`).

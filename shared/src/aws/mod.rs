@@ -6,12 +6,14 @@
 mod audit;
 pub mod idempotency;
 mod queue;
+mod reports;
 mod secrets;
 mod sync_state;
 
 pub use audit::DynamoAudit;
 pub use idempotency::DynamoIdempotency;
 pub use queue::SqsQueue;
+pub use reports::{S3Reports, SnsNotifier};
 pub use secrets::SecretsManagerStore;
 pub use sync_state::DynamoSyncState;
 

@@ -30,6 +30,56 @@ impl SqsQueue {
         &self.queue_url
     }
 
+    /// The SDK client and the queue's URL from an SDK configuration (operator tools).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, queue_url: String) -> Self {
+        Self::new(aws_sdk_sqs::Client::new(sdk), queue_url)
+    }
+
+    /// ReceiveMessage with the system attributes the ports carry; `visibility_secs` overrides the
+    /// queue's visibility timeout for these messages.
+    async fn receive_messages(&self, max: usize, visibility_secs: Option<u32>) -> Result<Vec<ReceivedMessage>> {
+        let output = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(max.clamp(1, MAX_BATCH) as i32)
+            .set_visibility_timeout(visibility_secs.map(|secs| secs.min(43_200) as i32))
+            .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .send()
+            .await
+            .map_err(|e| store_error(SERVICE, "ReceiveMessage", e))?;
+        output
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .map(|message| {
+                let attribute =
+                    |name: &MessageSystemAttributeName| message.attributes().and_then(|a| a.get(name)).cloned();
+                let receive_count = attribute(&MessageSystemAttributeName::ApproximateReceiveCount)
+                    .and_then(|count| count.parse().ok())
+                    .unwrap_or(1);
+                let group_id = attribute(&MessageSystemAttributeName::MessageGroupId).unwrap_or_default();
+                let sent_at = attribute(&MessageSystemAttributeName::SentTimestamp).and_then(|at| at.parse().ok());
+                let (Some(message_id), Some(receipt_handle)) = (message.message_id, message.receipt_handle) else {
+                    return Err(malformed(
+                        SERVICE,
+                        "ReceiveMessage returned a message without id or receipt handle".into(),
+                    ));
+                };
+                Ok(ReceivedMessage {
+                    message_id,
+                    receipt_handle,
+                    group_id,
+                    body: message.body.unwrap_or_default(),
+                    receive_count,
+                    sent_at,
+                })
+            })
+            .collect()
+    }
+
     /// Sends one batch of at most ten; returns the entries SQS refused.
     async fn send_batch(&self, batch: &[&OutgoingMessage]) -> Result<Vec<Refused>> {
         let entries = batch
@@ -118,42 +168,11 @@ impl Queue for SqsQueue {
     }
 
     async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>> {
-        let output = self
-            .client
-            .receive_message()
-            .queue_url(&self.queue_url)
-            .max_number_of_messages(max.clamp(1, MAX_BATCH) as i32)
-            .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
-            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-            .send()
-            .await
-            .map_err(|e| store_error(SERVICE, "ReceiveMessage", e))?;
-        output
-            .messages
-            .unwrap_or_default()
-            .into_iter()
-            .map(|message| {
-                let attribute =
-                    |name: &MessageSystemAttributeName| message.attributes().and_then(|a| a.get(name)).cloned();
-                let receive_count = attribute(&MessageSystemAttributeName::ApproximateReceiveCount)
-                    .and_then(|count| count.parse().ok())
-                    .unwrap_or(1);
-                let group_id = attribute(&MessageSystemAttributeName::MessageGroupId).unwrap_or_default();
-                let (Some(message_id), Some(receipt_handle)) = (message.message_id, message.receipt_handle) else {
-                    return Err(malformed(
-                        SERVICE,
-                        "ReceiveMessage returned a message without id or receipt handle".into(),
-                    ));
-                };
-                Ok(ReceivedMessage {
-                    message_id,
-                    receipt_handle,
-                    group_id,
-                    body: message.body.unwrap_or_default(),
-                    receive_count,
-                })
-            })
-            .collect()
+        self.receive_messages(max, None).await
+    }
+
+    async fn receive_for(&self, max: usize, visibility_secs: u32) -> Result<Vec<ReceivedMessage>> {
+        self.receive_messages(max, Some(visibility_secs)).await
     }
 
     async fn delete(&self, receipt_handle: &str) -> Result<()> {

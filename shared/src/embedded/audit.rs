@@ -1,8 +1,9 @@
 //! [`AuditLog`] in memory.
 
 use super::lock;
+use crate::domain::EpochMillis;
 use crate::error::Result;
-use crate::ports::{AuditEntry, AuditLog};
+use crate::ports::{AuditEntry, AuditLog, FAILURE_OUTCOMES};
 use async_trait::async_trait;
 use std::sync::Mutex;
 
@@ -36,5 +37,18 @@ impl AuditLog for EmbeddedAudit {
             lock(&self.entries).iter().filter(|entry| entry.record_key == record_key).cloned().collect();
         entries.sort_by_key(|entry| entry.at);
         Ok(entries)
+    }
+
+    async fn failures_since(&self, since: EpochMillis, limit: Option<usize>) -> Result<Vec<AuditEntry>> {
+        let mut failures: Vec<AuditEntry> = lock(&self.entries)
+            .iter()
+            .filter(|entry| entry.at >= since && FAILURE_OUTCOMES.contains(&entry.outcome))
+            .cloned()
+            .collect();
+        // Stable: entries recorded in the same millisecond keep their recording order, reversed.
+        failures.reverse();
+        failures.sort_by_key(|entry| std::cmp::Reverse(entry.at));
+        failures.truncate(limit.unwrap_or(usize::MAX));
+        Ok(failures)
     }
 }

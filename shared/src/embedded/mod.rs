@@ -7,12 +7,14 @@
 mod audit;
 mod idempotency;
 mod queue;
+mod reports;
 mod secrets;
 mod sync_state;
 
 pub use audit::EmbeddedAudit;
 pub use idempotency::EmbeddedIdempotency;
 pub use queue::{EmbeddedQueue, EmbeddedQueueOptions};
+pub use reports::{EmbeddedNotifier, LocalReports};
 pub use secrets::EmbeddedSecrets;
 pub use sync_state::EmbeddedSyncState;
 

@@ -50,6 +50,8 @@ struct Stored {
     group_id: String,
     body: String,
     receive_count: u32,
+    /// When it was sent (kept when a redrive moves it to the dead-letter queue).
+    sent_at: EpochMillis,
     /// Invisible (in flight) until then.
     visible_at: EpochMillis,
     /// The handle of the latest receive; older handles no longer work.
@@ -179,6 +181,7 @@ impl Queue for EmbeddedQueue {
                 group_id: message.group_id.clone(),
                 body: message.body.clone(),
                 receive_count: 0,
+                sent_at: now,
                 visible_at: now,
                 receipt_handle: None,
             });
@@ -187,6 +190,10 @@ impl Queue for EmbeddedQueue {
     }
 
     async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>> {
+        self.receive_for(max, self.options.visibility_timeout_secs).await
+    }
+
+    async fn receive_for(&self, max: usize, visibility_secs: u32) -> Result<Vec<ReceivedMessage>> {
         let now = self.clock.now_millis();
         let max = max.clamp(1, MAX_RECEIVE);
         let redrive_limit = self.redrive_limit();
@@ -214,7 +221,7 @@ impl Queue for EmbeddedQueue {
                 let handle = format!("{}:{}:{}", self.name, message.message_id, state.sequence);
                 let message = state.messages.get_mut(&seq).expect("the message was just found");
                 message.receive_count += 1;
-                message.visible_at = now + i64::from(self.options.visibility_timeout_secs) * 1000;
+                message.visible_at = now + i64::from(visibility_secs) * 1000;
                 if let Some(old) = message.receipt_handle.replace(handle.clone()) {
                     state.handles.remove(&old);
                 }
@@ -224,6 +231,7 @@ impl Queue for EmbeddedQueue {
                     group_id: message.group_id.clone(),
                     body: message.body.clone(),
                     receive_count: message.receive_count,
+                    sent_at: Some(message.sent_at),
                 });
                 state.handles.insert(handle, seq);
                 state.hidden.insert(seq);
@@ -303,6 +311,19 @@ mod tests {
         clock.advance(Duration::from_millis(1));
         let again = queue.receive(10).await.unwrap();
         assert_eq!(again[0].receive_count, 2);
+    }
+
+    #[tokio::test]
+    async fn a_receive_for_a_given_visibility_hides_the_message_that_long_and_reports_when_it_was_sent() {
+        let (queue, clock) = queue(30);
+        queue.send(&[message("g", "1")]).await.unwrap();
+        clock.advance(Duration::from_secs(7));
+        let first = queue.receive_for(10, 2).await.unwrap();
+        assert_eq!(first[0].sent_at, Some(1_800_000_000_000));
+        clock.advance(Duration::from_millis(1_999));
+        assert!(queue.receive(10).await.unwrap().is_empty());
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(queue.receive(10).await.unwrap()[0].receive_count, 2);
     }
 
     #[tokio::test]

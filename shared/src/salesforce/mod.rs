@@ -8,6 +8,7 @@
 
 mod bulk;
 mod opportunity;
+pub mod reconcile;
 mod records;
 pub mod soql;
 mod wire;

@@ -8,6 +8,7 @@ mod api;
 mod billing;
 mod business_partners;
 mod changes;
+mod reconcile;
 pub mod errors;
 pub mod odata;
 mod rows;

@@ -40,7 +40,7 @@
 use super::function_url::{
     Refusal, hmac_base64, hmac_verifies, internal_error, method, printable, raw_body, request_id,
 };
-use super::receiver::{HttpResponse, Rejection, header};
+use super::receiver::{HttpResponse, IngressTally, Rejection, header};
 use crate::domain::{EpochMillis, Notification, RecordKey, System, digest};
 use crate::error::{Error, ErrorClass, Result};
 use crate::ports::{AuditEntry, AuditLog, Clock, Outcome, OutgoingMessage, Queue, Secret, SecretStore};
@@ -262,33 +262,47 @@ impl B1Webhook<'_> {
         self.handle_http(event).await.to_function_url()
     }
 
+    /// [`B1Webhook::handle`], with what the request amounted to.
+    pub async fn handle_tallied(&self, event: &Value) -> (Value, IngressTally) {
+        let (response, tally) = self.handle_http_tallied(event).await;
+        (response.to_function_url(), tally)
+    }
+
     /// Answers one Function URL request; every outcome is a status code.
     pub async fn handle_http(&self, request: &Value) -> HttpResponse {
+        self.handle_http_tallied(request).await.0
+    }
+
+    /// [`B1Webhook::handle_http`], with what the request amounted to: a notification delivery counts
+    /// its events; reachability checks and handshakes count as no delivery.
+    pub async fn handle_http_tallied(&self, request: &Value) -> (HttpResponse, IngressTally) {
         let request_id = request_id(request);
         let method = method(request);
         let span = tracing::info_span!("sap_webhook_http", method = %printable(&method), request_id = %request_id);
         async {
+            let none = IngressTally::default();
             let outcome = match method.as_str() {
-                "HEAD" => return HttpResponse { status: 200, content_type: "text/plain", body: String::new() },
+                "HEAD" => return (HttpResponse { status: 200, content_type: "text/plain", body: String::new() }, none),
                 // Without the token it is not the Messenger (a browser, a scanner): answered, not audited.
-                "GET" if header(request, TOKEN_HEADER).is_none() => return HttpResponse::from(&bad_token()),
-                "GET" => self.handshake(request).await,
+                "GET" if header(request, TOKEN_HEADER).is_none() => return (HttpResponse::from(&bad_token()), none),
+                "GET" => self.handshake(request).await.map(|response| (response, none)),
                 "POST" => self.notification(request).await,
                 _ => {
-                    return HttpResponse::from(&Rejection::new(
+                    let response = HttpResponse::from(&Rejection::new(
                         405,
                         "METHOD_NOT_ALLOWED",
                         "HEAD, GET (handshake) or POST (notifications) only",
                     ));
+                    return (response, none);
                 }
             };
             match outcome {
-                Ok(response) => response,
+                Ok(answered) => answered,
                 Err(Refusal::Rejected(rejection)) => {
                     self.audit_rejection(request, &method, &request_id, &rejection).await;
-                    HttpResponse::from(&rejection)
+                    (HttpResponse::from(&rejection), IngressTally::failed(ErrorClass::Permanent))
                 }
-                Err(Refusal::Failed(err)) => internal_error(&err),
+                Err(Refusal::Failed(err)) => (internal_error(&err), IngressTally::failed(err.class())),
             }
         }
         .instrument(span)
@@ -305,7 +319,7 @@ impl B1Webhook<'_> {
     }
 
     /// `POST`: size, signature over the raw bytes, the whole body parsed, one send, then 200.
-    async fn notification(&self, request: &Value) -> std::result::Result<HttpResponse, Refusal> {
+    async fn notification(&self, request: &Value) -> std::result::Result<(HttpResponse, IngressTally), Refusal> {
         let body = raw_body(request, MAX_BODY_BYTES)?;
         let key = self.key().await?;
         verify(key.expose_secret().as_bytes(), header(request, SIGNATURE_HEADER), &body)?;
@@ -315,7 +329,8 @@ impl B1Webhook<'_> {
         }
         let enqueued = delivery.notifications.len();
         tracing::info!(enqueued, ignored = delivery.ignored, "notification received");
-        Ok(HttpResponse::json(200, json!({"enqueued": enqueued, "ignored": delivery.ignored})))
+        let tally = IngressTally::delivered((enqueued + delivery.ignored) as u64, enqueued as u64);
+        Ok((HttpResponse::json(200, json!({"enqueued": enqueued, "ignored": delivery.ignored})), tally))
     }
 
     async fn key(&self) -> std::result::Result<Secret, Refusal> {

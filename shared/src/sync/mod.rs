@@ -20,6 +20,7 @@ mod f3_cases;
 pub mod fifo;
 mod function_url;
 pub mod lookup;
+pub mod operations;
 pub mod outbound;
 pub mod poller;
 pub mod receiver;

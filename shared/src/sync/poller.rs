@@ -16,6 +16,7 @@ use crate::state::{Direction, SyncState, Watermark};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// Every entity a schedule may name, in the order a full sync polls them (parents first).
 pub const POLLED_ENTITIES: [&str; 9] = [
@@ -252,6 +253,11 @@ impl PollReport {
             "complete": self.complete,
         })
     }
+
+    /// When the change the watermark stands at happened (epoch ms), for entities tracked by a stamp.
+    pub fn watermark_at(&self) -> Option<EpochMillis> {
+        self.watermark_after.as_ref().and_then(changed_at)
+    }
 }
 
 /// The poller's ports.
@@ -269,6 +275,12 @@ impl Poller {
     /// lease is a skip, not an error.
     pub async fn run(&self, entity: &str, run_id: &str) -> Result<PollReport> {
         let spec = EntitySpec::named(entity)?;
+        // The notifications' correlation id: every log line of the run carries it.
+        let span = tracing::info_span!("sap_poller", correlation_id = %correlation_id(&spec, run_id));
+        self.run_in_span(&spec, run_id).instrument(span).await
+    }
+
+    async fn run_in_span(&self, spec: &EntitySpec, run_id: &str) -> Result<PollReport> {
         let lease = format!("poller:{}", spec.name);
         let mut report = PollReport {
             entity: spec.name.to_string(),
@@ -289,7 +301,7 @@ impl Poller {
             }
             Err(err) => return Err(err),
         }
-        let outcome = self.poll(&spec, &lease, run_id, &mut report).await;
+        let outcome = self.poll(spec, &lease, run_id, &mut report).await;
         // Released even after a failure, so the next scheduled run need not wait for the expiry.
         let released = self.state.release_lease(&lease, run_id).await;
         outcome?;
@@ -376,7 +388,7 @@ impl Poller {
             reason: "poll".into(),
             changed_at: changed_at(&position).unwrap_or_else(|| self.clock.now_millis()),
             source_version: source_version(spec, &position, row),
-            correlation_id: format!("poll:{}:{run_id}", spec.name),
+            correlation_id: correlation_id(spec, run_id),
         };
         Ok(OutgoingMessage {
             group_id: notification.group_id(),
@@ -438,6 +450,11 @@ pub fn first_start(spec: &EntitySpec, stored: Option<&Watermark>, settings: &Pol
         key: String::new(),
         doc_entry: None,
     }))
+}
+
+/// The correlation id of one run's notifications.
+fn correlation_id(spec: &EntitySpec, run_id: &str) -> String {
+    format!("poll:{}:{run_id}", spec.name)
 }
 
 /// The stamp as epoch ms, reading it as UTC (the Service Layer gives no zone).

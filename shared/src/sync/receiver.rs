@@ -36,11 +36,52 @@ pub struct ReceiveReport {
     pub ignored: usize,
 }
 
+/// What one Function URL request or EventBridge event amounted to, for the invocation's metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngressTally {
+    /// Records the delivery named (CDC record ids, notifications of a request); a refused delivery
+    /// counts as one. Requests that are no delivery (unknown paths, reachability checks, handshakes)
+    /// count as none, as they are not audited either.
+    pub records_in: u64,
+    /// Notifications the queue accepted.
+    pub enqueued: u64,
+    /// Records dropped on purpose: echoes of our own writes, changes not acted on, ignored objects.
+    pub dropped: u64,
+    /// How the delivery failed, when it did: a refusal is permanent, our own failure has its class.
+    pub failed: Option<ErrorClass>,
+}
+
+impl IngressTally {
+    /// A delivery of `records_in` records, of which `enqueued` were enqueued and the rest dropped.
+    pub fn delivered(records_in: u64, enqueued: u64) -> Self {
+        Self { records_in, enqueued, dropped: records_in.saturating_sub(enqueued), failed: None }
+    }
+
+    /// A delivery that failed with `class`.
+    pub fn failed(class: ErrorClass) -> Self {
+        Self { records_in: 1, failed: Some(class), ..Self::default() }
+    }
+}
+
+impl From<&ReceiveReport> for IngressTally {
+    fn from(report: &ReceiveReport) -> Self {
+        let dropped = (report.echoes_dropped + report.ignored) as u64;
+        Self::delivered(report.enqueued as u64 + dropped, report.enqueued as u64)
+    }
+}
+
 impl Receiver<'_> {
     /// Parses, drops echoes, enqueues and audits. A malformed event is audited as rejected and
     /// returned as a permanent error (EventBridge sends it to the rule's DLQ); a queue failure is
     /// returned as retryable, so the event is redelivered — nothing is lost either way.
     pub async fn receive(&self, event: &Value) -> Result<ReceiveReport> {
+        // The event id is the notifications' correlation id: every log line of this work carries it.
+        let correlation_id = event.get("id").and_then(Value::as_str).map(printable).unwrap_or_default();
+        let span = tracing::info_span!("sf_receiver", correlation_id = %correlation_id);
+        self.receive_in_span(event).instrument(span).await
+    }
+
+    async fn receive_in_span(&self, event: &Value) -> Result<ReceiveReport> {
         let action = match cdc::parse(event, self.client_tag) {
             Ok(action) => action,
             Err(err) => {
@@ -244,15 +285,34 @@ impl Ingress<'_> {
     /// answered with the Function URL response JSON; anything else is an EventBridge CDC event,
     /// whose errors are returned so EventBridge retries or dead-letters it.
     pub async fn handle(&self, event: &Value) -> Result<Value> {
+        self.handle_tallied(event).await.0
+    }
+
+    /// [`Ingress::handle`], with what the event or request amounted to.
+    pub async fn handle_tallied(&self, event: &Value) -> (Result<Value>, IngressTally) {
         if event.pointer("/requestContext/http").is_some_and(Value::is_object) {
-            return Ok(self.handle_http(event).await.to_function_url());
+            let (response, tally) = self.handle_http_tallied(event).await;
+            return (Ok(response.to_function_url()), tally);
         }
-        let report = self.receiver.receive(event).await?;
-        Ok(json!(report))
+        match self.receiver.receive(event).await {
+            Ok(report) => {
+                let tally = IngressTally::from(&report);
+                (Ok(json!(report)), tally)
+            }
+            Err(err) => {
+                let tally = IngressTally::failed(err.class());
+                (Err(err), tally)
+            }
+        }
     }
 
     /// Answers one Function URL request; every outcome is a status code, never an error.
     pub async fn handle_http(&self, request: &Value) -> HttpResponse {
+        self.handle_http_tallied(request).await.0
+    }
+
+    /// [`Ingress::handle_http`], with what the request amounted to.
+    pub async fn handle_http_tallied(&self, request: &Value) -> (HttpResponse, IngressTally) {
         let request_id = request_id(request);
         let path = request.get("rawPath").and_then(Value::as_str).unwrap_or("");
         let span = tracing::info_span!("sf_receiver_http", path = %printable(path), request_id = %request_id);
@@ -263,28 +323,30 @@ impl Ingress<'_> {
                 _ => {
                     // Not audited: scanners probing the URL would fill the audit table.
                     tracing::info!("no such path");
-                    return HttpResponse::from(&Rejection::new(
+                    let response = HttpResponse::from(&Rejection::new(
                         404,
                         "NOT_FOUND",
                         "no such path; POST to /webhook or /outbound-message",
                     ));
+                    return (response, IngressTally::default());
                 }
             };
             match outcome {
-                Ok(response) => response,
+                Ok((response, enqueued)) => (response, IngressTally::delivered(enqueued, enqueued)),
                 Err(Refusal::Rejected(rejection)) => {
                     self.audit_http_rejection(request, path, &request_id, &rejection).await;
-                    HttpResponse::from(&rejection)
+                    (HttpResponse::from(&rejection), IngressTally::failed(ErrorClass::Permanent))
                 }
-                Err(Refusal::Failed(err)) => internal_error(&err),
+                Err(Refusal::Failed(err)) => (internal_error(&err), IngressTally::failed(err.class())),
             }
         }
         .instrument(span)
         .await
     }
 
-    /// `POST /webhook`: size, signature, timestamp, body, replay claim, then enqueue (202).
-    async fn webhook(&self, request: &Value, request_id: &str) -> Result<HttpResponse, Refusal> {
+    /// `POST /webhook`: size, signature, timestamp, body, replay claim, then enqueue (202); with the
+    /// number of notifications enqueued.
+    async fn webhook(&self, request: &Value, request_id: &str) -> Result<(HttpResponse, u64), Refusal> {
         let Some(auth) = &self.webhook else {
             return Err(
                 Rejection::new(404, "WEBHOOK_DISABLED", "the webhook is not enabled (no WEBHOOK_SECRET_ID)").into()
@@ -328,11 +390,12 @@ impl Ingress<'_> {
             // only re-sends notifications that deduplicate.
             tracing::warn!(error = %err, "could not complete the replay claim");
         }
-        Ok(HttpResponse::json(202, json!({"enqueued": notes.len()})))
+        Ok((HttpResponse::json(202, json!({"enqueued": notes.len()})), notes.len() as u64))
     }
 
-    /// `POST /outbound-message`: size, safe XML parse, org check, enqueue, and only then the Ack.
-    async fn outbound_message(&self, request: &Value, request_id: &str) -> Result<HttpResponse, Refusal> {
+    /// `POST /outbound-message`: size, safe XML parse, org check, enqueue, and only then the Ack; with
+    /// the number of notifications enqueued.
+    async fn outbound_message(&self, request: &Value, request_id: &str) -> Result<(HttpResponse, u64), Refusal> {
         require_post(request)?;
         require_content_type(request, "xml")?;
         let body = raw_body(request, outbound::MAX_BODY_BYTES)?;
@@ -353,7 +416,8 @@ impl Ingress<'_> {
         let notes = message.notifications(request_id);
         // Salesforce retries anything but the Ack, so a failed enqueue loses nothing.
         self.receiver.enqueue(&notes).await.map_err(Refusal::Failed)?;
-        Ok(HttpResponse { status: 200, content_type: "text/xml", body: outbound::ACK.to_string() })
+        let ack = HttpResponse { status: 200, content_type: "text/xml", body: outbound::ACK.to_string() };
+        Ok((ack, notes.len() as u64))
     }
 
     async fn audit_http_rejection(&self, request: &Value, path: &str, request_id: &str, rejection: &Rejection) {

@@ -52,9 +52,7 @@ impl Trail<'_> {
     pub async fn dead_letter(&self, message: &Delivered<'_>, note: Option<&Notification>, err: &Error) -> bool {
         let dead = OutgoingMessage {
             group_id: message.group_id.to_string(),
-            dedup_id: note
-                .map(|n| n.idempotency_key())
-                .unwrap_or_else(|| digest(message.body.as_bytes())[..64].to_string()),
+            dedup_id: dead_letter_dedup_id(message),
             body: message.body.to_string(),
         };
         if let Err(send_err) = self.dead_letters.send(&[dead]).await {
@@ -101,7 +99,52 @@ impl Trail<'_> {
     }
 }
 
+/// The DLQ's MessageDeduplicationId: one per queue message, not per change. A delivery of the same
+/// message dead-lettered twice (the DLQ send worked, the delete did not) lands once; a message
+/// redriven from the DLQ is a new message, so if it fails again within SQS's 5-minute dedup window it
+/// still reaches the DLQ instead of being dropped there and then deleted from its queue.
+fn dead_letter_dedup_id(message: &Delivered<'_>) -> String {
+    let identity = if message.message_id.is_empty() { message.body } else { message.message_id };
+    format!("dlq-{}", &digest(identity.as_bytes())[..60])
+}
+
 /// The idempotency payload hash: the change itself, not who delivered it.
 pub(super) fn payload_hash(note: &Notification) -> String {
     digest(format!("{}|{}|{}|{}", note.record, note.reason, note.source_version, note.changed_at).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{RecordKey, System};
+    use crate::embedded::{EmbeddedAudit, EmbeddedQueue, EmbeddedQueueOptions, ManualClock};
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn a_redriven_message_that_fails_again_reaches_the_dlq_again_and_a_repeat_of_one_delivery_does_not() {
+        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let dlq = EmbeddedQueue::new("dlq.fifo", EmbeddedQueueOptions::default(), clock.clone());
+        let audit = EmbeddedAudit::new();
+        let trail = Trail { audit: &audit, dead_letters: &dlq, clock: clock.as_ref(), direction: "sap->sf" };
+        let note = Notification {
+            record: RecordKey { system: System::Sap, object: "Invoices".into(), id: "7".into() },
+            reason: "poll".into(),
+            changed_at: 1,
+            source_version: "v1".into(),
+            correlation_id: "c".into(),
+        };
+        let body = note.to_body();
+        let group = note.group_id();
+        let delivered = |message_id| Delivered { message_id, group_id: &group, body: &body };
+        let err = Error::Invalid("rejected".into());
+        assert!(trail.dead_letter(&delivered("m-1"), Some(&note), &err).await);
+        // The same delivery again (its delete failed after the DLQ send): still one in the DLQ.
+        assert!(trail.dead_letter(&delivered("m-1"), Some(&note), &err).await);
+        assert_eq!(dlq.len(), 1);
+        // Redriven (a new message id, same change) and failing again a minute later: a second copy.
+        clock.advance(std::time::Duration::from_secs(60));
+        assert!(trail.dead_letter(&delivered("m-2"), Some(&note), &err).await);
+        assert_eq!(dlq.len(), 2);
+        assert_eq!(audit.all().iter().filter(|e| e.outcome == Outcome::DeadLettered).count(), 3);
+    }
 }

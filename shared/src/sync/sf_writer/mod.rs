@@ -29,6 +29,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// Tuning of the sf-writer.
 #[derive(Debug, Clone)]
@@ -98,6 +99,10 @@ pub struct WriterRun {
     pub retried: u64,
     pub dead_lettered: u64,
     pub stopped: Stop,
+    /// Per SAP invoice written: milliseconds from its change in SAP (the notification's
+    /// `changed_at`) to its Salesforce write. For the invocation's metrics, not its result.
+    #[serde(skip)]
+    pub invoice_sync_lag_ms: Vec<i64>,
 }
 
 /// What becomes of one message.
@@ -143,6 +148,7 @@ impl SfWriter {
             retried: 0,
             dead_lettered: 0,
             stopped: Stop::QueueEmpty,
+            invoice_sync_lag_ms: Vec::new(),
         };
         let mut probed = false;
         loop {
@@ -565,6 +571,22 @@ impl SfWriter {
         verdict: Verdict,
         run: &mut WriterRun,
     ) -> Result<Option<String>> {
+        let span = match note {
+            Some(note) => {
+                tracing::info_span!("sf_writer", record = %note.record, correlation_id = %note.correlation_id)
+            }
+            None => tracing::info_span!("sf_writer", message_id = %message.message_id),
+        };
+        self.settle_in_span(message, note, verdict, run).instrument(span).await
+    }
+
+    async fn settle_in_span(
+        &self,
+        message: &ReceivedMessage,
+        note: Option<&Notification>,
+        verdict: Verdict,
+        run: &mut WriterRun,
+    ) -> Result<Option<String>> {
         let trail = Trail {
             audit: self.audit.as_ref(),
             dead_letters: self.dead_letters.as_ref(),
@@ -573,10 +595,14 @@ impl SfWriter {
         };
         match verdict {
             Verdict::Done { action, outcome, target } => {
+                tracing::debug!(action, ?outcome, "record settled");
                 if let Some(note) = note {
                     trail.attempt(note, action, outcome, target, None).await;
                 }
                 if outcome == Outcome::Succeeded {
+                    if let Some(note) = note.filter(|n| n.record.object == "Invoices") {
+                        run.invoice_sync_lag_ms.push(self.clock.now_millis() - note.changed_at);
+                    }
                     run.written += 1;
                 } else {
                     run.skipped += 1;
@@ -584,6 +610,7 @@ impl SfWriter {
                 Ok(Some(message.receipt_handle.clone()))
             }
             Verdict::Retry { err, delay_secs } => {
+                tracing::debug!(error = %err, delay_secs, "retryable failure; message returns later");
                 if let Some(note) = note {
                     trail.attempt(note, "retry", Outcome::Retrying, None, Some(&err)).await;
                 }

@@ -1,0 +1,27 @@
+//! reconciler Lambda (F8): run by EventBridge Scheduler, daily with `{"period": "month_to_date"}` and
+//! on the 1st with `{"period": "previous_month"}` (or `{"from", "to"}`, plus `"repair": true`).
+//! Compares SAP and Salesforce for the period, stores the report in S3, publishes a summary to SNS
+//! when there are exceptions, and re-enqueues differing records when asked to repair.
+#![forbid(unsafe_code)]
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+use shared::config::Env;
+use shared::sync::reconcile::{ReconRequest, Reconciler};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init_lambda();
+    let sdk = shared::aws::sdk_config().await;
+    let reconciler = &shared::wiring::reconciler(&sdk, &Env).await?;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move { handle(event, reconciler).await }))
+        .await
+}
+
+async fn handle(event: LambdaEvent<Value>, reconciler: &Reconciler) -> Result<Value, Error> {
+    let now = reconciler.clock.now_millis();
+    let request = ReconRequest::from_event(&event.payload, &shared::sync::date_of(now))?;
+    let outcome = reconciler.run(&request).await?;
+    shared::telemetry::functions::reconciler(&outcome.report).emit(reconciler.clock.now_millis());
+    Ok(outcome.summary())
+}

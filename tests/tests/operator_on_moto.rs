@@ -1,0 +1,243 @@
+//! The operator tools on AWS APIs served by moto_server: SQS (SentTimestamp, visibility reset,
+//! redrive send + delete with the deterministic dedup id, a restart within the dedup window sends no
+//! duplicate), the audit table's `by_outcome` index for failures, and `b1force` run as a process
+//! with nothing but environment settings.
+
+use e2e::moto::MotoServer;
+use shared::aws::{DynamoAudit, SqsQueue};
+use shared::domain::{Notification, RecordKey};
+use shared::error::ErrorClass;
+use shared::ports::{AuditEntry, AuditLog, Clock, Outcome, OutgoingMessage, Queue, SystemClock};
+use shared::sync::operations::Route;
+use shared::sync::operations::dlq::{self, QueuePair, RedriveOptions, redrive_dedup_id};
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+const AUDIT_TABLE: &str = "b1force-audit";
+
+fn note(i: usize) -> Notification {
+    Notification {
+        record: RecordKey::parse(&format!("sap:Invoices:{}", 100 + i)).unwrap(),
+        reason: "poll".into(),
+        changed_at: 1,
+        source_version: format!("v{i}"),
+        correlation_id: format!("c{i}"),
+    }
+}
+
+fn entry(record: usize, at: i64, outcome: Outcome) -> AuditEntry {
+    let failed = outcome != Outcome::Succeeded;
+    AuditEntry {
+        record_key: note(record).record.to_string(),
+        at,
+        correlation_id: format!("c{record}"),
+        direction: "sap->sf".into(),
+        action: match outcome {
+            Outcome::Succeeded => "write",
+            Outcome::DeadLettered => "dead_letter",
+            _ => "retry",
+        }
+        .into(),
+        outcome,
+        source_version: Some(format!("v{record}")),
+        payload_digest: None,
+        error_code: failed.then(|| "INVALID_FIELD".into()),
+        error_class: failed.then_some(ErrorClass::Permanent),
+        error: failed.then(|| "bad value for Amount__c".into()),
+        target_id: None,
+    }
+}
+
+/// Dead letters as a writer puts them: one message per record, dedup id = idempotency key.
+async fn dead_letter(dlq: &SqsQueue, count: usize) {
+    let messages: Vec<OutgoingMessage> = (0..count)
+        .map(|i| OutgoingMessage {
+            group_id: note(i).group_id(),
+            dedup_id: note(i).idempotency_key(),
+            body: note(i).to_body(),
+        })
+        .collect();
+    dlq.send(&messages).await.unwrap();
+}
+
+async fn drain_bodies(queue: &SqsQueue) -> Vec<String> {
+    let mut bodies = Vec::new();
+    loop {
+        let batch = queue.receive(10).await.unwrap();
+        if batch.is_empty() {
+            return bodies;
+        }
+        for m in batch {
+            queue.delete(&m.receipt_handle).await.unwrap();
+            bodies.push(m.body);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn looking_at_an_sqs_dlq_reports_sent_times_and_makes_every_message_visible_again() -> anyhow::Result<()> {
+    let moto = MotoServer::start().await?;
+    moto.create_audit_table(AUDIT_TABLE).await?;
+    let (queue_url, dlq_url) = moto.create_fifo_queue_with_dlq("b1force-to-salesforce", 5).await?;
+    let sqs = moto.sqs().await;
+    let (source, dlq) = (SqsQueue::new(sqs.clone(), queue_url), SqsQueue::new(sqs, dlq_url));
+    let audit = DynamoAudit::new(moto.dynamodb().await, AUDIT_TABLE.into(), None);
+    let before = SystemClock.now_millis();
+    dead_letter(&dlq, 12).await;
+    for i in 0..12 {
+        audit.record(&entry(i, before, Outcome::DeadLettered)).await?;
+    }
+
+    let pair = QueuePair { route: Route::ToSalesforce, source: &source, dead_letters: &dlq };
+    let summary = dlq::list(pair, &audit, 100).await?;
+    assert_eq!(summary.approximate_count, 12);
+    assert!(summary.sampled >= 10, "{summary:?}");
+    assert_eq!(summary.reasons, [("INVALID_FIELD".to_string(), summary.sampled)]);
+    let oldest = summary.oldest_sent_at.expect("SentTimestamp was read");
+    assert!((before - 5_000..=SystemClock.now_millis()).contains(&oldest), "{oldest} vs {before}");
+    assert_eq!(dlq.depth().await?, 12, "every message is visible again");
+    assert_eq!(drain_bodies(&dlq).await.len(), 12);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sqs_redrive_restarted_after_dying_between_send_and_delete_queues_no_duplicate() -> anyhow::Result<()> {
+    let moto = MotoServer::start().await?;
+    moto.create_audit_table(AUDIT_TABLE).await?;
+    let (queue_url, dlq_url) = moto.create_fifo_queue_with_dlq("b1force-to-salesforce", 5).await?;
+    let sqs = moto.sqs().await;
+    let (source, dlq) = (SqsQueue::new(sqs.clone(), queue_url), SqsQueue::new(sqs, dlq_url));
+    let audit = DynamoAudit::new(moto.dynamodb().await, AUDIT_TABLE.into(), None);
+    dead_letter(&dlq, 15).await;
+
+    // The first run dies after sending one batch and before deleting it: what redrive sends, unsent deletes.
+    let first = dlq.receive_for(10, 1).await?;
+    assert!(first.iter().all(|m| m.sent_at.is_some()));
+    let copies: Vec<OutgoingMessage> = first
+        .iter()
+        .map(|m| OutgoingMessage {
+            group_id: m.group_id.clone(),
+            dedup_id: redrive_dedup_id(&m.message_id),
+            body: m.body.clone(),
+        })
+        .collect();
+    source.send(&copies).await?;
+    for m in &first {
+        dlq.release(&m.receipt_handle, 0).await?;
+    }
+
+    let pair = QueuePair { route: Route::ToSalesforce, source: &source, dead_letters: &dlq };
+    let report = dlq::redrive(pair, &audit, &SystemClock, &RedriveOptions::default(), &mut |_| {}).await?;
+    assert_eq!((report.examined, report.redriven), (15, 15));
+    assert_eq!(dlq.depth().await?, 0);
+    let bodies = drain_bodies(&source).await;
+    assert_eq!(bodies.len(), 15, "the re-sent copies were dropped by SQS deduplication");
+    assert_eq!(bodies.iter().collect::<HashSet<_>>().len(), 15);
+    let trail = audit.for_record(&note(3).record.to_string()).await?;
+    assert_eq!(trail.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["redrive"]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_since_a_time_come_from_the_outcome_index_newest_first_and_limited() -> anyhow::Result<()> {
+    let moto = MotoServer::start().await?;
+    moto.create_audit_table(AUDIT_TABLE).await?;
+    let audit = DynamoAudit::new(moto.dynamodb().await, AUDIT_TABLE.into(), None);
+    let now = 1_795_600_800_000;
+    for i in 0..30 {
+        audit.record(&entry(i, now - 60_000 * i as i64, Outcome::Retrying)).await?;
+    }
+    for i in 0..4 {
+        audit.record(&entry(i, now - 30_000 - 60_000 * i as i64, Outcome::DeadLettered)).await?;
+        audit.record(&entry(i, now - 10_000, Outcome::Succeeded)).await?;
+        audit.record(&entry(i, now - 3 * 3_600_000, Outcome::Rejected)).await?;
+    }
+
+    let hour = audit.failures_since(now - 3_600_000, None).await?;
+    assert_eq!(hour.len(), 34, "30 retries and 4 dead letters, no successes, nothing older");
+    assert!(hour.windows(2).all(|w| w[0].at >= w[1].at), "newest first");
+    assert!(hour.iter().all(|e| e.outcome != Outcome::Succeeded && e.outcome != Outcome::Rejected));
+    let newest = audit.failures_since(now - 3_600_000, Some(3)).await?;
+    assert_eq!(newest.iter().map(|e| e.at).collect::<Vec<_>>(), [now, now - 30_000, now - 60_000]);
+    assert_eq!(audit.failures_since(now - 4 * 3_600_000, None).await?.len(), 38);
+    Ok(())
+}
+
+/// The `b1force` binary, built once per run (its package's binaries are not built for this crate's
+/// tests), in a command that sees no environment but `PATH`.
+fn b1force() -> Command {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    let binary = BINARY.get_or_init(|| {
+        let mut build = Command::new(env!("CARGO"));
+        build.args(["build", "--quiet", "-p", "b1force-cli", "--bin", "b1force"]);
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        assert!(build.status().expect("cargo runs").success(), "building b1force failed");
+        let profile_dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_path_buf();
+        let binary = profile_dir.join("b1force");
+        assert!(binary.exists(), "{} is missing", binary.display());
+        binary
+    });
+    let mut command = Command::new(binary);
+    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+}
+
+fn aws_env(command: &mut Command, moto: &MotoServer) {
+    command
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b1force_audit_and_dlq_run_as_processes_against_aws_from_environment_settings() -> anyhow::Result<()> {
+    let moto = MotoServer::start().await?;
+    moto.create_audit_table(AUDIT_TABLE).await?;
+    let (to_sap, to_sap_dlq) = moto.create_fifo_queue_with_dlq("b1force-to-sap", 5).await?;
+    let (to_sf, to_sf_dlq) = moto.create_fifo_queue_with_dlq("b1force-to-salesforce", 5).await?;
+    let audit = DynamoAudit::new(moto.dynamodb().await, AUDIT_TABLE.into(), None);
+    let now = SystemClock.now_millis();
+    audit.record(&entry(1, now - 60_000, Outcome::DeadLettered)).await?;
+    audit.record(&entry(2, now - 30_000, Outcome::Succeeded)).await?;
+    audit.record(&entry(3, now - 2 * 3_600_000, Outcome::Retrying)).await?;
+    dead_letter(&SqsQueue::new(moto.sqs().await, to_sf_dlq.clone()), 2).await;
+
+    let mut command = b1force();
+    aws_env(&mut command, &moto);
+    let out =
+        command.env("AUDIT_TABLE", AUDIT_TABLE).args(["audit", "--failures", "--since", "1h", "--json"]).output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let failures: Vec<AuditEntry> = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(failures, [entry(1, now - 60_000, Outcome::DeadLettered)]);
+
+    let mut command = b1force();
+    aws_env(&mut command, &moto);
+    let out = command
+        .env("AUDIT_TABLE", AUDIT_TABLE)
+        .env("TO_SAP_QUEUE_URL", &to_sap)
+        .env("TO_SAP_DLQ_URL", &to_sap_dlq)
+        .env("TO_SALESFORCE_QUEUE_URL", &to_sf)
+        .env("TO_SALESFORCE_DLQ_URL", &to_sf_dlq)
+        .args(["dlq", "list", "--json"])
+        .output()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summaries: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(summaries[0]["queue"], "to-sap");
+    assert_eq!(summaries[0]["approximate_count"], 0);
+    assert_eq!(summaries[1]["queue"], "to-salesforce");
+    assert_eq!(summaries[1]["approximate_count"], 2);
+    assert_eq!(summaries[1]["reasons"], serde_json::json!([["INVALID_FIELD", 1], ["unknown", 1]]));
+
+    let mut command = b1force();
+    aws_env(&mut command, &moto);
+    let out = command.env("AUDIT_TABLE", AUDIT_TABLE).args(["dlq", "redrive", "--queue", "to-sap"]).output()?;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("TO_SAP_QUEUE_URL is not set"), "{stderr}");
+    Ok(())
+}
