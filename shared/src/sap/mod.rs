@@ -8,9 +8,9 @@ mod api;
 mod billing;
 mod business_partners;
 mod changes;
-mod reconcile;
 pub mod errors;
 pub mod odata;
+mod reconcile;
 mod rows;
 pub mod setup;
 
