@@ -280,3 +280,42 @@ async fn enable_ttl(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> anyhow:
         .with_context(|| format!("enabling TTL on {table}"))?;
     Ok(())
 }
+
+/// moto_server with the audit and sync-state tables and both secrets, the two sandboxes, and the
+/// settings every function shares (tables, SAP and Salesforce with secrets by id); each test adds
+/// its queues, buckets and topics.
+pub struct Systems {
+    pub moto: MotoServer,
+    pub sap: sandbox::SapSandbox,
+    pub sf: sandbox::SalesforceSandbox,
+    pub settings: std::collections::HashMap<String, String>,
+}
+
+impl Systems {
+    pub async fn start() -> anyhow::Result<Self> {
+        use sandbox::{SalesforceOptions, SalesforceSandbox, SapOptions, SapSandbox};
+        use serde_json::json;
+        let moto = MotoServer::start().await?;
+        moto.create_audit_table("b1force-audit").await?;
+        moto.create_sync_state_table("b1force-sync-state").await?;
+        let sap = SapSandbox::start(SapOptions::default()).await?;
+        let sf = SalesforceSandbox::start(SalesforceOptions::default()).await?;
+        moto.create_secret("b1force/sap", &json!({"password": sap.password()}).to_string()).await?;
+        moto.create_secret("b1force/salesforce", &json!({"client_secret": sf.client_secret()}).to_string()).await?;
+        let settings = [
+            ("AUDIT_TABLE", "b1force-audit".to_string()),
+            ("SYNC_STATE_TABLE", "b1force-sync-state".into()),
+            ("SAP_URL", sap.base_url()),
+            ("SAP_COMPANY_DB", sap.company_db().into()),
+            ("SAP_USER", sap.user().into()),
+            ("SAP_SECRET_ID", "b1force/sap".into()),
+            ("SF_LOGIN_URL", sf.login_url()),
+            ("SF_CLIENT_ID", sf.client_id().into()),
+            ("SF_SECRET_ID", "b1force/salesforce".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        Ok(Self { moto, sap, sf, settings })
+    }
+}

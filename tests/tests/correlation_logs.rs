@@ -3,38 +3,14 @@
 //! the span fields through the sf-receiver, the sap-writer, the sap-poller and the sf-writer.
 
 use b1force_cli::local::{LocalOptions, LocalStack, opportunity_change_event};
+use e2e::logs::Captured;
 use e2e::pipeline::{COMMIT_MS, deliver_closed_won};
 use serde_json::Value;
 use shared::sync::sf_writer::SfWriterSettings;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl Captured {
-    /// Every line, each parsed as JSON (a line that is not JSON fails the test).
-    fn lines(&self) -> Vec<Value> {
-        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect()
-    }
+/// Every line, each parsed as JSON (a line that is not JSON fails the test).
+fn json_lines(logs: &Captured) -> Vec<Value> {
+    logs.text().lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect()
 }
 
 /// The lines logged in span `span` carrying `correlation_id`, as their messages.
@@ -72,7 +48,7 @@ async fn every_flow_logs_json_lines_carrying_the_records_correlation_id() {
     // sap-poller → sf-writer: SAP's records reach Salesforce.
     stack.sync_from_sap(SfWriterSettings::default()).await.unwrap();
 
-    let lines = logs.lines();
+    let lines = json_lines(&logs);
     assert!(lines.len() > 10, "{} lines", lines.len());
     assert!(lines.iter().all(|l| l["level"].is_string() && l["fields"].is_object()), "the Lambda JSON shape");
 

@@ -3,51 +3,13 @@
 //! orders in the SAP sandbox and write-backs to the Salesforce sandbox.
 
 use b1force_cli::local::opportunity_change_event;
-use e2e::moto::MotoServer;
+use e2e::moto::Systems;
 use e2e::pipeline::COMMIT_MS;
-use sandbox::{SalesforceOptions, SalesforceSandbox, SapOptions, SapSandbox};
 use serde_json::json;
 use shared::aws::{DynamoAudit, SqsQueue};
 use shared::ports::{AuditLog, Clock, Outcome, Queue, SystemClock};
 use shared::sync::drain::drain;
 use shared::wiring::{ReceiverDeps, sap_writer};
-use std::collections::HashMap;
-
-/// moto_server with the audit and sync-state tables and both secrets, the two sandboxes, and the
-/// settings every function shares; each test adds its queues.
-struct Systems {
-    moto: MotoServer,
-    sap: SapSandbox,
-    sf: SalesforceSandbox,
-    settings: HashMap<String, String>,
-}
-
-impl Systems {
-    async fn start() -> anyhow::Result<Self> {
-        let moto = MotoServer::start().await?;
-        moto.create_audit_table("b1force-audit").await?;
-        moto.create_sync_state_table("b1force-sync-state").await?;
-        let sap = SapSandbox::start(SapOptions::default()).await?;
-        let sf = SalesforceSandbox::start(SalesforceOptions::default()).await?;
-        moto.create_secret("b1force/sap", &json!({"password": sap.password()}).to_string()).await?;
-        moto.create_secret("b1force/salesforce", &json!({"client_secret": sf.client_secret()}).to_string()).await?;
-        let settings = [
-            ("AUDIT_TABLE", "b1force-audit".to_string()),
-            ("SYNC_STATE_TABLE", "b1force-sync-state".into()),
-            ("SAP_URL", sap.base_url()),
-            ("SAP_COMPANY_DB", sap.company_db().into()),
-            ("SAP_USER", sap.user().into()),
-            ("SAP_SECRET_ID", "b1force/sap".into()),
-            ("SF_LOGIN_URL", sf.login_url()),
-            ("SF_CLIENT_ID", sf.client_id().into()),
-            ("SF_SECRET_ID", "b1force/salesforce".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        Ok(Self { moto, sap, sf, settings })
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lambda_wiring_turns_duplicate_closed_won_events_into_one_order_each_on_moto() -> anyhow::Result<()> {

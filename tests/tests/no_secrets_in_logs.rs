@@ -1,29 +1,8 @@
 //! The pipeline at debug level logs neither passwords, client secrets, access tokens nor session cookies.
 
 use b1force_cli::local::{LocalOptions, LocalStack};
+use e2e::logs::Captured;
 use e2e::pipeline::deliver_closed_won;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_debug_level_run_logs_no_password_secret_token_or_session_cookie() {
@@ -48,7 +27,7 @@ async fn a_debug_level_run_logs_no_password_secret_token_or_session_cookie() {
     deliver_closed_won(&stack, &ids_with_poison, 1, "logs-poison").await.unwrap();
     stack.drain(u64::MAX).await.unwrap();
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(text.lines().count() > 20, "the run should have logged something at debug level");
     let mut secrets = vec![
         ("SAP password", stack.sap_sandbox.password().to_string()),

@@ -102,38 +102,19 @@ async fn reports_land_in_s3_with_their_types_and_sns_hears_only_of_exceptions() 
 /// missing in Salesforce), repair on: the repairs land on the queues and in the audit table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lambda_wiring_reconciles_and_repairs_through_aws() {
-    use sandbox::{SalesforceOptions, SalesforceSandbox, SapOptions, SapSandbox};
     use shared::ports::{AuditLog, Queue};
-    let moto = MotoServer::start().await.unwrap();
+    let e2e::moto::Systems { moto, sap: _sap, sf: _sf, mut settings } = e2e::moto::Systems::start().await.unwrap();
     let sdk = moto.sdk_config().await;
     S3Reports::client(&sdk).create_bucket().bucket(BUCKET).send().await.unwrap();
     let (topic, queue_url) = topic_with_queue(&moto).await;
-    moto.create_audit_table("b1force-audit").await.unwrap();
-    moto.create_sync_state_table("b1force-sync-state").await.unwrap();
     let (to_salesforce, _) = moto.create_fifo_queue_with_dlq("b1force-to-salesforce", 5).await.unwrap();
     let (to_sap, _) = moto.create_fifo_queue_with_dlq("b1force-to-sap", 5).await.unwrap();
-    let sap = SapSandbox::start(SapOptions::default()).await.unwrap();
-    let sf = SalesforceSandbox::start(SalesforceOptions::default()).await.unwrap();
-    moto.create_secret("b1force/sap", &json!({"password": sap.password()}).to_string()).await.unwrap();
-    moto.create_secret("b1force/salesforce", &json!({"client_secret": sf.client_secret()}).to_string()).await.unwrap();
-    let settings: std::collections::HashMap<String, String> = [
-        ("REPORTS_BUCKET", BUCKET.to_string()),
-        ("REPORT_TOPIC_ARN", topic),
-        ("TO_SALESFORCE_QUEUE_URL", to_salesforce.clone()),
-        ("TO_SAP_QUEUE_URL", to_sap),
-        ("AUDIT_TABLE", "b1force-audit".into()),
-        ("SYNC_STATE_TABLE", "b1force-sync-state".into()),
-        ("SAP_URL", sap.base_url()),
-        ("SAP_COMPANY_DB", sap.company_db().into()),
-        ("SAP_USER", sap.user().into()),
-        ("SAP_SECRET_ID", "b1force/sap".into()),
-        ("SF_LOGIN_URL", sf.login_url()),
-        ("SF_CLIENT_ID", sf.client_id().into()),
-        ("SF_SECRET_ID", "b1force/salesforce".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    settings.extend([
+        ("REPORTS_BUCKET".to_string(), BUCKET.to_string()),
+        ("REPORT_TOPIC_ARN".into(), topic),
+        ("TO_SALESFORCE_QUEUE_URL".into(), to_salesforce.clone()),
+        ("TO_SAP_QUEUE_URL".into(), to_sap),
+    ]);
     let reconciler = shared::wiring::reconciler(&sdk, &settings).await.unwrap();
     let request = ReconRequest::from_event(&json!({"period": "month_to_date", "repair": true}), "2026-11-25").unwrap();
     let outcome = reconciler.run(&request).await.unwrap();
