@@ -20,6 +20,15 @@ pub type Record = serde_json::Map<String, serde_json::Value>;
 /// Milliseconds since the Unix epoch.
 pub type EpochMillis = i64;
 
+/// An epoch-ms instant as RFC 3339 UTC with milliseconds, e.g. `2026-11-25T08:00:00.123Z`.
+pub fn rfc3339_millis(at: EpochMillis) -> String {
+    let instant = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    instant.format(&format).unwrap_or_else(|_| at.to_string())
+}
+
 /// Hex SHA-256 of some bytes: payload digests and idempotency hashes.
 pub fn digest(bytes: &[u8]) -> String {
     use sha2::Digest;

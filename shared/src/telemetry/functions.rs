@@ -66,17 +66,6 @@ fn class_name(class: ErrorClass) -> &'static str {
     }
 }
 
-/// `ExceptionKind` dimension values, as the report spells them.
-fn kind_name(kind: ExceptionKind) -> &'static str {
-    match kind {
-        ExceptionKind::MissingInSalesforce => "missing_in_salesforce",
-        ExceptionKind::MissingInSap => "missing_in_sap",
-        ExceptionKind::AmountDrift => "amount_drift",
-        ExceptionKind::StatusDrift => "status_drift",
-        ExceptionKind::FieldDrift => "field_drift",
-    }
-}
-
 fn seconds(millis: i64) -> f64 {
     millis.max(0) as f64 / 1000.0
 }
@@ -253,7 +242,7 @@ pub fn reconciler(report: &ReconReport) -> Metrics {
         .api_calls(calls);
     by_kind
         .into_iter()
-        .fold(metrics, |m, (kind, n)| m.breakdown("ExceptionKind", kind_name(kind), "ReconciliationExceptions", n))
+        .fold(metrics, |m, (kind, n)| m.breakdown("ExceptionKind", kind.code(), "ReconciliationExceptions", n))
 }
 
 /// Sample results of every function, one invocation each, as their EMF lines: what the EMF
@@ -520,7 +509,7 @@ mod tests {
         assert_eq!(m.breakdown_value("ExceptionKind", "amount_drift", "ReconciliationExceptions"), Some(1.0));
         assert_eq!(m.breakdown_value("ExceptionKind", "field_drift", "ReconciliationExceptions"), None);
         for kind in [ExceptionKind::MissingInSap, ExceptionKind::StatusDrift, ExceptionKind::FieldDrift] {
-            assert_eq!(serde_json::to_value(kind).unwrap(), kind_name(kind), "the report's own spelling");
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.code(), "the report's own spelling");
         }
     }
 

@@ -70,14 +70,7 @@ pub fn parse_since(raw: &str, now: EpochMillis) -> Result<EpochMillis> {
     Ok((at.unix_timestamp_nanos() / 1_000_000) as EpochMillis)
 }
 
-/// An epoch-ms instant as RFC 3339 UTC with milliseconds, e.g. `2026-11-25T08:00:00.123Z`.
-pub fn rfc3339(at: EpochMillis) -> String {
-    let instant = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let format =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    instant.format(&format).unwrap_or_else(|_| at.to_string())
-}
+pub use crate::domain::rfc3339_millis as rfc3339;
 
 #[cfg(test)]
 mod tests {

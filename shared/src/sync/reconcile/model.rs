@@ -27,6 +27,27 @@ pub enum ExceptionKind {
 }
 
 impl ExceptionKind {
+    /// Every kind, in report order.
+    pub const ALL: [ExceptionKind; 5] = [
+        ExceptionKind::MissingInSalesforce,
+        ExceptionKind::MissingInSap,
+        ExceptionKind::AmountDrift,
+        ExceptionKind::StatusDrift,
+        ExceptionKind::FieldDrift,
+    ];
+
+    /// The stable code, as the JSON spells it (`amount_drift`): CSV cells, the page's kind filter and
+    /// the `ExceptionKind` metric dimension all name a kind this way.
+    pub fn code(self) -> &'static str {
+        match self {
+            ExceptionKind::MissingInSalesforce => "missing_in_salesforce",
+            ExceptionKind::MissingInSap => "missing_in_sap",
+            ExceptionKind::AmountDrift => "amount_drift",
+            ExceptionKind::StatusDrift => "status_drift",
+            ExceptionKind::FieldDrift => "field_drift",
+        }
+    }
+
     /// A short human label (`missing in Salesforce`).
     pub fn label(self) -> &'static str {
         match self {
@@ -106,3 +127,4 @@ pub struct ReconReport {
     pub sap_calls: u64,
     pub salesforce_calls: u64,
 }
+

@@ -186,7 +186,7 @@ impl Reconciler {
         };
         let report = ReconReport {
             run_id: run_id.clone(),
-            generated_at: rfc3339(self.clock.now_millis()),
+            generated_at: crate::domain::rfc3339_millis(self.clock.now_millis()),
             period: period.clone(),
             totals,
             exceptions,
@@ -432,29 +432,11 @@ fn payment_total(payment: &Record) -> f64 {
         + means("PaymentCreditCards", "CreditSum")
 }
 
-/// `2026-11-25T14:15:00.123Z`.
-fn rfc3339(now: EpochMillis) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now) * 1_000_000)
-        .ok()
-        .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
-}
-
 /// `20261125T141500Z-1a2b3c4d`: sorts by time, unique per run.
 fn run_id(now: EpochMillis) -> String {
-    let at =
-        time::OffsetDateTime::from_unix_timestamp(now.div_euclid(1000)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let stamp = format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    );
+    let stamp: String = crate::domain::rfc3339_millis(now)[..19].chars().filter(|c| *c != '-' && *c != ':').collect();
     let unique = uuid::Uuid::new_v4().simple().to_string();
-    format!("{stamp}-{}", &unique[..8])
+    format!("{stamp}Z-{}", &unique[..8])
 }
 
 #[cfg(test)]

@@ -306,7 +306,7 @@ impl SfWriter {
                 Some((key, row))
             })
             .collect();
-        let synced_at = iso_time(self.clock.now_millis());
+        let synced_at = crate::domain::rfc3339_millis(self.clock.now_millis());
         let mut out = Vec::with_capacity(by_key.len());
         for (key, messages) in by_key {
             let record_key = RecordKey { system: System::Sap, object: entity.to_string(), id: key.to_string() };
@@ -678,12 +678,4 @@ fn request_limit() -> Error {
 
 fn unsettled() -> Error {
     Error::Invalid("the round ended without a verdict for this message".into())
-}
-
-fn iso_time(epoch_millis: EpochMillis) -> String {
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(epoch_millis) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let format =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    at.format(&format).unwrap_or_default()
 }

@@ -6,7 +6,7 @@
 //! stay numbers; `-1+1` or `-A1` is not plain and is guarded.
 
 use super::super::model::{ReconException, ReconReport};
-use super::{kind_code, or_empty};
+use super::or_empty;
 
 const HEADER: [&str; 11] = [
     "kind",
@@ -33,7 +33,7 @@ pub(super) fn render(report: &ReconReport) -> String {
 
 fn row(e: &ReconException) -> [&str; 11] {
     [
-        kind_code(e.kind),
+        e.kind.code(),
         &e.entity,
         &e.sap_key,
         or_empty(&e.salesforce_id),

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha256};
 
 use super::super::model::{ReconException, ReconReport, RepairSummary, Totals};
-use super::{KINDS, kind_code, or_empty};
+use super::{KINDS, or_empty};
 
 const STYLE: &str = include_str!("report.css");
 const SCRIPT: &str = include_str!("report.js");
@@ -72,7 +72,7 @@ fn write_summary(page: &mut String, report: &ReconReport) {
             page,
             "<tr><th scope=\"row\">{}</th><td class=\"num\" id=\"count-{}\">{count}</td></tr>",
             kind.label(),
-            kind_code(kind)
+            kind.code()
         );
     }
     let _ = writeln!(
@@ -168,7 +168,7 @@ fn write_exceptions(page: &mut String, exceptions: &[ReconException]) {
     for kind in KINDS {
         let count = exceptions.iter().filter(|e| e.kind == kind).count();
         if count > 0 {
-            let _ = writeln!(page, "<option value=\"{}\">{} ({count})</option>", kind_code(kind), kind.label());
+            let _ = writeln!(page, "<option value=\"{}\">{} ({count})</option>", kind.code(), kind.label());
         }
     }
     let _ = writeln!(
@@ -195,7 +195,7 @@ fn write_exception_row(page: &mut String, e: &ReconException) {
     let _ = write!(
         page,
         "<tr data-kind=\"{}\"><td>{}</td><td>{}</td><td>",
-        kind_code(e.kind),
+        e.kind.code(),
         e.kind.label(),
         Escaped(&e.entity)
     );
@@ -383,7 +383,7 @@ mod tests {
         assert!(!page.contains("id=\"repair\""));
         assert_eq!(between(&page, "id=\"count-total\">", "<"), "0");
         for kind in KINDS {
-            assert_eq!(between(&page, &format!("id=\"count-{}\">", kind_code(kind)), "<"), "0");
+            assert_eq!(between(&page, &format!("id=\"count-{}\">", kind.code()), "<"), "0");
         }
     }
 
@@ -395,7 +395,7 @@ mod tests {
         let page = render(&report);
         for kind in KINDS {
             let expected = report.exceptions.iter().filter(|e| e.kind == kind).count();
-            let shown = between(&page, &format!("id=\"count-{}\">", kind_code(kind)), "<");
+            let shown = between(&page, &format!("id=\"count-{}\">", kind.code()), "<");
             assert_eq!(shown, expected.to_string(), "{kind:?}");
         }
         assert_eq!(between(&page, "id=\"count-amount_drift\">", "<"), "3");
@@ -493,7 +493,7 @@ mod tests {
     fn every_exception_kind_is_labelled_in_its_row() {
         let page = render(&sample_report());
         for kind in [ExceptionKind::MissingInSap, ExceptionKind::FieldDrift] {
-            assert!(page.contains(&format!("<tr data-kind=\"{}\"><td>{}</td>", kind_code(kind), kind.label())));
+            assert!(page.contains(&format!("<tr data-kind=\"{}\"><td>{}</td>", kind.code(), kind.label())));
         }
     }
 }
