@@ -63,7 +63,8 @@ impl ExceptionKind {
 /// Counts and sums of one entity on both sides, for the period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
-    /// The SAP entity set compared (`Invoices`, `IncomingPayments`, `BusinessPartners`, `Items`).
+    /// The SAP entity set compared (`Invoices`, `CreditNotes`, `BusinessPartners`, `Items`), or a
+    /// document field compared in sum (`Invoices.PaidToDate`: what payments did, per document).
     pub entity: String,
     /// The Salesforce object it maps to (`SAP_Invoice__c`, `Account`, `Product2`).
     pub salesforce_object: String,
@@ -127,4 +128,3 @@ pub struct ReconReport {
     pub sap_calls: u64,
     pub salesforce_calls: u64,
 }
-

@@ -160,14 +160,11 @@ impl Reconciler {
         for entity in ["Invoices", "CreditNotes"] {
             let Some(pairing) = compare::document_pairing(&self.mapping, entity)? else { continue };
             self.step(&format!("{entity}: reading {} to {}", period.from, period.to));
-            let sides = self.documents(&pairing, period, tolerance, &links).await?;
+            let (sides, paid) = self.documents(&pairing, period, tolerance, &links).await?;
             self.step(&format!("{entity}: {} exception(s)", sides.exceptions.len()));
             exceptions.extend(sides.exceptions);
             totals.push(sides.totals);
-        }
-        if let Some(invoices) = compare::document_pairing(&self.mapping, "Invoices")? {
-            self.step("IncomingPayments: reading");
-            totals.push(self.payments(&invoices, period).await?);
+            totals.extend(paid);
         }
         for pairing in compare::master_data_pairings(&self.mapping)? {
             self.step(&format!("{}: reading every linked record", pairing.entity));
@@ -222,7 +219,15 @@ impl Reconciler {
 
     /// Invoices or credit notes of the period. A record on one side only is looked up on the other by
     /// key (in bulk) before it counts as missing: a changed date may have moved it out of the period.
-    async fn documents(&self, pairing: &Pairing, period: &Period, tolerance: f64, links: &Links) -> Result<Sides> {
+    /// The period's documents of one entity compared, and (when the flow maps `PaidToDate`) the paid
+    /// amounts of those documents on each side: what payments did, per document, like for like.
+    async fn documents(
+        &self,
+        pairing: &Pairing,
+        period: &Period,
+        tolerance: f64,
+        links: &Links,
+    ) -> Result<(Sides, Option<Totals>)> {
         let date_field = pairing.date_field.as_deref().ok_or_else(|| {
             Error::Config(format!("flow for {} maps no Salesforce field from DocDate", pairing.entity))
         })?;
@@ -246,6 +251,7 @@ impl Reconciler {
             sap_amount: Some(sum(&sap_rows, "DocTotal")),
             salesforce_amount: pairing.amount_field().map(|field| sum(&salesforce, field)),
         };
+        let paid = paid_totals(pairing, &sap_rows, &salesforce);
 
         let sap_keys: HashSet<String> = sap_rows.iter().filter_map(|r| compare::key_text(r, pairing.sap_key)).collect();
         let salesforce_keys: HashSet<String> = salesforce
@@ -274,44 +280,7 @@ impl Reconciler {
             sap_rows.extend(found);
         }
         let exceptions = compare::compare(pairing, &self.mapping, &sap_rows, &salesforce, tolerance, links)?;
-        Ok(Sides { exceptions, totals })
-    }
-
-    /// Incoming payments of the period: count and sum on the SAP side; on the Salesforce side the paid
-    /// amounts of the period's invoices (their effect; drifts show as invoice status drift).
-    async fn payments(&self, invoices: &Pairing, period: &Period) -> Result<Totals> {
-        let select: Vec<String> =
-            ["CashSum", "TransferSum", "PaymentChecks", "PaymentCreditCards", "Cancelled"].map(String::from).to_vec();
-        let payments = self.sap.documents_dated("IncomingPayments", &period.from, &period.to, &select).await?;
-        let payments: Vec<&Record> = payments.iter().filter(|p| p.get("Cancelled") != Some(&json!("tYES"))).collect();
-        let amount: f64 = payments.iter().map(|p| payment_total(p)).sum();
-        let paid_field = invoices.fields.iter().find(|f| f.sap == "PaidToDate").map(|f| f.salesforce.clone());
-        let (salesforce_count, salesforce_amount) = match (&paid_field, &invoices.date_field) {
-            (Some(paid), Some(date_field)) => {
-                let fields = vec![paid.clone()];
-                let prefix = invoices.key_prefix.clone().unwrap_or_default();
-                let read = KeyedRead {
-                    object: &invoices.object,
-                    key_field: &invoices.key_field,
-                    key_prefix: Some(&prefix),
-                    fields: &fields,
-                    dated: Some(DateRange { field: date_field, from: &period.from, to: &period.to }),
-                };
-                let records = self.salesforce.keyed_records(&read).await?;
-                let paid_records: Vec<Record> =
-                    records.into_iter().filter(|r| r.get(paid).and_then(Value::as_f64).unwrap_or(0.0) > 0.0).collect();
-                (paid_records.len() as u64, Some(sum(&paid_records, paid)))
-            }
-            _ => (0, None),
-        };
-        Ok(Totals {
-            entity: "IncomingPayments".into(),
-            salesforce_object: format!("{} ({})", invoices.object, paid_field.as_deref().unwrap_or("no paid amount")),
-            sap_count: payments.len() as u64,
-            salesforce_count,
-            sap_amount: Some(round_cents(amount)),
-            salesforce_amount,
-        })
+        Ok((Sides { exceptions, totals }, paid))
     }
 
     /// Master data: every SAP row against every Salesforce record carrying an SAP key.
@@ -416,20 +385,29 @@ fn sum(records: &[Record], field: &str) -> f64 {
     round_cents(records.iter().filter_map(|r| r.get(field).and_then(Value::as_f64)).sum())
 }
 
-fn round_cents(amount: f64) -> f64 {
-    (amount * 100.0).round() / 100.0
+/// Documents with something paid, and the sum paid, on each side: SAP's `PaidToDate` against the
+/// Salesforce field the flow maps it to. `None` when the flow does not map `PaidToDate`.
+fn paid_totals(pairing: &Pairing, sap_rows: &[Record], salesforce: &[Record]) -> Option<Totals> {
+    let paid_field = &pairing.fields.iter().find(|f| f.sap == "PaidToDate")?.salesforce;
+    let paid = |records: &[Record], field: &str| -> (u64, f64) {
+        let amounts: Vec<f64> =
+            records.iter().filter_map(|r| r.get(field).and_then(Value::as_f64)).filter(|a| *a != 0.0).collect();
+        (amounts.len() as u64, round_cents(amounts.iter().sum()))
+    };
+    let (sap_count, sap_amount) = paid(sap_rows, "PaidToDate");
+    let (salesforce_count, salesforce_amount) = paid(salesforce, paid_field);
+    Some(Totals {
+        entity: format!("{}.PaidToDate", pairing.entity),
+        salesforce_object: format!("{}.{paid_field}", pairing.object),
+        sap_count,
+        salesforce_count,
+        sap_amount: Some(sap_amount),
+        salesforce_amount: Some(salesforce_amount),
+    })
 }
 
-/// CashSum + TransferSum + checks + credit cards.
-fn payment_total(payment: &Record) -> f64 {
-    let number = |v: Option<&Value>| v.and_then(Value::as_f64).unwrap_or(0.0);
-    let means = |collection: &str, field: &str| -> f64 {
-        payment.get(collection).and_then(Value::as_array).into_iter().flatten().map(|m| number(m.get(field))).sum()
-    };
-    number(payment.get("CashSum"))
-        + number(payment.get("TransferSum"))
-        + means("PaymentChecks", "CheckSum")
-        + means("PaymentCreditCards", "CreditSum")
+fn round_cents(amount: f64) -> f64 {
+    (amount * 100.0).round() / 100.0
 }
 
 /// `20261125T141500Z-1a2b3c4d`: sorts by time, unique per run.
@@ -451,9 +429,20 @@ mod tests {
     }
 
     #[test]
-    fn a_payment_totals_every_means() {
-        let payment = json!({"CashSum": 10.0, "TransferSum": 5.5, "PaymentChecks": [{"CheckSum": 2.0}],
-                             "PaymentCreditCards": [{"CreditSum": 1.25}]});
-        assert_eq!(payment_total(payment.as_object().unwrap()), 18.75);
+    fn paid_amounts_are_compared_like_for_like_per_side() {
+        let pairing =
+            compare::document_pairing(&crate::mapping::file::MappingFile::shipped(), "Invoices").unwrap().unwrap();
+        let records = |rows: serde_json::Value| -> Vec<Record> {
+            rows.as_array().unwrap().iter().map(|r| r.as_object().unwrap().clone()).collect()
+        };
+        let sap = records(json!([{"PaidToDate": 100.0}, {"PaidToDate": 0.0}, {"PaidToDate": 20.005}]));
+        let salesforce = records(json!([{"Paid_Amount__c": 100.0}, {"Paid_Amount__c": null}, {"Other": 5.0}]));
+        let paid = paid_totals(&pairing, &sap, &salesforce).unwrap();
+        assert_eq!(
+            (paid.entity.as_str(), paid.salesforce_object.as_str()),
+            ("Invoices.PaidToDate", "SAP_Invoice__c.Paid_Amount__c")
+        );
+        assert_eq!((paid.sap_count, paid.sap_amount), (2, Some(120.01)));
+        assert_eq!((paid.salesforce_count, paid.salesforce_amount), (1, Some(100.0)));
     }
 }
