@@ -96,11 +96,13 @@ fn sap_class(status: u16, code: &str) -> ErrorClass {
     }
 }
 
-/// Salesforce: lock and limit errors and 5xx are retryable; validation is permanent.
+/// Salesforce: lock and limit errors, a refused login (a secret being rotated) and 5xx are retryable;
+/// validation is permanent.
 fn salesforce_class(status: u16, code: &str) -> ErrorClass {
-    let retryable_code =
-        matches!(code, "REQUEST_LIMIT_EXCEEDED" | "UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE" | "INVALID_SESSION_ID")
-            || code.contains("UNABLE_TO_LOCK_ROW");
+    let retryable_code = matches!(
+        code,
+        "REQUEST_LIMIT_EXCEEDED" | "UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE" | "INVALID_SESSION_ID" | "LOGIN_REFUSED"
+    ) || code.contains("UNABLE_TO_LOCK_ROW");
     if status >= 500 || status == 420 || retryable_code { ErrorClass::Retryable } else { ErrorClass::Permanent }
 }
 

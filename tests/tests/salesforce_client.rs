@@ -85,12 +85,17 @@ async fn an_expired_token_costs_one_login_and_no_failed_call() {
 }
 
 #[tokio::test]
-async fn wrong_client_credentials_are_a_permanent_configuration_error() {
+async fn wrong_client_credentials_are_a_retryable_login_refusal_naming_the_settings() {
     let sb = start().await;
     let sf = SalesforceClient::new(config(&sb, "not-the-secret")).unwrap();
     let err = sf.query_all("SELECT Id FROM Account").await.unwrap_err();
-    assert!(matches!(&err, Error::Config(message) if message.contains("invalid_client")), "{err:?}");
-    assert!(!err.is_retryable());
+    assert!(
+        matches!(&err, Error::Salesforce { code, message, .. }
+            if code == "LOGIN_REFUSED" && message.contains("invalid_client") && message.contains("SF_CLIENT_ID")),
+        "{err:?}"
+    );
+    // A rotation in progress passes: the record returns to its queue instead of going to the DLQ.
+    assert!(err.is_retryable());
     assert_eq!(calls(&sb, "GET query"), 0);
 }
 

@@ -39,6 +39,8 @@ const PARALLEL_COLLECTION_CALLS: usize = 3;
 const EXTRA_ATTEMPTS: u32 = 2;
 /// Everything but unreserved characters is escaped in a path segment.
 const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+/// The code of a refused client-credentials login (Salesforce's own is in the message).
+pub const LOGIN_REFUSED: &str = "LOGIN_REFUSED";
 const SYSTEM: &str = "Salesforce";
 
 /// Counters for tests and benchmarks.
@@ -185,10 +187,16 @@ impl SalesforceClient {
         let body = response.bytes().await.map_err(|e| crate::http::transport(SYSTEM, e))?;
         if !(200..300).contains(&status) {
             return Err(match error_from_body(status, &body) {
-                Error::Salesforce { status, code, message } if status < 500 => Error::Config(format!(
-                    "Salesforce refused the client-credentials login ({status} {code}: {message}); check SF_CLIENT_ID, \
-                     SF_CLIENT_SECRET and that the connected app has the client credentials flow and a Run As user"
-                )),
+                // Retryable: during a secret rotation the refusal passes, so the records return to their
+                // queue (and reach the DLQ only if it lasts past maxReceiveCount) instead of being parked.
+                Error::Salesforce { status, code, message } if status < 500 => Error::Salesforce {
+                    status,
+                    code: LOGIN_REFUSED.into(),
+                    message: format!(
+                        "Salesforce refused the client-credentials login ({code}: {message}); check SF_CLIENT_ID, \
+                         SF_CLIENT_SECRET and that the connected app has the client credentials flow and a Run As user"
+                    ),
+                },
                 other => other,
             });
         }
