@@ -388,3 +388,29 @@ def test_csv_reads_back_cell_for_cell_with_pythons_csv_module(render_report, rep
 
 def runs_as_formula(cell):
     return cell[:1] in ("=", "+", "@", "\t", "\r") or (cell[:1] == "-" and not re.fullmatch(r"-\d+(\.\d+)?", cell))
+
+
+def test_the_report_of_a_real_reconcile_run_opens_cleanly_and_matches_its_json(browser, tmp_path):
+    """End to end: `b1force reconcile` on the in-process sandboxes writes the three files; the HTML
+    opens without errors and its totals and rows are the JSON's."""
+    binary = os.environ.get("B1FORCE_BIN", str(TARGET / "debug" / "b1force"))
+    if not os.path.exists(binary):
+        subprocess.run(["cargo", "build", "--quiet", "-p", "b1force-cli", "--bin", "b1force"], cwd=ROOT, check=True)
+    done = subprocess.run([binary, "reconcile", "--from", "2000-01-01", "--to", "2099-12-31", "--out", str(tmp_path)],
+                          capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    [html] = list(tmp_path.glob("2000-01-01_2099-12-31/*.html"))
+    data = json.loads(html.with_suffix(".json").read_text())
+    opened = Page(browser, html.as_uri())
+    try:
+        assert opened.console_errors == [] and opened.page_errors == [] and opened.failed == []
+        assert opened.page.evaluate("window.__violations") == []
+        assert opened.requests == [html.as_uri()]
+        entities = opened.page.eval_on_selector_all(
+            "#totals tbody tr", "rows => rows.map(r => r.cells[0].textContent.trim())")
+        assert [t["entity"] for t in data["totals"]] == entities
+        assert len(data["totals"]) >= 4
+        assert opened.page.locator("#exceptions tbody tr").count() == len(data["exceptions"])
+        assert sorted(opened.column("SAP key")) == sorted(e["sap_key"] for e in data["exceptions"])
+    finally:
+        opened.context.close()
