@@ -397,3 +397,29 @@ async fn the_sandbox_checks_etags_and_honours_return_no_content() {
     let message = duplicate.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().to_string();
     assert!(message.starts_with("1320000140 - Business partner code 'C20000' already assigned"));
 }
+
+#[tokio::test]
+async fn keyset_paging_reads_every_row_once_in_key_order_with_one_request_per_page() {
+    use shared::sap::odata::Property;
+    let sap = sandbox().await;
+    let client = SapClient::new(config(&sap, 7, None)).unwrap();
+    let all = client.query("BusinessPartners", &Query::new().select(["CardCode"])).await.unwrap();
+    let before = client.stats().requests;
+    let key = Property::parse("CardCode").unwrap();
+    let rows = client.query_by_key("BusinessPartners", &key, None, &[key.clone()]).await.unwrap();
+    let codes: Vec<&str> = rows.iter().map(|r| r["CardCode"].as_str().unwrap()).collect();
+    let mut expected: Vec<&str> = all.iter().map(|r| r["CardCode"].as_str().unwrap()).collect();
+    expected.sort();
+    assert_eq!(codes, expected, "every partner once, in key order");
+    assert_eq!(client.stats().requests - before, all.len() as u64 / 7 + 1, "one request per page of 7");
+
+    // With a filter and an integer key: the window is ANDed with the filter.
+    let doc_entry = Property::parse("DocEntry").unwrap();
+    let open = Filter::eq(&Property::parse("DocumentStatus").unwrap(), Literal::text("bost_Open"));
+    let invoices = client.query_by_key("Invoices", &doc_entry, Some(open.clone()), &[doc_entry.clone()]).await.unwrap();
+    let expected = client.query("Invoices", &Query::new().filter(open).select(["DocEntry"])).await.unwrap();
+    let entries: Vec<i64> = invoices.iter().map(|r| r["DocEntry"].as_i64().unwrap()).collect();
+    assert!(entries.windows(2).all(|w| w[0] < w[1]), "{entries:?}");
+    assert!(!expected.is_empty());
+    assert_eq!(entries.len(), expected.len());
+}

@@ -20,7 +20,7 @@ pub use rows::KEYS_PER_READ;
 
 use crate::config::SapConfig;
 use crate::error::{Error, Result};
-use odata::{Property, Query};
+use odata::{Filter, Literal, Property, Query};
 use rand::Rng;
 use reqwest::Method;
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -146,6 +146,47 @@ impl SapClient {
                     }
                     url = next_url;
                 }
+            }
+        }
+        Err(undecodable("too many pages"))
+    }
+
+    /// Every row of `entity` matching `filter`, read in key order by keyset paging: each request asks
+    /// for the next `page_size` rows with `key gt <last key read>`, so a deep page costs the server no
+    /// more than the first (a `$skip` nextLink makes it count past every earlier row). `select`
+    /// must include `key`; rows without it end the read with an error rather than loop.
+    pub async fn query_by_key(
+        &self,
+        entity: &str,
+        key: &Property,
+        filter: Option<Filter>,
+        select: &[Property],
+    ) -> Result<Vec<Value>> {
+        let page_size = self.inner.page_size.max(1);
+        let mut rows: Vec<Value> = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let after = match rows.last() {
+                None => None,
+                Some(row) => Some(match row.get(key.as_str()) {
+                    Some(Value::Number(n)) if n.is_i64() => Literal::int(n.as_i64().unwrap_or_default()),
+                    Some(Value::String(text)) => Literal::text(text),
+                    _ => return Err(undecodable("a row read by key lacks its key")),
+                }),
+            };
+            let window = match (filter.clone(), after) {
+                (Some(f), Some(after)) => Some(f.and(Filter::gt(key, after))),
+                (None, Some(after)) => Some(Filter::gt(key, after)),
+                (f, None) => f,
+            };
+            let mut query = Query::new().select(select.iter().cloned()).order_by(key.clone(), true).top(page_size);
+            if let Some(window) = window {
+                query = query.filter(window);
+            }
+            let page = self.query(entity, &query).await?;
+            let full = page.len() >= page_size as usize;
+            rows.extend(page);
+            if !full {
+                return Ok(rows);
             }
         }
         Err(undecodable("too many pages"))

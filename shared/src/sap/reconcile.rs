@@ -1,8 +1,8 @@
-//! [`SapReconcileReads`] for [`SapClient`]: whole entity sets for F8, in the largest pages the
-//! client asks for (`Prefer: odata.maxpagesize`), ordered by key so paging is stable.
+//! [`SapReconcileReads`] for [`SapClient`]: whole entity sets for F8, in pages of the client's page
+//! size, by key (keyset paging: `key gt <last>`), so deep pages cost the server no more than the first.
 
 use super::SapClient;
-use super::odata::{Filter, Literal, Property, Query};
+use super::odata::{Filter, Literal, Property};
 use crate::domain::Record;
 use crate::error::Result;
 use crate::ports::SapReconcileReads;
@@ -41,14 +41,12 @@ fn dated(from: &str, to: &str) -> Result<Filter> {
 #[async_trait]
 impl SapReconcileReads for SapClient {
     async fn documents_dated(&self, entity: &str, from: &str, to: &str, select: &[String]) -> Result<Vec<Record>> {
-        let query =
-            Query::new().filter(dated(from, to)?).select(properties("DocEntry", select)?).order_by("DocEntry", true);
-        records(self.query(entity, &query).await?)
+        let key = Property::parse("DocEntry")?;
+        records(self.query_by_key(entity, &key, Some(dated(from, to)?), &properties("DocEntry", select)?).await?)
     }
 
     async fn all_rows(&self, entity: &str, key: &str, select: &[String]) -> Result<Vec<Record>> {
-        let query = Query::new().select(properties(key, select)?).order_by(Property::parse(key)?, true);
-        records(self.query(entity, &query).await?)
+        records(self.query_by_key(entity, &Property::parse(key)?, None, &properties(key, select)?).await?)
     }
 
     fn service_root(&self) -> String {
