@@ -406,7 +406,7 @@ async fn keyset_paging_reads_every_row_once_in_key_order_with_one_request_per_pa
     let all = client.query("BusinessPartners", &Query::new().select(["CardCode"])).await.unwrap();
     let before = client.stats().requests;
     let key = Property::parse("CardCode").unwrap();
-    let rows = client.query_by_key("BusinessPartners", &key, None, &[key.clone()]).await.unwrap();
+    let rows = client.query_by_key("BusinessPartners", &key, None, std::slice::from_ref(&key)).await.unwrap();
     let codes: Vec<&str> = rows.iter().map(|r| r["CardCode"].as_str().unwrap()).collect();
     let mut expected: Vec<&str> = all.iter().map(|r| r["CardCode"].as_str().unwrap()).collect();
     expected.sort();
@@ -416,7 +416,10 @@ async fn keyset_paging_reads_every_row_once_in_key_order_with_one_request_per_pa
     // With a filter and an integer key: the window is ANDed with the filter.
     let doc_entry = Property::parse("DocEntry").unwrap();
     let open = Filter::eq(&Property::parse("DocumentStatus").unwrap(), Literal::text("bost_Open"));
-    let invoices = client.query_by_key("Invoices", &doc_entry, Some(open.clone()), &[doc_entry.clone()]).await.unwrap();
+    let invoices = client
+        .query_by_key("Invoices", &doc_entry, Some(open.clone()), std::slice::from_ref(&doc_entry))
+        .await
+        .unwrap();
     let expected = client.query("Invoices", &Query::new().filter(open).select(["DocEntry"])).await.unwrap();
     let entries: Vec<i64> = invoices.iter().map(|r| r["DocEntry"].as_i64().unwrap()).collect();
     assert!(entries.windows(2).all(|w| w[0] < w[1]), "{entries:?}");
