@@ -120,6 +120,34 @@ pub struct AuditEntry {
     pub target_id: Option<String>,
 }
 
+impl AuditEntry {
+    /// An operator's or the reconciler's action on a record that succeeded (a redrive, a replay, a
+    /// repair enqueued): no error, no digest, no target.
+    pub fn action_done(
+        record_key: String,
+        at: EpochMillis,
+        correlation_id: String,
+        direction: &str,
+        action: &str,
+        source_version: Option<String>,
+    ) -> Self {
+        Self {
+            record_key,
+            at,
+            correlation_id,
+            direction: direction.into(),
+            action: action.into(),
+            outcome: Outcome::Succeeded,
+            source_version,
+            payload_digest: None,
+            error_code: None,
+            error_class: None,
+            error: None,
+            target_id: None,
+        }
+    }
+}
+
 /// The audit trail.
 #[async_trait]
 pub trait AuditLog: Send + Sync {

@@ -411,16 +411,7 @@ mod tests {
     }
 
     fn empty_run() -> WriterRun {
-        WriterRun {
-            rounds: 0,
-            messages: 0,
-            written: 0,
-            skipped: 0,
-            retried: 0,
-            dead_lettered: 0,
-            stopped: Stop::QueueEmpty,
-            invoice_sync_lag_ms: Vec::new(),
-        }
+        WriterRun::default()
     }
 
     #[test]

@@ -428,20 +428,14 @@ async fn redrive_batches(
 /// One `redrive` audit item for the letter's record, best effort: the message has moved either way.
 async fn record_redrive(audit: &dyn AuditLog, clock: &dyn Clock, route: Route, letter: &DeadLetter) {
     let note = letter.notification.as_ref();
-    let entry = AuditEntry {
-        record_key: letter.record_key(),
-        at: clock.now_millis(),
-        correlation_id: note.map(|n| n.correlation_id.clone()).unwrap_or_else(|| letter.message_id.clone()),
-        direction: route.direction().into(),
-        action: "redrive".into(),
-        outcome: Outcome::Succeeded,
-        source_version: note.map(|n| n.source_version.clone()),
-        payload_digest: None,
-        error_code: None,
-        error_class: None,
-        error: None,
-        target_id: None,
-    };
+    let entry = AuditEntry::action_done(
+        letter.record_key(),
+        clock.now_millis(),
+        note.map(|n| n.correlation_id.clone()).unwrap_or_else(|| letter.message_id.clone()),
+        route.direction(),
+        "redrive",
+        note.map(|n| n.source_version.clone()),
+    );
     if let Err(err) = audit.record(&entry).await {
         tracing::error!(error = %err, record = %entry.record_key, "audit write failed after a redrive");
     }

@@ -6,7 +6,7 @@
 use super::Route;
 use crate::domain::{Notification, RecordKey};
 use crate::error::{Error, Result};
-use crate::ports::{AuditEntry, AuditLog, Clock, Outcome, OutgoingMessage, Queue};
+use crate::ports::{AuditEntry, AuditLog, Clock, OutgoingMessage, Queue};
 
 /// What a replay enqueued.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -51,20 +51,14 @@ pub async fn replay(
         body: notification.to_body(),
     };
     queue.send(&[message]).await?;
-    let entry = AuditEntry {
-        record_key: record.to_string(),
-        at: notification.changed_at,
-        correlation_id: notification.correlation_id.clone(),
-        direction: route.direction().into(),
-        action: "replay".into(),
-        outcome: Outcome::Succeeded,
-        source_version: Some(notification.source_version.clone()),
-        payload_digest: None,
-        error_code: None,
-        error_class: None,
-        error: None,
-        target_id: None,
-    };
+    let entry = AuditEntry::action_done(
+        record.to_string(),
+        notification.changed_at,
+        notification.correlation_id.clone(),
+        route.direction(),
+        "replay",
+        Some(notification.source_version.clone()),
+    );
     if let Err(err) = audit.record(&entry).await {
         // The notification is on its way; the writer's own audit items will show it.
         tracing::error!(error = %err, record = %entry.record_key, "audit write failed after a replay");

@@ -9,7 +9,7 @@ use crate::domain::{EpochMillis, Notification, Record, RecordKey, System};
 use crate::error::{Error, Result};
 use crate::mapping::file::MappingFile;
 use crate::ports::{
-    AuditEntry, AuditLog, Clock, DateRange, KeyedRead, Notifier, Outcome, OutgoingMessage, Queue, ReportStore,
+    AuditEntry, AuditLog, Clock, DateRange, KeyedRead, Notifier, OutgoingMessage, Queue, ReportStore,
     SalesforceReconcileReads, SapReconcileReads,
 };
 use crate::state::{Direction, SyncState};
@@ -360,20 +360,14 @@ impl Reconciler {
 }
 
 fn repair_entry(note: &Notification, direction: Direction, at: EpochMillis) -> AuditEntry {
-    AuditEntry {
-        record_key: note.record.to_string(),
+    AuditEntry::action_done(
+        note.record.to_string(),
         at,
-        correlation_id: note.correlation_id.clone(),
-        direction: direction.as_str().to_string(),
-        action: "reconcile_repair".into(),
-        outcome: Outcome::Succeeded,
-        source_version: Some(note.source_version.clone()),
-        payload_digest: None,
-        error_code: None,
-        error_class: None,
-        error: None,
-        target_id: None,
-    }
+        note.correlation_id.clone(),
+        direction.as_str(),
+        "reconcile_repair",
+        Some(note.source_version.clone()),
+    )
 }
 
 fn sorted(mut keys: Vec<String>) -> Vec<String> {

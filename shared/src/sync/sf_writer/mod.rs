@@ -75,10 +75,11 @@ pub struct SfWriter {
 }
 
 /// Why a run ended.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "reason")]
 pub enum Stop {
     /// Nothing visible was left.
+    #[default]
     QueueEmpty,
     /// The API budget is below the headroom; the work stays queued.
     Budget { used: u64, max: u64 },
@@ -89,7 +90,7 @@ pub enum Stop {
 }
 
 /// What one run did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct WriterRun {
     pub rounds: u64,
     pub messages: u64,
@@ -140,16 +141,7 @@ impl SfWriter {
     /// Drains the queue in rounds until it is empty, the budget guard or a request limit stops it,
     /// or `deadline` (epoch ms) is near.
     pub async fn run(&self, deadline: EpochMillis) -> Result<WriterRun> {
-        let mut run = WriterRun {
-            rounds: 0,
-            messages: 0,
-            written: 0,
-            skipped: 0,
-            retried: 0,
-            dead_lettered: 0,
-            stopped: Stop::QueueEmpty,
-            invoice_sync_lag_ms: Vec::new(),
-        };
+        let mut run = WriterRun::default();
         let mut probed = false;
         loop {
             if self.clock.now_millis() + self.settings.round_margin_ms > deadline {
