@@ -9,6 +9,7 @@ use crate::domain::EpochMillis;
 use crate::error::Result;
 use crate::ports::{AuditEntry, AuditLog, FAILURE_OUTCOMES, Outcome};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -44,21 +45,29 @@ impl DynamoAudit {
         since: EpochMillis,
         limit: Option<usize>,
     ) -> Result<Vec<AuditEntry>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_OUTCOME)
+            .key_condition_expression("outcome = :outcome AND #at >= :since")
+            // `at` is a DynamoDB reserved word.
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":outcome", AttributeValue::S(variant_name(&outcome)))
+            .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
+            .scan_index_forward(false);
+        self.entries(query, limit).await
+    }
+
+    /// Runs `query` page by page (each page asks for no more than is still wanted) until `limit`
+    /// entries are read or there are no more.
+    async fn entries(&self, query: QueryFluentBuilder, limit: Option<usize>) -> Result<Vec<AuditEntry>> {
         let mut entries = Vec::new();
         let mut start_key = None;
         loop {
             let wanted = limit.map(|limit| limit.saturating_sub(entries.len()).clamp(1, 1000) as i32);
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(BY_OUTCOME)
-                .key_condition_expression("outcome = :outcome AND #at >= :since")
-                // `at` is a DynamoDB reserved word.
-                .expression_attribute_names("#at", "at")
-                .expression_attribute_values(":outcome", AttributeValue::S(variant_name(&outcome)))
-                .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
-                .scan_index_forward(false)
+            let page = query
+                .clone()
                 .set_limit(wanted)
                 .set_exclusive_start_key(start_key)
                 .send()
@@ -88,28 +97,14 @@ impl AuditLog for DynamoAudit {
     }
 
     async fn for_record(&self, record_key: &str) -> Result<Vec<AuditEntry>> {
-        let mut entries = Vec::new();
-        let mut start_key = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("record_key = :key")
-                .expression_attribute_values(":key", AttributeValue::S(record_key.to_string()))
-                .scan_index_forward(true)
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await
-                .map_err(|e| store_error(SERVICE, "Query", e))?;
-            for item in page.items() {
-                entries.push(from_item(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start_key = Some(key),
-                _ => return Ok(entries),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("record_key = :key")
+            .expression_attribute_values(":key", AttributeValue::S(record_key.to_string()))
+            .scan_index_forward(true);
+        self.entries(query, None).await
     }
 
     async fn failures_since(&self, since: EpochMillis, limit: Option<usize>) -> Result<Vec<AuditEntry>> {
