@@ -41,7 +41,7 @@ fn main() -> anyhow::Result<()> {
         for poll in polls.iter().filter(|p| p.rows_read > 0) {
             println!("  polled {:<18} {} rows in {} pages", poll.entity, poll.rows_read, poll.pages);
         }
-        println!("  writer                  {run:?}");
+        println!("  writer                  {}", serde_json::to_string(&run)?);
         println!("  elapsed                 {} ms", elapsed.as_millis());
         println!("  throughput              {per_sec:.0} records/s (poll + fetch + map + write)");
         println!("  SF write calls          Account {accounts}, SAP_Invoice__c {invoices} (bound ⌈N/200⌉ = {bound} each)");
