@@ -25,7 +25,7 @@ fn main() -> anyhow::Result<()> {
         let codes = stack.sap_sandbox.seed_changed_business_partners(n);
         stack.sap_sandbox.seed_changed_invoices(n, &codes);
         let (_, run) = stack.sync_from_sap(SfWriterSettings::default()).await?;
-        anyhow::ensure!(run.stopped == Stop::QueueEmpty && run.dead_lettered == 0, "the sync before the run failed: {run:?}");
+        anyhow::ensure!(run.stopped == Stop::QueueEmpty && run.dead_lettered == 0, "the sync before the run failed: {}", serde_json::to_string(&run)?);
         // The Salesforce seed's product whose ItemCode SAP lacks is the one difference of the seed.
         let products = stack.sf_sandbox.records("Product2");
         if let Some(poison) = products.iter().find(|p| p["SAP_ItemCode__c"] == "Z99999") {
