@@ -464,7 +464,8 @@ fn is_transient(error: &Error) -> bool {
     }
 }
 
-fn check_names(names: &[&str]) -> Result<()> {
+/// Refuses any name that is not a Salesforce API name, before it goes into a query or a URL.
+pub(super) fn check_names(names: &[&str]) -> Result<()> {
     match names.iter().find(|n| !soql::is_api_name(n)) {
         Some(bad) => {
             Err(Error::Invalid(format!("{:?} is not a Salesforce API name", bad.chars().take(40).collect::<String>())))

@@ -1,26 +1,17 @@
 //! [`SalesforceReconcileReads`] for [`SalesforceClient`]: F8's bulk reads, one SOQL query followed
 //! through `nextRecordsUrl`, or one query per 200 keys. Literals are quoted, names checked, dates parsed.
 
-use super::SalesforceClient;
 use super::records::record_from_value;
 use super::soql;
+use super::{SalesforceClient, check_names};
 use crate::domain::Record;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ports::{KeyedRead, SalesforceReconcileReads};
 use crate::sync::reconcile::input::parse_date;
 use async_trait::async_trait;
 
 /// Keys per `IN (...)` list: keeps a query far below SOQL's 100,000-character limit.
 pub const KEYS_PER_QUERY: usize = 200;
-
-fn checked<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<()> {
-    for name in names {
-        if !soql::is_api_name(name) {
-            return Err(Error::Invalid(format!("{name:?} is not a Salesforce API name")));
-        }
-    }
-    Ok(())
-}
 
 /// `Id, key, fields…` without repeats.
 fn select_list(key_field: &str, fields: &[String]) -> Result<String> {
@@ -30,7 +21,7 @@ fn select_list(key_field: &str, fields: &[String]) -> Result<String> {
             names.push(field);
         }
     }
-    checked(names.iter().copied())?;
+    check_names(&names)?;
     Ok(names.join(", "))
 }
 
@@ -44,7 +35,7 @@ fn starts_with(prefix: &str) -> String {
 
 /// The SOQL of a [`KeyedRead`].
 pub fn keyed_query(read: &KeyedRead<'_>) -> Result<String> {
-    checked([read.object])?;
+    check_names(&[read.object])?;
     let mut query = format!(
         "SELECT {} FROM {} WHERE {} != null",
         select_list(read.key_field, read.fields)?,
@@ -55,7 +46,7 @@ pub fn keyed_query(read: &KeyedRead<'_>) -> Result<String> {
         query.push_str(&format!(" AND {} LIKE {}", read.key_field, starts_with(prefix)));
     }
     if let Some(range) = read.dated {
-        checked([range.field])?;
+        check_names(&[range.field])?;
         let (from, to) = (parse_date(range.from)?, parse_date(range.to)?);
         query.push_str(&format!(" AND {field} >= {from} AND {field} <= {to}", field = range.field));
     }
@@ -65,7 +56,7 @@ pub fn keyed_query(read: &KeyedRead<'_>) -> Result<String> {
 
 /// The SOQL reading the records of ≤ 200 keys.
 pub fn by_key_query(object: &str, key_field: &str, keys: &[String], fields: &[String]) -> Result<String> {
-    checked([object])?;
+    check_names(&[object])?;
     let list: Vec<String> = keys.iter().map(|k| soql::quote(k)).collect();
     Ok(format!("SELECT {} FROM {object} WHERE {key_field} IN ({})", select_list(key_field, fields)?, list.join(",")))
 }
