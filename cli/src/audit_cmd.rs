@@ -2,12 +2,12 @@
 //! `b1force audit --failures --since T` (failed attempts of all records, newest first), as a table or JSON.
 //! Error texts are printed as stored; the trail holds no secrets or record data.
 
+use crate::operations::{parse_since, rfc3339};
 use crate::ops::{self, table};
 use anyhow::bail;
 use shared::config::Source;
 use shared::domain::RecordKey;
 use shared::ports::{AuditEntry, AuditLog, Clock};
-use shared::sync::operations::{parse_since, rfc3339};
 use std::io::Write;
 
 /// What to show.

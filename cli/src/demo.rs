@@ -5,8 +5,8 @@
 //! events come back and are dropped as echoes.
 
 use crate::local::{LocalOptions, LocalStack, change_event};
+use shared::engine::sf_writer::SfWriterSettings;
 use shared::ports::Outcome;
-use shared::sync::sf_writer::SfWriterSettings;
 use std::collections::BTreeMap;
 use std::time::Instant;
 

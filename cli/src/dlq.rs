@@ -1,14 +1,14 @@
 //! `b1force dlq list|show|redrive`: the dead-letter queues of `to-sap.fifo` and `to-salesforce.fifo`.
-//! The work is in `shared::sync::operations::dlq`; this renders it and wires it to AWS.
+//! The work is in `crate::operations::dlq`; this renders it and wires it to AWS.
 
+use crate::operations::dlq::{
+    self as operations, DeadLetter, Filter, QueuePair, QueueSummary, RedriveOptions, RedriveReport, Shown,
+};
+use crate::operations::{Route, rfc3339};
 use crate::ops::{self, age, table};
 use clap::{Subcommand, ValueEnum};
 use shared::config::Source;
 use shared::ports::{AuditLog, Clock};
-use shared::sync::operations::dlq::{
-    self as operations, DeadLetter, Filter, QueuePair, QueueSummary, RedriveOptions, RedriveReport, Shown,
-};
-use shared::sync::operations::{Route, rfc3339};
 use std::io::Write;
 
 /// What to do with the DLQs.

@@ -10,14 +10,15 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use shared::config::{Env, Source};
 use shared::embedded::{EmbeddedSecrets, LocalReports};
+use shared::engine::sap_webhook::B1Webhook;
+use shared::engine::sap_writer::{Disposition, SapWriter};
+use shared::engine::sf_receiver::{Ingress, Receiver, WebhookAuth};
+use shared::engine::sf_writer::SfWriterSettings;
+use shared::flows::f8_reconcile::ReconRequest;
 use shared::ports::{Clock, SystemClock};
-use shared::sync::b1_webhook::B1Webhook;
-use shared::sync::receiver::{Ingress, Receiver, WebhookAuth};
-use shared::sync::reconcile::ReconRequest;
-use shared::sync::sap_writer::{Disposition, SapWriter, batch_response, from_sqs};
-use shared::sync::sf_writer::SfWriterSettings;
 use shared::telemetry::Metrics;
 use shared::telemetry::functions::{self as metrics, ApiClients};
+use shared::wiring::lambda_events::{batch_response, from_sqs};
 use std::path::Path;
 
 /// The webhook signing key `invoke` uses locally (the sample events are signed with it).
@@ -109,7 +110,7 @@ pub async fn run_on(stack: &LocalStack, function: &str, event: Value) -> anyhow:
             // A fresh local stack: sync SAP into Salesforce first, as the schedules would have; the
             // report goes to a temporary folder, the announcement is kept in memory.
             stack.sync_from_sap(SfWriterSettings::default()).await?;
-            let request = ReconRequest::from_event(&event, &shared::sync::date_of(stack.clock.now_millis()))?;
+            let request = ReconRequest::from_event(&event, &shared::domain::date_of(stack.clock.now_millis()))?;
             let folder = std::env::temp_dir().join("b1force-reconciliation");
             let notifier = std::sync::Arc::new(shared::embedded::EmbeddedNotifier::new());
             let reconciler = stack.reconciler(std::sync::Arc::new(LocalReports::new(folder)), notifier.clone());
@@ -152,7 +153,7 @@ async fn run_on_aws(function: &str, event: Value) -> anyhow::Result<Value> {
         }
         "reconciler" => {
             let reconciler = shared::wiring::reconciler(&sdk, &Env).await?;
-            let request = ReconRequest::from_event(&event, &shared::sync::date_of(SystemClock.now_millis()))?;
+            let request = ReconRequest::from_event(&event, &shared::domain::date_of(SystemClock.now_millis()))?;
             Ok(json!({"report": reconciler.run(&request).await?.summary()}))
         }
         other => bail!("unknown function {other:?}"),

@@ -9,10 +9,12 @@ pub mod demo;
 pub mod dlq;
 pub mod invoke;
 pub mod local;
+pub mod operations;
 pub mod ops;
 pub mod reconcile;
 pub mod replay;
 pub mod sandbox_cmd;
+pub mod sap_setup;
 pub mod setup;
 
 use clap::{Parser, Subcommand};

@@ -8,15 +8,16 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::config::{SalesforceConfig, SapConfig};
 use shared::embedded::{EmbeddedAudit, EmbeddedIdempotency, EmbeddedQueue, EmbeddedQueueOptions, EmbeddedSyncState};
+use shared::engine::drain::{DrainStats, drain};
+use shared::engine::poller::{PollReport, Poller, PollerSettings};
+use shared::engine::sap_writer::SapWriter;
+use shared::engine::sf_receiver::Receiver;
+use shared::engine::sf_writer::{SfWriter, SfWriterSettings, WriterRun};
+use shared::flows::{ToSap, WriterSettings};
 use shared::mapping::file::MappingFile;
 use shared::ports::{Clock, SystemClock};
 use shared::salesforce::SalesforceClient;
 use shared::sap::SapClient;
-use shared::sync::drain::{DrainStats, drain};
-use shared::sync::poller::{PollReport, Poller, PollerSettings};
-use shared::sync::receiver::Receiver;
-use shared::sync::sap_writer::{SapWriter, WriterSettings};
-use shared::sync::sf_writer::{SfWriter, SfWriterSettings, WriterRun};
 use std::sync::Arc;
 
 /// How to set the local stack up.
@@ -115,16 +116,18 @@ impl LocalStack {
     /// The F1 writer on these backends.
     pub fn writer(&self) -> SapWriter {
         SapWriter {
-            sap: self.sap.clone(),
-            salesforce: self.salesforce.clone(),
+            flows: ToSap {
+                sap: self.sap.clone(),
+                salesforce: self.salesforce.clone(),
+                state: self.state.clone(),
+                mapping: self.mapping.clone(),
+                requeue: self.to_sap.clone(),
+                clock: self.clock.clone(),
+                settings: self.settings.clone(),
+            },
             idempotency: self.idempotency.clone(),
             audit: self.audit.clone(),
             dead_letters: self.to_sap_dlq.clone(),
-            requeue: self.to_sap.clone(),
-            clock: self.clock.clone(),
-            mapping: self.mapping.clone(),
-            state: self.state.clone(),
-            settings: self.settings.clone(),
         }
     }
 
@@ -160,7 +163,7 @@ impl LocalStack {
     pub async fn sync_from_sap(&self, settings: SfWriterSettings) -> shared::Result<(Vec<PollReport>, WriterRun)> {
         let poller = self.poller();
         let mut polls = Vec::new();
-        for entity in shared::sync::poller::POLLED_ENTITIES {
+        for entity in shared::domain::polled::POLLED_ENTITIES {
             polls.push(poller.run(entity, "local").await?);
         }
         let run = self.sf_writer(settings).run(self.clock.now_millis() + 3_600_000).await?;
@@ -172,8 +175,8 @@ impl LocalStack {
         &self,
         reports: Arc<dyn shared::ports::ReportStore>,
         notifier: Arc<dyn shared::ports::Notifier>,
-    ) -> shared::sync::reconcile::Reconciler {
-        shared::sync::reconcile::Reconciler {
+    ) -> shared::flows::f8_reconcile::Reconciler {
+        shared::flows::f8_reconcile::Reconciler {
             sap: self.sap.clone(),
             salesforce: self.salesforce.clone(),
             to_salesforce: self.to_salesforce.clone(),

@@ -4,11 +4,11 @@
 //! the audit table are named by the settings the functions use: `TO_SAP_QUEUE_URL`, `TO_SAP_DLQ_URL`,
 //! `TO_SALESFORCE_QUEUE_URL`, `TO_SALESFORCE_DLQ_URL`, `AUDIT_TABLE` (the stack's outputs).
 
+use crate::operations::Route;
+use crate::operations::dlq::QueuePair;
 use anyhow::anyhow;
 use shared::aws::{DynamoAudit, SqsQueue};
 use shared::config::Source;
-use shared::sync::operations::Route;
-use shared::sync::operations::dlq::QueuePair;
 
 /// The settings naming a route's work queue and its DLQ.
 pub fn queue_settings(route: Route) -> (&'static str, &'static str) {

@@ -10,10 +10,10 @@ use anyhow::Context;
 use serde_json::Value;
 use shared::config::{Env, Source};
 use shared::embedded::{EmbeddedNotifier, LocalReports};
+use shared::engine::sf_writer::SfWriterSettings;
+use shared::flows::f8_reconcile::input::{explicit_period, named_period, parse_date};
+use shared::flows::f8_reconcile::{Period, ReconRequest, Reconciler};
 use shared::ports::{Clock, SystemClock};
-use shared::sync::reconcile::input::{explicit_period, named_period, parse_date};
-use shared::sync::reconcile::{Period, ReconRequest, Reconciler};
-use shared::sync::sf_writer::SfWriterSettings;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -38,13 +38,13 @@ pub fn period(options: &ReconcileOptions, today: &str) -> anyhow::Result<Period>
     })
 }
 
-fn progress() -> shared::sync::reconcile::run::Progress {
+fn progress() -> shared::flows::f8_reconcile::run::Progress {
     Arc::new(|line: &str| eprintln!("reconcile: {line}"))
 }
 
 /// Runs the reconciliation and returns its summary.
 pub async fn run(options: &ReconcileOptions) -> anyhow::Result<Value> {
-    let today = shared::sync::date_of(SystemClock.now_millis());
+    let today = shared::domain::date_of(SystemClock.now_millis());
     let request = ReconRequest { period: period(options, &today)?, repair: options.repair };
     if Env.var("REPORTS_BUCKET").is_some() {
         let sdk = shared::aws::sdk_config().await;

@@ -2,12 +2,12 @@
 //! (`sf:` records to `to-sap.fifo`, `sap:` records to `to-salesforce.fifo`); the writer fetches the
 //! record's current state, so a replay converges instead of duplicating.
 
+use crate::operations::Route;
+use crate::operations::replay::{Replayed, replay};
 use crate::ops;
 use shared::config::Source;
 use shared::domain::RecordKey;
 use shared::ports::{AuditLog, Clock, Queue};
-use shared::sync::operations::Route;
-use shared::sync::operations::replay::{Replayed, replay};
 use std::io::Write;
 
 /// The command over any ports: one line on `out` naming the queue and the correlation id.

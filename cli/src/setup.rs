@@ -1,5 +1,5 @@
 //! `b1force setup sap [--dry-run]`: creates, through the Service Layer, the user-defined fields the
-//! sync reads and writes (the list and the decisions are in `shared::sap::setup`). Idempotent: one
+//! sync reads and writes (the list and the decisions are in `crate::sap_setup`). Idempotent: one
 //! read of UserFieldsMD finds what exists, only missing fields are posted, and a second run creates
 //! nothing. A field of the right name but another type, or shorter than a Salesforce id, is a
 //! conflict: it is reported, nothing is created, and the command fails.
@@ -9,12 +9,12 @@
 //! command can be tried with no server; with some of them but no `SAP_URL` it refuses.
 
 use crate::local::sap_config;
+use crate::sap_setup::{self, Decision, ExistingField, FIELD_SIZE, FIELD_TYPE, RequiredField, USER_FIELDS};
 use anyhow::{Context, anyhow, bail};
 use sandbox::{SapOptions, SapSandbox};
 use serde_json::Value;
 use shared::config::Source;
 use shared::sap::SapClient;
-use shared::sap::setup::{self, Decision, ExistingField, FIELD_SIZE, FIELD_TYPE, RequiredField, USER_FIELDS};
 use std::io::Write;
 
 /// What `setup` sets up.
@@ -69,9 +69,9 @@ pub async fn run_sap(src: &dyn Source, dry_run: bool, out: &mut (dyn Write + Sen
 /// Checks and creates the fields with `client`, one line per field on `out`, then a summary line.
 /// Fails, creating nothing, when any field conflicts; fails at the first refused create otherwise.
 pub async fn sap(client: &SapClient, dry_run: bool, out: &mut (dyn Write + Send)) -> anyhow::Result<Summary> {
-    let rows = client.query(USER_FIELDS, &setup::existing_query()).await.context("reading UserFieldsMD")?;
+    let rows = client.query(USER_FIELDS, &sap_setup::existing_query()).await.context("reading UserFieldsMD")?;
     let existing: Vec<ExistingField> = rows.iter().filter_map(ExistingField::from_row).collect();
-    let steps = setup::plan(&existing);
+    let steps = sap_setup::plan(&existing);
     let mut conflicts: Vec<String> = steps
         .iter()
         .filter_map(|step| match &step.decision {
@@ -102,7 +102,7 @@ pub async fn sap(client: &SapClient, dry_run: bool, out: &mut (dyn Write + Send)
                 }
                 // Created since the read (by another run, or by SAP along with another document
                 // table's): what it is now decides, as on the first read.
-                Err(err) if setup::is_already_exists(&err) => match recheck(client, field, &err).await? {
+                Err(err) if sap_setup::is_already_exists(&err) => match recheck(client, field, &err).await? {
                     Ok((field_id, size)) => {
                         summary.present += 1;
                         writeln!(out, "{}", line("present", field, &format!("{FIELD_TYPE}({size})"), field_id))?;
@@ -143,9 +143,9 @@ async fn recheck(
     field: &RequiredField,
     refusal: &shared::Error,
 ) -> anyhow::Result<Result<(Option<i64>, u32), String>> {
-    let rows = client.query(USER_FIELDS, &setup::field_query(field)).await.context("reading UserFieldsMD")?;
+    let rows = client.query(USER_FIELDS, &sap_setup::field_query(field)).await.context("reading UserFieldsMD")?;
     let existing: Vec<ExistingField> = rows.iter().filter_map(ExistingField::from_row).collect();
-    Ok(match setup::decide(field, &existing) {
+    Ok(match sap_setup::decide(field, &existing) {
         Decision::Present { field_id, size } => Ok((field_id, size)),
         Decision::Conflict(reason) => Err(reason),
         Decision::Create => Err(format!(
@@ -166,7 +166,7 @@ fn conflict_line(field: &RequiredField, reason: &str) -> String {
 }
 
 fn footer(summary: &Summary, dry_run: bool) -> String {
-    let total = setup::REQUIRED_FIELDS.len();
+    let total = sap_setup::REQUIRED_FIELDS.len();
     match (dry_run, summary) {
         (true, Summary { to_create: 0, .. }) | (false, Summary { created: 0, .. }) => {
             format!("All {total} UDFs are present; nothing to create.")

@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use shared::sync::reconcile::{ReconReport, render};
+use shared::report::{self as render, model::ReconReport};
 
 const USAGE: &str = "usage: render_report [--html | --csv | --json] [REPORT.json]  (reads stdin without a path)";
 

@@ -6,7 +6,7 @@
 
 use b1force_cli::local::{LocalOptions, LocalStack};
 use e2e::peak_rss_mib;
-use shared::sync::sf_writer::{SfWriterSettings, Stop};
+use shared::engine::sf_writer::{SfWriterSettings, Stop};
 use std::collections::BTreeMap;
 use std::time::Instant;
 

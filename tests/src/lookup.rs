@@ -4,10 +4,10 @@ use b1force_cli::local::sap_config;
 use sandbox::SapSandbox;
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use shared::engine::lookup::Lookups;
+use shared::ingress::salesforce_webhook::sign;
 use shared::ports::Clock;
 use shared::sap::SapClient;
-use shared::sync::lookup::Lookups;
-use shared::sync::webhook::sign;
 use std::sync::Arc;
 
 /// The signing key the tests share with the endpoint.

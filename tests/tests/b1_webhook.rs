@@ -11,9 +11,10 @@ use b1force_cli::local::{LocalOptions, LocalStack};
 use serde_json::{Value, json};
 use shared::domain::Notification;
 use shared::embedded::{EmbeddedAudit, EmbeddedQueue, EmbeddedQueueOptions, EmbeddedSecrets, ManualClock};
+use shared::engine::sap_webhook::B1Webhook;
+use shared::engine::sf_writer::SfWriterSettings;
+use shared::ingress::b1_webhook;
 use shared::ports::Outcome;
-use shared::sync::b1_webhook::{self, B1Webhook};
-use shared::sync::sf_writer::SfWriterSettings;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -5,9 +5,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use e2e::moto::MotoServer;
 use shared::aws::DynamoSyncState;
 use shared::domain::EpochMillis;
+use shared::domain::state::{Direction, Watermark};
 use shared::embedded::EmbeddedSyncState;
 use shared::error::Error;
-use shared::state::{Direction, SyncState, Watermark};
+use shared::ports::SyncState;
 
 /// Some instant in 2027; the store takes time as arguments, so any fixed value works on both backends.
 const T0: EpochMillis = 1_800_000_000_000;

@@ -6,7 +6,7 @@ use b1force_cli::local::{LocalOptions, LocalStack, opportunity_change_event};
 use e2e::logs::Captured;
 use e2e::pipeline::{COMMIT_MS, deliver_closed_won};
 use serde_json::Value;
-use shared::sync::sf_writer::SfWriterSettings;
+use shared::engine::sf_writer::SfWriterSettings;
 
 /// Every line, each parsed as JSON (a line that is not JSON fails the test).
 fn json_lines(logs: &Captured) -> Vec<Value> {

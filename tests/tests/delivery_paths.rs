@@ -9,9 +9,9 @@ use shared::domain::{Notification, SalesforceId};
 use shared::embedded::{
     EmbeddedAudit, EmbeddedIdempotency, EmbeddedQueue, EmbeddedQueueOptions, EmbeddedSecrets, ManualClock,
 };
+use shared::engine::sf_receiver::{Ingress, OutboundToken, Receiver, WebhookAuth};
+use shared::ingress::salesforce_webhook;
 use shared::ports::{Clock, Outcome, OutgoingMessage, Queue, ReceivedMessage};
-use shared::sync::receiver::{Ingress, OutboundToken, Receiver, WebhookAuth};
-use shared::sync::webhook;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -95,7 +95,7 @@ fn webhook_request(body: &str, key: &str, now: i64) -> Value {
     let mut event = sample("webhook-function-url.json");
     let ts = (now / 1000).to_string();
     event["headers"]["x-b1force-timestamp"] = json!(ts);
-    event["headers"]["x-b1force-signature"] = json!(webhook::sign(key.as_bytes(), &ts, body.as_bytes()));
+    event["headers"]["x-b1force-signature"] = json!(salesforce_webhook::sign(key.as_bytes(), &ts, body.as_bytes()));
     event["body"] = json!(body);
     event
 }
@@ -191,7 +191,8 @@ async fn bad_signatures_stale_timestamps_replays_and_oversized_webhooks_are_refu
     tampered["body"] = json!(body.replace("001SB00000001ABYAY", "001SB00000002KLYAY"));
     let mut unsigned = good.clone();
     unsigned["headers"].as_object_mut().unwrap().remove("x-b1force-signature");
-    let huge = format!(r#"{{"object":"Account","recordIds":[],"pad":"{}"}}"#, "x".repeat(webhook::MAX_BODY_BYTES));
+    let huge =
+        format!(r#"{{"object":"Account","recordIds":[],"pad":"{}"}}"#, "x".repeat(salesforce_webhook::MAX_BODY_BYTES));
     let cases = [
         ("wrong key", webhook_request(body, "not-the-key", SAMPLE_TIME), 401, "BAD_SIGNATURE"),
         ("tampered body", tampered, 401, "BAD_SIGNATURE"),

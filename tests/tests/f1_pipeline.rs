@@ -10,8 +10,9 @@ use sandbox::FaultConfig;
 use serde_json::{Value, json};
 use shared::domain::{CardCode, OpportunitySnapshot, Record, SalesforceId};
 use shared::embedded::ManualClock;
+use shared::engine::sap_writer::{InboundMessage, SapWriter};
+use shared::flows::ToSap;
 use shared::ports::{Clock, OrderWriteBack, Outcome, Queue, RecordQuery, SalesforceApi};
-use shared::sync::sap_writer::{InboundMessage, SapWriter};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,7 +77,9 @@ async fn a_crash_between_order_creation_and_write_back_heals_on_redelivery_witho
 
     let received = stack.to_sap.receive(10).await.unwrap();
     let batch: Vec<InboundMessage> = received.iter().map(InboundMessage::from).collect();
-    let dying = SapWriter { salesforce: Arc::new(DiesBeforeWriteBack(stack.salesforce.clone())), ..stack.writer() };
+    let writer = stack.writer();
+    let flows = ToSap { salesforce: Arc::new(DiesBeforeWriteBack(stack.salesforce.clone())), ..writer.flows.clone() };
+    let dying = SapWriter { flows, ..writer };
     let deadline = clock.now_millis() + 90_000;
     let crashed = tokio::time::timeout(Duration::from_secs(3), dying.process_batch(&batch, deadline)).await;
     assert!(crashed.is_err(), "the invocation should have died in the write-back");

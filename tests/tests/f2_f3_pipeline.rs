@@ -4,7 +4,7 @@
 
 use b1force_cli::local::{LocalOptions, LocalStack, change_event};
 use serde_json::{Value, json};
-use shared::sync::drain::DrainStats;
+use shared::engine::drain::DrainStats;
 
 /// Delivers the CDC events of every change Salesforce logged since `cursor`, `times` times each;
 /// returns the new cursor.

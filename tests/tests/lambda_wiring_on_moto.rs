@@ -7,8 +7,8 @@ use e2e::moto::Systems;
 use e2e::pipeline::COMMIT_MS;
 use serde_json::json;
 use shared::aws::{DynamoAudit, SqsQueue};
+use shared::engine::drain::drain;
 use shared::ports::{AuditLog, Clock, Outcome, Queue, SystemClock};
-use shared::sync::drain::drain;
 use shared::wiring::{ReceiverDeps, sap_writer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 const NOW: i64 = 1_795_600_800_000;
 
-fn body(response: &shared::sync::receiver::HttpResponse) -> Value {
+fn body(response: &shared::ingress::function_url::HttpResponse) -> Value {
     serde_json::from_str(&response.body).unwrap()
 }
 

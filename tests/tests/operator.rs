@@ -8,17 +8,17 @@ use b1force_cli::audit_cmd::{self, AuditQuery};
 use b1force_cli::check::{self, Status};
 use b1force_cli::dlq::{self as dlq_cmd, DlqCommand, QueueChoice};
 use b1force_cli::local::{LocalOptions, LocalStack};
+use b1force_cli::operations::Route;
+use b1force_cli::operations::dlq::{
+    self, Filter, Progress, QueuePair, REDRIVE_VISIBILITY_SECS, RedriveOptions, RedriveReport,
+};
 use e2e::pipeline::{assert_exactly_one_order_each_and_written_back, deliver_closed_won, opportunity};
 use sandbox::{FaultConfig, SalesforceOptions, SalesforceSandbox, SapOptions, SapSandbox};
 use serde_json::Value;
 use shared::domain::RecordKey;
 use shared::embedded::{EmbeddedQueue, ManualClock};
+use shared::engine::sf_writer::SfWriterSettings;
 use shared::ports::{AuditEntry, Clock, Outcome, OutgoingMessage, Queue, ReceivedMessage};
-use shared::sync::operations::Route;
-use shared::sync::operations::dlq::{
-    self, Filter, Progress, QueuePair, REDRIVE_VISIBILITY_SECS, RedriveOptions, RedriveReport,
-};
-use shared::sync::sf_writer::SfWriterSettings;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -180,7 +180,7 @@ impl Queue for DiesAtDelete {
 /// 25 dead letters, a redrive that dies after sending its second batch of ten and before deleting
 /// it, a restart `restart_after` later, then a drain: returns what was queued after the restart
 /// and the drain's counts, having checked that every opportunity has exactly one order.
-async fn killed_redrive_then_restarted(restart_after: Duration) -> (usize, shared::sync::drain::DrainStats) {
+async fn killed_redrive_then_restarted(restart_after: Duration) -> (usize, shared::engine::drain::DrainStats) {
     let (stack, clock) = stack().await;
     let ids = dead_lettered_opportunities(&stack, 25).await;
     add_missing_item(&stack);
@@ -322,7 +322,7 @@ async fn replaying_a_synced_business_partner_leaves_its_salesforce_account_uncha
 
     clock.advance(Duration::from_secs(600));
     let record = RecordKey::parse("sap:BusinessPartners:C20000").unwrap();
-    let replayed = shared::sync::operations::replay::replay(
+    let replayed = b1force_cli::operations::replay::replay(
         &record,
         false,
         stack.to_salesforce.as_ref(),
@@ -343,7 +343,7 @@ async fn replaying_a_synced_business_partner_leaves_its_salesforce_account_uncha
 async fn a_filtered_or_dry_redrive_leaves_every_other_dead_letter_where_it_was() {
     let (stack, clock) = stack().await;
     let ids = dead_lettered_opportunities(&stack, 4).await;
-    let garbage = [shared::sync::sap_writer::InboundMessage {
+    let garbage = [shared::engine::sap_writer::InboundMessage {
         message_id: "m-garbage".into(),
         group_id: "sf:Opportunity:garbage".into(),
         body: "not json".into(),

@@ -3,13 +3,13 @@
 //! duplicate), the audit table's `by_outcome` index for failures, and `b1force` run as a process
 //! with nothing but environment settings.
 
+use b1force_cli::operations::Route;
+use b1force_cli::operations::dlq::{self, QueuePair, RedriveOptions, redrive_dedup_id};
 use e2e::moto::MotoServer;
 use shared::aws::{DynamoAudit, SqsQueue};
 use shared::domain::{Notification, RecordKey};
 use shared::error::ErrorClass;
 use shared::ports::{AuditEntry, AuditLog, Clock, Outcome, OutgoingMessage, Queue, SystemClock};
-use shared::sync::operations::Route;
-use shared::sync::operations::dlq::{self, QueuePair, RedriveOptions, redrive_dedup_id};
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::Command;

@@ -6,10 +6,10 @@
 use b1force_cli::local::{LocalOptions, LocalStack, salesforce_config, sap_config};
 use serde_json::{Value, json};
 use shared::embedded::{EmbeddedNotifier, LocalReports};
+use shared::engine::sf_writer::{SfWriterSettings, Stop};
+use shared::flows::f8_reconcile::{ExceptionKind, Period, ReconOutcome, ReconReport, ReconRequest, RepairSummary};
 use shared::salesforce::SalesforceClient;
 use shared::sap::SapClient;
-use shared::sync::reconcile::{ExceptionKind, Period, ReconOutcome, ReconReport, ReconRequest, RepairSummary};
-use shared::sync::sf_writer::{SfWriterSettings, Stop};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -180,7 +180,7 @@ async fn reads_grow_with_pages_not_records() {
         Arc::new(SalesforceClient::new(salesforce_config(&stack.sf_sandbox)).unwrap().with_query_batch_size(200));
     let notifier = Arc::new(EmbeddedNotifier::new());
     let out = tempfile::tempdir().unwrap();
-    let reconciler = shared::sync::reconcile::Reconciler {
+    let reconciler = shared::flows::f8_reconcile::Reconciler {
         sap: sap.clone(),
         salesforce: salesforce.clone(),
         ..stack.reconciler(Arc::new(LocalReports::new(out.path())), notifier)

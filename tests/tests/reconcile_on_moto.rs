@@ -6,8 +6,8 @@ use b1force_cli::local::{LocalOptions, LocalStack};
 use e2e::moto::MotoServer;
 use serde_json::{Value, json};
 use shared::aws::{S3Reports, SnsNotifier};
-use shared::sync::reconcile::{Period, ReconRequest};
-use shared::sync::sf_writer::SfWriterSettings;
+use shared::engine::sf_writer::SfWriterSettings;
+use shared::flows::f8_reconcile::{Period, ReconRequest};
 use std::sync::Arc;
 
 const BUCKET: &str = "b1force-reports";

@@ -4,8 +4,8 @@
 use b1force_cli::local::{LocalOptions, LocalStack, change_event};
 use serde_json::{Value, json};
 use shared::domain::{Notification, RecordKey};
+use shared::engine::sf_writer::{SfWriterSettings, Stop, WriterRun};
 use shared::ports::{Clock, Outcome, OutgoingMessage, Queue};
-use shared::sync::sf_writer::{SfWriterSettings, Stop, WriterRun};
 
 async fn started() -> LocalStack {
     LocalStack::start(LocalOptions::default()).await.unwrap()
@@ -315,7 +315,7 @@ async fn with_the_revenue_cloud_mapping_invoices_become_standard_invoices_of_the
     let stack = started().await;
     let mut writer = stack.sf_writer(SfWriterSettings::default());
     writer.mapping = std::sync::Arc::new(revenue_cloud_mapping());
-    for entity in shared::sync::poller::POLLED_ENTITIES {
+    for entity in shared::domain::polled::POLLED_ENTITIES {
         stack.poller().run(entity, "revenue-cloud").await.unwrap();
     }
     let run = writer.run(i64::MAX).await.unwrap();

@@ -7,7 +7,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shared::config::Env;
-use shared::sync::reconcile::{ReconRequest, Reconciler};
+use shared::flows::f8_reconcile::{ReconRequest, Reconciler};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
 
 async fn handle(event: LambdaEvent<Value>, reconciler: &Reconciler) -> Result<Value, Error> {
     let now = reconciler.clock.now_millis();
-    let request = ReconRequest::from_event(&event.payload, &shared::sync::date_of(now))?;
+    let request = ReconRequest::from_event(&event.payload, &shared::domain::date_of(now))?;
     let outcome = reconciler.run(&request).await?;
     shared::telemetry::functions::reconciler(&outcome.report).emit(reconciler.clock.now_millis());
     Ok(outcome.summary())

@@ -4,8 +4,8 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
+use shared::engine::lookup::Lookups;
 use shared::ports::{Clock, SystemClock};
-use shared::sync::lookup::Lookups;
 use shared::telemetry::functions::{ApiClients, sap_lookup};
 
 #[tokio::main]

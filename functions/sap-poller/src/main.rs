@@ -7,7 +7,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shared::config::Env;
-use shared::sync::poller::Poller;
+use shared::engine::poller::Poller;
 use shared::telemetry::functions::{ApiClients, sap_poller};
 
 #[tokio::main]

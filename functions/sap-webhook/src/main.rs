@@ -1,6 +1,6 @@
 //! sap-webhook Lambda: SAP Business One webhooks (FP 2602+) on the Function URL → notifications on
 //! `to-salesforce.fifo`, beside the sap-poller. Clients are built once per container; the handler is
-//! one call that always answers with a status code (see `shared::sync::b1_webhook`).
+//! one call that always answers with a status code (see `shared::ingress::b1_webhook`).
 #![forbid(unsafe_code)]
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};

@@ -5,7 +5,7 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use shared::sync::sap_writer::SapWriter;
+use shared::engine::sap_writer::SapWriter;
 use shared::telemetry::functions::{ApiClients, sap_writer};
 
 #[tokio::main]
@@ -22,11 +22,11 @@ async fn main() -> Result<(), Error> {
 
 async fn handle(event: LambdaEvent<SqsEvent>, writer: &SapWriter, clients: &ApiClients) -> SqsBatchResponse {
     let deadline = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
-    let batch = shared::sync::sap_writer::from_sqs(event.payload);
+    let batch = shared::wiring::lambda_events::from_sqs(event.payload);
     let calls_before = clients.sent();
     let outcome = writer.process_batch(&batch, deadline).await;
-    let now = writer.clock.now_millis();
+    let now = writer.flows.clock.now_millis();
     let calls = clients.sent().since(calls_before);
     sap_writer(&batch, &outcome, now, calls, clients.salesforce_usage()).emit(now);
-    shared::sync::sap_writer::batch_response(outcome.failures)
+    shared::wiring::lambda_events::batch_response(outcome.failures)
 }

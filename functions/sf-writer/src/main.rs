@@ -8,7 +8,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shared::config::Env;
-use shared::sync::sf_writer::SfWriter;
+use shared::engine::sf_writer::SfWriter;
 use shared::telemetry::functions::{ApiClients, sf_writer};
 
 #[tokio::main]

@@ -13,8 +13,9 @@
 use super::idempotency::seconds_rounded_up;
 use super::{malformed, store_error};
 use crate::domain::EpochMillis;
+use crate::domain::state::{Direction, Lease, Watermark, check_link};
 use crate::error::{Error, Result};
-use crate::state::{Direction, Lease, SyncState, Watermark, check_link};
+use crate::ports::SyncState;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;

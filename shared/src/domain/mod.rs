@@ -3,7 +3,10 @@
 mod billing;
 mod ids;
 mod notification;
+pub mod objects;
 mod opportunity;
+pub mod polled;
+pub mod state;
 
 pub use billing::{
     BillingContext, CreditStatus, ItemAvailability, OpenInvoice, OpenOrder, PaymentReceived, WarehouseStock,
@@ -33,4 +36,10 @@ pub fn rfc3339_millis(at: EpochMillis) -> String {
 pub fn digest(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The date of an epoch-ms instant as `YYYY-MM-DD` (UTC).
+pub fn date_of(epoch_millis: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(epoch_millis / 1000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
 }

@@ -2,8 +2,9 @@
 
 use super::lock;
 use crate::domain::EpochMillis;
+use crate::domain::state::{Direction, Lease, Watermark, check_link, moves_forward};
 use crate::error::Result;
-use crate::state::{Direction, Lease, SyncState, Watermark, check_link, moves_forward};
+use crate::ports::SyncState;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -7,4 +7,5 @@ pub mod catalogue;
 pub mod f1;
 pub mod f3;
 pub mod file;
+pub mod plan;
 pub mod transform;

@@ -6,8 +6,8 @@ use super::soql;
 use super::{SalesforceClient, check_names};
 use crate::domain::Record;
 use crate::error::Result;
+use crate::flows::f8_reconcile::input::parse_date;
 use crate::ports::{KeyedRead, SalesforceReconcileReads};
-use crate::sync::reconcile::input::parse_date;
 use async_trait::async_trait;
 
 /// Keys per `IN (...)` list: keeps a query far below SOQL's 100,000-character limit.

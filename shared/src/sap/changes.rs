@@ -3,9 +3,10 @@
 
 use super::odata::{Property, Query, quote};
 use super::{SapClient, parse_json, undecodable};
+use crate::domain::polled::{EntitySpec, Start, Tracking};
+use crate::domain::state::Watermark;
 use crate::error::{Error, Result};
-use crate::state::Watermark;
-use crate::sync::poller::{ChangePage, ChangeQuery, EntitySpec, SapChanges, Start, Tracking};
+use crate::ports::{ChangePage, ChangeQuery, SapChanges};
 use async_trait::async_trait;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;

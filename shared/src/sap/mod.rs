@@ -12,7 +12,6 @@ pub mod errors;
 pub mod odata;
 mod reconcile;
 mod rows;
-pub mod setup;
 
 pub use business_partners::key_collection_members;
 pub use changes::change_filter;

@@ -9,14 +9,14 @@
 use super::NAMESPACE;
 use super::emf::Metrics;
 use crate::domain::{EpochMillis, Notification};
+use crate::engine::poller::PollReport;
+use crate::engine::sap_writer::{BatchOutcome, Disposition, InboundMessage};
+use crate::engine::sf_writer::{Stop, WriterRun};
 use crate::error::ErrorClass;
+use crate::flows::f8_reconcile::{ExceptionKind, ReconReport};
+use crate::ingress::function_url::{HttpResponse, IngressTally};
 use crate::salesforce::SalesforceClient;
 use crate::sap::SapClient;
-use crate::sync::poller::PollReport;
-use crate::sync::receiver::{HttpResponse, IngressTally};
-use crate::sync::reconcile::{ExceptionKind, ReconReport};
-use crate::sync::sap_writer::{BatchOutcome, Disposition, InboundMessage};
-use crate::sync::sf_writer::{Stop, WriterRun};
 use std::collections::{BTreeMap, HashMap};
 
 /// API requests one invocation sent, where the function can count them (client counters' deltas).
@@ -257,9 +257,9 @@ pub fn sample_lines(timestamp_ms: EpochMillis) -> Vec<String> {
 /// Invocation results as the functions produce them, exercising every metric and breakdown.
 mod samples {
     use super::*;
+    use crate::domain::state::Watermark;
     use crate::domain::{RecordKey, System};
-    use crate::state::Watermark;
-    use crate::sync::reconcile::{Period, ReconException, RepairSummary};
+    use crate::flows::f8_reconcile::{Period, ReconException, RepairSummary};
 
     fn message(id: &str, object: &str, record: &str, changed_at: EpochMillis) -> InboundMessage {
         let note = Notification {
@@ -429,7 +429,7 @@ mod tests {
 
     #[test]
     fn a_poller_that_caught_up_has_no_lag_however_old_its_last_change_and_a_skipped_one_says_nothing() {
-        let stamp = crate::state::Watermark {
+        let stamp = crate::domain::state::Watermark {
             date: "2026-11-20".into(),
             time: "08:00:00".into(),
             key: "C1".into(),

@@ -1,0 +1,21 @@
+//! The batch engines each Lambda runs: they take what ingress parsed or a queue delivered, claim,
+//! call the flows, and settle every record (audit, retry or dead-letter).
+//!
+//! - [`sf_receiver`]: CDC events, webhooks and Outbound Messages → notifications on `to-sap.fifo`.
+//! - [`sap_writer`]: `to-sap.fifo` → the Salesforce → SAP flows (F1–F3), exactly once per change.
+//! - [`sap_webhook`]: SAP B1 webhooks (FP 2602+) → notifications on `to-salesforce.fifo`.
+//! - [`poller`]: SAP rows changed since the watermark → notifications on `to-salesforce.fifo`.
+//! - [`sf_writer`]: `to-salesforce.fifo` → Salesforce (F4–F7), 200 records per call.
+//! - [`lookup`]: the sap-lookup Function URL (live credit, price and stock).
+//! - [`fifo`], [`trail`]: FIFO partial batch failures; the audit trail and the DLQ (pure / ports).
+//! - [`drain`]: drives a writer over a [`crate::ports::Queue`] (embedded runs, demo, tests).
+
+pub mod drain;
+pub mod fifo;
+pub mod lookup;
+pub mod poller;
+pub mod sap_webhook;
+pub mod sap_writer;
+pub mod sf_receiver;
+pub mod sf_writer;
+pub(crate) mod trail;

@@ -1,0 +1,357 @@
+//! sap-poller (F4–F7 intake): SAP rows changed since the entity's watermark become notifications on
+//! `to-salesforce.fifo`, one page at a time.
+//!
+//! Paging is by key (each page starts strictly after the previous page's last row in the order
+//! UpdateDate, UpdateTime, key), not by `$skip`: a row edited while the run pages moves to the end of
+//! the order, and with `$skip` every row behind it would shift one place back and one would be missed.
+//! The first page starts at the stored watermark minus a lookback window, because UpdateDate is
+//! day-granular, UpdateTime may be missing and a transaction may commit with an older stamp; what the
+//! overlap re-reads is dropped by the idempotency key (record + stamp + content digest). The watermark
+//! moves only after a page is durably enqueued, so a crash in between re-reads, never skips.
+
+use crate::domain::polled::{EntitySpec, Start, Tracking};
+use crate::domain::state::{Direction, Watermark};
+use crate::domain::{EpochMillis, Notification, Record, RecordKey, System, digest};
+use crate::error::{Error, Result};
+use crate::ports::SyncState;
+use crate::ports::{ChangeQuery, Clock, OutgoingMessage, Queue, SapChanges};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// Tuning of the poller.
+#[derive(Debug, Clone)]
+pub struct PollerSettings {
+    /// `YYYY-MM-DD`: where an entity without a watermark starts.
+    pub initial_date: String,
+    /// How far before the watermark each run re-reads (default ten minutes).
+    pub lookback_secs: i64,
+    /// Rows per page.
+    pub page_size: u32,
+    /// How long a run's lease lasts; renewed with every page.
+    pub lease_secs: i64,
+    /// Pages per run at most, so one run ends within its Lambda timeout; the next run goes on.
+    pub max_pages: u32,
+}
+
+impl Default for PollerSettings {
+    fn default() -> Self {
+        Self { initial_date: "2000-01-01".into(), lookback_secs: 600, page_size: 1000, lease_secs: 900, max_pages: 200 }
+    }
+}
+
+/// What one run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollReport {
+    pub entity: String,
+    /// Set when the run did nothing because another run holds the lease.
+    pub skipped: Option<String>,
+    pub rows_read: u64,
+    /// Notifications sent (FIFO dedup may have dropped repeats of earlier runs).
+    pub enqueued: u64,
+    pub pages: u64,
+    pub watermark_before: Option<Watermark>,
+    pub watermark_after: Option<Watermark>,
+    /// False when the run stopped at `max_pages` with more rows waiting.
+    pub complete: bool,
+}
+
+impl PollReport {
+    /// The report as the Lambda's JSON result.
+    pub fn to_json(&self) -> Value {
+        let mark = |w: &Option<Watermark>| {
+            w.as_ref().map(|w| json!({"date": w.date, "time": w.time, "key": w.key, "doc_entry": w.doc_entry}))
+        };
+        json!({
+            "entity": self.entity,
+            "skipped": self.skipped,
+            "rows_read": self.rows_read,
+            "enqueued": self.enqueued,
+            "pages": self.pages,
+            "watermark_before": mark(&self.watermark_before),
+            "watermark_after": mark(&self.watermark_after),
+            "complete": self.complete,
+        })
+    }
+
+    /// When the change the watermark stands at happened (epoch ms), for entities tracked by a stamp.
+    pub fn watermark_at(&self) -> Option<EpochMillis> {
+        self.watermark_after.as_ref().and_then(changed_at)
+    }
+}
+
+/// The poller's ports.
+pub struct Poller {
+    pub sap: Arc<dyn SapChanges>,
+    /// `to-salesforce.fifo`.
+    pub queue: Arc<dyn Queue>,
+    pub state: Arc<dyn SyncState>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: PollerSettings,
+}
+
+impl Poller {
+    /// One run for `entity` as `run_id` (unique per run: it owns the lease). Another run holding the
+    /// lease is a skip, not an error.
+    pub async fn run(&self, entity: &str, run_id: &str) -> Result<PollReport> {
+        let spec = EntitySpec::named(entity)?;
+        // The notifications' correlation id: every log line of the run carries it.
+        let span = tracing::info_span!("sap_poller", correlation_id = %correlation_id(&spec, run_id));
+        self.run_in_span(&spec, run_id).instrument(span).await
+    }
+
+    async fn run_in_span(&self, spec: &EntitySpec, run_id: &str) -> Result<PollReport> {
+        let lease = format!("poller:{}", spec.name);
+        let mut report = PollReport {
+            entity: spec.name.to_string(),
+            skipped: None,
+            rows_read: 0,
+            enqueued: 0,
+            pages: 0,
+            watermark_before: None,
+            watermark_after: None,
+            complete: false,
+        };
+        match self.renew_lease(&lease, run_id).await {
+            Ok(()) => {}
+            Err(Error::InProgress(holder)) => {
+                tracing::info!(entity = spec.name, %holder, "poll skipped");
+                report.skipped = Some(format!("skipped, another run holds the lease: {holder}"));
+                return Ok(report);
+            }
+            Err(err) => return Err(err),
+        }
+        let outcome = self.poll(spec, &lease, run_id, &mut report).await;
+        // Released even after a failure, so the next scheduled run need not wait for the expiry.
+        let released = self.state.release_lease(&lease, run_id).await;
+        outcome?;
+        released?;
+        tracing::info!(
+            entity = spec.name,
+            rows_read = report.rows_read,
+            enqueued = report.enqueued,
+            pages = report.pages,
+            "poll done"
+        );
+        Ok(report)
+    }
+
+    async fn renew_lease(&self, lease: &str, run_id: &str) -> Result<()> {
+        let now = self.clock.now_millis();
+        self.state.acquire_lease(lease, run_id, now, now + self.settings.lease_secs.max(1) * 1000).await.map(|_| ())
+    }
+
+    async fn poll(&self, spec: &EntitySpec, lease: &str, run_id: &str, report: &mut PollReport) -> Result<()> {
+        let scan = spec.tracking == Tracking::Scan;
+        let stored = if scan { None } else { self.state.watermark(spec.name).await? };
+        report.watermark_before = stored.clone();
+        report.watermark_after = stored.clone();
+        let mut start = first_start(spec, stored.as_ref(), &self.settings)?;
+        let limit = self.settings.page_size.max(1);
+        while report.pages < u64::from(self.settings.max_pages.max(1)) {
+            if report.pages > 0 {
+                self.renew_lease(lease, run_id).await?;
+            }
+            let page = self.sap.changed(&ChangeQuery { entity: spec, start: &start, limit }).await?;
+            report.pages += 1;
+            report.rows_read += page.rows.len() as u64;
+            let Some(last) = page.rows.last() else {
+                report.complete = true;
+                return Ok(());
+            };
+            let last = spec.position(last)?;
+            if scan {
+                report.enqueued += self.enqueue_changed(spec, &page.rows, run_id).await?;
+            } else {
+                let messages =
+                    page.rows.iter().map(|row| self.message(spec, row, run_id)).collect::<Result<Vec<_>>>()?;
+                self.queue.send(&messages).await?;
+                report.enqueued += messages.len() as u64;
+                // Only now, with the whole page accepted by the queue, may the watermark pass it.
+                if self.state.advance_watermark(spec.name, &last).await? {
+                    report.watermark_after = Some(last.clone());
+                }
+            }
+            if !page.more {
+                report.complete = true;
+                return Ok(());
+            }
+            start = Start::After(last);
+        }
+        Ok(())
+    }
+
+    /// [`Tracking::Scan`]: of a page of all rows, enqueues those whose content changed since the
+    /// last scan, then stores their digests (a crash in between enqueues them again, never loses them).
+    async fn enqueue_changed(&self, spec: &EntitySpec, rows: &[Record], run_id: &str) -> Result<u64> {
+        let mut changed = Vec::new();
+        for row in rows {
+            let position = spec.position(row)?;
+            let key = format!("scan:{}:{}", spec.name, position.key);
+            let version = source_version(spec, &position, row);
+            if self.state.last_hash(&key, Direction::SapToSf).await?.as_deref() != Some(version.as_str()) {
+                changed.push((key, version, self.message(spec, row, run_id)?));
+            }
+        }
+        let messages: Vec<OutgoingMessage> = changed.iter().map(|(_, _, m)| m.clone()).collect();
+        self.queue.send(&messages).await?;
+        for (key, version, _) in &changed {
+            self.state.put_hash(key, Direction::SapToSf, version, self.clock.now_millis()).await?;
+        }
+        Ok(messages.len() as u64)
+    }
+
+    fn message(&self, spec: &EntitySpec, row: &Record, run_id: &str) -> Result<OutgoingMessage> {
+        let position = spec.position(row)?;
+        let notification = Notification {
+            record: RecordKey { system: System::Sap, object: spec.entity_set.to_string(), id: position.key.clone() },
+            reason: "poll".into(),
+            changed_at: changed_at(&position).unwrap_or_else(|| self.clock.now_millis()),
+            source_version: source_version(spec, &position, row),
+            correlation_id: correlation_id(spec, run_id),
+        };
+        Ok(OutgoingMessage {
+            group_id: notification.group_id(),
+            dedup_id: notification.idempotency_key(),
+            body: notification.to_body(),
+        })
+    }
+}
+
+/// `<UpdateDate>T<UpdateTime>#<digest>` (`DocEntry:<n>#<digest>` without a stamp): the same content
+/// re-read gives the same version, a second change within one second a different one.
+pub fn source_version(spec: &EntitySpec, position: &Watermark, row: &Record) -> String {
+    // serde_json's map is ordered by key, so equal rows serialize, and digest, alike.
+    let content = digest(Value::Object(row.clone()).to_string().as_bytes());
+    let content = &content[..16];
+    match spec.tracking {
+        Tracking::UpdateStamp => format!("{}T{}#{content}", position.date, position.time),
+        Tracking::DocEntry => format!("DocEntry:{}#{content}", position.doc_entry.unwrap_or_default()),
+        Tracking::Scan => format!("{}#{content}", spec.name),
+    }
+}
+
+/// Where a run's first page starts: the watermark minus the lookback (none: the initial date). A
+/// missing time counts as midnight; a lookback across midnight reaches into the day before.
+pub fn first_start(spec: &EntitySpec, stored: Option<&Watermark>, settings: &PollerSettings) -> Result<Start> {
+    if spec.tracking == Tracking::Scan {
+        let everything = Watermark { date: String::new(), time: String::new(), key: String::new(), doc_entry: None };
+        return Ok(Start::Since(everything));
+    }
+    if spec.tracking == Tracking::DocEntry {
+        let doc_entry = stored.and_then(|w| w.doc_entry).unwrap_or(0);
+        return Ok(Start::Since(Watermark {
+            date: String::new(),
+            time: String::new(),
+            key: String::new(),
+            doc_entry: Some(doc_entry),
+        }));
+    }
+    let Some(stored) = stored.filter(|w| !w.date.is_empty()) else {
+        let initial =
+            Watermark { date: settings.initial_date.clone(), time: String::new(), key: String::new(), doc_entry: None };
+        initial.sort_key().map_err(|e| Error::Config(format!("poller initial date: {e}")))?;
+        return Ok(Start::Since(initial));
+    };
+    let date_format = time::macros::format_description!("[year]-[month]-[day]");
+    let time_format = time::macros::format_description!("[hour]:[minute]:[second]");
+    let bad = || Error::Invalid(format!("stored watermark {:?} {:?} is not a date and time", stored.date, stored.time));
+    let date = time::Date::parse(&stored.date, &date_format).map_err(|_| bad())?;
+    let clock = if stored.time.is_empty() {
+        time::Time::MIDNIGHT
+    } else {
+        time::Time::parse(&stored.time, &time_format).map_err(|_| bad())?
+    };
+    let from = time::PrimitiveDateTime::new(date, clock) - time::Duration::seconds(settings.lookback_secs.max(0));
+    let (date, clock) = (from.date(), from.time());
+    Ok(Start::Since(Watermark {
+        date: date.format(&date_format).map_err(|_| bad())?,
+        time: clock.format(&time_format).map_err(|_| bad())?,
+        key: String::new(),
+        doc_entry: None,
+    }))
+}
+
+/// The correlation id of one run's notifications.
+fn correlation_id(spec: &EntitySpec, run_id: &str) -> String {
+    format!("poll:{}:{run_id}", spec.name)
+}
+
+/// The stamp as epoch ms, reading it as UTC (the Service Layer gives no zone).
+fn changed_at(position: &Watermark) -> Option<EpochMillis> {
+    let date_format = time::macros::format_description!("[year]-[month]-[day]");
+    let time_format = time::macros::format_description!("[hour]:[minute]:[second]");
+    let date = time::Date::parse(&position.date, &date_format).ok()?;
+    let clock = time::Time::parse(&position.time, &time_format).unwrap_or(time::Time::MIDNIGHT);
+    let at = time::PrimitiveDateTime::new(date, clock).assume_utc();
+    Some(at.unix_timestamp() * 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bp_row(code: &str, date: &str, time: Option<&str>, name: &str) -> Record {
+        let mut row = json!({"CardCode": code, "UpdateDate": format!("{date}T00:00:00Z"), "CardName": name});
+        if let Some(time) = time {
+            row["UpdateTime"] = json!(time);
+        }
+        row.as_object().unwrap().clone()
+    }
+
+    fn since(start: Start) -> Watermark {
+        match start {
+            Start::Since(w) => w,
+            Start::After(w) => panic!("expected Since, got After {w:?}"),
+        }
+    }
+
+    #[test]
+    fn a_lookback_across_midnight_starts_on_the_day_before() {
+        let spec = EntitySpec::named("BusinessPartners").unwrap();
+        let stored =
+            Watermark { date: "2026-11-25".into(), time: "00:05:00".into(), key: "C1".into(), doc_entry: None };
+        let start = since(first_start(&spec, Some(&stored), &PollerSettings::default()).unwrap());
+        assert_eq!((start.date.as_str(), start.time.as_str()), ("2026-11-24", "23:55:00"));
+    }
+
+    #[test]
+    fn no_watermark_starts_at_the_whole_initial_day_and_payments_at_doc_entry_zero() {
+        let settings = PollerSettings { initial_date: "2026-01-01".into(), ..PollerSettings::default() };
+        let start = since(first_start(&EntitySpec::named("Items").unwrap(), None, &settings).unwrap());
+        assert_eq!((start.date.as_str(), start.time.as_str()), ("2026-01-01", ""));
+        let start = since(first_start(&EntitySpec::named("IncomingPayments").unwrap(), None, &settings).unwrap());
+        assert_eq!(start.doc_entry, Some(0));
+        let bad = PollerSettings { initial_date: "1/1/2026".into(), ..PollerSettings::default() };
+        assert!(first_start(&EntitySpec::named("Items").unwrap(), None, &bad).is_err());
+    }
+
+    #[test]
+    fn the_same_content_keeps_its_version_and_a_same_second_edit_gets_a_new_one() {
+        let spec = EntitySpec::named("BusinessPartners").unwrap();
+        let row = bp_row("C1", "2026-11-25", Some("10:30:00"), "Acme");
+        let edited = bp_row("C1", "2026-11-25", Some("10:30:00"), "Acme Ltd");
+        let version = |row: &Record| source_version(&spec, &spec.position(row).unwrap(), row);
+        assert_eq!(version(&row), version(&row.clone()));
+        assert_ne!(version(&row), version(&edited));
+        assert!(version(&row).starts_with("2026-11-25T10:30:00#"), "{}", version(&row));
+    }
+
+    #[test]
+    fn a_row_without_update_time_sorts_first_in_its_day_and_one_without_a_key_is_refused() {
+        let spec = EntitySpec::named("BusinessPartners").unwrap();
+        let untimed = spec.position(&bp_row("C9", "2026-11-25", None, "x")).unwrap();
+        let midnight = spec.position(&bp_row("C1", "2026-11-25", Some("00:00:00"), "x")).unwrap();
+        assert!(untimed < midnight && untimed.time.is_empty());
+        let mut keyless = bp_row("C1", "2026-11-25", None, "x");
+        keyless.remove("CardCode");
+        assert!(matches!(spec.position(&keyless), Err(Error::Invalid(_))));
+    }
+
+    #[test]
+    fn unknown_entities_are_refused_with_the_list_of_known_ones() {
+        let err = EntitySpec::named("Quotations").unwrap_err();
+        assert!(err.to_string().contains("BusinessPartners"), "{err}");
+        assert_eq!(EntitySpec::named("Invoices").unwrap().key, "DocEntry");
+    }
+}

@@ -1,0 +1,396 @@
+//! sap-writer: work on `to-sap.fifo` (Salesforce → SAP), exactly once per change.
+//!
+//! The batch mechanics live here: idempotency claims, one Salesforce read per object for the whole
+//! batch, FIFO groups (run concurrently; in order within a group, stopping at the first failure),
+//! retry vs dead-letter, and the audit trail. The flows themselves are in their own modules:
+//! F1–F3 and the GAP_OVERFLOW resync are in [`crate::flows`]; this engine routes each record to one.
+
+use super::fifo::{Processed, batch_item_failures};
+use super::trail::{Delivered, Trail, payload_hash};
+use crate::domain::objects::{WHOLE_OBJECT, salesforce_object};
+use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, Record, RecordKey, SalesforceId};
+use crate::error::{Error, ErrorClass, Result};
+use crate::flows::{Applied, Done, ToSap, f1_orders, f2_partners, f3_cases, resync};
+use crate::ports::{AuditLog, ChildQuery, Claim, IdempotencyStore, Outcome, Queue, RecordQuery};
+use futures::future::join_all;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// The sap-writer: the flows' ports, and what it settles each message with.
+pub struct SapWriter {
+    pub flows: ToSap,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub audit: Arc<dyn AuditLog>,
+    pub dead_letters: Arc<dyn Queue>,
+}
+
+/// One queue message as the writer sees it (from an SQS event or an embedded queue).
+#[derive(Debug, Clone)]
+pub struct InboundMessage {
+    pub message_id: String,
+    pub group_id: String,
+    pub body: String,
+}
+
+impl From<&crate::ports::ReceivedMessage> for InboundMessage {
+    fn from(m: &crate::ports::ReceivedMessage) -> Self {
+        Self { message_id: m.message_id.clone(), group_id: m.group_id.clone(), body: m.body.clone() }
+    }
+}
+
+/// What happened to one message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// A new SAP order was created (and written back).
+    Created { doc_entry: i64 },
+    /// An SAP order for this opportunity already existed; it was (re)linked.
+    Linked { doc_entry: i64 },
+    /// The same change was already processed.
+    Duplicate,
+    /// Nothing to do (not won, already linked, deleted).
+    Skipped,
+    /// A record other than an order was created or updated in the target (a BP, a Case's fields).
+    Written,
+    /// A whole-object resync re-enqueued this many record notifications.
+    Resynced { notifications: usize },
+    /// Failed retryably: the message returns after its visibility timeout.
+    Retry,
+    /// Not processed because an earlier message of its group failed in this batch.
+    HeldBack,
+    /// Failed permanently: audited and moved to the DLQ.
+    DeadLettered,
+}
+
+/// The result of one batch.
+#[derive(Debug, Clone, Default)]
+pub struct BatchOutcome {
+    /// Message ids for `batchItemFailures`.
+    pub failures: Vec<String>,
+    pub dispositions: Vec<(String, Disposition)>,
+}
+
+/// Current Salesforce state of the records a batch names, fetched once per batch.
+#[derive(Default)]
+struct Snapshots {
+    pub opportunities: HashMap<SalesforceId, OpportunitySnapshot>,
+    /// Records of the mapping-driven flows, by id (ids are unique across objects).
+    pub records: HashMap<SalesforceId, Record>,
+}
+
+impl Snapshots {
+    /// The record a notification ends up writing, when that differs from its own: a contact's or
+    /// a converted lead's account.
+    fn target_group(&self, note: &Notification) -> Option<String> {
+        let id = SalesforceId::parse(&note.record.id).ok()?;
+        let link = match note.record.object.as_str() {
+            "Contact" => "AccountId",
+            "Lead" => "ConvertedAccountId",
+            _ => return None,
+        };
+        self.parent_account(&id, link).map(|account| RecordKey::salesforce("Account", &account).to_string())
+    }
+
+    /// The account a contact or lead points to through `field`.
+    fn parent_account(&self, id: &SalesforceId, field: &str) -> Option<SalesforceId> {
+        self.records.get(id)?.get(field)?.as_str().and_then(|raw| SalesforceId::parse(raw).ok())
+    }
+
+    fn insert_records(&mut self, records: Vec<Record>) {
+        for record in records {
+            if let Some(id) = record.get("Id").and_then(|v| v.as_str()).and_then(|raw| SalesforceId::parse(raw).ok()) {
+                self.records.insert(id, record);
+            }
+        }
+    }
+}
+
+enum Work {
+    Invalid(Error),
+    Parsed { note: Notification, claim: Result<Claim> },
+}
+
+impl SapWriter {
+    /// Processes a FIFO batch; `deadline` is the Lambda deadline (epoch ms), after which a crashed
+    /// attempt's INPROGRESS lock may be taken over.
+    pub async fn process_batch(&self, batch: &[InboundMessage], deadline: EpochMillis) -> BatchOutcome {
+        let now = self.flows.clock.now_millis();
+        let in_progress_until = deadline.max(now + 1);
+        let work: Vec<Work> = join_all(batch.iter().map(|m| async move {
+            match Notification::from_body(&m.body).and_then(validate_target) {
+                Err(e) => Work::Invalid(e),
+                Ok(note) => {
+                    let claim = self
+                        .idempotency
+                        .claim(&note.idempotency_key(), &payload_hash(&note), now, in_progress_until)
+                        .await;
+                    Work::Parsed { note, claim }
+                }
+            }
+        }))
+        .await;
+
+        let to_fetch: Vec<&Notification> = work
+            .iter()
+            .filter_map(|w| match w {
+                Work::Parsed { note, claim: Ok(Claim::Acquired) } => Some(note),
+                _ => None,
+            })
+            .collect();
+        let snapshots = if to_fetch.is_empty() { Ok(Snapshots::default()) } else { self.fetch(&to_fetch).await };
+
+        // Groups run concurrently; messages of one group run in order and stop at the first failure.
+        // A contact's or converted lead's message joins its account's group, since all three write
+        // the same business partner: one batch never creates it twice in parallel.
+        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, m) in batch.iter().enumerate() {
+            let group = match (&work[i], &snapshots) {
+                (Work::Parsed { note, .. }, Ok(snapshots)) => snapshots.target_group(note),
+                _ => None,
+            }
+            .unwrap_or_else(|| m.group_id.clone());
+            match groups.iter_mut().find(|(g, _)| *g == group) {
+                Some((_, idx)) => idx.push(i),
+                None => groups.push((group, vec![i])),
+            }
+        }
+        let per_group = join_all(groups.iter().map(|(_, indices)| {
+            let work = &work;
+            let snapshots = &snapshots;
+            async move {
+                let mut out = Vec::new();
+                let mut broken = false;
+                for &i in indices {
+                    let disposition = if broken {
+                        if let Work::Parsed { note, claim: Ok(Claim::Acquired) } = &work[i] {
+                            self.release_quietly(note).await;
+                        }
+                        Disposition::HeldBack
+                    } else {
+                        self.settle(&batch[i], &work[i], snapshots).await
+                    };
+                    broken |= matches!(disposition, Disposition::Retry | Disposition::HeldBack);
+                    out.push((i, disposition));
+                }
+                out
+            }
+        }))
+        .await;
+        let mut dispositions: Vec<(usize, Disposition)> = per_group.into_iter().flatten().collect();
+        dispositions.sort_by_key(|(i, _)| *i);
+        let failures = batch_item_failures(dispositions.iter().map(|(i, d)| Processed {
+            message_id: &batch[*i].message_id,
+            group_id: &batch[*i].group_id,
+            succeeded: !matches!(d, Disposition::Retry | Disposition::HeldBack),
+        }));
+        BatchOutcome {
+            failures,
+            dispositions: dispositions.into_iter().map(|(i, d)| (batch[i].message_id.clone(), d)).collect(),
+        }
+    }
+
+    /// Current state of every record the batch names: one Salesforce query per object (contacts and
+    /// leads first, since they lead to the accounts F2 syncs).
+    async fn fetch(&self, notes: &[&Notification]) -> Result<Snapshots> {
+        let mut by_object: HashMap<&str, Vec<SalesforceId>> = HashMap::new();
+        for note in notes.iter().filter(|n| n.record.id != WHOLE_OBJECT) {
+            by_object.entry(note.record.object.as_str()).or_default().push(SalesforceId::parse(&note.record.id)?);
+        }
+        let mut snapshots = Snapshots::default();
+        if let Some(ids) = by_object.get("Opportunity") {
+            let found = self.flows.salesforce.opportunities(ids).await?;
+            snapshots.opportunities.extend(found.into_iter().map(|s| (s.id.clone(), s)));
+        }
+        if let Some(ids) = by_object.get("Case") {
+            let fields = f3_cases::case_fields();
+            snapshots.insert_records(
+                self.flows
+                    .salesforce
+                    .records(&RecordQuery { object: "Case", fields: &fields, child: None }, ids)
+                    .await?,
+            );
+        }
+        let mut accounts = by_object.get("Account").cloned().unwrap_or_default();
+        let account_links: [(&str, &str, &[&str]); 2] = [
+            ("Contact", "AccountId", &["AccountId"]),
+            ("Lead", "ConvertedAccountId", &["ConvertedAccountId", "IsConverted"]),
+        ];
+        for (object, link, read) in account_links {
+            let Some(ids) = by_object.get(object) else { continue };
+            let fields: Vec<String> = read.iter().map(|f| f.to_string()).collect();
+            snapshots.insert_records(
+                self.flows.salesforce.records(&RecordQuery { object, fields: &fields, child: None }, ids).await?,
+            );
+            accounts.extend(ids.iter().filter_map(|id| snapshots.parent_account(id, link)));
+        }
+        if !accounts.is_empty() {
+            accounts.sort();
+            accounts.dedup();
+            let read = f2_partners::account_read(self.flows.mapping.flow("F2")?);
+            let child = read
+                .contact_relationship
+                .as_deref()
+                .map(|relationship| ChildQuery { relationship, fields: &read.contact_fields });
+            let query = RecordQuery { object: "Account", fields: &read.fields, child };
+            snapshots.insert_records(self.flows.salesforce.records(&query, &accounts).await?);
+        }
+        Ok(snapshots)
+    }
+
+    /// Runs one message to its disposition, recording the attempt.
+    async fn settle(&self, message: &InboundMessage, work: &Work, snapshots: &Result<Snapshots>) -> Disposition {
+        let (note, claim) = match work {
+            Work::Invalid(err) => return self.dead_letter(message, None, err).await,
+            Work::Parsed { note, claim } => (note, claim),
+        };
+        let span = tracing::info_span!("sap_writer", record = %note.record, correlation_id = %note.correlation_id);
+        self.settle_claimed(message, note, claim, snapshots).instrument(span).await
+    }
+
+    async fn settle_claimed(
+        &self,
+        message: &InboundMessage,
+        note: &Notification,
+        claim: &Result<Claim>,
+        snapshots: &Result<Snapshots>,
+    ) -> Disposition {
+        match claim {
+            Ok(Claim::Completed(_)) => {
+                self.trail().attempt(note, "skip_duplicate", Outcome::Skipped, None, None).await;
+                return Disposition::Duplicate;
+            }
+            Err(err) => return self.fail(message, note, err, false).await,
+            Ok(Claim::Acquired) => {}
+        }
+        let snapshots = match snapshots {
+            Ok(snapshots) => snapshots,
+            Err(err) => return self.fail(message, note, err, true).await,
+        };
+        match self.apply(note, snapshots).await {
+            Ok(Applied { done, action, target }) => {
+                let disposition = Disposition::from(done);
+                let result = serde_json::to_string(&disposition).unwrap_or_default();
+                let expires = self.flows.clock.now_millis() + self.flows.settings.completed_ttl_secs * 1000;
+                if let Err(err) = self.idempotency.complete(&note.idempotency_key(), &result, expires).await {
+                    // The work is done and the SAP lookup makes a rerun harmless: retry the message.
+                    return self.fail(message, note, &err, false).await;
+                }
+                self.trail().attempt(note, action, outcome_of(&disposition), target, None).await;
+                disposition
+            }
+            Err(err) => self.fail(message, note, &err, true).await,
+        }
+    }
+
+    /// Routes an acquired message to its flow.
+    async fn apply(&self, note: &Notification, snapshots: &Snapshots) -> Result<Applied> {
+        let flows = &self.flows;
+        if note.record.id == WHOLE_OBJECT {
+            return resync::resync(flows, note).await;
+        }
+        let id = SalesforceId::parse(&note.record.id)?;
+        match note.record.object.as_str() {
+            "Opportunity" => f1_orders::sync_opportunity(flows, snapshots.opportunities.get(&id)).await,
+            "Case" => f3_cases::sync_case(flows, &id, snapshots.records.get(&id)).await,
+            "Account" => f2_partners::sync_account(flows, &id, snapshots.records.get(&id)).await,
+            "Contact" => match snapshots.parent_account(&id, "AccountId") {
+                Some(account) => f2_partners::sync_account(flows, &account, snapshots.records.get(&account)).await,
+                None => Ok(Applied::new(Done::Skipped, "skip_contact_without_account", None)),
+            },
+            "Lead" => {
+                let converted = snapshots.records.get(&id).and_then(|l| l.get("IsConverted")).and_then(|v| v.as_bool());
+                match (converted, snapshots.parent_account(&id, "ConvertedAccountId")) {
+                    (Some(true), Some(account)) => {
+                        f2_partners::sync_account(flows, &account, snapshots.records.get(&account)).await
+                    }
+                    _ => Ok(Applied::new(Done::Skipped, "skip_lead_not_converted", None)),
+                }
+            }
+            other => Err(Error::Invalid(format!("sap-writer has no flow for {other} notifications"))),
+        }
+    }
+
+    /// Retryable → the message returns; permanent → audit, tell the opportunity, DLQ.
+    async fn fail(&self, message: &InboundMessage, note: &Notification, err: &Error, claimed: bool) -> Disposition {
+        if claimed {
+            // Powertools semantics: a failed attempt deletes its record so the retry runs again.
+            self.release_quietly(note).await;
+        }
+        if err.class() == ErrorClass::Retryable {
+            tracing::warn!(error = %err, "retryable failure; message returns");
+            self.trail().attempt(note, "retry", Outcome::Retrying, None, Some(err)).await;
+            return Disposition::Retry;
+        }
+        if claimed
+            && note.record.object == "Opportunity"
+            && let Ok(id) = SalesforceId::parse(&note.record.id)
+        {
+            // Best effort: the sales rep sees why; the DLQ and audit trail are the record of truth.
+            let _ = f1_orders::write_back(&self.flows, &id, None, Some(err.to_string())).await;
+        }
+        self.dead_letter(message, Some(note), err).await
+    }
+
+    async fn dead_letter(&self, message: &InboundMessage, note: Option<&Notification>, err: &Error) -> Disposition {
+        let delivered = Delivered { message_id: &message.message_id, group_id: &message.group_id, body: &message.body };
+        if self.trail().dead_letter(&delivered, note, err).await {
+            Disposition::DeadLettered
+        } else {
+            Disposition::Retry
+        }
+    }
+
+    async fn release_quietly(&self, note: &Notification) {
+        if let Err(e) = self.idempotency.release(&note.idempotency_key()).await {
+            // The INPROGRESS record then expires at the Lambda deadline and is taken over.
+            tracing::warn!(error = %e, "could not release idempotency record");
+        }
+    }
+
+    fn trail(&self) -> Trail<'_> {
+        Trail {
+            audit: self.audit.as_ref(),
+            dead_letters: self.dead_letters.as_ref(),
+            clock: self.flows.clock.as_ref(),
+            direction: "sf->sap",
+        }
+    }
+}
+
+impl From<Done> for Disposition {
+    fn from(done: Done) -> Self {
+        match done {
+            Done::Created { doc_entry } => Disposition::Created { doc_entry },
+            Done::Linked { doc_entry } => Disposition::Linked { doc_entry },
+            Done::Skipped => Disposition::Skipped,
+            Done::Written => Disposition::Written,
+            Done::Resynced { notifications } => Disposition::Resynced { notifications },
+        }
+    }
+}
+
+fn outcome_of(d: &Disposition) -> Outcome {
+    match d {
+        Disposition::Created { .. } | Disposition::Linked { .. } => Outcome::Succeeded,
+        Disposition::Resynced { .. } | Disposition::Written => Outcome::Succeeded,
+        Disposition::Duplicate | Disposition::Skipped => Outcome::Skipped,
+        Disposition::Retry | Disposition::HeldBack => Outcome::Retrying,
+        Disposition::DeadLettered => Outcome::DeadLettered,
+    }
+}
+
+/// Anything not addressed to one of our flows is a routing mistake: a permanent error.
+fn validate_target(note: Notification) -> Result<Notification> {
+    let Some(object) = salesforce_object(&note.record.object) else {
+        return Err(Error::Invalid(format!("sap-writer has no flow for {}", note.record)));
+    };
+    if note.record.id == WHOLE_OBJECT {
+        return Ok(note);
+    }
+    let id = SalesforceId::parse(&note.record.id)?;
+    if id.key_prefix() != object.id_prefix {
+        return Err(Error::Invalid(format!("{id} is not a {} id", note.record.object)));
+    }
+    Ok(note)
+}

@@ -1,0 +1,672 @@
+//! sf-writer (F4–F7): SAP changes on `to-salesforce.fifo` become Salesforce records, 200 per call.
+//!
+//! A FIFO event source mapping hands a Lambda at most 10 messages, which would cost one Salesforce
+//! call per 10 records; so the writer drains the queue itself, in rounds of up to
+//! [`SfWriterSettings::round_size`] messages. Per round: one SAP read per entity per 100 keys
+//! ([`crate::ports::SapRows`]), the mapping turns each row into writes ([`plan`]), a row whose
+//! mapped content equals what we last wrote is skipped (re-reads, echoes), and the writes go out as
+//! sObject Collections grouped by object, parents before children. Each record settles on its own:
+//! written → deleted; rejected → audited with Salesforce's code and dead-lettered; transient
+//! (locks, a parent not synced yet, limits) → back on the queue after a delay.
+//!
+//! The API budget guard: before each round the writer reads the last `Sforce-Limit-Info`; below
+//! the headroom it stops and leaves the work queued, untouched (not received, so no receive count
+//! moves towards the DLQ). A REQUEST_LIMIT_EXCEEDED ends the run; its messages return after a
+//! jittered back-off.
+
+use super::trail::{Delivered, Trail};
+use crate::domain::date_of;
+use crate::domain::state::Direction;
+use crate::domain::{BillingContext, CardCode, EpochMillis, Notification, Record, RecordKey, SalesforceId, System};
+use crate::error::{Error, Result};
+use crate::mapping::f3;
+use crate::mapping::file::MappingFile;
+use crate::mapping::plan::{self, ENTITY_ORDER, Target, Write};
+use crate::ports::SyncState;
+use crate::ports::{AuditLog, Clock, Outcome, Queue, ReceivedMessage, SalesforceWrites, SapApi, SapRows};
+use rand::Rng;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// Tuning of the sf-writer.
+#[derive(Debug, Clone)]
+pub struct SfWriterSettings {
+    /// Messages per round (one SAP read per 100 keys, one Salesforce call per 200 records).
+    pub round_size: usize,
+    /// Stop when less than this share of the daily API allocation is left (0.1 = 10 %).
+    pub min_headroom: f64,
+    /// Seconds before a transiently failed message returns.
+    pub retry_delay_secs: u32,
+    /// After REQUEST_LIMIT_EXCEEDED, messages return after a random delay in this range (seconds).
+    pub limit_backoff_secs: (u32, u32),
+    /// A round starts only with this much time left before the deadline.
+    pub round_margin_ms: i64,
+}
+
+impl Default for SfWriterSettings {
+    fn default() -> Self {
+        Self {
+            round_size: 1000,
+            min_headroom: 0.1,
+            retry_delay_secs: 60,
+            limit_backoff_secs: (300, 900),
+            round_margin_ms: 30_000,
+        }
+    }
+}
+
+/// The sf-writer's ports.
+pub struct SfWriter {
+    pub sap: Arc<dyn SapRows>,
+    /// Billing context for F6 payment status.
+    pub billing: Arc<dyn SapApi>,
+    pub salesforce: Arc<dyn SalesforceWrites>,
+    /// `to-salesforce.fifo`.
+    pub queue: Arc<dyn Queue>,
+    pub dead_letters: Arc<dyn Queue>,
+    pub audit: Arc<dyn AuditLog>,
+    pub state: Arc<dyn SyncState>,
+    pub mapping: Arc<MappingFile>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: SfWriterSettings,
+}
+
+/// Why a run ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum Stop {
+    /// Nothing visible was left.
+    #[default]
+    QueueEmpty,
+    /// The API budget is below the headroom; the work stays queued.
+    Budget { used: u64, max: u64 },
+    /// Salesforce answered REQUEST_LIMIT_EXCEEDED; the round's messages return after a back-off.
+    RequestLimit,
+    /// Too little time was left for another round.
+    Deadline,
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WriterRun {
+    pub rounds: u64,
+    pub messages: u64,
+    /// Records written (each may be several Salesforce records: an account and its contacts).
+    pub written: u64,
+    pub skipped: u64,
+    pub retried: u64,
+    pub dead_lettered: u64,
+    pub stopped: Stop,
+    /// Per SAP invoice written: milliseconds from its change in SAP (the notification's
+    /// `changed_at`) to its Salesforce write. For the invocation's metrics, not its result.
+    #[serde(skip)]
+    pub invoice_sync_lag_ms: Vec<i64>,
+}
+
+/// What becomes of one message.
+#[derive(Clone)]
+enum Verdict {
+    Done { action: &'static str, outcome: Outcome, target: Option<String> },
+    Retry { err: Arc<Error>, delay_secs: u32 },
+    Dead { err: Arc<Error> },
+}
+
+/// One SAP record of a round and its writes.
+struct Pending {
+    record_key: String,
+    /// The messages naming this record (a re-poll may have queued it twice).
+    messages: Vec<usize>,
+    writes: Vec<Write>,
+    results: Vec<Option<std::result::Result<String, Arc<Error>>>>,
+    digest: String,
+}
+
+impl Pending {
+    fn parents_ok(&self) -> bool {
+        self.writes.iter().zip(&self.results).filter(|(w, _)| !w.child).all(|(_, r)| matches!(r, Some(Ok(_))))
+    }
+
+    fn first_error(&self) -> Option<Arc<Error>> {
+        self.results.iter().find_map(|r| match r {
+            Some(Err(e)) => Some(e.clone()),
+            _ => None,
+        })
+    }
+}
+
+impl SfWriter {
+    /// Drains the queue in rounds until it is empty, the budget guard or a request limit stops it,
+    /// or `deadline` (epoch ms) is near.
+    pub async fn run(&self, deadline: EpochMillis) -> Result<WriterRun> {
+        let mut run = WriterRun::default();
+        let mut probed = false;
+        loop {
+            if self.clock.now_millis() + self.settings.round_margin_ms > deadline {
+                run.stopped = Stop::Deadline;
+                break;
+            }
+            if let Some((used, max)) = self.budget_low(&mut probed).await {
+                tracing::warn!(used, max, "Salesforce API budget below headroom; leaving work queued");
+                run.stopped = Stop::Budget { used, max };
+                break;
+            }
+            let received = self.receive_round().await?;
+            if received.is_empty() {
+                break;
+            }
+            run.rounds += 1;
+            run.messages += received.len() as u64;
+            let (settled, limit_hit) = self.process_round(&received).await;
+            let mut done = Vec::with_capacity(received.len());
+            for (message, (note, verdict)) in received.iter().zip(settled) {
+                done.extend(self.settle(message, note.as_ref(), verdict, &mut run).await?);
+            }
+            self.queue.delete_many(&done).await?;
+            if limit_hit {
+                run.stopped = Stop::RequestLimit;
+                break;
+            }
+        }
+        tracing::info!(
+            rounds = run.rounds,
+            messages = run.messages,
+            written = run.written,
+            skipped = run.skipped,
+            retried = run.retried,
+            dead_lettered = run.dead_lettered,
+            "sf-writer run done"
+        );
+        Ok(run)
+    }
+
+    /// (used, max) when less than the headroom is left. A low reading is checked once per run with
+    /// a fresh one: the last reading may be hours old, and the rolling window may have freed calls.
+    async fn budget_low(&self, probed: &mut bool) -> Option<(u64, u64)> {
+        let low = |usage: Option<(u64, u64)>| {
+            let (used, max) = usage?;
+            let left = max.saturating_sub(used) as f64 / max.max(1) as f64;
+            (left < self.settings.min_headroom).then_some((used, max))
+        };
+        let stale = low(self.salesforce.api_usage())?;
+        if std::mem::replace(probed, true) {
+            return Some(stale);
+        }
+        match self.salesforce.refresh_api_usage().await {
+            Ok(fresh) => low(fresh),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not refresh the API usage; keeping the last reading");
+                Some(stale)
+            }
+        }
+    }
+
+    async fn receive_round(&self) -> Result<Vec<ReceivedMessage>> {
+        let mut round = Vec::new();
+        while round.len() < self.settings.round_size {
+            let batch = self.queue.receive((self.settings.round_size - round.len()).min(10)).await?;
+            if batch.is_empty() {
+                break;
+            }
+            round.extend(batch);
+        }
+        Ok(round)
+    }
+
+    /// Per message its notification (None: unparseable) and verdict, and whether Salesforce refused
+    /// a call for the request limit.
+    async fn process_round(&self, received: &[ReceivedMessage]) -> (Vec<(Option<Notification>, Verdict)>, bool) {
+        let mut verdicts: Vec<Option<Verdict>> = received.iter().map(|_| None).collect();
+        let notes: Vec<Option<Notification>> = received
+            .iter()
+            .enumerate()
+            .map(|(i, m)| match parse(&m.body) {
+                Ok(note) => Some(note),
+                Err(err) => {
+                    verdicts[i] = Some(Verdict::Dead { err: Arc::new(err) });
+                    None
+                }
+            })
+            .collect();
+        let mut pending: Vec<Pending> = Vec::new();
+        for entity in ENTITY_ORDER {
+            let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+            for (i, note) in notes.iter().enumerate() {
+                if let Some(note) = note.as_ref().filter(|n| n.record.object == entity) {
+                    by_key.entry(note.record.id.as_str()).or_default().push(i);
+                }
+            }
+            if by_key.is_empty() {
+                continue;
+            }
+            match self.prepare(entity, &by_key).await {
+                Ok(prepared) => {
+                    for (messages, outcome) in prepared {
+                        match outcome {
+                            Prepared::Verdict(verdict) => {
+                                messages.iter().for_each(|&i| verdicts[i] = Some(verdict.clone()))
+                            }
+                            Prepared::Write(p) => pending.push(Pending { messages, ..p }),
+                        }
+                    }
+                }
+                Err(err) => {
+                    let err = Arc::new(err);
+                    for &i in by_key.values().flatten() {
+                        verdicts[i] = Some(self.failure(err.clone()));
+                    }
+                }
+            }
+        }
+        let limit_hit = self.execute(&mut pending).await;
+        for p in &pending {
+            for &i in &p.messages {
+                verdicts[i] = Some(self.record_verdict(p, limit_hit));
+            }
+        }
+        for p in pending.iter().filter(|p| p.first_error().is_none()) {
+            if let Err(e) =
+                self.state.put_hash(&p.record_key, Direction::SapToSf, &p.digest, self.clock.now_millis()).await
+            {
+                // The record is written; without its hash the next re-read only writes it again.
+                tracing::warn!(error = %e, record = %p.record_key, "could not store the content hash");
+            }
+        }
+        let settled = notes
+            .into_iter()
+            .zip(verdicts)
+            .map(|(note, v)| (note, v.unwrap_or(Verdict::Dead { err: Arc::new(unsettled()) })))
+            .collect();
+        (settled, limit_hit)
+    }
+
+    /// Reads the entity's rows for the round and plans each record's writes.
+    async fn prepare(&self, entity: &str, by_key: &BTreeMap<&str, Vec<usize>>) -> Result<Vec<(Vec<usize>, Prepared)>> {
+        let spec = plan::read_spec(&self.mapping, entity)?;
+        let keys: Vec<String> = by_key.keys().map(|k| k.to_string()).collect();
+        let rows = self.sap.rows_by_key(entity, spec.key, &keys, &spec.select).await?;
+        let rows: HashMap<String, &Record> = rows
+            .iter()
+            .filter_map(|row| {
+                let key = match row.get(spec.key)? {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    _ => return None,
+                };
+                Some((key, row))
+            })
+            .collect();
+        let synced_at = crate::domain::rfc3339_millis(self.clock.now_millis());
+        let mut out = Vec::with_capacity(by_key.len());
+        for (key, messages) in by_key {
+            let record_key = RecordKey { system: System::Sap, object: entity.to_string(), id: key.to_string() };
+            let Some(row) = rows.get(*key) else {
+                out.push((messages.clone(), skip("skip_missing")));
+                continue;
+            };
+            let writes = match plan::plan(&self.mapping, entity, row, &synced_at) {
+                Ok(writes) if writes.is_empty() => {
+                    out.push((messages.clone(), skip("skip_no_target")));
+                    continue;
+                }
+                Ok(writes) => writes,
+                Err(err) => {
+                    out.push((messages.clone(), Prepared::Verdict(Verdict::Dead { err: Arc::new(err) })));
+                    continue;
+                }
+            };
+            let digest = plan::content_digest(&writes);
+            let record_key = record_key.to_string();
+            if self.state.last_hash(&record_key, Direction::SapToSf).await?.as_deref() == Some(digest.as_str()) {
+                out.push((messages.clone(), skip("skip_unchanged")));
+                continue;
+            }
+            let results = writes.iter().map(|_| None).collect();
+            out.push((
+                messages.clone(),
+                Prepared::Write(Pending { record_key, messages: Vec::new(), writes, results, digest }),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Sends every pending write: parents first, then children whose parents all succeeded; one
+    /// call per object (and per 200 records). Returns true when Salesforce refused for the request limit.
+    async fn execute(&self, pending: &mut [Pending]) -> bool {
+        let mut limit_hit = false;
+        for child in [false, true] {
+            let mut groups: BTreeMap<Target, Vec<(usize, usize)>> = BTreeMap::new();
+            for (p, item) in pending.iter().enumerate() {
+                if child && !item.parents_ok() {
+                    continue;
+                }
+                for (w, write) in item.writes.iter().enumerate().filter(|(_, w)| w.child == child) {
+                    groups.entry(write.target.clone()).or_default().push((p, w));
+                }
+            }
+            for (target, members) in groups {
+                let results = if limit_hit {
+                    let err = Arc::new(request_limit());
+                    members.iter().map(|_| Err(err.clone())).collect()
+                } else {
+                    self.send_group(&target, &members, pending).await
+                };
+                for ((p, w), result) in members.into_iter().zip(results) {
+                    if let Err(e) = &result {
+                        limit_hit |= e.code() == "REQUEST_LIMIT_EXCEEDED";
+                    }
+                    pending[p].results[w] = Some(result);
+                }
+            }
+        }
+        limit_hit
+    }
+
+    /// One target's writes; a whole-call failure becomes every member's result.
+    async fn send_group(
+        &self,
+        target: &Target,
+        members: &[(usize, usize)],
+        pending: &[Pending],
+    ) -> Vec<std::result::Result<String, Arc<Error>>> {
+        let records: Vec<Record> = members.iter().map(|&(p, w)| pending[p].writes[w].record.clone()).collect();
+        let outcome = match target {
+            Target::Upsert { object, external_id } => self.salesforce.upsert_many(object, external_id, &records).await,
+            Target::Update { object } => self.salesforce.update_many(object, &records).await,
+            Target::StandardPrice => {
+                let products: Vec<Option<String>> = members
+                    .iter()
+                    .map(|&(p, _)| pending[p].results.first().and_then(|r| r.clone()).and_then(|r| r.ok()))
+                    .collect();
+                self.standard_prices(&records, &products).await
+            }
+            Target::PaymentStatus => self.payment_statuses(&records).await,
+            Target::CaseBilling => self.refresh_cases(&records).await,
+        };
+        match outcome {
+            Ok(results) if results.len() == records.len() => results.into_iter().map(|r| r.map_err(Arc::new)).collect(),
+            Ok(results) => {
+                let err = Arc::new(Error::Transport {
+                    system: "Salesforce",
+                    message: format!("{} results for {} records", results.len(), records.len()),
+                });
+                records.iter().map(|_| Err(err.clone())).collect()
+            }
+            Err(err) => {
+                let err = Arc::new(err);
+                records.iter().map(|_| Err(err.clone())).collect()
+            }
+        }
+    }
+
+    /// F7: each item's standard price book entry, updated where it exists, created where not.
+    async fn standard_prices(&self, prices: &[Record], products: &[Option<String>]) -> Result<Vec<Result<String>>> {
+        let pricebook = self.salesforce.standard_pricebook().await?;
+        let ids: Vec<Option<SalesforceId>> =
+            products.iter().map(|p| p.as_deref().and_then(|id| SalesforceId::parse(id).ok())).collect();
+        let known: Vec<SalesforceId> = ids.iter().flatten().cloned().collect();
+        let entries = self.salesforce.pricebook_entries(&pricebook, &known).await?;
+        // Which list each price went to; results come back in the same order within each list.
+        enum Slot {
+            Update,
+            Create,
+            NoProduct,
+        }
+        let (mut updates, mut creates) = (Vec::new(), Vec::new());
+        let mut slots = Vec::with_capacity(prices.len());
+        for (price, product) in prices.iter().zip(&ids) {
+            let Some(product) = product else {
+                slots.push(Slot::NoProduct);
+                continue;
+            };
+            let mut record = price.clone();
+            match entries.get(product) {
+                Some(entry) => {
+                    record.insert("Id".into(), json!(entry.as_str()));
+                    slots.push(Slot::Update);
+                    updates.push(record);
+                }
+                None => {
+                    record.insert("Pricebook2Id".into(), json!(pricebook.as_str()));
+                    record.insert("Product2Id".into(), json!(product.as_str()));
+                    record.insert("IsActive".into(), json!(true));
+                    slots.push(Slot::Create);
+                    creates.push(record);
+                }
+            }
+        }
+        let mut updated = if updates.is_empty() {
+            Vec::new()
+        } else {
+            self.salesforce.update_many("PricebookEntry", &updates).await?
+        }
+        .into_iter();
+        let mut created = if creates.is_empty() {
+            Vec::new()
+        } else {
+            self.salesforce.create_many("PricebookEntry", &creates).await?
+        }
+        .into_iter();
+        let missing = || Err(Error::Transport { system: "Salesforce", message: "missing result".into() });
+        Ok(slots
+            .into_iter()
+            .map(|slot| match slot {
+                Slot::Update => updated.next().unwrap_or_else(missing),
+                Slot::Create => created.next().unwrap_or_else(missing),
+                Slot::NoProduct => {
+                    Err(Error::Mapping("the item's product was not written, so it has no price book entry".into()))
+                }
+            })
+            .collect())
+    }
+
+    /// Billing context per CardCode named by the records' `SAP_CardCode__c`, one SAP read each.
+    async fn billing_by_code(&self, records: &[Record]) -> Result<HashMap<String, BillingContext>> {
+        let today = date_of(self.clock.now_millis());
+        let mut contexts = HashMap::new();
+        for code in records.iter().filter_map(|r| r.get("SAP_CardCode__c").and_then(Value::as_str)) {
+            if !contexts.contains_key(code) {
+                let context = self.billing.billing_context(&CardCode::parse(code)?, &today).await?;
+                contexts.insert(code.to_string(), context);
+            }
+        }
+        Ok(contexts)
+    }
+
+    /// F6: each customer's payment status from its open and overdue invoices, on its account.
+    async fn payment_statuses(&self, records: &[Record]) -> Result<Vec<Result<String>>> {
+        let contexts = self.billing_by_code(records).await?;
+        let accounts: Vec<Record> = records
+            .iter()
+            .map(|record| {
+                let code = record.get("SAP_CardCode__c").and_then(Value::as_str).unwrap_or_default();
+                let mut account = record.clone();
+                if let Some(context) = contexts.get(code) {
+                    let status = payment_status(context.overdue_amount, context.open_invoice_count);
+                    account.insert("SAP_Payment_Status__c".into(), json!(status));
+                }
+                account
+            })
+            .collect();
+        self.salesforce.upsert_many("Account", "SAP_CardCode__c", &accounts).await
+    }
+
+    /// F3 after a credit memo: the customer's open cases get its refreshed billing context. A
+    /// record's result is its customer's first failed case update, or the number of cases updated.
+    async fn refresh_cases(&self, records: &[Record]) -> Result<Vec<Result<String>>> {
+        let contexts = self.billing_by_code(records).await?;
+        let codes = contexts.keys().map(|c| CardCode::parse(c)).collect::<Result<Vec<_>>>()?;
+        let cases = self.salesforce.open_cases(&codes).await?;
+        let updates: Vec<Record> = cases
+            .iter()
+            .filter_map(|(code, id)| {
+                let mut fields = f3::case_fields(contexts.get(code)?);
+                fields.insert("Id".into(), json!(id.as_str()));
+                Some(fields)
+            })
+            .collect();
+        let results =
+            if updates.is_empty() { Vec::new() } else { self.salesforce.update_many("Case", &updates).await? };
+        let mut by_code: HashMap<&str, Result<u64>> = HashMap::new();
+        for ((code, _), result) in cases.iter().zip(results) {
+            let entry = by_code.entry(code.as_str()).or_insert(Ok(0));
+            match (entry.as_mut(), result) {
+                (Ok(count), Ok(_)) => *count += 1,
+                (Ok(_), Err(err)) => *entry = Err(err),
+                (Err(_), _) => {}
+            }
+        }
+        Ok(records
+            .iter()
+            .map(|record| {
+                let code = record.get("SAP_CardCode__c").and_then(Value::as_str).unwrap_or_default();
+                match by_code.get(code) {
+                    Some(Err(err)) => Err(err.clone()),
+                    Some(Ok(count)) => Ok(format!("{count} case(s)")),
+                    None => Ok("0 cases".into()),
+                }
+            })
+            .collect())
+    }
+
+    fn record_verdict(&self, p: &Pending, limit_hit: bool) -> Verdict {
+        match p.first_error() {
+            None => Verdict::Done {
+                action: "write",
+                outcome: Outcome::Succeeded,
+                target: p.results.first().and_then(|r| r.clone()).and_then(|r| r.ok()),
+            },
+            Some(err) if limit_hit && err.code() == "REQUEST_LIMIT_EXCEEDED" => {
+                let (low, high) = self.settings.limit_backoff_secs;
+                Verdict::Retry { err, delay_secs: rand::rng().random_range(low.min(high)..=high.max(low)) }
+            }
+            Some(err) => self.failure(err),
+        }
+    }
+
+    fn failure(&self, err: Arc<Error>) -> Verdict {
+        if err.is_retryable() || waits_for_parent(&err) {
+            Verdict::Retry { err, delay_secs: self.settings.retry_delay_secs }
+        } else {
+            Verdict::Dead { err }
+        }
+    }
+
+    /// Audits a message's fate, dead-letters or releases it; returns its receipt handle when it is
+    /// done and may be deleted (deletes go out in batches).
+    async fn settle(
+        &self,
+        message: &ReceivedMessage,
+        note: Option<&Notification>,
+        verdict: Verdict,
+        run: &mut WriterRun,
+    ) -> Result<Option<String>> {
+        let span = match note {
+            Some(note) => {
+                tracing::info_span!("sf_writer", record = %note.record, correlation_id = %note.correlation_id)
+            }
+            None => tracing::info_span!("sf_writer", message_id = %message.message_id),
+        };
+        self.settle_in_span(message, note, verdict, run).instrument(span).await
+    }
+
+    async fn settle_in_span(
+        &self,
+        message: &ReceivedMessage,
+        note: Option<&Notification>,
+        verdict: Verdict,
+        run: &mut WriterRun,
+    ) -> Result<Option<String>> {
+        let trail = Trail {
+            audit: self.audit.as_ref(),
+            dead_letters: self.dead_letters.as_ref(),
+            clock: self.clock.as_ref(),
+            direction: "sap->sf",
+        };
+        match verdict {
+            Verdict::Done { action, outcome, target } => {
+                tracing::debug!(action, ?outcome, "record settled");
+                if let Some(note) = note {
+                    trail.attempt(note, action, outcome, target, None).await;
+                }
+                if outcome == Outcome::Succeeded {
+                    if let Some(note) = note.filter(|n| n.record.object == "Invoices") {
+                        run.invoice_sync_lag_ms.push(self.clock.now_millis() - note.changed_at);
+                    }
+                    run.written += 1;
+                } else {
+                    run.skipped += 1;
+                }
+                Ok(Some(message.receipt_handle.clone()))
+            }
+            Verdict::Retry { err, delay_secs } => {
+                tracing::debug!(error = %err, delay_secs, "retryable failure; message returns later");
+                if let Some(note) = note {
+                    trail.attempt(note, "retry", Outcome::Retrying, None, Some(&err)).await;
+                }
+                run.retried += 1;
+                self.queue.release(&message.receipt_handle, delay_secs).await.map(|()| None)
+            }
+            Verdict::Dead { err } => {
+                let delivered =
+                    Delivered { message_id: &message.message_id, group_id: &message.group_id, body: &message.body };
+                if trail.dead_letter(&delivered, note, &err).await {
+                    run.dead_lettered += 1;
+                    Ok(Some(message.receipt_handle.clone()))
+                } else {
+                    run.retried += 1;
+                    self.queue.release(&message.receipt_handle, self.settings.retry_delay_secs).await.map(|()| None)
+                }
+            }
+        }
+    }
+}
+
+/// A record's fate decided before any write.
+enum Prepared {
+    Verdict(Verdict),
+    Write(Pending),
+}
+
+fn skip(action: &'static str) -> Prepared {
+    Prepared::Verdict(Verdict::Done { action, outcome: Outcome::Skipped, target: None })
+}
+
+/// A notification for this writer: from SAP, naming an entity it handles.
+fn parse(body: &str) -> Result<Notification> {
+    let note = Notification::from_body(body)?;
+    if note.record.system != System::Sap || !ENTITY_ORDER.contains(&note.record.object.as_str()) {
+        return Err(Error::Invalid(format!("sf-writer has no flow for {}", note.record)));
+    }
+    Ok(note)
+}
+
+/// A record pointing at a parent that is not in Salesforce yet (its account's business partner is
+/// in a later round or run): worth retrying, as the parent's own message will create it.
+fn waits_for_parent(err: &Error) -> bool {
+    matches!(err, Error::Salesforce { code, message, .. } if code == "INVALID_FIELD" && message.starts_with("Foreign key external ID"))
+}
+
+/// `Overdue` when anything is past due, `Open` with open invoices, else `Paid`.
+pub fn payment_status(overdue_amount: f64, open_invoices: u32) -> &'static str {
+    if overdue_amount > 0.005 {
+        "Overdue"
+    } else if open_invoices > 0 {
+        "Open"
+    } else {
+        "Paid"
+    }
+}
+
+fn request_limit() -> Error {
+    Error::Salesforce {
+        status: 403,
+        code: "REQUEST_LIMIT_EXCEEDED".into(),
+        message: "not sent: Salesforce refused an earlier call of this round for the request limit".into(),
+    }
+}
+
+fn unsettled() -> Error {
+    Error::Invalid("the round ended without a verdict for this message".into())
+}

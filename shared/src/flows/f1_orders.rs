@@ -1,0 +1,76 @@
+//! F1: a Closed Won opportunity becomes an SAP sales order, exactly once.
+//!
+//! Skip unless won → resolve the customer (create the BP if allowed) → look up an SAP order
+//! carrying the opportunity id before creating one → write DocEntry/DocNum back. The lookup makes a
+//! lost idempotency record or a crash between create and write-back harmless.
+
+use super::{Applied, Done, ToSap};
+use crate::domain::{NewSalesOrder, OpportunitySnapshot, OrderRef, SalesforceId};
+use crate::error::{Error, Result};
+use crate::mapping::f1::{self, Customer};
+use crate::ports::OrderWriteBack;
+
+/// F1 for one opportunity (None: it no longer exists).
+pub async fn sync_opportunity(ports: &ToSap, snapshot: Option<&OpportunitySnapshot>) -> Result<Applied> {
+    let Some(opp) = snapshot else {
+        return Ok(Applied::new(Done::Skipped, "skip_missing", None));
+    };
+    if !opp.is_won {
+        return Ok(Applied::new(Done::Skipped, "skip_not_won", None));
+    }
+    if let Some(doc_entry) = opp.sap_doc_entry {
+        return Ok(Applied::new(Done::Skipped, "skip_already_linked", Some(doc_entry.to_string())));
+    }
+    let today = crate::domain::date_of(ports.clock.now_millis());
+    let customer = f1::customer(opp, ports.settings.auto_create_customers, &ports.settings.card_code_prefix)?;
+    let card_code = match &customer {
+        Customer::Existing(code) => code.clone(),
+        Customer::Create(bp) => bp.card_code.clone(),
+    };
+    // Map before any write, so a bad line fails without side effects.
+    let draft = f1::sales_order(opp, card_code, &today)?;
+    if let Customer::Create(bp) = &customer {
+        if !ports.sap.business_partner_exists(&bp.card_code).await? {
+            // Two opportunities of one new account may race here; the loser finds the winner's BP.
+            if let Err(err) = ports.sap.create_business_partner(bp).await
+                && !ports.sap.business_partner_exists(&bp.card_code).await?
+            {
+                return Err(err);
+            }
+        }
+        ports.salesforce.set_account_card_code(&bp.salesforce_account_id, &bp.card_code).await?;
+    }
+    let (order, disposition, action) = match ports.sap.find_order_for_opportunity(&opp.id).await? {
+        Some(existing) => (existing, Done::Linked { doc_entry: existing.doc_entry }, "link_existing_order"),
+        None => {
+            let created = ports.sap.create_order(&draft).await.map_err(|err| with_order_lines(err, &draft))?;
+            (created, Done::Created { doc_entry: created.doc_entry }, "create_order")
+        }
+    };
+    write_back(ports, &opp.id, Some(order), None).await?;
+    tracing::info!(doc_entry = order.doc_entry, doc_num = order.doc_num, action, "opportunity synced to SAP order");
+    Ok(Applied::new(disposition, action, Some(order.doc_entry.to_string())))
+}
+
+/// Tells the opportunity what became of it: its SAP order (`Synced`) or why not (`Failed`).
+pub async fn write_back(
+    ports: &ToSap,
+    opp: &SalesforceId,
+    order: Option<OrderRef>,
+    error: Option<String>,
+) -> Result<()> {
+    let status = if error.is_some() { "Failed" } else { "Synced" };
+    ports.salesforce.write_back_order(opp, &OrderWriteBack { order, status, error }).await
+}
+
+/// SAP names a rejected line by number only ("[line: 2]"); add the item codes so the audit says which product.
+fn with_order_lines(err: Error, draft: &NewSalesOrder) -> Error {
+    match err {
+        Error::Sap { status, code, message } if status < 500 => {
+            let lines: Vec<String> =
+                draft.lines.iter().enumerate().map(|(i, l)| format!("{}={}", i + 1, l.item_code)).collect();
+            Error::Sap { status, code, message: format!("{message} (order lines: {})", lines.join(", ")) }
+        }
+        other => other,
+    }
+}

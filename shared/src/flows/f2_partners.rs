@@ -1,0 +1,182 @@
+//! F2: a Salesforce account (or a converted lead's account, or an account whose contact changed)
+//! becomes an SAP business partner: created when missing, otherwise PATCHed with only the mapped
+//! fields Salesforce owns (or co-owns and changed last) that differ; contacts → ContactEmployees by
+//! `U_SF_ContactId`, addresses → BPAddresses in place. The CardCode is written back to the account.
+//!
+//! Identity is external ids only: `SAP_CardCode__c`, or a CardCode derived from the account id.
+//! A content hash of what Salesforce wants in SAP, stored per record and direction, makes a
+//! repeated or echoed notification no work at all.
+
+use super::{Applied, Done, ToSap};
+use crate::domain::state::Direction;
+use crate::domain::{CardCode, Record, RecordKey, SalesforceId, System};
+use crate::error::{Error, Result};
+use crate::mapping::f1::card_code_for_account;
+use crate::mapping::file::{FlowMapping, RowSource};
+use crate::mapping::plan;
+use crate::mapping::transform::content_hash;
+use serde_json::Value;
+
+/// The account fields F2 reads, and the child query for its contacts.
+pub struct AccountRead {
+    pub fields: Vec<String>,
+    pub contact_relationship: Option<String>,
+    pub contact_fields: Vec<String>,
+}
+
+/// What to read from Salesforce for `flow` (the F2 mapping).
+pub fn account_read(flow: &FlowMapping) -> AccountRead {
+    let mut fields: Vec<String> = flow.salesforce_fields().into_iter().map(String::from).collect();
+    fields.extend(["Name", "LastModifiedDate", "SAP_CardCode__c"].map(String::from));
+    let mut read = AccountRead { fields, contact_relationship: None, contact_fields: Vec::new() };
+    for collection in &flow.collections {
+        if let RowSource::Children { salesforce_relationship, matched_by, .. } = &collection.source {
+            read.contact_relationship = Some(salesforce_relationship.clone());
+            read.contact_fields = collection.fields.iter().map(|f| f.salesforce.clone()).collect();
+            read.contact_fields.extend([matched_by.salesforce.clone(), "LastModifiedDate".into()]);
+        }
+    }
+    read
+}
+
+/// Newer-wins for co-owned fields: Salesforce's LastModifiedDate against SAP's UpdateDate + UpdateTime.
+/// Both are compared as UTC `YYYY-MM-DDTHH:MM:SS` text; SAP's server time zone is assumed to be UTC.
+pub fn salesforce_is_newer(account: &Record, partner: Option<&Record>) -> bool {
+    let sf = account.get("LastModifiedDate").and_then(Value::as_str).unwrap_or("");
+    modified_after(sf, partner)
+}
+
+/// Like [`salesforce_is_newer`] for the collections: the latest change of the account or any of its
+/// contacts counts, since a contact edit does not touch the account. (Per-row newer-wins would be
+/// finer; a co-owned field of another contact then follows Salesforce too.)
+pub fn salesforce_children_are_newer(account: &Record, partner: Option<&Record>) -> bool {
+    let children = account.values().filter_map(|v| v.get("records")).filter_map(Value::as_array).flatten();
+    let latest = std::iter::once(account.get("LastModifiedDate"))
+        .chain(children.map(|c| c.get("LastModifiedDate")))
+        .filter_map(|v| v.and_then(Value::as_str))
+        .max()
+        .unwrap_or("");
+    modified_after(latest, partner)
+}
+
+fn modified_after(sf: &str, partner: Option<&Record>) -> bool {
+    let Some(partner) = partner else { return true };
+    let date = partner.get("UpdateDate").and_then(Value::as_str).unwrap_or("");
+    let time = partner.get("UpdateTime").and_then(Value::as_str).unwrap_or("00:00:00");
+    let sap = format!("{}T{}", date.get(..10).unwrap_or(""), time);
+    // A tie goes to Salesforce: the change being processed is its own, and both clocks have 1 s resolution.
+    sf.get(..19).unwrap_or(sf) >= sap.as_str()
+}
+
+/// F2 for one account (None: it no longer exists).
+pub async fn sync_account(ports: &ToSap, id: &SalesforceId, account: Option<&Record>) -> Result<Applied> {
+    let Some(account) = account else {
+        return Ok(Applied::new(Done::Skipped, "skip_missing", None));
+    };
+    let flow = ports.mapping.flow("F2")?;
+    let stored_code = account.get("SAP_CardCode__c").and_then(Value::as_str).filter(|c| !c.trim().is_empty());
+    let card_code = match stored_code {
+        Some(code) => CardCode::parse(code.trim()).map_err(|_| {
+            Error::Mapping(format!("Account {id} has SAP_CardCode__c {code:?}, which is not a valid CardCode"))
+        })?,
+        None if ports.settings.auto_create_customers => card_code_for_account(id, &ports.settings.card_code_prefix)?,
+        None => {
+            return Err(Error::Mapping(format!(
+                "Account {id} has no SAP_CardCode__c and auto-create is off; set the CardCode or enable auto-create"
+            )));
+        }
+    };
+    let record_key = RecordKey::salesforce("Account", id).to_string();
+    let mut wanted = flow.to_sap(account, None, true);
+    wanted.extend(flow.to_sap_collections(account, None, true));
+    let hash = content_hash(&wanted);
+    let unchanged = ports.state.last_hash(&record_key, Direction::SfToSap).await?.as_deref() == Some(hash.as_str());
+    if unchanged && stored_code.is_some() {
+        return Ok(Applied::new(Done::Skipped, "skip_unchanged", Some(card_code.to_string())));
+    }
+
+    let mut select: Vec<String> = flow.sap_fields().into_iter().map(String::from).collect();
+    select.extend(["CardCode", "UpdateDate", "UpdateTime"].map(String::from));
+    // What F4 maps back, so the echo of this write can be recognised (see `expect_echo`).
+    for field in plan::read_spec(&ports.mapping, "BusinessPartners")?.select {
+        if !select.contains(&field) {
+            select.push(field);
+        }
+    }
+    let current = ports.sap.business_partner(&card_code, &select).await?;
+    let newer = salesforce_is_newer(account, current.as_ref());
+    let children_newer = salesforce_children_are_newer(account, current.as_ref());
+    let action = match &current {
+        None => {
+            let mut body = wanted.clone();
+            body.insert("CardCode".into(), Value::String(card_code.to_string()));
+            // Replays and races land on the same CardCode; the port turns a duplicate into an update.
+            ports.sap.create_business_partner_record(&body).await?;
+            "create_business_partner"
+        }
+        Some(partner) => {
+            let mut patch = flow.to_sap(account, Some(partner), newer);
+            patch.extend(flow.to_sap_collections(account, Some(partner), children_newer));
+            if patch.is_empty() {
+                "skip_no_changes"
+            } else {
+                ports.sap.patch_business_partner(&card_code, &patch).await?;
+                expect_echo(ports, &card_code, partner, &patch).await;
+                "update_business_partner"
+            }
+        }
+    };
+    if stored_code.is_none() {
+        ports.salesforce.set_account_card_code(id, &card_code).await?;
+    }
+    ports.state.put_hash(&record_key, Direction::SfToSap, &hash, ports.clock.now_millis()).await?;
+    ports.state.link(&record_key, &format!("sap:BusinessPartners:{card_code}")).await?;
+    tracing::info!(card_code = %card_code, action, "account synced to business partner");
+    let disposition = if action == "skip_no_changes" { Done::Skipped } else { Done::Written };
+    Ok(Applied::new(disposition, action, Some(card_code.to_string())))
+}
+
+/// Our PATCH changes the partner's UpdateDate, so the sap-poller will hand it to the sf-writer.
+/// When Salesforce was in step with the partner before the PATCH (the last hash written
+/// SAP → Salesforce is the partner's), the partner after it holds nothing Salesforce lacks: its
+/// hash is stored as written, and the echo is no work. Otherwise (an SAP change not yet synced)
+/// nothing is stored and the sf-writer carries that change over. Rows of collections get keys
+/// only SAP assigns, so a PATCH with collections is left to the sf-writer. Best effort.
+async fn expect_echo(ports: &ToSap, card_code: &CardCode, before: &Record, patch: &Record) {
+    if patch.values().any(Value::is_array) {
+        return;
+    }
+    let digest_of =
+        |row: &Record| plan::plan(&ports.mapping, "BusinessPartners", row, "").map(|w| plan::content_digest(&w));
+    let mut after = before.clone();
+    after.extend(patch.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let key =
+        RecordKey { system: System::Sap, object: "BusinessPartners".into(), id: card_code.to_string() }.to_string();
+    let (Ok(before_digest), Ok(after_digest)) = (digest_of(before), digest_of(&after)) else { return };
+    let in_step = matches!(ports.state.last_hash(&key, Direction::SapToSf).await, Ok(Some(h)) if h == before_digest);
+    if in_step
+        && let Err(e) = ports.state.put_hash(&key, Direction::SapToSf, &after_digest, ports.clock.now_millis()).await
+    {
+        tracing::warn!(error = %e, "could not store the expected echo; the sf-writer will write it once");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(v: Value) -> Record {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn the_side_changed_last_wins_and_a_missing_partner_means_salesforce_is_newer() {
+        let account = record(json!({"LastModifiedDate": "2026-11-25T10:00:05.000+0000"}));
+        let older = record(json!({"UpdateDate": "2026-11-25T00:00:00Z", "UpdateTime": "10:00:04"}));
+        let newer = record(json!({"UpdateDate": "2026-11-25T00:00:00Z", "UpdateTime": "10:00:06"}));
+        assert!(salesforce_is_newer(&account, Some(&older)));
+        assert!(!salesforce_is_newer(&account, Some(&newer)));
+        assert!(salesforce_is_newer(&account, None));
+    }
+}

@@ -1,0 +1,9 @@
+//! F8 reconciliation: SAP and Salesforce compared for a period, an exception report, optional repair.
+
+pub mod compare;
+pub mod input;
+pub mod run;
+
+pub use crate::report::model::{ExceptionKind, Period, ReconException, ReconReport, RepairSummary, Totals};
+pub use input::ReconRequest;
+pub use run::{ReconOutcome, Reconciler};

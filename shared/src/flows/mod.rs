@@ -1,0 +1,83 @@
+//! The flows, one module each: what a record's change means for the other system. Each is a function
+//! over the ports it needs ([`ToSap`] for the Salesforce → SAP flows) returning an [`Applied`]
+//! outcome; the engines claim, batch, retry and audit around them. No flow imports another.
+//!
+//! - [`f1_orders`]: a Closed Won opportunity becomes an SAP sales order.
+//! - [`f2_partners`]: an account (or its contact, or a converted lead) becomes a business partner.
+//! - [`f3_cases`]: a case gets its customer's SAP billing context.
+//! - [`resync`]: a GAP_OVERFLOW re-reads a whole object.
+//! - F4–F7 (SAP → Salesforce) are write plans from the mapping file ([`crate::mapping::plan`]) that
+//!   the sf-writer engine applies.
+//! - [`f8_reconcile`]: SAP vs Salesforce for a period, exception report, repair by re-enqueueing.
+
+pub mod f1_orders;
+pub mod f2_partners;
+pub mod f3_cases;
+pub mod f8_reconcile;
+pub mod resync;
+
+use crate::mapping::file::MappingFile;
+use crate::ports::{Clock, Queue, SalesforceApi, SapApi, SyncState};
+use std::sync::Arc;
+
+/// Knobs for the Salesforce → SAP flows.
+#[derive(Debug, Clone)]
+pub struct WriterSettings {
+    /// Create a BP for an account without `SAP_CardCode__c` (else: a permanent mapping error).
+    pub auto_create_customers: bool,
+    /// Prefix of derived CardCodes for auto-created BPs.
+    pub card_code_prefix: String,
+    /// How long a COMPLETED idempotency record keeps duplicates out.
+    pub completed_ttl_secs: i64,
+}
+
+impl Default for WriterSettings {
+    fn default() -> Self {
+        Self { auto_create_customers: true, card_code_prefix: "SF".into(), completed_ttl_secs: 7 * 24 * 3600 }
+    }
+}
+
+/// The ports the Salesforce → SAP flows (F1–F3, resync) work with.
+#[derive(Clone)]
+pub struct ToSap {
+    pub sap: Arc<dyn SapApi>,
+    pub salesforce: Arc<dyn SalesforceApi>,
+    /// Content hashes and cross-references (echo suppression, identity).
+    pub state: Arc<dyn SyncState>,
+    /// The field mapping.
+    pub mapping: Arc<MappingFile>,
+    /// `to-sap.fifo` itself: a resync fans out into per-record notifications here.
+    pub requeue: Arc<dyn Queue>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: WriterSettings,
+}
+
+/// What a flow did to the target system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    /// A new SAP order was created (and written back).
+    Created { doc_entry: i64 },
+    /// An SAP order for this opportunity already existed; it was (re)linked.
+    Linked { doc_entry: i64 },
+    /// Nothing to do (not won, already linked, deleted, unchanged).
+    Skipped,
+    /// A record other than an order was created or updated in the target (a BP, a Case's fields).
+    Written,
+    /// A whole-object resync re-enqueued this many record notifications.
+    Resynced { notifications: usize },
+}
+
+/// What a flow did with one record: the outcome, the audited action, and the target's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub done: Done,
+    pub action: &'static str,
+    pub target: Option<String>,
+}
+
+impl Applied {
+    /// A flow's result.
+    pub fn new(done: Done, action: &'static str, target: Option<String>) -> Self {
+        Self { done, action, target }
+    }
+}

@@ -1,0 +1,236 @@
+//! What every Function URL endpoint needs from a request: the method, the raw body exactly
+//! as it was signed, a request id safe to put in a record key, and base64 HMAC-SHA256 signatures
+//! checked in constant time.
+//!
+//! The request shape is the Lambda Function URL payload v2 (`requestContext.http.method`, headers
+//! lower-cased, `body` base64 when `isBase64Encoded`); headers are read with [`header`].
+//! Used by sf-receiver and sap-webhook.
+
+use crate::error::{Error, ErrorClass};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use serde_json::json;
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// A request refused through the sender's fault (4xx, audited), or failed on our side (500: send again).
+pub(crate) enum Refusal {
+    Rejected(Rejection),
+    Failed(Error),
+}
+
+impl From<Rejection> for Refusal {
+    fn from(rejection: Rejection) -> Self {
+        Refusal::Rejected(rejection)
+    }
+}
+
+/// The 500 answer to a failure on our side: logged, nothing internal in the body; the sender sends again.
+pub(crate) fn internal_error(err: &Error) -> HttpResponse {
+    tracing::error!(error = %err, "request failed on our side; the sender should send it again");
+    HttpResponse::json(
+        500,
+        serde_json::json!({"error": err.code(), "message": "internal error; send the request again"}),
+    )
+}
+
+/// The HTTP method, upper-cased; empty when the event is not a Function URL request.
+pub(crate) fn method(request: &Value) -> String {
+    request.pointer("/requestContext/http/method").and_then(Value::as_str).unwrap_or("").to_ascii_uppercase()
+}
+
+/// The raw body bytes the sender signed: base64-decoded when `isBase64Encoded`; over `limit` → 413
+/// before decoding or hashing anything.
+pub(crate) fn raw_body(request: &Value, limit: usize) -> Result<Vec<u8>, Rejection> {
+    let body = request.get("body").and_then(Value::as_str).unwrap_or("");
+    let too_large = || Rejection::new(413, "BODY_TOO_LARGE", format!("the body exceeds {limit} bytes"));
+    if !request.get("isBase64Encoded").and_then(Value::as_bool).unwrap_or(false) {
+        return if body.len() > limit { Err(too_large()) } else { Ok(body.as_bytes().to_vec()) };
+    }
+    if body.len() > limit.div_ceil(3) * 4 {
+        return Err(too_large());
+    }
+    let bytes = BASE64
+        .decode(body)
+        .map_err(|_| Rejection::new(400, "BAD_BASE64", "isBase64Encoded is true but the body is not base64"))?;
+    if bytes.len() > limit { Err(too_large()) } else { Ok(bytes) }
+}
+
+/// The Function URL's request id, reduced to characters safe in a record key.
+pub(crate) fn request_id(request: &Value) -> String {
+    let id = printable(request.pointer("/requestContext/requestId").and_then(Value::as_str).unwrap_or(""));
+    if id.is_empty() { "unknown".into() } else { id }
+}
+
+/// At most 64 of `A-Z a-z 0-9 - _ / .`: safe in log fields and record keys whatever the sender sent.
+pub(crate) fn printable(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.')).take(64).collect()
+}
+
+/// base64(HMAC-SHA256(key, message)).
+pub(crate) fn hmac_base64(key: &[u8], message: &[u8]) -> String {
+    BASE64.encode(hmac(key, message).finalize().into_bytes())
+}
+
+/// True when `claimed` is base64(HMAC-SHA256(key, message)); the MAC comparison takes the same time
+/// wherever the bytes differ.
+pub(crate) fn hmac_verifies(key: &[u8], message: &[u8], claimed: &str) -> bool {
+    let Ok(claimed) = BASE64.decode(claimed.trim()) else { return false };
+    hmac(key, message).verify_slice(&claimed).is_ok()
+}
+
+fn hmac(key: &[u8], message: &[u8]) -> HmacSha256 {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length");
+    mac.update(message);
+    mac
+}
+
+/// Why an HTTP delivery was refused: the status to answer, a stable code for the audit trail, and a
+/// message that is safe to return and store (it never quotes the body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Rejection {
+    /// A refusal with this status, audit code and message.
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+}
+
+/// A Function URL response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub(crate) fn json(status: u16, body: Value) -> Self {
+        Self { status, content_type: "application/json", body: body.to_string() }
+    }
+
+    /// The Function URL (API Gateway v2 HTTP) response JSON: `statusCode`, `headers`, `body`.
+    pub fn to_function_url(&self) -> Value {
+        json!({
+            "statusCode": self.status,
+            "headers": {"content-type": self.content_type},
+            "body": self.body,
+            "isBase64Encoded": false,
+        })
+    }
+}
+
+impl From<&Rejection> for HttpResponse {
+    fn from(rejection: &Rejection) -> Self {
+        Self::json(rejection.status, json!({"error": rejection.code, "message": rejection.message}))
+    }
+}
+
+/// What one Function URL request or EventBridge event amounted to, for the invocation's metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngressTally {
+    /// Records the delivery named (CDC record ids, notifications of a request); a refused delivery
+    /// counts as one. Requests that are no delivery (unknown paths, reachability checks, handshakes)
+    /// count as none, as they are not audited either.
+    pub records_in: u64,
+    /// Notifications the queue accepted.
+    pub enqueued: u64,
+    /// Records dropped on purpose: echoes of our own writes, changes not acted on, ignored objects.
+    pub dropped: u64,
+    /// How the delivery failed, when it did: a refusal is permanent, our own failure has its class.
+    pub failed: Option<ErrorClass>,
+}
+
+impl IngressTally {
+    /// A delivery of `records_in` records, of which `enqueued` were enqueued and the rest dropped.
+    pub fn delivered(records_in: u64, enqueued: u64) -> Self {
+        Self { records_in, enqueued, dropped: records_in.saturating_sub(enqueued), failed: None }
+    }
+
+    /// A delivery that failed with `class`.
+    pub fn failed(class: ErrorClass) -> Self {
+        Self { records_in: 1, failed: Some(class), ..Self::default() }
+    }
+}
+
+pub(crate) fn require_post(request: &Value) -> Result<(), Rejection> {
+    match request.pointer("/requestContext/http/method").and_then(Value::as_str) {
+        Some(method) if method.eq_ignore_ascii_case("POST") => Ok(()),
+        _ => Err(Rejection::new(405, "METHOD_NOT_ALLOWED", "only POST is accepted")),
+    }
+}
+
+/// A stated content type must be the expected kind; a missing one is tolerated.
+pub(crate) fn require_content_type(request: &Value, kind: &str) -> Result<(), Rejection> {
+    match header(request, "content-type") {
+        Some(stated) if !stated.to_ascii_lowercase().contains(kind) => {
+            Err(Rejection::new(415, "UNSUPPORTED_MEDIA_TYPE", format!("the body must be {kind}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A request header, by case-insensitive name (Function URLs lowercase them, tests may not).
+pub fn header<'a>(request: &'a Value, name: &str) -> Option<&'a str> {
+    request
+        .get("headers")
+        .and_then(Value::as_object)?
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .and_then(|(_, value)| value.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request(body: &str, base64: bool) -> Value {
+        json!({"body": body, "isBase64Encoded": base64,
+               "requestContext": {"requestId": "r-1 <script>", "http": {"method": "post"}}})
+    }
+
+    #[test]
+    fn a_body_at_the_limit_passes_and_one_byte_more_is_413_in_either_encoding() {
+        let (at_limit, over) = ("x".repeat(1000), "x".repeat(1001));
+        assert_eq!(raw_body(&request(&at_limit, false), 1000).unwrap().len(), 1000);
+        assert_eq!(raw_body(&request(&over, false), 1000).unwrap_err().status, 413);
+        assert_eq!(raw_body(&request(&BASE64.encode(&at_limit), true), 1000).unwrap(), at_limit.as_bytes());
+        assert_eq!(raw_body(&request(&BASE64.encode(&over), true), 1000).unwrap_err().status, 413);
+        assert_eq!(raw_body(&request(&"A".repeat(4000), true), 1000).unwrap_err().status, 413, "not decoded first");
+        assert_eq!(raw_body(&request("%%%", true), 1000).unwrap_err().code, "BAD_BASE64");
+    }
+
+    #[test]
+    fn method_and_request_id_are_read_safely() {
+        assert_eq!(method(&request("", false)), "POST");
+        assert_eq!(method(&json!({})), "");
+        assert_eq!(request_id(&request("", false)), "r-1script");
+        assert_eq!(request_id(&json!({})), "unknown");
+    }
+
+    #[test]
+    fn an_hmac_verifies_only_with_the_same_key_and_message() {
+        // RFC 4231 test case 2.
+        let mac = hmac_base64(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(BASE64.decode(&mac).unwrap()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert!(hmac_verifies(b"Jefe", b"what do ya want for nothing?", &mac));
+        assert!(hmac_verifies(b"Jefe", b"what do ya want for nothing?", &format!(" {mac}\n")), "whitespace around");
+        assert!(!hmac_verifies(b"Jeff", b"what do ya want for nothing?", &mac));
+        assert!(!hmac_verifies(b"Jefe", b"what do ya want for nothing!", &mac));
+        assert!(!hmac_verifies(b"Jefe", b"what do ya want for nothing?", &mac[..mac.len() - 4]));
+        assert!(!hmac_verifies(b"Jefe", b"what do ya want for nothing?", "not base64!"));
+        assert!(!hmac_verifies(b"Jefe", b"what do ya want for nothing?", ""));
+    }
+}

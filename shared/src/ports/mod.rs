@@ -1,0 +1,427 @@
+//! The traits `sync` is written against. Each has an AWS/real implementation and an embedded one.
+
+use crate::domain::polled::{EntitySpec, Start};
+use crate::domain::state::{Direction, Lease, Watermark};
+use crate::domain::{
+    CardCode, EpochMillis, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, OrderRef, Record, SalesforceId,
+};
+use crate::error::{ErrorClass, Result};
+use async_trait::async_trait;
+use std::collections::HashMap;
+
+/// A message to put on a FIFO queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// FIFO MessageGroupId: the target record key.
+    pub group_id: String,
+    /// FIFO MessageDeduplicationId: the idempotency key.
+    pub dedup_id: String,
+    pub body: String,
+}
+
+/// A message taken from a queue (embedded runs and operator tools; Lambda gets them from the ESM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub group_id: String,
+    pub body: String,
+    pub receive_count: u32,
+    /// When the message was first sent to this queue (SQS `SentTimestamp`), when known.
+    pub sent_at: Option<EpochMillis>,
+}
+
+/// A FIFO queue.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Sends messages durably; returns only when all of them are accepted (dedup-dropped counts as accepted).
+    async fn send(&self, messages: &[OutgoingMessage]) -> Result<()>;
+    /// Receives up to `max` (≤ 10) messages, honouring FIFO group locking and visibility.
+    async fn receive(&self, max: usize) -> Result<Vec<ReceivedMessage>>;
+    /// [`Queue::receive`], hiding the received messages for `visibility_secs` instead of the queue's
+    /// default (operator tools: short for a look, longer for a redrive). Adapters that cannot choose
+    /// use the queue's default.
+    async fn receive_for(&self, max: usize, visibility_secs: u32) -> Result<Vec<ReceivedMessage>> {
+        let _ = visibility_secs;
+        self.receive(max).await
+    }
+    /// Deletes a processed message.
+    async fn delete(&self, receipt_handle: &str) -> Result<()>;
+    /// Deletes many processed messages (SQS: 10 per DeleteMessageBatch call).
+    async fn delete_many(&self, receipt_handles: &[String]) -> Result<()> {
+        for handle in receipt_handles {
+            self.delete(handle).await?;
+        }
+        Ok(())
+    }
+    /// Makes an in-flight message visible again after `seconds`.
+    async fn release(&self, receipt_handle: &str, seconds: u32) -> Result<()>;
+    /// Approximate number of visible messages.
+    async fn depth(&self) -> Result<u64>;
+}
+
+/// The outcome of claiming an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// We hold the key now (new, expired, or a stale INPROGRESS taken over).
+    Acquired,
+    /// Done before; here is the stored result.
+    Completed(Option<String>),
+}
+
+/// Powertools-compatible idempotency records.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Conditional put of an INPROGRESS record. `Err(Error::InProgress)` when another invocation
+    /// holds a fresh lock; `Err(Error::PayloadMismatch)` when a completed record has another hash.
+    async fn claim(
+        &self,
+        key: &str,
+        payload_hash: &str,
+        now: EpochMillis,
+        in_progress_until: EpochMillis,
+    ) -> Result<Claim>;
+    /// Marks the key COMPLETED, storing `result`, with the record expiring at `expires_at` (epoch ms).
+    async fn complete(&self, key: &str, result: &str, expires_at: EpochMillis) -> Result<()>;
+    /// Deletes the record after a failure, so the retry runs again.
+    async fn release(&self, key: &str) -> Result<()>;
+}
+
+/// What happened in one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Succeeded,
+    /// Nothing to do (not won, echo, already done).
+    Skipped,
+    /// Retryable failure: the message returns.
+    Retrying,
+    /// Permanent failure: the message is in the DLQ.
+    DeadLettered,
+    /// Input rejected before any work (malformed event, bad signature).
+    Rejected,
+}
+
+/// One audit item: one attempt at one record.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AuditEntry {
+    pub record_key: String,
+    pub at: EpochMillis,
+    pub correlation_id: String,
+    /// `sf->sap` or `sap->sf`.
+    pub direction: String,
+    /// e.g. `receive`, `create_order`, `write_back`.
+    pub action: String,
+    pub outcome: Outcome,
+    pub source_version: Option<String>,
+    pub payload_digest: Option<String>,
+    pub error_code: Option<String>,
+    pub error_class: Option<ErrorClass>,
+    pub error: Option<String>,
+    /// The target's id when something was written (e.g. SAP DocEntry).
+    pub target_id: Option<String>,
+}
+
+impl AuditEntry {
+    /// An operator's or the reconciler's action on a record that succeeded (a redrive, a replay, a
+    /// repair enqueued): no error, no digest, no target.
+    pub fn action_done(
+        record_key: String,
+        at: EpochMillis,
+        correlation_id: String,
+        direction: &str,
+        action: &str,
+        source_version: Option<String>,
+    ) -> Self {
+        Self {
+            record_key,
+            at,
+            correlation_id,
+            direction: direction.into(),
+            action: action.into(),
+            outcome: Outcome::Succeeded,
+            source_version,
+            payload_digest: None,
+            error_code: None,
+            error_class: None,
+            error: None,
+            target_id: None,
+        }
+    }
+}
+
+/// The audit trail.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    async fn record(&self, entry: &AuditEntry) -> Result<()>;
+    /// Every attempt for a record, oldest first.
+    async fn for_record(&self, record_key: &str) -> Result<Vec<AuditEntry>>;
+    /// Failed attempts (Retrying, DeadLettered, Rejected) at or after `since`, newest first, at most
+    /// `limit` of them.
+    async fn failures_since(&self, since: EpochMillis, limit: Option<usize>) -> Result<Vec<AuditEntry>>;
+}
+
+/// The outcomes [`AuditLog::failures_since`] returns.
+pub const FAILURE_OUTCOMES: [Outcome; 3] = [Outcome::Retrying, Outcome::DeadLettered, Outcome::Rejected];
+
+/// A secret value that never prints.
+pub type Secret = secrecy::SecretString;
+
+/// Secrets by name.
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    async fn get(&self, name: &str) -> Result<Secret>;
+}
+
+/// What F1 needs from SAP.
+#[async_trait]
+pub trait SapApi: Send + Sync {
+    /// True when the business partner exists.
+    async fn business_partner_exists(&self, card_code: &CardCode) -> Result<bool>;
+    async fn create_business_partner(&self, bp: &NewBusinessPartner) -> Result<()>;
+    /// The sales order carrying this opportunity id (UDF or NumAtCard), if any.
+    async fn find_order_for_opportunity(&self, opportunity: &SalesforceId) -> Result<Option<OrderRef>>;
+    async fn create_order(&self, order: &NewSalesOrder) -> Result<OrderRef>;
+    /// The business partner with only `select` properties (all when empty); `None` when it does not exist.
+    async fn business_partner(&self, card_code: &CardCode, select: &[String]) -> Result<Option<Record>>;
+    /// Creates a business partner from a mapped record carrying `CardCode`; when that code exists
+    /// already (a replay or a race), the record is applied to it as [`SapApi::patch_business_partner`].
+    async fn create_business_partner_record(&self, record: &Record) -> Result<()>;
+    /// PATCHes a business partner (never PUT). Contacts without `InternalCode` are matched to existing
+    /// ones by `U_SF_ContactId`, addresses without `RowNum` by `AddressName` + `AddressType`, so they
+    /// update in place instead of being inserted twice (one extra GET when some need matching).
+    async fn patch_business_partner(&self, card_code: &CardCode, record: &Record) -> Result<()>;
+    /// F3: open invoices, overdue amount (`today` is `YYYY-MM-DD`), last payment, open orders.
+    async fn billing_context(&self, card_code: &CardCode, today: &str) -> Result<crate::domain::BillingContext>;
+    /// Live lookup: limit, balance, open orders, frozen; `None` when the partner does not exist.
+    async fn credit_status(&self, card_code: &CardCode) -> Result<Option<crate::domain::CreditStatus>>;
+    /// Live lookup: price on `price_list` and stock over all warehouses; `None` when the item does not exist.
+    async fn item_availability(
+        &self,
+        item_code: &crate::domain::ItemCode,
+        price_list: i32,
+    ) -> Result<Option<crate::domain::ItemAvailability>>;
+}
+
+/// Status written back to the opportunity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderWriteBack {
+    pub order: Option<OrderRef>,
+    /// `Synced` or `Failed`.
+    pub status: &'static str,
+    pub error: Option<String>,
+}
+
+/// A read of Salesforce records by id: one SOQL query per 200 ids.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordQuery<'a> {
+    pub object: &'a str,
+    /// Field API names, relationship paths allowed (`Account.SAP_CardCode__c`).
+    pub fields: &'a [String],
+    /// One child relationship subquery, e.g. `Contacts` on Account.
+    pub child: Option<ChildQuery<'a>>,
+}
+
+/// A child relationship subquery.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildQuery<'a> {
+    /// The relationship name (`Contacts`).
+    pub relationship: &'a str,
+    pub fields: &'a [String],
+}
+
+/// What the flows need from Salesforce.
+#[async_trait]
+pub trait SalesforceApi: Send + Sync {
+    /// Opportunities with account and line items, one query for up to 200 ids. Missing ids are absent.
+    async fn opportunities(&self, ids: &[SalesforceId]) -> Result<Vec<OpportunitySnapshot>>;
+    /// Writes DocEntry, DocNum and sync status to the opportunity.
+    async fn write_back_order(&self, opportunity: &SalesforceId, write_back: &OrderWriteBack) -> Result<()>;
+    /// Sets the account's `SAP_CardCode__c`.
+    async fn set_account_card_code(&self, account: &SalesforceId, card_code: &CardCode) -> Result<()>;
+    /// Records of one object by id (missing ids are absent), with `Id` always included.
+    async fn records(&self, query: &RecordQuery<'_>, ids: &[SalesforceId]) -> Result<Vec<Record>>;
+    /// PATCHes fields of one record (tagged with our client id, so its CDC echo is dropped).
+    async fn update_record(&self, object: &str, id: &SalesforceId, fields: &Record) -> Result<()>;
+    /// Ids of the object's records modified at or after `since` (GAP_OVERFLOW resync), oldest first.
+    async fn changed_since(&self, object: &str, since: EpochMillis) -> Result<Vec<SalesforceId>>;
+}
+
+/// What the sf-writer reads from SAP: current rows by key, many keys per request.
+#[async_trait]
+pub trait SapRows: Send + Sync {
+    /// The rows of `entity` whose `key` property is one of `keys` (integers for `DocEntry`), with the
+    /// `select` properties plus the key; keys that do not exist are absent. At most
+    /// [`crate::sap::KEYS_PER_READ`] keys go into one request.
+    async fn rows_by_key(&self, entity: &str, key: &str, keys: &[String], select: &[String]) -> Result<Vec<Record>>;
+}
+
+/// One record's result in a many-record Salesforce write (in request order): its id, or why
+/// Salesforce rejected it (`Error::Salesforce` with the record's `statusCode`).
+pub type RecordWrite = Result<String>;
+
+/// What the sf-writer writes to Salesforce: sObject Collections, 200 records per call,
+/// allOrNone=false, tagged with our client id so the CDC echo is dropped.
+#[async_trait]
+pub trait SalesforceWrites: Send + Sync {
+    /// Upserts records of `object` by the external id field `external_id` (each record carries it).
+    async fn upsert_many(&self, object: &str, external_id: &str, records: &[Record]) -> Result<Vec<RecordWrite>>;
+    /// Updates records of `object` by `Id` (each record carries it).
+    async fn update_many(&self, object: &str, records: &[Record]) -> Result<Vec<RecordWrite>>;
+    /// Creates records of `object`.
+    async fn create_many(&self, object: &str, records: &[Record]) -> Result<Vec<RecordWrite>>;
+    /// The standard price book's id (cached after the first read).
+    async fn standard_pricebook(&self) -> Result<SalesforceId>;
+    /// Existing entries of `pricebook` for these products: product id -> entry id.
+    async fn pricebook_entries(
+        &self,
+        pricebook: &SalesforceId,
+        products: &[SalesforceId],
+    ) -> Result<HashMap<SalesforceId, SalesforceId>>;
+    /// Open cases of the accounts with these CardCodes: (CardCode, case id).
+    async fn open_cases(&self, card_codes: &[CardCode]) -> Result<Vec<(String, SalesforceId)>>;
+    /// API usage from the last response's `Sforce-Limit-Info`: (used, max).
+    fn api_usage(&self) -> Option<(u64, u64)>;
+    /// Asks Salesforce for the current usage (`GET /limits`), e.g. after the last reading was low:
+    /// the allocation is a rolling 24 h window, so it recovers without our calls.
+    async fn refresh_api_usage(&self) -> Result<Option<(u64, u64)>>;
+}
+
+/// Wall-clock time, injectable so tests control expiry.
+pub trait Clock: Send + Sync {
+    fn now_millis(&self) -> EpochMillis;
+}
+
+/// The real clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_millis(&self) -> EpochMillis {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default()
+    }
+}
+
+/// F8: what the reconciler reads from SAP, whole sets at a time in pages as large as the Service
+/// Layer gives (`Prefer: odata.maxpagesize`), never record by record. By-key reads come from [`SapRows`].
+#[async_trait]
+pub trait SapReconcileReads: SapRows {
+    /// Documents of `entity` (`Invoices`, `CreditNotes`, `IncomingPayments`) dated `from` to `to`
+    /// (`YYYY-MM-DD`, both inclusive), with the `select` properties plus `DocEntry`, in DocEntry order.
+    async fn documents_dated(&self, entity: &str, from: &str, to: &str, select: &[String]) -> Result<Vec<Record>>;
+    /// Every row of a master-data entity set (`BusinessPartners`, `Items`), with the `select`
+    /// properties plus `key`, in key order.
+    async fn all_rows(&self, entity: &str, key: &str, select: &[String]) -> Result<Vec<Record>>;
+    /// The Service Layer root record links start with (`https://host:50000/b1s/v2/`).
+    fn service_root(&self) -> String;
+    /// API requests sent so far (logins excluded).
+    fn requests_sent(&self) -> u64;
+}
+
+/// Only records whose date `field` lies between `from` and `to` (`YYYY-MM-DD`, both inclusive).
+#[derive(Debug, Clone, Copy)]
+pub struct DateRange<'a> {
+    pub field: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+}
+
+/// A bulk read of the Salesforce records that carry an SAP key.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyedRead<'a> {
+    pub object: &'a str,
+    /// The external id field holding the SAP key (`SAP_CardCode__c`); records without one are left out.
+    pub key_field: &'a str,
+    /// Only keys starting with this (`Invoices/`), when set.
+    pub key_prefix: Option<&'a str>,
+    /// Fields besides `Id` and the key.
+    pub fields: &'a [String],
+    pub dated: Option<DateRange<'a>>,
+}
+
+/// F8: what the reconciler reads from Salesforce: SOQL answers followed through `nextRecordsUrl`.
+#[async_trait]
+pub trait SalesforceReconcileReads: Send + Sync {
+    /// Every record `read` selects, `Id` and the key field always included.
+    async fn keyed_records(&self, read: &KeyedRead<'_>) -> Result<Vec<Record>>;
+    /// The records of `object` whose `key_field` is one of `keys` (one query per 200 keys); absent keys are absent.
+    async fn records_by_key(
+        &self,
+        object: &str,
+        key_field: &str,
+        keys: &[String],
+        fields: &[String],
+    ) -> Result<Vec<Record>>;
+    /// The org's instance URL, where record pages live (logs in when there is no session yet).
+    async fn instance_url(&self) -> Result<String>;
+    /// REST requests sent so far (token requests excluded).
+    fn requests_sent(&self) -> u64;
+}
+
+/// Where F8's report files go (S3, or a local folder on the embedded backends).
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Stores `body` under the relative `name` (`2026-11-01_2026-11-25/<run>.html`); returns where it
+    /// went (`s3://bucket/key`, a file path).
+    async fn put(&self, name: &str, content_type: &str, body: &[u8]) -> Result<String>;
+}
+
+/// Where F8's short summary is announced (SNS, or kept in memory on the embedded backends).
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn publish(&self, subject: &str, message: &str) -> Result<()>;
+}
+
+/// What pollers and writers remember between runs. Record keys are [`crate::domain::RecordKey`] strings
+/// (`sf:Account:001…`, `sap:BusinessPartners:C20000`), so keys of different entities never collide.
+#[async_trait]
+pub trait SyncState: Send + Sync {
+    /// The content hash we last wrote to `record_key` in `direction`.
+    async fn last_hash(&self, record_key: &str, direction: Direction) -> Result<Option<String>>;
+    /// Remembers the content hash just written to `record_key` in `direction` (at epoch ms `at`).
+    async fn put_hash(&self, record_key: &str, direction: Direction, hash: &str, at: EpochMillis) -> Result<()>;
+    /// How far the poller of `entity` has read.
+    async fn watermark(&self, entity: &str) -> Result<Option<Watermark>>;
+    /// Moves the watermark to `to` if that is forward, decided atomically by the store; returns whether it
+    /// moved (false: the stored one is already there or past it). `Error::Invalid` for a malformed watermark.
+    async fn advance_watermark(&self, entity: &str, to: &Watermark) -> Result<bool>;
+    /// Links a Salesforce record and a SAP record both ways at once. Linking the same pair again is a no-op;
+    /// re-pointing either side is `Error::Invalid` and writes nothing.
+    async fn link(&self, salesforce_key: &str, sap_key: &str) -> Result<()>;
+    /// The SAP record linked to a Salesforce record.
+    async fn sap_key_for(&self, salesforce_key: &str) -> Result<Option<String>>;
+    /// The Salesforce record linked to a SAP record.
+    async fn salesforce_key_for(&self, sap_key: &str) -> Result<Option<String>>;
+    /// Takes (or renews) the lease `name` until epoch ms `until` when it is free, expired or already
+    /// `owner`'s; `Err(Error::InProgress)` when someone else holds it.
+    async fn acquire_lease(&self, name: &str, owner: &str, now: EpochMillis, until: EpochMillis) -> Result<Lease>;
+    /// Gives the lease up; does nothing unless `owner` holds it.
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<()>;
+}
+
+/// One page of changed rows to read.
+#[derive(Debug, Clone)]
+pub struct ChangeQuery<'a> {
+    pub entity: &'a EntitySpec,
+    pub start: &'a Start,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
+/// Rows in paging order, and whether more may follow.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangePage {
+    pub rows: Vec<Record>,
+    pub more: bool,
+}
+
+/// Reads changed SAP rows; the Service Layer implementation is in `crate::sap`.
+#[async_trait]
+pub trait SapChanges: Send + Sync {
+    /// One page of rows from `query.start` on, ordered by (UpdateDate, UpdateTime, key) or by DocEntry,
+    /// carrying the key, the stamp and the entity's fields.
+    async fn changed(&self, query: &ChangeQuery<'_>) -> Result<ChangePage>;
+}

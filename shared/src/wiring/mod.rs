@@ -1,0 +1,405 @@
+//! Builds the Lambda functions' dependencies on real AWS services and real SAP/Salesforce
+//! endpoints from the environment. Everything here runs once per container, in `main`.
+
+pub mod lambda_events;
+
+use crate::aws::{DynamoAudit, DynamoIdempotency, DynamoSyncState, SecretsManagerStore, SqsQueue};
+use crate::config::{SalesforceConfig, SapConfig, Source, required};
+use crate::domain::SalesforceId;
+use crate::engine::lookup::Lookups;
+use crate::engine::poller::{Poller, PollerSettings};
+use crate::engine::sap_webhook::B1Webhook;
+use crate::engine::sap_writer::SapWriter;
+use crate::engine::sf_writer::{SfWriter, SfWriterSettings};
+use crate::error::{Error, Result};
+use crate::flows::{ToSap, WriterSettings};
+use crate::mapping::file::MappingFile;
+use crate::ports::{SecretStore, SystemClock};
+use crate::salesforce::SalesforceClient;
+use crate::sap::SapClient;
+use crate::secrets::{CachedSecrets, SecretFields};
+use crate::telemetry::functions::ApiClients;
+use secrecy::ExposeSecret;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings read first, overridden by values fetched from Secrets Manager.
+struct Layered<'a> {
+    secrets: HashMap<String, String>,
+    base: &'a dyn Source,
+}
+
+impl Source for Layered<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.secrets.get(name).cloned().or_else(|| self.base.var(name))
+    }
+}
+
+/// The JSON secret named by the `id_var` setting, when that setting is present.
+async fn secret_fields(store: &dyn SecretStore, src: &dyn Source, id_var: &str) -> Result<Option<SecretFields>> {
+    let Some(id) = src.var(id_var) else { return Ok(None) };
+    SecretFields::parse(&id, &store.get(&id).await?).map(Some)
+}
+
+/// Copies a secret's `field` into the setting `setting`, when both exist.
+fn expose(fields: &Option<SecretFields>, field: &str, setting: &str, into: &mut HashMap<String, String>) {
+    if let Some(value) = fields.as_ref().and_then(|f| f.optional(field)) {
+        into.insert(setting.to_string(), value.expose_secret().to_string());
+    }
+}
+
+/// The SAP client from `SAP_*` settings; `SAP_SECRET_ID` names `{"password", "ca_bundle_pem"?}`.
+/// The SAP client from `SAP_*` settings; with `SAP_SECRET_ID`, its secret's password wins over
+/// `SAP_PASSWORD` and its `ca_bundle_pem` is used when `SAP_CA_BUNDLE` is not set.
+pub async fn sap_client(secrets: &dyn SecretStore, src: &dyn Source) -> Result<SapClient> {
+    let sap_secret = secret_fields(secrets, src, "SAP_SECRET_ID").await?;
+    let mut fetched = HashMap::new();
+    expose(&sap_secret, "password", "SAP_PASSWORD", &mut fetched);
+    let mut config = SapConfig::from_source(&Layered { secrets: fetched, base: src })?;
+    if config.ca_bundle_pem.is_none() {
+        config.ca_bundle_pem = sap_secret
+            .as_ref()
+            .and_then(|f| f.optional("ca_bundle_pem"))
+            .map(|pem| pem.expose_secret().as_bytes().to_vec());
+    }
+    SapClient::new(config)
+}
+
+/// The sap-writer on AWS: SQS DLQ, DynamoDB idempotency, audit and sync state, SAP and Salesforce
+/// clients. `SF_SECRET_ID` names `{"client_secret"}`. Secrets are read once per container, at init.
+pub async fn sap_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<SapWriter> {
+    Ok(sap_writer_counted(sdk, src).await?.0)
+}
+
+/// [`sap_writer`] and its clients, whose counters give each invocation's API calls.
+pub async fn sap_writer_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<(SapWriter, ApiClients)> {
+    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
+    let sap = sap_client(&secrets, src).await?;
+    let salesforce = Arc::new(salesforce_client(&secrets, src).await?);
+    let clients = ApiClients { sap: Some(sap.clone()), salesforce: Some(salesforce.as_ref().clone()) };
+    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
+    let writer = SapWriter {
+        flows: ToSap {
+            sap: Arc::new(sap),
+            salesforce,
+            state: Arc::new(DynamoSyncState::new(dynamo.clone(), required(src, "SYNC_STATE_TABLE")?)),
+            mapping: Arc::new(mapping_file(src)?),
+            requeue: Arc::new(SqsQueue::new(sqs.clone(), required(src, "TO_SAP_QUEUE_URL")?)),
+            clock: Arc::new(SystemClock),
+            settings: writer_settings(src)?,
+        },
+        idempotency: Arc::new(DynamoIdempotency::new(dynamo.clone(), required(src, "IDEMPOTENCY_TABLE")?)),
+        audit: Arc::new(DynamoAudit::new(dynamo, required(src, "AUDIT_TABLE")?, Some(retention_days * 86_400))),
+        dead_letters: Arc::new(SqsQueue::new(sqs, required(src, "TO_SAP_DLQ_URL")?)),
+    };
+    Ok((writer, clients))
+}
+
+/// The Salesforce client from `SF_*` settings, its client secret from `SF_SECRET_ID`.
+async fn salesforce_client(secrets: &dyn SecretStore, src: &dyn Source) -> Result<SalesforceClient> {
+    let sf_secret = secret_fields(secrets, src, "SF_SECRET_ID").await?;
+    let mut fetched = HashMap::new();
+    expose(&sf_secret, "client_secret", "SF_CLIENT_SECRET", &mut fetched);
+    SalesforceClient::new(SalesforceConfig::from_source(&Layered { secrets: fetched, base: src })?)
+}
+
+/// The sf-writer with AWS adapters: `TO_SALESFORCE_QUEUE_URL`, `TO_SALESFORCE_DLQ_URL`, `AUDIT_TABLE`,
+/// `SYNC_STATE_TABLE`, the SAP and Salesforce settings and secrets as for the sap-writer, and
+/// optionally `SF_MIN_API_HEADROOM` (0.1), `SF_WRITER_ROUND_SIZE` (1000), `SF_RETRY_DELAY_SECONDS` (60).
+pub async fn sf_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<SfWriter> {
+    Ok(sf_writer_counted(sdk, src).await?.0)
+}
+
+/// [`sf_writer`] and its clients, whose counters give each invocation's API calls.
+pub async fn sf_writer_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<(SfWriter, ApiClients)> {
+    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
+    let sap = Arc::new(sap_client(&secrets, src).await?);
+    let salesforce = Arc::new(salesforce_client(&secrets, src).await?);
+    let clients = ApiClients { sap: Some(sap.as_ref().clone()), salesforce: Some(salesforce.as_ref().clone()) };
+    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
+    let defaults = SfWriterSettings::default();
+    let settings = SfWriterSettings {
+        min_headroom: crate::config::parse_or(src, "SF_MIN_API_HEADROOM", defaults.min_headroom)?,
+        round_size: crate::config::parse_or(src, "SF_WRITER_ROUND_SIZE", defaults.round_size)?,
+        retry_delay_secs: crate::config::parse_or(src, "SF_RETRY_DELAY_SECONDS", defaults.retry_delay_secs)?,
+        ..defaults
+    };
+    let writer = SfWriter {
+        sap: sap.clone(),
+        billing: sap,
+        salesforce,
+        queue: Arc::new(SqsQueue::new(sqs.clone(), required(src, "TO_SALESFORCE_QUEUE_URL")?)),
+        dead_letters: Arc::new(SqsQueue::new(sqs, required(src, "TO_SALESFORCE_DLQ_URL")?)),
+        audit: Arc::new(DynamoAudit::new(dynamo.clone(), required(src, "AUDIT_TABLE")?, Some(retention_days * 86_400))),
+        state: Arc::new(DynamoSyncState::new(dynamo, required(src, "SYNC_STATE_TABLE")?)),
+        mapping: Arc::new(mapping_file(src)?),
+        clock: Arc::new(SystemClock),
+        settings,
+    };
+    Ok((writer, clients))
+}
+
+/// The live lookup endpoint: the SAP client plus the signing key named by `LOOKUP_SECRET_ID`;
+/// `LOOKUP_CACHE_SECONDS` (default 30) is the answer cache's lifetime.
+pub async fn lookups(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<Lookups> {
+    Ok(lookups_counted(sdk, src).await?.0)
+}
+
+/// [`lookups`] and its SAP client, whose counters give each invocation's API calls.
+pub async fn lookups_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<(Lookups, ApiClients)> {
+    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
+    let sap = sap_client(&secrets, src).await?;
+    let clients = ApiClients { sap: Some(sap.clone()), salesforce: None };
+    let key = secrets.get(&required(src, "LOOKUP_SECRET_ID")?).await?;
+    let ttl_secs: i64 = crate::config::parse_or(src, "LOOKUP_CACHE_SECONDS", 30)?;
+    Ok((Lookups::new(Arc::new(sap), Arc::new(SystemClock), key, ttl_secs * 1000), clients))
+}
+
+/// The mapping file named by `MAPPING_FILE`, else the shipped defaults; validated here, at cold start.
+pub fn mapping_file(src: &dyn Source) -> Result<MappingFile> {
+    match src.var("MAPPING_FILE") {
+        Some(path) => MappingFile::load(std::path::Path::new(&path)).map_err(Error::from),
+        None => Ok(MappingFile::shipped()),
+    }
+}
+
+/// F1 settings: `AUTO_CREATE_CUSTOMERS` (true), `CARD_CODE_PREFIX` (SF).
+pub fn writer_settings(src: &dyn Source) -> Result<WriterSettings> {
+    let defaults = WriterSettings::default();
+    let auto = match src.var("AUTO_CREATE_CUSTOMERS").as_deref() {
+        None => defaults.auto_create_customers,
+        Some("true") => true,
+        Some("false") => false,
+        Some(other) => return Err(Error::Config(format!("AUTO_CREATE_CUSTOMERS={other:?} must be true or false"))),
+    };
+    Ok(WriterSettings {
+        auto_create_customers: auto,
+        card_code_prefix: src.var("CARD_CODE_PREFIX").unwrap_or(defaults.card_code_prefix),
+        ..defaults
+    })
+}
+
+/// The sf-receiver's ports on AWS.
+pub struct ReceiverDeps {
+    pub to_sap: SqsQueue,
+    pub audit: DynamoAudit,
+    pub clock: SystemClock,
+    pub client_tag: String,
+    /// Holds the webhook HMAC key, read at most every five minutes.
+    pub secrets: CachedSecrets<SecretsManagerStore>,
+    /// `WEBHOOK_SECRET_ID`: `/webhook` is enabled only when set.
+    pub webhook_secret_id: Option<String>,
+    /// `IDEMPOTENCY_TABLE`: webhook replay protection (required with `WEBHOOK_SECRET_ID`).
+    pub replays: Option<DynamoIdempotency>,
+    /// `SF_ORG_ID`: Outbound Messages from any other org are refused.
+    pub org_id: Option<SalesforceId>,
+    /// `OUTBOUND_TOKEN_SECRET_ID`: Outbound Messages must carry this secret as `?token=`.
+    pub outbound_token_secret_id: Option<String>,
+}
+
+impl ReceiverDeps {
+    /// Reads `TO_SAP_QUEUE_URL`, `AUDIT_TABLE`, `AUDIT_RETENTION_DAYS`, `SF_CLIENT_TAG`, and for the
+    /// Function URL the optional `WEBHOOK_SECRET_ID` (+ `IDEMPOTENCY_TABLE`) and `SF_ORG_ID`.
+    pub fn from_env(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<Self> {
+        let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
+        let webhook_secret_id = src.var("WEBHOOK_SECRET_ID").filter(|id| !id.is_empty());
+        let replays = match (src.var("IDEMPOTENCY_TABLE"), &webhook_secret_id) {
+            (Some(table), _) => Some(DynamoIdempotency::new(aws_sdk_dynamodb::Client::new(sdk), table)),
+            (None, Some(_)) => {
+                return Err(Error::Config("WEBHOOK_SECRET_ID needs IDEMPOTENCY_TABLE for replay protection".into()));
+            }
+            (None, None) => None,
+        };
+        let org_id = src
+            .var("SF_ORG_ID")
+            .map(|id| SalesforceId::parse(&id).map_err(|e| Error::Config(format!("SF_ORG_ID: {e}"))))
+            .transpose()?;
+        Ok(Self {
+            secrets: CachedSecrets::new(
+                SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk)),
+                std::time::Duration::from_secs(300),
+                Arc::new(SystemClock),
+            ),
+            webhook_secret_id,
+            replays,
+            org_id,
+            outbound_token_secret_id: src.var("OUTBOUND_TOKEN_SECRET_ID"),
+            to_sap: SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SAP_QUEUE_URL")?),
+            audit: DynamoAudit::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                required(src, "AUDIT_TABLE")?,
+                Some(retention_days * 86_400),
+            ),
+            clock: SystemClock,
+            client_tag: src.var("SF_CLIENT_TAG").unwrap_or_else(|| crate::ECHO_CLIENT_TAG.into()),
+        })
+    }
+
+    /// The receiver borrowing these ports.
+    pub fn receiver(&self) -> crate::engine::sf_receiver::Receiver<'_> {
+        crate::engine::sf_receiver::Receiver {
+            to_sap: &self.to_sap,
+            audit: &self.audit,
+            clock: &self.clock,
+            client_tag: &self.client_tag,
+        }
+    }
+
+    /// Every delivery path (EventBridge CDC and the Function URL) borrowing these ports.
+    pub fn ingress(&self) -> crate::engine::sf_receiver::Ingress<'_> {
+        crate::engine::sf_receiver::Ingress {
+            receiver: self.receiver(),
+            webhook: match (&self.webhook_secret_id, &self.replays) {
+                (Some(secret_id), Some(replays)) => {
+                    Some(crate::engine::sf_receiver::WebhookAuth { secrets: &self.secrets, secret_id, replays })
+                }
+                _ => None,
+            },
+            org_id: self.org_id.as_ref(),
+            outbound_token: self
+                .outbound_token_secret_id
+                .as_deref()
+                .map(|secret_id| crate::engine::sf_receiver::OutboundToken { secrets: &self.secrets, secret_id }),
+        }
+    }
+}
+
+/// [`sap_client`] for tools run by people (`b1force setup sap`): Secrets Manager is reached (with the
+/// SDK's usual configuration) only when `SAP_SECRET_ID` is set.
+pub async fn sap_client_from_settings(src: &dyn Source) -> Result<SapClient> {
+    if src.var("SAP_SECRET_ID").is_none() {
+        return SapClient::new(SapConfig::from_source(src)?);
+    }
+    let sdk = crate::aws::sdk_config().await;
+    sap_client(&SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk)), src).await
+}
+
+/// The Salesforce client for tools run by people (`b1force check`), as [`sap_client_from_settings`]:
+/// Secrets Manager is reached only when `SF_SECRET_ID` is set.
+pub async fn salesforce_client_from_settings(src: &dyn Source) -> Result<SalesforceClient> {
+    if src.var("SF_SECRET_ID").is_none() {
+        return SalesforceClient::new(SalesforceConfig::from_source(src)?);
+    }
+    let sdk = crate::aws::sdk_config().await;
+    salesforce_client(&SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk)), src).await
+}
+
+/// The sap-poller: `TO_SALESFORCE_QUEUE_URL`, `SYNC_STATE_TABLE`, `SAP_*`; optional `POLL_INITIAL_DATE`
+/// (2000-01-01), `POLL_LOOKBACK_SECONDS` (600), `POLL_PAGE_SIZE` (1000), `POLL_MAX_PAGES` (200),
+/// `POLL_LEASE_SECONDS` (900).
+pub async fn sap_poller(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<Poller> {
+    Ok(sap_poller_counted(sdk, src).await?.0)
+}
+
+/// [`sap_poller`] and its SAP client, whose counters give each invocation's API calls.
+pub async fn sap_poller_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<(Poller, ApiClients)> {
+    use crate::config::parse_or;
+    let defaults = PollerSettings::default();
+    let settings = PollerSettings {
+        initial_date: src.var("POLL_INITIAL_DATE").unwrap_or(defaults.initial_date),
+        lookback_secs: parse_or(src, "POLL_LOOKBACK_SECONDS", defaults.lookback_secs)?,
+        page_size: parse_or(src, "POLL_PAGE_SIZE", defaults.page_size)?,
+        lease_secs: parse_or(src, "POLL_LEASE_SECONDS", defaults.lease_secs)?,
+        max_pages: parse_or(src, "POLL_MAX_PAGES", defaults.max_pages)?,
+    };
+    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
+    let sap = sap_client(&secrets, src).await?;
+    let clients = ApiClients { sap: Some(sap.clone()), salesforce: None };
+    let poller = Poller {
+        sap: Arc::new(sap),
+        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SALESFORCE_QUEUE_URL")?)),
+        state: Arc::new(DynamoSyncState::new(aws_sdk_dynamodb::Client::new(sdk), required(src, "SYNC_STATE_TABLE")?)),
+        clock: Arc::new(SystemClock),
+        settings,
+    };
+    Ok((poller, clients))
+}
+
+/// How long a warm container reuses the HMAC key; a rotated key is picked up within this time
+/// (meanwhile the Messenger's deliveries get 401 and are retried).
+const KEY_CACHE: Duration = Duration::from_secs(300);
+
+/// The sap-webhook function's ports on AWS.
+pub struct SapWebhookDeps {
+    pub to_salesforce: SqsQueue,
+    pub audit: DynamoAudit,
+    pub secrets: CachedSecrets<SecretsManagerStore>,
+    /// `B1_WEBHOOK_SECRET_ID`: the HMAC key, as a plain string or `{"key": "..."}`.
+    pub secret_id: String,
+    pub clock: SystemClock,
+}
+
+impl SapWebhookDeps {
+    /// Reads `TO_SALESFORCE_QUEUE_URL`, `AUDIT_TABLE`, `B1_WEBHOOK_SECRET_ID` and optionally
+    /// `AUDIT_RETENTION_DAYS` (90).
+    pub fn from_env(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<Self> {
+        let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
+        Ok(Self {
+            to_salesforce: SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SALESFORCE_QUEUE_URL")?),
+            audit: DynamoAudit::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                required(src, "AUDIT_TABLE")?,
+                Some(retention_days * 86_400),
+            ),
+            secrets: CachedSecrets::new(
+                SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk)),
+                KEY_CACHE,
+                Arc::new(SystemClock),
+            ),
+            secret_id: required(src, "B1_WEBHOOK_SECRET_ID")?,
+            clock: SystemClock,
+        })
+    }
+
+    /// The handler borrowing these ports.
+    pub fn webhook(&self) -> B1Webhook<'_> {
+        B1Webhook {
+            to_salesforce: &self.to_salesforce,
+            audit: &self.audit,
+            clock: &self.clock,
+            secrets: &self.secrets,
+            secret_id: &self.secret_id,
+        }
+    }
+}
+
+/// The reconciler (F8) on AWS: `REPORTS_BUCKET`, `REPORTS_PREFIX` (`reconciliation/`),
+/// `REPORT_TOPIC_ARN`, `TO_SALESFORCE_QUEUE_URL`, `TO_SAP_QUEUE_URL`, `AUDIT_TABLE`,
+/// `AUDIT_RETENTION_DAYS` (90), the SAP and Salesforce settings and secrets as for the writers, and
+/// `SYNC_STATE_TABLE`, which runs with `"repair": true` need (without it they fail with that reason).
+pub async fn reconciler(
+    sdk: &aws_config::SdkConfig,
+    src: &dyn Source,
+) -> Result<crate::flows::f8_reconcile::Reconciler> {
+    use crate::aws::{S3Reports, SnsNotifier};
+    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
+    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
+    let state: Option<Arc<dyn crate::ports::SyncState>> = match src.var("SYNC_STATE_TABLE") {
+        Some(table) => Some(Arc::new(DynamoSyncState::new(dynamo.clone(), table))),
+        None => None,
+    };
+    Ok(crate::flows::f8_reconcile::Reconciler {
+        sap: Arc::new(sap_client(&secrets, src).await?),
+        salesforce: Arc::new(salesforce_client(&secrets, src).await?),
+        to_salesforce: Arc::new(SqsQueue::new(sqs.clone(), required(src, "TO_SALESFORCE_QUEUE_URL")?)),
+        to_sap: Arc::new(SqsQueue::new(sqs, required(src, "TO_SAP_QUEUE_URL")?)),
+        audit: Arc::new(DynamoAudit::new(dynamo, required(src, "AUDIT_TABLE")?, Some(retention_days * 86_400))),
+        state,
+        reports: Arc::new(S3Reports::new(
+            S3Reports::client(sdk),
+            required(src, "REPORTS_BUCKET")?,
+            src.var("REPORTS_PREFIX").unwrap_or_else(|| "reconciliation/".into()),
+        )),
+        notifier: Arc::new(SnsNotifier::new(aws_sdk_sns::Client::new(sdk), required(src, "REPORT_TOPIC_ARN")?)),
+        mapping: Arc::new(mapping_file(src)?),
+        clock: Arc::new(SystemClock),
+        progress: None,
+    })
+}
