@@ -17,7 +17,8 @@ use shared::engine::sf_writer::SfWriterSettings;
 use shared::flows::f8_reconcile::ReconRequest;
 use shared::ports::{Clock, SystemClock};
 use shared::telemetry::Metrics;
-use shared::telemetry::functions::{self as metrics, ApiClients};
+use shared::telemetry::functions as metrics;
+use shared::wiring::ApiClients;
 use shared::wiring::lambda_events::{batch_response, from_sqs};
 use std::path::Path;
 

@@ -24,6 +24,7 @@
 //! (`#[cfg(test)]`) are exempt. `error` is importable everywhere.
 //!
 //! ```text
+//! rule: error ->
 //! rule: domain ->
 //! rule: mapping -> domain
 //! rule: ports -> domain
@@ -38,7 +39,7 @@
 //! rule: aws -> domain ports secrets
 //! rule: embedded -> domain ports
 //! rule: config -> ports
-//! rule: telemetry -> domain engine flows report
+//! rule: telemetry -> domain ingress engine flows report
 //! rule: wiring -> *
 //! ```
 #![forbid(unsafe_code)]

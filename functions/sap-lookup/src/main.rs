@@ -6,7 +6,8 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shared::engine::lookup::Lookups;
 use shared::ports::{Clock, SystemClock};
-use shared::telemetry::functions::{ApiClients, sap_lookup};
+use shared::telemetry::functions::sap_lookup;
+use shared::wiring::ApiClients;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -8,7 +8,8 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shared::config::Env;
 use shared::engine::poller::Poller;
-use shared::telemetry::functions::{ApiClients, sap_poller};
+use shared::telemetry::functions::sap_poller;
+use shared::wiring::ApiClients;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -6,7 +6,8 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use shared::engine::sap_writer::SapWriter;
-use shared::telemetry::functions::{ApiClients, sap_writer};
+use shared::telemetry::functions::sap_writer;
+use shared::wiring::ApiClients;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -9,7 +9,8 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shared::config::Env;
 use shared::engine::sf_writer::SfWriter;
-use shared::telemetry::functions::{ApiClients, sf_writer};
+use shared::telemetry::functions::sf_writer;
+use shared::wiring::ApiClients;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

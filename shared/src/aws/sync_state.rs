@@ -10,9 +10,9 @@
 //! Whatever decides between concurrent writers (watermark advance, link, lease) is a condition expression
 //! DynamoDB evaluates, never a read followed by a write.
 
-use super::idempotency::seconds_rounded_up;
 use super::{malformed, store_error};
 use crate::domain::EpochMillis;
+use crate::domain::idempotency::seconds_rounded_up;
 use crate::domain::state::{Direction, Lease, Watermark, check_link};
 use crate::error::{Error, Result};
 use crate::ports::SyncState;

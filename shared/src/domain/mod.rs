@@ -1,6 +1,7 @@
 //! Pure domain types: ids with validating constructors, record keys, queue notifications.
 
 mod billing;
+pub mod idempotency;
 mod ids;
 mod notification;
 pub mod objects;
@@ -42,4 +43,15 @@ pub fn digest(bytes: &[u8]) -> String {
 pub fn date_of(epoch_millis: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(epoch_millis / 1000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+}
+
+/// Parses a `YYYY-MM-DD` date.
+pub fn parse_date(text: &str) -> crate::error::Result<time::Date> {
+    let day = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, day).map_err(|_| {
+        crate::error::Error::Invalid(format!(
+            "{:?} is not a date (YYYY-MM-DD)",
+            text.chars().take(30).collect::<String>()
+        ))
+    })
 }

@@ -1,8 +1,8 @@
 //! [`IdempotencyStore`] in memory, deciding exactly as the DynamoDB adapter's condition expression does.
 
 use super::lock;
-use crate::aws::idempotency::{IdempotencyRecord, Status, refused_claim, seconds_rounded_up};
 use crate::domain::EpochMillis;
+use crate::domain::idempotency::{IdempotencyRecord, Status, refused_claim, seconds_rounded_up};
 use crate::error::Result;
 use crate::ports::{Claim, IdempotencyStore};
 use async_trait::async_trait;

@@ -60,14 +60,7 @@ pub trait Queue: Send + Sync {
     async fn depth(&self) -> Result<u64>;
 }
 
-/// The outcome of claiming an idempotency key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// We hold the key now (new, expired, or a stale INPROGRESS taken over).
-    Acquired,
-    /// Done before; here is the stored result.
-    Completed(Option<String>),
-}
+pub use crate::domain::idempotency::Claim;
 
 /// Powertools-compatible idempotency records.
 #[async_trait]

@@ -5,8 +5,8 @@ use super::records::record_from_value;
 use super::soql;
 use super::{SalesforceClient, check_names};
 use crate::domain::Record;
+use crate::domain::parse_date;
 use crate::error::Result;
-use crate::flows::f8_reconcile::input::parse_date;
 use crate::ports::{KeyedRead, SalesforceReconcileReads};
 use async_trait::async_trait;
 

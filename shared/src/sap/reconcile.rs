@@ -4,8 +4,8 @@
 use super::SapClient;
 use super::odata::{Filter, Literal, Property};
 use crate::domain::Record;
+use crate::domain::parse_date;
 use crate::error::Result;
-use crate::flows::f8_reconcile::input::parse_date;
 use crate::ports::SapReconcileReads;
 use async_trait::async_trait;
 use serde_json::Value;

@@ -15,8 +15,6 @@ use crate::engine::sf_writer::{Stop, WriterRun};
 use crate::error::ErrorClass;
 use crate::flows::f8_reconcile::{ExceptionKind, ReconReport};
 use crate::ingress::function_url::{HttpResponse, IngressTally};
-use crate::salesforce::SalesforceClient;
-use crate::sap::SapClient;
 use std::collections::{BTreeMap, HashMap};
 
 /// API requests one invocation sent, where the function can count them (client counters' deltas).
@@ -31,30 +29,6 @@ impl ApiCalls {
     pub fn since(self, before: ApiCalls) -> ApiCalls {
         let delta = |now: Option<u64>, then: Option<u64>| now.map(|n| n.saturating_sub(then.unwrap_or(0)));
         ApiCalls { sap: delta(self.sap, before.sap), salesforce: delta(self.salesforce, before.salesforce) }
-    }
-}
-
-/// The SAP and Salesforce clients a function was built with (clones share their counters). One
-/// Lambda container runs one invocation at a time, so the counters' difference across an
-/// invocation is that invocation's calls.
-#[derive(Clone, Default)]
-pub struct ApiClients {
-    pub sap: Option<SapClient>,
-    pub salesforce: Option<SalesforceClient>,
-}
-
-impl ApiClients {
-    /// `(used, max)` daily Salesforce API requests from the last `Sforce-Limit-Info`, once one was seen.
-    pub fn salesforce_usage(&self) -> Option<(u64, u64)> {
-        self.salesforce.as_ref().and_then(SalesforceClient::api_usage)
-    }
-
-    /// HTTP requests sent so far to each system, logins and token requests included.
-    pub fn sent(&self) -> ApiCalls {
-        ApiCalls {
-            sap: self.sap.as_ref().map(|c| c.stats()).map(|s| s.requests + s.logins),
-            salesforce: self.salesforce.as_ref().map(|c| c.stats()).map(|s| s.requests + s.token_requests),
-        }
     }
 }
 
@@ -487,7 +461,7 @@ mod tests {
         let before = ApiCalls { sap: Some(10), salesforce: Some(4) };
         let after = ApiCalls { sap: Some(17), salesforce: Some(4) };
         assert_eq!(after.since(before), ApiCalls { sap: Some(7), salesforce: Some(0) });
-        assert_eq!(ApiClients::default().sent(), ApiCalls::default());
+        assert_eq!(crate::wiring::ApiClients::default().sent(), ApiCalls::default());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::ports::{SecretStore, SystemClock};
 use crate::salesforce::SalesforceClient;
 use crate::sap::SapClient;
 use crate::secrets::{CachedSecrets, SecretFields};
-use crate::telemetry::functions::ApiClients;
+use crate::telemetry::functions::ApiCalls;
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -402,4 +402,28 @@ pub async fn reconciler(
         clock: Arc::new(SystemClock),
         progress: None,
     })
+}
+
+/// The SAP and Salesforce clients a function was built with (clones share their counters). One
+/// Lambda container runs one invocation at a time, so the counters' difference across an
+/// invocation is that invocation's calls.
+#[derive(Clone, Default)]
+pub struct ApiClients {
+    pub sap: Option<SapClient>,
+    pub salesforce: Option<SalesforceClient>,
+}
+
+impl ApiClients {
+    /// `(used, max)` daily Salesforce API requests from the last `Sforce-Limit-Info`, once one was seen.
+    pub fn salesforce_usage(&self) -> Option<(u64, u64)> {
+        self.salesforce.as_ref().and_then(SalesforceClient::api_usage)
+    }
+
+    /// HTTP requests sent so far to each system, logins and token requests included.
+    pub fn sent(&self) -> ApiCalls {
+        ApiCalls {
+            sap: self.sap.as_ref().map(|c| c.stats()).map(|s| s.requests + s.logins),
+            salesforce: self.salesforce.as_ref().map(|c| c.stats()).map(|s| s.requests + s.token_requests),
+        }
+    }
 }

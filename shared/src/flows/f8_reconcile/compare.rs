@@ -29,7 +29,8 @@ impl Links {
         if key.parse::<i64>().is_ok() && entity != "BusinessPartners" && entity != "Items" {
             format!("{root}/{entity}({key})")
         } else {
-            format!("{root}/{entity}({})", crate::sap::odata::quote(key))
+            // An OData string key: quoted, quotes doubled.
+            format!("{root}/{entity}('{}')", key.replace('\'', "''"))
         }
     }
 

@@ -2,6 +2,7 @@
 //! "previous_month" | "yesterday"}` or `{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}`, plus an optional
 //! `"repair": true`. Pure.
 
+use crate::domain::parse_date;
 use crate::error::{Error, Result};
 use crate::report::model::Period;
 use serde_json::Value;
@@ -15,13 +16,6 @@ pub struct ReconRequest {
 }
 
 const DAY: &[time::format_description::FormatItem<'static>] = time::macros::format_description!("[year]-[month]-[day]");
-
-/// Parses a `YYYY-MM-DD` date.
-pub fn parse_date(text: &str) -> Result<Date> {
-    Date::parse(text, DAY).map_err(|_| {
-        Error::Invalid(format!("{:?} is not a date (YYYY-MM-DD)", text.chars().take(30).collect::<String>()))
-    })
-}
 
 fn day(date: Date) -> String {
     date.format(DAY).expect("a date always formats")
