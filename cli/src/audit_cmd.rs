@@ -97,7 +97,7 @@ pub fn render(entries: &[AuditEntry]) -> String {
             vec![
                 rfc3339(e.at),
                 e.record_key.clone(),
-                e.direction.clone(),
+                e.direction.to_string(),
                 e.action.clone(),
                 outcome_name(e),
                 dash(&e.error_code),
@@ -118,6 +118,7 @@ fn outcome_name(entry: &AuditEntry) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::domain::state::Direction;
     use shared::error::ErrorClass;
     use shared::ports::Outcome;
 
@@ -138,7 +139,7 @@ mod tests {
             record_key: "sf:Opportunity:006SM0000001Tb3YAE".into(),
             at,
             correlation_id: "c-1".into(),
-            direction: "sf->sap".into(),
+            direction: Direction::SfToSap,
             action: if error.is_some() { "dead_letter" } else { "create_order" }.into(),
             outcome,
             source_version: None,

@@ -5,6 +5,7 @@
 //! events come back and are dropped as echoes.
 
 use crate::local::{LocalOptions, LocalStack, change_event};
+use shared::domain::state::Direction;
 use shared::engine::sf_writer::SfWriterSettings;
 use shared::ports::Outcome;
 use std::collections::BTreeMap;
@@ -206,7 +207,8 @@ async fn sync_from_sap(stack: &LocalStack) -> anyhow::Result<SapToSalesforce> {
         salesforce_write_calls: writes(&stack.sf_sandbox.calls().snapshot()) - before,
         ..SapToSalesforce::default()
     };
-    let written = stack.audit.all().into_iter().filter(|e| e.direction == "sap->sf" && e.outcome == Outcome::Succeeded);
+    let written =
+        stack.audit.all().into_iter().filter(|e| e.direction == Direction::SapToSf && e.outcome == Outcome::Succeeded);
     for entry in written {
         let entity = entry.record_key.split(':').nth(1).unwrap_or_default().to_string();
         match entity.as_str() {

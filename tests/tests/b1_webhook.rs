@@ -10,6 +10,7 @@ use b1force_cli::invoke::LOCAL_WEBHOOK_KEY;
 use b1force_cli::local::{LocalOptions, LocalStack};
 use serde_json::{Value, json};
 use shared::domain::Notification;
+use shared::domain::state::Direction;
 use shared::embedded::{EmbeddedAudit, EmbeddedQueue, EmbeddedQueueOptions, EmbeddedSecrets, ManualClock};
 use shared::engine::sap_webhook::B1Webhook;
 use shared::engine::sf_writer::SfWriterSettings;
@@ -143,7 +144,7 @@ async fn a_bad_signature_queues_nothing_and_is_audited() {
     let audit = rig.audit.all();
     let keys: Vec<&str> = audit.iter().map(|e| e.record_key.as_str()).collect();
     assert_eq!(keys, ["sap:rejected:forged-1", "sap:rejected:unsigned-1", "sap:rejected:tampered-1"]);
-    assert!(audit.iter().all(|e| e.outcome == Outcome::Rejected && e.direction == "sap->sf"));
+    assert!(audit.iter().all(|e| e.outcome == Outcome::Rejected && e.direction == Direction::SapToSf));
     let codes: Vec<_> = audit.iter().map(|e| e.error_code.as_deref().unwrap()).collect();
     assert_eq!(codes, ["BAD_SIGNATURE", "MISSING_SIGNATURE", "BAD_SIGNATURE"]);
     for entry in &audit {

@@ -9,6 +9,7 @@ use e2e::moto::MotoServer;
 use secrecy::ExposeSecret;
 use shared::aws::{DynamoAudit, DynamoIdempotency, SecretsManagerStore, SqsQueue};
 use shared::domain::EpochMillis;
+use shared::domain::state::Direction;
 use shared::embedded::{
     EmbeddedAudit, EmbeddedIdempotency, EmbeddedQueue, EmbeddedQueueOptions, EmbeddedSecrets, ManualClock,
 };
@@ -292,7 +293,7 @@ fn attempt(record_key: &str, at: EpochMillis, correlation_id: &str, outcome: Out
         record_key: record_key.into(),
         at,
         correlation_id: correlation_id.into(),
-        direction: "sf->sap".into(),
+        direction: Direction::SfToSap,
         action: "create_order".into(),
         outcome,
         source_version: Some("2026-11-02T10:00:00Z".into()),

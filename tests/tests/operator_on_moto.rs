@@ -7,6 +7,7 @@ use b1force_cli::operations::Route;
 use b1force_cli::operations::dlq::{self, QueuePair, RedriveOptions, redrive_dedup_id};
 use e2e::moto::MotoServer;
 use shared::aws::{DynamoAudit, SqsQueue};
+use shared::domain::state::Direction;
 use shared::domain::{Notification, RecordKey};
 use shared::error::ErrorClass;
 use shared::ports::{AuditEntry, AuditLog, Clock, Outcome, OutgoingMessage, Queue, SystemClock};
@@ -33,7 +34,7 @@ fn entry(record: usize, at: i64, outcome: Outcome) -> AuditEntry {
         record_key: note(record).record.to_string(),
         at,
         correlation_id: format!("c{record}"),
-        direction: "sap->sf".into(),
+        direction: Direction::SapToSf,
         action: match outcome {
             Outcome::Succeeded => "write",
             Outcome::DeadLettered => "dead_letter",

@@ -3,6 +3,7 @@
 
 use b1force_cli::local::{LocalOptions, LocalStack, change_event};
 use serde_json::{Value, json};
+use shared::domain::state::Direction;
 use shared::domain::{Notification, RecordKey};
 use shared::engine::sf_writer::{SfWriterSettings, Stop, WriterRun};
 use shared::ports::{Clock, Outcome, OutgoingMessage, Queue};
@@ -86,7 +87,7 @@ async fn business_partners_items_and_invoices_reach_salesforce_and_a_rerun_is_no
         .audit
         .all()
         .iter()
-        .filter(|e| e.direction == "sap->sf" && e.outcome == Outcome::Succeeded)
+        .filter(|e| e.direction == Direction::SapToSf && e.outcome == Outcome::Succeeded)
         .map(|e| replay(&e.record_key))
         .collect();
     stack.to_salesforce.send(&replays).await.unwrap();
@@ -353,7 +354,7 @@ async fn malformed_and_misrouted_messages_are_audited_and_dead_lettered_without_
     assert_eq!(stack.sap_sandbox.calls().total(), sap_before, "nothing was read for them");
     let dead: Vec<_> = stack.audit.all().into_iter().filter(|e| e.outcome == Outcome::DeadLettered).collect();
     assert_eq!(dead.len(), 2);
-    assert!(dead.iter().all(|e| e.error_code.as_deref() == Some("INVALID_INPUT") && e.direction == "sap->sf"));
+    assert!(dead.iter().all(|e| e.error_code.as_deref() == Some("INVALID_INPUT") && e.direction == Direction::SapToSf));
     assert!(dead.iter().any(|e| e.record_key.starts_with("sap:invalid:")));
 }
 

@@ -445,6 +445,7 @@ async fn record_redrive(audit: &dyn AuditLog, clock: &dyn Clock, route: Route, l
 mod tests {
     use super::*;
     use shared::domain::RecordKey;
+    use shared::domain::state::Direction;
 
     fn letter(record: &str, reason: Option<(&str, ErrorClass)>, sent_at: i64) -> DeadLetter {
         let notification = RecordKey::parse(record).ok().map(|record| Notification {
@@ -476,7 +477,7 @@ mod tests {
             record_key: "sf:Opportunity:006SM0000001Tb3YAE".into(),
             at,
             correlation_id: "c".into(),
-            direction: "sf->sap".into(),
+            direction: Direction::SfToSap,
             action: "a".into(),
             outcome,
             source_version: None,

@@ -4,6 +4,7 @@
 pub mod dlq;
 pub mod replay;
 
+use shared::domain::state::Direction;
 use shared::domain::{EpochMillis, RecordKey, System};
 use shared::error::{Error, Result};
 
@@ -29,10 +30,10 @@ impl Route {
     }
 
     /// The audit trail's direction for work on this route.
-    pub fn direction(self) -> &'static str {
+    pub fn direction(self) -> Direction {
         match self {
-            Route::ToSap => "sf->sap",
-            Route::ToSalesforce => "sap->sf",
+            Route::ToSap => Direction::SfToSap,
+            Route::ToSalesforce => Direction::SapToSf,
         }
     }
 
@@ -107,6 +108,6 @@ mod tests {
         let route = |raw: &str| Route::of(&RecordKey::parse(raw).unwrap());
         assert_eq!(route("sf:Opportunity:006SM0000001Tb3YAE"), Route::ToSap);
         assert_eq!(route("sap:BusinessPartners:C20000"), Route::ToSalesforce);
-        assert_eq!((Route::ToSap.name(), Route::ToSalesforce.direction()), ("to-sap", "sap->sf"));
+        assert_eq!((Route::ToSap.name(), Route::ToSalesforce.direction()), ("to-sap", Direction::SapToSf));
     }
 }

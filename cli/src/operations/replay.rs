@@ -69,6 +69,7 @@ pub async fn replay(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::domain::state::Direction;
     use shared::embedded::{EmbeddedAudit, EmbeddedQueue, EmbeddedQueueOptions, ManualClock};
     use std::sync::Arc;
 
@@ -104,7 +105,7 @@ mod tests {
         assert_eq!(received[0].group_id, "sap:BusinessPartners:C20000");
         assert_eq!(Notification::from_body(&received[0].body).unwrap().reason, "replay");
         let trail = audit.for_record("sap:BusinessPartners:C20000").await.unwrap();
-        assert!(trail.iter().all(|e| e.action == "replay" && e.direction == "sap->sf"));
+        assert!(trail.iter().all(|e| e.action == "replay" && e.direction == Direction::SapToSf));
         assert_eq!(trail[1].correlation_id, second.notification.correlation_id);
     }
 }

@@ -143,7 +143,7 @@ fn to_item(entry: &AuditEntry) -> HashMap<String, AttributeValue> {
         ("at_attempt".to_string(), s(&format!("{:013}#{}", entry.at, uuid::Uuid::new_v4()))),
         ("at".to_string(), AttributeValue::N(entry.at.to_string())),
         ("correlation_id".to_string(), s(&entry.correlation_id)),
-        ("direction".to_string(), s(&entry.direction)),
+        ("direction".to_string(), s(entry.direction.as_str())),
         ("action".to_string(), s(&entry.action)),
         ("outcome".to_string(), s(&variant_name(&entry.outcome))),
     ]);
@@ -175,7 +175,7 @@ fn from_item(item: &HashMap<String, AttributeValue>) -> Result<AuditEntry> {
         record_key: required("record_key")?,
         at,
         correlation_id: required("correlation_id")?,
-        direction: required("direction")?,
+        direction: parse_variant("direction", &required("direction")?)?,
         action: required("action")?,
         outcome: parse_variant("outcome", &required("outcome")?)?,
         source_version: optional("source_version"),
@@ -190,6 +190,7 @@ fn from_item(item: &HashMap<String, AttributeValue>) -> Result<AuditEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::state::Direction;
     use crate::error::ErrorClass;
     use crate::ports::Outcome;
 
@@ -199,7 +200,7 @@ mod tests {
             record_key: "sf:Opportunity:006000000000001AAA".into(),
             at: 1_800_000_000_123,
             correlation_id: "c-1".into(),
-            direction: "sf->sap".into(),
+            direction: Direction::SfToSap,
             action: "create_order".into(),
             outcome: Outcome::DeadLettered,
             source_version: None,

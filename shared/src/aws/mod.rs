@@ -6,6 +6,7 @@
 mod audit;
 pub mod idempotency;
 mod queue;
+#[cfg(feature = "reports")]
 mod reports;
 mod secrets;
 mod sync_state;
@@ -13,6 +14,7 @@ mod sync_state;
 pub use audit::DynamoAudit;
 pub use idempotency::DynamoIdempotency;
 pub use queue::SqsQueue;
+#[cfg(feature = "reports")]
 pub use reports::{S3Reports, SnsNotifier};
 pub use secrets::SecretsManagerStore;
 pub use sync_state::DynamoSyncState;

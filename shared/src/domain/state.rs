@@ -11,12 +11,14 @@ use crate::error::{Error, Result};
 use std::cmp::Ordering;
 use std::fmt;
 
-/// Which way a write went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which way a write went (the audit trail's `direction`, the sync state's hash key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Direction {
     /// Salesforce to SAP.
+    #[serde(rename = "sf->sap")]
     SfToSap,
     /// SAP to Salesforce.
+    #[serde(rename = "sap->sf")]
     SapToSf,
 }
 

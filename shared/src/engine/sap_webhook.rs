@@ -3,6 +3,7 @@
 //! answers handshakes, enqueues deliveries and audits refusals.
 
 use crate::domain::digest;
+use crate::domain::state::Direction;
 use crate::error::ErrorClass;
 use crate::ingress::b1_webhook::*;
 use crate::ingress::function_url::{
@@ -117,7 +118,7 @@ impl B1Webhook<'_> {
             record_key: format!("sap:rejected:{request_id}"),
             at: self.clock.now_millis(),
             correlation_id: request_id.to_string(),
-            direction: "sap->sf".into(),
+            direction: Direction::SapToSf,
             action: "receive".into(),
             outcome: Outcome::Rejected,
             source_version: None,
@@ -257,7 +258,7 @@ mod tests {
         assert_eq!(audit.len(), 6);
         for entry in &audit {
             assert_eq!((entry.record_key.as_str(), entry.outcome), ("sap:rejected:req-1", Outcome::Rejected));
-            assert_eq!(entry.direction, "sap->sf");
+            assert_eq!(entry.direction, Direction::SapToSf);
             let stored = serde_json::to_string(entry).unwrap();
             assert!(!stored.contains(KEY) && !stored.contains("body-marker"), "{stored}");
         }

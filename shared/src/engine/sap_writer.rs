@@ -8,6 +8,7 @@
 use super::fifo::{Processed, batch_item_failures};
 use super::trail::{Delivered, Trail, payload_hash};
 use crate::domain::objects::{WHOLE_OBJECT, salesforce_object};
+use crate::domain::state::Direction;
 use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, Record, RecordKey, SalesforceId};
 use crate::error::{Error, ErrorClass, Result};
 use crate::flows::{Applied, Done, ToSap, f1_orders, f2_partners, f3_cases, resync};
@@ -353,7 +354,7 @@ impl SapWriter {
             audit: self.audit.as_ref(),
             dead_letters: self.dead_letters.as_ref(),
             clock: self.flows.clock.as_ref(),
-            direction: "sf->sap",
+            direction: Direction::SfToSap,
         }
     }
 }

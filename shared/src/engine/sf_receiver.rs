@@ -7,6 +7,7 @@
 //!
 //! Thin by design: it never trusts the delivered field values, only which records changed and when.
 
+use crate::domain::state::Direction;
 use crate::domain::{Notification, SalesforceId, digest};
 use crate::error::{Error, ErrorClass, Result};
 use crate::ingress::cdc::{self, CdcAction};
@@ -100,7 +101,7 @@ impl Receiver<'_> {
                 record_key: n.record.to_string(),
                 at: self.clock.now_millis(),
                 correlation_id: n.correlation_id.clone(),
-                direction: "sf->sap".into(),
+                direction: Direction::SfToSap,
                 action: "receive".into(),
                 outcome: Outcome::Succeeded,
                 source_version: Some(n.source_version.clone()),
@@ -141,7 +142,7 @@ impl Receiver<'_> {
             record_key: key.to_string(),
             at: self.clock.now_millis(),
             correlation_id,
-            direction: "sf->sap".into(),
+            direction: Direction::SfToSap,
             action: "receive".into(),
             outcome,
             source_version: None,

@@ -582,7 +582,7 @@ impl SfWriter {
             audit: self.audit.as_ref(),
             dead_letters: self.dead_letters.as_ref(),
             clock: self.clock.as_ref(),
-            direction: "sap->sf",
+            direction: Direction::SapToSf,
         };
         match verdict {
             Verdict::Done { action, outcome, target } => {

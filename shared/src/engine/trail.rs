@@ -1,6 +1,7 @@
 //! The audit trail and dead-letter queue as both writers use them: one audit item per attempt per
 //! record, and a permanent failure parked in the DLQ (audited) instead of burning retries.
 
+use crate::domain::state::Direction;
 use crate::domain::{Notification, digest};
 use crate::error::Error;
 use crate::ports::{AuditEntry, AuditLog, Clock, Outcome, OutgoingMessage, Queue};
@@ -10,7 +11,7 @@ pub(crate) struct Trail<'a> {
     pub audit: &'a dyn AuditLog,
     pub dead_letters: &'a dyn Queue,
     pub clock: &'a dyn Clock,
-    pub direction: &'static str,
+    pub direction: Direction,
 }
 
 /// A message as it arrived, for dead-lettering it unchanged.
@@ -34,7 +35,7 @@ impl Trail<'_> {
             record_key: note.record.to_string(),
             at: self.clock.now_millis(),
             correlation_id: note.correlation_id.clone(),
-            direction: self.direction.into(),
+            direction: self.direction,
             action: action.into(),
             outcome,
             source_version: Some(note.source_version.clone()),
@@ -70,12 +71,12 @@ impl Trail<'_> {
                     // Unparseable: named by the system it came from and the message id.
                     record_key: format!(
                         "{}:invalid:{}",
-                        if self.direction == "sf->sap" { "sf" } else { "sap" },
+                        if self.direction == Direction::SfToSap { "sf" } else { "sap" },
                         message.message_id.chars().take(64).collect::<String>()
                     ),
                     at: self.clock.now_millis(),
                     correlation_id: message.message_id.to_string(),
-                    direction: self.direction.into(),
+                    direction: self.direction,
                     action: "dead_letter".into(),
                     outcome: Outcome::DeadLettered,
                     source_version: None,
@@ -125,7 +126,7 @@ mod tests {
         let clock = Arc::new(ManualClock::new(1_800_000_000_000));
         let dlq = EmbeddedQueue::new("dlq.fifo", EmbeddedQueueOptions::default(), clock.clone());
         let audit = EmbeddedAudit::new();
-        let trail = Trail { audit: &audit, dead_letters: &dlq, clock: clock.as_ref(), direction: "sap->sf" };
+        let trail = Trail { audit: &audit, dead_letters: &dlq, clock: clock.as_ref(), direction: Direction::SapToSf };
         let note = Notification {
             record: RecordKey { system: System::Sap, object: "Invoices".into(), id: "7".into() },
             reason: "poll".into(),

@@ -101,8 +101,7 @@ pub struct AuditEntry {
     pub record_key: String,
     pub at: EpochMillis,
     pub correlation_id: String,
-    /// `sf->sap` or `sap->sf`.
-    pub direction: String,
+    pub direction: Direction,
     /// e.g. `receive`, `create_order`, `write_back`.
     pub action: String,
     pub outcome: Outcome,
@@ -122,7 +121,7 @@ impl AuditEntry {
         record_key: String,
         at: EpochMillis,
         correlation_id: String,
-        direction: &str,
+        direction: Direction,
         action: &str,
         source_version: Option<String>,
     ) -> Self {
@@ -130,7 +129,7 @@ impl AuditEntry {
             record_key,
             at,
             correlation_id,
-            direction: direction.into(),
+            direction,
             action: action.into(),
             outcome: Outcome::Succeeded,
             source_version,

@@ -368,6 +368,7 @@ impl SapWebhookDeps {
     }
 }
 
+#[cfg(feature = "reports")]
 /// The reconciler (F8) on AWS: `REPORTS_BUCKET`, `REPORTS_PREFIX` (`reconciliation/`),
 /// `REPORT_TOPIC_ARN`, `TO_SALESFORCE_QUEUE_URL`, `TO_SAP_QUEUE_URL`, `AUDIT_TABLE`,
 /// `AUDIT_RETENTION_DAYS` (90), the SAP and Salesforce settings and secrets as for the writers, and

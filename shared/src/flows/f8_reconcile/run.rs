@@ -365,7 +365,7 @@ fn repair_entry(note: &Notification, direction: Direction, at: EpochMillis) -> A
         note.record.to_string(),
         at,
         note.correlation_id.clone(),
-        direction.as_str(),
+        direction,
         "reconcile_repair",
         Some(note.source_version.clone()),
     )
