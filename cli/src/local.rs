@@ -13,11 +13,12 @@ use shared::engine::poller::{PollReport, Poller, PollerSettings};
 use shared::engine::sap_writer::SapWriter;
 use shared::engine::sf_receiver::Receiver;
 use shared::engine::sf_writer::{SfWriter, SfWriterSettings, WriterRun};
-use shared::flows::{ToSap, WriterSettings};
+use shared::flows::WriterSettings;
 use shared::mapping::file::MappingFile;
-use shared::ports::{Clock, SystemClock};
+use shared::ports::{AuditLog, Clock, IdempotencyStore, Queue, SyncState, SystemClock};
 use shared::salesforce::SalesforceClient;
 use shared::sap::SapClient;
+use shared::wiring::backends::{self, Backends, QueueName};
 use std::sync::Arc;
 
 /// How to set the local stack up.
@@ -113,49 +114,19 @@ impl LocalStack {
         })
     }
 
-    /// The F1 writer on these backends.
+    /// The sap-writer (F1–F3) on these backends.
     pub fn writer(&self) -> SapWriter {
-        SapWriter {
-            flows: ToSap {
-                sap: self.sap.clone(),
-                salesforce: self.salesforce.clone(),
-                state: self.state.clone(),
-                mapping: self.mapping.clone(),
-                requeue: self.to_sap.clone(),
-                clock: self.clock.clone(),
-                settings: self.settings.clone(),
-            },
-            idempotency: self.idempotency.clone(),
-            audit: self.audit.clone(),
-            dead_letters: self.to_sap_dlq.clone(),
-        }
+        backends::sap_writer(self, self.settings.clone()).expect(EVERY_PORT)
     }
 
     /// The sap-poller on these backends (a 10-minute lookback, pages of 1000).
     pub fn poller(&self) -> Poller {
-        Poller {
-            sap: self.sap.clone(),
-            queue: self.to_salesforce.clone(),
-            state: self.state.clone(),
-            clock: self.clock.clone(),
-            settings: PollerSettings::default(),
-        }
+        backends::sap_poller(self, PollerSettings::default()).expect(EVERY_PORT)
     }
 
     /// The sf-writer on these backends.
     pub fn sf_writer(&self, settings: SfWriterSettings) -> SfWriter {
-        SfWriter {
-            sap: self.sap.clone(),
-            billing: self.sap.clone(),
-            salesforce: self.salesforce.clone(),
-            queue: self.to_salesforce.clone(),
-            dead_letters: self.to_salesforce_dlq.clone(),
-            audit: self.audit.clone(),
-            state: self.state.clone(),
-            mapping: self.mapping.clone(),
-            clock: self.clock.clone(),
-            settings,
-        }
+        backends::sf_writer(self, settings).expect(EVERY_PORT)
     }
 
     /// Polls every SAP entity the sf-writer handles, parents first, then runs the sf-writer until
@@ -176,19 +147,7 @@ impl LocalStack {
         reports: Arc<dyn shared::ports::ReportStore>,
         notifier: Arc<dyn shared::ports::Notifier>,
     ) -> shared::flows::f8_reconcile::Reconciler {
-        shared::flows::f8_reconcile::Reconciler {
-            sap: self.sap.clone(),
-            salesforce: self.salesforce.clone(),
-            to_salesforce: self.to_salesforce.clone(),
-            to_sap: self.to_sap.clone(),
-            audit: self.audit.clone(),
-            state: Some(self.state.clone()),
-            reports,
-            notifier,
-            mapping: self.mapping.clone(),
-            clock: self.clock.clone(),
-            progress: None,
-        }
+        backends::reconciler(self, reports, notifier).expect(EVERY_PORT)
     }
 
     /// The sf-receiver on these backends.
@@ -204,6 +163,48 @@ impl LocalStack {
     /// Runs the writer over `to-sap.fifo` until it is empty (or `max_batches` ran).
     pub async fn drain(&self, max_batches: u64) -> shared::Result<DrainStats> {
         drain(self.to_sap.as_ref(), &self.writer(), self.clock.as_ref(), 60_000, 0, max_batches).await
+    }
+}
+
+/// The local stack builds every port, so building an engine from it cannot fail.
+const EVERY_PORT: &str = "the local stack has every port";
+
+impl Backends for LocalStack {
+    fn sap(&self) -> shared::Result<Arc<SapClient>> {
+        Ok(self.sap.clone())
+    }
+
+    fn salesforce(&self) -> shared::Result<Arc<SalesforceClient>> {
+        Ok(self.salesforce.clone())
+    }
+
+    fn queue(&self, name: QueueName) -> shared::Result<Arc<dyn Queue>> {
+        Ok(match name {
+            QueueName::ToSap => self.to_sap.clone(),
+            QueueName::ToSapDlq => self.to_sap_dlq.clone(),
+            QueueName::ToSalesforce => self.to_salesforce.clone(),
+            QueueName::ToSalesforceDlq => self.to_salesforce_dlq.clone(),
+        })
+    }
+
+    fn idempotency(&self) -> shared::Result<Arc<dyn IdempotencyStore>> {
+        Ok(self.idempotency.clone())
+    }
+
+    fn audit(&self) -> shared::Result<Arc<dyn AuditLog>> {
+        Ok(self.audit.clone())
+    }
+
+    fn sync_state(&self) -> shared::Result<Arc<dyn SyncState>> {
+        Ok(self.state.clone())
+    }
+
+    fn mapping(&self) -> shared::Result<Arc<MappingFile>> {
+        Ok(self.mapping.clone())
+    }
+
+    fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
     }
 }
 

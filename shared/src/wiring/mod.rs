@@ -1,9 +1,14 @@
 //! Builds the Lambda functions' dependencies on real AWS services and real SAP/Salesforce
 //! endpoints from the environment. Everything here runs once per container, in `main`.
 
+pub mod aws_backends;
+pub mod backends;
 pub mod lambda_events;
 
-use crate::aws::{DynamoAudit, DynamoIdempotency, DynamoSyncState, SecretsManagerStore, SqsQueue};
+pub use aws_backends::{AwsBackends, Systems};
+pub use backends::{Backends, QueueName};
+
+use crate::aws::{DynamoAudit, DynamoIdempotency, SecretsManagerStore, SqsQueue};
 use crate::config::{SalesforceConfig, SapConfig, Source, required};
 use crate::domain::SalesforceId;
 use crate::engine::lookup::Lookups;
@@ -12,7 +17,7 @@ use crate::engine::sap_webhook::B1Webhook;
 use crate::engine::sap_writer::SapWriter;
 use crate::engine::sf_writer::{SfWriter, SfWriterSettings};
 use crate::error::{Error, Result};
-use crate::flows::{ToSap, WriterSettings};
+use crate::flows::WriterSettings;
 use crate::mapping::file::MappingFile;
 use crate::ports::{SecretStore, SystemClock};
 use crate::salesforce::SalesforceClient;
@@ -74,28 +79,8 @@ pub async fn sap_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result
 
 /// [`sap_writer`] and its clients, whose counters give each invocation's API calls.
 pub async fn sap_writer_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<(SapWriter, ApiClients)> {
-    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
-    let sap = sap_client(&secrets, src).await?;
-    let salesforce = Arc::new(salesforce_client(&secrets, src).await?);
-    let clients = ApiClients { sap: Some(sap.clone()), salesforce: Some(salesforce.as_ref().clone()) };
-    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
-    let writer = SapWriter {
-        flows: ToSap {
-            sap: Arc::new(sap),
-            salesforce,
-            state: Arc::new(DynamoSyncState::new(dynamo.clone(), required(src, "SYNC_STATE_TABLE")?)),
-            mapping: Arc::new(mapping_file(src)?),
-            requeue: Arc::new(SqsQueue::new(sqs.clone(), required(src, "TO_SAP_QUEUE_URL")?)),
-            clock: Arc::new(SystemClock),
-            settings: writer_settings(src)?,
-        },
-        idempotency: Arc::new(DynamoIdempotency::new(dynamo.clone(), required(src, "IDEMPOTENCY_TABLE")?)),
-        audit: Arc::new(DynamoAudit::new(dynamo, required(src, "AUDIT_TABLE")?, Some(retention_days * 86_400))),
-        dead_letters: Arc::new(SqsQueue::new(sqs, required(src, "TO_SAP_DLQ_URL")?)),
-    };
-    Ok((writer, clients))
+    let aws = AwsBackends::connect(sdk, src, Systems::SapAndSalesforce).await?;
+    Ok((backends::sap_writer(&aws, writer_settings(src)?)?, aws.api_clients()))
 }
 
 /// The Salesforce client from `SF_*` settings, its client secret from `SF_SECRET_ID`.
@@ -115,13 +100,6 @@ pub async fn sf_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<
 
 /// [`sf_writer`] and its clients, whose counters give each invocation's API calls.
 pub async fn sf_writer_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<(SfWriter, ApiClients)> {
-    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
-    let sap = Arc::new(sap_client(&secrets, src).await?);
-    let salesforce = Arc::new(salesforce_client(&secrets, src).await?);
-    let clients = ApiClients { sap: Some(sap.as_ref().clone()), salesforce: Some(salesforce.as_ref().clone()) };
-    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
     let defaults = SfWriterSettings::default();
     let settings = SfWriterSettings {
         min_headroom: crate::config::parse_or(src, "SF_MIN_API_HEADROOM", defaults.min_headroom)?,
@@ -129,19 +107,8 @@ pub async fn sf_writer_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) ->
         retry_delay_secs: crate::config::parse_or(src, "SF_RETRY_DELAY_SECONDS", defaults.retry_delay_secs)?,
         ..defaults
     };
-    let writer = SfWriter {
-        sap: sap.clone(),
-        billing: sap,
-        salesforce,
-        queue: Arc::new(SqsQueue::new(sqs.clone(), required(src, "TO_SALESFORCE_QUEUE_URL")?)),
-        dead_letters: Arc::new(SqsQueue::new(sqs, required(src, "TO_SALESFORCE_DLQ_URL")?)),
-        audit: Arc::new(DynamoAudit::new(dynamo.clone(), required(src, "AUDIT_TABLE")?, Some(retention_days * 86_400))),
-        state: Arc::new(DynamoSyncState::new(dynamo, required(src, "SYNC_STATE_TABLE")?)),
-        mapping: Arc::new(mapping_file(src)?),
-        clock: Arc::new(SystemClock),
-        settings,
-    };
-    Ok((writer, clients))
+    let aws = AwsBackends::connect(sdk, src, Systems::SapAndSalesforce).await?;
+    Ok((backends::sf_writer(&aws, settings)?, aws.api_clients()))
 }
 
 /// The live lookup endpoint: the SAP client plus the signing key named by `LOOKUP_SECRET_ID`;
@@ -307,17 +274,8 @@ pub async fn sap_poller_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -
         lease_secs: parse_or(src, "POLL_LEASE_SECONDS", defaults.lease_secs)?,
         max_pages: parse_or(src, "POLL_MAX_PAGES", defaults.max_pages)?,
     };
-    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
-    let sap = sap_client(&secrets, src).await?;
-    let clients = ApiClients { sap: Some(sap.clone()), salesforce: None };
-    let poller = Poller {
-        sap: Arc::new(sap),
-        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SALESFORCE_QUEUE_URL")?)),
-        state: Arc::new(DynamoSyncState::new(aws_sdk_dynamodb::Client::new(sdk), required(src, "SYNC_STATE_TABLE")?)),
-        clock: Arc::new(SystemClock),
-        settings,
-    };
-    Ok((poller, clients))
+    let aws = AwsBackends::connect(sdk, src, Systems::Sap).await?;
+    Ok((backends::sap_poller(&aws, settings)?, aws.api_clients()))
 }
 
 /// How long a warm container reuses the HMAC key; a rotated key is picked up within this time
@@ -378,31 +336,14 @@ pub async fn reconciler(
     src: &dyn Source,
 ) -> Result<crate::flows::f8_reconcile::Reconciler> {
     use crate::aws::{S3Reports, SnsNotifier};
-    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
-    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
-    let state: Option<Arc<dyn crate::ports::SyncState>> = match src.var("SYNC_STATE_TABLE") {
-        Some(table) => Some(Arc::new(DynamoSyncState::new(dynamo.clone(), table))),
-        None => None,
-    };
-    Ok(crate::flows::f8_reconcile::Reconciler {
-        sap: Arc::new(sap_client(&secrets, src).await?),
-        salesforce: Arc::new(salesforce_client(&secrets, src).await?),
-        to_salesforce: Arc::new(SqsQueue::new(sqs.clone(), required(src, "TO_SALESFORCE_QUEUE_URL")?)),
-        to_sap: Arc::new(SqsQueue::new(sqs, required(src, "TO_SAP_QUEUE_URL")?)),
-        audit: Arc::new(DynamoAudit::new(dynamo, required(src, "AUDIT_TABLE")?, Some(retention_days * 86_400))),
-        state,
-        reports: Arc::new(S3Reports::new(
-            S3Reports::client(sdk),
-            required(src, "REPORTS_BUCKET")?,
-            src.var("REPORTS_PREFIX").unwrap_or_else(|| "reconciliation/".into()),
-        )),
-        notifier: Arc::new(SnsNotifier::new(aws_sdk_sns::Client::new(sdk), required(src, "REPORT_TOPIC_ARN")?)),
-        mapping: Arc::new(mapping_file(src)?),
-        clock: Arc::new(SystemClock),
-        progress: None,
-    })
+    let aws = AwsBackends::connect(sdk, src, Systems::SapAndSalesforce).await?;
+    let reports = Arc::new(S3Reports::new(
+        S3Reports::client(sdk),
+        required(src, "REPORTS_BUCKET")?,
+        src.var("REPORTS_PREFIX").unwrap_or_else(|| "reconciliation/".into()),
+    ));
+    let notifier = Arc::new(SnsNotifier::new(aws_sdk_sns::Client::new(sdk), required(src, "REPORT_TOPIC_ARN")?));
+    backends::reconciler(&aws, reports, notifier)
 }
 
 /// The SAP and Salesforce clients a function was built with (clones share their counters). One

@@ -1,0 +1,103 @@
+//! [`Backends`] on AWS, from the Lambda function's environment: SQS queues, DynamoDB tables,
+//! Secrets Manager, and the SAP and Salesforce clients the function was connected to.
+
+use super::backends::{Backends, QueueName};
+use super::{ApiClients, mapping_file, salesforce_client, sap_client};
+use crate::aws::{DynamoAudit, DynamoIdempotency, DynamoSyncState, SecretsManagerStore, SqsQueue};
+use crate::config::{Source, parse_or, required};
+use crate::error::{Error, Result};
+use crate::mapping::file::MappingFile;
+use crate::ports::{AuditLog, Clock, IdempotencyStore, Queue, SyncState, SystemClock};
+use crate::salesforce::SalesforceClient;
+use crate::sap::SapClient;
+use std::sync::Arc;
+
+/// Which of the two systems a function talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Systems {
+    /// SAP only (sap-poller, sap-lookup).
+    Sap,
+    /// SAP and Salesforce (the writers, the reconciler).
+    SapAndSalesforce,
+}
+
+/// The ports of one Lambda function on AWS. Settings are read when a port is asked for, so a
+/// function needs only the settings of the ports it uses.
+pub struct AwsBackends<'a> {
+    sdk: aws_config::SdkConfig,
+    src: &'a dyn Source,
+    sap: Arc<SapClient>,
+    salesforce: Option<Arc<SalesforceClient>>,
+}
+
+impl<'a> AwsBackends<'a> {
+    /// Builds the clients of `systems`, reading their secrets from Secrets Manager (once per container).
+    pub async fn connect(sdk: &aws_config::SdkConfig, src: &'a dyn Source, systems: Systems) -> Result<Self> {
+        let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
+        let sap = Arc::new(sap_client(&secrets, src).await?);
+        let salesforce = match systems {
+            Systems::Sap => None,
+            Systems::SapAndSalesforce => Some(Arc::new(salesforce_client(&secrets, src).await?)),
+        };
+        Ok(Self { sdk: sdk.clone(), src, sap, salesforce })
+    }
+
+    /// The clients, whose counters give each invocation's API calls.
+    pub fn api_clients(&self) -> ApiClients {
+        ApiClients {
+            sap: Some(self.sap.as_ref().clone()),
+            salesforce: self.salesforce.as_ref().map(|client| client.as_ref().clone()),
+        }
+    }
+
+    fn sqs(&self, url_setting: &str) -> Result<Arc<dyn Queue>> {
+        Ok(Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&self.sdk), required(self.src, url_setting)?)))
+    }
+
+    fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+    }
+}
+
+impl Backends for AwsBackends<'_> {
+    fn sap(&self) -> Result<Arc<SapClient>> {
+        Ok(self.sap.clone())
+    }
+
+    fn salesforce(&self) -> Result<Arc<SalesforceClient>> {
+        self.salesforce
+            .clone()
+            .ok_or_else(|| Error::Config("this function was built without a Salesforce client".into()))
+    }
+
+    fn queue(&self, name: QueueName) -> Result<Arc<dyn Queue>> {
+        self.sqs(match name {
+            QueueName::ToSap => "TO_SAP_QUEUE_URL",
+            QueueName::ToSapDlq => "TO_SAP_DLQ_URL",
+            QueueName::ToSalesforce => "TO_SALESFORCE_QUEUE_URL",
+            QueueName::ToSalesforceDlq => "TO_SALESFORCE_DLQ_URL",
+        })
+    }
+
+    fn idempotency(&self) -> Result<Arc<dyn IdempotencyStore>> {
+        Ok(Arc::new(DynamoIdempotency::new(self.dynamodb(), required(self.src, "IDEMPOTENCY_TABLE")?)))
+    }
+
+    fn audit(&self) -> Result<Arc<dyn AuditLog>> {
+        let retention_days: u64 = parse_or(self.src, "AUDIT_RETENTION_DAYS", 90)?;
+        let table = required(self.src, "AUDIT_TABLE")?;
+        Ok(Arc::new(DynamoAudit::new(self.dynamodb(), table, Some(retention_days * 86_400))))
+    }
+
+    fn sync_state(&self) -> Result<Arc<dyn SyncState>> {
+        Ok(Arc::new(DynamoSyncState::new(self.dynamodb(), required(self.src, "SYNC_STATE_TABLE")?)))
+    }
+
+    fn mapping(&self) -> Result<Arc<MappingFile>> {
+        mapping_file(self.src).map(Arc::new)
+    }
+
+    fn clock(&self) -> Arc<dyn Clock> {
+        Arc::new(SystemClock)
+    }
+}
