@@ -15,7 +15,7 @@
 
 use crate::domain::{CardCode, EpochMillis, ItemCode};
 use crate::error::Error;
-use crate::ingress::function_url::{HttpResponse, header};
+use crate::ingress::function_url::{FunctionUrlRequest, HttpResponse};
 use crate::ingress::salesforce_webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
 use crate::ports::{Clock, SapApi};
 use secrecy::{ExposeSecret, SecretString};
@@ -49,18 +49,18 @@ impl Lookups {
     }
 
     /// Answers one Function URL request.
-    pub async fn handle(&self, request: &Value) -> HttpResponse {
-        let text = |pointer: &str| request.pointer(pointer).and_then(Value::as_str).unwrap_or("");
-        if !text("/requestContext/http/method").eq_ignore_ascii_case("GET") {
+    pub async fn handle(&self, event: &Value) -> HttpResponse {
+        let request = FunctionUrlRequest::from_event(event);
+        if request.method != "GET" {
             return error(405, "METHOD_NOT_ALLOWED", "lookups are GET requests");
         }
-        let (path, query) = (text("/rawPath"), text("/rawQueryString"));
+        let (path, query) = (request.path.as_str(), request.query.as_str());
         let now = self.clock.now_millis();
         let signed = format!("{path}?{query}");
         if let Err(rejection) = verify(
             self.key.expose_secret().as_bytes(),
-            header(request, TIMESTAMP_HEADER),
-            header(request, SIGNATURE_HEADER),
+            request.header(TIMESTAMP_HEADER),
+            request.header(SIGNATURE_HEADER),
             signed.as_bytes(),
             now,
         ) {

@@ -7,7 +7,7 @@ use crate::domain::state::Direction;
 use crate::error::ErrorClass;
 use crate::ingress::b1_webhook::*;
 use crate::ingress::function_url::{
-    HttpResponse, IngressTally, Refusal, Rejection, header, internal_error, method, printable, raw_body, request_id,
+    FunctionUrlRequest, HttpResponse, IngressTally, Refusal, Rejection, internal_error, printable,
 };
 use crate::ports::{AuditEntry, AuditLog, Clock, Outcome, Queue, Secret, SecretStore};
 use secrecy::ExposeSecret;
@@ -46,15 +46,18 @@ impl B1Webhook<'_> {
     /// [`B1Webhook::handle_http`], with what the request amounted to: a notification delivery counts
     /// its events; reachability checks and handshakes count as no delivery.
     pub async fn handle_http_tallied(&self, request: &Value) -> (HttpResponse, IngressTally) {
-        let request_id = request_id(request);
-        let method = method(request);
-        let span = tracing::info_span!("sap_webhook_http", method = %printable(&method), request_id = %request_id);
+        self.serve(&FunctionUrlRequest::from_event(request)).await
+    }
+
+    async fn serve(&self, request: &FunctionUrlRequest) -> (HttpResponse, IngressTally) {
+        let (method, request_id) = (&request.method, &request.request_id);
+        let span = tracing::info_span!("sap_webhook_http", method = %printable(method), request_id = %request_id);
         async {
             let none = IngressTally::default();
             let outcome = match method.as_str() {
                 "HEAD" => return (HttpResponse { status: 200, content_type: "text/plain", body: String::new() }, none),
                 // Without the token it is not the Messenger (a browser, a scanner): answered, not audited.
-                "GET" if header(request, TOKEN_HEADER).is_none() => return (HttpResponse::from(&bad_token()), none),
+                "GET" if request.header(TOKEN_HEADER).is_none() => return (HttpResponse::from(&bad_token()), none),
                 "GET" => self.handshake(request).await.map(|response| (response, none)),
                 "POST" => self.notification(request).await,
                 _ => {
@@ -69,7 +72,7 @@ impl B1Webhook<'_> {
             match outcome {
                 Ok(answered) => answered,
                 Err(Refusal::Rejected(rejection)) => {
-                    self.audit_rejection(request, &method, &request_id, &rejection).await;
+                    self.audit_rejection(request, &rejection).await;
                     (HttpResponse::from(&rejection), IngressTally::failed(ErrorClass::Permanent))
                 }
                 Err(Refusal::Failed(err)) => (internal_error(&err), IngressTally::failed(err.class())),
@@ -80,19 +83,22 @@ impl B1Webhook<'_> {
     }
 
     /// `GET` with `X-B1-Webhook-Token`: the signature over the token, then the challenge.
-    async fn handshake(&self, request: &Value) -> std::result::Result<HttpResponse, Refusal> {
-        let token = handshake_token(header(request, TOKEN_HEADER))?;
+    async fn handshake(&self, request: &FunctionUrlRequest) -> std::result::Result<HttpResponse, Refusal> {
+        let token = handshake_token(request.header(TOKEN_HEADER))?;
         let key = self.key().await?;
-        verify(key.expose_secret().as_bytes(), header(request, SIGNATURE_HEADER), token.as_bytes())?;
+        verify(key.expose_secret().as_bytes(), request.header(SIGNATURE_HEADER), token.as_bytes())?;
         tracing::info!("handshake answered");
         Ok(HttpResponse::json(200, json!({"Challenge": token})))
     }
 
     /// `POST`: size, signature over the raw bytes, the whole body parsed, one send, then 200.
-    async fn notification(&self, request: &Value) -> std::result::Result<(HttpResponse, IngressTally), Refusal> {
-        let body = raw_body(request, MAX_BODY_BYTES)?;
+    async fn notification(
+        &self,
+        request: &FunctionUrlRequest,
+    ) -> std::result::Result<(HttpResponse, IngressTally), Refusal> {
+        let body = request.body(MAX_BODY_BYTES)?;
         let key = self.key().await?;
-        verify(key.expose_secret().as_bytes(), header(request, SIGNATURE_HEADER), &body)?;
+        verify(key.expose_secret().as_bytes(), request.header(SIGNATURE_HEADER), &body)?;
         let delivery = parse_delivery(&body, self.clock.now_millis())?;
         if !delivery.notifications.is_empty() {
             self.to_salesforce.send(&delivery.messages()).await.map_err(Refusal::Failed)?;
@@ -109,11 +115,11 @@ impl B1Webhook<'_> {
     }
 
     /// Files a refusal under `sap:rejected:<request id>` with a digest of the body, never the body.
-    async fn audit_rejection(&self, request: &Value, method: &str, request_id: &str, rejection: &Rejection) {
+    async fn audit_rejection(&self, request: &FunctionUrlRequest, rejection: &Rejection) {
+        let (method, request_id) = (&request.method, &request.request_id);
         tracing::warn!(status = rejection.status, code = rejection.code, reason = %rejection.message, "rejected request");
         // An oversized body is not even hashed.
-        let body_digest = (rejection.status != 413)
-            .then(|| digest(request.get("body").and_then(Value::as_str).unwrap_or("").as_bytes()));
+        let body_digest = (rejection.status != 413).then(|| digest(request.body_as_sent().as_bytes()));
         let entry = AuditEntry {
             record_key: format!("sap:rejected:{request_id}"),
             at: self.clock.now_millis(),

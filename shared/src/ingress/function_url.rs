@@ -3,7 +3,7 @@
 //! checked in constant time.
 //!
 //! The request shape is the Lambda Function URL payload v2 (`requestContext.http.method`, headers
-//! lower-cased, `body` base64 when `isBase64Encoded`); headers are read with [`header`].
+//! lower-cased, `body` base64 when `isBase64Encoded`), read once into a [`FunctionUrlRequest`].
 //! Used by sf-receiver and sap-webhook.
 
 use crate::error::{Error, ErrorClass};
@@ -37,32 +37,97 @@ pub(crate) fn internal_error(err: &Error) -> HttpResponse {
     )
 }
 
-/// The HTTP method, upper-cased; empty when the event is not a Function URL request.
-pub(crate) fn method(request: &Value) -> String {
-    request.pointer("/requestContext/http/method").and_then(Value::as_str).unwrap_or("").to_ascii_uppercase()
+/// A Lambda Function URL request (payload format 2.0) as the endpoints read it. [`FunctionUrlRequest::parse`]
+/// is the one place that reads the event's JSON; the endpoints see only these fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionUrlRequest {
+    /// `requestContext.http.method`, upper-cased; empty when the event carried none.
+    pub method: String,
+    /// `rawPath`, e.g. `/webhook`.
+    pub path: String,
+    /// `rawQueryString`, without the `?`, exactly as sent (signatures cover it).
+    pub query: String,
+    /// `requestContext.requestId`, reduced to characters safe in a record key; `unknown` when absent.
+    pub request_id: String,
+    /// Header names as sent (Function URLs lower-case them; tests may not).
+    headers: Vec<(String, String)>,
+    body: String,
+    body_is_base64: bool,
 }
 
-/// The raw body bytes the sender signed: base64-decoded when `isBase64Encoded`; over `limit` → 413
-/// before decoding or hashing anything.
-pub(crate) fn raw_body(request: &Value, limit: usize) -> Result<Vec<u8>, Rejection> {
-    let body = request.get("body").and_then(Value::as_str).unwrap_or("");
-    let too_large = || Rejection::new(413, "BODY_TOO_LARGE", format!("the body exceeds {limit} bytes"));
-    if !request.get("isBase64Encoded").and_then(Value::as_bool).unwrap_or(false) {
-        return if body.len() > limit { Err(too_large()) } else { Ok(body.as_bytes().to_vec()) };
+impl FunctionUrlRequest {
+    /// The request, when `event` is a Function URL event (it has a `requestContext.http` object).
+    pub fn parse(event: &Value) -> Option<Self> {
+        event.pointer("/requestContext/http").is_some_and(Value::is_object).then(|| Self::from_event(event))
     }
-    if body.len() > limit.div_ceil(3) * 4 {
-        return Err(too_large());
-    }
-    let bytes = BASE64
-        .decode(body)
-        .map_err(|_| Rejection::new(400, "BAD_BASE64", "isBase64Encoded is true but the body is not base64"))?;
-    if bytes.len() > limit { Err(too_large()) } else { Ok(bytes) }
-}
 
-/// The Function URL's request id, reduced to characters safe in a record key.
-pub(crate) fn request_id(request: &Value) -> String {
-    let id = printable(request.pointer("/requestContext/requestId").and_then(Value::as_str).unwrap_or(""));
-    if id.is_empty() { "unknown".into() } else { id }
+    /// An endpoint's view of `event`, whatever its shape: parts it lacks are empty, so a malformed
+    /// request is refused by the endpoint's own checks (method, signature, body).
+    pub fn from_event(event: &Value) -> Self {
+        let text = |pointer: &str| event.pointer(pointer).and_then(Value::as_str).unwrap_or("");
+        let headers = event
+            .get("headers")
+            .and_then(Value::as_object)
+            .map(|headers| {
+                headers.iter().filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_string()))).collect()
+            })
+            .unwrap_or_default();
+        let request_id = printable(text("/requestContext/requestId"));
+        Self {
+            method: text("/requestContext/http/method").to_ascii_uppercase(),
+            path: text("/rawPath").to_string(),
+            query: text("/rawQueryString").to_string(),
+            request_id: if request_id.is_empty() { "unknown".into() } else { request_id },
+            headers,
+            body: text("/body").to_string(),
+            body_is_base64: event.get("isBase64Encoded").and_then(Value::as_bool).unwrap_or(false),
+        }
+    }
+
+    /// A request header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+    }
+
+    /// The body as it arrived in the event (base64 text when it was encoded), for digests.
+    pub fn body_as_sent(&self) -> &str {
+        &self.body
+    }
+
+    /// The raw body bytes the sender signed: base64-decoded when `isBase64Encoded`; over `limit` →
+    /// 413 before decoding or hashing anything.
+    pub fn body(&self, limit: usize) -> Result<Vec<u8>, Rejection> {
+        let too_large = || Rejection::new(413, "BODY_TOO_LARGE", format!("the body exceeds {limit} bytes"));
+        if !self.body_is_base64 {
+            return if self.body.len() > limit { Err(too_large()) } else { Ok(self.body.as_bytes().to_vec()) };
+        }
+        if self.body.len() > limit.div_ceil(3) * 4 {
+            return Err(too_large());
+        }
+        let bytes = BASE64
+            .decode(&self.body)
+            .map_err(|_| Rejection::new(400, "BAD_BASE64", "isBase64Encoded is true but the body is not base64"))?;
+        if bytes.len() > limit { Err(too_large()) } else { Ok(bytes) }
+    }
+
+    /// 405 unless the method is POST.
+    pub(crate) fn require_post(&self) -> Result<(), Rejection> {
+        if self.method == "POST" {
+            Ok(())
+        } else {
+            Err(Rejection::new(405, "METHOD_NOT_ALLOWED", "only POST is accepted"))
+        }
+    }
+
+    /// A stated content type must be the expected kind; a missing one is tolerated.
+    pub(crate) fn require_content_type(&self, kind: &str) -> Result<(), Rejection> {
+        match self.header("content-type") {
+            Some(stated) if !stated.to_ascii_lowercase().contains(kind) => {
+                Err(Rejection::new(415, "UNSUPPORTED_MEDIA_TYPE", format!("the body must be {kind}")))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// At most 64 of `A-Z a-z 0-9 - _ / .`: safe in log fields and record keys whatever the sender sent.
@@ -161,36 +226,21 @@ impl IngressTally {
     }
 }
 
-pub(crate) fn require_post(request: &Value) -> Result<(), Rejection> {
-    match request.pointer("/requestContext/http/method").and_then(Value::as_str) {
-        Some(method) if method.eq_ignore_ascii_case("POST") => Ok(()),
-        _ => Err(Rejection::new(405, "METHOD_NOT_ALLOWED", "only POST is accepted")),
-    }
-}
-
-/// A stated content type must be the expected kind; a missing one is tolerated.
-pub(crate) fn require_content_type(request: &Value, kind: &str) -> Result<(), Rejection> {
-    match header(request, "content-type") {
-        Some(stated) if !stated.to_ascii_lowercase().contains(kind) => {
-            Err(Rejection::new(415, "UNSUPPORTED_MEDIA_TYPE", format!("the body must be {kind}")))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// A request header, by case-insensitive name (Function URLs lowercase them, tests may not).
-pub fn header<'a>(request: &'a Value, name: &str) -> Option<&'a str> {
-    request
-        .get("headers")
-        .and_then(Value::as_object)?
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .and_then(|(_, value)| value.as_str())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn raw_body(event: &Value, limit: usize) -> Result<Vec<u8>, Rejection> {
+        FunctionUrlRequest::from_event(event).body(limit)
+    }
+
+    fn method(event: &Value) -> String {
+        FunctionUrlRequest::from_event(event).method
+    }
+
+    fn request_id(event: &Value) -> String {
+        FunctionUrlRequest::from_event(event).request_id
+    }
     use serde_json::json;
 
     fn request(body: &str, base64: bool) -> Value {
@@ -232,5 +282,29 @@ mod tests {
         assert!(!hmac_verifies(b"Jefe", b"what do ya want for nothing?", &mac[..mac.len() - 4]));
         assert!(!hmac_verifies(b"Jefe", b"what do ya want for nothing?", "not base64!"));
         assert!(!hmac_verifies(b"Jefe", b"what do ya want for nothing?", ""));
+    }
+
+    #[test]
+    fn headers_are_found_whatever_their_case_and_the_method_and_content_type_are_checked() {
+        let mut event = request("", false);
+        event["headers"] = json!({"Content-Type": "application/json"});
+        let r = FunctionUrlRequest::from_event(&event);
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert_eq!(r.header("x-missing"), None);
+        assert!(r.require_content_type("json").is_ok());
+        assert_eq!(r.require_content_type("xml").unwrap_err().status, 415);
+        assert!(r.require_post().is_ok());
+        let get = FunctionUrlRequest::from_event(&json!({"requestContext": {"http": {"method": "GET"}}}));
+        assert_eq!(get.require_post().unwrap_err().status, 405);
+        assert_eq!(FunctionUrlRequest::parse(&json!({"detail": {}})), None, "an EventBridge event is no request");
+    }
+
+    #[test]
+    fn a_rejection_becomes_a_function_url_response_with_its_status_and_code() {
+        let response = HttpResponse::from(&Rejection::new(401, "BAD_SIGNATURE", "nope")).to_function_url();
+        assert_eq!(response["statusCode"], 401);
+        assert_eq!(response["headers"]["content-type"], "application/json");
+        let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body, json!({"error": "BAD_SIGNATURE", "message": "nope"}));
     }
 }
