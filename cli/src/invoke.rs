@@ -7,9 +7,11 @@
 
 use crate::local::{LocalOptions, LocalStack};
 use anyhow::{Context, bail};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::config::{Env, Source};
 use shared::embedded::{EmbeddedSecrets, LocalReports};
+use shared::engine::poller::PollRequest;
 use shared::engine::sap_webhook::B1Webhook;
 use shared::engine::sap_writer::{Disposition, SapWriter};
 use shared::engine::sf_receiver::{Ingress, Receiver, WebhookAuth};
@@ -82,7 +84,7 @@ pub async fn run_on(stack: &LocalStack, function: &str, event: Value) -> anyhow:
             .await
         }
         "sap-poller" => {
-            let report = stack.poller().run(entity(&event)?, "invoke").await?;
+            let report = stack.poller().run(&entity(&event)?, "invoke").await?;
             print_metrics(&metrics::sap_poller(&report, now(), calls()), now());
             Ok(json!({"report": report.to_json(), "queued": stack.to_salesforce.len()}))
         }
@@ -124,8 +126,9 @@ pub async fn run_on(stack: &LocalStack, function: &str, event: Value) -> anyhow:
 }
 
 /// The scheduler input of the sap-poller: `{"entity": "BusinessPartners"}`.
-fn entity(event: &Value) -> anyhow::Result<&str> {
-    event.get("entity").and_then(Value::as_str).context("sap-poller expects {\"entity\": \"BusinessPartners\"}")
+fn entity(event: &Value) -> anyhow::Result<String> {
+    let request = PollRequest::deserialize(event).context("sap-poller expects {\"entity\": \"BusinessPartners\"}")?;
+    Ok(request.entity)
 }
 
 /// Runs `function` with the Lambda wiring on the services the environment names.
@@ -142,7 +145,7 @@ async fn run_on_aws(function: &str, event: Value) -> anyhow::Result<Value> {
         }
         "sap-poller" => {
             let poller = shared::wiring::sap_poller(&sdk, &Env).await?;
-            Ok(json!({"report": poller.run(entity(&event)?, "invoke").await?.to_json()}))
+            Ok(json!({"report": poller.run(&entity(&event)?, "invoke").await?.to_json()}))
         }
         "sap-webhook" => {
             let deps = shared::wiring::SapWebhookDeps::from_env(&sdk, &Env)?;

@@ -7,7 +7,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shared::config::Env;
-use shared::engine::poller::Poller;
+use shared::engine::poller::{PollRequest, Poller};
 use shared::telemetry::functions::sap_poller;
 use shared::wiring::ApiClients;
 
@@ -16,16 +16,15 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init_lambda();
     let sdk = shared::aws::sdk_config().await;
     let (poller, clients) = &shared::wiring::sap_poller_counted(&sdk, &Env).await?;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<Value>| async move { handle(event, poller, clients).await },
-    ))
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<PollRequest>| async move {
+        handle(event, poller, clients).await
+    }))
     .await
 }
 
-async fn handle(event: LambdaEvent<Value>, poller: &Poller, clients: &ApiClients) -> Result<Value, Error> {
-    let entity = event.payload.get("entity").and_then(Value::as_str).ok_or("the input has no \"entity\"")?;
+async fn handle(event: LambdaEvent<PollRequest>, poller: &Poller, clients: &ApiClients) -> Result<Value, Error> {
     let calls_before = clients.sent();
-    let report = poller.run(entity, &event.context.request_id).await?;
+    let report = poller.run(&event.payload.entity, &event.context.request_id).await?;
     let now = poller.clock.now_millis();
     sap_poller(&report, now, clients.sent().since(calls_before)).emit(now);
     Ok(report.to_json())

@@ -40,6 +40,13 @@ impl Default for PollerSettings {
     }
 }
 
+/// The scheduler's input to one run: `{"entity": "BusinessPartners"}` (see [`crate::domain::polled::POLLED_ENTITIES`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PollRequest {
+    pub entity: String,
+}
+
 /// What one run did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PollReport {

@@ -1,7 +1,8 @@
 //! Mapping between Salesforce and SAP records: pure functions, no I/O.
 //!
-//! F1 (Opportunity → sales order) lives in [`f1`]. The versioned mapping file with field ownership
-//! and value maps for F1–F8 is issue #3; until then F1's field pairs are these functions.
+//! [`file`] is the versioned mapping file (model and validation with line numbers), [`transform`]
+//! applies its field pairs, [`plan`] turns an SAP row into the Salesforce writes of F4–F7, and
+//! [`f1`] / [`f3`] hold the F1 order and F3 billing-context rules.
 
 pub mod catalogue;
 pub mod f1;

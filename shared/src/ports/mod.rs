@@ -1,4 +1,4 @@
-//! The traits `sync` is written against. Each has an AWS/real implementation and an embedded one.
+//! Every trait the flows and engines are written against. Each has a real (AWS, HTTP) implementation and an embedded one.
 
 use crate::domain::polled::{EntitySpec, Start};
 use crate::domain::state::{Direction, Lease, Watermark};
