@@ -1,7 +1,9 @@
 //! Mapping between Salesforce and SAP records: pure functions, no I/O.
 //!
-//! F1 (Opportunity → sales order) lives in [`f1`]. The versioned mapping file with field ownership
-//! and value maps for F1–F8 is issue #3; until then F1's field pairs are these functions.
+//! [`file`] is the versioned mapping file (model and validation), [`transform`] applies its field
+//! pairs, [`plan`] turns SAP rows into Salesforce writes (F4–F7). [`f1`] (Opportunity → sales
+//! order) and [`f3`] (billing context on a Case) are code driven by their sections of the file;
+//! the validator holds those sections to what that code reads.
 
 pub mod catalogue;
 pub mod f1;
