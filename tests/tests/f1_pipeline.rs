@@ -12,7 +12,8 @@ use shared::domain::{CardCode, OpportunitySnapshot, Record, SalesforceId};
 use shared::embedded::ManualClock;
 use shared::engine::sap_writer::{InboundMessage, SapWriter};
 use shared::flows::ToSap;
-use shared::ports::{Clock, OrderWriteBack, Outcome, Queue, RecordQuery, SalesforceApi};
+use shared::mapping::file::MappingFile;
+use shared::ports::{Clock, OpportunityRead, Outcome, Queue, RecordQuery, SalesforceApi};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,16 +45,17 @@ async fn every_closed_won_event_delivered_three_times_yields_exactly_one_order_p
     assert!(stack.to_sap_dlq.is_empty());
 }
 
-/// A Salesforce port whose write-back never returns: the invocation dies there.
+/// A Salesforce port whose opportunity write-back never returns: the invocation dies there.
 struct DiesBeforeWriteBack(Arc<dyn SalesforceApi>);
 
 #[async_trait]
 impl SalesforceApi for DiesBeforeWriteBack {
-    async fn opportunities(&self, ids: &[SalesforceId]) -> shared::Result<Vec<OpportunitySnapshot>> {
-        self.0.opportunities(ids).await
-    }
-    async fn write_back_order(&self, _: &SalesforceId, _: &OrderWriteBack) -> shared::Result<()> {
-        std::future::pending().await
+    async fn opportunities(
+        &self,
+        ids: &[SalesforceId],
+        read: &OpportunityRead,
+    ) -> shared::Result<Vec<OpportunitySnapshot>> {
+        self.0.opportunities(ids, read).await
     }
     async fn set_account_card_code(&self, account: &SalesforceId, code: &CardCode) -> shared::Result<()> {
         self.0.set_account_card_code(account, code).await
@@ -62,6 +64,9 @@ impl SalesforceApi for DiesBeforeWriteBack {
         self.0.records(query, ids).await
     }
     async fn update_record(&self, object: &str, id: &SalesforceId, fields: &Record) -> shared::Result<()> {
+        if object == "Opportunity" {
+            return std::future::pending().await;
+        }
         self.0.update_record(object, id, fields).await
     }
     async fn changed_since(&self, object: &str, since: i64) -> shared::Result<Vec<SalesforceId>> {
@@ -236,4 +241,92 @@ async fn an_account_without_card_code_gets_one_business_partner_even_when_its_op
     for (id, orders) in orders_per_opportunity(&stack).iter().filter(|(id, _)| ids.contains(id)) {
         assert_eq!(orders[0]["CardCode"], code.as_str(), "order of {id} is for the one new BP");
     }
+}
+
+/// An opportunity of a seeded customer with one line: 2 × A00001 at 50.00, 10 % off, to ship on
+/// 2026-12-15, closing on `close_date`. Returns (opportunity id, line id).
+fn discounted_opportunity(stack: &LocalStack, close_date: &str) -> (String, String) {
+    let sf = &stack.sf_sandbox;
+    let opp = sf.create_opportunity(&account_with_card_code(stack), "Closed Won", &["A00001"]);
+    sf.update_record("Opportunity", &opp, json!({"CloseDate": close_date})).unwrap();
+    let line = sf
+        .records("OpportunityLineItem")
+        .into_iter()
+        .find(|l| l["OpportunityId"] == opp.as_str())
+        .and_then(|l| l["Id"].as_str().map(String::from))
+        .expect("the opportunity's line");
+    sf.update_record(
+        "OpportunityLineItem",
+        &line,
+        json!({"Quantity": 2, "UnitPrice": 50.0, "Discount": 10, "ServiceDate": "2026-12-15"}),
+    )
+    .unwrap();
+    (opp, line)
+}
+
+/// The shipped mapping with `edit` applied to its text, validated.
+fn edited_mapping(edit: impl Fn(&str) -> String) -> Arc<MappingFile> {
+    let text = edit(MappingFile::shipped_text());
+    Arc::new(MappingFile::parse(&text, "edited mapping.toml").unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// Syncs one opportunity and returns its one SAP order.
+async fn order_for(stack: &LocalStack, opp: &str) -> Value {
+    deliver_closed_won(stack, &[opp.to_string()], 1, opp).await.unwrap();
+    let stats = stack.drain(u64::MAX).await.unwrap();
+    assert_eq!((stats.created, stats.dead_lettered), (1, 0), "{stats:?}");
+    assert_exactly_one_order_each_and_written_back(stack, &[opp.to_string()]);
+    orders_per_opportunity(stack).remove(opp).unwrap().remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_discount_and_service_date_reach_the_sap_order_through_the_mapping_file() {
+    let (stack, _clock) = stack_with_clock(LocalOptions::default()).await;
+    let (opp, line) = discounted_opportunity(&stack, "2026-11-25");
+    assert_eq!(stack.sf_sandbox.record("OpportunityLineItem", &line).unwrap()["TotalPrice"], 90.0);
+
+    let order = order_for(&stack, &opp).await;
+
+    let sap_line = &order["DocumentLines"][0];
+    assert_eq!(sap_line["DiscountPercent"], 10.0, "{sap_line}");
+    assert_eq!(sap_line["ShipDate"], "2026-12-15T00:00:00Z");
+    assert_eq!(sap_line["U_SF_LineItemId"], line.as_str(), "the line match id");
+    assert_eq!((&sap_line["UnitPrice"], &sap_line["LineTotal"]), (&json!(50.0), &json!(90.0)));
+    assert_eq!(order["DocTotal"], 90.0, "SAP's total agrees with the opportunity's");
+    let written_back = opportunity(&stack, &opp);
+    assert_eq!(written_back["SAP_DocNum__c"].as_f64(), order["DocNum"].as_f64());
+    assert!(written_back["SAP_Synced_At__c"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_discount_entry_in_the_mapping_the_sap_line_gets_no_discount() {
+    let (mut stack, _clock) = stack_with_clock(LocalOptions::default()).await;
+    let entry = "  { salesforce = \"Discount\", sap = \"DiscountPercent\", owner = \"salesforce\" },\n";
+    assert!(MappingFile::shipped_text().contains(entry));
+    stack.mapping = edited_mapping(|text| text.replace(entry, ""));
+    let (opp, _) = discounted_opportunity(&stack, "2026-11-25");
+
+    let order = order_for(&stack, &opp).await;
+
+    let sap_line = &order["DocumentLines"][0];
+    assert_eq!(sap_line["DiscountPercent"], 0.0, "SAP's default, as nothing was sent: {sap_line}");
+    assert_eq!(sap_line["LineTotal"], 100.0);
+    assert_eq!(sap_line["ShipDate"], "2026-12-15T00:00:00Z", "the other entries still apply");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_added_to_the_f1_section_is_sent_with_the_order() {
+    let (mut stack, _clock) = stack_with_clock(LocalOptions::default()).await;
+    let (before, _) = discounted_opportunity(&stack, "2026-12-20");
+    assert_eq!(order_for(&stack, &before).await["TaxDate"], "2026-11-25T00:00:00Z", "SAP's default: DocDate");
+
+    let due_date = "  { salesforce = \"CloseDate\", sap = \"DocDueDate\", owner = \"salesforce\" },\n";
+    let tax_date = "  { salesforce = \"CloseDate\", sap = \"TaxDate\", owner = \"salesforce\" },\n";
+    stack.mapping = edited_mapping(|text| text.replacen(due_date, &format!("{due_date}{tax_date}"), 1));
+    let (after, _) = discounted_opportunity(&stack, "2026-12-20");
+
+    let order = order_for(&stack, &after).await;
+
+    assert_eq!(order["TaxDate"], "2026-12-20T00:00:00Z", "{order}");
+    assert_eq!(order["DocDueDate"], "2026-12-20T00:00:00Z");
 }

@@ -206,6 +206,8 @@ async fn an_opened_case_gets_its_customers_sap_billing_context() {
     assert_eq!(enriched["SAP_Last_Payment_Date__c"], "2026-11-18");
     assert_eq!(enriched["SAP_Open_Orders__c"].as_f64(), Some(1.0));
     assert!(enriched["SAP_Billing_Context__c"].as_str().unwrap().contains("2100.00"));
+    let synced_at = enriched["SAP_Synced_At__c"].as_str().unwrap_or_default();
+    assert!(synced_at.starts_with("20") && synced_at.ends_with("+0000"), "the sync time, RFC 3339: {enriched}");
 
     // Our write to the Case comes back as an echo and does nothing.
     let sap_calls = stack.sap_sandbox.calls().total();

@@ -4,8 +4,11 @@ use sandbox::{FaultConfig, SalesforceOptions, SalesforceSandbox};
 use serde_json::{Value, json};
 use shared::Error;
 use shared::config::SalesforceConfig;
-use shared::domain::{CardCode, OrderRef, SalesforceId};
-use shared::ports::{OrderWriteBack, SalesforceApi};
+use shared::domain::{CardCode, OrderRef, OrderWriteBack, SalesforceId};
+use shared::flows::f1_orders::opportunity_read;
+use shared::mapping::f1;
+use shared::mapping::file::MappingFile;
+use shared::ports::{OpportunityRead, SalesforceApi};
 use shared::salesforce::{SalesforceClient, soql};
 use std::collections::{HashMap, HashSet};
 
@@ -31,6 +34,11 @@ fn client(sb: &SalesforceSandbox) -> SalesforceClient {
 
 fn id(raw: &str) -> SalesforceId {
     SalesforceId::parse(raw).expect("valid id")
+}
+
+/// What the shipped mapping's F1 section reads.
+fn f1_read() -> OpportunityRead {
+    opportunity_read(&MappingFile::shipped()).expect("the shipped file has F1")
 }
 
 /// The id of the seeded account with this CardCode (or name, for prospects).
@@ -120,9 +128,17 @@ async fn opportunities_come_back_with_their_lines_and_the_account_card_code() {
     let account_id = account(&sb, "C20003");
     let opportunity = sb.create_opportunity(&account_id, "Closed Won", &["A00001", "A00005", "Z99999"]);
     let missing = id("006SB00000zzzzz");
+    let second_line = sb
+        .records("OpportunityLineItem")
+        .into_iter()
+        .find(|l| l["OpportunityId"] == opportunity.as_str() && l["ProductCode"] == "A00005")
+        .and_then(|l| l["Id"].as_str().map(String::from))
+        .expect("the A00005 line");
+    sb.update_record("OpportunityLineItem", &second_line, json!({"Discount": 12.5, "ServiceDate": "2026-12-15"}))
+        .unwrap();
     let sf = client(&sb);
 
-    let snapshots = sf.opportunities(&[id(&opportunity), missing]).await.unwrap();
+    let snapshots = sf.opportunities(&[id(&opportunity), missing], &f1_read()).await.unwrap();
 
     assert_eq!(snapshots.len(), 1, "a missing id is simply absent");
     let snapshot = &snapshots[0];
@@ -131,23 +147,30 @@ async fn opportunities_come_back_with_their_lines_and_the_account_card_code() {
     assert_eq!(snapshot.account_id.as_ref().map(SalesforceId::as_str), Some(account_id.as_str()));
     assert_eq!(snapshot.account_name.as_deref(), Some("Tailspin Traders"));
     assert_eq!(snapshot.account_card_code.as_deref(), Some("C20003"));
-    assert_eq!(snapshot.sap_doc_entry, None);
+    assert_eq!(snapshot.fields["SAP_DocEntry__c"], Value::Null, "the mapped write-back field is read, still empty");
     let codes: Vec<_> = snapshot.lines.iter().map(|l| l.sap_item_code.as_deref()).collect();
     assert_eq!(codes, vec![Some("A00001"), Some("A00005"), Some("Z99999")]);
     assert_eq!(snapshot.lines[1].unit_price, 50.0 + 25.0 * 4.0);
     assert_eq!(snapshot.lines[1].quantity, 2.0);
+    let mapped = &snapshot.lines[1].fields;
+    assert_eq!((&mapped["Discount"], &mapped["ServiceDate"]), (&json!(12.5), &json!("2026-12-15")));
+    assert_eq!(mapped["Id"], second_line.as_str(), "the line's match id");
+    assert_eq!(snapshot.lines[0].fields["Discount"], Value::Null);
     assert_eq!(calls(&sb, "GET query"), 1, "one query for opportunities, accounts and lines");
 }
 
 #[tokio::test]
-async fn write_back_sets_the_sync_fields_and_tags_the_change_with_our_client() {
+async fn the_mapped_write_back_sets_the_sync_fields_and_tags_the_change_with_our_client() {
     let sb = start().await;
     let opportunity = sb.seed_closed_won(1).remove(0);
     let sf = client(&sb);
+    let mapping = MappingFile::shipped();
+    let flow = mapping.flow("F1").unwrap();
     let synced =
         OrderWriteBack { order: Some(OrderRef { doc_entry: 77, doc_num: 1077 }), status: "Synced", error: None };
+    let fields = f1::write_back(flow, &synced, "2026-11-25T10:00:00.000Z");
 
-    sf.write_back_order(&id(&opportunity), &synced).await.unwrap();
+    sf.update_record("Opportunity", &id(&opportunity), &fields).await.unwrap();
 
     let record = sb.record("Opportunity", &opportunity).unwrap();
     assert_eq!(record["SAP_DocEntry__c"].as_f64(), Some(77.0));
@@ -162,7 +185,8 @@ async fn write_back_sets_the_sync_fields_and_tags_the_change_with_our_client() {
     );
     assert_eq!(change.change_origin, format!("com/salesforce/api/rest/63.0;client={}", shared::ECHO_CLIENT_TAG));
     assert!(change.changed_fields.contains(&"SAP_DocEntry__c".to_string()));
-    assert_eq!(sf.opportunities(&[id(&opportunity)]).await.unwrap()[0].sap_doc_entry, Some(77));
+    let snapshot = sf.opportunities(&[id(&opportunity)], &f1_read()).await.unwrap().remove(0);
+    assert_eq!(f1::linked_doc_entry(&snapshot, flow), Some(77));
 
     let prospect = account(&sb, "Prospect 1 GmbH");
     sf.set_account_card_code(&id(&prospect), &CardCode::parse("C90001").unwrap()).await.unwrap();

@@ -4,7 +4,7 @@
 use sandbox::{FaultConfig, SapOptions, SapSandbox};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use shared::domain::{CardCode, ItemCode, NewBusinessPartner, NewSalesOrder, SalesOrderLine, SalesforceId};
+use shared::domain::{CardCode, ItemCode, NewBusinessPartner, NewSalesOrder, Record, SalesOrderLine, SalesforceId};
 use shared::error::Error;
 use shared::ports::SapApi;
 use shared::sap::SapClient;
@@ -40,6 +40,10 @@ fn opportunity(n: u32) -> SalesforceId {
     SalesforceId::parse(&format!("006SM{n:010}")).unwrap()
 }
 
+fn record(value: Value) -> Record {
+    value.as_object().cloned().unwrap()
+}
+
 fn order(opportunity: &SalesforceId, item: &str) -> NewSalesOrder {
     NewSalesOrder {
         card_code: CardCode::parse("C20003").unwrap(),
@@ -48,18 +52,19 @@ fn order(opportunity: &SalesforceId, item: &str) -> NewSalesOrder {
         doc_due_date: "2025-06-30".into(),
         currency: Some("USD".into()),
         comments: "Closed Won in Salesforce".into(),
+        mapped: Record::new(),
         lines: vec![
             SalesOrderLine {
                 item_code: ItemCode::parse("A00001").unwrap(),
                 quantity: 2.0,
                 unit_price: 50.0,
-                description: None,
+                mapped: record(json!({"DiscountPercent": 10.0, "ShipDate": "2025-06-15"})),
             },
             SalesOrderLine {
                 item_code: ItemCode::parse(item).unwrap(),
                 quantity: 1.0,
                 unit_price: 99.5,
-                description: Some("Special".into()),
+                mapped: record(json!({"ItemDescription": "Special"})),
             },
         ],
     }
@@ -209,7 +214,11 @@ async fn an_order_is_created_once_and_found_by_its_opportunity() {
     assert_eq!((row["DocEntry"].as_i64(), row["DocNum"].as_i64()), (Some(created.doc_entry), Some(created.doc_num)));
     assert_eq!(row["NumAtCard"], opp.as_str());
     assert_eq!(row["U_SF_OpportunityId"], opp.as_str());
-    assert_eq!(row["DocTotal"], 2.0 * 50.0 + 99.5);
+    let discounted = &row["DocumentLines"][0];
+    assert_eq!((&discounted["DiscountPercent"], &discounted["Price"]), (&json!(10.0), &json!(45.0)));
+    assert_eq!(discounted["LineTotal"], 90.0, "10 % off 2 × 50.00");
+    assert_eq!(discounted["ShipDate"], "2025-06-15T00:00:00Z", "a v2 date");
+    assert_eq!(row["DocTotal"], 90.0 + 99.5);
     assert_eq!(row["DocumentLines"][1]["ItemDescription"], "Special");
 }
 

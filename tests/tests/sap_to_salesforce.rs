@@ -216,6 +216,7 @@ async fn a_credit_memo_refreshes_the_billing_context_of_the_customers_open_cases
     let context = case["SAP_Billing_Context__c"].as_str().expect("the open case got the billing context");
     assert!(context.contains("overdue"), "{context}");
     assert!(case["SAP_Overdue_Amount__c"].as_f64().is_some_and(|a| a > 0.0), "{case}");
+    assert!(case["SAP_Synced_At__c"].is_string(), "F3's derived sync time is written too: {case}");
     assert_eq!(stack.sf_sandbox.record("Case", &closed).unwrap()["SAP_Billing_Context__c"], Value::Null);
     let credit_notes = by_field(&stack.sf_sandbox.records("SAP_Invoice__c"), "Type__c", "Credit Note");
     assert_eq!(credit_notes.len(), stack.sap_sandbox.documents("CreditNotes").len());

@@ -181,10 +181,18 @@ impl Store {
         let quantity = number(&line, "Quantity")?.unwrap_or(1.0);
         let list_price = item["ItemPrices"][0]["Price"].as_f64().unwrap_or(0.0);
         let unit_price = number(&line, "UnitPrice")?.unwrap_or(list_price);
+        // UnitPrice is before the line discount, Price after it (reference §4, DocumentLines); the
+        // line total and so DocTotal follow the discounted price.
         let discount = number(&line, "DiscountPercent")?.unwrap_or(0.0);
         let price = round2(unit_price * (1.0 - discount / 100.0));
         if line.get("ItemDescription").is_none_or(Value::is_null) {
             line.insert("ItemDescription".into(), item["ItemName"].clone());
+        }
+        // A line's delivery date (reference §4, DocumentLines `ShipDate`) is a date like DocDueDate:
+        // posted as `YYYY-MM-DD`, returned by v2 as `YYYY-MM-DDT00:00:00Z` (reference §3).
+        if let Some(Value::String(ship_date)) = line.get("ShipDate") {
+            let normalized = as_v2_date(ship_date);
+            line.insert("ShipDate".into(), json!(normalized));
         }
         line.insert("LineNum".into(), json!(index));
         line.insert("Quantity".into(), json!(quantity));
@@ -714,6 +722,22 @@ mod tests {
             .unwrap();
         assert_eq!((invoice, row["DocNum"].as_i64()), (Key::Int(1), Some(3001)), "each set has its own series");
         assert_eq!(row["DocDueDate"], "2026-12-01T00:00:00Z", "net 30 by default");
+    }
+
+    #[test]
+    fn a_line_discount_lowers_price_line_total_and_doc_total_and_its_ship_date_is_a_v2_date() {
+        let mut store = Store::master_data();
+        let body = json!({"CardCode": "C20000", "DocDueDate": "2025-06-30", "DocumentLines": [
+            {"ItemCode": "A00001", "Quantity": 2, "UnitPrice": 50.0, "DiscountPercent": 10, "ShipDate": "2025-07-15"}]});
+        let (_, row) = store.create(EntitySet::Orders, body, &at("10:00:00")).unwrap();
+        let line = &row["DocumentLines"][0];
+        assert_eq!(
+            (&line["UnitPrice"], &line["DiscountPercent"], &line["Price"]),
+            (&json!(50.0), &json!(10.0), &json!(45.0))
+        );
+        assert_eq!(line["LineTotal"], 90.0);
+        assert_eq!(line["ShipDate"], "2025-07-15T00:00:00Z");
+        assert_eq!(row["DocTotal"], 90.0);
     }
 
     #[test]

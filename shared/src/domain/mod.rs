@@ -15,7 +15,7 @@ pub use billing::{
 pub use ids::{CardCode, ItemCode, SalesforceId};
 pub use notification::{Notification, RecordKey, System};
 pub use opportunity::{
-    NewBusinessPartner, NewSalesOrder, OpportunityLine, OpportunitySnapshot, OrderRef, SalesOrderLine,
+    NewBusinessPartner, NewSalesOrder, OpportunityLine, OpportunitySnapshot, OrderRef, OrderWriteBack, SalesOrderLine,
 };
 
 /// A record as either system sends it: field name → JSON value.

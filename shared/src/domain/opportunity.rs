@@ -1,6 +1,6 @@
 //! F1 domain: what the sap-writer reads from Salesforce and writes to SAP.
 
-use super::{CardCode, ItemCode, SalesforceId};
+use super::{CardCode, ItemCode, Record, SalesforceId};
 
 /// The current state of an opportunity with what F1 needs, read in one SOQL call.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,8 +15,8 @@ pub struct OpportunitySnapshot {
     pub account_name: Option<String>,
     /// The account's `SAP_CardCode__c`, as stored (validated when used).
     pub account_card_code: Option<String>,
-    /// Already written back by an earlier run.
-    pub sap_doc_entry: Option<i64>,
+    /// The opportunity fields the F1 mapping names, as Salesforce returned them (e.g. `SAP_DocEntry__c`).
+    pub fields: Record,
     pub lines: Vec<OpportunityLine>,
 }
 
@@ -28,7 +28,8 @@ pub struct OpportunityLine {
     pub sap_item_code: Option<String>,
     pub quantity: f64,
     pub unit_price: f64,
-    pub description: Option<String>,
+    /// The line fields the F1 mapping names, as Salesforce returned them (e.g. `Discount`, `ServiceDate`).
+    pub fields: Record,
 }
 
 /// A business partner to create for an account without a CardCode.
@@ -48,6 +49,8 @@ pub struct NewSalesOrder {
     pub doc_due_date: String,
     pub currency: Option<String>,
     pub comments: String,
+    /// Further header properties from the F1 mapping (SAP name → value); the fields above win.
+    pub mapped: Record,
     pub lines: Vec<SalesOrderLine>,
 }
 
@@ -57,7 +60,8 @@ pub struct SalesOrderLine {
     pub item_code: ItemCode,
     pub quantity: f64,
     pub unit_price: f64,
-    pub description: Option<String>,
+    /// Further line properties from the F1 mapping (e.g. `DiscountPercent`, `ShipDate`); the fields above win.
+    pub mapped: Record,
 }
 
 /// An SAP order that exists.
@@ -65,4 +69,13 @@ pub struct SalesOrderLine {
 pub struct OrderRef {
     pub doc_entry: i64,
     pub doc_num: i64,
+}
+
+/// What F1 tells the opportunity: its SAP order (`Synced`) or why there is none (`Failed`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderWriteBack {
+    pub order: Option<OrderRef>,
+    /// `Synced` or `Failed`.
+    pub status: &'static str,
+    pub error: Option<String>,
 }

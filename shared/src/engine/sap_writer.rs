@@ -200,11 +200,12 @@ impl SapWriter {
         }
         let mut snapshots = Snapshots::default();
         if let Some(ids) = by_object.get("Opportunity") {
-            let found = self.flows.salesforce.opportunities(ids).await?;
+            let read = f1_orders::opportunity_read(&self.flows.mapping)?;
+            let found = self.flows.salesforce.opportunities(ids, &read).await?;
             snapshots.opportunities.extend(found.into_iter().map(|s| (s.id.clone(), s)));
         }
         if let Some(ids) = by_object.get("Case") {
-            let fields = f3_cases::case_fields();
+            let fields = f3_cases::case_fields(&self.flows.mapping)?;
             snapshots.insert_records(
                 self.flows
                     .salesforce

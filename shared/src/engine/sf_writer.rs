@@ -495,13 +495,19 @@ impl SfWriter {
     /// F3 after a credit memo: the customer's open cases get its refreshed billing context. A
     /// record's result is its customer's first failed case update, or the number of cases updated.
     async fn refresh_cases(&self, records: &[Record]) -> Result<Vec<Result<String>>> {
+        // The F3 section says which fields a case gets; without one, F3 is off and cases stay as they are.
+        let derived = self.mapping.flow("F3").map(|f| f.derived.clone()).unwrap_or_default();
+        if derived.is_empty() {
+            return Ok(records.iter().map(|_| Ok("0 cases".to_string())).collect());
+        }
+        let synced_at = crate::domain::rfc3339_millis(self.clock.now_millis());
         let contexts = self.billing_by_code(records).await?;
         let codes = contexts.keys().map(|c| CardCode::parse(c)).collect::<Result<Vec<_>>>()?;
         let cases = self.salesforce.open_cases(&codes).await?;
         let updates: Vec<Record> = cases
             .iter()
             .filter_map(|(code, id)| {
-                let mut fields = f3::case_fields(contexts.get(code)?);
+                let mut fields = f3::case_fields(contexts.get(code)?, &derived, &synced_at);
                 fields.insert("Id".into(), json!(id.as_str()));
                 Some(fields)
             })

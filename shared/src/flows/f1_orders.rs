@@ -2,13 +2,21 @@
 //!
 //! Skip unless won → resolve the customer (create the BP if allowed) → look up an SAP order
 //! carrying the opportunity id before creating one → write DocEntry/DocNum back. The lookup makes a
-//! lost idempotency record or a crash between create and write-back harmless.
+//! lost idempotency record or a crash between create and write-back harmless. What is read from
+//! Salesforce, sent to SAP and written back follows the F1 section of the mapping file.
 
 use super::{Applied, Done, ToSap};
-use crate::domain::{NewSalesOrder, OpportunitySnapshot, OrderRef, SalesforceId};
+use crate::domain::{NewSalesOrder, OpportunitySnapshot, OrderRef, OrderWriteBack, SalesforceId};
 use crate::error::{Error, Result};
 use crate::mapping::f1::{self, Customer};
-use crate::ports::OrderWriteBack;
+use crate::mapping::file::MappingFile;
+use crate::ports::OpportunityRead;
+
+/// The opportunity and line fields F1's mapping names, for the snapshot read.
+pub fn opportunity_read(mapping: &MappingFile) -> Result<OpportunityRead> {
+    let flow = mapping.flow("F1")?;
+    Ok(OpportunityRead { fields: f1::header_fields(flow), line_fields: f1::line_fields(flow)? })
+}
 
 /// F1 for one opportunity (None: it no longer exists).
 pub async fn sync_opportunity(ports: &ToSap, snapshot: Option<&OpportunitySnapshot>) -> Result<Applied> {
@@ -18,7 +26,8 @@ pub async fn sync_opportunity(ports: &ToSap, snapshot: Option<&OpportunitySnapsh
     if !opp.is_won {
         return Ok(Applied::new(Done::Skipped, "skip_not_won", None));
     }
-    if let Some(doc_entry) = opp.sap_doc_entry {
+    let flow = ports.mapping.flow("F1")?;
+    if let Some(doc_entry) = f1::linked_doc_entry(opp, flow) {
         return Ok(Applied::new(Done::Skipped, "skip_already_linked", Some(doc_entry.to_string())));
     }
     let today = crate::domain::date_of(ports.clock.now_millis());
@@ -28,7 +37,7 @@ pub async fn sync_opportunity(ports: &ToSap, snapshot: Option<&OpportunitySnapsh
         Customer::Create(bp) => bp.card_code.clone(),
     };
     // Map before any write, so a bad line fails without side effects.
-    let draft = f1::sales_order(opp, card_code, &today)?;
+    let draft = f1::sales_order(opp, card_code, &today, flow)?;
     if let Customer::Create(bp) = &customer {
         if !ports.sap.business_partner_exists(&bp.card_code).await? {
             // Two opportunities of one new account may race here; the loser finds the winner's BP.
@@ -60,7 +69,12 @@ pub async fn write_back(
     error: Option<String>,
 ) -> Result<()> {
     let status = if error.is_some() { "Failed" } else { "Synced" };
-    ports.salesforce.write_back_order(opp, &OrderWriteBack { order, status, error }).await
+    let synced_at = crate::domain::rfc3339_millis(ports.clock.now_millis());
+    let fields = f1::write_back(ports.mapping.flow("F1")?, &OrderWriteBack { order, status, error }, &synced_at);
+    if fields.is_empty() {
+        return Ok(());
+    }
+    ports.salesforce.update_record("Opportunity", opp, &fields).await
 }
 
 /// SAP names a rejected line by number only ("[line: 2]"); add the item codes so the audit says which product.

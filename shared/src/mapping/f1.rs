@@ -1,19 +1,99 @@
-//! F1: a Closed Won opportunity becomes an SAP sales order.
+//! F1: a Closed Won opportunity becomes an SAP sales order, as the F1 section of the mapping file
+//! says.
+//!
+//! A few pairs are structural: the code reads and checks them itself (CloseDate → DocDueDate as
+//! the later of the close date and today; ProductCode → ItemCode, preferring the product's
+//! `SAP_ItemCode__c`; Quantity; UnitPrice), and the mapping validator requires them. Every other
+//! Salesforce-owned field pair of the section is copied through the same transform F2 uses (value
+//! maps, kinds), the line match id is written into its SAP property, the `owner = "sap"` pairs
+//! (DocEntry, DocNum) name where the order is written back, and `derived` says which status fields
+//! the write-back sets.
 
+use super::file::{CollectionMapping, FieldMapping, FlowMapping, Owner, RowSource};
+use super::transform::new_sap_record;
 use crate::domain::{
-    CardCode, ItemCode, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, SalesOrderLine, SalesforceId,
+    CardCode, ItemCode, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, OrderWriteBack, Record, SalesOrderLine,
+    SalesforceId,
 };
 use crate::error::{Error, Result};
+use serde_json::{Value, json};
 
-/// Builds the sales order for a won opportunity whose customer is `card_code`.
+/// The header pair F1 computes rather than copies: the due date is the later of the close date and today.
+pub const DUE_DATE_PAIR: (&str, &str) = ("CloseDate", "DocDueDate");
+
+/// The line pairs F1 reads and checks itself: every order line needs an item, a quantity and a price.
+pub const LINE_PAIRS: [(&str, &str); 3] =
+    [("ProductCode", "ItemCode"), ("Quantity", "Quantity"), ("UnitPrice", "UnitPrice")];
+
+/// The order properties F1 writes back to the opportunity (the `owner = "sap"` pairs).
+pub const WRITE_BACK: [&str; 2] = ["DocEntry", "DocNum"];
+
+/// The Salesforce fields F1 computes for the write-back (its `derived` list chooses among them).
+pub const COMPUTED: [&str; 3] = [SYNC_STATUS, SYNC_ERROR, SYNCED_AT];
+
+const SYNC_STATUS: &str = "SAP_Sync_Status__c";
+const SYNC_ERROR: &str = "SAP_Sync_Error__c";
+const SYNCED_AT: &str = "SAP_Synced_At__c";
+
+/// Order header properties F1 sets itself, and why; a mapping entry writing one would be overruled.
+pub const HEADER_SET_BY_F1: [(&str, &str); 5] = [
+    ("CardCode", "the account's customer"),
+    ("DocDate", "today"),
+    ("DocDueDate", "the later of CloseDate and today, from the CloseDate pair"),
+    ("NumAtCard", "the opportunity id, the order's lookup key"),
+    ("Comments", "the opportunity's id and name"),
+];
+
+/// The longest sync error written to `SAP_Sync_Error__c` (a 255-character text field).
+const SYNC_ERROR_MAX: usize = 255;
+
+/// The collection of order lines: the one child-record collection of the F1 mapping.
+pub fn lines_collection(flow: &FlowMapping) -> Result<&CollectionMapping> {
+    flow.collections.iter().find(|c| matches!(c.source, RowSource::Children { .. })).ok_or_else(|| {
+        Error::Config(format!("flow {} has no collection of OpportunityLineItems in the mapping file", flow.name))
+    })
+}
+
+/// Opportunity fields F1 reads for its mapping: the header pairs and the write-back pairs.
+pub fn header_fields(flow: &FlowMapping) -> Vec<String> {
+    unique(flow.fields.iter().map(|f| f.salesforce.as_str()))
+}
+
+/// OpportunityLineItem fields F1 reads for its mapping: the line pairs and the match id.
+pub fn line_fields(flow: &FlowMapping) -> Result<Vec<String>> {
+    let lines = lines_collection(flow)?;
+    let matched = match &lines.source {
+        RowSource::Children { matched_by, .. } => Some(matched_by.salesforce.as_str()),
+        RowSource::Fixed { .. } => None,
+    };
+    Ok(unique(lines.fields.iter().map(|f| f.salesforce.as_str()).chain(matched)))
+}
+
+fn unique<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in names {
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+/// Builds the sales order for a won opportunity whose customer is `card_code`, as `flow` maps it.
 /// `today` is `YYYY-MM-DD`; the due date is the close date when it is later, else today.
-pub fn sales_order(opp: &OpportunitySnapshot, card_code: CardCode, today: &str) -> Result<NewSalesOrder> {
+pub fn sales_order(
+    opp: &OpportunitySnapshot,
+    card_code: CardCode,
+    today: &str,
+    flow: &FlowMapping,
+) -> Result<NewSalesOrder> {
     if opp.lines.is_empty() {
         return Err(Error::Mapping(format!(
             "Opportunity {} has no line items; add products before closing it won",
             opp.id
         )));
     }
+    let collection = lines_collection(flow)?;
     let lines = opp
         .lines
         .iter()
@@ -45,7 +125,7 @@ pub fn sales_order(opp: &OpportunitySnapshot, card_code: CardCode, today: &str) 
                 item_code,
                 quantity: line.quantity,
                 unit_price: line.unit_price,
-                description: line.description.clone(),
+                mapped: mapped_line(collection, &line.fields),
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -60,8 +140,63 @@ pub fn sales_order(opp: &OpportunitySnapshot, card_code: CardCode, today: &str) 
         doc_due_date: due,
         currency: opp.currency.clone(),
         comments: truncate(&format!("Salesforce opportunity {} {}", opp.id, opp.name), 254),
+        mapped: without_nulls(new_sap_record(flow.fields.iter().filter(|f| !is_pair(f, DUE_DATE_PAIR)), &opp.fields)),
         lines,
     })
+}
+
+/// The SAP properties of one line beyond item, quantity and price: the copied pairs and the match id.
+fn mapped_line(collection: &CollectionMapping, fields: &Record) -> Record {
+    let copied = collection.fields.iter().filter(|f| !LINE_PAIRS.iter().any(|p| is_pair(f, *p)));
+    let mut row = without_nulls(new_sap_record(copied, fields));
+    if let RowSource::Children { matched_by, .. } = &collection.source
+        && let Some(Value::String(id)) = fields.get(&matched_by.salesforce)
+    {
+        row.insert(matched_by.sap.clone(), json!(id));
+    }
+    row
+}
+
+fn is_pair(field: &FieldMapping, (salesforce, sap): (&str, &str)) -> bool {
+    field.salesforce == salesforce && field.sap == sap
+}
+
+/// A new order has nothing to clear: an empty Salesforce field leaves SAP's default.
+fn without_nulls(record: Record) -> Record {
+    record.into_iter().filter(|(_, v)| !v.is_null()).collect()
+}
+
+/// The DocEntry already written back to the opportunity (through the file's DocEntry pair).
+pub fn linked_doc_entry(opp: &OpportunitySnapshot, flow: &FlowMapping) -> Option<i64> {
+    let field = flow.fields.iter().find(|f| f.owner == Owner::Sap && f.sap == "DocEntry")?;
+    opp.fields.get(&field.salesforce).and_then(Value::as_f64).map(|n| n as i64)
+}
+
+/// The opportunity fields for a write-back: the order's DocEntry and DocNum into the fields the
+/// file pairs them with, and the status fields its `derived` list names. `synced_at` is RFC 3339.
+pub fn write_back(flow: &FlowMapping, write_back: &OrderWriteBack, synced_at: &str) -> Record {
+    let mut fields = Record::new();
+    if let Some(order) = write_back.order {
+        for field in flow.fields.iter().filter(|f| f.owner == Owner::Sap) {
+            let value = match field.sap.as_str() {
+                "DocEntry" => order.doc_entry,
+                "DocNum" => order.doc_num,
+                _ => continue,
+            };
+            fields.insert(field.salesforce.clone(), json!(value));
+        }
+    }
+    let error = write_back.error.as_ref().map(|e| truncate(e, SYNC_ERROR_MAX));
+    for name in &flow.derived {
+        let value = match name.as_str() {
+            SYNC_STATUS => json!(write_back.status),
+            SYNC_ERROR => json!(error),
+            SYNCED_AT => json!(synced_at),
+            _ => continue,
+        };
+        fields.insert(name.clone(), value);
+    }
+    fields
 }
 
 /// The customer of an opportunity: the account's CardCode, or a new BP to create when allowed.
@@ -109,7 +244,22 @@ fn truncate(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::OpportunityLine;
+    use crate::domain::{OpportunityLine, OrderRef};
+    use crate::mapping::file::MappingFile;
+
+    fn record(value: Value) -> Record {
+        value.as_object().cloned().unwrap()
+    }
+
+    fn f1() -> FlowMapping {
+        MappingFile::shipped().flow("F1").unwrap().clone()
+    }
+
+    /// The shipped F1 section with `edit` applied to its text.
+    fn edited(edit: impl Fn(&str) -> String) -> FlowMapping {
+        let text = edit(MappingFile::shipped_text());
+        MappingFile::parse(&text, "edited.toml").unwrap_or_else(|e| panic!("{e}")).flow("F1").unwrap().clone()
+    }
 
     fn opp(lines: Vec<OpportunityLine>, card_code: Option<&str>) -> OpportunitySnapshot {
         OpportunitySnapshot {
@@ -122,7 +272,7 @@ mod tests {
             account_id: Some(SalesforceId::parse("001SM0000000iib").unwrap()),
             account_name: Some("Acme".into()),
             account_card_code: card_code.map(String::from),
-            sap_doc_entry: None,
+            fields: record(json!({"CloseDate": "2026-12-01", "SAP_DocEntry__c": null, "SAP_DocNum__c": null})),
             lines,
         }
     }
@@ -133,38 +283,116 @@ mod tests {
             sap_item_code: None,
             quantity: qty,
             unit_price: 10.0,
-            description: None,
+            fields: record(json!({"Id": "00kSM0000000001YAA", "ProductCode": code, "Quantity": qty, "UnitPrice": 10.0,
+                                  "Discount": null, "Description": null, "ServiceDate": null})),
         }
+    }
+
+    fn discounted(mut line: OpportunityLine) -> OpportunityLine {
+        line.fields.insert("Discount".into(), json!(10.0));
+        line.fields.insert("ServiceDate".into(), json!("2026-12-15"));
+        line.fields.insert("Description".into(), json!("Blue pumps"));
+        line
+    }
+
+    fn order(opp: &OpportunitySnapshot, flow: &FlowMapping) -> NewSalesOrder {
+        sales_order(opp, CardCode::parse("C20000").unwrap(), "2026-11-25", flow).unwrap()
     }
 
     #[test]
     fn a_won_opportunity_maps_to_an_order_with_its_lines_and_reference() {
         let o = opp(vec![line(Some("A00001"), 2.0), line(Some("A00002"), 1.0)], Some("C20000"));
-        let order = sales_order(&o, CardCode::parse("C20000").unwrap(), "2026-11-25").unwrap();
+        let order = order(&o, &f1());
         assert_eq!(order.lines.len(), 2);
         assert_eq!(order.lines[0].item_code.as_str(), "A00001");
         assert_eq!(order.opportunity_id, o.id);
         assert_eq!(order.doc_due_date, "2026-12-01");
+        assert!(order.mapped.is_empty(), "CloseDate is the due-date pair, not a copied field: {:?}", order.mapped);
+    }
+
+    #[test]
+    fn a_line_discount_service_date_and_description_become_sap_line_properties_through_the_mapping() {
+        let o = opp(vec![discounted(line(Some("A00001"), 2.0))], Some("C20000"));
+        let line = &order(&o, &f1()).lines[0];
+        assert_eq!(
+            line.mapped,
+            record(json!({"DiscountPercent": 10.0, "ShipDate": "2026-12-15", "ItemDescription": "Blue pumps",
+                          "U_SF_LineItemId": "00kSM0000000001YAA"}))
+        );
+        assert_eq!((line.quantity, line.unit_price), (2.0, 10.0));
+    }
+
+    #[test]
+    fn empty_salesforce_fields_are_left_out_so_sap_keeps_its_defaults() {
+        let o = opp(vec![line(Some("A00001"), 2.0)], Some("C20000"));
+        assert_eq!(order(&o, &f1()).lines[0].mapped, record(json!({"U_SF_LineItemId": "00kSM0000000001YAA"})));
+    }
+
+    #[test]
+    fn removing_the_discount_entry_stops_the_discount_and_an_added_entry_is_sent() {
+        let o = opp(vec![discounted(line(Some("A00001"), 2.0))], Some("C20000"));
+        let without = edited(|t| {
+            t.replace("  { salesforce = \"Discount\", sap = \"DiscountPercent\", owner = \"salesforce\" },\n", "")
+        });
+        assert!(!order(&o, &without).lines[0].mapped.contains_key("DiscountPercent"));
+        let with_tax_date = edited(|t| {
+            t.replacen(
+                "  { salesforce = \"SAP_DocEntry__c\"",
+                "  { salesforce = \"CloseDate\", sap = \"TaxDate\", owner = \"salesforce\" },\n  { salesforce = \"SAP_DocEntry__c\"",
+                1,
+            )
+        });
+        assert_eq!(order(&o, &with_tax_date).mapped, record(json!({"TaxDate": "2026-12-01"})));
     }
 
     #[test]
     fn a_line_without_a_usable_product_code_is_a_mapping_error_naming_the_line() {
-        let err = sales_order(
-            &opp(vec![line(Some("A00001"), 1.0), line(None, 1.0)], None),
-            CardCode::parse("C1").unwrap(),
-            "2026-11-25",
-        )
-        .unwrap_err();
+        let card = || CardCode::parse("C1").unwrap();
+        let err =
+            sales_order(&opp(vec![line(Some("A00001"), 1.0), line(None, 1.0)], None), card(), "2026-11-25", &f1())
+                .unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
         assert!(!err.is_retryable());
-        let err = sales_order(
-            &opp(vec![line(Some("A' or 1 eq 1"), 1.0)], None),
-            CardCode::parse("C1").unwrap(),
-            "2026-11-25",
-        )
-        .unwrap_err();
+        let err =
+            sales_order(&opp(vec![line(Some("A' or 1 eq 1"), 1.0)], None), card(), "2026-11-25", &f1()).unwrap_err();
         assert!(matches!(err, Error::Mapping(_)));
-        assert!(sales_order(&opp(vec![], None), CardCode::parse("C1").unwrap(), "2026-11-25").is_err());
+        assert!(sales_order(&opp(vec![], None), card(), "2026-11-25", &f1()).is_err());
+    }
+
+    #[test]
+    fn the_write_back_goes_to_the_fields_the_file_pairs_with_doc_entry_and_doc_num() {
+        let synced =
+            OrderWriteBack { order: Some(OrderRef { doc_entry: 7, doc_num: 1007 }), status: "Synced", error: None };
+        assert_eq!(
+            write_back(&f1(), &synced, "2026-11-25T10:00:00.000Z"),
+            record(json!({"SAP_DocEntry__c": 7, "SAP_DocNum__c": 1007, "SAP_Sync_Status__c": "Synced",
+                          "SAP_Sync_Error__c": null, "SAP_Synced_At__c": "2026-11-25T10:00:00.000Z"}))
+        );
+        let failed = OrderWriteBack { order: None, status: "Failed", error: Some("x".repeat(300)) };
+        let body = write_back(&f1(), &failed, "t");
+        assert!(body.get("SAP_DocEntry__c").is_none(), "a failure leaves DocEntry as it is");
+        assert_eq!(body["SAP_Sync_Error__c"].as_str().unwrap().len(), 255);
+        // F5 has the same entry; the first one is F1's.
+        let no_doc_num =
+            edited(|t| t.replacen("  { salesforce = \"SAP_DocNum__c\", sap = \"DocNum\", owner = \"sap\" },\n", "", 1));
+        assert!(!write_back(&no_doc_num, &synced, "t").contains_key("SAP_DocNum__c"));
+    }
+
+    #[test]
+    fn the_linked_doc_entry_is_read_from_the_doc_entry_pair() {
+        let mut o = opp(vec![], None);
+        assert_eq!(linked_doc_entry(&o, &f1()), None);
+        o.fields.insert("SAP_DocEntry__c".into(), json!(42.0));
+        assert_eq!(linked_doc_entry(&o, &f1()), Some(42));
+    }
+
+    #[test]
+    fn the_read_lists_name_the_mapped_fields_and_the_line_match_once() {
+        assert_eq!(header_fields(&f1()), ["CloseDate", "SAP_DocEntry__c", "SAP_DocNum__c"]);
+        assert_eq!(
+            line_fields(&f1()).unwrap(),
+            ["ProductCode", "Quantity", "UnitPrice", "Discount", "Description", "ServiceDate", "Id"]
+        );
     }
 
     #[test]

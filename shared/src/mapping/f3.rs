@@ -1,10 +1,28 @@
 //! F3: the SAP billing context shown on a Salesforce Case. Pure.
+//!
+//! Every Case field F3 writes is computed from the customer's billing context; the `derived` list
+//! of the F3 section chooses which of [`COMPUTED`] are written, and the validator refuses others.
 
 use crate::domain::{BillingContext, Record};
 use serde_json::json;
 
-/// The Case fields B1Force owns, filled from a billing context.
-pub fn case_fields(context: &BillingContext) -> Record {
+/// The key F3 finds the customer by, on both sides: the case's account's CardCode. The credit-memo
+/// refresh of open cases (sf-writer) finds cases the same way.
+pub const CUSTOMER_KEY: (&str, &str) = ("Account.SAP_CardCode__c", "CardCode");
+
+/// The Case fields F3 computes from a billing context.
+pub const COMPUTED: [&str; 6] = [
+    "SAP_Open_Invoices__c",
+    "SAP_Overdue_Amount__c",
+    "SAP_Last_Payment_Date__c",
+    "SAP_Open_Orders__c",
+    "SAP_Billing_Context__c",
+    "SAP_Synced_At__c",
+];
+
+/// The Case fields F3 writes: those of `derived` it computes, filled from a billing context.
+/// `synced_at` is the RFC 3339 time of the sync.
+pub fn case_fields(context: &BillingContext, derived: &[String], synced_at: &str) -> Record {
     let currency = context.currency.as_deref().unwrap_or("");
     let summary = format!(
         "{} open invoice(s), {:.2} {currency} owed, {:.2} {currency} overdue; {} open order(s) worth {:.2} {currency}; last payment: {}",
@@ -19,11 +37,18 @@ pub fn case_fields(context: &BillingContext) -> Record {
         },
     );
     let mut fields = Record::new();
-    fields.insert("SAP_Open_Invoices__c".into(), json!(context.open_invoice_count));
-    fields.insert("SAP_Overdue_Amount__c".into(), json!(context.overdue_amount));
-    fields.insert("SAP_Last_Payment_Date__c".into(), json!(context.last_payment_date));
-    fields.insert("SAP_Open_Orders__c".into(), json!(context.open_order_count));
-    fields.insert("SAP_Billing_Context__c".into(), json!(summary.replace("  ", " ")));
+    for name in derived {
+        let value = match name.as_str() {
+            "SAP_Open_Invoices__c" => json!(context.open_invoice_count),
+            "SAP_Overdue_Amount__c" => json!(context.overdue_amount),
+            "SAP_Last_Payment_Date__c" => json!(context.last_payment_date),
+            "SAP_Open_Orders__c" => json!(context.open_order_count),
+            "SAP_Billing_Context__c" => json!(summary.replace("  ", " ")),
+            "SAP_Synced_At__c" => json!(synced_at),
+            _ => continue,
+        };
+        fields.insert(name.clone(), value);
+    }
     fields
 }
 
@@ -44,20 +69,33 @@ mod tests {
         }
     }
 
+    fn all() -> Vec<String> {
+        COMPUTED.map(String::from).to_vec()
+    }
+
     #[test]
-    fn the_case_gets_amounts_dates_and_a_readable_summary() {
-        let fields = case_fields(&context());
+    fn the_case_gets_amounts_dates_a_readable_summary_and_the_sync_time() {
+        let fields = case_fields(&context(), &all(), "2026-11-25T10:00:00.000Z");
         assert_eq!(fields["SAP_Open_Invoices__c"], 2);
         assert_eq!(fields["SAP_Overdue_Amount__c"], 500.0);
         assert_eq!(fields["SAP_Last_Payment_Date__c"], "2026-11-01");
         assert_eq!(fields["SAP_Open_Orders__c"], 1);
+        assert_eq!(fields["SAP_Synced_At__c"], "2026-11-25T10:00:00.000Z");
         let summary = fields["SAP_Billing_Context__c"].as_str().unwrap();
         assert!(summary.contains("500.00 EUR overdue") && summary.contains("250.00 EUR on 2026-11-01"), "{summary}");
     }
 
     #[test]
+    fn only_the_derived_fields_the_mapping_lists_are_written() {
+        let derived = vec!["SAP_Overdue_Amount__c".to_string()];
+        let fields = case_fields(&context(), &derived, "t");
+        assert_eq!(fields.keys().collect::<Vec<_>>(), ["SAP_Overdue_Amount__c"]);
+    }
+
+    #[test]
     fn a_customer_without_payments_says_none_and_has_a_null_date() {
-        let fields = case_fields(&BillingContext { last_payment_date: None, last_payment_amount: None, ..context() });
+        let context = BillingContext { last_payment_date: None, last_payment_amount: None, ..context() };
+        let fields = case_fields(&context, &all(), "t");
         assert!(fields["SAP_Last_Payment_Date__c"].is_null());
         assert!(fields["SAP_Billing_Context__c"].as_str().unwrap().ends_with("last payment: none"));
     }

@@ -3,6 +3,8 @@
 //!
 //! The format is documented in the header of the shipped `mapping.toml` at the repository root.
 
+mod code_reads;
+
 use super::catalogue::{self, Entity, Kind, KindClass};
 use crate::error::Error;
 use serde_json::Value;
@@ -384,6 +386,9 @@ fn flow_list(value: &DeValue<'_>) -> Result<OptionValue, String> {
 
 type Node<'i> = Spanned<DeValue<'i>>;
 
+/// The keys of one table by name, each with its spanned key and value.
+type Entries<'a, 'i> = HashMap<String, (&'a Spanned<std::borrow::Cow<'i, str>>, &'a Node<'i>)>;
+
 /// Walks the parsed document, building the model and collecting every problem.
 struct Checker<'t> {
     text: &'t str,
@@ -430,12 +435,7 @@ impl<'t> Checker<'t> {
     }
 
     /// Reports keys other than `allowed` and returns the entries by name.
-    fn entries<'a, 'i>(
-        &mut self,
-        table: &'a DeTable<'i>,
-        allowed: &[&str],
-        context: &str,
-    ) -> HashMap<String, (&'a Spanned<std::borrow::Cow<'i, str>>, &'a Node<'i>)> {
+    fn entries<'a, 'i>(&mut self, table: &'a DeTable<'i>, allowed: &[&str], context: &str) -> Entries<'a, 'i> {
         let mut found = HashMap::new();
         for (key, value) in table.iter() {
             if allowed.contains(&key.get_ref().as_ref()) {
@@ -530,6 +530,7 @@ impl<'t> Checker<'t> {
         let context = format!("[flows.{name}]");
         let entries = self.entries(table, &allowed, &context);
         let mut mapping = self.record_mapping(name, &entries, span.clone(), &context);
+        self.check_code_reads(name, &entries, span.clone());
         for spec in OPTIONS.iter().filter(|o| o.flow == name) {
             if let Some((_, value)) = entries.get(spec.name) {
                 match (spec.check)(value.get_ref()) {
@@ -569,7 +570,7 @@ impl<'t> Checker<'t> {
     fn record_mapping(
         &mut self,
         name: &str,
-        entries: &HashMap<String, (&Spanned<std::borrow::Cow<'_, str>>, &Node<'_>)>,
+        entries: &Entries<'_, '_>,
         span: Range<usize>,
         context: &str,
     ) -> FlowMapping {
@@ -970,10 +971,9 @@ impl<'t> Checker<'t> {
         collections
     }
 
-    #[allow(clippy::type_complexity)]
     fn children_source(
         &mut self,
-        entries: &HashMap<String, (&Spanned<std::borrow::Cow<'_, str>>, &Node<'_>)>,
+        entries: &Entries<'_, '_>,
         span: Range<usize>,
         parent: &Sides,
         row: Option<&'static Entity>,
@@ -1297,13 +1297,13 @@ mod tests {
             5,
             "Account.Owner leads to User",
         );
-        let text = "version = 1\n[flows.F3]\nsalesforce_object = \"Case\"\nsap_entity = \"BusinessPartners\"\n\
+        let text = "version = 1\n[flows.F5]\nsalesforce_object = \"Opportunity\"\nsap_entity = \"Orders\"\n\
                     key = { salesforce = \"Acount.SAP_CardCode__c\", sap = \"CardCode\" }\n\
-                    derived = [\"CaseNumber\", \"SAP_Open_Orders__c\"]\n";
+                    derived = [\"IsWon\", \"SAP_Delivery_Date__c\"]\n";
         let found = problems(text);
         assert_eq!(found.len(), 2, "{found:#?}");
-        assert!(found[0].starts_with("5: ") && found[0].contains("Case has no lookup relationship `Acount`"));
-        assert!(found[1].starts_with("6: ") && found[1].contains("Case.CaseNumber is read-only"));
+        assert!(found[0].starts_with("5: ") && found[0].contains("Opportunity has no lookup relationship `Acount`"));
+        assert!(found[1].starts_with("6: ") && found[1].contains("Opportunity.IsWon is read-only"));
         let twice = flow(
             "fields = [ { salesforce = \"Phone\", sap = \"Phone1\", owner = \"both\" } ]\nderived = [\"Phone\"]\n",
         );

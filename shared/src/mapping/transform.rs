@@ -196,9 +196,20 @@ fn write_canonical(value: &Value, out: &mut String) {
     }
 }
 
-fn fields_to_sap(fields: &[FieldMapping], sf: &Record, current: Option<&Record>, salesforce_is_newer: bool) -> Record {
+/// The SAP body of a record to create, through `fields` of a mapping: every field Salesforce
+/// writes, value-mapped and in the SAP kind's form; there is no current state to compare with.
+pub fn new_sap_record<'f>(fields: impl IntoIterator<Item = &'f FieldMapping>, sf: &Record) -> Record {
+    fields_to_sap(fields, sf, None, true)
+}
+
+fn fields_to_sap<'f>(
+    fields: impl IntoIterator<Item = &'f FieldMapping>,
+    sf: &Record,
+    current: Option<&Record>,
+    salesforce_is_newer: bool,
+) -> Record {
     let mut patch = Record::new();
-    for field in fields.iter().filter(|f| f.owner.salesforce_writes(salesforce_is_newer)) {
+    for field in fields.into_iter().filter(|f| f.owner.salesforce_writes(salesforce_is_newer)) {
         let Some(source) = source_value(sf, &field.salesforce, field.default.as_ref()) else { continue };
         let value = match (&field.value_map, source) {
             (_, Value::Null) => Value::Null,

@@ -195,13 +195,14 @@ pub trait SapApi: Send + Sync {
     ) -> Result<Option<crate::domain::ItemAvailability>>;
 }
 
-/// Status written back to the opportunity.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OrderWriteBack {
-    pub order: Option<OrderRef>,
-    /// `Synced` or `Failed`.
-    pub status: &'static str,
-    pub error: Option<String>,
+/// What F1 reads of each opportunity besides what it always needs (stage, account, close date, and
+/// each line's product, quantity and price): the fields its mapping names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpportunityRead {
+    /// Opportunity field API names.
+    pub fields: Vec<String>,
+    /// OpportunityLineItem field API names.
+    pub line_fields: Vec<String>,
 }
 
 /// A read of Salesforce records by id: one SOQL query per 200 ids.
@@ -225,10 +226,9 @@ pub struct ChildQuery<'a> {
 /// What the flows need from Salesforce.
 #[async_trait]
 pub trait SalesforceApi: Send + Sync {
-    /// Opportunities with account and line items, one query for up to 200 ids. Missing ids are absent.
-    async fn opportunities(&self, ids: &[SalesforceId]) -> Result<Vec<OpportunitySnapshot>>;
-    /// Writes DocEntry, DocNum and sync status to the opportunity.
-    async fn write_back_order(&self, opportunity: &SalesforceId, write_back: &OrderWriteBack) -> Result<()>;
+    /// Opportunities with account, line items and the `read` fields, one query for up to 200 ids.
+    /// Missing ids are absent.
+    async fn opportunities(&self, ids: &[SalesforceId], read: &OpportunityRead) -> Result<Vec<OpportunitySnapshot>>;
     /// Sets the account's `SAP_CardCode__c`.
     async fn set_account_card_code(&self, account: &SalesforceId, card_code: &CardCode) -> Result<()>;
     /// Records of one object by id (missing ids are absent), with `Id` always included.

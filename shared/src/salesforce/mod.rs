@@ -13,13 +13,13 @@ mod records;
 pub mod soql;
 mod wire;
 
-pub use opportunity::{MAX_IDS_PER_QUERY, snapshot_from_record, snapshot_query, write_back_body};
+pub use opportunity::{MAX_IDS_PER_QUERY, snapshot_from_record, snapshot_query};
 pub use wire::{RecordError, RecordResult, UpsertResult, error_from_body, parse_limit_info};
 
 use crate::config::SalesforceConfig;
 use crate::domain::{CardCode, EpochMillis, OpportunitySnapshot, Record, SalesforceId};
 use crate::error::{Error, Result};
-use crate::ports::{OrderWriteBack, RecordQuery, SalesforceApi};
+use crate::ports::{OpportunityRead, RecordQuery, SalesforceApi};
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -479,27 +479,16 @@ fn parse_json<T: serde::de::DeserializeOwned>(reply: &Reply) -> Result<T> {
         .map_err(|e| Error::Transport { system: SYSTEM, message: format!("unexpected Salesforce reply: {e}") })
 }
 
-/// Now as `2026-11-25T10:00:00.000Z`.
-fn now_iso() -> String {
-    let format =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    time::OffsetDateTime::now_utc().format(&format).unwrap_or_default()
-}
-
 #[async_trait]
 impl SalesforceApi for SalesforceClient {
-    async fn opportunities(&self, ids: &[SalesforceId]) -> Result<Vec<OpportunitySnapshot>> {
+    async fn opportunities(&self, ids: &[SalesforceId], read: &OpportunityRead) -> Result<Vec<OpportunitySnapshot>> {
         let mut snapshots = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(MAX_IDS_PER_QUERY) {
-            for record in self.query_all(&snapshot_query(chunk)).await? {
-                snapshots.push(snapshot_from_record(&record)?);
+            for record in self.query_all(&snapshot_query(chunk, read)?).await? {
+                snapshots.push(snapshot_from_record(&record, read)?);
             }
         }
         Ok(snapshots)
-    }
-
-    async fn write_back_order(&self, opportunity: &SalesforceId, write_back: &OrderWriteBack) -> Result<()> {
-        self.update("Opportunity", opportunity, &write_back_body(write_back, &now_iso())).await
     }
 
     async fn set_account_card_code(&self, account: &SalesforceId, card_code: &CardCode) -> Result<()> {
@@ -547,12 +536,5 @@ mod tests {
     fn external_id_values_are_escaped_as_one_path_segment() {
         assert_eq!(utf8_percent_encode("C 1/2?x#'", PATH_SEGMENT).to_string(), "C%201%2F2%3Fx%23%27");
         assert_eq!(utf8_percent_encode("A-1_2.3~", PATH_SEGMENT).to_string(), "A-1_2.3~");
-    }
-
-    #[test]
-    fn the_sync_timestamp_is_an_iso_utc_datetime() {
-        let now = now_iso();
-        assert_eq!(now.len(), "2026-11-25T10:00:00.000Z".len(), "{now}");
-        assert!(now.ends_with('Z') && now.as_bytes()[10] == b'T');
     }
 }

@@ -1,23 +1,44 @@
-//! F1 reads and writes on Opportunity: the one query, its mapping, and the write-back body. Pure.
+//! F1's read of opportunities: the one query and its answer as snapshots. Pure.
 
-use super::soql;
-use crate::domain::{OpportunityLine, OpportunitySnapshot, SalesforceId};
+use super::{check_names, soql};
+use crate::domain::{OpportunityLine, OpportunitySnapshot, Record, SalesforceId};
 use crate::error::{Error, Result};
-use crate::ports::OrderWriteBack;
-use serde_json::{Map, Value, json};
+use crate::ports::OpportunityRead;
+use serde_json::Value;
 
 /// Most ids in one `WHERE Id IN (...)`, which keeps the URL well under the 16 KB limit.
 pub const MAX_IDS_PER_QUERY: usize = 200;
 
-/// The F1 query for up to [`MAX_IDS_PER_QUERY`] opportunities with account and lines.
-/// `CurrencyIsoCode` is left out: it exists only in multi-currency orgs.
-pub fn snapshot_query(ids: &[SalesforceId]) -> String {
-    format!(
-        "SELECT Id, Name, StageName, IsWon, CloseDate, AccountId, Account.Name, Account.SAP_CardCode__c, \
-         SAP_DocEntry__c, (SELECT ProductCode, Product2.SAP_ItemCode__c, Quantity, UnitPrice, Description \
-         FROM OpportunityLineItems ORDER BY SortOrder) FROM Opportunity WHERE Id IN {}",
+/// What F1 reads of every opportunity, whatever the mapping says: stage, account and close date.
+const OPPORTUNITY_FIELDS: [&str; 8] =
+    ["Id", "Name", "StageName", "IsWon", "CloseDate", "AccountId", "Account.Name", "Account.SAP_CardCode__c"];
+
+/// What F1 reads of every line: the product and the quantity and price the order line needs.
+const LINE_FIELDS: [&str; 4] = ["ProductCode", "Product2.SAP_ItemCode__c", "Quantity", "UnitPrice"];
+
+/// The F1 query for up to [`MAX_IDS_PER_QUERY`] opportunities with account, lines and the mapped
+/// fields of `read` (refused unless they are plain API names). `CurrencyIsoCode` is left out: it
+/// exists only in multi-currency orgs.
+pub fn snapshot_query(ids: &[SalesforceId], read: &OpportunityRead) -> Result<String> {
+    let header = select_list(&OPPORTUNITY_FIELDS, &read.fields)?;
+    let lines = select_list(&LINE_FIELDS, &read.line_fields)?;
+    Ok(format!(
+        "SELECT {header}, (SELECT {lines} FROM OpportunityLineItems ORDER BY SortOrder) FROM Opportunity WHERE Id IN {}",
         soql::in_list(ids)
-    )
+    ))
+}
+
+/// `always` and then the mapped names, each once: SOQL refuses a field selected twice, and field
+/// names ignore case.
+fn select_list(always: &[&str], mapped: &[String]) -> Result<String> {
+    check_names(&mapped.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let mut names: Vec<&str> = always.to_vec();
+    for name in mapped {
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            names.push(name);
+        }
+    }
+    Ok(names.join(", "))
 }
 
 fn text(record: &Value, field: &str) -> Option<String> {
@@ -28,8 +49,22 @@ fn unexpected(id: &str, what: &str) -> Error {
     Error::Invalid(format!("Salesforce returned Opportunity {id} with {what}"))
 }
 
+/// The values of `names` in a query answer row, under the names asked for (Salesforce answers
+/// with the field's own spelling, which may differ in case).
+fn mapped_values(record: &Value, names: &[String]) -> Record {
+    let mut values = Record::new();
+    let Some(row) = record.as_object() else { return values };
+    for name in names {
+        let found = row.get(name).or_else(|| row.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v));
+        if let Some(value) = found {
+            values.insert(name.clone(), value.clone());
+        }
+    }
+    values
+}
+
 /// Maps one record of [`snapshot_query`]'s answer.
-pub fn snapshot_from_record(record: &Value) -> Result<OpportunitySnapshot> {
+pub fn snapshot_from_record(record: &Value, read: &OpportunityRead) -> Result<OpportunitySnapshot> {
     let raw_id =
         text(record, "Id").ok_or_else(|| Error::Invalid("Salesforce returned an Opportunity without Id".into()))?;
     let id = SalesforceId::parse(&raw_id)?;
@@ -42,7 +77,7 @@ pub fn snapshot_from_record(record: &Value) -> Result<OpportunitySnapshot> {
             .and_then(Value::as_array)
             .ok_or_else(|| unexpected(&raw_id, "malformed OpportunityLineItems"))?
             .iter()
-            .map(|line| line_from_record(&raw_id, line))
+            .map(|line| line_from_record(&raw_id, line, &read.line_fields))
             .collect::<Result<_>>()?,
     };
     Ok(OpportunitySnapshot {
@@ -54,13 +89,13 @@ pub fn snapshot_from_record(record: &Value) -> Result<OpportunitySnapshot> {
         account_id: text(record, "AccountId").map(|a| SalesforceId::parse(&a)).transpose()?,
         account_name: account.and_then(|a| text(a, "Name")),
         account_card_code: account.and_then(|a| text(a, "SAP_CardCode__c")).filter(|c| !c.trim().is_empty()),
-        sap_doc_entry: record.get("SAP_DocEntry__c").and_then(Value::as_f64).map(|n| n as i64),
+        fields: mapped_values(record, &read.fields),
         lines,
         id,
     })
 }
 
-fn line_from_record(opportunity: &str, line: &Value) -> Result<OpportunityLine> {
+fn line_from_record(opportunity: &str, line: &Value, mapped: &[String]) -> Result<OpportunityLine> {
     let number = |field: &str| {
         line.get(field)
             .and_then(Value::as_f64)
@@ -71,82 +106,80 @@ fn line_from_record(opportunity: &str, line: &Value) -> Result<OpportunityLine> 
         sap_item_code: line.get("Product2").and_then(|p| text(p, "SAP_ItemCode__c")),
         quantity: number("Quantity")?,
         unit_price: number("UnitPrice")?,
-        description: text(line, "Description"),
+        fields: mapped_values(line, mapped),
     })
-}
-
-/// The longest sync error written to `SAP_Sync_Error__c` (a 255-character text field).
-const SYNC_ERROR_MAX: usize = 255;
-
-/// The PATCH body for the order write-back. Without an order, DocEntry/DocNum are left as they are.
-pub fn write_back_body(write_back: &OrderWriteBack, synced_at: &str) -> Value {
-    let mut body = Map::new();
-    if let Some(order) = write_back.order {
-        body.insert("SAP_DocEntry__c".into(), json!(order.doc_entry));
-        body.insert("SAP_DocNum__c".into(), json!(order.doc_num));
-    }
-    body.insert("SAP_Sync_Status__c".into(), json!(write_back.status));
-    let error = write_back.error.as_ref().map(|e| e.chars().take(SYNC_ERROR_MAX).collect::<String>());
-    body.insert("SAP_Sync_Error__c".into(), json!(error));
-    body.insert("SAP_Synced_At__c".into(), json!(synced_at));
-    Value::Object(body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::OrderRef;
+    use serde_json::json;
+
+    fn read() -> OpportunityRead {
+        OpportunityRead {
+            fields: vec!["SAP_DocEntry__c".into(), "closedate".into()],
+            line_fields: vec!["Id".into(), "Discount".into(), "ServiceDate".into()],
+        }
+    }
 
     #[test]
-    fn the_query_names_every_field_the_snapshot_needs_and_only_validated_ids() {
+    fn the_query_names_the_fixed_and_the_mapped_fields_once_and_only_validated_ids() {
         let ids = [SalesforceId::parse("006SM0000001Tb3").unwrap()];
-        let q = snapshot_query(&ids);
+        let q = snapshot_query(&ids, &read()).unwrap();
         assert!(q.ends_with("WHERE Id IN ('006SM0000001Tb3YAE')"), "{q}");
-        assert!(q.contains("Account.SAP_CardCode__c") && q.contains("FROM OpportunityLineItems ORDER BY SortOrder"));
+        assert!(q.starts_with(
+            "SELECT Id, Name, StageName, IsWon, CloseDate, AccountId, Account.Name, Account.SAP_CardCode__c, SAP_DocEntry__c, \
+             (SELECT ProductCode, Product2.SAP_ItemCode__c, Quantity, UnitPrice, Id, Discount, ServiceDate \
+             FROM OpportunityLineItems ORDER BY SortOrder) FROM Opportunity"
+        ), "{q}");
         assert!(!q.contains("CurrencyIsoCode"));
     }
 
     #[test]
-    fn a_queried_record_maps_to_a_snapshot_with_lines_and_account_code() {
+    fn mapped_names_carrying_soql_syntax_are_refused() {
+        for bad in ["Discount, (SELECT Id FROM User)", "Name FROM User --", "Account.Name", "", "Discount'"] {
+            let header = OpportunityRead { fields: vec![bad.into()], line_fields: Vec::new() };
+            let lines = OpportunityRead { fields: Vec::new(), line_fields: vec![bad.into()] };
+            assert!(snapshot_query(&[], &header).is_err(), "{bad:?}");
+            assert!(snapshot_query(&[], &lines).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_queried_record_maps_to_a_snapshot_with_lines_account_code_and_mapped_values() {
         let record = json!({
             "attributes": {"type": "Opportunity"}, "Id": "006SM0000001Tb3YAE", "Name": "Deal", "StageName": "Closed Won",
             "IsWon": true, "CloseDate": "2026-11-25", "AccountId": "001SM0000000iibYAA",
             "Account": {"attributes": {"type": "Account"}, "Name": "Contoso Ltd", "SAP_CardCode__c": "C20001"},
             "SAP_DocEntry__c": 42.0,
             "OpportunityLineItems": {"totalSize": 1, "done": true, "records": [
-                {"ProductCode": "A00001", "Product2": {"SAP_ItemCode__c": "A00001"}, "Quantity": 2.0, "UnitPrice": 50.0, "Description": null}
+                {"Id": "00kSM0000000001YAA", "ProductCode": "A00001", "Product2": {"SAP_ItemCode__c": "A00001"},
+                 "Quantity": 2.0, "UnitPrice": 50.0, "Discount": 10.0, "ServiceDate": null}
             ]}
         });
-        let snapshot = snapshot_from_record(&record).unwrap();
+        let snapshot = snapshot_from_record(&record, &read()).unwrap();
         assert!(snapshot.is_won);
         assert_eq!(snapshot.account_card_code.as_deref(), Some("C20001"));
-        assert_eq!(snapshot.sap_doc_entry, Some(42));
-        assert_eq!(snapshot.lines[0].sap_item_code.as_deref(), Some("A00001"));
-        assert_eq!((snapshot.lines[0].quantity, snapshot.lines[0].unit_price), (2.0, 50.0));
+        assert_eq!(
+            snapshot.fields,
+            json!({"SAP_DocEntry__c": 42.0, "closedate": "2026-11-25"}).as_object().cloned().unwrap()
+        );
+        let line = &snapshot.lines[0];
+        assert_eq!(line.sap_item_code.as_deref(), Some("A00001"));
+        assert_eq!((line.quantity, line.unit_price), (2.0, 50.0));
+        assert_eq!(
+            line.fields,
+            json!({"Id": "00kSM0000000001YAA", "Discount": 10.0, "ServiceDate": null}).as_object().cloned().unwrap()
+        );
     }
 
     #[test]
     fn null_relationships_map_to_none_and_no_lines() {
         let record = json!({"Id": "006SM0000001Tb3YAE", "Name": "D", "StageName": "Prospecting", "IsWon": false,
                             "AccountId": null, "Account": null, "SAP_DocEntry__c": null, "OpportunityLineItems": null});
-        let snapshot = snapshot_from_record(&record).unwrap();
-        assert_eq!((snapshot.account_id, snapshot.account_card_code, snapshot.sap_doc_entry), (None, None, None));
+        let snapshot = snapshot_from_record(&record, &read()).unwrap();
+        assert_eq!((snapshot.account_id, snapshot.account_card_code), (None, None));
+        assert_eq!(snapshot.fields["SAP_DocEntry__c"], Value::Null);
         assert!(snapshot.lines.is_empty());
-    }
-
-    #[test]
-    fn the_write_back_sets_status_and_clears_the_error_when_there_is_none() {
-        let ok =
-            OrderWriteBack { order: Some(OrderRef { doc_entry: 7, doc_num: 1007 }), status: "Synced", error: None };
-        let body = write_back_body(&ok, "2026-11-25T10:00:00.000Z");
-        assert_eq!(
-            body,
-            json!({"SAP_DocEntry__c": 7, "SAP_DocNum__c": 1007, "SAP_Sync_Status__c": "Synced",
-                   "SAP_Sync_Error__c": null, "SAP_Synced_At__c": "2026-11-25T10:00:00.000Z"})
-        );
-        let failed = OrderWriteBack { order: None, status: "Failed", error: Some("x".repeat(300)) };
-        let body = write_back_body(&failed, "t");
-        assert!(body.get("SAP_DocEntry__c").is_none());
-        assert_eq!(body["SAP_Sync_Error__c"].as_str().unwrap().len(), 255);
     }
 }

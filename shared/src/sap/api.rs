@@ -11,7 +11,7 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::ports::SapApi;
 use async_trait::async_trait;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// `ORDR.Comments` is nvarchar(254); longer text would be rejected with "Value too long in property".
 const MAX_COMMENTS: usize = 254;
@@ -80,34 +80,45 @@ impl SapApi for SapClient {
     }
 }
 
-/// The POST /Orders body: NumAtCard (and the UDF, when configured) carry the opportunity id, so a
-/// retry finds the order instead of creating a second one.
+/// `RDR1.Dscription` holds 100 characters; longer text would be rejected.
+const MAX_ITEM_DESCRIPTION: usize = 100;
+
+/// The POST /Orders body: the mapped properties, then the ones F1 sets itself (they win). NumAtCard
+/// (and the UDF, when configured) carry the opportunity id, so a retry finds the order instead of
+/// creating a second one.
 fn order_body(order: &NewSalesOrder, reference_udf: Option<&str>) -> Value {
     let lines: Vec<Value> = order
         .lines
         .iter()
         .map(|line| {
-            let mut json = json!({"ItemCode": line.item_code, "Quantity": line.quantity, "UnitPrice": line.unit_price});
-            if let Some(description) = &line.description {
-                json["ItemDescription"] = json!(description.chars().take(100).collect::<String>());
+            let mut json = line.mapped.clone();
+            if let Some(Value::String(description)) = json.get_mut("ItemDescription") {
+                *description = truncated(description, MAX_ITEM_DESCRIPTION);
             }
-            json
+            json.insert("ItemCode".into(), json!(line.item_code));
+            json.insert("Quantity".into(), json!(line.quantity));
+            json.insert("UnitPrice".into(), json!(line.unit_price));
+            Value::Object(json)
         })
         .collect();
-    let mut body = Map::new();
+    let mut body = order.mapped.clone();
     body.insert("CardCode".into(), json!(order.card_code));
     body.insert("DocDate".into(), json!(order.doc_date));
     body.insert("DocDueDate".into(), json!(order.doc_due_date));
     if let Some(currency) = &order.currency {
         body.insert("DocCurrency".into(), json!(currency));
     }
-    body.insert("Comments".into(), json!(order.comments.chars().take(MAX_COMMENTS).collect::<String>()));
+    body.insert("Comments".into(), json!(truncated(&order.comments, MAX_COMMENTS)));
     body.insert("NumAtCard".into(), json!(order.opportunity_id));
     if let Some(udf) = reference_udf {
         body.insert(udf.to_string(), json!(order.opportunity_id));
     }
     body.insert("DocumentLines".into(), Value::Array(lines));
     Value::Object(body)
+}
+
+fn truncated(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
 }
 
 fn order_ref(row: &Value) -> Result<OrderRef> {
@@ -126,6 +137,10 @@ mod tests {
     use super::*;
     use crate::domain::SalesOrderLine;
 
+    fn record(value: Value) -> Record {
+        value.as_object().cloned().unwrap()
+    }
+
     fn order() -> NewSalesOrder {
         NewSalesOrder {
             card_code: CardCode::parse("C20000").unwrap(),
@@ -134,26 +149,41 @@ mod tests {
             doc_due_date: "2025-06-30".into(),
             currency: None,
             comments: "c".repeat(400),
+            mapped: record(json!({"TaxDate": "2025-06-02"})),
             lines: vec![SalesOrderLine {
                 item_code: ItemCode::parse("A00001").unwrap(),
                 quantity: 2.0,
                 unit_price: 50.0,
-                description: Some("Pump".into()),
+                mapped: record(json!({"ItemDescription": "Pump", "DiscountPercent": 10.0, "ShipDate": "2025-06-15"})),
             }],
         }
     }
 
     #[test]
-    fn an_order_carries_the_opportunity_in_num_at_card_and_the_udf() {
+    fn an_order_carries_the_opportunity_in_num_at_card_and_the_udf_and_the_mapped_properties() {
         let body = order_body(&order(), Some("U_SF_OpportunityId"));
         assert_eq!(body["NumAtCard"], "006SM0000001Tb3YAE");
         assert_eq!(body["U_SF_OpportunityId"], "006SM0000001Tb3YAE");
+        assert_eq!(body["TaxDate"], "2025-06-02");
         assert_eq!(
             body["DocumentLines"][0],
-            json!({"ItemCode": "A00001", "Quantity": 2.0, "UnitPrice": 50.0, "ItemDescription": "Pump"})
+            json!({"ItemCode": "A00001", "Quantity": 2.0, "UnitPrice": 50.0, "ItemDescription": "Pump",
+                   "DiscountPercent": 10.0, "ShipDate": "2025-06-15"})
         );
         assert_eq!(body["Comments"].as_str().unwrap().len(), MAX_COMMENTS);
         assert!(body.get("DocCurrency").is_none());
         assert!(order_body(&order(), None).get("U_SF_OpportunityId").is_none());
+    }
+
+    #[test]
+    fn the_properties_f1_sets_itself_win_over_mapped_ones_and_descriptions_are_cut_to_fit() {
+        let mut order = order();
+        order.mapped.insert("NumAtCard".into(), json!("from the mapping"));
+        order.lines[0].mapped.insert("Quantity".into(), json!(99));
+        order.lines[0].mapped.insert("ItemDescription".into(), json!("d".repeat(150)));
+        let body = order_body(&order, None);
+        assert_eq!(body["NumAtCard"], "006SM0000001Tb3YAE");
+        assert_eq!(body["DocumentLines"][0]["Quantity"], 2.0);
+        assert_eq!(body["DocumentLines"][0]["ItemDescription"].as_str().unwrap().len(), MAX_ITEM_DESCRIPTION);
     }
 }
