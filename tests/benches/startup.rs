@@ -3,7 +3,8 @@
 //! Each binary is started with `AWS_LAMBDA_RUNTIME_API` and `AWS_ENDPOINT_URL` both pointing at one
 //! local listener, so its first connection, whichever it is (the runtime API's `next` request, or
 //! Secrets Manager for sap-lookup's signing key), ends the measured init. Build the release
-//! binaries first: `cargo build --release -p sf-receiver -p sap-writer -p sap-lookup -p sap-poller -p sf-writer`.
+//! binaries first: `cargo build --release -p sf-receiver -p sap-writer -p sap-lookup -p sap-poller -p sf-writer -p sap-webhook`
+//! and `cargo build --release -p reconciler` (on its own, so the others are built without the S3/SNS feature).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -49,6 +50,9 @@ fn time_to_first_connection(path: &PathBuf) -> anyhow::Result<Duration> {
         .env("SF_LOGIN_URL", "https://acme.my.salesforce.com")
         .env("SF_CLIENT_ID", "ck")
         .env("SF_CLIENT_SECRET", "cs")
+        .env("B1_WEBHOOK_SECRET_ID", "bench-b1-webhook-key")
+        .env("REPORTS_BUCKET", "bench-reports")
+        .env("REPORT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:bench-reports")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
@@ -60,8 +64,8 @@ fn time_to_first_connection(path: &PathBuf) -> anyhow::Result<Duration> {
 }
 
 fn main() -> anyhow::Result<()> {
-    println!("Lambda init benchmark: exec -> first connection to the runtime API, {RUNS} runs each");
-    for name in ["sf-receiver", "sap-writer", "sap-lookup", "sap-poller", "sf-writer"] {
+    println!("Lambda init benchmark: exec -> first connection to the runtime API, {RUNS} runs each; binary size");
+    for name in ["sf-receiver", "sap-writer", "sap-lookup", "sap-poller", "sf-writer", "sap-webhook", "reconciler"] {
         let path = binary(name);
         if !path.exists() {
             anyhow::bail!("{} is missing: run `cargo build --release -p {name}` first", path.display());
@@ -71,8 +75,9 @@ fn main() -> anyhow::Result<()> {
             (0..RUNS).map(|_| time_to_first_connection(&path)).collect::<Result<_, _>>()?;
         samples.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let size_mib = std::fs::metadata(&path)?.len() as f64 / (1024.0 * 1024.0);
         println!(
-            "  {name:<12} median {:.2} ms  p95 {:.2} ms  max {:.2} ms  (target < 15 ms)",
+            "  {name:<12} median {:.2} ms  p95 {:.2} ms  max {:.2} ms  (target < 15 ms)  size {size_mib:.2} MiB",
             ms(samples[RUNS / 2]),
             ms(samples[RUNS * 95 / 100]),
             ms(samples[RUNS - 1])

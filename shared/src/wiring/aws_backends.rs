@@ -12,15 +12,6 @@ use crate::salesforce::SalesforceClient;
 use crate::sap::SapClient;
 use std::sync::Arc;
 
-/// Which of the two systems a function talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Systems {
-    /// SAP only (sap-poller, sap-lookup).
-    Sap,
-    /// SAP and Salesforce (the writers, the reconciler).
-    SapAndSalesforce,
-}
-
 /// The ports of one Lambda function on AWS. Settings are read when a port is asked for, so a
 /// function needs only the settings of the ports it uses.
 pub struct AwsBackends<'a> {
@@ -31,15 +22,21 @@ pub struct AwsBackends<'a> {
 }
 
 impl<'a> AwsBackends<'a> {
-    /// Builds the clients of `systems`, reading their secrets from Secrets Manager (once per container).
-    pub async fn connect(sdk: &aws_config::SdkConfig, src: &'a dyn Source, systems: Systems) -> Result<Self> {
-        let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
-        let sap = Arc::new(sap_client(&secrets, src).await?);
-        let salesforce = match systems {
-            Systems::Sap => None,
-            Systems::SapAndSalesforce => Some(Arc::new(salesforce_client(&secrets, src).await?)),
-        };
-        Ok(Self { sdk: sdk.clone(), src, sap, salesforce })
+    /// Builds the SAP client, reading its secret from Secrets Manager (once per container).
+    pub async fn connect(sdk: &aws_config::SdkConfig, src: &'a dyn Source) -> Result<Self> {
+        let sap = Arc::new(sap_client(&Self::secrets(sdk), src).await?);
+        Ok(Self { sdk: sdk.clone(), src, sap, salesforce: None })
+    }
+
+    /// Adds the Salesforce client (the writers, the reconciler). A separate step, so that functions
+    /// that never reach Salesforce do not link its client at all.
+    pub async fn with_salesforce(mut self) -> Result<Self> {
+        self.salesforce = Some(Arc::new(salesforce_client(&Self::secrets(&self.sdk), self.src).await?));
+        Ok(self)
+    }
+
+    fn secrets(sdk: &aws_config::SdkConfig) -> SecretsManagerStore {
+        SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk))
     }
 
     /// The clients, whose counters give each invocation's API calls.

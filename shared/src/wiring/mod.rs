@@ -5,7 +5,7 @@ pub mod aws_backends;
 pub mod backends;
 pub mod lambda_events;
 
-pub use aws_backends::{AwsBackends, Systems};
+pub use aws_backends::AwsBackends;
 pub use backends::{Backends, QueueName};
 
 use crate::aws::{DynamoAudit, DynamoIdempotency, SecretsManagerStore, SqsQueue};
@@ -79,7 +79,7 @@ pub async fn sap_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result
 
 /// [`sap_writer`] and its clients, whose counters give each invocation's API calls.
 pub async fn sap_writer_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<(SapWriter, ApiClients)> {
-    let aws = AwsBackends::connect(sdk, src, Systems::SapAndSalesforce).await?;
+    let aws = AwsBackends::connect(sdk, src).await?.with_salesforce().await?;
     Ok((backends::sap_writer(&aws, writer_settings(src)?)?, aws.api_clients()))
 }
 
@@ -107,7 +107,7 @@ pub async fn sf_writer_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) ->
         retry_delay_secs: crate::config::parse_or(src, "SF_RETRY_DELAY_SECONDS", defaults.retry_delay_secs)?,
         ..defaults
     };
-    let aws = AwsBackends::connect(sdk, src, Systems::SapAndSalesforce).await?;
+    let aws = AwsBackends::connect(sdk, src).await?.with_salesforce().await?;
     Ok((backends::sf_writer(&aws, settings)?, aws.api_clients()))
 }
 
@@ -274,7 +274,7 @@ pub async fn sap_poller_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -
         lease_secs: parse_or(src, "POLL_LEASE_SECONDS", defaults.lease_secs)?,
         max_pages: parse_or(src, "POLL_MAX_PAGES", defaults.max_pages)?,
     };
-    let aws = AwsBackends::connect(sdk, src, Systems::Sap).await?;
+    let aws = AwsBackends::connect(sdk, src).await?;
     Ok((backends::sap_poller(&aws, settings)?, aws.api_clients()))
 }
 
@@ -336,7 +336,7 @@ pub async fn reconciler(
     src: &dyn Source,
 ) -> Result<crate::flows::f8_reconcile::Reconciler> {
     use crate::aws::{S3Reports, SnsNotifier};
-    let aws = AwsBackends::connect(sdk, src, Systems::SapAndSalesforce).await?;
+    let aws = AwsBackends::connect(sdk, src).await?.with_salesforce().await?;
     let reports = Arc::new(S3Reports::new(
         S3Reports::client(sdk),
         required(src, "REPORTS_BUCKET")?,
