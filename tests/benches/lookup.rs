@@ -5,7 +5,7 @@ use b1force_cli::local::sap_config;
 use e2e::lookup::{KEY, lookups, signed_get};
 use sandbox::{FaultConfig, SapOptions, SapSandbox};
 use shared::domain::CardCode;
-use shared::ports::{Clock, SapApi, SystemClock};
+use shared::ports::{Clock, SapLookups, SystemClock};
 use shared::sap::SapClient;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -8,12 +8,12 @@ use e2e::pipeline::{
 };
 use sandbox::FaultConfig;
 use serde_json::{Value, json};
-use shared::domain::{CardCode, OpportunitySnapshot, Record, SalesforceId};
+use shared::domain::{CardCode, Record, SalesforceId};
 use shared::embedded::ManualClock;
 use shared::engine::sap_writer::{InboundMessage, SapWriter};
 use shared::flows::ToSap;
 use shared::mapping::file::MappingFile;
-use shared::ports::{Clock, OpportunityRead, Outcome, Queue, RecordQuery, SalesforceApi};
+use shared::ports::{Clock, Outcome, Queue, SalesforceUpdates};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,31 +46,18 @@ async fn every_closed_won_event_delivered_three_times_yields_exactly_one_order_p
 }
 
 /// A Salesforce port whose opportunity write-back never returns: the invocation dies there.
-struct DiesBeforeWriteBack(Arc<dyn SalesforceApi>);
+struct DiesBeforeWriteBack(Arc<dyn SalesforceUpdates>);
 
 #[async_trait]
-impl SalesforceApi for DiesBeforeWriteBack {
-    async fn opportunities(
-        &self,
-        ids: &[SalesforceId],
-        read: &OpportunityRead,
-    ) -> shared::Result<Vec<OpportunitySnapshot>> {
-        self.0.opportunities(ids, read).await
-    }
+impl SalesforceUpdates for DiesBeforeWriteBack {
     async fn set_account_card_code(&self, account: &SalesforceId, code: &CardCode) -> shared::Result<()> {
         self.0.set_account_card_code(account, code).await
-    }
-    async fn records(&self, query: &RecordQuery<'_>, ids: &[SalesforceId]) -> shared::Result<Vec<Record>> {
-        self.0.records(query, ids).await
     }
     async fn update_record(&self, object: &str, id: &SalesforceId, fields: &Record) -> shared::Result<()> {
         if object == "Opportunity" {
             return std::future::pending().await;
         }
         self.0.update_record(object, id, fields).await
-    }
-    async fn changed_since(&self, object: &str, since: i64) -> shared::Result<Vec<SalesforceId>> {
-        self.0.changed_since(object, since).await
     }
 }
 
@@ -83,7 +70,8 @@ async fn a_crash_between_order_creation_and_write_back_heals_on_redelivery_witho
     let received = stack.to_sap.receive(10).await.unwrap();
     let batch: Vec<InboundMessage> = received.iter().map(InboundMessage::from).collect();
     let writer = stack.writer();
-    let flows = ToSap { salesforce: Arc::new(DiesBeforeWriteBack(stack.salesforce.clone())), ..writer.flows.clone() };
+    let flows =
+        ToSap { salesforce_updates: Arc::new(DiesBeforeWriteBack(stack.salesforce.clone())), ..writer.flows.clone() };
     let dying = SapWriter { flows, ..writer };
     let deadline = clock.now_millis() + 90_000;
     let crashed = tokio::time::timeout(Duration::from_secs(3), dying.process_batch(&batch, deadline)).await;

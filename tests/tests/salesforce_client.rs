@@ -8,7 +8,7 @@ use shared::domain::{CardCode, OrderRef, OrderWriteBack, SalesforceId};
 use shared::flows::f1_orders::opportunity_read;
 use shared::mapping::f1;
 use shared::mapping::file::MappingFile;
-use shared::ports::{OpportunityRead, SalesforceApi};
+use shared::ports::{OpportunityRead, SalesforceReads, SalesforceUpdates};
 use shared::salesforce::{SalesforceClient, soql};
 use std::collections::{HashMap, HashSet};
 

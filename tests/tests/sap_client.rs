@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::domain::{CardCode, ItemCode, NewBusinessPartner, NewSalesOrder, Record, SalesOrderLine, SalesforceId};
 use shared::error::Error;
-use shared::ports::SapApi;
+use shared::ports::SapOrders;
 use shared::sap::SapClient;
 use shared::sap::odata::{Filter, Literal, Query};
 use std::collections::BTreeSet;

@@ -5,7 +5,7 @@ use sandbox::{SapOptions, SapSandbox};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::domain::{BillingContext, CardCode, ItemCode, Record};
-use shared::ports::SapApi;
+use shared::ports::{SapBilling, SapLookups, SapPartners};
 use shared::sap::SapClient;
 use shared::sap::odata::{Filter, Literal, Query};
 

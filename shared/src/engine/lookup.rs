@@ -17,7 +17,7 @@ use crate::domain::{CardCode, EpochMillis, ItemCode};
 use crate::error::Error;
 use crate::ingress::function_url::{FunctionUrlRequest, HttpResponse};
 use crate::ingress::salesforce_webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, verify};
-use crate::ports::{Clock, SapApi};
+use crate::ports::{Clock, SapLookups};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -29,7 +29,7 @@ const MAX_CACHED: usize = 10_000;
 
 /// The lookup endpoint and its cache.
 pub struct Lookups {
-    sap: Arc<dyn SapApi>,
+    sap: Arc<dyn SapLookups>,
     clock: Arc<dyn Clock>,
     key: SecretString,
     ttl_ms: i64,
@@ -39,7 +39,7 @@ pub struct Lookups {
 
 impl Lookups {
     /// Lookups answered from `sap`, signed with `key`, cached for `ttl_ms`.
-    pub fn new(sap: Arc<dyn SapApi>, clock: Arc<dyn Clock>, key: SecretString, ttl_ms: i64) -> Self {
+    pub fn new(sap: Arc<dyn SapLookups>, clock: Arc<dyn Clock>, key: SecretString, ttl_ms: i64) -> Self {
         Self { sap, clock, key, ttl_ms, cache: Mutex::new(HashMap::new()), sap_reads: AtomicU64::new(0) }
     }
 

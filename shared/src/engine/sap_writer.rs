@@ -201,14 +201,14 @@ impl SapWriter {
         let mut snapshots = Snapshots::default();
         if let Some(ids) = by_object.get("Opportunity") {
             let read = f1_orders::opportunity_read(&self.flows.mapping)?;
-            let found = self.flows.salesforce.opportunities(ids, &read).await?;
+            let found = self.flows.salesforce_reads.opportunities(ids, &read).await?;
             snapshots.opportunities.extend(found.into_iter().map(|s| (s.id.clone(), s)));
         }
         if let Some(ids) = by_object.get("Case") {
             let fields = f3_cases::case_fields(&self.flows.mapping)?;
             snapshots.insert_records(
                 self.flows
-                    .salesforce
+                    .salesforce_reads
                     .records(&RecordQuery { object: "Case", fields: &fields, child: None }, ids)
                     .await?,
             );
@@ -222,7 +222,7 @@ impl SapWriter {
             let Some(ids) = by_object.get(object) else { continue };
             let fields: Vec<String> = read.iter().map(|f| f.to_string()).collect();
             snapshots.insert_records(
-                self.flows.salesforce.records(&RecordQuery { object, fields: &fields, child: None }, ids).await?,
+                self.flows.salesforce_reads.records(&RecordQuery { object, fields: &fields, child: None }, ids).await?,
             );
             accounts.extend(ids.iter().filter_map(|id| snapshots.parent_account(id, link)));
         }
@@ -235,7 +235,7 @@ impl SapWriter {
                 .as_deref()
                 .map(|relationship| ChildQuery { relationship, fields: &read.contact_fields });
             let query = RecordQuery { object: "Account", fields: &read.fields, child };
-            snapshots.insert_records(self.flows.salesforce.records(&query, &accounts).await?);
+            snapshots.insert_records(self.flows.salesforce_reads.records(&query, &accounts).await?);
         }
         Ok(snapshots)
     }

@@ -23,7 +23,7 @@ use crate::mapping::f3;
 use crate::mapping::file::MappingFile;
 use crate::mapping::plan::{self, ENTITY_ORDER, Target, Write};
 use crate::ports::SyncState;
-use crate::ports::{AuditLog, Clock, Outcome, Queue, ReceivedMessage, SalesforceWrites, SapApi, SapRows};
+use crate::ports::{AuditLog, Clock, Outcome, Queue, ReceivedMessage, SalesforceWrites, SapBilling, SapRows};
 use rand::Rng;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -61,7 +61,7 @@ impl Default for SfWriterSettings {
 pub struct SfWriter {
     pub sap: Arc<dyn SapRows>,
     /// Billing context for F6 payment status.
-    pub billing: Arc<dyn SapApi>,
+    pub billing: Arc<dyn SapBilling>,
     pub salesforce: Arc<dyn SalesforceWrites>,
     /// `to-salesforce.fifo`.
     pub queue: Arc<dyn Queue>,

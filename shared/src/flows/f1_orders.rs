@@ -47,7 +47,7 @@ pub async fn sync_opportunity(ports: &ToSap, snapshot: Option<&OpportunitySnapsh
                 return Err(err);
             }
         }
-        ports.salesforce.set_account_card_code(&bp.salesforce_account_id, &bp.card_code).await?;
+        ports.salesforce_updates.set_account_card_code(&bp.salesforce_account_id, &bp.card_code).await?;
     }
     let (order, disposition, action) = match ports.sap.find_order_for_opportunity(&opp.id).await? {
         Some(existing) => (existing, Done::Linked { doc_entry: existing.doc_entry }, "link_existing_order"),
@@ -74,7 +74,7 @@ pub async fn write_back(
     if fields.is_empty() {
         return Ok(());
     }
-    ports.salesforce.update_record("Opportunity", opp, &fields).await
+    ports.salesforce_updates.update_record("Opportunity", opp, &fields).await
 }
 
 /// SAP names a rejected line by number only ("[line: 2]"); add the item codes so the audit says which product.

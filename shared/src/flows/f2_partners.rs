@@ -127,7 +127,7 @@ pub async fn sync_account(ports: &ToSap, id: &SalesforceId, account: Option<&Rec
         }
     };
     if stored_code.is_none() {
-        ports.salesforce.set_account_card_code(id, &card_code).await?;
+        ports.salesforce_updates.set_account_card_code(id, &card_code).await?;
     }
     ports.state.put_hash(&record_key, Direction::SfToSap, &hash, ports.clock.now_millis()).await?;
     ports.state.link(&record_key, &format!("sap:BusinessPartners:{card_code}")).await?;

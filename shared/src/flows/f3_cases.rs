@@ -47,7 +47,7 @@ pub async fn sync_case(ports: &ToSap, id: &SalesforceId, case: Option<&Record>) 
     let context = ports.sap.billing_context(&card_code, &today).await?;
     let synced_at = crate::domain::rfc3339_millis(ports.clock.now_millis());
     let fields = f3::case_fields(&context, &ports.mapping.flow("F3")?.derived, &synced_at);
-    ports.salesforce.update_record("Case", id, &fields).await?;
+    ports.salesforce_updates.update_record("Case", id, &fields).await?;
     tracing::info!(card_code = %card_code, open_invoices = context.open_invoice_count, "case enriched with SAP billing context");
     Ok(Applied::new(Done::Written, "enrich_case", Some(card_code.to_string())))
 }

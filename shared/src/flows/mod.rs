@@ -17,7 +17,7 @@ pub mod f8_reconcile;
 pub mod resync;
 
 use crate::mapping::file::MappingFile;
-use crate::ports::{Clock, Queue, SalesforceApi, SapApi, SyncState};
+use crate::ports::{Clock, Queue, SalesforceReads, SalesforceUpdates, SapApi, SyncState};
 use std::sync::Arc;
 
 /// Knobs for the Salesforce → SAP flows.
@@ -41,7 +41,10 @@ impl Default for WriterSettings {
 #[derive(Clone)]
 pub struct ToSap {
     pub sap: Arc<dyn SapApi>,
-    pub salesforce: Arc<dyn SalesforceApi>,
+    /// The sap-writer's batch reads and a resync's changed ids.
+    pub salesforce_reads: Arc<dyn SalesforceReads>,
+    /// What the flows write back (CardCodes, order links, case context).
+    pub salesforce_updates: Arc<dyn SalesforceUpdates>,
     /// Content hashes and cross-references (echo suppression, identity).
     pub state: Arc<dyn SyncState>,
     /// The field mapping.

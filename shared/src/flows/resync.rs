@@ -11,7 +11,7 @@ const LOOKBACK_MS: i64 = 5 * 60 * 1000;
 
 /// Re-enqueues one notification per record of `note.record.object` modified since the overflow.
 pub async fn resync(ports: &ToSap, note: &Notification) -> Result<Applied> {
-    let ids = ports.salesforce.changed_since(&note.record.object, note.changed_at - LOOKBACK_MS).await?;
+    let ids = ports.salesforce_reads.changed_since(&note.record.object, note.changed_at - LOOKBACK_MS).await?;
     let messages: Vec<OutgoingMessage> = ids
         .iter()
         .map(|id| {

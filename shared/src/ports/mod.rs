@@ -165,35 +165,55 @@ pub trait SecretStore: Send + Sync {
     async fn get(&self, name: &str) -> Result<Secret>;
 }
 
-/// What F1 needs from SAP.
+/// F1: the customer and the sales order of a won opportunity.
 #[async_trait]
-pub trait SapApi: Send + Sync {
+pub trait SapOrders: Send + Sync {
     /// True when the business partner exists.
     async fn business_partner_exists(&self, card_code: &CardCode) -> Result<bool>;
     async fn create_business_partner(&self, bp: &NewBusinessPartner) -> Result<()>;
     /// The sales order carrying this opportunity id (UDF or NumAtCard), if any.
     async fn find_order_for_opportunity(&self, opportunity: &SalesforceId) -> Result<Option<OrderRef>>;
     async fn create_order(&self, order: &NewSalesOrder) -> Result<OrderRef>;
+}
+
+/// F2: business partners as mapped records.
+#[async_trait]
+pub trait SapPartners: Send + Sync {
     /// The business partner with only `select` properties (all when empty); `None` when it does not exist.
     async fn business_partner(&self, card_code: &CardCode, select: &[String]) -> Result<Option<Record>>;
     /// Creates a business partner from a mapped record carrying `CardCode`; when that code exists
-    /// already (a replay or a race), the record is applied to it as [`SapApi::patch_business_partner`].
+    /// already (a replay or a race), the record is applied to it as [`SapPartners::patch_business_partner`].
     async fn create_business_partner_record(&self, record: &Record) -> Result<()>;
     /// PATCHes a business partner (never PUT). Contacts without `InternalCode` are matched to existing
     /// ones by `U_SF_ContactId`, addresses without `RowNum` by `AddressName` + `AddressType`, so they
     /// update in place instead of being inserted twice (one extra GET when some need matching).
     async fn patch_business_partner(&self, card_code: &CardCode, record: &Record) -> Result<()>;
-    /// F3: open invoices, overdue amount (`today` is `YYYY-MM-DD`), last payment, open orders.
+}
+
+/// F3 and the credit-memo refresh: a customer's billing context.
+#[async_trait]
+pub trait SapBilling: Send + Sync {
+    /// Open invoices, overdue amount (`today` is `YYYY-MM-DD`), last payment, open orders.
     async fn billing_context(&self, card_code: &CardCode, today: &str) -> Result<crate::domain::BillingContext>;
-    /// Live lookup: limit, balance, open orders, frozen; `None` when the partner does not exist.
+}
+
+/// The live lookups a rep's screen asks for.
+#[async_trait]
+pub trait SapLookups: Send + Sync {
+    /// Limit, balance, open orders, frozen; `None` when the partner does not exist.
     async fn credit_status(&self, card_code: &CardCode) -> Result<Option<crate::domain::CreditStatus>>;
-    /// Live lookup: price on `price_list` and stock over all warehouses; `None` when the item does not exist.
+    /// Price on `price_list` and stock over all warehouses; `None` when the item does not exist.
     async fn item_availability(
         &self,
         item_code: &crate::domain::ItemCode,
         price_list: i32,
     ) -> Result<Option<crate::domain::ItemAvailability>>;
 }
+
+/// Everything the Salesforce → SAP flows ask of SAP (F1 orders, F2 partners, F3 billing).
+pub trait SapApi: SapOrders + SapPartners + SapBilling {}
+
+impl<T: SapOrders + SapPartners + SapBilling> SapApi for T {}
 
 /// What F1 reads of each opportunity besides what it always needs (stage, account, close date, and
 /// each line's product, quantity and price): the fields its mapping names.
@@ -223,20 +243,25 @@ pub struct ChildQuery<'a> {
     pub fields: &'a [String],
 }
 
-/// What the flows need from Salesforce.
+/// What the sap-writer reads from Salesforce: a batch's records, and a resync's changed ids.
 #[async_trait]
-pub trait SalesforceApi: Send + Sync {
+pub trait SalesforceReads: Send + Sync {
     /// Opportunities with account, line items and the `read` fields, one query for up to 200 ids.
     /// Missing ids are absent.
     async fn opportunities(&self, ids: &[SalesforceId], read: &OpportunityRead) -> Result<Vec<OpportunitySnapshot>>;
-    /// Sets the account's `SAP_CardCode__c`.
-    async fn set_account_card_code(&self, account: &SalesforceId, card_code: &CardCode) -> Result<()>;
     /// Records of one object by id (missing ids are absent), with `Id` always included.
     async fn records(&self, query: &RecordQuery<'_>, ids: &[SalesforceId]) -> Result<Vec<Record>>;
-    /// PATCHes fields of one record (tagged with our client id, so its CDC echo is dropped).
-    async fn update_record(&self, object: &str, id: &SalesforceId, fields: &Record) -> Result<()>;
     /// Ids of the object's records modified at or after `since` (GAP_OVERFLOW resync), oldest first.
     async fn changed_since(&self, object: &str, since: EpochMillis) -> Result<Vec<SalesforceId>>;
+}
+
+/// What the Salesforce → SAP flows write back to Salesforce, one record at a time.
+#[async_trait]
+pub trait SalesforceUpdates: Send + Sync {
+    /// Sets the account's `SAP_CardCode__c`.
+    async fn set_account_card_code(&self, account: &SalesforceId, card_code: &CardCode) -> Result<()>;
+    /// PATCHes fields of one record (tagged with our client id, so its CDC echo is dropped).
+    async fn update_record(&self, object: &str, id: &SalesforceId, fields: &Record) -> Result<()>;
 }
 
 /// What the sf-writer reads from SAP: current rows by key, many keys per request.

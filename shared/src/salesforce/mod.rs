@@ -1,6 +1,6 @@
 //! Salesforce REST client (API v63.0): client-credentials login with a cached token, SOQL with
 //! paging, single-record and sObject Collections writes, `Sforce-Limit-Info` tracking, and the
-//! [`SalesforceApi`] port for F1.
+//! [`SalesforceReads`] and [`SalesforceUpdates`] ports for the Salesforce → SAP flows.
 //!
 //! Every write carries `Sforce-Call-Options: client=<tag>` so our own changes can be recognised in
 //! CDC `changeOrigin` (echo suppression). Tokens have no expiry in the reply: a 401
@@ -19,7 +19,7 @@ pub use wire::{RecordError, RecordResult, UpsertResult, error_from_body, parse_l
 use crate::config::SalesforceConfig;
 use crate::domain::{CardCode, EpochMillis, OpportunitySnapshot, Record, SalesforceId};
 use crate::error::{Error, Result};
-use crate::ports::{OpportunityRead, RecordQuery, SalesforceApi};
+use crate::ports::{OpportunityRead, RecordQuery, SalesforceReads, SalesforceUpdates};
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -480,7 +480,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(reply: &Reply) -> Result<T> {
 }
 
 #[async_trait]
-impl SalesforceApi for SalesforceClient {
+impl SalesforceReads for SalesforceClient {
     async fn opportunities(&self, ids: &[SalesforceId], read: &OpportunityRead) -> Result<Vec<OpportunitySnapshot>> {
         let mut snapshots = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(MAX_IDS_PER_QUERY) {
@@ -489,10 +489,6 @@ impl SalesforceApi for SalesforceClient {
             }
         }
         Ok(snapshots)
-    }
-
-    async fn set_account_card_code(&self, account: &SalesforceId, card_code: &CardCode) -> Result<()> {
-        self.update("Account", account, &json!({"SAP_CardCode__c": card_code.as_str()})).await
     }
 
     async fn records(&self, query: &RecordQuery<'_>, ids: &[SalesforceId]) -> Result<Vec<Record>> {
@@ -505,16 +501,23 @@ impl SalesforceApi for SalesforceClient {
         Ok(out)
     }
 
-    async fn update_record(&self, object: &str, id: &SalesforceId, fields: &Record) -> Result<()> {
-        self.update(object, id, &Value::Object(fields.clone())).await
-    }
-
     async fn changed_since(&self, object: &str, since: EpochMillis) -> Result<Vec<SalesforceId>> {
         self.query_all(&records::changed_since_query(object, since)?)
             .await?
             .iter()
             .map(|row| SalesforceId::parse(row.get("Id").and_then(Value::as_str).unwrap_or_default()))
             .collect()
+    }
+}
+
+#[async_trait]
+impl SalesforceUpdates for SalesforceClient {
+    async fn set_account_card_code(&self, account: &SalesforceId, card_code: &CardCode) -> Result<()> {
+        self.update("Account", account, &json!({"SAP_CardCode__c": card_code.as_str()})).await
+    }
+
+    async fn update_record(&self, object: &str, id: &SalesforceId, fields: &Record) -> Result<()> {
+        self.update(object, id, &Value::Object(fields.clone())).await
     }
 }
 

@@ -1,4 +1,4 @@
-//! [`SapApi`] for [`SapClient`]: F1 orders here; F2 business partners, F3 billing context and the
+//! The SAP ports ([`SapOrders`], [`SapPartners`], [`SapBilling`], [`SapLookups`]) for [`SapClient`]: F1 orders here; F2 business partners, F3 billing context and the
 //! live lookups delegate to `business_partners.rs` and `billing.rs`.
 
 use super::SapClient;
@@ -9,7 +9,7 @@ use crate::domain::{
     Record, SalesforceId,
 };
 use crate::error::{Error, Result};
-use crate::ports::SapApi;
+use crate::ports::{SapBilling, SapLookups, SapOrders, SapPartners};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 const MAX_COMMENTS: usize = 254;
 
 #[async_trait]
-impl SapApi for SapClient {
+impl SapOrders for SapClient {
     async fn business_partner_exists(&self, card_code: &CardCode) -> Result<bool> {
         match self.get(&format!("BusinessPartners({})?$select=CardCode", quote(card_code.as_str()))).await {
             Ok(_) => Ok(true),
@@ -54,7 +54,10 @@ impl SapApi for SapClient {
         let created = self.post("Orders", &order_body(order, self.order_reference_udf().map(|p| p.as_str()))).await?;
         order_ref(&created)
     }
+}
 
+#[async_trait]
+impl SapPartners for SapClient {
     async fn business_partner(&self, card_code: &CardCode, select: &[String]) -> Result<Option<Record>> {
         self.read_business_partner(card_code, select).await
     }
@@ -66,11 +69,17 @@ impl SapApi for SapClient {
     async fn patch_business_partner(&self, card_code: &CardCode, record: &Record) -> Result<()> {
         self.patch_business_partner_with(card_code, record).await
     }
+}
 
+#[async_trait]
+impl SapBilling for SapClient {
     async fn billing_context(&self, card_code: &CardCode, today: &str) -> Result<BillingContext> {
         self.read_billing_context(card_code, today).await
     }
+}
 
+#[async_trait]
+impl SapLookups for SapClient {
     async fn credit_status(&self, card_code: &CardCode) -> Result<Option<CreditStatus>> {
         self.read_credit_status(card_code).await
     }

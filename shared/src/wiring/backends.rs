@@ -52,7 +52,8 @@ pub trait Backends {
 pub fn to_sap_flows(backends: &dyn Backends, settings: WriterSettings) -> Result<ToSap> {
     Ok(ToSap {
         sap: backends.sap()?,
-        salesforce: backends.salesforce()?,
+        salesforce_reads: backends.salesforce()?,
+        salesforce_updates: backends.salesforce()?,
         state: backends.sync_state()?,
         mapping: backends.mapping()?,
         requeue: backends.queue(QueueName::ToSap)?,
