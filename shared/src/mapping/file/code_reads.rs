@@ -3,7 +3,7 @@
 //! pairs, properties and derived fields they allow come from `mapping::f1` and `mapping::f3`,
 //! which the flows use too.
 
-use super::{Checker, Entries, Node};
+use super::validate::{Checker, Entries, Node};
 use crate::mapping::{f1, f3};
 use std::ops::Range;
 
