@@ -98,7 +98,7 @@ pub fn render(entries: &[AuditEntry]) -> String {
                 rfc3339(e.at),
                 e.record_key.clone(),
                 e.direction.to_string(),
-                e.action.clone(),
+                e.action.to_string(),
                 outcome_name(e),
                 dash(&e.error_code),
                 dash(&e.target_id),
@@ -120,6 +120,7 @@ mod tests {
     use super::*;
     use shared::domain::state::Direction;
     use shared::error::ErrorClass;
+    use shared::ports::AuditAction;
     use shared::ports::Outcome;
 
     #[test]
@@ -140,7 +141,7 @@ mod tests {
             at,
             correlation_id: "c-1".into(),
             direction: Direction::SfToSap,
-            action: if error.is_some() { "dead_letter" } else { "create_order" }.into(),
+            action: if error.is_some() { AuditAction::DeadLetter } else { AuditAction::CreateOrder },
             outcome,
             source_version: None,
             payload_digest: None,

@@ -3,8 +3,7 @@
 //! Each binary is started with `AWS_LAMBDA_RUNTIME_API` and `AWS_ENDPOINT_URL` both pointing at one
 //! local listener, so its first connection, whichever it is (the runtime API's `next` request, or
 //! Secrets Manager for sap-lookup's signing key), ends the measured init. Build the release
-//! binaries first: `cargo build --release -p sf-receiver -p sap-writer -p sap-lookup -p sap-poller -p sf-writer -p sap-webhook`
-//! and `cargo build --release -p reconciler` (on its own, so the others are built without the S3/SNS feature).
+//! binaries first: `cargo build --release -p sf-receiver -p sap-writer -p sap-lookup -p sap-poller -p sf-writer -p sap-webhook -p reconciler`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -190,7 +190,7 @@ async fn what_the_webhook_queues_the_sf_writer_writes_to_salesforce() {
         .all()
         .into_iter()
         .filter(|e| e.record_key.starts_with("sap:"))
-        .map(|e| (e.record_key, e.action))
+        .map(|e| (e.record_key, e.action.to_string()))
         .collect();
     // Every key resolved to an SAP row (no skip_missing); seeded order 1, entered in SAP, becomes a Salesforce Order.
     let expected = [("sap:Orders:1", "write"), ("sap:Invoices:2", "write"), ("sap:BusinessPartners:C20000", "write")];

@@ -14,6 +14,7 @@ use shared::embedded::{
     EmbeddedAudit, EmbeddedIdempotency, EmbeddedQueue, EmbeddedQueueOptions, EmbeddedSecrets, ManualClock,
 };
 use shared::error::{Error, ErrorClass};
+use shared::ports::AuditAction;
 use shared::ports::{
     AuditEntry, AuditLog, Claim, IdempotencyStore, Outcome, OutgoingMessage, Queue, ReceivedMessage, Secret,
     SecretStore,
@@ -294,7 +295,7 @@ fn attempt(record_key: &str, at: EpochMillis, correlation_id: &str, outcome: Out
         at,
         correlation_id: correlation_id.into(),
         direction: Direction::SfToSap,
-        action: "create_order".into(),
+        action: AuditAction::CreateOrder,
         outcome,
         source_version: Some("2026-11-02T10:00:00Z".into()),
         payload_digest: Some("ab12".into()),

@@ -18,6 +18,7 @@ use serde_json::Value;
 use shared::domain::RecordKey;
 use shared::embedded::{EmbeddedQueue, ManualClock};
 use shared::engine::sf_writer::SfWriterSettings;
+use shared::ports::AuditAction;
 use shared::ports::{AuditEntry, Clock, Outcome, OutgoingMessage, Queue, ReceivedMessage};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -119,8 +120,8 @@ async fn after_an_induced_failure_and_its_fix_a_redrive_processes_every_dead_let
     for id in &ids {
         let trail = trail(&stack, id);
         let dead = position(&trail, |e| e.outcome == Outcome::DeadLettered);
-        let redriven = position(&trail, |e| e.action == "redrive");
-        let created = position(&trail, |e| e.outcome == Outcome::Succeeded && e.action == "create_order");
+        let redriven = position(&trail, |e| e.action == AuditAction::Redrive);
+        let created = position(&trail, |e| e.outcome == Outcome::Succeeded && e.action == AuditAction::CreateOrder);
         assert!(dead < redriven && redriven < created, "{trail:#?}");
     }
 }
@@ -242,7 +243,7 @@ async fn audit_finds_every_attempt_of_a_record_in_order_and_failures_since_a_tim
     let record = RecordKey::parse(&format!("sf:Opportunity:{}", ids[0])).unwrap();
     let found = audit_cmd::entries(&AuditQuery::Record(record.clone()), stack.audit.as_ref(), clock.as_ref()).await;
     let found = found.unwrap();
-    let writer: Vec<Outcome> = found.iter().filter(|e| e.action != "receive").map(|e| e.outcome).collect();
+    let writer: Vec<Outcome> = found.iter().filter(|e| e.action != AuditAction::Receive).map(|e| e.outcome).collect();
     assert_eq!(writer, [Outcome::Retrying, Outcome::Retrying, Outcome::Succeeded], "{found:#?}");
     assert!(found.windows(2).all(|w| w[0].at <= w[1].at), "oldest first");
     assert_eq!(found, trail(&stack, &ids[0]), "every attempt the writer and receiver recorded");
@@ -301,7 +302,7 @@ async fn replaying_a_synced_opportunity_converges_to_the_same_order_and_write_ba
     assert_eq!(synced(&stack), before);
     assert_exactly_one_order_each_and_written_back(&stack, &ids);
     let trail = trail(&stack, &ids[1]);
-    let replay_entry = position(&trail, |e| e.action == "replay");
+    let replay_entry = position(&trail, |e| e.action == AuditAction::Replay);
     let after = &trail[replay_entry + 1..];
     assert!(!after.is_empty(), "the writer audited the replay: {trail:#?}");
     assert!(after.iter().all(|e| e.correlation_id == replayed.notification.correlation_id), "{trail:#?}");

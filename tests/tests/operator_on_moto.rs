@@ -10,6 +10,7 @@ use shared::aws::{DynamoAudit, SqsQueue};
 use shared::domain::state::Direction;
 use shared::domain::{Notification, RecordKey};
 use shared::error::ErrorClass;
+use shared::ports::AuditAction;
 use shared::ports::{AuditEntry, AuditLog, Clock, Outcome, OutgoingMessage, Queue, SystemClock};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -36,11 +37,10 @@ fn entry(record: usize, at: i64, outcome: Outcome) -> AuditEntry {
         correlation_id: format!("c{record}"),
         direction: Direction::SapToSf,
         action: match outcome {
-            Outcome::Succeeded => "write",
-            Outcome::DeadLettered => "dead_letter",
-            _ => "retry",
-        }
-        .into(),
+            Outcome::Succeeded => AuditAction::Write,
+            Outcome::DeadLettered => AuditAction::DeadLetter,
+            _ => AuditAction::Retry,
+        },
         outcome,
         source_version: Some(format!("v{record}")),
         payload_digest: None,

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use shared::embedded::{EmbeddedNotifier, LocalReports};
 use shared::engine::sf_writer::{SfWriterSettings, Stop};
 use shared::flows::f8_reconcile::{ExceptionKind, Period, ReconOutcome, ReconReport, ReconRequest, RepairSummary};
+use shared::ports::AuditAction;
 use shared::salesforce::SalesforceClient;
 use shared::sap::SapClient;
 use std::collections::BTreeSet;
@@ -145,7 +146,7 @@ async fn planted_differences_are_found_exactly_and_a_repair_clears_them() {
     let repaired = reconcile(&bench, true).await;
     assert_eq!(found(&repaired), expected);
     assert_eq!(repaired.report.repair, Some(RepairSummary { to_salesforce: 4, to_sap: 1, manual: 0 }));
-    let audited = bench.stack.audit.all().into_iter().filter(|e| e.action == "reconcile_repair").count();
+    let audited = bench.stack.audit.all().into_iter().filter(|e| e.action == AuditAction::ReconcileRepair).count();
     assert_eq!(audited, 5);
     assert_eq!(bench.stack.to_sap.len(), 1, "{:?}", bench.stack.to_sap.messages());
 

@@ -13,6 +13,7 @@
 use super::Route;
 use shared::domain::{EpochMillis, Notification, digest};
 use shared::error::{Error, ErrorClass, Result};
+use shared::ports::AuditAction;
 use shared::ports::{AuditEntry, AuditLog, Clock, FAILURE_OUTCOMES, Outcome, OutgoingMessage, Queue, ReceivedMessage};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
@@ -433,7 +434,7 @@ async fn record_redrive(audit: &dyn AuditLog, clock: &dyn Clock, route: Route, l
         clock.now_millis(),
         note.map(|n| n.correlation_id.clone()).unwrap_or_else(|| letter.message_id.clone()),
         route.direction(),
-        "redrive",
+        AuditAction::Redrive,
         note.map(|n| n.source_version.clone()),
     );
     if let Err(err) = audit.record(&entry).await {
@@ -478,7 +479,7 @@ mod tests {
             at,
             correlation_id: "c".into(),
             direction: Direction::SfToSap,
-            action: "a".into(),
+            action: AuditAction::Write,
             outcome,
             source_version: None,
             payload_digest: None,

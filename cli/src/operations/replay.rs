@@ -6,6 +6,7 @@
 use super::Route;
 use shared::domain::{Notification, RecordKey};
 use shared::error::{Error, Result};
+use shared::ports::AuditAction;
 use shared::ports::{AuditEntry, AuditLog, Clock, OutgoingMessage, Queue};
 
 /// What a replay enqueued.
@@ -56,7 +57,7 @@ pub async fn replay(
         notification.changed_at,
         notification.correlation_id.clone(),
         route.direction(),
-        "replay",
+        AuditAction::Replay,
         Some(notification.source_version.clone()),
     );
     if let Err(err) = audit.record(&entry).await {
@@ -105,7 +106,7 @@ mod tests {
         assert_eq!(received[0].group_id, "sap:BusinessPartners:C20000");
         assert_eq!(Notification::from_body(&received[0].body).unwrap().reason, "replay");
         let trail = audit.for_record("sap:BusinessPartners:C20000").await.unwrap();
-        assert!(trail.iter().all(|e| e.action == "replay" && e.direction == Direction::SapToSf));
+        assert!(trail.iter().all(|e| e.action == AuditAction::Replay && e.direction == Direction::SapToSf));
         assert_eq!(trail[1].correlation_id, second.notification.correlation_id);
     }
 }

@@ -144,7 +144,7 @@ fn to_item(entry: &AuditEntry) -> HashMap<String, AttributeValue> {
         ("at".to_string(), AttributeValue::N(entry.at.to_string())),
         ("correlation_id".to_string(), s(&entry.correlation_id)),
         ("direction".to_string(), s(entry.direction.as_str())),
-        ("action".to_string(), s(&entry.action)),
+        ("action".to_string(), s(entry.action.as_str())),
         ("outcome".to_string(), s(&variant_name(&entry.outcome))),
     ]);
     let optional = [
@@ -176,7 +176,7 @@ fn from_item(item: &HashMap<String, AttributeValue>) -> Result<AuditEntry> {
         at,
         correlation_id: required("correlation_id")?,
         direction: parse_variant("direction", &required("direction")?)?,
-        action: required("action")?,
+        action: parse_variant("action", &required("action")?)?,
         outcome: parse_variant("outcome", &required("outcome")?)?,
         source_version: optional("source_version"),
         payload_digest: optional("payload_digest"),
@@ -192,6 +192,7 @@ mod tests {
     use super::*;
     use crate::domain::state::Direction;
     use crate::error::ErrorClass;
+    use crate::ports::AuditAction;
     use crate::ports::Outcome;
 
     #[test]
@@ -201,7 +202,7 @@ mod tests {
             at: 1_800_000_000_123,
             correlation_id: "c-1".into(),
             direction: Direction::SfToSap,
-            action: "create_order".into(),
+            action: AuditAction::CreateOrder,
             outcome: Outcome::DeadLettered,
             source_version: None,
             payload_digest: Some("abc".into()),

@@ -9,6 +9,7 @@ use crate::ingress::b1_webhook::*;
 use crate::ingress::function_url::{
     FunctionUrlRequest, HttpResponse, IngressTally, Refusal, Rejection, internal_error, printable,
 };
+use crate::ports::AuditAction;
 use crate::ports::{AuditEntry, AuditLog, Clock, Outcome, Queue, Secret, SecretStore};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -125,7 +126,7 @@ impl B1Webhook<'_> {
             at: self.clock.now_millis(),
             correlation_id: request_id.to_string(),
             direction: Direction::SapToSf,
-            action: "receive".into(),
+            action: AuditAction::Receive,
             outcome: Outcome::Rejected,
             source_version: None,
             payload_digest: body_digest,

@@ -12,6 +12,7 @@ use crate::domain::state::Direction;
 use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, Record, RecordKey, SalesforceId};
 use crate::error::{Error, ErrorClass, Result};
 use crate::flows::{Applied, Done, ToSap, f1_orders, f2_partners, f3_cases, resync};
+use crate::ports::AuditAction;
 use crate::ports::{AuditLog, ChildQuery, Claim, IdempotencyStore, Outcome, Queue, RecordQuery};
 use futures::future::join_all;
 use std::collections::HashMap;
@@ -259,7 +260,7 @@ impl SapWriter {
     ) -> Disposition {
         match claim {
             Ok(Claim::Completed(_)) => {
-                self.trail().attempt(note, "skip_duplicate", Outcome::Skipped, None, None).await;
+                self.trail().attempt(note, AuditAction::SkipDuplicate, Outcome::Skipped, None, None).await;
                 return Disposition::Duplicate;
             }
             Err(err) => return self.fail(message, note, err, false).await,
@@ -298,7 +299,7 @@ impl SapWriter {
             "Account" => f2_partners::sync_account(flows, &id, snapshots.records.get(&id)).await,
             "Contact" => match snapshots.parent_account(&id, "AccountId") {
                 Some(account) => f2_partners::sync_account(flows, &account, snapshots.records.get(&account)).await,
-                None => Ok(Applied::new(Done::Skipped, "skip_contact_without_account", None)),
+                None => Ok(Applied::new(Done::Skipped, AuditAction::SkipContactWithoutAccount, None)),
             },
             "Lead" => {
                 let converted = snapshots.records.get(&id).and_then(|l| l.get("IsConverted")).and_then(|v| v.as_bool());
@@ -306,7 +307,7 @@ impl SapWriter {
                     (Some(true), Some(account)) => {
                         f2_partners::sync_account(flows, &account, snapshots.records.get(&account)).await
                     }
-                    _ => Ok(Applied::new(Done::Skipped, "skip_lead_not_converted", None)),
+                    _ => Ok(Applied::new(Done::Skipped, AuditAction::SkipLeadNotConverted, None)),
                 }
             }
             other => Err(Error::Invalid(format!("sap-writer has no flow for {other} notifications"))),
@@ -321,7 +322,7 @@ impl SapWriter {
         }
         if err.class() == ErrorClass::Retryable {
             tracing::warn!(error = %err, "retryable failure; message returns");
-            self.trail().attempt(note, "retry", Outcome::Retrying, None, Some(err)).await;
+            self.trail().attempt(note, AuditAction::Retry, Outcome::Retrying, None, Some(err)).await;
             return Disposition::Retry;
         }
         if claimed

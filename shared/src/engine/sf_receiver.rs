@@ -15,6 +15,7 @@ use crate::ingress::function_url::{
     FunctionUrlRequest, HttpResponse, IngressTally, Refusal, Rejection, internal_error, printable,
 };
 use crate::ingress::{outbound_message, salesforce_webhook};
+use crate::ports::AuditAction;
 use crate::ports::{
     AuditEntry, AuditLog, Claim, Clock, IdempotencyStore, Outcome, OutgoingMessage, Queue, SecretStore,
 };
@@ -101,7 +102,7 @@ impl Receiver<'_> {
                 at: self.clock.now_millis(),
                 correlation_id: n.correlation_id.clone(),
                 direction: Direction::SfToSap,
-                action: "receive".into(),
+                action: AuditAction::Receive,
                 outcome: Outcome::Succeeded,
                 source_version: Some(n.source_version.clone()),
                 payload_digest: Some(digest(n.to_body().as_bytes())),
@@ -142,7 +143,7 @@ impl Receiver<'_> {
             at: self.clock.now_millis(),
             correlation_id,
             direction: Direction::SfToSap,
-            action: "receive".into(),
+            action: AuditAction::Receive,
             outcome,
             source_version: None,
             payload_digest,

@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::mapping::f3;
 use crate::mapping::file::MappingFile;
 use crate::mapping::plan::{self, ENTITY_ORDER, Target, Write};
+use crate::ports::AuditAction;
 use crate::ports::SyncState;
 use crate::ports::{AuditLog, Clock, Outcome, Queue, ReceivedMessage, SalesforceWrites, SapBilling, SapRows};
 use rand::Rng;
@@ -108,7 +109,7 @@ pub struct WriterRun {
 /// What becomes of one message.
 #[derive(Clone)]
 enum Verdict {
-    Done { action: &'static str, outcome: Outcome, target: Option<String> },
+    Done { action: AuditAction, outcome: Outcome, target: Option<String> },
     Retry { err: Arc<Error>, delay_secs: u32 },
     Dead { err: Arc<Error> },
 }
@@ -302,12 +303,12 @@ impl SfWriter {
         for (key, messages) in by_key {
             let record_key = RecordKey { system: System::Sap, object: entity.to_string(), id: key.to_string() };
             let Some(row) = rows.get(*key) else {
-                out.push((messages.clone(), skip("skip_missing")));
+                out.push((messages.clone(), skip(AuditAction::SkipMissing)));
                 continue;
             };
             let writes = match plan::plan(&self.mapping, entity, row, &synced_at) {
                 Ok(writes) if writes.is_empty() => {
-                    out.push((messages.clone(), skip("skip_no_target")));
+                    out.push((messages.clone(), skip(AuditAction::SkipNoTarget)));
                     continue;
                 }
                 Ok(writes) => writes,
@@ -319,7 +320,7 @@ impl SfWriter {
             let digest = plan::content_digest(&writes);
             let record_key = record_key.to_string();
             if self.state.last_hash(&record_key, Direction::SapToSf).await?.as_deref() == Some(digest.as_str()) {
-                out.push((messages.clone(), skip("skip_unchanged")));
+                out.push((messages.clone(), skip(AuditAction::SkipUnchanged)));
                 continue;
             }
             let results = writes.iter().map(|_| None).collect();
@@ -539,7 +540,7 @@ impl SfWriter {
     fn record_verdict(&self, p: &Pending, limit_hit: bool) -> Verdict {
         match p.first_error() {
             None => Verdict::Done {
-                action: "write",
+                action: AuditAction::Write,
                 outcome: Outcome::Succeeded,
                 target: p.results.first().and_then(|r| r.clone()).and_then(|r| r.ok()),
             },
@@ -592,7 +593,7 @@ impl SfWriter {
         };
         match verdict {
             Verdict::Done { action, outcome, target } => {
-                tracing::debug!(action, ?outcome, "record settled");
+                tracing::debug!(%action, ?outcome, "record settled");
                 if let Some(note) = note {
                     trail.attempt(note, action, outcome, target, None).await;
                 }
@@ -609,7 +610,7 @@ impl SfWriter {
             Verdict::Retry { err, delay_secs } => {
                 tracing::debug!(error = %err, delay_secs, "retryable failure; message returns later");
                 if let Some(note) = note {
-                    trail.attempt(note, "retry", Outcome::Retrying, None, Some(&err)).await;
+                    trail.attempt(note, AuditAction::Retry, Outcome::Retrying, None, Some(&err)).await;
                 }
                 run.retried += 1;
                 self.queue.release(&message.receipt_handle, delay_secs).await.map(|()| None)
@@ -635,7 +636,7 @@ enum Prepared {
     Write(Pending),
 }
 
-fn skip(action: &'static str) -> Prepared {
+fn skip(action: AuditAction) -> Prepared {
     Prepared::Verdict(Verdict::Done { action, outcome: Outcome::Skipped, target: None })
 }
 

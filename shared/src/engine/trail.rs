@@ -4,6 +4,7 @@
 use crate::domain::state::Direction;
 use crate::domain::{Notification, digest};
 use crate::error::Error;
+use crate::ports::AuditAction;
 use crate::ports::{AuditEntry, AuditLog, Clock, Outcome, OutgoingMessage, Queue};
 
 /// A writer's audit log and DLQ, for one direction (`sf->sap` or `sap->sf`).
@@ -26,7 +27,7 @@ impl Trail<'_> {
     pub async fn attempt(
         &self,
         note: &Notification,
-        action: &str,
+        action: AuditAction,
         outcome: Outcome,
         target: Option<String>,
         err: Option<&Error>,
@@ -36,7 +37,7 @@ impl Trail<'_> {
             at: self.clock.now_millis(),
             correlation_id: note.correlation_id.clone(),
             direction: self.direction,
-            action: action.into(),
+            action,
             outcome,
             source_version: Some(note.source_version.clone()),
             payload_digest: Some(payload_hash(note)),
@@ -59,13 +60,13 @@ impl Trail<'_> {
         if let Err(send_err) = self.dead_letters.send(&[dead]).await {
             tracing::error!(error = %send_err, "could not dead-letter; message returns instead");
             if let Some(n) = note {
-                self.attempt(n, "dead_letter", Outcome::Retrying, None, Some(&send_err)).await;
+                self.attempt(n, AuditAction::DeadLetter, Outcome::Retrying, None, Some(&send_err)).await;
             }
             return false;
         }
         tracing::warn!(error = %err, "permanent failure; message dead-lettered");
         match note {
-            Some(n) => self.attempt(n, "dead_letter", Outcome::DeadLettered, None, Some(err)).await,
+            Some(n) => self.attempt(n, AuditAction::DeadLetter, Outcome::DeadLettered, None, Some(err)).await,
             None => {
                 let entry = AuditEntry {
                     // Unparseable: named by the system it came from and the message id.
@@ -77,7 +78,7 @@ impl Trail<'_> {
                     at: self.clock.now_millis(),
                     correlation_id: message.message_id.to_string(),
                     direction: self.direction,
-                    action: "dead_letter".into(),
+                    action: AuditAction::DeadLetter,
                     outcome: Outcome::DeadLettered,
                     source_version: None,
                     payload_digest: Some(digest(message.body.as_bytes())),

@@ -10,6 +10,7 @@ use crate::domain::{NewSalesOrder, OpportunitySnapshot, OrderRef, OrderWriteBack
 use crate::error::{Error, Result};
 use crate::mapping::f1::{self, Customer};
 use crate::mapping::file::MappingFile;
+use crate::ports::AuditAction;
 use crate::ports::OpportunityRead;
 
 /// The opportunity and line fields F1's mapping names, for the snapshot read.
@@ -21,14 +22,14 @@ pub fn opportunity_read(mapping: &MappingFile) -> Result<OpportunityRead> {
 /// F1 for one opportunity (None: it no longer exists).
 pub async fn sync_opportunity(ports: &ToSap, snapshot: Option<&OpportunitySnapshot>) -> Result<Applied> {
     let Some(opp) = snapshot else {
-        return Ok(Applied::new(Done::Skipped, "skip_missing", None));
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipMissing, None));
     };
     if !opp.is_won {
-        return Ok(Applied::new(Done::Skipped, "skip_not_won", None));
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipNotWon, None));
     }
     let flow = ports.mapping.flow("F1")?;
     if let Some(doc_entry) = f1::linked_doc_entry(opp, flow) {
-        return Ok(Applied::new(Done::Skipped, "skip_already_linked", Some(doc_entry.to_string())));
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipAlreadyLinked, Some(doc_entry.to_string())));
     }
     let today = crate::domain::date_of(ports.clock.now_millis());
     let customer = f1::customer(opp, ports.settings.auto_create_customers, &ports.settings.card_code_prefix)?;
@@ -50,14 +51,14 @@ pub async fn sync_opportunity(ports: &ToSap, snapshot: Option<&OpportunitySnapsh
         ports.salesforce_updates.set_account_card_code(&bp.salesforce_account_id, &bp.card_code).await?;
     }
     let (order, disposition, action) = match ports.sap.find_order_for_opportunity(&opp.id).await? {
-        Some(existing) => (existing, Done::Linked { doc_entry: existing.doc_entry }, "link_existing_order"),
+        Some(existing) => (existing, Done::Linked { doc_entry: existing.doc_entry }, AuditAction::LinkExistingOrder),
         None => {
             let created = ports.sap.create_order(&draft).await.map_err(|err| with_order_lines(err, &draft))?;
-            (created, Done::Created { doc_entry: created.doc_entry }, "create_order")
+            (created, Done::Created { doc_entry: created.doc_entry }, AuditAction::CreateOrder)
         }
     };
     write_back(ports, &opp.id, Some(order), None).await?;
-    tracing::info!(doc_entry = order.doc_entry, doc_num = order.doc_num, action, "opportunity synced to SAP order");
+    tracing::info!(doc_entry = order.doc_entry, doc_num = order.doc_num, %action, "opportunity synced to SAP order");
     Ok(Applied::new(disposition, action, Some(order.doc_entry.to_string())))
 }
 

@@ -15,6 +15,7 @@ use crate::mapping::f1::card_code_for_account;
 use crate::mapping::file::{FlowMapping, RowSource};
 use crate::mapping::plan;
 use crate::mapping::transform::content_hash;
+use crate::ports::AuditAction;
 use serde_json::Value;
 
 /// The account fields F2 reads, and the child query for its contacts.
@@ -71,7 +72,7 @@ fn modified_after(sf: &str, partner: Option<&Record>) -> bool {
 /// F2 for one account (None: it no longer exists).
 pub async fn sync_account(ports: &ToSap, id: &SalesforceId, account: Option<&Record>) -> Result<Applied> {
     let Some(account) = account else {
-        return Ok(Applied::new(Done::Skipped, "skip_missing", None));
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipMissing, None));
     };
     let flow = ports.mapping.flow("F2")?;
     let stored_code = account.get("SAP_CardCode__c").and_then(Value::as_str).filter(|c| !c.trim().is_empty());
@@ -92,7 +93,7 @@ pub async fn sync_account(ports: &ToSap, id: &SalesforceId, account: Option<&Rec
     let hash = content_hash(&wanted);
     let unchanged = ports.state.last_hash(&record_key, Direction::SfToSap).await?.as_deref() == Some(hash.as_str());
     if unchanged && stored_code.is_some() {
-        return Ok(Applied::new(Done::Skipped, "skip_unchanged", Some(card_code.to_string())));
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipUnchanged, Some(card_code.to_string())));
     }
 
     let mut select: Vec<String> = flow.sap_fields().into_iter().map(String::from).collect();
@@ -112,17 +113,17 @@ pub async fn sync_account(ports: &ToSap, id: &SalesforceId, account: Option<&Rec
             body.insert("CardCode".into(), Value::String(card_code.to_string()));
             // Replays and races land on the same CardCode; the port turns a duplicate into an update.
             ports.sap.create_business_partner_record(&body).await?;
-            "create_business_partner"
+            AuditAction::CreateBusinessPartner
         }
         Some(partner) => {
             let mut patch = flow.to_sap(account, Some(partner), newer);
             patch.extend(flow.to_sap_collections(account, Some(partner), children_newer));
             if patch.is_empty() {
-                "skip_no_changes"
+                AuditAction::SkipNoChanges
             } else {
                 ports.sap.patch_business_partner(&card_code, &patch).await?;
                 expect_echo(ports, &card_code, partner, &patch).await;
-                "update_business_partner"
+                AuditAction::UpdateBusinessPartner
             }
         }
     };
@@ -131,8 +132,8 @@ pub async fn sync_account(ports: &ToSap, id: &SalesforceId, account: Option<&Rec
     }
     ports.state.put_hash(&record_key, Direction::SfToSap, &hash, ports.clock.now_millis()).await?;
     ports.state.link(&record_key, &format!("sap:BusinessPartners:{card_code}")).await?;
-    tracing::info!(card_code = %card_code, action, "account synced to business partner");
-    let disposition = if action == "skip_no_changes" { Done::Skipped } else { Done::Written };
+    tracing::info!(card_code = %card_code, %action, "account synced to business partner");
+    let disposition = if action == AuditAction::SkipNoChanges { Done::Skipped } else { Done::Written };
     Ok(Applied::new(disposition, action, Some(card_code.to_string())))
 }
 

@@ -7,6 +7,7 @@ use crate::domain::{CardCode, Record, SalesforceId};
 use crate::error::{Error, Result};
 use crate::mapping::f3;
 use crate::mapping::file::MappingFile;
+use crate::ports::AuditAction;
 use serde_json::Value;
 
 /// The Case fields F3 reads: its mapping's customer key, and whether the case is closed.
@@ -31,15 +32,15 @@ fn at_path<'r>(record: &'r Record, path: &str) -> Option<&'r Value> {
 /// F3 for one case (None: it no longer exists).
 pub async fn sync_case(ports: &ToSap, id: &SalesforceId, case: Option<&Record>) -> Result<Applied> {
     let Some(case) = case else {
-        return Ok(Applied::new(Done::Skipped, "skip_missing", None));
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipMissing, None));
     };
     if case.get("IsClosed").and_then(Value::as_bool).unwrap_or(false) {
-        return Ok(Applied::new(Done::Skipped, "skip_closed_case", None));
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipClosedCase, None));
     }
     let key = customer_key(&ports.mapping)?;
     let Some(raw_code) = at_path(case, key).and_then(Value::as_str) else {
         // A case without an SAP customer has no billing context; F2 links the account first.
-        return Ok(Applied::new(Done::Skipped, "skip_account_not_in_sap", None));
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipAccountNotInSap, None));
     };
     let card_code = CardCode::parse(raw_code)
         .map_err(|_| Error::Mapping(format!("Case {id}'s {key} is {raw_code:?}, not a valid CardCode")))?;
@@ -49,7 +50,7 @@ pub async fn sync_case(ports: &ToSap, id: &SalesforceId, case: Option<&Record>) 
     let fields = f3::case_fields(&context, &ports.mapping.flow("F3")?.derived, &synced_at);
     ports.salesforce_updates.update_record("Case", id, &fields).await?;
     tracing::info!(card_code = %card_code, open_invoices = context.open_invoice_count, "case enriched with SAP billing context");
-    Ok(Applied::new(Done::Written, "enrich_case", Some(card_code.to_string())))
+    Ok(Applied::new(Done::Written, AuditAction::EnrichCase, Some(card_code.to_string())))
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ pub mod f8_reconcile;
 pub mod resync;
 
 use crate::mapping::file::MappingFile;
-use crate::ports::{Clock, Queue, SalesforceReads, SalesforceUpdates, SapApi, SyncState};
+use crate::ports::{AuditAction, Clock, Queue, SalesforceReads, SalesforceUpdates, SapApi, SyncState};
 use std::sync::Arc;
 
 /// Knobs for the Salesforce → SAP flows.
@@ -74,13 +74,13 @@ pub enum Done {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
     pub done: Done,
-    pub action: &'static str,
+    pub action: AuditAction,
     pub target: Option<String>,
 }
 
 impl Applied {
     /// A flow's result.
-    pub fn new(done: Done, action: &'static str, target: Option<String>) -> Self {
+    pub fn new(done: Done, action: AuditAction, target: Option<String>) -> Self {
         Self { done, action, target }
     }
 }

@@ -4,6 +4,7 @@
 use super::{Applied, Done, ToSap};
 use crate::domain::{Notification, RecordKey};
 use crate::error::Result;
+use crate::ports::AuditAction;
 use crate::ports::OutgoingMessage;
 
 /// How far before the overflow's commit time the resync looks, for clock skew between the systems.
@@ -27,5 +28,5 @@ pub async fn resync(ports: &ToSap, note: &Notification) -> Result<Applied> {
         .collect();
     ports.requeue.send(&messages).await?;
     tracing::info!(object = %note.record.object, records = messages.len(), "resync re-enqueued the object's changes");
-    Ok(Applied::new(Done::Resynced { notifications: messages.len() }, "resync", None))
+    Ok(Applied::new(Done::Resynced { notifications: messages.len() }, AuditAction::Resync, None))
 }

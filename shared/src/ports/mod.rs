@@ -95,6 +95,126 @@ pub enum Outcome {
     Rejected,
 }
 
+/// What an attempt did, as the audit trail records it (stored as the snake_case name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// sf-receiver or sap-webhook took a delivery (or refused it).
+    Receive,
+    /// F1 created the SAP sales order.
+    CreateOrder,
+    /// F1 found an SAP order already carrying the opportunity id and linked it.
+    LinkExistingOrder,
+    /// F2 created the business partner.
+    CreateBusinessPartner,
+    /// F2 patched the business partner.
+    UpdateBusinessPartner,
+    /// F3 wrote the billing context to the case.
+    EnrichCase,
+    /// A GAP_OVERFLOW re-enqueued the object's changed records.
+    Resync,
+    /// The sf-writer wrote the record to Salesforce.
+    Write,
+    /// The record no longer exists at the source.
+    SkipMissing,
+    /// The opportunity is not Closed Won.
+    SkipNotWon,
+    /// The opportunity already has its SAP order.
+    SkipAlreadyLinked,
+    /// What the record maps to equals what was last written.
+    SkipUnchanged,
+    /// F2 found nothing Salesforce owns that differs in SAP.
+    SkipNoChanges,
+    /// The sf-writer's mapping writes nothing for this row.
+    SkipNoTarget,
+    /// The lead is not converted to an account.
+    SkipLeadNotConverted,
+    /// The contact belongs to no account.
+    SkipContactWithoutAccount,
+    /// The case is closed.
+    SkipClosedCase,
+    /// The case's account has no SAP customer yet.
+    SkipAccountNotInSap,
+    /// The same change was processed before (idempotency record).
+    SkipDuplicate,
+    /// A retryable failure: the message returns to its queue.
+    Retry,
+    /// A permanent failure: the message went to the DLQ.
+    DeadLetter,
+    /// An operator moved the message from the DLQ back to its queue.
+    Redrive,
+    /// An operator re-enqueued the record.
+    Replay,
+    /// The reconciler re-enqueued the record to repair a difference.
+    ReconcileRepair,
+}
+
+impl AuditAction {
+    /// Every action, in the order the trail's story usually runs.
+    pub const ALL: [AuditAction; 24] = [
+        AuditAction::Receive,
+        AuditAction::CreateOrder,
+        AuditAction::LinkExistingOrder,
+        AuditAction::CreateBusinessPartner,
+        AuditAction::UpdateBusinessPartner,
+        AuditAction::EnrichCase,
+        AuditAction::Resync,
+        AuditAction::Write,
+        AuditAction::SkipMissing,
+        AuditAction::SkipNotWon,
+        AuditAction::SkipAlreadyLinked,
+        AuditAction::SkipUnchanged,
+        AuditAction::SkipNoChanges,
+        AuditAction::SkipNoTarget,
+        AuditAction::SkipLeadNotConverted,
+        AuditAction::SkipContactWithoutAccount,
+        AuditAction::SkipClosedCase,
+        AuditAction::SkipAccountNotInSap,
+        AuditAction::SkipDuplicate,
+        AuditAction::Retry,
+        AuditAction::DeadLetter,
+        AuditAction::Redrive,
+        AuditAction::Replay,
+        AuditAction::ReconcileRepair,
+    ];
+
+    /// The stored name, e.g. `create_order`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Receive => "receive",
+            AuditAction::CreateOrder => "create_order",
+            AuditAction::LinkExistingOrder => "link_existing_order",
+            AuditAction::CreateBusinessPartner => "create_business_partner",
+            AuditAction::UpdateBusinessPartner => "update_business_partner",
+            AuditAction::EnrichCase => "enrich_case",
+            AuditAction::Resync => "resync",
+            AuditAction::Write => "write",
+            AuditAction::SkipMissing => "skip_missing",
+            AuditAction::SkipNotWon => "skip_not_won",
+            AuditAction::SkipAlreadyLinked => "skip_already_linked",
+            AuditAction::SkipUnchanged => "skip_unchanged",
+            AuditAction::SkipNoChanges => "skip_no_changes",
+            AuditAction::SkipNoTarget => "skip_no_target",
+            AuditAction::SkipLeadNotConverted => "skip_lead_not_converted",
+            AuditAction::SkipContactWithoutAccount => "skip_contact_without_account",
+            AuditAction::SkipClosedCase => "skip_closed_case",
+            AuditAction::SkipAccountNotInSap => "skip_account_not_in_sap",
+            AuditAction::SkipDuplicate => "skip_duplicate",
+            AuditAction::Retry => "retry",
+            AuditAction::DeadLetter => "dead_letter",
+            AuditAction::Redrive => "redrive",
+            AuditAction::Replay => "replay",
+            AuditAction::ReconcileRepair => "reconcile_repair",
+        }
+    }
+}
+
+impl std::fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One audit item: one attempt at one record.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AuditEntry {
@@ -102,8 +222,7 @@ pub struct AuditEntry {
     pub at: EpochMillis,
     pub correlation_id: String,
     pub direction: Direction,
-    /// e.g. `receive`, `create_order`, `write_back`.
-    pub action: String,
+    pub action: AuditAction,
     pub outcome: Outcome,
     pub source_version: Option<String>,
     pub payload_digest: Option<String>,
@@ -122,7 +241,7 @@ impl AuditEntry {
         at: EpochMillis,
         correlation_id: String,
         direction: Direction,
-        action: &str,
+        action: AuditAction,
         source_version: Option<String>,
     ) -> Self {
         Self {
@@ -130,7 +249,7 @@ impl AuditEntry {
             at,
             correlation_id,
             direction,
-            action: action.into(),
+            action,
             outcome: Outcome::Succeeded,
             source_version,
             payload_digest: None,
@@ -441,4 +560,23 @@ pub trait SapChanges: Send + Sync {
     /// One page of rows from `query.start` on, ordered by (UpdateDate, UpdateTime, key) or by DocEntry,
     /// carrying the key, the stamp and the entity's fields.
     async fn changed(&self, query: &ChangeQuery<'_>) -> Result<ChangePage>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_audit_action_is_stored_under_its_name_and_read_back() {
+        let mut names: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+        for action in AuditAction::ALL {
+            let stored = serde_json::to_value(action).unwrap();
+            assert_eq!(stored, serde_json::json!(action.as_str()));
+            assert_eq!(serde_json::from_value::<AuditAction>(stored).unwrap(), action);
+        }
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), AuditAction::ALL.len(), "names are distinct");
+        assert!(serde_json::from_value::<AuditAction>(serde_json::json!("drop_table")).is_err());
+    }
 }

@@ -7,6 +7,7 @@ use crate::domain::state::Direction;
 use crate::domain::{EpochMillis, Notification, Record, RecordKey, System};
 use crate::error::{Error, Result};
 use crate::mapping::file::MappingFile;
+use crate::ports::AuditAction;
 use crate::ports::SyncState;
 use crate::ports::{
     AuditEntry, AuditLog, Clock, DateRange, KeyedRead, Notifier, OutgoingMessage, Queue, ReportStore,
@@ -366,7 +367,7 @@ fn repair_entry(note: &Notification, direction: Direction, at: EpochMillis) -> A
         at,
         note.correlation_id.clone(),
         direction,
-        "reconcile_repair",
+        AuditAction::ReconcileRepair,
         Some(note.source_version.clone()),
     )
 }
