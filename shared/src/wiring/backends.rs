@@ -1,6 +1,8 @@
 //! One builder of engines for both sets of backends: AWS (the Lambda functions, [`super::AwsBackends`])
 //! and the embedded twins with the sandboxes (the CLI's local stack and the tests). An engine is
-//! assembled here once; a backend only says where each port comes from.
+//! assembled here once; a backend only says where each port comes from. The builders are generic
+//! rather than over `&dyn Backends`, so a function links only the adapters its engine asks for
+//! (a vtable would pull in every port of the backend).
 
 use crate::engine::poller::{Poller, PollerSettings};
 use crate::engine::sap_writer::SapWriter;
@@ -49,7 +51,7 @@ pub trait Backends {
 }
 
 /// The Salesforce → SAP flows' ports.
-pub fn to_sap_flows(backends: &dyn Backends, settings: WriterSettings) -> Result<ToSap> {
+pub fn to_sap_flows<B: Backends + ?Sized>(backends: &B, settings: WriterSettings) -> Result<ToSap> {
     Ok(ToSap {
         sap: backends.sap()?,
         salesforce_reads: backends.salesforce()?,
@@ -63,7 +65,7 @@ pub fn to_sap_flows(backends: &dyn Backends, settings: WriterSettings) -> Result
 }
 
 /// The sap-writer (`to-sap.fifo` → F1–F3).
-pub fn sap_writer(backends: &dyn Backends, settings: WriterSettings) -> Result<SapWriter> {
+pub fn sap_writer<B: Backends + ?Sized>(backends: &B, settings: WriterSettings) -> Result<SapWriter> {
     Ok(SapWriter {
         flows: to_sap_flows(backends, settings)?,
         idempotency: backends.idempotency()?,
@@ -73,7 +75,7 @@ pub fn sap_writer(backends: &dyn Backends, settings: WriterSettings) -> Result<S
 }
 
 /// The sf-writer (`to-salesforce.fifo` → F4–F7).
-pub fn sf_writer(backends: &dyn Backends, settings: SfWriterSettings) -> Result<SfWriter> {
+pub fn sf_writer<B: Backends + ?Sized>(backends: &B, settings: SfWriterSettings) -> Result<SfWriter> {
     let sap = backends.sap()?;
     Ok(SfWriter {
         sap: sap.clone(),
@@ -90,7 +92,7 @@ pub fn sf_writer(backends: &dyn Backends, settings: SfWriterSettings) -> Result<
 }
 
 /// The sap-poller (SAP changes → `to-salesforce.fifo`).
-pub fn sap_poller(backends: &dyn Backends, settings: PollerSettings) -> Result<Poller> {
+pub fn sap_poller<B: Backends + ?Sized>(backends: &B, settings: PollerSettings) -> Result<Poller> {
     Ok(Poller {
         sap: backends.sap()?,
         queue: backends.queue(QueueName::ToSalesforce)?,
@@ -101,8 +103,8 @@ pub fn sap_poller(backends: &dyn Backends, settings: PollerSettings) -> Result<P
 }
 
 /// The reconciler (F8). Without a sync state it still reports; its repairs then fail with that reason.
-pub fn reconciler(
-    backends: &dyn Backends,
+pub fn reconciler<B: Backends + ?Sized>(
+    backends: &B,
     reports: Arc<dyn ReportStore>,
     notifier: Arc<dyn Notifier>,
 ) -> Result<Reconciler> {
