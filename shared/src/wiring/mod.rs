@@ -54,7 +54,6 @@ fn expose(fields: &Option<SecretFields>, field: &str, setting: &str, into: &mut 
     }
 }
 
-/// The SAP client from `SAP_*` settings; `SAP_SECRET_ID` names `{"password", "ca_bundle_pem"?}`.
 /// The SAP client from `SAP_*` settings; with `SAP_SECRET_ID`, its secret's password wins over
 /// `SAP_PASSWORD` and its `ca_bundle_pem` is used when `SAP_CA_BUNDLE` is not set.
 pub async fn sap_client(secrets: &dyn SecretStore, src: &dyn Source) -> Result<SapClient> {
