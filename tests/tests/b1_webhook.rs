@@ -73,7 +73,9 @@ fn delivery(events: &Value, key: &str, request_id: &str) -> Value {
     let body = events.to_string();
     let mut event = sample("notification.json");
     event["body"] = json!(body);
-    event["headers"]["x-b1-webhook-signature"] = json!(b1_webhook::sign(key.as_bytes(), body.as_bytes()));
+    event["headers"]["x-b1-webhook-signature"] = json!(
+        b1_webhook::SigningKey::new(key.to_string().into(), b1_webhook::HmacAlgorithm::Sha256).sign(body.as_bytes())
+    );
     event["requestContext"]["requestId"] = json!(request_id);
     event
 }

@@ -15,6 +15,8 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init_lambda();
     let sdk = shared::aws::sdk_config().await;
     let deps = &SapWebhookDeps::from_env(&sdk, &Env)?;
+    // A secret without a key, or naming an algorithm SAP does not offer, stops the cold start with the reason.
+    deps.webhook().signing_key().await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let (response, tally) = deps.webhook().handle_tallied(&event.payload).await;
         sap_webhook(&tally).emit(SystemClock.now_millis());

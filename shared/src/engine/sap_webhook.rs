@@ -10,8 +10,7 @@ use crate::ingress::function_url::{
     FunctionUrlRequest, HttpResponse, IngressTally, Refusal, Rejection, internal_error, printable,
 };
 use crate::ports::AuditAction;
-use crate::ports::{AuditEntry, AuditLog, Clock, Outcome, Queue, Secret, SecretStore};
-use secrecy::ExposeSecret;
+use crate::ports::{AuditEntry, AuditLog, Clock, Outcome, Queue, SecretStore};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
@@ -86,8 +85,7 @@ impl B1Webhook<'_> {
     /// `GET` with `X-B1-Webhook-Token`: the signature over the token, then the challenge.
     async fn handshake(&self, request: &FunctionUrlRequest) -> std::result::Result<HttpResponse, Refusal> {
         let token = handshake_token(request.header(TOKEN_HEADER))?;
-        let key = self.key().await?;
-        verify(key.expose_secret().as_bytes(), request.header(SIGNATURE_HEADER), token.as_bytes())?;
+        self.key().await?.verify(request.header(SIGNATURE_HEADER), token.as_bytes())?;
         tracing::info!("handshake answered");
         Ok(HttpResponse::json(200, json!({"Challenge": token})))
     }
@@ -98,8 +96,7 @@ impl B1Webhook<'_> {
         request: &FunctionUrlRequest,
     ) -> std::result::Result<(HttpResponse, IngressTally), Refusal> {
         let body = request.body(MAX_BODY_BYTES)?;
-        let key = self.key().await?;
-        verify(key.expose_secret().as_bytes(), request.header(SIGNATURE_HEADER), &body)?;
+        self.key().await?.verify(request.header(SIGNATURE_HEADER), &body)?;
         let delivery = parse_delivery(&body, self.clock.now_millis())?;
         if !delivery.notifications.is_empty() {
             self.to_salesforce.send(&delivery.messages()).await.map_err(Refusal::Failed)?;
@@ -110,9 +107,15 @@ impl B1Webhook<'_> {
         Ok((HttpResponse::json(200, json!({"enqueued": enqueued, "ignored": delivery.ignored})), tally))
     }
 
-    async fn key(&self) -> std::result::Result<Secret, Refusal> {
-        let value = self.secrets.get(self.secret_id).await.map_err(Refusal::Failed)?;
-        signing_key(self.secret_id, &value).map_err(Refusal::Failed)
+    async fn key(&self) -> std::result::Result<SigningKey, Refusal> {
+        self.signing_key().await.map_err(Refusal::Failed)
+    }
+
+    /// Reads and checks the signing key: the cold-start check, so a secret naming an algorithm SAP
+    /// does not offer (or no key) stops the function with the reason instead of 500s per delivery.
+    pub async fn signing_key(&self) -> crate::error::Result<SigningKey> {
+        let value = self.secrets.get(self.secret_id).await?;
+        signing_key(self.secret_id, &value)
     }
 
     /// Files a refusal under `sap:rejected:<request id>` with a digest of the body, never the body.
@@ -147,8 +150,10 @@ mod tests {
     use crate::domain::Notification;
     use crate::embedded::{EmbeddedAudit, EmbeddedQueue, EmbeddedQueueOptions, EmbeddedSecrets, ManualClock};
     use crate::error::{Error, Result};
-    use crate::ingress::b1_webhook::tests::{KEY, NOW, ORDER, event};
+    use crate::ingress::b1_webhook::tests::{KEY, NOW, ORDER, event, test_key};
+    use crate::ingress::function_url::HmacAlgorithm;
     use crate::ports::OutgoingMessage;
+    use crate::ports::Secret;
     use base64::Engine;
     use std::sync::Arc;
 
@@ -190,25 +195,50 @@ mod tests {
         }
     }
 
+    fn other_key() -> SigningKey {
+        SigningKey::new(Secret::from("other".to_string()), HmacAlgorithm::Sha256)
+    }
+
+    /// A secret holding SAP's `AuthenticationCred` with HMAC-SHA512: handshake and delivery verify
+    /// with SHA-512, a SHA-256 signature of the same key is refused, and a cold-start check of a
+    /// secret naming an algorithm SAP does not offer fails with the reason.
+    #[tokio::test]
+    async fn saps_authentication_cred_with_sha512_is_verified_with_sha512() {
+        let mut rig = Rig::new();
+        rig.secrets = EmbeddedSecrets::new().with("b1", &format!(r#"{{"Key": "{KEY}", "Algorithm": "HMACSha512"}}"#));
+        let sha512 = SigningKey::new(Secret::from(KEY.to_string()), HmacAlgorithm::Sha512);
+        assert_eq!(rig.webhook().signing_key().await.unwrap().algorithm(), HmacAlgorithm::Sha512);
+        let token = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        let handshake = json!({"x-b1-webhook-token": token, "x-b1-webhook-signature": sha512.sign(token.as_bytes())});
+        assert_eq!(rig.call("GET", handshake, "").await.0, 200);
+        let body = json!([event("e1", "sap.b1.Orders.Created.v1", json!({"DocEntry": "91"}))]).to_string();
+        let as_sha256 = json!({"x-b1-webhook-signature": test_key().sign(body.as_bytes())});
+        assert_eq!(rig.call("POST", as_sha256, &body).await.0, 401);
+        let as_sha512 = json!({"x-b1-webhook-signature": sha512.sign(body.as_bytes())});
+        assert_eq!(rig.call("POST", as_sha512, &body).await, (200, r#"{"enqueued":1,"ignored":0}"#.into()));
+
+        rig.secrets = EmbeddedSecrets::new().with("b1", &format!(r#"{{"Key": "{KEY}", "Algorithm": "HMACSha1"}}"#));
+        let refused = rig.webhook().signing_key().await.err().expect("HMACSha1 is not offered by SAP").to_string();
+        assert!(refused.contains("HMACSha256, HMACSha384 or HMACSha512") && !refused.contains(KEY), "{refused}");
+    }
+
     fn signed(body: &str) -> Value {
-        json!({"content-type": "application/json", "x-b1-webhook-signature": sign(KEY.as_bytes(), body.as_bytes())})
+        json!({"content-type": "application/json", "x-b1-webhook-signature": test_key().sign(body.as_bytes())})
     }
 
     #[tokio::test]
     async fn the_handshake_echoes_a_signed_token_and_head_answers_empty() {
         let rig = Rig::new();
         let token = "0f8fad5b-d9cb-469f-a165-70867728950e";
-        let headers =
-            json!({"x-b1-webhook-token": token, "x-b1-webhook-signature": sign(KEY.as_bytes(), token.as_bytes())});
+        let headers = json!({"x-b1-webhook-token": token, "x-b1-webhook-signature": test_key().sign(token.as_bytes())});
         assert_eq!(rig.call("GET", headers, "").await, (200, format!(r#"{{"Challenge":"{token}"}}"#)));
         assert_eq!(rig.call("HEAD", json!({}), "").await, (200, String::new()));
 
         let unsigned = rig.call("GET", json!({"x-b1-webhook-token": token}), "").await;
         assert_eq!(unsigned.0, 401);
-        let wrong = json!({"x-b1-webhook-token": token, "x-b1-webhook-signature": sign(b"other", token.as_bytes())});
+        let wrong = json!({"x-b1-webhook-token": token, "x-b1-webhook-signature": other_key().sign(token.as_bytes())});
         assert_eq!(rig.call("GET", wrong, "").await.0, 401);
-        let odd =
-            json!({"x-b1-webhook-token": "<script>", "x-b1-webhook-signature": sign(KEY.as_bytes(), b"<script>")});
+        let odd = json!({"x-b1-webhook-token": "<script>", "x-b1-webhook-signature": test_key().sign(b"<script>")});
         assert_eq!(rig.call("GET", odd, "").await.0, 400);
         assert_eq!(rig.audit.all().len(), 3, "the refused handshakes are audited");
         assert_eq!(rig.call("GET", json!({}), "").await.0, 400);
@@ -249,7 +279,7 @@ mod tests {
         let oversize = format!("[{}]", " ".repeat(MAX_BODY_BYTES));
         let cases = [
             (json!({}), good.clone(), 401, "MISSING_SIGNATURE"),
-            (json!({"x-b1-webhook-signature": sign(b"other", good.as_bytes())}), good.clone(), 401, "BAD_SIGNATURE"),
+            (json!({"x-b1-webhook-signature": other_key().sign(good.as_bytes())}), good.clone(), 401, "BAD_SIGNATURE"),
             (signed(&good), format!("{good} "), 401, "BAD_SIGNATURE"),
             (signed(&half_bad), half_bad.clone(), 400, "BAD_EVENT"),
             (signed("{}"), "{}".into(), 400, "BAD_BODY"),

@@ -6,9 +6,9 @@
 //! ```text
 //! HEAD                                                     reachability check → 200, empty
 //! GET   X-B1-Webhook-Token: <uuid>                         handshake (on create, and on Resume)
-//!       X-B1-Webhook-Signature: base64(HMAC-SHA256(key, token))
+//!       X-B1-Webhook-Signature: base64(HMAC(key, token))
 //!       → 200 {"Challenge":"<uuid>"}
-//! POST  X-B1-Webhook-Signature: base64(HMAC-SHA256(key, raw body bytes))
+//! POST  X-B1-Webhook-Signature: base64(HMAC(key, raw body bytes))
 //!       [{"id":"5ac18923-…","specversion":"1.0","source":"/default/sap.b1/DEMODB1",
 //!         "type":"sap.b1.Orders.Created.v1","subject":"91","time":"2025-11-10T23:10:22.917Z",
 //!         "datacontenttype":"application/json","data":{"DocEntry":"91"}}]
@@ -18,8 +18,13 @@
 //! wrong signature, 405 another method, 413 body over 256 KiB, 500 our side (the Messenger retries).
 //!
 //! Choices:
-//! - **A signature is always required**: the key is the secret's whole string, or its `key` field when
-//!   the secret is a JSON object. Subscriptions with `AuthenticationType` None or Basic are refused.
+//! - **A signature is always required**; subscriptions with `AuthenticationType` None or Basic are
+//!   refused. The secret holds the subscription's `AuthenticationCred` as SAP takes it,
+//!   `{"Key": "...", "Algorithm": "HMACSha256" | "HMACSha384" | "HMACSha512"}` (SAP, "Working with
+//!   SAP Business One Service Layer", EventSubscription properties: `Key` and `Algorithm` required,
+//!   those three algorithms; its create example spells `hmacsha256`, so names compare
+//!   case-insensitively). Also accepted: a plain string (the key, HMAC-SHA256) and the earlier
+//!   `{"key": "..."}`. Any other algorithm is refused at cold start, naming the three.
 //! - **One delivery is all or nothing.** An element that is not an object, lacks `id`, `type` or
 //!   `data`, or names a synced object without a usable key fails the whole request with 400 and
 //!   enqueues nothing: it is one delivery, so the Messenger's retry and its `EventNotifications` log
@@ -37,8 +42,8 @@
 //!   replaying it only makes the sf-writer re-read current SAP state (notifications carry no values),
 //!   and the function's reserved concurrency caps the rate.
 
+pub use super::function_url::HmacAlgorithm;
 use super::function_url::Rejection;
-use super::function_url::{hmac_base64, hmac_verifies};
 use crate::domain::{EpochMillis, Notification, RecordKey, System};
 use crate::error::{Error, Result};
 use crate::ports::{OutgoingMessage, Secret};
@@ -83,23 +88,49 @@ const SYNCED: [Synced; 7] = [
     Synced { object: "IncomingPayments", key: "DocEntry" },
 ];
 
-/// base64(HMAC-SHA256(key, message)): what the Messenger puts in `X-B1-Webhook-Signature`, the
-/// message being the handshake token or the raw notification body.
-pub fn sign(key: &[u8], message: &[u8]) -> String {
-    hmac_base64(key, message)
+/// The key and algorithm the Webhook Messenger signs with (the subscription's `AuthenticationCred`).
+#[derive(Clone, Debug)]
+pub struct SigningKey {
+    key: Secret,
+    algorithm: HmacAlgorithm,
 }
 
-/// Checks `X-B1-Webhook-Signature` over `message` in constant time; every failure is the same 401.
-pub fn verify(key: &[u8], signature: Option<&str>, message: &[u8]) -> std::result::Result<(), Rejection> {
-    let Some(signature) = signature else {
-        return Err(Rejection::new(401, "MISSING_SIGNATURE", "the X-B1-Webhook-Signature header is required"));
-    };
-    if hmac_verifies(key, message, signature) {
-        Ok(())
-    } else {
-        Err(Rejection::new(401, "BAD_SIGNATURE", "X-B1-Webhook-Signature does not verify"))
+impl SigningKey {
+    /// A key used with `algorithm`.
+    pub fn new(key: Secret, algorithm: HmacAlgorithm) -> Self {
+        Self { key, algorithm }
+    }
+
+    /// The hash function SAP signs with.
+    pub fn algorithm(&self) -> HmacAlgorithm {
+        self.algorithm
+    }
+
+    /// base64(HMAC(key, message)): what the Messenger puts in `X-B1-Webhook-Signature`, the message
+    /// being the handshake token or the raw notification body.
+    pub fn sign(&self, message: &[u8]) -> String {
+        self.algorithm.sign_base64(self.key.expose_secret().as_bytes(), message)
+    }
+
+    /// Checks `X-B1-Webhook-Signature` over `message` in constant time; every failure is the same 401.
+    pub fn verify(&self, signature: Option<&str>, message: &[u8]) -> std::result::Result<(), Rejection> {
+        let Some(signature) = signature else {
+            return Err(Rejection::new(401, "MISSING_SIGNATURE", "the X-B1-Webhook-Signature header is required"));
+        };
+        if self.algorithm.verifies_base64(self.key.expose_secret().as_bytes(), message, signature) {
+            Ok(())
+        } else {
+            Err(Rejection::new(401, "BAD_SIGNATURE", "X-B1-Webhook-Signature does not verify"))
+        }
     }
 }
+
+/// The `Algorithm` names SAP's `AuthenticationCred` schema allows.
+const ALGORITHMS: [(&str, HmacAlgorithm); 3] = [
+    ("HMACSha256", HmacAlgorithm::Sha256),
+    ("HMACSha384", HmacAlgorithm::Sha384),
+    ("HMACSha512", HmacAlgorithm::Sha512),
+];
 
 /// The handshake token, when it is 1 to 64 of `A-Z a-z 0-9 -` (a UUID): it is echoed back, so
 /// nothing else is.
@@ -113,17 +144,39 @@ pub(crate) fn bad_token() -> Rejection {
     Rejection::new(400, "BAD_TOKEN", "a handshake needs an X-B1-Webhook-Token of 1 to 64 letters, digits and -")
 }
 
-/// The HMAC key in the secret named `secret_id`: its whole string, or the `key` field of a JSON object.
-pub fn signing_key(secret_id: &str, value: &Secret) -> Result<Secret> {
-    let key = if value.expose_secret().trim_start().starts_with('{') {
-        SecretFields::parse(secret_id, value)?.field("key")?.clone()
+/// The signing key in the secret named `secret_id`: SAP's `{"Key", "Algorithm"}`, the earlier
+/// `{"key"}` (HMAC-SHA256), or a plain string (HMAC-SHA256). Errors never quote the secret.
+pub fn signing_key(secret_id: &str, value: &Secret) -> Result<SigningKey> {
+    let (key, algorithm) = if value.expose_secret().trim_start().starts_with('{') {
+        let fields = SecretFields::parse(secret_id, value)?;
+        let key = match fields.optional("Key").or_else(|| fields.optional("key")) {
+            Some(key) => key.clone(),
+            None => {
+                return Err(Error::Config(format!(
+                    "secret {secret_id} has no field \"Key\" (the subscription's AuthenticationCred)"
+                )));
+            }
+        };
+        let algorithm = match fields.optional("Algorithm") {
+            None => HmacAlgorithm::Sha256,
+            Some(name) => algorithm_named(name.expose_secret()).ok_or_else(|| {
+                Error::Config(format!(
+                    "secret {secret_id}: the webhook Algorithm is not one SAP offers; use HMACSha256, HMACSha384 or HMACSha512"
+                ))
+            })?,
+        };
+        (key, algorithm)
     } else {
-        value.clone()
+        (value.clone(), HmacAlgorithm::Sha256)
     };
     if key.expose_secret().is_empty() {
         return Err(Error::Config(format!("secret {secret_id} holds an empty webhook key")));
     }
-    Ok(key)
+    Ok(SigningKey::new(key, algorithm))
+}
+
+fn algorithm_named(name: &str) -> Option<HmacAlgorithm> {
+    ALGORITHMS.iter().find(|(known, _)| known.eq_ignore_ascii_case(name.trim())).map(|(_, algorithm)| *algorithm)
 }
 
 /// What one verified notification body asks for.
@@ -389,35 +442,63 @@ pub(crate) mod tests {
         assert_eq!(parse(json!([])).unwrap(), Delivery { notifications: vec![], ignored: 0 });
     }
 
+    /// The Messenger's key in tests: HMAC-SHA256, as a plain-string secret gives.
+    pub(crate) fn test_key() -> SigningKey {
+        SigningKey::new(Secret::from(KEY.to_string()), HmacAlgorithm::Sha256)
+    }
+
+    fn secret(text: &str) -> Secret {
+        Secret::from(text.to_string())
+    }
+
     #[test]
     fn a_signature_verifies_only_over_the_same_bytes_with_the_same_key() {
-        let signature = sign(KEY.as_bytes(), ORDER.as_bytes());
-        assert!(verify(KEY.as_bytes(), Some(&signature), ORDER.as_bytes()).is_ok());
+        let key = test_key();
+        let signature = key.sign(ORDER.as_bytes());
+        assert!(key.verify(Some(&signature), ORDER.as_bytes()).is_ok());
         // SAP's sample re-serializes the body; we verify the raw bytes, so any change fails.
         let reserialized = serde_json::to_string_pretty(&serde_json::from_str::<Value>(ORDER).unwrap()).unwrap();
         let mut tampered = ORDER.as_bytes().to_vec();
         tampered[ORDER.find("91").unwrap()] = b'8';
-        for (key, message) in
-            [(KEY.as_bytes(), reserialized.as_bytes()), (KEY.as_bytes(), &tampered), (b"other", ORDER.as_bytes())]
-        {
-            let rejection = verify(key, Some(&signature), message).unwrap_err();
+        let other = SigningKey::new(secret("other"), HmacAlgorithm::Sha256);
+        for (key, message) in [(&key, reserialized.as_bytes()), (&key, &tampered), (&other, ORDER.as_bytes())] {
+            let rejection = key.verify(Some(&signature), message).unwrap_err();
             assert_eq!((rejection.status, rejection.code), (401, "BAD_SIGNATURE"));
         }
-        assert_eq!(verify(KEY.as_bytes(), None, ORDER.as_bytes()).unwrap_err().code, "MISSING_SIGNATURE");
-        assert_eq!(verify(KEY.as_bytes(), Some("not base64!"), ORDER.as_bytes()).unwrap_err().code, "BAD_SIGNATURE");
+        assert_eq!(key.verify(None, ORDER.as_bytes()).unwrap_err().code, "MISSING_SIGNATURE");
+        assert_eq!(key.verify(Some("not base64!"), ORDER.as_bytes()).unwrap_err().code, "BAD_SIGNATURE");
     }
 
     #[test]
-    fn the_key_is_the_whole_secret_or_its_key_field() {
-        let plain = signing_key("b1", &Secret::from("k3y".to_string())).unwrap();
-        assert_eq!(plain.expose_secret(), "k3y");
-        let json = signing_key("b1", &Secret::from(r#"{"key": "k3y", "note": "rotated"}"#.to_string())).unwrap();
-        assert_eq!(json.expose_secret(), "k3y");
-        for bad in [r#"{"password": "k3y"}"#, "", r#"{"key": ""}"#, r#"{"key": "k3y""#] {
-            let err = signing_key("b1", &Secret::from(bad.to_string())).unwrap_err();
+    fn the_secret_is_saps_authentication_cred_a_plain_key_or_the_earlier_key_field() {
+        // SAP's own shape, as its subscription example spells it (lower case) and as its schema does.
+        for (cred, algorithm) in [
+            (r#"{"Key": "k3y", "Algorithm": "hmacsha256"}"#, HmacAlgorithm::Sha256),
+            (r#"{"Key": "k3y", "Algorithm": "HMACSha384"}"#, HmacAlgorithm::Sha384),
+            (r#"{"Key": "k3y", "Algorithm": "HMACSha512"}"#, HmacAlgorithm::Sha512),
+            (r#"{"key": "k3y", "note": "rotated"}"#, HmacAlgorithm::Sha256),
+            ("k3y", HmacAlgorithm::Sha256),
+        ] {
+            let key = signing_key("b1", &secret(cred)).unwrap();
+            assert_eq!(key.algorithm(), algorithm, "{cred}");
+            let expected = SigningKey::new(secret("k3y"), algorithm).sign(b"m");
+            assert!(key.verify(Some(&expected), b"m").is_ok(), "{cred}");
+        }
+        for bad in [
+            r#"{"password": "k3y"}"#,
+            "",
+            r#"{"key": ""}"#,
+            r#"{"key": "k3y""#,
+            r#"{"Key": "k3y", "Algorithm": "HMACSha1"}"#,
+            r#"{"Key": "k3y", "Algorithm": "MD5"}"#,
+        ] {
+            let err = signing_key("b1", &secret(bad)).unwrap_err();
             assert!(
-                matches!(err, Error::Config(_)) && err.to_string().contains("b1") && !err.to_string().contains("k3y")
+                matches!(err, Error::Config(_)) && err.to_string().contains("b1") && !err.to_string().contains("k3y"),
+                "{bad}: {err}"
             );
         }
+        let unsupported = signing_key("b1", &secret(r#"{"Key": "k3y", "Algorithm": "HMACSha1"}"#)).unwrap_err();
+        assert!(unsupported.to_string().contains("HMACSha256, HMACSha384 or HMACSha512"), "{unsupported}");
     }
 }

@@ -1,6 +1,6 @@
 //! What every Function URL endpoint needs from a request: the method, the raw body exactly
-//! as it was signed, a request id safe to put in a record key, and base64 HMAC-SHA256 signatures
-//! checked in constant time.
+//! as it was signed, a request id safe to put in a record key, and base64 HMAC signatures (SHA-256,
+//! -384 or -512) checked in constant time.
 //!
 //! The request shape is the Lambda Function URL payload v2 (`requestContext.http.method`, headers
 //! lower-cased, `body` base64 when `isBase64Encoded`), read once into a [`FunctionUrlRequest`].
@@ -9,12 +9,11 @@
 use crate::error::{Error, ErrorClass};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use serde_json::json;
-use sha2::Sha256;
-
-type HmacSha256 = Hmac<Sha256>;
+use sha2::{Sha256, Sha384, Sha512};
 
 /// A request refused through the sender's fault (4xx, audited), or failed on our side (500: send again).
 pub(crate) enum Refusal {
@@ -135,20 +134,39 @@ pub(crate) fn printable(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.')).take(64).collect()
 }
 
-/// base64(HMAC-SHA256(key, message)).
-pub(crate) fn hmac_base64(key: &[u8], message: &[u8]) -> String {
-    BASE64.encode(hmac(key, message).finalize().into_bytes())
+/// The hash function of an HMAC signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HmacAlgorithm {
+    Sha256,
+    Sha384,
+    Sha512,
 }
 
-/// True when `claimed` is base64(HMAC-SHA256(key, message)); the MAC comparison takes the same time
-/// wherever the bytes differ.
-pub(crate) fn hmac_verifies(key: &[u8], message: &[u8], claimed: &str) -> bool {
-    let Ok(claimed) = BASE64.decode(claimed.trim()) else { return false };
-    hmac(key, message).verify_slice(&claimed).is_ok()
+impl HmacAlgorithm {
+    /// base64(HMAC(key, message)).
+    pub fn sign_base64(self, key: &[u8], message: &[u8]) -> String {
+        let tag = match self {
+            Self::Sha256 => mac::<Hmac<Sha256>>(key, message).finalize().into_bytes().to_vec(),
+            Self::Sha384 => mac::<Hmac<Sha384>>(key, message).finalize().into_bytes().to_vec(),
+            Self::Sha512 => mac::<Hmac<Sha512>>(key, message).finalize().into_bytes().to_vec(),
+        };
+        BASE64.encode(tag)
+    }
+
+    /// True when `claimed` is base64(HMAC(key, message)); the MAC comparison takes the same time
+    /// wherever the bytes differ.
+    pub fn verifies_base64(self, key: &[u8], message: &[u8], claimed: &str) -> bool {
+        let Ok(claimed) = BASE64.decode(claimed.trim()) else { return false };
+        match self {
+            Self::Sha256 => mac::<Hmac<Sha256>>(key, message).verify_slice(&claimed).is_ok(),
+            Self::Sha384 => mac::<Hmac<Sha384>>(key, message).verify_slice(&claimed).is_ok(),
+            Self::Sha512 => mac::<Hmac<Sha512>>(key, message).verify_slice(&claimed).is_ok(),
+        }
+    }
 }
 
-fn hmac(key: &[u8], message: &[u8]) -> HmacSha256 {
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length");
+fn mac<M: Mac + KeyInit>(key: &[u8], message: &[u8]) -> M {
+    let mut mac = <M as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
     mac.update(message);
     mac
 }
@@ -268,20 +286,32 @@ mod tests {
     }
 
     #[test]
-    fn an_hmac_verifies_only_with_the_same_key_and_message() {
-        // RFC 4231 test case 2.
-        let mac = hmac_base64(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            hex::encode(BASE64.decode(&mac).unwrap()),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        assert!(hmac_verifies(b"Jefe", b"what do ya want for nothing?", &mac));
-        assert!(hmac_verifies(b"Jefe", b"what do ya want for nothing?", &format!(" {mac}\n")), "whitespace around");
-        assert!(!hmac_verifies(b"Jeff", b"what do ya want for nothing?", &mac));
-        assert!(!hmac_verifies(b"Jefe", b"what do ya want for nothing!", &mac));
-        assert!(!hmac_verifies(b"Jefe", b"what do ya want for nothing?", &mac[..mac.len() - 4]));
-        assert!(!hmac_verifies(b"Jefe", b"what do ya want for nothing?", "not base64!"));
-        assert!(!hmac_verifies(b"Jefe", b"what do ya want for nothing?", ""));
+    fn an_hmac_verifies_only_with_the_same_key_message_and_algorithm() {
+        // RFC 4231 test case 2, for each hash.
+        let (key, message) = (b"Jefe".as_slice(), b"what do ya want for nothing?".as_slice());
+        for (algorithm, expected) in [
+            (HmacAlgorithm::Sha256, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+            (
+                HmacAlgorithm::Sha384,
+                "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649",
+            ),
+            (
+                HmacAlgorithm::Sha512,
+                "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737",
+            ),
+        ] {
+            let mac = algorithm.sign_base64(key, message);
+            assert_eq!(hex::encode(BASE64.decode(&mac).unwrap()), expected, "{algorithm:?}");
+            assert!(algorithm.verifies_base64(key, message, &mac));
+            assert!(algorithm.verifies_base64(key, message, &format!(" {mac}\n")), "whitespace around");
+            assert!(!algorithm.verifies_base64(b"Jeff", message, &mac));
+            assert!(!algorithm.verifies_base64(key, b"what do ya want for nothing!", &mac));
+            assert!(!algorithm.verifies_base64(key, message, &mac[..mac.len() - 4]));
+            assert!(!algorithm.verifies_base64(key, message, "not base64!"));
+            assert!(!algorithm.verifies_base64(key, message, ""));
+        }
+        let sha256 = HmacAlgorithm::Sha256.sign_base64(key, message);
+        assert!(!HmacAlgorithm::Sha512.verifies_base64(key, message, &sha256), "another hash's tag");
     }
 
     #[test]

@@ -286,7 +286,8 @@ pub struct SapWebhookDeps {
     pub to_salesforce: SqsQueue,
     pub audit: DynamoAudit,
     pub secrets: CachedSecrets<SecretsManagerStore>,
-    /// `B1_WEBHOOK_SECRET_ID`: the HMAC key, as a plain string or `{"key": "..."}`.
+    /// `B1_WEBHOOK_SECRET_ID`: the subscription's `AuthenticationCred` (`{"Key": "...", "Algorithm":
+    /// "HMACSha256"}`), or the key as a plain string; see [`crate::ingress::b1_webhook::signing_key`].
     pub secret_id: String,
     pub clock: SystemClock,
 }
