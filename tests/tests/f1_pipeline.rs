@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use shared::domain::{CardCode, Record, SalesforceId};
 use shared::embedded::ManualClock;
 use shared::engine::sap_writer::{InboundMessage, SapWriter};
+use shared::engine::sf_writer::SfWriterSettings;
 use shared::flows::ToSap;
 use shared::mapping::file::MappingFile;
 use shared::ports::{Clock, Outcome, Queue, SalesforceUpdates};
@@ -317,4 +318,67 @@ async fn an_entry_added_to_the_f1_section_is_sent_with_the_order() {
 
     assert_eq!(order["TaxDate"], "2026-12-20T00:00:00Z", "{order}");
     assert_eq!(order["DocDueDate"], "2026-12-20T00:00:00Z");
+}
+
+/// The audit actions recorded for `record_key`'s record, oldest first.
+fn actions_for(stack: &LocalStack, opp: &str) -> Vec<String> {
+    let key = format!("sf:Opportunity:{opp}");
+    stack.audit.all().iter().filter(|e| e.record_key == key).map(|e| e.action.to_string()).collect()
+}
+
+/// On a company with an approval procedure on sales orders, `POST /Orders` saves a draft and SAP
+/// answers -2028. F1 finds the draft (never a second one, however often the change is delivered),
+/// says `Pending approval` on the opportunity; once approved, the poller's F5 links the order; a
+/// rejected draft is reported and dead-lettered, not retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_an_approval_procedure_f1_keeps_one_draft_and_the_approved_order_is_linked_by_f5() {
+    let (stack, clock) = stack_with_clock(LocalOptions::default()).await;
+    stack.sap_sandbox.set_order_approval(true);
+    let (approved_opp, _) = discounted_opportunity(&stack, "2026-11-25");
+    let (rejected_opp, _) = discounted_opportunity(&stack, "2026-11-26");
+    let both = [approved_opp.clone(), rejected_opp.clone()];
+
+    deliver_closed_won(&stack, &both, 2, "first").await.unwrap();
+    let first = stack.drain(u64::MAX).await.unwrap();
+    assert_eq!((first.created, first.skipped, first.dead_lettered), (0, 2, 0), "{first:?}");
+    // A later change of the same opportunities (past the dedup window) finds the drafts again.
+    clock.advance(Duration::from_secs(6 * 60));
+    deliver_closed_won(&stack, &both, 1, "again").await.unwrap();
+    let again = stack.drain(u64::MAX).await.unwrap();
+    assert_eq!((again.created, again.skipped, again.dead_lettered), (0, 2, 0), "{again:?}");
+
+    let drafts = stack.sap_sandbox.documents("Drafts");
+    assert_eq!(drafts.len(), 2, "one draft per opportunity, however often it is delivered");
+    assert!(stack.sap_sandbox.orders().is_empty());
+    let draft_of = |opp: &str| {
+        drafts.iter().find(|d| d["U_SF_OpportunityId"] == opp).and_then(|d| d["DocEntry"].as_i64()).unwrap()
+    };
+    for opp in &both {
+        let written = opportunity(&stack, opp);
+        assert_eq!(written["SAP_Sync_Status__c"], "Pending approval", "{written}");
+        let message = written["SAP_Sync_Error__c"].as_str().unwrap_or_default();
+        assert!(message.contains(&format!("draft DocEntry {}", draft_of(opp))), "{message}");
+        assert!(written["SAP_DocEntry__c"].is_null());
+        assert_eq!(actions_for(&stack, opp).iter().filter(|a| *a == "order_draft_pending").count(), 2);
+    }
+
+    // The approver accepts one draft: the order appears in SAP and F5 links it to its opportunity.
+    let order_entry = stack.sap_sandbox.approve_order_draft(draft_of(&approved_opp)).unwrap();
+    stack.sync_from_sap(SfWriterSettings::default()).await.unwrap();
+    let linked = opportunity(&stack, &approved_opp);
+    assert_eq!(linked["SAP_DocEntry__c"].as_f64(), Some(order_entry as f64), "{linked}");
+    assert_eq!(linked["SAP_Sync_Status__c"], "Synced");
+    assert!(linked["SAP_Sync_Error__c"].is_null());
+
+    // The other is rejected: the next change of that opportunity is a permanent failure with the reason.
+    stack.sap_sandbox.reject_order_draft(draft_of(&rejected_opp)).unwrap();
+    clock.advance(Duration::from_secs(6 * 60));
+    deliver_closed_won(&stack, &[rejected_opp.clone()], 1, "after-rejection").await.unwrap();
+    let rejected = stack.drain(u64::MAX).await.unwrap();
+    assert_eq!((rejected.created, rejected.dead_lettered), (0, 1), "{rejected:?}");
+    let failed = opportunity(&stack, &rejected_opp);
+    assert_eq!(failed["SAP_Sync_Status__c"], "Failed");
+    assert!(failed["SAP_Sync_Error__c"].as_str().unwrap_or_default().contains("rejected"), "{failed}");
+    assert_eq!(stack.sap_sandbox.documents("Drafts").len(), 2, "no new draft");
+    assert_eq!(stack.sap_sandbox.orders().len(), 1, "only the approved order");
 }

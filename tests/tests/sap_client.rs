@@ -4,7 +4,10 @@
 use sandbox::{FaultConfig, SapOptions, SapSandbox};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use shared::domain::{CardCode, ItemCode, NewBusinessPartner, NewSalesOrder, Record, SalesOrderLine, SalesforceId};
+use shared::domain::{
+    CardCode, ItemCode, NewBusinessPartner, NewSalesOrder, OrderDraft, Record, SalesOrderLine, SalesforceId,
+    SapOrderFor,
+};
 use shared::error::Error;
 use shared::ports::SapOrders;
 use shared::sap::SapClient;
@@ -211,6 +214,7 @@ async fn an_order_is_created_once_and_found_by_its_opportunity() {
     let stored = sap.orders();
     assert_eq!(stored.len(), 1);
     let row = &stored[0];
+    let SapOrderFor::Order(created) = created else { panic!("an order, not a draft: {created:?}") };
     assert_eq!((row["DocEntry"].as_i64(), row["DocNum"].as_i64()), (Some(created.doc_entry), Some(created.doc_num)));
     assert_eq!(row["NumAtCard"], opp.as_str());
     assert_eq!(row["U_SF_OpportunityId"], opp.as_str());
@@ -230,6 +234,26 @@ async fn without_the_udf_the_order_is_found_by_num_at_card() {
     let created = client.create_order(&order(&opp, "A00003")).await.unwrap();
     assert_eq!(sap.orders()[0]["U_SF_OpportunityId"], Value::Null);
     assert_eq!(client.find_order_for_opportunity(&opp).await.unwrap(), Some(created));
+}
+
+/// Under an approval procedure SAP answers -2028 and keeps a draft: the client returns that draft
+/// (found by the opportunity id, with and without the UDF), and finds it again instead of posting.
+#[tokio::test]
+async fn under_an_approval_procedure_the_order_is_a_draft_found_by_its_opportunity() {
+    let sap = sandbox().await;
+    sap.set_order_approval(true);
+    for (n, client) in [(11, client(&sap)), (12, SapClient::new(config(&sap, 20, None)).unwrap())] {
+        let opp = opportunity(n);
+        let held = client.create_order(&order(&opp, "A00002")).await.unwrap();
+        let SapOrderFor::Draft(draft) = held else { panic!("a draft, not an order: {held:?}") };
+        assert!(!draft.rejected);
+        assert_eq!(client.find_order_for_opportunity(&opp).await.unwrap(), Some(held));
+        sap.reject_order_draft(draft.doc_entry).unwrap();
+        let found = client.find_order_for_opportunity(&opp).await.unwrap();
+        assert_eq!(found, Some(SapOrderFor::Draft(OrderDraft { rejected: true, ..draft })));
+    }
+    assert_eq!(sap.calls().snapshot()["POST /Orders"], 2);
+    assert!(sap.orders().is_empty());
 }
 
 #[tokio::test]

@@ -87,9 +87,92 @@ impl Store {
     pub(super) fn create_document(
         &mut self,
         set: EntitySet,
-        mut body: Map<String, Value>,
+        body: Map<String, Value>,
         now: &Stamp,
     ) -> Result<Value, SapError> {
+        let (row, links) = self.new_document(set, set, body, now)?;
+        let credited = self.credit_against_invoices(&row, &links);
+        let mut row = row;
+        if credited > 0.0 {
+            row["PaidToDate"] = json!(round2(credited));
+            if credited >= qty(&row, "DocTotal") - CENT {
+                row["DocumentStatus"] = json!(CLOSED);
+            }
+        }
+        self.insert(set, row.clone());
+        self.consume_bases(&links, &row, now);
+        self.move_stock(set, &row);
+        self.refresh_derived(&row);
+        Ok(row)
+    }
+
+    /// A sales order under an approval procedure: validated as an order, stored as a pending
+    /// draft (`Drafts`, numbered in the drafts series, `DocObjectCode` oOrders), with no effect on
+    /// stock or balances until it is approved (SAP B1: a document that needs approval is saved as a
+    /// draft; REF 1.27 `POST Orders`).
+    pub(super) fn create_order_draft(&mut self, body: Map<String, Value>, now: &Stamp) -> Result<Value, SapError> {
+        let (mut row, _) = self.new_document(EntitySet::Orders, EntitySet::Drafts, body, now)?;
+        row["AuthorizationStatus"] = json!("dasPending");
+        self.insert(EntitySet::Drafts, row.clone());
+        Ok(row)
+    }
+
+    /// The approver accepts a pending order draft: the order is created from it (its UDFs, NumAtCard
+    /// and lines copied) and the draft is closed as `dasGenerated`. Returns the order.
+    pub(super) fn approve_order_draft(&mut self, draft_entry: i64, now: &Stamp) -> Result<Value, SapError> {
+        let draft = self.pending_draft(draft_entry)?;
+        let mut body: Map<String, Value> = draft.as_object().cloned().unwrap_or_default();
+        for drafts_own in ["DocEntry", "DocNum", "DocObjectCode", "AuthorizationStatus", "DataVersion"] {
+            body.remove(drafts_own);
+        }
+        let lines: Vec<Value> = lines(&draft)
+            .map(|l| {
+                let keep = ["ItemCode", "ItemDescription", "Quantity", "UnitPrice", "DiscountPercent", "ShipDate"];
+                Value::Object(keep.iter().filter_map(|k| l.get(*k).map(|v| (k.to_string(), v.clone()))).collect())
+            })
+            .collect();
+        body.insert("DocumentLines".into(), Value::Array(lines));
+        let order = self.create_document(EntitySet::Orders, body, now)?;
+        self.set_draft_status(draft_entry, "dasGenerated", now);
+        Ok(order)
+    }
+
+    /// The approver rejects a pending order draft.
+    pub(super) fn reject_order_draft(&mut self, draft_entry: i64, now: &Stamp) -> Result<(), SapError> {
+        self.pending_draft(draft_entry)?;
+        self.set_draft_status(draft_entry, "dasRejected", now);
+        Ok(())
+    }
+
+    fn pending_draft(&self, draft_entry: i64) -> Result<Value, SapError> {
+        let draft = self.get(EntitySet::Drafts, &Key::Int(draft_entry))?.clone();
+        if draft["AuthorizationStatus"] != "dasPending" {
+            return Err(SapError::bad_request(format!(
+                "Draft {draft_entry} is not pending approval (sandbox wording)"
+            )));
+        }
+        Ok(draft)
+    }
+
+    fn set_draft_status(&mut self, draft_entry: i64, status: &str, now: &Stamp) {
+        let Ok(mut draft) = self.get(EntitySet::Drafts, &Key::Int(draft_entry)).cloned() else { return };
+        draft["AuthorizationStatus"] = json!(status);
+        if status == "dasGenerated" {
+            draft["DocumentStatus"] = json!(CLOSED);
+        }
+        touch(&mut draft, now);
+        self.insert(EntitySet::Drafts, draft);
+    }
+
+    /// A validated, priced document of `set` numbered in `series`'s numbering, not yet stored, with
+    /// the base lines it claims.
+    fn new_document(
+        &mut self,
+        set: EntitySet,
+        series: EntitySet,
+        mut body: Map<String, Value>,
+        now: &Stamp,
+    ) -> Result<(Value, Vec<BaseLink>), SapError> {
         let bp = self.business_partner_for(set, &body)?;
         if set == EntitySet::Orders && body.get("DocDueDate").and_then(Value::as_str).is_none() {
             return Err(SapError::new(400, "-5002", "Enter a delivery date [ORDR.DocDueDate]"));
@@ -111,7 +194,7 @@ impl Store {
         let doc_date = body.get("DocDate").and_then(Value::as_str).map(as_v2_date).unwrap_or_else(|| now.date.clone());
         // Invoices default to the customer's payment terms, modelled as net 30; other documents to DocDate.
         let due_days = if set == EntitySet::Invoices { 30 } else { 0 };
-        let (doc_entry, doc_num) = self.take_numbers(set);
+        let (doc_entry, doc_num) = self.take_numbers(series);
         let defaults = json!({
             "DocEntry": doc_entry,
             "DocNum": doc_num,
@@ -145,18 +228,7 @@ impl Store {
         }
         row["DocumentLines"] = Value::Array(stored_lines);
         recompute_total(&mut row);
-        let credited = self.credit_against_invoices(&row, &links);
-        if credited > 0.0 {
-            row["PaidToDate"] = json!(round2(credited));
-            if credited >= qty(&row, "DocTotal") - CENT {
-                row["DocumentStatus"] = json!(CLOSED);
-            }
-        }
-        self.insert(set, row.clone());
-        self.consume_bases(&links, &row, now);
-        self.move_stock(set, &row);
-        self.refresh_derived(&row);
-        Ok(row)
+        Ok((row, links))
     }
 
     /// Validates one line, fills what it copies from its base line, prices it.

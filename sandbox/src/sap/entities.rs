@@ -49,10 +49,12 @@ pub enum EntitySet {
     Invoices,
     CreditNotes,
     IncomingPayments,
+    /// Documents awaiting approval (type `Document`; `DocObjectCode` names the target, e.g. oOrders).
+    Drafts,
 }
 
 /// Every set, for lookups by name.
-const ALL: [EntitySet; 8] = [
+const ALL: [EntitySet; 9] = [
     EntitySet::BusinessPartners,
     EntitySet::Items,
     EntitySet::PriceLists,
@@ -61,6 +63,7 @@ const ALL: [EntitySet; 8] = [
     EntitySet::Invoices,
     EntitySet::CreditNotes,
     EntitySet::IncomingPayments,
+    EntitySet::Drafts,
 ];
 
 /// The marketing documents (entity type `Document`).
@@ -294,6 +297,7 @@ impl EntitySet {
             Self::Invoices => "Invoices",
             Self::CreditNotes => "CreditNotes",
             Self::IncomingPayments => "IncomingPayments",
+            Self::Drafts => "Drafts",
         }
     }
 
@@ -344,6 +348,7 @@ impl EntitySet {
             Self::Invoices => "OINV",
             Self::CreditNotes => "ORIN",
             Self::IncomingPayments => "ORCT",
+            Self::Drafts => "ODRF",
         }
     }
 

@@ -367,10 +367,13 @@ fn read(state: &SapState, set: EntitySet, key: &Key, raw_query: Option<&str>) ->
 
 fn create(state: &SapState, set: EntitySet, body: &Bytes, headers: &HeaderMap) -> Result<Response, SapError> {
     let body = parse_body(body)?;
+    let no_content = preferences(headers).any(|p| p.eq_ignore_ascii_case("return-no-content"));
+    if set == EntitySet::Orders && state.store.lock().unwrap().order_approval {
+        return create_order_draft(state, body, no_content);
+    }
     let (key, row) = state.store.lock().unwrap().create(set, body, &state.now())?;
     let location = format!("{ROOT}{}{}", set.name(), key.to_url_segment());
     let tag = etag(&row);
-    let no_content = preferences(headers).any(|p| p.eq_ignore_ascii_case("return-no-content"));
     let mut response = if no_content {
         let mut r = StatusCode::NO_CONTENT.into_response();
         r.headers_mut().insert("preference-applied", HeaderValue::from_static("return-no-content"));
@@ -387,6 +390,24 @@ fn create(state: &SapState, set: EntitySet, body: &Bytes, headers: &HeaderMap) -
         }
     }
     Ok(response)
+}
+
+/// `POST /Orders` under an approval procedure. REF 1.27 (`Orders` POST): "when activating approval
+/// procedures, a draft would be created ... and service would return the error code -2028. For this
+/// case, a header (Prefer: return-no-content) should be appended to avoid this error. Accordingly,
+/// service would return http status 204, with empty response body." The draft exists either way;
+/// the strict side sends no `Location` (where it would point is not documented).
+fn create_order_draft(state: &SapState, body: Value, no_content: bool) -> Result<Response, SapError> {
+    let Value::Object(body) = body else {
+        return Err(SapError::bad_request("The request body must be a JSON object"));
+    };
+    state.store.lock().unwrap().create_order_draft(body, &state.now())?;
+    if no_content {
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        response.headers_mut().insert("preference-applied", HeaderValue::from_static("return-no-content"));
+        return Ok(response);
+    }
+    Err(SapError::new(400, "-2028", "No matching records found (ODBC -2028)"))
 }
 
 /// Runs a write against the store and answers 204.

@@ -196,6 +196,29 @@ impl SapSandbox {
         &self.state.calls
     }
 
+    /// Turns the company's approval procedure on sales orders on or off: while on, `POST /Orders`
+    /// saves a pending draft in `Drafts` instead of an order.
+    pub fn set_order_approval(&self, on: bool) {
+        self.state.store.lock().unwrap().order_approval = on;
+    }
+
+    /// The approver accepts order draft `draft_entry`: the order is created from it. Its DocEntry.
+    pub fn approve_order_draft(&self, draft_entry: i64) -> anyhow::Result<i64> {
+        let order = self
+            .state
+            .store
+            .lock()
+            .unwrap()
+            .approve_order_draft(draft_entry, &self.state.now())
+            .map_err(helper_error)?;
+        order["DocEntry"].as_i64().ok_or_else(|| anyhow::anyhow!("the order has no DocEntry"))
+    }
+
+    /// The approver rejects order draft `draft_entry`.
+    pub fn reject_order_draft(&self, draft_entry: i64) -> anyhow::Result<()> {
+        self.state.store.lock().unwrap().reject_order_draft(draft_entry, &self.state.now()).map_err(helper_error)
+    }
+
     /// Invalidates every session: the next request of each client gets 401 / code 301.
     pub fn expire_sessions(&self) {
         self.state.expire_sessions();
@@ -327,6 +350,72 @@ mod tests {
         let body: Value = response.json().await.unwrap();
         assert!(body.get("@odata.nextLink").is_none(), "$top fits the page: no nextLink");
         body["value"].as_array().unwrap().clone()
+    }
+
+    /// Under an approval procedure `POST /Orders` saves a draft and answers -2028 (or 204 with
+    /// `Prefer: return-no-content`), as REF 1.27 documents; the draft is found in `Drafts`, has no
+    /// effect on balances, and becomes an order carrying the opportunity id once approved.
+    #[tokio::test]
+    async fn an_order_under_approval_becomes_a_pending_draft_then_an_order_when_approved() {
+        let sap = SapSandbox::start(SapOptions::default()).await.unwrap();
+        sap.set_order_approval(true);
+        let http = reqwest::Client::new();
+        let login = json!({"CompanyDB": COMPANY_DB, "UserName": USER, "Password": PASSWORD});
+        let login: Value =
+            http.post(format!("{}/Login", sap.base_url())).json(&login).send().await.unwrap().json().await.unwrap();
+        let cookie = format!("B1SESSION={}", login["SessionId"].as_str().unwrap());
+        let balance_before = sap.business_partner("C20000").unwrap()["OpenOrdersBalance"].clone();
+        let order = |opp: &str| {
+            json!({"CardCode": "C20000", "DocDueDate": "2026-12-31", "NumAtCard": opp, "U_SF_OpportunityId": opp,
+                   "DocumentLines": [{"ItemCode": "A00001", "Quantity": 2, "UnitPrice": 10.0}]})
+        };
+        let post = |body: Value, prefer: bool| {
+            let mut request = http.post(format!("{}/Orders", sap.base_url())).header("Cookie", &cookie).json(&body);
+            if prefer {
+                request = request.header("Prefer", "return-no-content");
+            }
+            request.send()
+        };
+        let plain = post(order("006000000000001"), false).await.unwrap();
+        assert_eq!(plain.status(), 400);
+        let error: Value = plain.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "-2028", "{error}");
+        let quiet = post(order("006000000000002"), true).await.unwrap();
+        assert_eq!(quiet.status(), 204);
+        assert!(quiet.headers().get("location").is_none(), "where a draft's Location points is not documented");
+        assert!(sap.orders().is_empty(), "no order until approved");
+        let drafts = sap.documents("Drafts");
+        assert_eq!(drafts.len(), 2, "the -2028 answer still saved its draft");
+        assert!(drafts.iter().all(|d| d["AuthorizationStatus"] == "dasPending" && d["DocObjectCode"] == "oOrders"));
+        assert_eq!(sap.business_partner("C20000").unwrap()["OpenOrdersBalance"], balance_before);
+        let found = rows(
+            &http,
+            &sap,
+            &cookie["B1SESSION=".len()..],
+            "Drafts?$filter=U_SF_OpportunityId%20eq%20'006000000000002'&$select=DocEntry,AuthorizationStatus",
+        )
+        .await;
+        assert_eq!(found.len(), 1);
+
+        let order_entry = sap.approve_order_draft(drafts[0]["DocEntry"].as_i64().unwrap()).unwrap();
+        let approved = sap.document("Orders", order_entry).unwrap();
+        assert_eq!(approved["U_SF_OpportunityId"], "006000000000001");
+        assert_eq!(approved["DocTotal"], 20.0);
+        assert_eq!(
+            sap.document("Drafts", drafts[0]["DocEntry"].as_i64().unwrap()).unwrap()["AuthorizationStatus"],
+            "dasGenerated"
+        );
+        sap.reject_order_draft(drafts[1]["DocEntry"].as_i64().unwrap()).unwrap();
+        assert_eq!(
+            sap.document("Drafts", drafts[1]["DocEntry"].as_i64().unwrap()).unwrap()["AuthorizationStatus"],
+            "dasRejected"
+        );
+        assert!(
+            sap.approve_order_draft(drafts[1]["DocEntry"].as_i64().unwrap()).is_err(),
+            "a rejected draft stays rejected"
+        );
+        sap.set_order_approval(false);
+        assert_eq!(post(order("006000000000003"), false).await.unwrap().status(), 201);
     }
 
     #[tokio::test]

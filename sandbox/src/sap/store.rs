@@ -33,6 +33,8 @@ pub struct Store {
     by_card: HashMap<String, BTreeSet<(EntitySet, i64)>>,
     /// Tables sorted by `$orderby`, reused until the table changes.
     pub(super) sorted: SortCache,
+    /// The company has an approval procedure on sales orders: `POST /Orders` saves a pending draft.
+    pub(super) order_approval: bool,
 }
 
 impl Store {
@@ -47,6 +49,7 @@ impl Store {
             generations: BTreeMap::new(),
             by_card: HashMap::new(),
             sorted: SortCache::default(),
+            order_approval: false,
         };
         for bp in super::seed::business_partners() {
             store.insert(EntitySet::BusinessPartners, bp);

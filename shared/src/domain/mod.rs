@@ -15,7 +15,8 @@ pub use billing::{
 pub use ids::{CardCode, ItemCode, SalesforceId};
 pub use notification::{Notification, RecordKey, System};
 pub use opportunity::{
-    NewBusinessPartner, NewSalesOrder, OpportunityLine, OpportunitySnapshot, OrderRef, OrderWriteBack, SalesOrderLine,
+    NewBusinessPartner, NewSalesOrder, OpportunityLine, OpportunitySnapshot, OrderDraft, OrderRef, OrderWriteBack,
+    SalesOrderLine, SapOrderFor,
 };
 
 /// A record as either system sends it: field name → JSON value.

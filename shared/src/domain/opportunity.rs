@@ -71,11 +71,26 @@ pub struct OrderRef {
     pub doc_num: i64,
 }
 
+/// What SAP holds for an opportunity: its sales order, or, on a company with an approval procedure
+/// on sales orders, the draft `POST /Orders` saved instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SapOrderFor {
+    Order(OrderRef),
+    Draft(OrderDraft),
+}
+
+/// A sales-order draft awaiting (or refused) approval; its DocEntry is in the drafts' numbering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderDraft {
+    pub doc_entry: i64,
+    pub rejected: bool,
+}
+
 /// What F1 tells the opportunity: its SAP order (`Synced`) or why there is none (`Failed`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderWriteBack {
     pub order: Option<OrderRef>,
-    /// `Synced` or `Failed`.
+    /// `Synced`, `Failed` or `Pending approval`.
     pub status: &'static str,
     pub error: Option<String>,
 }

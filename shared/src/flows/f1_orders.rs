@@ -4,9 +4,17 @@
 //! carrying the opportunity id before creating one → write DocEntry/DocNum back. The lookup makes a
 //! lost idempotency record or a crash between create and write-back harmless. What is read from
 //! Salesforce, sent to SAP and written back follows the F1 section of the mapping file.
+//!
+//! Approval procedures: where SAP saves the order as a draft awaiting approval, the lookup finds the
+//! draft too, so a retry never saves a second one. A pending draft is written back as
+//! `Pending approval` with its DocEntry in the message; once approved, the order carries the
+//! opportunity id and the poller's F5 links it. A rejected draft is a permanent failure (reported
+//! on the opportunity and in the DLQ), never retried.
 
 use super::{Applied, Done, ToSap};
-use crate::domain::{NewSalesOrder, OpportunitySnapshot, OrderRef, OrderWriteBack, SalesforceId};
+use crate::domain::{
+    NewSalesOrder, OpportunitySnapshot, OrderDraft, OrderRef, OrderWriteBack, SalesforceId, SapOrderFor,
+};
 use crate::error::{Error, Result};
 use crate::mapping::f1::{self, Customer};
 use crate::mapping::file::MappingFile;
@@ -50,17 +58,41 @@ pub async fn sync_opportunity(ports: &ToSap, snapshot: Option<&OpportunitySnapsh
         }
         ports.salesforce_updates.set_account_card_code(&bp.salesforce_account_id, &bp.card_code).await?;
     }
-    let (order, disposition, action) = match ports.sap.find_order_for_opportunity(&opp.id).await? {
-        Some(existing) => (existing, Done::Linked { doc_entry: existing.doc_entry }, AuditAction::LinkExistingOrder),
-        None => {
-            let created = ports.sap.create_order(&draft).await.map_err(|err| with_order_lines(err, &draft))?;
-            (created, Done::Created { doc_entry: created.doc_entry }, AuditAction::CreateOrder)
-        }
+    let (held, created) = match ports.sap.find_order_for_opportunity(&opp.id).await? {
+        Some(existing) => (existing, false),
+        None => (ports.sap.create_order(&draft).await.map_err(|err| with_order_lines(err, &draft))?, true),
+    };
+    let order = match held {
+        SapOrderFor::Order(order) => order,
+        SapOrderFor::Draft(draft) => return awaiting_approval(ports, &opp.id, draft).await,
+    };
+    let (disposition, action) = if created {
+        (Done::Created { doc_entry: order.doc_entry }, AuditAction::CreateOrder)
+    } else {
+        (Done::Linked { doc_entry: order.doc_entry }, AuditAction::LinkExistingOrder)
     };
     write_back(ports, &opp.id, Some(order), None).await?;
     tracing::info!(doc_entry = order.doc_entry, doc_num = order.doc_num, %action, "opportunity synced to SAP order");
     Ok(Applied::new(disposition, action, Some(order.doc_entry.to_string())))
 }
+
+/// The order is a draft under SAP's approval procedure: pending → said on the opportunity, done
+/// for now (F5 links the order once approved); rejected → a permanent failure with the reason.
+async fn awaiting_approval(ports: &ToSap, opp: &SalesforceId, draft: OrderDraft) -> Result<Applied> {
+    if draft.rejected {
+        return Err(Error::Invalid(format!(
+            "SAP's approval procedure rejected the sales order (draft DocEntry {}); change the deal or the draft in SAP, then replay",
+            draft.doc_entry
+        )));
+    }
+    let message = format!("SAP saved the sales order as draft DocEntry {} awaiting approval", draft.doc_entry);
+    write_back_status(ports, opp, None, PENDING_APPROVAL, Some(message)).await?;
+    tracing::info!(draft_entry = draft.doc_entry, "opportunity's SAP order awaits approval");
+    Ok(Applied::new(Done::Skipped, AuditAction::OrderDraftPending, Some(format!("draft:{}", draft.doc_entry))))
+}
+
+/// `SAP_Sync_Status__c` while the order is a draft awaiting approval.
+pub const PENDING_APPROVAL: &str = "Pending approval";
 
 /// Tells the opportunity what became of it: its SAP order (`Synced`) or why not (`Failed`).
 pub async fn write_back(
@@ -70,6 +102,16 @@ pub async fn write_back(
     error: Option<String>,
 ) -> Result<()> {
     let status = if error.is_some() { "Failed" } else { "Synced" };
+    write_back_status(ports, opp, order, status, error).await
+}
+
+async fn write_back_status(
+    ports: &ToSap,
+    opp: &SalesforceId,
+    order: Option<OrderRef>,
+    status: &'static str,
+    error: Option<String>,
+) -> Result<()> {
     let synced_at = crate::domain::rfc3339_millis(ports.clock.now_millis());
     let fields = f1::write_back(ports.mapping.flow("F1")?, &OrderWriteBack { order, status, error }, &synced_at);
     if fields.is_empty() {

@@ -233,13 +233,22 @@ fn credit_alert(flow: &FlowMapping, row: &Record) -> Option<bool> {
 }
 
 /// F5 and F6.opportunity: the opportunity named by the document's `U_SF_OpportunityId`, updated by
-/// Id; nothing for a document created in SAP without one.
+/// Id; nothing for a document created in SAP without one. With `SAP_Sync_Status__c` (and
+/// `SAP_Sync_Error__c`) derived, an order says `Synced` (and clears the error): this is how an order
+/// approved in SAP after F1 left its draft `Pending approval` reaches the opportunity.
 fn opportunity_update(flow: &FlowMapping, row: &Record) -> Result<Option<Write>> {
     let key = flow.key.as_ref().ok_or_else(|| Error::Config(format!("flow {} has no key", flow.name)))?;
     let Some(id) = text(row, &key.sap) else { return Ok(None) };
     let id =
         SalesforceId::parse(&id).map_err(|_| Error::Mapping(format!("{} {id:?} is not a Salesforce id", key.sap)))?;
     let mut record = flow.to_salesforce(row, None, true);
+    let derived = |name: &str| flow.derived.iter().any(|d| d == name);
+    if derived("SAP_Sync_Status__c") && text(row, "DocEntry").is_some() {
+        record.insert("SAP_Sync_Status__c".into(), json!("Synced"));
+        if derived("SAP_Sync_Error__c") {
+            record.insert("SAP_Sync_Error__c".into(), Value::Null);
+        }
+    }
     if record.is_empty() {
         return Ok(None);
     }

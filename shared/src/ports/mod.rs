@@ -3,7 +3,7 @@
 use crate::domain::polled::{EntitySpec, Start};
 use crate::domain::state::{Direction, Lease, Watermark};
 use crate::domain::{
-    CardCode, EpochMillis, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, OrderRef, Record, SalesforceId,
+    CardCode, EpochMillis, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, Record, SalesforceId, SapOrderFor,
 };
 use crate::error::{ErrorClass, Result};
 use async_trait::async_trait;
@@ -121,6 +121,8 @@ pub enum AuditAction {
     SkipNotWon,
     /// The opportunity already has its SAP order.
     SkipAlreadyLinked,
+    /// F1's order was saved as a draft awaiting SAP's approval procedure (created now or found).
+    OrderDraftPending,
     /// What the record maps to equals what was last written.
     SkipUnchanged,
     /// F2 found nothing Salesforce owns that differs in SAP.
@@ -151,7 +153,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the trail's story usually runs.
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 25] = [
         AuditAction::Receive,
         AuditAction::CreateOrder,
         AuditAction::LinkExistingOrder,
@@ -163,6 +165,7 @@ impl AuditAction {
         AuditAction::SkipMissing,
         AuditAction::SkipNotWon,
         AuditAction::SkipAlreadyLinked,
+        AuditAction::OrderDraftPending,
         AuditAction::SkipUnchanged,
         AuditAction::SkipNoChanges,
         AuditAction::SkipNoTarget,
@@ -192,6 +195,7 @@ impl AuditAction {
             AuditAction::SkipMissing => "skip_missing",
             AuditAction::SkipNotWon => "skip_not_won",
             AuditAction::SkipAlreadyLinked => "skip_already_linked",
+            AuditAction::OrderDraftPending => "order_draft_pending",
             AuditAction::SkipUnchanged => "skip_unchanged",
             AuditAction::SkipNoChanges => "skip_no_changes",
             AuditAction::SkipNoTarget => "skip_no_target",
@@ -290,9 +294,11 @@ pub trait SapOrders: Send + Sync {
     /// True when the business partner exists.
     async fn business_partner_exists(&self, card_code: &CardCode) -> Result<bool>;
     async fn create_business_partner(&self, bp: &NewBusinessPartner) -> Result<()>;
-    /// The sales order carrying this opportunity id (UDF or NumAtCard), if any.
-    async fn find_order_for_opportunity(&self, opportunity: &SalesforceId) -> Result<Option<OrderRef>>;
-    async fn create_order(&self, order: &NewSalesOrder) -> Result<OrderRef>;
+    /// The sales order carrying this opportunity id (UDF or NumAtCard), else its order draft
+    /// awaiting or refused approval, if any.
+    async fn find_order_for_opportunity(&self, opportunity: &SalesforceId) -> Result<Option<SapOrderFor>>;
+    /// Creates the order; under an approval procedure SAP saves a draft instead, which is returned.
+    async fn create_order(&self, order: &NewSalesOrder) -> Result<SapOrderFor>;
 }
 
 /// F2: business partners as mapped records.

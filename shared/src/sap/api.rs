@@ -5,8 +5,8 @@ use super::SapClient;
 use super::errors;
 use super::odata::{Filter, Query, quote};
 use crate::domain::{
-    BillingContext, CardCode, CreditStatus, ItemAvailability, ItemCode, NewBusinessPartner, NewSalesOrder, OrderRef,
-    Record, SalesforceId,
+    BillingContext, CardCode, CreditStatus, ItemAvailability, ItemCode, NewBusinessPartner, NewSalesOrder, OrderDraft,
+    OrderRef, Record, SalesforceId, SapOrderFor,
 };
 use crate::error::{Error, Result};
 use crate::ports::{SapBilling, SapLookups, SapOrders, SapPartners};
@@ -39,20 +39,57 @@ impl SapOrders for SapClient {
         }
     }
 
-    async fn find_order_for_opportunity(&self, opportunity: &SalesforceId) -> Result<Option<OrderRef>> {
-        let by_num_at_card = Filter::eq(&"NumAtCard".into(), opportunity);
-        let filter = match self.order_reference_udf() {
-            Some(udf) => Filter::eq(udf, opportunity).or(by_num_at_card),
-            None => by_num_at_card,
-        };
-        let query = Query::new().filter(filter).select(["DocEntry", "DocNum"]).top(1);
-        let rows = self.query("Orders", &query).await?;
-        rows.first().map(order_ref).transpose()
+    async fn find_order_for_opportunity(&self, opportunity: &SalesforceId) -> Result<Option<SapOrderFor>> {
+        let query = Query::new().filter(self.opportunity_filter(opportunity)).select(["DocEntry", "DocNum"]).top(1);
+        if let Some(row) = self.query("Orders", &query).await?.first() {
+            return Ok(Some(SapOrderFor::Order(order_ref(row)?)));
+        }
+        Ok(self.find_order_draft(opportunity).await?.map(SapOrderFor::Draft))
     }
 
-    async fn create_order(&self, order: &NewSalesOrder) -> Result<OrderRef> {
-        let created = self.post("Orders", &order_body(order, self.order_reference_udf().map(|p| p.as_str()))).await?;
-        order_ref(&created)
+    /// Sent without `Prefer: return-no-content`, so a created order comes back whole (DocEntry and
+    /// DocNum, no second read). Under an approval procedure SAP saves a draft and answers -2028
+    /// (REF 1.27, `POST Orders`); the draft is then looked up by the opportunity id.
+    async fn create_order(&self, order: &NewSalesOrder) -> Result<SapOrderFor> {
+        match self.post("Orders", &order_body(order, self.order_reference_udf().map(|p| p.as_str()))).await {
+            Ok(created) => Ok(SapOrderFor::Order(order_ref(&created)?)),
+            Err(err) if errors::is_saved_as_draft(&err) => match self.find_order_draft(&order.opportunity_id).await? {
+                Some(draft) => Ok(SapOrderFor::Draft(draft)),
+                None => Err(err),
+            },
+            Err(err) => Err(err),
+        }
+    }
+}
+
+impl SapClient {
+    /// Documents carrying the opportunity id: in the reference UDF (when configured) or NumAtCard.
+    fn opportunity_filter(&self, opportunity: &SalesforceId) -> Filter {
+        let by_num_at_card = Filter::eq(&"NumAtCard".into(), opportunity);
+        match self.order_reference_udf() {
+            Some(udf) => Filter::eq(udf, opportunity).or(by_num_at_card),
+            None => by_num_at_card,
+        }
+    }
+
+    /// The newest sales-order draft of the opportunity that is pending or rejected (a draft turned
+    /// into an order is `dasGenerated`, and the order is what counts). `DocObjectCode` is compared
+    /// here, not in `$filter`, so no enumeration literal is needed.
+    async fn find_order_draft(&self, opportunity: &SalesforceId) -> Result<Option<OrderDraft>> {
+        let query = Query::new()
+            .filter(self.opportunity_filter(opportunity))
+            .select(["DocEntry", "DocObjectCode", "AuthorizationStatus"])
+            .order_by("DocEntry", false)
+            .top(20);
+        let rows = self.query("Drafts", &query).await?;
+        Ok(rows.iter().filter(|row| row["DocObjectCode"] == "oOrders").find_map(|row| {
+            let doc_entry = row["DocEntry"].as_i64()?;
+            match row["AuthorizationStatus"].as_str()? {
+                "dasPending" | "dasWithout" => Some(OrderDraft { doc_entry, rejected: false }),
+                "dasRejected" => Some(OrderDraft { doc_entry, rejected: true }),
+                _ => None,
+            }
+        }))
     }
 }
 

@@ -71,6 +71,13 @@ pub fn is_duplicate_business_partner(err: &Error) -> bool {
     matches!(err, Error::Sap { code, message, .. } if code == "-10" && message.contains("1320000140"))
 }
 
+/// True for the answer to `POST Orders` under an approval procedure: `-2028` "No matching records
+/// found" with a 4xx that is not 404 (REF 1.27, `POST Orders`: the draft is saved and the service
+/// returns -2028). A draft may exist; look it up before calling this a failure.
+pub fn is_saved_as_draft(err: &Error) -> bool {
+    matches!(err, Error::Sap { status, code, .. } if code == "-2028" && (400..500).contains(status) && *status != 404)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
