@@ -20,6 +20,7 @@ async fn sync_state_contract(state: &dyn SyncState) {
     a_watermark_moves_forward_only_and_an_equal_one_is_a_no_op(state).await;
     concurrent_advances_end_at_the_furthest_watermark(state).await;
     a_malformed_watermark_is_refused_and_changes_nothing(state).await;
+    the_caught_up_instant_only_moves_later(state).await;
     a_link_answers_both_ways_and_never_re_points(state).await;
     a_live_lease_keeps_other_owners_out_until_it_runs_out(state).await;
     of_two_concurrent_acquires_exactly_one_wins(state).await;
@@ -28,6 +29,16 @@ async fn sync_state_contract(state: &dyn SyncState) {
 
 fn watermark(date: &str, time: &str, key: &str, doc_entry: Option<i64>) -> Watermark {
     Watermark { date: date.into(), time: time.into(), key: key.into(), doc_entry }
+}
+
+async fn the_caught_up_instant_only_moves_later(state: &dyn SyncState) {
+    assert_eq!(state.caught_up_at("Items").await.unwrap(), None);
+    state.record_caught_up("Items", T0).await.unwrap();
+    state.record_caught_up("Items", T0 - SECOND).await.expect("an older run finishing late is not an error");
+    assert_eq!(state.caught_up_at("Items").await.unwrap(), Some(T0), "a later instant stays");
+    state.record_caught_up("Items", T0 + SECOND).await.unwrap();
+    assert_eq!(state.caught_up_at("Items").await.unwrap(), Some(T0 + SECOND));
+    assert_eq!(state.caught_up_at("Orders").await.unwrap(), None, "per entity");
 }
 
 async fn hashes_are_kept_per_record_and_direction(state: &dyn SyncState) {

@@ -5,13 +5,14 @@ use async_trait::async_trait;
 use b1force_cli::local::sap_config;
 use sandbox::{SapOptions, SapSandbox};
 use serde_json::json;
+use shared::domain::sap_time::SapTimeZone;
 use shared::domain::state::{Direction, Lease, Watermark};
 use shared::domain::{EpochMillis, Notification};
 use shared::embedded::{EmbeddedQueue, EmbeddedSyncState, ManualClock};
 use shared::engine::poller::{Poller, PollerSettings};
-use shared::ports::Clock;
 use shared::ports::SyncState;
 use shared::ports::{ChangePage, ChangeQuery, SapChanges};
+use shared::ports::{Clock, Queue};
 use shared::sap::SapClient;
 use shared::{Error, Result};
 use std::collections::HashSet;
@@ -162,6 +163,12 @@ impl SyncState for CrashBeforeAdvance {
     async fn advance_watermark(&self, _entity: &str, _to: &Watermark) -> Result<bool> {
         Err(Error::Transport { system: "dynamodb", message: "connection reset (simulated crash)".into() })
     }
+    async fn caught_up_at(&self, entity: &str) -> Result<Option<EpochMillis>> {
+        self.0.caught_up_at(entity).await
+    }
+    async fn record_caught_up(&self, entity: &str, at: EpochMillis) -> Result<()> {
+        self.0.record_caught_up(entity, at).await
+    }
     async fn link(&self, salesforce_key: &str, sap_key: &str) -> Result<()> {
         self.0.link(salesforce_key, sap_key).await
     }
@@ -273,4 +280,127 @@ async fn incoming_payments_are_polled_by_a_doc_entry_high_water_mark() {
     assert_eq!(newest.record.to_string(), format!("sap:IncomingPayments:{}", created["DocEntry"]));
     assert_eq!(second.watermark_after.and_then(|w| w.doc_entry), created["DocEntry"].as_i64());
     assert_eq!(rig.queue.len(), seeded.len() + 1);
+}
+
+/// A DST night in Berlin, driven in instants: SAP (the sandbox) stamps edits in Berlin's wall-clock
+/// time, the poller runs on the same clock, and a stand-in for the sf-writer takes each run's
+/// notifications off the queue.
+struct DstNight {
+    rig: Rig,
+    codes: Vec<String>,
+    /// (record, source version) of every notification taken off the queue, in order.
+    seen: Vec<(String, String)>,
+}
+
+impl DstNight {
+    async fn new() -> Self {
+        let rig = rig().await;
+        rig.sandbox.set_time_zone("Europe/Berlin").unwrap();
+        let codes = rig.card_codes(4);
+        Self { rig, codes, seen: Vec::new() }
+    }
+
+    fn poller(&self) -> Poller {
+        let settings = PollerSettings {
+            initial_date: "2026-03-28".into(),
+            time_zone: SapTimeZone::named("Europe/Berlin").unwrap(),
+            ..PollerSettings::default()
+        };
+        Poller { settings, ..self.rig.poller(100) }
+    }
+
+    /// An SAP user edits business partner `n` at instant `at`.
+    fn edit(&self, n: usize, at: EpochMillis) {
+        self.rig.sandbox.set_clock_instant(at).unwrap();
+        let phone = format!("+49 30 {at}");
+        self.rig.sandbox.user_update("BusinessPartners", &self.codes[n], json!({"Phone1": phone})).unwrap();
+    }
+
+    /// One scheduled run at instant `at`; what it enqueued is taken off the queue.
+    async fn poll(&mut self, at: EpochMillis) -> shared::engine::poller::PollReport {
+        self.rig.clock.set(at);
+        let report = self.poller().run("BusinessPartners", &format!("run-{at}")).await.unwrap();
+        assert!(report.complete, "{report:?}");
+        for message in self.rig.queue.receive(100).await.unwrap() {
+            let note = Notification::from_body(&message.body).unwrap();
+            self.seen.push((note.record.id, note.source_version));
+            self.rig.queue.delete(&message.receipt_handle).await.unwrap();
+        }
+        report
+    }
+
+    /// The current SAP version of business partner `n`, as the poller writes it.
+    fn current_stamp(&self, n: usize) -> String {
+        let row = self.rig.sandbox.business_partner(&self.codes[n]).unwrap();
+        format!("{}T{}#", &row["UpdateDate"].as_str().unwrap()[..10], row["UpdateTime"].as_str().unwrap())
+    }
+
+    fn assert_seen(&self, n: usize) {
+        let stamp = self.current_stamp(n);
+        assert!(
+            self.seen.iter().any(|(id, version)| *id == self.codes[n] && version.starts_with(&stamp)),
+            "the edit of {} stamped {stamp} was missed: {:#?}",
+            self.codes[n],
+            self.seen
+        );
+    }
+}
+
+const MINUTE: EpochMillis = 60_000;
+
+/// 2026-10-25 01:00 UTC: Berlin's clocks go back from 03:00 CEST to 02:00 CET, so the stamps
+/// 02:00–02:59 happen twice. An edit at 02:10 CET comes after one at 02:50 CEST; read by stamp
+/// order alone from the watermark minus ten minutes (02:40), it would never be seen.
+#[tokio::test]
+async fn edits_in_the_repeated_hour_of_a_fall_back_night_are_all_read_and_the_rereading_ends() {
+    const FALL_BACK: EpochMillis = 1_792_890_000_000;
+    let at = |minutes: i64| FALL_BACK + minutes * MINUTE;
+    let mut night = DstNight::new().await;
+    night.edit(0, at(-40)); // 02:20 CEST
+    night.poll(at(-35)).await;
+    night.edit(1, at(-10)); // 02:50 CEST
+    let before = night.poll(at(-5)).await;
+    assert_eq!(before.watermark_after.as_ref().map(|w| w.time.as_str()), Some("02:50:00"));
+    assert_eq!(before.watermark_at(), Some(at(-10)), "the stamp read in Berlin's zone");
+
+    night.edit(2, at(10)); // 02:10 CET, below the watermark's 02:50
+    night.poll(at(15)).await;
+    night.assert_seen(2);
+    night.edit(3, at(20)); // 02:20 CET, after a run that began past the change of clocks
+    night.poll(at(25)).await;
+    night.assert_seen(3);
+    for n in 0..4 {
+        night.assert_seen(n);
+    }
+
+    // Hours later, nothing new: once a run has caught up past the repeated hour, the next re-reads
+    // only what a UTC company would (the watermark's own row), not the repeated hour over and over.
+    night.poll(at(180)).await;
+    let again = night.poll(at(185)).await;
+    assert_eq!(again.rows_read, 1, "{again:?}");
+    let versions: HashSet<_> = night.seen.iter().collect();
+    assert_eq!(versions.len(), 4, "each edit once, however often re-read: {:#?}", night.seen);
+}
+
+/// 2026-03-29 01:00 UTC: Berlin's clocks jump from 02:00 CET to 03:00 CEST; the stamps 02:00–02:59
+/// never happen. Edits just before, in the hour that is skipped, and after are each read once.
+#[tokio::test]
+async fn edits_around_the_skipped_hour_of_a_spring_forward_night_are_each_read_once() {
+    const SPRING_FORWARD: EpochMillis = 1_774_746_000_000;
+    let at = |minutes: i64| SPRING_FORWARD + minutes * MINUTE;
+    let mut night = DstNight::new().await;
+    night.edit(0, at(-20)); // 01:40 CET
+    night.poll(at(-15)).await;
+    night.edit(1, at(-2)); // 01:58 CET
+    night.edit(2, at(5)); // 03:05 CEST: what would have been 02:05
+    night.poll(at(10)).await;
+    night.edit(3, at(30)); // 03:30 CEST
+    let last = night.poll(at(35)).await;
+    assert_eq!(last.watermark_after.as_ref().map(|w| w.time.as_str()), Some("03:30:00"));
+    assert_eq!(last.watermark_at(), Some(at(30)));
+    for n in 0..4 {
+        night.assert_seen(n);
+    }
+    let versions: HashSet<_> = night.seen.iter().collect();
+    assert_eq!(versions.len(), 4, "{:#?}", night.seen);
 }

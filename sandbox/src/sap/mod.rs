@@ -100,8 +100,10 @@ pub(crate) struct SapState {
     session_timeout_minutes: u64,
     /// `http://127.0.0.1:PORT`, known once the listener is bound.
     origin: OnceLock<String>,
-    /// A frozen clock for writes (tests); `None` = the system clock (UTC).
+    /// A frozen clock for writes (tests); `None` = the system clock.
     frozen_clock: Mutex<Option<Stamp>>,
+    /// The company's zone: B1 stamps writes in local wall-clock time (UTC unless set).
+    time_zone: Mutex<jiff::tz::TimeZone>,
 }
 
 impl SapState {
@@ -110,11 +112,13 @@ impl SapState {
         if let Some(frozen) = self.frozen_clock.lock().unwrap().clone() {
             return frozen;
         }
-        let now = time::OffsetDateTime::now_utc();
-        Stamp {
-            date: format!("{}T00:00:00Z", now.date()),
-            time: format!("{:02}:{:02}:{:02}", now.hour(), now.minute(), now.second()),
-        }
+        self.stamp_at(jiff::Timestamp::now())
+    }
+
+    /// The wall-clock stamp B1 gives a write at `at`, in the company's zone.
+    fn stamp_at(&self, at: jiff::Timestamp) -> Stamp {
+        let local = self.time_zone.lock().unwrap().to_datetime(at);
+        Stamp { date: format!("{}T00:00:00Z", local.date()), time: local.time().strftime("%H:%M:%S").to_string() }
     }
 
     fn base_url(&self) -> String {
@@ -155,6 +159,7 @@ impl SapSandbox {
             session_timeout_minutes: opts.session_timeout_minutes,
             origin: OnceLock::new(),
             frozen_clock: Mutex::new(None),
+            time_zone: Mutex::new(jiff::tz::TimeZone::UTC),
         });
         let served = serve(handlers::router(state.clone()), opts.port, opts.tls).await?;
         let _ = state.origin.set(served.origin());
@@ -285,6 +290,20 @@ impl SapSandbox {
             }
         };
         *self.state.frozen_clock.lock().unwrap() = frozen;
+        Ok(())
+    }
+
+    /// Sets the company's time zone (an IANA name): writes are stamped in its local time, as B1
+    /// stamps UpdateDate/UpdateTime in the server's local time, repeating an hour when the clocks go back.
+    pub fn set_time_zone(&self, name: &str) -> anyhow::Result<()> {
+        *self.state.time_zone.lock().unwrap() = jiff::tz::TimeZone::get(name)?;
+        Ok(())
+    }
+
+    /// Freezes the clock that stamps writes at the instant `epoch_ms`, shown in the company's zone.
+    pub fn set_clock_instant(&self, epoch_ms: i64) -> anyhow::Result<()> {
+        let stamp = self.state.stamp_at(jiff::Timestamp::from_millisecond(epoch_ms)?);
+        *self.state.frozen_clock.lock().unwrap() = Some(stamp);
         Ok(())
     }
 

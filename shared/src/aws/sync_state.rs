@@ -123,6 +123,34 @@ impl SyncState for DynamoSyncState {
         }
     }
 
+    async fn caught_up_at(&self, entity: &str) -> Result<Option<EpochMillis>> {
+        let pk = caught_up_pk(entity);
+        Ok(self.get(pk.clone(), ONLY).await?.map(|item| optional_number(&item, "at", &pk)).transpose()?.flatten())
+    }
+
+    async fn record_caught_up(&self, entity: &str, at: EpochMillis) -> Result<()> {
+        let mut item = item_key(caught_up_pk(entity), ONLY);
+        item.insert("at".into(), n(at));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR #at < :at")
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":at", n(at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // A later run already recorded a later instant: it stays.
+            Err(err) if matches!(err.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
+                Ok(())
+            }
+            Err(err) => Err(store_error(SERVICE, "PutItem", err)),
+        }
+    }
+
     async fn link(&self, salesforce_key: &str, sap_key: &str) -> Result<()> {
         let result = self
             .client
@@ -227,6 +255,10 @@ fn hash_pk(record_key: &str) -> String {
 
 fn watermark_pk(entity: &str) -> String {
     format!("watermark#{entity}")
+}
+
+fn caught_up_pk(entity: &str) -> String {
+    format!("caught-up#{entity}")
 }
 
 fn salesforce_xref_pk(salesforce_key: &str) -> String {

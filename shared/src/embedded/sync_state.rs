@@ -20,6 +20,7 @@ pub struct EmbeddedSyncState {
 struct Tables {
     hashes: HashMap<(String, Direction), String>,
     watermarks: HashMap<String, Watermark>,
+    caught_up: HashMap<String, EpochMillis>,
     sap_by_salesforce: HashMap<String, String>,
     salesforce_by_sap: HashMap<String, String>,
     leases: HashMap<String, Lease>,
@@ -56,6 +57,17 @@ impl SyncState for EmbeddedSyncState {
         }
         tables.watermarks.insert(entity.to_string(), to.clone());
         Ok(true)
+    }
+
+    async fn caught_up_at(&self, entity: &str) -> Result<Option<EpochMillis>> {
+        Ok(lock(&self.tables).caught_up.get(entity).copied())
+    }
+
+    async fn record_caught_up(&self, entity: &str, at: EpochMillis) -> Result<()> {
+        let mut tables = lock(&self.tables);
+        let stored = tables.caught_up.entry(entity.to_string()).or_insert(at);
+        *stored = (*stored).max(at);
+        Ok(())
     }
 
     async fn link(&self, salesforce_key: &str, sap_key: &str) -> Result<()> {

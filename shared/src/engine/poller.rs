@@ -8,8 +8,15 @@
 //! day-granular, UpdateTime may be missing and a transaction may commit with an older stamp; what the
 //! overlap re-reads is dropped by the idempotency key (record + stamp + content digest). The watermark
 //! moves only after a page is durably enqueued, so a crash in between re-reads, never skips.
+//!
+//! Stamps are SAP's local wall-clock time ([`SapTimeZone`], setting `SAP_TIME_ZONE`). The lookback
+//! is taken in instants, and where the clocks went back since the watermark, the first page starts
+//! at the repeated hour's first stamp: a change stamped `02:10` after the clocks fell back from
+//! `03:00` to `02:00` comes after one stamped `02:50`, and is read. The watermark keeps its place in
+//! stamp order, so the repeated hour is re-read (and dropped as already seen) until stamps pass it.
 
 use crate::domain::polled::{EntitySpec, Start, Tracking};
+use crate::domain::sap_time::SapTimeZone;
 use crate::domain::state::{Direction, Watermark};
 use crate::domain::{EpochMillis, Notification, Record, RecordKey, System, digest};
 use crate::error::{Error, Result};
@@ -32,11 +39,20 @@ pub struct PollerSettings {
     pub lease_secs: i64,
     /// Pages per run at most, so one run ends within its Lambda timeout; the next run goes on.
     pub max_pages: u32,
+    /// The zone SAP stamps UpdateDate/UpdateTime in.
+    pub time_zone: SapTimeZone,
 }
 
 impl Default for PollerSettings {
     fn default() -> Self {
-        Self { initial_date: "2000-01-01".into(), lookback_secs: 600, page_size: 1000, lease_secs: 900, max_pages: 200 }
+        Self {
+            initial_date: "2000-01-01".into(),
+            lookback_secs: 600,
+            page_size: 1000,
+            lease_secs: 900,
+            max_pages: 200,
+            time_zone: SapTimeZone::utc(),
+        }
     }
 }
 
@@ -59,6 +75,9 @@ pub struct PollReport {
     pub pages: u64,
     pub watermark_before: Option<Watermark>,
     pub watermark_after: Option<Watermark>,
+    /// When the change `watermark_after` stands at happened (epoch ms, read in SAP's zone), for
+    /// entities tracked by an update stamp.
+    pub watermark_changed_at: Option<EpochMillis>,
     /// False when the run stopped at `max_pages` with more rows waiting.
     pub complete: bool,
 }
@@ -83,7 +102,7 @@ impl PollReport {
 
     /// When the change the watermark stands at happened (epoch ms), for entities tracked by a stamp.
     pub fn watermark_at(&self) -> Option<EpochMillis> {
-        self.watermark_after.as_ref().and_then(changed_at)
+        self.watermark_changed_at
     }
 }
 
@@ -117,6 +136,7 @@ impl Poller {
             pages: 0,
             watermark_before: None,
             watermark_after: None,
+            watermark_changed_at: None,
             complete: false,
         };
         match self.renew_lease(&lease, run_id).await {
@@ -153,7 +173,11 @@ impl Poller {
         let stored = if scan { None } else { self.state.watermark(spec.name).await? };
         report.watermark_before = stored.clone();
         report.watermark_after = stored.clone();
-        let mut start = first_start(spec, stored.as_ref(), &self.settings)?;
+        report.watermark_changed_at = stored.as_ref().and_then(|w| changed_at(w, &self.settings.time_zone));
+        let began = self.clock.now_millis();
+        let caught_up =
+            if spec.tracking == Tracking::UpdateStamp { self.state.caught_up_at(spec.name).await? } else { None };
+        let mut start = first_start(spec, stored.as_ref(), caught_up, &self.settings, began)?;
         let limit = self.settings.page_size.max(1);
         while report.pages < u64::from(self.settings.max_pages.max(1)) {
             if report.pages > 0 {
@@ -163,8 +187,7 @@ impl Poller {
             report.pages += 1;
             report.rows_read += page.rows.len() as u64;
             let Some(last) = page.rows.last() else {
-                report.complete = true;
-                return Ok(());
+                return self.caught_up(spec, began, report).await;
             };
             let last = spec.position(last)?;
             if scan {
@@ -176,15 +199,25 @@ impl Poller {
                 report.enqueued += messages.len() as u64;
                 // Only now, with the whole page accepted by the queue, may the watermark pass it.
                 if self.state.advance_watermark(spec.name, &last).await? {
+                    report.watermark_changed_at = changed_at(&last, &self.settings.time_zone);
                     report.watermark_after = Some(last.clone());
                 }
             }
             if !page.more {
-                report.complete = true;
-                return Ok(());
+                return self.caught_up(spec, began, report).await;
             }
             start = Start::After(last);
         }
+        Ok(())
+    }
+
+    /// The run read every change: remembered (for stamped entities), so the next runs know that a
+    /// clock change before `began` needs no re-reading.
+    async fn caught_up(&self, spec: &EntitySpec, began: EpochMillis, report: &mut PollReport) -> Result<()> {
+        if spec.tracking == Tracking::UpdateStamp {
+            self.state.record_caught_up(spec.name, began).await?;
+        }
+        report.complete = true;
         Ok(())
     }
 
@@ -213,7 +246,7 @@ impl Poller {
         let notification = Notification {
             record: RecordKey { system: System::Sap, object: spec.entity_set.to_string(), id: position.key.clone() },
             reason: "poll".into(),
-            changed_at: changed_at(&position).unwrap_or_else(|| self.clock.now_millis()),
+            changed_at: changed_at(&position, &self.settings.time_zone).unwrap_or_else(|| self.clock.now_millis()),
             source_version: source_version(spec, &position, row),
             correlation_id: correlation_id(spec, run_id),
         };
@@ -238,9 +271,18 @@ pub fn source_version(spec: &EntitySpec, position: &Watermark, row: &Record) -> 
     }
 }
 
-/// Where a run's first page starts: the watermark minus the lookback (none: the initial date). A
+/// Where a run's first page starts: the stamp of the watermark's instant minus the lookback, or lower,
+/// the lowest stamp a change not yet read can carry by `now` (see
+/// [`SapTimeZone::lowest_stamp_between`]); not yet read means after the watermark's instant or the
+/// last caught-up run's beginning, whichever is later, minus the lookback. None: the initial date. A
 /// missing time counts as midnight; a lookback across midnight reaches into the day before.
-pub fn first_start(spec: &EntitySpec, stored: Option<&Watermark>, settings: &PollerSettings) -> Result<Start> {
+pub fn first_start(
+    spec: &EntitySpec,
+    stored: Option<&Watermark>,
+    caught_up: Option<EpochMillis>,
+    settings: &PollerSettings,
+    now: EpochMillis,
+) -> Result<Start> {
     if spec.tracking == Tracking::Scan {
         let everything = Watermark { date: String::new(), time: String::new(), key: String::new(), doc_entry: None };
         return Ok(Start::Since(everything));
@@ -260,23 +302,17 @@ pub fn first_start(spec: &EntitySpec, stored: Option<&Watermark>, settings: &Pol
         initial.sort_key().map_err(|e| Error::Config(format!("poller initial date: {e}")))?;
         return Ok(Start::Since(initial));
     };
-    let date_format = time::macros::format_description!("[year]-[month]-[day]");
-    let time_format = time::macros::format_description!("[hour]:[minute]:[second]");
-    let bad = || Error::Invalid(format!("stored watermark {:?} {:?} is not a date and time", stored.date, stored.time));
-    let date = time::Date::parse(&stored.date, &date_format).map_err(|_| bad())?;
-    let clock = if stored.time.is_empty() {
-        time::Time::MIDNIGHT
-    } else {
-        time::Time::parse(&stored.time, &time_format).map_err(|_| bad())?
-    };
-    let from = time::PrimitiveDateTime::new(date, clock) - time::Duration::seconds(settings.lookback_secs.max(0));
-    let (date, clock) = (from.date(), from.time());
-    Ok(Start::Since(Watermark {
-        date: date.format(&date_format).map_err(|_| bad())?,
-        time: clock.format(&time_format).map_err(|_| bad())?,
-        key: String::new(),
-        doc_entry: None,
-    }))
+    stored.sort_key()?;
+    let zone = &settings.time_zone;
+    let at = zone.earliest_instant(&stored.date, &stored.time).ok_or_else(|| {
+        Error::Invalid(format!("stored watermark {:?} {:?} is not a date and time", stored.date, stored.time))
+    })?;
+    let lookback = settings.lookback_secs.max(0) * 1000;
+    let unread_from = at.max(caught_up.unwrap_or(at)) - lookback;
+    // A clock change up to a lookback past our `now` counts too: SAP's clock may run ahead of ours.
+    let unread = zone.lowest_stamp_between(unread_from, now.max(unread_from) + lookback);
+    let (date, time) = unread.min(zone.stamp_at(at - lookback));
+    Ok(Start::Since(Watermark { date, time, key: String::new(), doc_entry: None }))
 }
 
 /// The correlation id of one run's notifications.
@@ -284,14 +320,9 @@ fn correlation_id(spec: &EntitySpec, run_id: &str) -> String {
     format!("poll:{}:{run_id}", spec.name)
 }
 
-/// The stamp as epoch ms, reading it as UTC (the Service Layer gives no zone).
-fn changed_at(position: &Watermark) -> Option<EpochMillis> {
-    let date_format = time::macros::format_description!("[year]-[month]-[day]");
-    let time_format = time::macros::format_description!("[hour]:[minute]:[second]");
-    let date = time::Date::parse(&position.date, &date_format).ok()?;
-    let clock = time::Time::parse(&position.time, &time_format).unwrap_or(time::Time::MIDNIGHT);
-    let at = time::PrimitiveDateTime::new(date, clock).assume_utc();
-    Some(at.unix_timestamp() * 1000)
+/// The stamp as epoch ms, read in SAP's zone (the Service Layer gives none).
+fn changed_at(position: &Watermark, zone: &SapTimeZone) -> Option<EpochMillis> {
+    zone.earliest_instant(&position.date, &position.time)
 }
 
 #[cfg(test)]
@@ -318,19 +349,20 @@ mod tests {
         let spec = EntitySpec::named("BusinessPartners").unwrap();
         let stored =
             Watermark { date: "2026-11-25".into(), time: "00:05:00".into(), key: "C1".into(), doc_entry: None };
-        let start = since(first_start(&spec, Some(&stored), &PollerSettings::default()).unwrap());
+        let start = since(first_start(&spec, Some(&stored), None, &PollerSettings::default(), 0).unwrap());
         assert_eq!((start.date.as_str(), start.time.as_str()), ("2026-11-24", "23:55:00"));
     }
 
     #[test]
     fn no_watermark_starts_at_the_whole_initial_day_and_payments_at_doc_entry_zero() {
         let settings = PollerSettings { initial_date: "2026-01-01".into(), ..PollerSettings::default() };
-        let start = since(first_start(&EntitySpec::named("Items").unwrap(), None, &settings).unwrap());
+        let start = since(first_start(&EntitySpec::named("Items").unwrap(), None, None, &settings, 0).unwrap());
         assert_eq!((start.date.as_str(), start.time.as_str()), ("2026-01-01", ""));
-        let start = since(first_start(&EntitySpec::named("IncomingPayments").unwrap(), None, &settings).unwrap());
+        let start =
+            since(first_start(&EntitySpec::named("IncomingPayments").unwrap(), None, None, &settings, 0).unwrap());
         assert_eq!(start.doc_entry, Some(0));
         let bad = PollerSettings { initial_date: "1/1/2026".into(), ..PollerSettings::default() };
-        assert!(first_start(&EntitySpec::named("Items").unwrap(), None, &bad).is_err());
+        assert!(first_start(&EntitySpec::named("Items").unwrap(), None, None, &bad, 0).is_err());
     }
 
     #[test]

@@ -530,6 +530,11 @@ pub trait SyncState: Send + Sync {
     /// Moves the watermark to `to` if that is forward, decided atomically by the store; returns whether it
     /// moved (false: the stored one is already there or past it). `Error::Invalid` for a malformed watermark.
     async fn advance_watermark(&self, entity: &str, to: &Watermark) -> Result<bool>;
+    /// The instant a completed run of `entity`'s poller began: every change before it has been read.
+    async fn caught_up_at(&self, entity: &str) -> Result<Option<EpochMillis>>;
+    /// Records that a run of `entity`'s poller begun at `at` read every change; a later instant
+    /// stays (decided atomically by the store).
+    async fn record_caught_up(&self, entity: &str, at: EpochMillis) -> Result<()>;
     /// Links a Salesforce record and a SAP record both ways at once. Linking the same pair again is a no-op;
     /// re-pointing either side is `Error::Invalid` and writes nothing.
     async fn link(&self, salesforce_key: &str, sap_key: &str) -> Result<()>;

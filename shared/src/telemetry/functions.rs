@@ -286,6 +286,8 @@ mod samples {
                 key: "91".into(),
                 doc_entry: Some(91),
             }),
+            watermark_changed_at: crate::domain::sap_time::SapTimeZone::utc()
+                .earliest_instant("2026-11-25", "14:00:00"),
             // Stopped at max_pages with more waiting: lagging by the age of its watermark.
             complete: false,
         };
@@ -397,7 +399,8 @@ mod tests {
             doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
             serde_json::json!([["Function"], ["Function", "Entity"]])
         );
-        let no_stamp = PollReport { watermark_after: None, complete: false, ..sample_poll() };
+        let no_stamp =
+            PollReport { watermark_after: None, watermark_changed_at: None, complete: false, ..sample_poll() };
         assert_eq!(sap_poller(&no_stamp, NOW, ApiCalls::default()).value("WatermarkLagSeconds"), None);
     }
 
@@ -409,7 +412,13 @@ mod tests {
             key: "C1".into(),
             doc_entry: None,
         };
-        let caught_up = PollReport { watermark_after: Some(stamp.clone()), complete: true, ..sample_poll() };
+        let at = crate::domain::sap_time::SapTimeZone::utc().earliest_instant(&stamp.date, &stamp.time);
+        let caught_up = PollReport {
+            watermark_after: Some(stamp.clone()),
+            watermark_changed_at: at,
+            complete: true,
+            ..sample_poll()
+        };
         assert_eq!(sap_poller(&caught_up, NOW, ApiCalls::default()).value("WatermarkLagSeconds"), Some(&[0.0][..]));
         let behind = PollReport { complete: false, ..caught_up.clone() };
         let lag = sap_poller(&behind, NOW, ApiCalls::default()).value("WatermarkLagSeconds").map(|v| v[0]);
@@ -427,6 +436,7 @@ mod tests {
             pages: 0,
             watermark_before: None,
             watermark_after: None,
+            watermark_changed_at: None,
             complete: true,
         }
     }

@@ -257,7 +257,7 @@ pub async fn salesforce_client_from_settings(src: &dyn Source) -> Result<Salesfo
 
 /// The sap-poller: `TO_SALESFORCE_QUEUE_URL`, `SYNC_STATE_TABLE`, `SAP_*`; optional `POLL_INITIAL_DATE`
 /// (2000-01-01), `POLL_LOOKBACK_SECONDS` (600), `POLL_PAGE_SIZE` (1000), `POLL_MAX_PAGES` (200),
-/// `POLL_LEASE_SECONDS` (900).
+/// `POLL_LEASE_SECONDS` (900), `SAP_TIME_ZONE` (UTC: the IANA zone SAP stamps changes in).
 pub async fn sap_poller(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<Poller> {
     Ok(sap_poller_counted(sdk, src).await?.0)
 }
@@ -272,9 +272,18 @@ pub async fn sap_poller_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -
         page_size: parse_or(src, "POLL_PAGE_SIZE", defaults.page_size)?,
         lease_secs: parse_or(src, "POLL_LEASE_SECONDS", defaults.lease_secs)?,
         max_pages: parse_or(src, "POLL_MAX_PAGES", defaults.max_pages)?,
+        time_zone: sap_time_zone(src)?,
     };
     let aws = AwsBackends::connect(sdk, src).await?;
     Ok((backends::sap_poller(&aws, settings)?, aws.api_clients()))
+}
+
+/// `SAP_TIME_ZONE`: the IANA zone B1 stamps UpdateDate/UpdateTime in (UTC when unset or empty).
+pub fn sap_time_zone(src: &dyn Source) -> Result<crate::domain::sap_time::SapTimeZone> {
+    match src.var("SAP_TIME_ZONE").filter(|name| !name.trim().is_empty()) {
+        Some(name) => crate::domain::sap_time::SapTimeZone::named(&name),
+        None => Ok(crate::domain::sap_time::SapTimeZone::utc()),
+    }
 }
 
 /// How long a warm container reuses the HMAC key; a rotated key is picked up within this time
