@@ -208,6 +208,10 @@ fn dispatch(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiError> {
             let def = schema::object(object).ok_or_else(ApiError::not_found)?;
             match (method, rest) {
                 ("POST", []) => create_one(shared, req, def),
+                ("GET", ["describe"]) => {
+                    let store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
+                    Ok(json_response(200, store.security.describe(def)))
+                }
                 ("GET", [id]) => get_one(shared, req, def, id),
                 ("PATCH", [id]) => update_one(shared, req, def, id),
                 ("DELETE", [id]) => delete_one(shared, req, def, id),
@@ -264,6 +268,7 @@ fn run_query(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiError> {
     let parsed = soql::parse(soql).map_err(|e| ApiError::new(400, "MALFORMED_QUERY", e.0))?;
     let result = {
         let store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
+        query::refuse_hidden_fields(&store, &parsed)?;
         query::run(&store, &parsed, &req.version)?
     };
     let cursor =

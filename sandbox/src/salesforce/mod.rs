@@ -3,6 +3,7 @@
 //!
 //! Wire formats follow the handbook's `reference/salesforce.md` (§1, §2, §6, §7).
 
+mod describe;
 mod error;
 mod handlers;
 mod ids;
@@ -368,6 +369,18 @@ impl SalesforceSandbox {
     }
 
     /// Changes a record the way a user in the UI would (change origin empty).
+    /// Removes the integration user's access to `object.field` (field-level security): describe
+    /// leaves it out, and queries and writes naming it fail as for a field that does not exist.
+    pub fn hide_field(&self, object: &str, field: &str) {
+        self.shared.store.lock().unwrap_or_else(|e| e.into_inner()).security.hide(object, field);
+    }
+
+    /// Makes `object.field` read-only for the integration user: described neither createable nor
+    /// updateable, and a write to it fails `INVALID_FIELD_FOR_INSERT_UPDATE`.
+    pub fn make_field_read_only(&self, object: &str, field: &str) {
+        self.shared.store.lock().unwrap_or_else(|e| e.into_inner()).security.make_read_only(object, field);
+    }
+
     pub fn update_record(&self, object: &str, id: &str, fields: Value) -> anyhow::Result<()> {
         let def = schema::object(object).ok_or_else(|| anyhow::anyhow!("unknown object {object}"))?;
         let body = fields.as_object().cloned().ok_or_else(|| anyhow::anyhow!("fields must be a JSON object"))?;

@@ -81,6 +81,25 @@ pub fn run(store: &Store, query: &Query, version: &str) -> Result<QueryResult, A
     Ok(answer(store, &compiled, candidates, version))
 }
 
+/// Refuses a query selecting a field of its object that the user cannot see, with the answer a
+/// field that does not exist gets (field-level security hides it from the API entirely).
+pub fn refuse_hidden_fields(store: &Store, query: &Query) -> Result<(), ApiError> {
+    let Some(object) = schema::object(&query.from) else { return Ok(()) };
+    for item in &query.select {
+        if let SelectItem::Field(path) = item
+            && let [name] = path.as_slice()
+            && store.security.is_hidden(object.name, name)
+        {
+            return Err(ApiError::new(
+                400,
+                "INVALID_FIELD",
+                format!("No such column '{}' on entity '{}'.", clip(name), object.name),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a top-level query against the catalogue.
 fn compile_query(query: &Query) -> Result<Compiled, ApiError> {
     let object = schema::object(&query.from).ok_or_else(|| {

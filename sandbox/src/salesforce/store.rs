@@ -97,6 +97,8 @@ pub struct Savepoint {
 #[derive(Debug, Default)]
 pub struct Store {
     tables: BTreeMap<&'static str, BTreeMap<String, Record>>,
+    /// What the integration user may see and edit (all fields unless a test restricts some).
+    pub security: super::describe::FieldSecurity,
     index: Index,
     rules: Vec<ValidationRule>,
     /// While a savepoint is open: each written record as it was before the write, oldest first.
@@ -486,7 +488,8 @@ impl Store {
                 }
                 continue;
             }
-            let (field, parent) = match def.field(&name) {
+            let visible = def.field(&name).filter(|f| !self.security.is_hidden(def.name, f.name));
+            let (field, parent) = match visible {
                 Some(field) => (field, None),
                 None => match def.relationship(&name).filter(|_| value.is_object()) {
                     Some((lookup, parent)) => (lookup, Some(parent)),
@@ -500,7 +503,7 @@ impl Store {
                 Access::ReadWrite => true,
                 Access::CreateOnly => creating,
                 Access::ReadOnly => false,
-            };
+            } && !self.security.is_read_only(def.name, field.name);
             if !writable {
                 read_only.push(field.name.to_string());
                 continue;

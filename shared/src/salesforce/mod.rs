@@ -328,6 +328,19 @@ impl SalesforceClient {
         parse_json(&self.send(Method::GET, &self.data_path("limits"), None, Retry::Idempotent).await?)
     }
 
+    /// `GET /sobjects/{object}/describe`: the object's fields as the integration user sees them
+    /// (`name`, `type`, `createable`, `updateable`, `externalId`, `unique`, ...); `None` when the
+    /// object does not exist or the user cannot see it.
+    pub async fn describe(&self, object: &str) -> Result<Option<Value>> {
+        check_names(&[object])?;
+        let path = self.data_path(&format!("sobjects/{object}/describe"));
+        match self.send(Method::GET, &path, None, Retry::Idempotent).await {
+            Ok(reply) => parse_json(&reply).map(Some),
+            Err(Error::Salesforce { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// One record with the given fields (all fields when empty); `None` when it does not exist.
     pub async fn get_record(&self, object: &str, id: &SalesforceId, fields: &[&str]) -> Result<Option<Value>> {
         check_names(&[object])?;
