@@ -393,8 +393,10 @@ mod tests {
         assert!(err.to_string().contains("line 2"), "{err}");
         assert!(!err.is_retryable());
         let err =
-            sales_order(&opp(vec![line(Some("A' or 1 eq 1"), 1.0)], None), card(), "2026-11-25", &f1()).unwrap_err();
-        assert!(matches!(err, Error::Mapping(_)));
+            sales_order(&opp(vec![line(Some(&"A".repeat(51)), 1.0)], None), card(), "2026-11-25", &f1()).unwrap_err();
+        assert!(matches!(err, Error::Mapping(_)), "longer than OITM.ItemCode's 50");
+        let quoted = sales_order(&opp(vec![line(Some("A' or 1 eq 1"), 1.0)], None), card(), "2026-11-25", &f1());
+        assert_eq!(quoted.unwrap().lines[0].item_code.as_str(), "A' or 1 eq 1", "a key SAP allows; OData quotes it");
         assert!(sales_order(&opp(vec![], None), card(), "2026-11-25", &f1()).is_err());
     }
 
