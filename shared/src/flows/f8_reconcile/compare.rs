@@ -29,8 +29,8 @@ impl Links {
         if key.parse::<i64>().is_ok() && entity != "BusinessPartners" && entity != "Items" {
             format!("{root}/{entity}({key})")
         } else {
-            // An OData string key: quoted, quotes doubled, encoded as one path segment.
-            format!("{root}/{}", crate::sap::odata::key_path(entity, key))
+            // An OData string key: quoted, quotes doubled.
+            format!("{root}/{entity}('{}')", key.replace('\'', "''"))
         }
     }
 
