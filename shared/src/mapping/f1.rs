@@ -239,9 +239,10 @@ pub fn customer(opp: &OpportunitySnapshot, auto_create: bool, prefix: &str) -> R
 /// item 4). Base-62 → base-36 is a bijection on numbers and the digits have no case, so two accounts
 /// always get two codes, under any collation. `OCRD.CardCode` is nvarchar(15) (SAP SDK Help, CardCode
 /// "Length: 15 characters"); the id's 12 characters need up to 14 base-36 digits, 13 when the id's
-/// reserved sixth character is `0`, as in every id issued so far, so the default prefix `SF` fits.
-/// The reserved character goes first, so it is the number's highest digit. A prefix that leaves too
-/// little room is refused with the length that would fit, rather than truncating into collisions.
+/// sixth character is `0`. That character is commonly described as reserved and is `0` in every id
+/// we have seen [U], so it goes first, as the number's highest digit, and the default prefix `SF`
+/// fits. A prefix that leaves too little room for an id is refused with the length that would fit,
+/// rather than truncating into collisions.
 /// Only new BPs get this form: an account's stored `SAP_CardCode__c` is always used as it is.
 pub fn card_code_for_account(account: &SalesforceId, prefix: &str) -> Result<CardCode> {
     const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -470,7 +471,7 @@ mod tests {
         let err = derived("001SB000000000A", "SFDC").unwrap_err();
         assert!(err.to_string().contains("at most 2 characters"), "{err}");
         assert!(derived("001zzzzzzzzzzzz", "S").is_ok(), "one prefix character leaves room for every id");
-        assert!(derived("001zz0zzzzzzzzz", "SF").is_ok(), "two leave room for every id with the reserved 0");
+        assert!(derived("001zz0zzzzzzzzz", "SF").is_ok(), "two leave room for every id whose sixth character is 0");
     }
 
     proptest::proptest! {

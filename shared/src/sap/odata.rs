@@ -17,10 +17,11 @@ pub fn quote(text: &str) -> String {
 const KEY_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'\'').remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// The path of one entity by text key, e.g. `BusinessPartners('C%2F9%20%C3%9C''x')` for `C/9 Ü'x`:
-/// an OData literal (quotes doubled), percent-encoded as one path segment (RFC 3986 §3.3). Raw, a `/`
-/// would split the path and a `#` or `?` end it; the Service Layer decodes the path before parsing the
-/// key, as B1SLayer and b1sl-python rely on when they put keys in URLs (#12 item 6). Apache's default
-/// `AllowEncodedSlashes Off` would refuse a `%2F`: see docs/wire-notes.md §6.
+/// an OData literal (quotes doubled, OData ABNF), percent-encoded as one path segment (RFC 3986 §3.3).
+/// Raw, a `/` would split the path and a `#` or `?` end it (#12 item 6). B1SLayer's
+/// `SLConnection.Request(resource, id)` writes `resource('id')` raw, doubling no quote and encoding no
+/// `/`, so it cannot address such keys; that the Service Layer decodes `%2F` inside a key is not
+/// documented, and Apache's default `AllowEncodedSlashes Off` would answer 404: docs/wire-notes.md §6.
 pub fn key_path(entity_set: &str, key: &str) -> String {
     format!("{entity_set}({})", utf8_percent_encode(&quote(key), KEY_SEGMENT))
 }
