@@ -114,21 +114,20 @@ async fn a_numeric_account_id_field_is_a_conflict_that_fails_the_run_and_nothing
 }
 
 #[tokio::test]
-async fn a_create_refused_as_existing_is_read_back_and_a_field_the_read_cannot_find_is_a_conflict() {
+async fn a_field_differing_only_in_case_is_found_by_the_read_and_refused_before_anything_is_created() {
     let (sap, client) = fresh_company().await;
-    // The sandbox's $filter compares names with case and its uniqueness check without, so the first
-    // read misses this field and the POST is refused as existing: the path a field created meanwhile takes.
+    // B1 on SQL Server compares names without case, in its uniqueness check and in $filter alike
+    // (#12 item 4; the sandbox's $filter used to compare with case, so this read missed the field and
+    // the POST was refused as existing). The read finds it, and nothing is created.
     let lower = json!({"Name": "sf_contactid", "Type": "db_Alpha", "Size": 18, "TableName": "OCPR"});
     client.post("UserFieldsMD", &lower).await.unwrap();
 
     let (result, printed) = setup(&client, false).await;
-    let error = format!("{:#}", result.expect_err("a field the server has but does not list is a conflict"));
-    println!("--- refused as existing\n{printed}error: {error}");
-    assert!(error.starts_with("1 UDF conflicts with what the sync needs, 6 were created; restart the Service Layer"));
-    assert!(error.contains("OCPR.U_SF_ContactId the Service Layer says it exists but UserFieldsMD does not list it"));
-    assert!(error.contains("(code -2035)"), "the server's answer is quoted: {error}");
-    assert_eq!(printed.lines().filter(|l| l.starts_with("  created ")).count(), 6, "{printed}");
-    assert_eq!(posts(&sap), 1 + 7);
+    let error = format!("{:#}", result.expect_err("a field differing only in case is a conflict"));
+    println!("--- differing in case\n{printed}error: {error}");
+    assert!(error.starts_with("1 UDF conflicts with what the sync needs, nothing was created:"), "{error}");
+    assert!(error.contains("OCPR.U_SF_ContactId exists as U_sf_contactid (db_Alpha(18))"), "{error}");
+    assert_eq!(posts(&sap), 1, "only the test's own post");
 }
 
 #[tokio::test]

@@ -76,11 +76,15 @@ pub(super) fn payment_total(payment: &Value) -> f64 {
 }
 
 impl Store {
-    fn business_partner_for(&self, set: EntitySet, body: &Map<String, Value>) -> Result<Value, SapError> {
+    /// The document's partner, found as B1 compares keys (case-insensitively); the document keeps the
+    /// partner's own spelling of the code, so `c20000` posts to and is listed under `C20000` [U].
+    fn business_partner_for(&self, set: EntitySet, body: &mut Map<String, Value>) -> Result<Value, SapError> {
         let card_code = body.get("CardCode").and_then(Value::as_str).unwrap_or_default();
-        self.get(EntitySet::BusinessPartners, &Key::Text(card_code.to_string())).cloned().map_err(|_| {
+        let bp = self.get(EntitySet::BusinessPartners, &Key::Text(card_code.to_string())).cloned().map_err(|_| {
             SapError::new(400, "-10", format!("Invalid BP code [{}.CardCode] , '{card_code}'", set.table()))
-        })
+        })?;
+        body.insert("CardCode".into(), bp["CardCode"].clone());
+        Ok(bp)
     }
 
     /// Creates a document, then applies what it does to its base documents, stock and balances.
@@ -173,7 +177,7 @@ impl Store {
         mut body: Map<String, Value>,
         now: &Stamp,
     ) -> Result<(Value, Vec<BaseLink>), SapError> {
-        let bp = self.business_partner_for(set, &body)?;
+        let bp = self.business_partner_for(set, &mut body)?;
         if set == EntitySet::Orders && body.get("DocDueDate").and_then(Value::as_str).is_none() {
             return Err(SapError::new(400, "-5002", "Enter a delivery date [ORDR.DocDueDate]"));
         }
@@ -577,7 +581,7 @@ impl Store {
 
     /// Creates an incoming payment; each `PaymentInvoices` member raises that invoice's PaidToDate.
     pub(super) fn create_payment(&mut self, mut body: Map<String, Value>, now: &Stamp) -> Result<Value, SapError> {
-        let bp = self.business_partner_for(EntitySet::IncomingPayments, &body)?;
+        let bp = self.business_partner_for(EntitySet::IncomingPayments, &mut body)?;
         match body.get("DocType").and_then(Value::as_str) {
             None | Some("rCustomer") => {}
             Some(_) => return Err(SapError::not_supported()),

@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 use sha1::Digest;
+use std::cmp::Ordering;
 
 /// An SAP error answer: HTTP status plus the v2 body's code and message.
 #[derive(Debug, Clone, PartialEq)]
@@ -432,11 +433,51 @@ impl EntitySet {
     }
 }
 
-/// An entity key: integer for documents, text for master data.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// An entity key: integer for documents, text for master data. Text keys compare by [`collate`], so
+/// `BusinessPartners('c1')` is the partner stored as `C1`, and `c1` cannot be created beside it.
+#[derive(Debug, Clone)]
 pub enum Key {
     Int(i64),
     Text(String),
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Key::Int(a), Key::Int(b)) => a.cmp(b),
+            (Key::Text(a), Key::Text(b)) => collate(a, b),
+            (Key::Int(_), Key::Text(_)) => Ordering::Less,
+            (Key::Text(_), Key::Int(_)) => Ordering::Greater,
+        }
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Key {}
+
+/// How B1 compares text, keys included (#12 item 4). B1 on Microsoft SQL Server runs under a
+/// case-insensitive collation (CardCode `c1` is `C1`); on HANA comparisons are case-sensitive unless a
+/// request sends `B1S-CaseInsensitive: true` (MAN "Configuration by request"; reference §0). Where the
+/// two differ the sandbox takes the side where a client's keys can collide: case-insensitive, as on
+/// SQL Server, for keys, `$filter` and `$orderby` alike. Accents stay distinct (SQL Server's `_AS`).
+pub fn collate(a: &str, b: &str) -> Ordering {
+    a.chars().flat_map(char::to_lowercase).cmp(b.chars().flat_map(char::to_lowercase))
+}
+
+/// The form under which [`collate`] sees text as equal (for hashed indexes).
+pub fn folded(text: &str) -> String {
+    text.chars().flat_map(char::to_lowercase).collect()
 }
 
 impl Key {

@@ -105,6 +105,16 @@ fn parse_route(path: &str) -> Result<Route, SapError> {
     }
 }
 
+/// The first path segment when an unencoded `/` sits inside a key: a real server splits the path there
+/// (RFC 3986 §3.3), so `BusinessPartners('C/9')` is not the partner `C/9`; only `C%2F9` is, decoded
+/// after the path is split (#12 item 6; how the client writes keys: `shared::sap::odata::key_path`).
+fn key_split_by_raw_slash(raw_path: &str) -> Option<&str> {
+    let open = raw_path.find('(')?;
+    let close = closing_paren(&raw_path[open + 1..]).map_or(raw_path.len(), |c| open + 1 + c);
+    let slash = open + raw_path[open..close].find('/')?;
+    Some(&raw_path[..slash])
+}
+
 /// Index of the `)` closing a key, skipping parentheses inside quoted strings.
 fn closing_paren(s: &str) -> Option<usize> {
     let mut in_quotes = false;
@@ -127,6 +137,10 @@ async fn api(
     body: Bytes,
 ) -> Response {
     let raw_path = uri.path().strip_prefix(ROOT).unwrap_or_default();
+    if let Some(segment) = key_split_by_raw_slash(raw_path) {
+        state.calls.hit(&format!("{method} /{}", segment.split('(').next().unwrap_or_default()));
+        return error(&SapError::new(404, "-1", format!("Resource not found for the segment '{segment}'")));
+    }
     let path = percent_encoding::percent_decode_str(raw_path).decode_utf8_lossy().into_owned();
     // POST + X-HTTP-Method-Override works like the named method (9.1 PL04+).
     let method = match headers.get("x-http-method-override").and_then(|v| v.to_str().ok()) {
@@ -505,6 +519,20 @@ async fn expire_sessions(State(state): State<Arc<SapState>>) -> StatusCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_raw_slash_splits_a_key_and_only_an_encoded_one_stays_in_it() {
+        assert_eq!(key_split_by_raw_slash("BusinessPartners('C/9')"), Some("BusinessPartners('C"));
+        assert_eq!(key_split_by_raw_slash("BusinessPartners('C/9"), Some("BusinessPartners('C"));
+        assert_eq!(key_split_by_raw_slash("BusinessPartners('C%2F9%20%C3%9C''x')"), None);
+        assert_eq!(key_split_by_raw_slash("Orders(3)/Close"), None, "a slash after the key is a segment");
+        assert_eq!(key_split_by_raw_slash("Orders/$count"), None);
+        let decoded = percent_encoding::percent_decode_str("BusinessPartners('C%2F9%20%C3%9C''x')").decode_utf8_lossy();
+        assert_eq!(
+            parse_route(&decoded).unwrap(),
+            Route::Entity(EntitySet::BusinessPartners, Key::Text("C/9 Ü'x".into()))
+        );
+    }
 
     #[test]
     fn routes_parse_every_key_form_and_the_count_and_action_segments() {

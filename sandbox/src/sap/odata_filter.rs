@@ -506,7 +506,8 @@ fn compare(op: CompareOp, left: Scalar<'_>, right: Scalar<'_>) -> bool {
         (Scalar::Number(a), Scalar::Number(b)) => a.partial_cmp(b),
         (Scalar::Bool(a), Scalar::Bool(b)) => Some(a.cmp(b)),
         (Scalar::DateTime(a, b), Scalar::DateTime(c, d)) => Some((a, b).cmp(&(c, d))),
-        (Scalar::Text(a), Scalar::Text(b)) => Some(a.cmp(b)),
+        // B1 on SQL Server compares text case-insensitively (see `entities::collate`).
+        (Scalar::Text(a), Scalar::Text(b)) => Some(super::entities::collate(a, b)),
         _ => None,
     };
     match (op, ordering) {

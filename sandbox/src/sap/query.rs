@@ -190,7 +190,7 @@ pub fn compare_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
         (Some(Value::Number(x)), Some(Value::Number(y))) => {
             x.as_f64().unwrap_or(0.0).partial_cmp(&y.as_f64().unwrap_or(0.0)).unwrap_or(Ordering::Equal)
         }
-        (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
+        (Some(Value::String(x)), Some(Value::String(y))) => super::entities::collate(x, y),
         _ => rank(a).cmp(&rank(b)),
     }
 }
@@ -247,6 +247,17 @@ mod tests {
         let q = QueryOptions::parse(Some("$top=5"), &any_field).unwrap();
         let next = q.page(rows(10), 3).1.unwrap();
         assert_eq!(q.next_link("Things", next), "Things?$top=2&$skip=3");
+    }
+
+    #[test]
+    fn text_filters_and_sorts_case_insensitively_as_b1_on_sql_server() {
+        let rows = vec![json!({"Code": "b2"}), json!({"Code": "A1"}), json!({"Code": "C3"}), json!({"Code": "a0"})];
+        let q = QueryOptions::parse(Some("$filter=Code eq 'c3' or Code eq 'B2'"), &any_field).unwrap();
+        assert_eq!(codes(&q.page(rows.clone(), 20).0), vec!["b2", "C3"]);
+        let q = QueryOptions::parse(Some("$filter=Code gt 'a1'&$orderby=Code"), &any_field).unwrap();
+        assert_eq!(codes(&q.page(rows.clone(), 20).0), vec!["b2", "C3"], "a scan watermark in B1's order");
+        let q = QueryOptions::parse(Some("$orderby=Code"), &any_field).unwrap();
+        assert_eq!(codes(&q.page(rows, 20).0), vec!["a0", "A1", "b2", "C3"], "byte order would put A1 and C3 first");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! passes the time). Documents and payments live in `documents.rs`, collection rules in `collections.rs`.
 
 use super::collections::{Collection, Owner};
-use super::entities::{EntitySet, Key, SapError, Stamp, etag};
+use super::entities::{EntitySet, Key, SapError, Stamp, etag, folded};
 use super::select::SortCache;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -101,19 +101,19 @@ impl Store {
         let replaced = self.tables.entry(set).or_default().insert(key.clone(), row);
         let Key::Int(entry) = key else { return };
         if let Some(old) = replaced.as_ref().and_then(|r| r["CardCode"].as_str())
-            && let Some(documents) = self.by_card.get_mut(old)
+            && let Some(documents) = self.by_card.get_mut(&folded(old))
         {
             documents.remove(&(set, entry));
         }
         if let Some(card) = card {
-            self.by_card.entry(card).or_default().insert((set, entry));
+            self.by_card.entry(folded(&card)).or_default().insert((set, entry));
         }
     }
 
     /// The documents (or payments) of one set that belong to `card_code`, in DocEntry order.
     pub(super) fn documents_of<'a>(&'a self, card_code: &str, set: EntitySet) -> impl Iterator<Item = &'a Value> {
         self.by_card
-            .get(card_code)
+            .get(&folded(card_code))
             .into_iter()
             .flat_map(move |documents| documents.range((set, i64::MIN)..=(set, i64::MAX)))
             .filter_map(move |(_, entry)| self.tables.get(&set)?.get(&Key::Int(*entry)))
@@ -445,6 +445,29 @@ mod tests {
         let err = store.create(EntitySet::BusinessPartners, json!({"CardCode": "C20000"}), &now()).unwrap_err();
         assert_eq!(err.code, "-10");
         assert!(err.message.starts_with("1320000140 - Business partner code 'C20000' already assigned"));
+    }
+
+    #[test]
+    fn a_partner_code_differing_only_in_case_is_the_same_partner() {
+        let mut store = Store::master_data();
+        let err = store.create(EntitySet::BusinessPartners, json!({"CardCode": "c20000"}), &now()).unwrap_err();
+        assert_eq!((err.status, err.code.as_str()), (400, "-10"));
+        assert!(err.message.starts_with("1320000140 - Business partner code 'c20000' already assigned"), "{err:?}");
+        assert_eq!(bp(&store, "c20000")["CardCode"], "C20000", "a key read finds the stored spelling");
+        let err = store.create(EntitySet::Items, json!({"ItemCode": "a00001"}), &now()).unwrap_err();
+        assert_eq!((err.code.as_str(), err.message.as_str()), ("-10", "Item code 'a00001' already exists"));
+    }
+
+    #[test]
+    fn a_document_for_a_lower_case_code_is_booked_to_the_partner_as_stored() {
+        let mut store = Store::master_data();
+        let order = json!({"CardCode": "c20000", "DocDueDate": "2026-12-01",
+                           "DocumentLines": [{"ItemCode": "a00001", "Quantity": 1, "UnitPrice": 10}]});
+        let (key, row) = store.create(EntitySet::Orders, order, &now()).unwrap();
+        assert_eq!(row["CardCode"], "C20000");
+        assert!(matches!(key, Key::Int(_)));
+        assert_eq!(store.documents_of("C20000", EntitySet::Orders).count(), 1);
+        assert!(bp(&store, "C20000")["OpenOrdersBalance"].as_f64().unwrap() > 0.0, "the balance moved");
     }
 
     #[test]

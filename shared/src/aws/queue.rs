@@ -2,6 +2,7 @@
 
 use super::{malformed, store_error};
 use crate::error::{Error, Result};
+use crate::ports::sqs_limits::{Refused, batches, not_accepted};
 use crate::ports::{OutgoingMessage, Queue, ReceivedMessage};
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{
@@ -118,24 +119,14 @@ impl SqsQueue {
     }
 }
 
-/// An entry SendMessageBatch did not accept.
-#[derive(Debug, Clone)]
-struct Refused {
-    /// Position in the batch that was sent.
-    index: usize,
-    /// SQS says the request itself is wrong (too large, bad characters): sending it again fails again.
-    sender_fault: bool,
-    reason: String,
-}
-
-/// Sends `messages` in batches of ten through `send_batch`, retrying refused entries once.
-/// Ok only when every message was accepted.
+/// Sends `messages` in SendMessageBatch calls cut by [`batches`] (ten entries, 256 KiB), retrying
+/// refused entries once. Ok only when every message was accepted.
 async fn send_in_batches<'m, F, Fut>(messages: &'m [OutgoingMessage], mut send_batch: F) -> Result<()>
 where
     F: FnMut(Vec<&'m OutgoingMessage>) -> Fut,
     Fut: Future<Output = Result<Vec<Refused>>>,
 {
-    for chunk in messages.chunks(MAX_BATCH) {
+    for chunk in batches(messages) {
         let first_try: Vec<&OutgoingMessage> = chunk.iter().collect();
         let refused = send_batch(first_try.clone()).await?;
         if refused.is_empty() {
@@ -147,16 +138,8 @@ where
         if still_refused.is_empty() {
             continue;
         }
-        let reasons = still_refused
-            .iter()
-            .map(|r| format!("group {} dedup {}: {}", retry[r.index].group_id, retry[r.index].dedup_id, r.reason))
-            .collect::<Vec<_>>()
-            .join("; ");
-        return Err(Error::Store {
-            service: SERVICE,
-            message: format!("{} of {} messages were not accepted: {reasons}", still_refused.len(), messages.len()),
-            retryable: still_refused.iter().all(|r| !r.sender_fault),
-        });
+        let refused: Vec<(&OutgoingMessage, &Refused)> = still_refused.iter().map(|r| (retry[r.index], r)).collect();
+        return Err(not_accepted(SERVICE, &refused, messages.len()));
     }
     Ok(())
 }

@@ -1,4 +1,6 @@
-//! Identifiers that are valid by construction. Nothing reaches a query string without one of these.
+//! Identifiers that are valid by construction. SAP codes may hold any text SAP allows (quotes, `/`,
+//! spaces, non-ASCII letters), so they are made safe where they are written: OData literals and key
+//! paths in `sap::odata`, SOQL literals in `salesforce::soql`, queue ids in `domain::queue_id`.
 
 use crate::error::Error;
 use std::fmt;
@@ -79,16 +81,18 @@ macro_rules! sap_code {
         pub struct $name(String);
 
         impl $name {
-            /// Letters, digits, `-`, `_` and `.` only, 1 to the SAP column width: no quote or OData syntax can pass.
+            /// Any text of 1 to the SAP column width in characters (nvarchar counts characters), without
+            /// control characters and not blank: what B1 accepts as a key (#12 item 6). The column
+            /// width is SAP's (SDK Help: OCRD.CardCode 15, OITM.ItemCode 50 characters).
             pub fn parse(raw: &str) -> Result<Self, Error> {
-                let ok = !raw.is_empty()
-                    && raw.len() <= $max
-                    && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+                let ok = !raw.trim().is_empty()
+                    && raw.chars().count() <= $max
+                    && !raw.chars().any(char::is_control);
                 if ok {
                     Ok(Self(raw.to_string()))
                 } else {
                     Err(Error::Invalid(format!(
-                        concat!("{:?} is not a valid SAP ", $what, " (1-{} of A-Z a-z 0-9 - _ .)"),
+                        concat!("{:?} is not a valid SAP ", $what, " (1-{} characters, no control characters)"),
                         truncate(raw),
                         $max
                     )))
@@ -154,11 +158,20 @@ mod tests {
         for bad in ["006' OR Id != '", "0065g00000XyZ1'", "", "006SM0000001Tb3YAE0", "006SM00 0001Tb3"] {
             assert!(SalesforceId::parse(bad).is_err(), "{bad:?}");
         }
-        for bad in ["C1' or '1' eq '1", "C20000)", "", "ABCDEFGHIJKLMNOP", "C 1"] {
-            assert!(CardCode::parse(bad).is_err(), "{bad:?}");
-        }
         assert!(CardCode::parse("C20000").is_ok());
         assert!(ItemCode::parse("A00001").is_ok());
+    }
+
+    #[test]
+    fn sap_codes_take_every_key_sap_allows_up_to_the_column_width_in_characters() {
+        for good in ["C/9 Ü'x", "C20000)", "O'Brien & Söhne", "ÜÜÜÜÜÜÜÜÜÜÜÜÜÜÜ", "C#1?a=b%20"] {
+            assert_eq!(CardCode::parse(good).unwrap().as_str(), good);
+        }
+        assert!(ItemCode::parse(&"ß".repeat(50)).is_ok(), "50 characters, 100 bytes");
+        for bad in ["", "   ", "ABCDEFGHIJKLMNOP", "C1\nX", "C\u{0}1"] {
+            assert!(CardCode::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(ItemCode::parse(&"ß".repeat(51)).is_err());
     }
 
     proptest! {
@@ -171,9 +184,10 @@ mod tests {
         }
 
         #[test]
-        fn card_codes_never_contain_a_quote(raw in ".{0,20}") {
-            if let Ok(code) = CardCode::parse(&raw) {
-                prop_assert!(!code.as_str().contains('\''));
+        fn a_card_code_is_kept_exactly_as_given(raw in "[^\\p{Cc}]{1,15}") {
+            if !raw.trim().is_empty() {
+                let code = CardCode::parse(&raw).unwrap();
+                prop_assert_eq!(code.as_str(), raw.as_str());
             }
         }
     }

@@ -7,6 +7,7 @@ mod notification;
 pub mod objects;
 mod opportunity;
 pub mod polled;
+pub mod queue_id;
 pub mod sap_time;
 pub mod state;
 

@@ -1,5 +1,6 @@
 //! What travels on the queues: a notification that a record changed, never the record's data.
 
+use super::queue_id::queue_id;
 use super::{EpochMillis, digest};
 use crate::error::Error;
 use std::fmt;
@@ -43,7 +44,9 @@ impl RecordKey {
         if object.is_empty() || !object.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(Error::Invalid(format!("bad object name {object:?} in record key")));
         }
-        if id.is_empty() || id.len() > 64 || id.bytes().any(|b| b.is_ascii_control() || b == b'\'') {
+        // Any key SAP allows (quotes, `/`, spaces, non-ASCII; ItemCode is 50 characters): queries quote
+        // it and queue ids encode it where it is written (#12 item 6).
+        if id.trim().is_empty() || id.chars().count() > 64 || id.chars().any(char::is_control) {
             return Err(Error::Invalid("bad id in record key".into()));
         }
         Ok(Self { system, object: object.to_string(), id: id.to_string() })
@@ -90,15 +93,15 @@ pub struct Notification {
 
 impl Notification {
     /// The idempotency key and FIFO dedup id: stable across redeliveries of the same change,
-    /// different for a later change of the same record. At most 128 chars (SQS dedup id limit).
+    /// different for a later change of the same record; an id SQS accepts whatever the key holds.
     pub fn idempotency_key(&self) -> String {
         let change = digest(format!("{}|{}", self.record, self.source_version).as_bytes());
-        format!("{}-{}", self.record.id, &change[..32])
+        queue_id(&format!("{}-{}", self.record.id, &change[..32]))
     }
 
-    /// The FIFO message group: the record key.
+    /// The FIFO message group: the record key, as an id SQS accepts.
     pub fn group_id(&self) -> String {
-        self.record.to_string()
+        queue_id(&self.record.to_string())
     }
 
     /// The JSON body put on the queue.
@@ -132,6 +135,22 @@ mod tests {
         assert_eq!(note("tx1:1").idempotency_key(), note("tx1:1").idempotency_key());
         assert_ne!(note("tx1:1").idempotency_key(), note("tx2:1").idempotency_key());
         assert!(note("x").idempotency_key().len() <= 128);
+    }
+
+    #[test]
+    fn a_sap_key_with_quotes_slashes_spaces_and_umlauts_is_a_record_key_and_makes_valid_queue_ids() {
+        let key = RecordKey::parse("sap:BusinessPartners:C/9 Ü'x").unwrap();
+        assert_eq!(key.id, "C/9 Ü'x");
+        let n = Notification { record: key, ..note("v") };
+        assert!(crate::domain::queue_id::is_queue_id(&n.group_id()), "{}", n.group_id());
+        assert!(crate::domain::queue_id::is_queue_id(&n.idempotency_key()), "{}", n.idempotency_key());
+        assert_eq!(Notification::from_body(&n.to_body()).unwrap(), n);
+        let item = RecordKey::parse(&format!("sap:Items:{}", "Ü".repeat(50))).unwrap();
+        let n = Notification { record: item, ..note("v") };
+        assert!(crate::domain::queue_id::is_queue_id(&n.idempotency_key()), "a 50-character ItemCode of umlauts");
+        for bad in ["sap:Items:", "sap:Items: ", "sap:Items:a\nb"] {
+            assert!(RecordKey::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! [`Queue`] in memory, with SQS FIFO semantics: dedup window, message-group locking, visibility
-//! timeouts and redrive to a dead-letter queue.
+//! timeouts, redrive to a dead-letter queue, and SQS's documented limits on what a send carries
+//! (group and dedup ids, body size and characters, ten entries and 256 KiB per batch; see
+//! [`sqs_limits`]), refused with SQS's error codes as SQS refuses them (#12 item 6).
 
 use super::lock;
 use crate::domain::EpochMillis;
 use crate::error::{Error, Result};
+use crate::ports::sqs_limits::{Refused, batches, check_batch, check_entry, not_accepted};
 use crate::ports::{Clock, OutgoingMessage, Queue, ReceivedMessage};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -148,25 +151,8 @@ impl EmbeddedQueue {
         }
     }
 
-    fn redrive_limit(&self) -> Option<u32> {
-        self.options.dead_letter.as_ref().and(self.options.max_receive_count)
-    }
-
-    fn invalid_handle(&self, receipt_handle: &str) -> Error {
-        Error::Store {
-            service: "embedded queue",
-            message: format!(
-                "{}: receipt handle {receipt_handle} is not current (never issued, or the message was received again)",
-                self.name
-            ),
-            retryable: false,
-        }
-    }
-}
-
-#[async_trait]
-impl Queue for EmbeddedQueue {
-    async fn send(&self, messages: &[OutgoingMessage]) -> Result<()> {
+    /// Puts accepted messages on the queue; a dedup id seen within five minutes is accepted but not enqueued.
+    fn enqueue<'m>(&self, messages: impl Iterator<Item = &'m OutgoingMessage>) {
         let now = self.clock.now_millis();
         let mut state = lock(&self.state);
         state.dedup_until.retain(|_, until| *until > now);
@@ -185,6 +171,53 @@ impl Queue for EmbeddedQueue {
                 visible_at: now,
                 receipt_handle: None,
             });
+        }
+    }
+
+    fn redrive_limit(&self) -> Option<u32> {
+        self.options.dead_letter.as_ref().and(self.options.max_receive_count)
+    }
+
+    fn invalid_handle(&self, receipt_handle: &str) -> Error {
+        Error::Store {
+            service: "embedded queue",
+            message: format!(
+                "{}: receipt handle {receipt_handle} is not current (never issued, or the message was received again)",
+                self.name
+            ),
+            retryable: false,
+        }
+    }
+}
+
+#[async_trait]
+impl Queue for EmbeddedQueue {
+    /// Sends as the SQS adapter does: in [`batches`], each checked as SQS checks a SendMessageBatch;
+    /// a refused entry fails the send after its batch's other entries are enqueued, as on SQS.
+    async fn send(&self, messages: &[OutgoingMessage]) -> Result<()> {
+        for batch in batches(messages) {
+            if let Err(refusal) = check_batch(batch) {
+                return Err(Error::Store {
+                    service: "embedded queue",
+                    message: format!("{}: SendMessageBatch failed: {}: {}", self.name, refusal.code, refusal.message),
+                    retryable: false,
+                });
+            }
+            let refused: Vec<Refused> = batch
+                .iter()
+                .enumerate()
+                .filter_map(|(index, m)| {
+                    let refusal = check_entry(m).err()?;
+                    Some(Refused { index, sender_fault: true, reason: format!("{} {}", refusal.code, refusal.message) })
+                })
+                .collect();
+            self.enqueue(
+                batch.iter().enumerate().filter(|(i, _)| !refused.iter().any(|r| r.index == *i)).map(|(_, m)| m),
+            );
+            if !refused.is_empty() {
+                let pairs: Vec<(&OutgoingMessage, &Refused)> = refused.iter().map(|r| (&batch[r.index], r)).collect();
+                return Err(not_accepted("embedded queue", &pairs, messages.len()));
+            }
         }
         Ok(())
     }
@@ -371,6 +404,33 @@ mod tests {
         queue.delete(&second[0].receipt_handle).await.unwrap();
         queue.delete(&second[0].receipt_handle).await.expect("deleting twice succeeds, as on SQS");
         assert!(queue.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_group_id_sqs_would_refuse_fails_the_send_as_sqs_does_and_the_rest_of_its_batch_goes_through() {
+        let (queue, _) = queue(30);
+        let bad = OutgoingMessage { group_id: "sap:BusinessPartners:C/9 Ü'x".into(), ..message("g", "2") };
+        let err = queue.send(&[message("g", "1"), bad, message("g", "3")]).await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("InvalidParameterValue") && text.contains("parameter MessageGroupId is invalid"),
+            "{text}"
+        );
+        assert!(!err.is_retryable(), "sending it again fails again");
+        assert_eq!(queue.messages(), ["g/1", "g/3"]);
+    }
+
+    #[tokio::test]
+    async fn a_send_of_many_goes_out_in_sqs_batches_and_an_oversize_body_is_refused() {
+        let (queue, _) = queue(30);
+        let many: Vec<OutgoingMessage> = (0..25).map(|i| message("g", &i.to_string())).collect();
+        queue.send(&many).await.unwrap();
+        assert_eq!(queue.len(), 25);
+        let huge =
+            OutgoingMessage { body: "x".repeat(crate::ports::sqs_limits::MAX_PAYLOAD_BYTES + 1), ..message("h", "h") };
+        let err = queue.send(&[huge]).await.unwrap_err();
+        assert!(err.to_string().contains("BatchRequestTooLong"), "{err}");
+        assert_eq!(queue.len(), 25);
     }
 
     #[tokio::test]

@@ -422,7 +422,7 @@ pub(crate) mod tests {
             (json!([order(json!({"DocEntry": 0}))]), "BAD_EVENT", "data.DocEntry"),
             (json!([order(json!({"DocEntry": 1.5}))]), "BAD_EVENT", "data.DocEntry"),
             (
-                json!([event("x", "sap.b1.BusinessPartners.Created.v1", json!({"CardCode": "C1' or 1=1"}))]),
+                json!([event("x", "sap.b1.BusinessPartners.Created.v1", json!({"CardCode": "C1\u{7} or 1=1"}))]),
                 "BAD_EVENT",
                 "data.CardCode",
             ),

@@ -229,10 +229,50 @@ pub fn customer(opp: &OpportunitySnapshot, auto_create: bool, prefix: &str) -> R
     }))
 }
 
-/// `prefix` + the 12 record-specific characters of the 15-char id: unique, stable, ≤ 15 chars.
+/// The CardCode of the BP auto-created for `account`: `prefix`, then the account id's 12
+/// record-specific characters read as one base-62 number and written in base 36 with upper-case
+/// digits, zero-padded to a fixed width.
+///
+/// Why not the characters themselves: a 15-character Salesforce id is case-sensitive (its 18-character
+/// form exists because other systems are not; SF-REST / SOAP API "Field Types: ID"), while B1 on SQL
+/// Server compares CardCodes case-insensitively, so `SF…0000a` and `SF…0000A` would be one BP (#12
+/// item 4). Base-62 → base-36 is a bijection on numbers and the digits have no case, so two accounts
+/// always get two codes, under any collation. `OCRD.CardCode` is nvarchar(15) (SAP SDK Help, CardCode
+/// "Length: 15 characters"); the id's 12 characters need up to 14 base-36 digits, 13 when the id's
+/// sixth character is `0`. That character is commonly described as reserved and is `0` in every id
+/// we have seen [U], so it goes first, as the number's highest digit, and the default prefix `SF`
+/// fits. A prefix that leaves too little room for an id is refused with the length that would fit,
+/// rather than truncating into collisions.
+/// Only new BPs get this form: an account's stored `SAP_CardCode__c` is always used as it is.
 pub fn card_code_for_account(account: &SalesforceId, prefix: &str) -> Result<CardCode> {
-    let room = 15usize.saturating_sub(prefix.len());
-    let tail = &account.short()[15 - room.min(12)..];
+    const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    const BASE36: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    /// 36^14 > 62^12: fourteen digits hold every id.
+    const MAX_DIGITS: usize = 14;
+    let short = account.short().as_bytes();
+    // Reserved character, pod (two), record number (nine); the key prefix (three) is the same for every account.
+    let ordered = [&short[5..6], &short[3..5], &short[6..15]].concat();
+    let mut value = ordered.iter().fold(0u128, |acc, b| {
+        acc * 62 + BASE62.iter().position(|d| d == b).expect("a SalesforceId is letters and digits") as u128
+    });
+    let mut digits = Vec::new();
+    while value > 0 {
+        digits.push(BASE36[(value % 36) as usize]);
+        value /= 36;
+    }
+    let room = 15usize.saturating_sub(prefix.chars().count());
+    let width = room.min(MAX_DIGITS);
+    if digits.len() > width {
+        return Err(Error::Config(format!(
+            "Account {account} needs {} characters after the BP code prefix {prefix:?}, which leaves {room} of \
+             CardCode's 15; shorten CARD_CODE_PREFIX to at most {} characters",
+            digits.len(),
+            15 - digits.len()
+        )));
+    }
+    digits.resize(width, b'0');
+    digits.reverse();
+    let tail = String::from_utf8(digits).expect("base-36 digits are ASCII");
     CardCode::parse(&format!("{prefix}{tail}"))
         .map_err(|_| Error::Config(format!("BP code prefix {prefix:?} does not make valid CardCodes")))
 }
@@ -354,8 +394,10 @@ mod tests {
         assert!(err.to_string().contains("line 2"), "{err}");
         assert!(!err.is_retryable());
         let err =
-            sales_order(&opp(vec![line(Some("A' or 1 eq 1"), 1.0)], None), card(), "2026-11-25", &f1()).unwrap_err();
-        assert!(matches!(err, Error::Mapping(_)));
+            sales_order(&opp(vec![line(Some(&"A".repeat(51)), 1.0)], None), card(), "2026-11-25", &f1()).unwrap_err();
+        assert!(matches!(err, Error::Mapping(_)), "longer than OITM.ItemCode's 50");
+        let quoted = sales_order(&opp(vec![line(Some("A' or 1 eq 1"), 1.0)], None), card(), "2026-11-25", &f1());
+        assert_eq!(quoted.unwrap().lines[0].item_code.as_str(), "A' or 1 eq 1", "a key SAP allows; OData quotes it");
         assert!(sales_order(&opp(vec![], None), card(), "2026-11-25", &f1()).is_err());
     }
 
@@ -405,6 +447,48 @@ mod tests {
         assert!(first.card_code.as_str().starts_with("SF"));
         let err = customer(&o, false, "SF").unwrap_err();
         assert!(err.to_string().contains("auto-create is off"));
+    }
+
+    fn derived(id: &str, prefix: &str) -> Result<String> {
+        card_code_for_account(&SalesforceId::parse(id).unwrap(), prefix).map(|code| code.as_str().to_string())
+    }
+
+    #[test]
+    fn accounts_whose_ids_differ_only_in_case_get_codes_that_differ_under_a_case_insensitive_collation() {
+        let (a, b) = (derived("001SB000000000A", "SF").unwrap(), derived("001SB000000000a", "SF").unwrap());
+        assert!(!a.eq_ignore_ascii_case(&b), "{a} and {b} are one CardCode to B1 on SQL Server");
+        for code in [&a, &b] {
+            assert_eq!(code.chars().count(), 15, "{code} fills OCRD.CardCode");
+            let tail = code.strip_prefix("SF").expect("the prefix is kept");
+            assert!(tail.bytes().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()), "{code} has no case to fold");
+        }
+    }
+
+    #[test]
+    fn a_prefix_too_long_for_an_id_is_refused_with_the_length_that_fits() {
+        let low_pod = derived("001000000000A0a", "SFDC-").unwrap();
+        assert!(low_pod.starts_with("SFDC-") && low_pod.len() == 15, "{low_pod}");
+        let err = derived("001SB000000000A", "SFDC").unwrap_err();
+        assert!(err.to_string().contains("at most 2 characters"), "{err}");
+        assert!(derived("001zzzzzzzzzzzz", "S").is_ok(), "one prefix character leaves room for every id");
+        assert!(derived("001zz0zzzzzzzzz", "SF").is_ok(), "two leave room for every id whose sixth character is 0");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_case_change_anywhere_in_an_account_id_changes_the_code_beyond_case(
+            base in "001[a-zA-Z0-9]{2}0[a-zA-Z0-9]{9}",
+            flips in proptest::collection::vec(proptest::bool::ANY, 15),
+        ) {
+            let flipped: String = base
+                .chars()
+                .zip(&flips)
+                .map(|(c, flip)| if *flip && c.is_ascii_lowercase() { c.to_ascii_uppercase() }
+                                 else if *flip { c.to_ascii_lowercase() } else { c })
+                .collect();
+            let (a, b) = (derived(&base, "SF").unwrap(), derived(&flipped, "SF").unwrap());
+            proptest::prop_assert_eq!(a.eq_ignore_ascii_case(&b), base == flipped, "{} {} → {} {}", base, flipped, a, b);
+        }
     }
 
     #[test]

@@ -9,6 +9,8 @@ use crate::error::{ErrorClass, Result};
 use async_trait::async_trait;
 use std::collections::HashMap;
 
+pub mod sqs_limits;
+
 /// A message to put on a FIFO queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {

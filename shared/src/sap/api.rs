@@ -3,7 +3,7 @@
 
 use super::SapClient;
 use super::errors;
-use super::odata::{Filter, Query, quote};
+use super::odata::{Filter, Query, key_path};
 use crate::domain::{
     BillingContext, CardCode, CreditStatus, ItemAvailability, ItemCode, NewBusinessPartner, NewSalesOrder, OrderDraft,
     OrderRef, Record, SalesforceId, SapOrderFor,
@@ -19,7 +19,7 @@ const MAX_COMMENTS: usize = 254;
 #[async_trait]
 impl SapOrders for SapClient {
     async fn business_partner_exists(&self, card_code: &CardCode) -> Result<bool> {
-        match self.get(&format!("BusinessPartners({})?$select=CardCode", quote(card_code.as_str()))).await {
+        match self.get(&format!("{}?$select=CardCode", key_path("BusinessPartners", card_code.as_str()))).await {
             Ok(_) => Ok(true),
             Err(err) if errors::is_not_found(&err) => Ok(false),
             Err(err) => Err(err),

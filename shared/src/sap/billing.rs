@@ -1,7 +1,7 @@
 //! F3 billing context and the live lookups (credit status, item availability): `$select`ed reads
 //! turned into domain values. Row parsing is pure; the arithmetic lives in `domain::billing`.
 
-use super::odata::{Filter, Literal, Query, quote};
+use super::odata::{Filter, Literal, Query, key_path};
 use super::{SapClient, errors, undecodable};
 use crate::domain::{
     BillingContext, CardCode, CreditStatus, ItemAvailability, ItemCode, OpenInvoice, OpenOrder, PaymentReceived,
@@ -46,8 +46,8 @@ impl SapClient {
     /// One `$select`ed GET of the partner.
     pub(super) async fn read_credit_status(&self, card_code: &CardCode) -> Result<Option<CreditStatus>> {
         let path = format!(
-            "BusinessPartners({})?$select=CreditLimit,CurrentAccountBalance,OpenOrdersBalance,Frozen,Currency",
-            quote(card_code.as_str())
+            "{}?$select=CreditLimit,CurrentAccountBalance,OpenOrdersBalance,Frozen,Currency",
+            key_path("BusinessPartners", card_code.as_str())
         );
         Ok(self.get_if_exists(&path).await?.as_ref().map(credit_status))
     }
@@ -58,7 +58,7 @@ impl SapClient {
         item_code: &ItemCode,
         price_list: i32,
     ) -> Result<Option<ItemAvailability>> {
-        let path = format!("Items({})?$select=ItemPrices,ItemWarehouseInfoCollection", quote(item_code.as_str()));
+        let path = format!("{}?$select=ItemPrices,ItemWarehouseInfoCollection", key_path("Items", item_code.as_str()));
         Ok(self.get_if_exists(&path).await?.map(|row| item_availability(&row, price_list)))
     }
 

@@ -2,7 +2,7 @@
 //! addresses in place (reference §5: members without their key are inserted, and re-inserting an
 //! address name and type is `-2035`).
 
-use super::odata::{Property, Query, quote};
+use super::odata::{Property, Query, key_path};
 use super::{SapClient, errors, undecodable};
 use crate::domain::{CardCode, Record};
 use crate::error::{Error, Result};
@@ -17,7 +17,7 @@ impl SapClient {
     ) -> Result<Option<Record>> {
         let properties = select.iter().map(|name| Property::parse(name)).collect::<Result<Vec<_>>>()?;
         let options = Query::new().select(properties).to_query_string();
-        let mut path = format!("BusinessPartners({})", quote(card_code.as_str()));
+        let mut path = key_path("BusinessPartners", card_code.as_str());
         if !options.is_empty() {
             path.push('?');
             path.push_str(&options);
@@ -61,7 +61,7 @@ impl SapClient {
                 key_collection_members(&mut body, &current);
             }
         }
-        self.patch(&format!("BusinessPartners({})", quote(card_code.as_str())), &Value::Object(body)).await
+        self.patch(&key_path("BusinessPartners", card_code.as_str()), &Value::Object(body)).await
     }
 }
 

@@ -11,6 +11,21 @@ pub fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
+/// Characters of a quoted key left as they are in a URL path: the quotes themselves and unreserved
+/// characters. Everything else in the key (`/`, space, `#`, `?`, `%`, `(`, `)`, non-ASCII …) is
+/// percent-encoded, so the key stays inside its one path segment.
+const KEY_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'\'').remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// The path of one entity by text key, e.g. `BusinessPartners('C%2F9%20%C3%9C''x')` for `C/9 Ü'x`:
+/// an OData literal (quotes doubled, OData ABNF), percent-encoded as one path segment (RFC 3986 §3.3).
+/// Raw, a `/` would split the path and a `#` or `?` end it (#12 item 6). B1SLayer's
+/// `SLConnection.Request(resource, id)` writes `resource('id')` raw, doubling no quote and encoding no
+/// `/`, so it cannot address such keys; that the Service Layer decodes `%2F` inside a key is not
+/// documented, and Apache's default `AllowEncodedSlashes Off` would answer 404: docs/wire-notes.md §6.
+pub fn key_path(entity_set: &str, key: &str) -> String {
+    format!("{entity_set}({})", utf8_percent_encode(&quote(key), KEY_SEGMENT))
+}
+
 /// A property (or entity set) name: an ASCII letter or `_`, then letters, digits or `_`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Property(String);
@@ -307,6 +322,17 @@ mod tests {
             out.push(c);
         }
         Some(out)
+    }
+
+    #[test]
+    fn a_text_key_stays_in_one_path_segment_whatever_it_holds() {
+        assert_eq!(key_path("BusinessPartners", "C20000"), "BusinessPartners('C20000')");
+        assert_eq!(key_path("BusinessPartners", "C/9 Ü'x"), "BusinessPartners('C%2F9%20%C3%9C''x')");
+        assert_eq!(key_path("Items", "A#1?b=(2)%"), "Items('A%231%3Fb%3D%282%29%25')");
+        let root = Url::parse("https://h:50000/b1s/v2/").unwrap();
+        let url = resolve(&root, &format!("{}?$select=CardCode", key_path("BusinessPartners", "C/9 #x"))).unwrap();
+        assert_eq!(url.path(), "/b1s/v2/BusinessPartners('C%2F9%20%23x')", "url keeps the escapes");
+        assert_eq!(url.query(), Some("$select=CardCode"));
     }
 
     #[test]
