@@ -1,89 +1,90 @@
-//! `b1force check [--mapping FILE] [--sandbox]`: validates a mapping file the way a Lambda does at
-//! cold start and summarises what it configures; then, for each system whose settings are present,
-//! reaches it with them and writes nothing: SAP (log in, read one business partner code, log out)
-//! and Salesforce (`GET /limits`: daily API requests used and the headroom left).
+//! `b1force check [--mapping FILE] [--sandbox] [--json] [--strict]`: validates a mapping file the
+//! way a Lambda does at cold start and summarises what it configures; then, for each system whose
+//! settings are present, runs the live preflight ([`crate::preflight`]), writing nothing: SAP (log
+//! in; each poller's, the reconciler's and billing's queries with `$top=1`; the UDFs; the time
+//! zone; log out) and Salesforce (`/limits`; every mapped object and field as the integration user
+//! sees it). One line per check, with the fix when it fails; exit 1 when any check fails, and with
+//! `--strict` also when a system is not configured.
 //!
-//! Settings as in Lambda: `SAP_URL`, `SAP_COMPANY_DB`, `SAP_USER`, `SAP_PASSWORD` or `SAP_SECRET_ID`;
-//! `SF_LOGIN_URL`, `SF_CLIENT_ID`, `SF_CLIENT_SECRET` or `SF_SECRET_ID`. `--sandbox` runs the same
-//! checks against in-process sandboxes instead.
+//! Settings as in Lambda: `SAP_URL`, `SAP_COMPANY_DB`, `SAP_USER`, `SAP_PASSWORD` or `SAP_SECRET_ID`,
+//! `SAP_TIME_ZONE`; `SF_LOGIN_URL`, `SF_CLIENT_ID`, `SF_CLIENT_SECRET` or `SF_SECRET_ID`. `--sandbox`
+//! runs the same checks against in-process sandboxes instead.
 
 use crate::local::{salesforce_config, sap_config};
+pub use crate::preflight::{Finding, Status};
 use anyhow::bail;
 use sandbox::{SalesforceOptions, SalesforceSandbox, SapOptions, SapSandbox};
 use secrecy::ExposeSecret;
 use shared::config::Source;
 use shared::mapping::file::{FlowMapping, MappingFile, Owner};
-use shared::sap::odata::Query;
+use shared::ports::{Clock, SystemClock};
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::Path;
 
-/// What one system's check found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
-    /// Reached; what was seen.
-    Ok(String),
-    /// No settings for it: what to set.
-    NotConfigured(String),
-    /// Settings present but the system could not be used: why.
-    Failed(String),
-}
-
-/// One line of the report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SystemCheck {
-    pub system: &'static str,
-    pub status: Status,
-}
-
-impl SystemCheck {
-    /// `  sap         ok              logged in ...`
-    pub fn line(&self) -> String {
-        let (word, detail) = match &self.status {
-            Status::Ok(detail) => ("ok", detail),
-            Status::NotConfigured(detail) => ("not configured", detail),
-            Status::Failed(detail) => ("failed", detail),
-        };
-        format!("  {:<11} {word:<15} {detail}", self.system)
-    }
-}
-
 const SAP_SETTINGS: [&str; 5] = ["SAP_URL", "SAP_COMPANY_DB", "SAP_USER", "SAP_PASSWORD", "SAP_SECRET_ID"];
 const SF_SETTINGS: [&str; 4] = ["SF_LOGIN_URL", "SF_CLIENT_ID", "SF_CLIENT_SECRET", "SF_SECRET_ID"];
 
-/// The whole command: the mapping report, then one line per system on `out`. Fails when the mapping
-/// is invalid or a configured system could not be reached.
+/// How to report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckOptions {
+    /// One JSON document instead of lines.
+    pub json: bool,
+    /// A system without settings fails the check too.
+    pub strict: bool,
+}
+
+/// The whole command: the mapping report, then one line per check on `out` (or one JSON document).
+/// Fails when the mapping is invalid, a check failed, or (strict) a system is not configured.
 pub async fn run(
     mapping: Option<&Path>,
     use_sandbox: bool,
+    options: CheckOptions,
     src: &dyn Source,
     out: &mut (dyn std::io::Write + Send),
-) -> anyhow::Result<Vec<SystemCheck>> {
-    write!(out, "{}", run_mapping(mapping)?)?;
-    let checks = if use_sandbox {
-        writeln!(out, "systems: in-process SAP and Salesforce sandboxes (--sandbox)")?;
+) -> anyhow::Result<Vec<Finding>> {
+    let file = load_mapping(mapping)?;
+    let findings = if use_sandbox {
         let sap = SapSandbox::start(SapOptions::default()).await?;
         let salesforce = SalesforceSandbox::start(SalesforceOptions::default()).await?;
-        systems(&sandbox_settings(&sap, &salesforce)).await
+        systems(&sandbox_settings(&sap, &salesforce), &file).await
     } else {
-        systems(src).await
+        systems(src, &file).await
     };
-    for check in &checks {
-        writeln!(out, "{}", check.line())?;
+    if options.json {
+        let json = serde_json::json!({
+            "mapping": {"origin": file.origin, "flows": file.flows().len()},
+            "sandbox": use_sandbox,
+            "findings": findings.iter().map(Finding::to_json).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+    } else {
+        write!(out, "{}", report(&file))?;
+        if use_sandbox {
+            writeln!(out, "systems: in-process SAP and Salesforce sandboxes (--sandbox)")?;
+        }
+        for finding in &findings {
+            writeln!(out, "{}", finding.line())?;
+        }
     }
-    let failed: Vec<&str> = checks.iter().filter(|c| matches!(c.status, Status::Failed(_))).map(|c| c.system).collect();
+    let failed: Vec<String> =
+        findings.iter().filter(|f| f.is_failed()).map(|f| format!("{} {}", f.system, f.check)).collect();
     if !failed.is_empty() {
-        bail!("{} could not be reached with the configured settings", failed.join(" and "));
+        bail!("{} check{} failed: {}", failed.len(), if failed.len() == 1 { "" } else { "s" }, failed.join(", "));
     }
-    Ok(checks)
+    let unconfigured: Vec<&str> =
+        findings.iter().filter(|f| matches!(f.status, Status::NotConfigured(_))).map(|f| f.system).collect();
+    if options.strict && !unconfigured.is_empty() {
+        bail!("--strict: {} not configured", unconfigured.join(" and "));
+    }
+    Ok(findings)
 }
 
 /// Checks SAP and Salesforce with the settings in `src`.
-pub async fn systems(src: &dyn Source) -> Vec<SystemCheck> {
-    vec![
-        SystemCheck { system: "sap", status: check_sap(src).await },
-        SystemCheck { system: "salesforce", status: check_salesforce(src).await },
-    ]
+pub async fn systems(src: &dyn Source, mapping: &MappingFile) -> Vec<Finding> {
+    let mut findings = check_sap(src).await;
+    findings.extend(check_salesforce(src, mapping).await);
+    findings
 }
 
 /// The settings that point the checks at running sandboxes.
@@ -101,52 +102,59 @@ pub fn sandbox_settings(sap: &SapSandbox, salesforce: &SalesforceSandbox) -> Has
     ])
 }
 
-/// Logs in, reads one business partner code (no writes), logs out.
-pub async fn check_sap(src: &dyn Source) -> Status {
+/// The SAP checks (no writes), logged out afterwards.
+pub async fn check_sap(src: &dyn Source) -> Vec<Finding> {
     if !SAP_SETTINGS.iter().any(|name| src.var(name).is_some()) {
-        return Status::NotConfigured(
-            "set SAP_URL, SAP_COMPANY_DB, SAP_USER and SAP_PASSWORD (or SAP_SECRET_ID)".into(),
-        );
+        return vec![Finding::not_configured(
+            "sap",
+            "set SAP_URL, SAP_COMPANY_DB, SAP_USER and SAP_PASSWORD (or SAP_SECRET_ID)",
+        )];
     }
+    let settings = |err: shared::Error| {
+        vec![Finding::failed("sap", "settings", err.to_string(), "set the SAP_* settings named above")]
+    };
+    let zone = match shared::wiring::sap_time_zone(src) {
+        Ok(zone) => zone,
+        Err(err) => return settings(err),
+    };
     let client = match shared::wiring::sap_client_from_settings(src).await {
         Ok(client) => client,
-        Err(err) => return Status::Failed(err.to_string()),
+        Err(err) => return settings(err),
     };
     let url = src.var("SAP_URL").unwrap_or_default();
     let company = src.var("SAP_COMPANY_DB").unwrap_or_default();
-    let read = client.query("BusinessPartners", &Query::new().select(["CardCode"]).top(1)).await;
-    let status = match read {
-        Ok(rows) => Status::Ok(format!(
-            "{url}, company {company}: logged in, read {} business partner{} (no writes)",
-            rows.len(),
-            if rows.len() == 1 { "" } else { "s" }
-        )),
-        Err(err) => Status::Failed(format!("{url}, company {company}: {err}")),
-    };
-    // Frees the licence seat; a failed logout changes nothing the check saw.
+    let mut findings = vec![Finding::ok("sap", "target", format!("{url}, company {company}"))];
+    findings.extend(crate::preflight::sap_findings(&client, &zone, SystemClock.now_millis()).await);
+    // Frees the licence seat; a failed logout changes nothing the checks saw.
     if let Err(err) = client.logout().await {
         tracing::warn!(error = %err, "SAP logout failed");
     }
-    status
+    findings
 }
 
-/// `GET /limits`: daily API requests used of the maximum and the headroom left.
-pub async fn check_salesforce(src: &dyn Source) -> Status {
+/// The Salesforce checks (no writes).
+pub async fn check_salesforce(src: &dyn Source, mapping: &MappingFile) -> Vec<Finding> {
     if !SF_SETTINGS.iter().any(|name| src.var(name).is_some()) {
-        return Status::NotConfigured("set SF_LOGIN_URL, SF_CLIENT_ID and SF_CLIENT_SECRET (or SF_SECRET_ID)".into());
+        return vec![Finding::not_configured(
+            "salesforce",
+            "set SF_LOGIN_URL, SF_CLIENT_ID and SF_CLIENT_SECRET (or SF_SECRET_ID)",
+        )];
     }
     let client = match shared::wiring::salesforce_client_from_settings(src).await {
         Ok(client) => client,
-        Err(err) => return Status::Failed(err.to_string()),
+        Err(err) => {
+            return vec![Finding::failed(
+                "salesforce",
+                "settings",
+                err.to_string(),
+                "set the SF_* settings named above",
+            )];
+        }
     };
     let url = src.var("SF_LOGIN_URL").unwrap_or_default();
-    match client.limits().await {
-        Ok(limits) => match api_headroom(&limits) {
-            Some(line) => Status::Ok(format!("{url}: {line}")),
-            None => Status::Failed(format!("{url}: GET /limits has no DailyApiRequests Max and Remaining")),
-        },
-        Err(err) => Status::Failed(format!("{url}: {err}")),
-    }
+    let mut findings = vec![Finding::ok("salesforce", "target", url)];
+    findings.extend(crate::preflight::salesforce_findings(&client, mapping).await);
+    findings
 }
 
 /// `DailyApiRequests 1200/15000 used, headroom 92.0%` from a `/limits` answer.
@@ -162,11 +170,14 @@ pub fn api_headroom(limits: &serde_json::Value) -> Option<String> {
 /// Validates `path` (the shipped defaults when `None`). On success, a short human report; on
 /// failure, an error whose message lists every problem as `FILE:LINE:COL: reason`, one per line.
 pub fn run_mapping(path: Option<&Path>) -> anyhow::Result<String> {
-    let file = match path {
+    Ok(report(&load_mapping(path)?))
+}
+
+fn load_mapping(path: Option<&Path>) -> anyhow::Result<MappingFile> {
+    Ok(match path {
         Some(path) => MappingFile::load(path)?,
         None => MappingFile::shipped(),
-    };
-    Ok(report(&file))
+    })
 }
 
 /// The summary: one line per flow with its objects, field count and owners.
@@ -234,9 +245,13 @@ mod tests {
 
     #[tokio::test]
     async fn without_settings_each_system_says_what_to_set() {
-        let checks = systems(&HashMap::new()).await;
+        let checks = systems(&HashMap::new(), &MappingFile::shipped()).await;
         assert!(matches!(&checks[0].status, Status::NotConfigured(what) if what.contains("SAP_URL")));
         assert!(matches!(&checks[1].status, Status::NotConfigured(what) if what.contains("SF_LOGIN_URL")));
-        assert!(checks[1].line().starts_with("  salesforce  not configured  set SF_LOGIN_URL"), "{}", checks[1].line());
+        assert!(
+            checks[1].line().starts_with("  salesforce  not configured  settings: set SF_LOGIN_URL"),
+            "{}",
+            checks[1].line()
+        );
     }
 }

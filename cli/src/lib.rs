@@ -11,6 +11,7 @@ pub mod invoke;
 pub mod local;
 pub mod operations;
 pub mod ops;
+pub mod preflight;
 pub mod reconcile;
 pub mod replay;
 pub mod sandbox_cmd;
@@ -52,14 +53,21 @@ pub enum Command {
         event: PathBuf,
     },
     /// Validate a mapping file (the shipped defaults when no file is given); exits non-zero with FILE:LINE:COL reasons.
-    /// Then reach SAP and Salesforce with their settings (SAP_*, SF_*), writing nothing: one line per
-    /// system, ok / not configured / failed; exits non-zero when a configured system fails.
+    /// Then the live preflight against SAP and Salesforce with their settings (SAP_*, SF_*), writing
+    /// nothing: each function's queries, the UDFs, the time zone, every mapped Salesforce field; one
+    /// line per check with the fix when it fails; exits non-zero when a check fails.
     Check {
         #[arg(long)]
         mapping: Option<PathBuf>,
         /// Check against in-process SAP and Salesforce sandboxes instead of the configured systems.
         #[arg(long)]
         sandbox: bool,
+        /// One JSON document (mapping, findings) instead of lines.
+        #[arg(long)]
+        json: bool,
+        /// Fail when a system is not configured, too.
+        #[arg(long)]
+        strict: bool,
     },
     /// The dead-letter queues: list, show, redrive (AWS: TO_SAP_QUEUE_URL, TO_SAP_DLQ_URL,
     /// TO_SALESFORCE_QUEUE_URL, TO_SALESFORCE_DLQ_URL, AUDIT_TABLE).
@@ -147,9 +155,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&output)?);
             Ok(())
         }
-        Command::Check { mapping, sandbox } => {
+        Command::Check { mapping, sandbox, json, strict } => {
             shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
-            check::run(mapping.as_deref(), sandbox, &shared::config::Env, &mut std::io::stdout()).await.map(|_| ())
+            let options = check::CheckOptions { json, strict };
+            check::run(mapping.as_deref(), sandbox, options, &shared::config::Env, &mut std::io::stdout())
+                .await
+                .map(|_| ())
         }
         Command::Dlq { command } => {
             shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use b1force_cli::audit_cmd::{self, AuditQuery};
-use b1force_cli::check::{self, Status};
+use b1force_cli::check::{self, CheckOptions, Status};
 use b1force_cli::dlq::{self as dlq_cmd, DlqCommand, QueueChoice};
 use b1force_cli::local::{LocalOptions, LocalStack};
 use b1force_cli::operations::Route;
@@ -18,6 +18,7 @@ use serde_json::Value;
 use shared::domain::RecordKey;
 use shared::embedded::{EmbeddedQueue, ManualClock};
 use shared::engine::sf_writer::SfWriterSettings;
+use shared::mapping::file::MappingFile;
 use shared::ports::AuditAction;
 use shared::ports::{AuditEntry, Clock, Outcome, OutgoingMessage, Queue, ReceivedMessage};
 use std::sync::Arc;
@@ -426,16 +427,30 @@ async fn dlq_list_and_show_print_counts_reasons_and_the_whole_trail_and_leave_th
     assert_eq!((stack.to_sap_dlq.len(), stack.to_sap_dlq.in_flight()), (3, 0));
 }
 
+/// The finding of `system` whose check starts with `check`.
+fn finding<'a>(findings: &'a [check::Finding], system: &str, check: &str) -> &'a check::Finding {
+    findings
+        .iter()
+        .find(|f| f.system == system && f.check.starts_with(check))
+        .unwrap_or_else(|| panic!("no {system} {check} in {findings:#?}"))
+}
+
 #[tokio::test]
 async fn check_reaches_both_sandboxes_without_writing_and_reports_a_failed_login_clearly() {
     let sap = SapSandbox::start(SapOptions::default()).await.unwrap();
     let salesforce = SalesforceSandbox::start(SalesforceOptions::default()).await.unwrap();
     let settings = check::sandbox_settings(&sap, &salesforce);
 
-    let checks = check::systems(&settings).await;
+    let checks = check::systems(&settings, &MappingFile::shipped()).await;
     let lines: Vec<String> = checks.iter().map(|c| c.line()).collect();
-    assert!(matches!(&checks[0].status, Status::Ok(detail) if detail.contains("logged in")), "{lines:?}");
-    assert!(matches!(&checks[1].status, Status::Ok(detail) if detail.contains("DailyApiRequests")), "{lines:?}");
+    assert!(checks.iter().all(|c| matches!(c.status, Status::Ok(_))), "{lines:#?}");
+    assert!(matches!(&finding(&checks, "sap", "login").status, Status::Ok(detail) if detail.contains("logged in")));
+    let limits = &finding(&checks, "salesforce", "limits").status;
+    assert!(matches!(limits, Status::Ok(detail) if detail.contains("DailyApiRequests")), "{lines:?}");
+    for polled in shared::domain::polled::POLLED_ENTITIES {
+        finding(&checks, "sap", &format!("poll query {polled}"));
+    }
+    finding(&checks, "salesforce", "object SAP_Invoice__c");
     let sap_calls = sap.calls().snapshot();
     assert!(
         sap_calls.keys().all(|call| call.starts_with("GET ") || call == "POST /Login" || call == "POST /Logout"),
@@ -449,17 +464,78 @@ async fn check_reaches_both_sandboxes_without_writing_and_reports_a_failed_login
     wrong.insert("SAP_PASSWORD".into(), "not-the-password".into());
     wrong.insert("SF_CLIENT_SECRET".into(), "not-the-secret".into());
     let mut out = Vec::new();
-    let err = check::run(None, false, &wrong, &mut out).await.unwrap_err().to_string();
+    let err = check::run(None, false, CheckOptions::default(), &wrong, &mut out).await.unwrap_err().to_string();
     let printed = String::from_utf8(out).unwrap();
     println!("{printed}");
-    assert!(err.contains("sap and salesforce could not be reached"), "{err}");
-    let sap_line = printed.lines().find(|l| l.starts_with("  sap ")).unwrap();
-    assert!(sap_line.contains("failed") && sap_line.contains(&sap.base_url()), "{printed}");
+    assert!(err.contains("sap login") && err.contains("salesforce limits"), "{err}");
+    assert!(printed.contains(&sap.base_url()), "{printed}");
+    let sap_line = printed.lines().find(|l| l.starts_with("  sap ") && l.contains("login")).unwrap();
+    assert!(sap_line.contains("failed"), "{printed}");
     assert!(!printed.contains("not-the-password") && !printed.contains("not-the-secret"), "no secret is printed");
-    let sf_line = printed.lines().find(|l| l.starts_with("  salesforce ")).unwrap();
+    let sf_line = printed.lines().find(|l| l.starts_with("  salesforce ") && l.contains("limits")).unwrap();
     assert!(sf_line.contains("failed"), "{printed}");
 
     let mut partial = std::collections::HashMap::new();
     partial.insert("SAP_USER".to_string(), "manager".to_string());
-    assert!(matches!(check::check_sap(&partial).await, Status::Failed(why) if why.contains("SAP_URL is not set")));
+    let partial = check::check_sap(&partial).await;
+    assert!(matches!(&partial[0].status, Status::Failed(why) if why.contains("SAP_URL is not set")), "{partial:?}");
+}
+
+/// Broken set-ups, each reported as its own failed check with its fix (JSON output): UDFs not
+/// created, a field the integration user cannot see, a field it cannot edit, and SAP stamping in a
+/// zone other than `SAP_TIME_ZONE`. `--strict` fails a system without settings.
+#[tokio::test]
+async fn the_preflight_names_each_broken_set_up_with_its_fix() {
+    let sap = SapSandbox::start(SapOptions { udfs_installed: false, ..SapOptions::default() }).await.unwrap();
+    let salesforce = SalesforceSandbox::start(SalesforceOptions::default()).await.unwrap();
+    salesforce.hide_field("Account", "SAP_CardCode__c");
+    salesforce.make_field_read_only("Opportunity", "SAP_DocNum__c");
+    // The SAP server runs on Kiritimati time (UTC+14) while SAP_TIME_ZONE says UTC.
+    sap.set_time_zone("Pacific/Kiritimati").unwrap();
+    sap.user_update("BusinessPartners", "C20000", serde_json::json!({"Phone1": "+686 555 0100"})).unwrap();
+    let mut settings = check::sandbox_settings(&sap, &salesforce);
+
+    let mut out = Vec::new();
+    let options = CheckOptions { json: true, strict: false };
+    let err = check::run(None, false, options, &settings, &mut out).await.unwrap_err().to_string();
+    let report: Value = serde_json::from_slice(&out).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let failed = |system: &str, check: &str| {
+        findings
+            .iter()
+            .find(|f| {
+                f["system"] == system && f["check"].as_str().unwrap().starts_with(check) && f["status"] == "failed"
+            })
+            .unwrap_or_else(|| panic!("{system} {check} should fail: {report:#}"))
+    };
+    for table in ["ORDR", "RDR1", "OCRD", "OCPR"] {
+        let udf = failed("sap", &format!("UDF {table}."));
+        assert!(udf["fix"].as_str().unwrap().contains("b1force setup sap"), "{udf}");
+    }
+    let hidden = failed("salesforce", "field Account.SAP_CardCode__c");
+    assert!(hidden["detail"].as_str().unwrap().contains("hidden"), "{hidden}");
+    assert!(hidden["fix"].as_str().unwrap().contains("permission set"), "{hidden}");
+    let read_only = failed("salesforce", "field Opportunity.SAP_DocNum__c");
+    assert!(read_only["detail"].as_str().unwrap().contains("read-only"), "{read_only}");
+    assert!(read_only["fix"].as_str().unwrap().contains("edit access to Opportunity.SAP_DocNum__c"), "{read_only}");
+    let zone = failed("sap", "time zone UTC");
+    assert!(zone["detail"].as_str().unwrap().contains("in the future"), "{zone}");
+    assert!(zone["fix"].as_str().unwrap().contains("SAP_TIME_ZONE"), "{zone}");
+    assert!(err.contains("checks failed"), "{err}");
+    let failures = findings.iter().filter(|f| f["status"] == "failed").count();
+    assert_eq!(failures, 7 + 2 + 1, "seven UDFs, two fields, the zone: {report:#}");
+
+    // The right zone clears that finding.
+    settings.insert("SAP_TIME_ZONE".into(), "Pacific/Kiritimati".into());
+    let sap_only = check::check_sap(&settings).await;
+    assert!(matches!(&finding(&sap_only, "sap", "time zone").status, Status::Ok(_)), "{sap_only:#?}");
+
+    // --strict: Salesforce without settings fails the run, which otherwise only says "not configured".
+    let healthy = SapSandbox::start(SapOptions::default()).await.unwrap();
+    let mut healthy_settings = check::sandbox_settings(&healthy, &salesforce);
+    healthy_settings.retain(|k, _| k.starts_with("SAP_"));
+    assert!(check::run(None, false, CheckOptions::default(), &healthy_settings, &mut Vec::new()).await.is_ok());
+    let strict = CheckOptions { json: false, strict: true };
+    let err = check::run(None, false, strict, &healthy_settings, &mut Vec::new()).await.unwrap_err().to_string();
+    assert!(err.contains("salesforce not configured"), "{err}");
 }
