@@ -274,6 +274,26 @@ async fn audit_finds_every_attempt_of_a_record_in_order_and_failures_since_a_tim
     assert!(all.iter().all(|e| e.outcome != Outcome::Succeeded));
 }
 
+/// An opportunity not shared with the integration user cannot be read after its change event: it is
+/// skipped (nothing to retry), and `audit --failures` shows it (#13 item 6).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opportunity_the_integration_user_cannot_see_is_listed_among_failures() {
+    let (stack, clock) = stack().await;
+    let ids = stack.sf_sandbox.seed_closed_won(2);
+    stack.sf_sandbox.hide_record(&ids[0]);
+    deliver_closed_won(&stack, &ids, 1, "unshared").await.unwrap();
+    let stats = stack.drain(u64::MAX).await.unwrap();
+    assert_eq!((stats.created, stats.skipped, stats.dead_lettered), (1, 1, 0), "{stats:?}");
+
+    let mut out = Vec::new();
+    let query = AuditQuery::Failures { since: "1h".into(), limit: None };
+    audit_cmd::run(&query, true, stack.audit.as_ref(), clock.as_ref(), &mut out).await.unwrap();
+    let failures: Vec<AuditEntry> = serde_json::from_slice(&out).unwrap();
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    assert!(failures[0].record_key.ends_with(&ids[0]), "{failures:#?}");
+    assert_eq!((failures[0].outcome, failures[0].action), (Outcome::Skipped, AuditAction::SkipNotVisible));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replaying_a_synced_opportunity_converges_to_the_same_order_and_write_back() {
     let (stack, clock) = stack().await;

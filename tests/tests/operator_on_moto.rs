@@ -156,13 +156,25 @@ async fn failures_since_a_time_come_from_the_outcome_index_newest_first_and_limi
         audit.record(&entry(i, now - 3 * 3_600_000, Outcome::Rejected)).await?;
     }
 
+    // Of skips, only those that hide a problem count (an unreadable Salesforce record), not others.
+    for (i, action) in
+        [AuditAction::SkipNotVisible, AuditAction::SkipNotWon, AuditAction::SkipUnchanged].into_iter().enumerate()
+    {
+        let skipped = AuditEntry { action, ..entry(i, now - 5_000, Outcome::Skipped) };
+        audit.record(&AuditEntry { error: None, error_code: None, error_class: None, ..skipped }).await?;
+    }
+
     let hour = audit.failures_since(now - 3_600_000, None).await?;
-    assert_eq!(hour.len(), 34, "30 retries and 4 dead letters, no successes, nothing older");
+    assert_eq!(hour.len(), 35, "30 retries, 4 dead letters and the unreadable record; no successes, nothing older");
+    assert_eq!(
+        hour.iter().filter(|e| e.outcome == Outcome::Skipped).map(|e| e.action).collect::<Vec<_>>(),
+        [AuditAction::SkipNotVisible]
+    );
     assert!(hour.windows(2).all(|w| w[0].at >= w[1].at), "newest first");
     assert!(hour.iter().all(|e| e.outcome != Outcome::Succeeded && e.outcome != Outcome::Rejected));
     let newest = audit.failures_since(now - 3_600_000, Some(3)).await?;
-    assert_eq!(newest.iter().map(|e| e.at).collect::<Vec<_>>(), [now, now - 30_000, now - 60_000]);
-    assert_eq!(audit.failures_since(now - 4 * 3_600_000, None).await?.len(), 38);
+    assert_eq!(newest.iter().map(|e| e.at).collect::<Vec<_>>(), [now, now - 5_000, now - 30_000]);
+    assert_eq!(audit.failures_since(now - 4 * 3_600_000, None).await?.len(), 39);
     Ok(())
 }
 

@@ -17,6 +17,8 @@ use std::collections::HashSet;
 pub struct FieldSecurity {
     hidden: HashSet<String>,
     read_only: HashSet<String>,
+    /// Record ids not shared with the user.
+    hidden_records: HashSet<String>,
 }
 
 fn key(object: &str, field: &str) -> String {
@@ -32,6 +34,16 @@ impl FieldSecurity {
     /// Makes `object.field` read-only for the user (read but not edit access).
     pub fn make_read_only(&mut self, object: &str, field: &str) {
         self.read_only.insert(key(object, field));
+    }
+
+    /// Stops sharing record `id` with the user.
+    pub fn hide_record(&mut self, id: &str) {
+        self.hidden_records.insert(id.get(..15).unwrap_or(id).to_string());
+    }
+
+    /// True when record `id` (15 or 18 characters) is not shared with the user.
+    pub fn is_record_hidden(&self, id: &str) -> bool {
+        !self.hidden_records.is_empty() && self.hidden_records.contains(id.get(..15).unwrap_or(id))
     }
 
     /// True when the user cannot see the field.

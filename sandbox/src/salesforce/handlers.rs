@@ -341,7 +341,8 @@ fn get_one(shared: &Shared, req: &ApiRequest, def: &'static ObjectDef, raw_id: &
     let id = record_id(def, raw_id)?;
     let fields = requested_fields(def, req.param("fields"))?;
     let store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
-    let record = store.get(def.name, &id).ok_or_else(ApiError::not_found)?;
+    let record =
+        store.get(def.name, &id).filter(|_| !store.security.is_record_hidden(&id)).ok_or_else(ApiError::not_found)?;
     Ok(json_response(200, record_json(def, record, fields.as_deref(), &req.version)))
 }
 

@@ -368,7 +368,6 @@ impl SalesforceSandbox {
             .map_err(|e| anyhow::anyhow!("{} {}: {}", e.status, e.code, e.message))
     }
 
-    /// Changes a record the way a user in the UI would (change origin empty).
     /// Removes the integration user's access to `object.field` (field-level security): describe
     /// leaves it out, and queries and writes naming it fail as for a field that does not exist.
     pub fn hide_field(&self, object: &str, field: &str) {
@@ -381,6 +380,13 @@ impl SalesforceSandbox {
         self.shared.store.lock().unwrap_or_else(|e| e.into_inner()).security.make_read_only(object, field);
     }
 
+    /// Takes the record out of the integration user's sight (sharing): queries skip it and a GET
+    /// by id answers 404, while it still exists (and changes still raise events).
+    pub fn hide_record(&self, id: &str) {
+        self.shared.store.lock().unwrap_or_else(|e| e.into_inner()).security.hide_record(id);
+    }
+
+    /// Changes a record the way a user in the UI would (change origin empty).
     pub fn update_record(&self, object: &str, id: &str, fields: Value) -> anyhow::Result<()> {
         let def = schema::object(object).ok_or_else(|| anyhow::anyhow!("unknown object {object}"))?;
         let body = fields.as_object().cloned().ok_or_else(|| anyhow::anyhow!("fields must be a JSON object"))?;

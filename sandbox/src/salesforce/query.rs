@@ -74,10 +74,14 @@ enum Filter {
 pub fn run(store: &Store, query: &Query, version: &str) -> Result<QueryResult, ApiError> {
     let compiled = compile_query(query)?;
     let object = compiled.object;
-    let candidates = match compiled.filter.as_ref().and_then(|f| candidates(store, object, f)) {
+    let candidates: Vec<_> = match compiled.filter.as_ref().and_then(|f| candidates(store, object, f)) {
         Some(ids) => ids.into_iter().filter_map(|id| store.get(object.name, id)).collect(),
         None => store.all(object.name).collect(),
     };
+    // Records not shared with the user are not there for it.
+    let shared =
+        |record: &&Record| !store.security.is_record_hidden(record.get("Id").and_then(Value::as_str).unwrap_or(""));
+    let candidates = candidates.into_iter().filter(shared).collect();
     Ok(answer(store, &compiled, candidates, version))
 }
 

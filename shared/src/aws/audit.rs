@@ -7,7 +7,7 @@
 use super::{malformed, store_error};
 use crate::domain::EpochMillis;
 use crate::error::Result;
-use crate::ports::{AuditEntry, AuditLog, FAILURE_OUTCOMES, Outcome};
+use crate::ports::{AuditEntry, AuditLog, FAILURE_OUTCOMES, NOTABLE_SKIPS, Outcome};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -55,6 +55,29 @@ impl DynamoAudit {
             .expression_attribute_names("#at", "at")
             .expression_attribute_values(":outcome", AttributeValue::S(variant_name(&outcome)))
             .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
+            .scan_index_forward(false);
+        self.entries(query, limit).await
+    }
+
+    /// Skipped entries of one action at or after `since` (the outcome index, then a filter).
+    async fn with_outcome_and_action_since(
+        &self,
+        action: crate::ports::AuditAction,
+        since: EpochMillis,
+        limit: Option<usize>,
+    ) -> Result<Vec<AuditEntry>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_OUTCOME)
+            .key_condition_expression("outcome = :outcome AND #at >= :since")
+            .filter_expression("#action = :action")
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_names("#action", "action")
+            .expression_attribute_values(":outcome", AttributeValue::S(variant_name(&Outcome::Skipped)))
+            .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
+            .expression_attribute_values(":action", AttributeValue::S(action.as_str().to_string()))
             .scan_index_forward(false);
         self.entries(query, limit).await
     }
@@ -111,6 +134,10 @@ impl AuditLog for DynamoAudit {
         let mut entries = Vec::new();
         for outcome in FAILURE_OUTCOMES {
             entries.extend(self.with_outcome_since(outcome, since, limit).await?);
+        }
+        // Skips are many (echoes, unchanged rows): only the notable ones, filtered by DynamoDB.
+        for action in NOTABLE_SKIPS {
+            entries.extend(self.with_outcome_and_action_since(action, since, limit).await?);
         }
         Ok(newest_first(entries, limit))
     }

@@ -3,7 +3,7 @@
 use super::lock;
 use crate::domain::EpochMillis;
 use crate::error::Result;
-use crate::ports::{AuditEntry, AuditLog, FAILURE_OUTCOMES};
+use crate::ports::{AuditEntry, AuditLog};
 use async_trait::async_trait;
 use std::sync::Mutex;
 
@@ -40,11 +40,8 @@ impl AuditLog for EmbeddedAudit {
     }
 
     async fn failures_since(&self, since: EpochMillis, limit: Option<usize>) -> Result<Vec<AuditEntry>> {
-        let mut failures: Vec<AuditEntry> = lock(&self.entries)
-            .iter()
-            .filter(|entry| entry.at >= since && FAILURE_OUTCOMES.contains(&entry.outcome))
-            .cloned()
-            .collect();
+        let mut failures: Vec<AuditEntry> =
+            lock(&self.entries).iter().filter(|entry| entry.at >= since && entry.is_failure()).cloned().collect();
         // Stable: entries recorded in the same millisecond keep their recording order, reversed.
         failures.reverse();
         failures.sort_by_key(|entry| std::cmp::Reverse(entry.at));

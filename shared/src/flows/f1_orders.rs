@@ -27,10 +27,10 @@ pub fn opportunity_read(mapping: &MappingFile) -> Result<OpportunityRead> {
     Ok(OpportunityRead { fields: f1::header_fields(flow), line_fields: f1::line_fields(flow)? })
 }
 
-/// F1 for one opportunity (None: it no longer exists).
+/// F1 for one opportunity (None: the integration user cannot read it, or it was deleted since).
 pub async fn sync_opportunity(ports: &ToSap, snapshot: Option<&OpportunitySnapshot>) -> Result<Applied> {
     let Some(opp) = snapshot else {
-        return Ok(Applied::new(Done::Skipped, AuditAction::SkipMissing, None));
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipNotVisible, None));
     };
     if !opp.is_won {
         return Ok(Applied::new(Done::Skipped, AuditAction::SkipNotWon, None));

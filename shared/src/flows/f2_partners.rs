@@ -69,10 +69,10 @@ fn modified_after(sf: &str, partner: Option<&Record>) -> bool {
     sf.get(..19).unwrap_or(sf) >= sap.as_str()
 }
 
-/// F2 for one account (None: it no longer exists).
+/// F2 for one account (None: the integration user cannot read it, or it was deleted since).
 pub async fn sync_account(ports: &ToSap, id: &SalesforceId, account: Option<&Record>) -> Result<Applied> {
     let Some(account) = account else {
-        return Ok(Applied::new(Done::Skipped, AuditAction::SkipMissing, None));
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipNotVisible, None));
     };
     let flow = ports.mapping.flow("F2")?;
     let stored_code = account.get("SAP_CardCode__c").and_then(Value::as_str).filter(|c| !c.trim().is_empty());

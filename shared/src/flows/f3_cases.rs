@@ -29,10 +29,10 @@ fn at_path<'r>(record: &'r Record, path: &str) -> Option<&'r Value> {
     parts.try_fold(first, |value, part| value.get(part))
 }
 
-/// F3 for one case (None: it no longer exists).
+/// F3 for one case (None: the integration user cannot read it, or it was deleted since).
 pub async fn sync_case(ports: &ToSap, id: &SalesforceId, case: Option<&Record>) -> Result<Applied> {
     let Some(case) = case else {
-        return Ok(Applied::new(Done::Skipped, AuditAction::SkipMissing, None));
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipNotVisible, None));
     };
     if case.get("IsClosed").and_then(Value::as_bool).unwrap_or(false) {
         return Ok(Applied::new(Done::Skipped, AuditAction::SkipClosedCase, None));

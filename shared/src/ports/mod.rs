@@ -119,6 +119,9 @@ pub enum AuditAction {
     Write,
     /// The record no longer exists at the source.
     SkipMissing,
+    /// A Salesforce record that changed (Salesforce sends no deletions to the sap-writer) could not be
+    /// read: not shared with the integration user, or deleted since. Shown among failures.
+    SkipNotVisible,
     /// The opportunity is not Closed Won.
     SkipNotWon,
     /// The opportunity already has its SAP order.
@@ -155,7 +158,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the trail's story usually runs.
-    pub const ALL: [AuditAction; 25] = [
+    pub const ALL: [AuditAction; 26] = [
         AuditAction::Receive,
         AuditAction::CreateOrder,
         AuditAction::LinkExistingOrder,
@@ -165,6 +168,7 @@ impl AuditAction {
         AuditAction::Resync,
         AuditAction::Write,
         AuditAction::SkipMissing,
+        AuditAction::SkipNotVisible,
         AuditAction::SkipNotWon,
         AuditAction::SkipAlreadyLinked,
         AuditAction::OrderDraftPending,
@@ -195,6 +199,7 @@ impl AuditAction {
             AuditAction::Resync => "resync",
             AuditAction::Write => "write",
             AuditAction::SkipMissing => "skip_missing",
+            AuditAction::SkipNotVisible => "skip_not_visible",
             AuditAction::SkipNotWon => "skip_not_won",
             AuditAction::SkipAlreadyLinked => "skip_already_linked",
             AuditAction::OrderDraftPending => "order_draft_pending",
@@ -273,13 +278,25 @@ pub trait AuditLog: Send + Sync {
     async fn record(&self, entry: &AuditEntry) -> Result<()>;
     /// Every attempt for a record, oldest first.
     async fn for_record(&self, record_key: &str) -> Result<Vec<AuditEntry>>;
-    /// Failed attempts (Retrying, DeadLettered, Rejected) at or after `since`, newest first, at most
-    /// `limit` of them.
+    /// Failed attempts (Retrying, DeadLettered, Rejected) and skips that hide a problem
+    /// ([`NOTABLE_SKIPS`]) at or after `since`, newest first, at most `limit` of them.
     async fn failures_since(&self, since: EpochMillis, limit: Option<usize>) -> Result<Vec<AuditEntry>>;
 }
 
 /// The outcomes [`AuditLog::failures_since`] returns.
 pub const FAILURE_OUTCOMES: [Outcome; 3] = [Outcome::Retrying, Outcome::DeadLettered, Outcome::Rejected];
+
+/// Skips [`AuditLog::failures_since`] returns too: nothing failed, but a record was not synced
+/// for a reason someone must look at.
+pub const NOTABLE_SKIPS: [AuditAction; 1] = [AuditAction::SkipNotVisible];
+
+impl AuditEntry {
+    /// True for what `b1force audit --failures` shows: a failure, or a notable skip.
+    pub fn is_failure(&self) -> bool {
+        FAILURE_OUTCOMES.contains(&self.outcome)
+            || (self.outcome == Outcome::Skipped && NOTABLE_SKIPS.contains(&self.action))
+    }
+}
 
 /// A secret value that never prints.
 pub type Secret = secrecy::SecretString;
