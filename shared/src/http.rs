@@ -26,6 +26,28 @@ pub fn client(ca_bundle_pem: Option<&[u8]>, timeout: Duration) -> Result<reqwest
     builder.build().map_err(|e| Error::Config(format!("cannot build HTTP client: {e}")))
 }
 
+/// Parses the URL in setting `setting`; only `https`, except plain `http` to a loopback address
+/// (the sandboxes on 127.0.0.1): credentials, session cookies and tokens never cross a network in
+/// clear text. The error names the setting, never a credential.
+pub fn secure_url(setting: &str, raw: &str) -> Result<url::Url> {
+    let url = url::Url::parse(raw.trim()).map_err(|e| Error::Config(format!("{setting} is not a URL: {e}")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        "http" => Err(Error::Config(format!(
+            "{setting} uses plain http to {}; use https (plain http is allowed to loopback only)",
+            url.host_str().unwrap_or("?")
+        ))),
+        other => Err(Error::Config(format!("{setting} has scheme {other:?}; use https"))),
+    }
+}
+
 /// Maps a reqwest failure (connect, timeout, TLS, body) to a retryable transport error.
 /// The message never contains the URL's query (it may hold ids) nor headers.
 pub fn transport(system: &'static str, err: reqwest::Error) -> Error {
@@ -46,4 +68,28 @@ pub fn transport(system: &'static str, err: reqwest::Error) -> Error {
         source = s.source();
     }
     Error::Transport { system, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_plain_http_to_loopback_is_accepted() {
+        for ok in [
+            "https://sap.example.internal:50000/b1s/v2",
+            "http://127.0.0.1:50000/b1s/v2",
+            "http://127.8.0.1/",
+            "http://localhost:8080",
+            "http://[::1]:9000/",
+        ] {
+            assert!(secure_url("SAP_URL", ok).is_ok(), "{ok}");
+        }
+        for bad in ["http://sap.example.internal:50000/b1s/v2", "http://10.0.0.5:50000", "ftp://sap/", "sap:50000"] {
+            let err = secure_url("SAP_URL", bad).unwrap_err();
+            assert!(matches!(err, Error::Config(_)) && err.to_string().contains("SAP_URL"), "{bad}: {err}");
+        }
+        let plain = secure_url("SF_LOGIN_URL", "http://acme.my.salesforce.com").unwrap_err().to_string();
+        assert!(plain.contains("use https"), "{plain}");
+    }
 }

@@ -291,3 +291,16 @@ def test_email_subscriptions_exist_only_when_an_address_is_given(template):
         assert resources[subscription]["Condition"] == condition
         assert template["Parameters"][parameter]["Default"] == ""
         assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, ""]}]}
+
+
+def test_the_internet_facing_receiver_may_touch_only_webhook_replay_claims_in_the_idempotency_table(template):
+    # The sap-writer's idempotency records share the table; a compromised receiver must not be able
+    # to delete or overwrite them (#13 item 9). Replay keys are `webhook:<digest>`
+    # (shared/src/ingress/salesforce_webhook.rs).
+    statements = template["Resources"]["SfReceiverFunction"]["Properties"]["Policies"][0]["Statement"]
+    on_table = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]
+    assert on_table, statements
+    for statement in on_table:
+        assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["webhook:*"]}}, statement
+    source = (ROOT / "shared/src/ingress/salesforce_webhook.rs").read_text()
+    assert 'replay_key: format!("webhook:{}"' in source

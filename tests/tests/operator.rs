@@ -499,6 +499,16 @@ async fn check_reaches_both_sandboxes_without_writing_and_reports_a_failed_login
     partial.insert("SAP_USER".to_string(), "manager".to_string());
     let partial = check::check_sap(&partial).await;
     assert!(matches!(&partial[0].status, Status::Failed(why) if why.contains("SAP_URL is not set")), "{partial:?}");
+
+    // Plain http is refused before any credential is sent, except to loopback (#13 item 9).
+    let mut plain = settings.clone();
+    plain.insert("SAP_URL".into(), "http://sap.example.internal:50000/b1s/v2".into());
+    plain.insert("SF_LOGIN_URL".into(), "http://acme.my.salesforce.com".into());
+    let refused = check::systems(&plain, &MappingFile::shipped()).await;
+    for system in ["sap", "salesforce"] {
+        let settings = finding(&refused, system, "settings");
+        assert!(matches!(&settings.status, Status::Failed(why) if why.contains("plain http")), "{refused:#?}");
+    }
 }
 
 /// Broken set-ups, each reported as its own failed check with its fix (JSON output): UDFs not

@@ -101,6 +101,7 @@ struct Reply {
 impl SalesforceClient {
     /// Builds the client; no request is made until the first call.
     pub fn new(cfg: SalesforceConfig) -> Result<Self> {
+        crate::http::secure_url("SF_LOGIN_URL", &cfg.login_url)?;
         let http = crate::http::client(None, Duration::from_secs(cfg.timeout_secs))?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -210,7 +211,7 @@ impl SalesforceClient {
             message: format!("token reply is not the expected JSON: {e}"),
         })?;
         let instance_url = reply.instance_url.trim_end_matches('/').to_string();
-        if !(instance_url.starts_with("https://") || instance_url.starts_with("http://")) {
+        if crate::http::secure_url("instance_url", &instance_url).is_err() {
             return Err(Error::Config(format!("Salesforce returned an unusable instance_url {instance_url:?}")));
         }
         Ok(Session { token: SecretString::from(reply.access_token), instance_url, generation })

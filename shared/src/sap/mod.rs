@@ -85,8 +85,7 @@ impl SapClient {
     /// Builds the client (no network I/O): TLS verified, optional private CA from the config.
     pub fn new(cfg: SapConfig) -> Result<Self> {
         let http = crate::http::client(cfg.ca_bundle_pem.as_deref(), Duration::from_secs(cfg.timeout_secs))?;
-        let root = Url::parse(&format!("{}/", cfg.base_url.trim_end_matches('/')))
-            .map_err(|e| Error::Config(format!("SAP_URL is not a URL: {e}")))?;
+        let root = crate::http::secure_url("SAP_URL", &format!("{}/", cfg.base_url.trim_end_matches('/')))?;
         let order_reference_udf = cfg
             .order_reference_udf
             .as_deref()
