@@ -145,6 +145,14 @@ pub async fn check_salesforce(src: &dyn Source) -> Status {
             Some(line) => Status::Ok(format!("{url}: {line}")),
             None => Status::Failed(format!("{url}: GET /limits has no DailyApiRequests Max and Remaining")),
         },
+        // Tolerated: the sf-writer's budget check then uses Sforce-Limit-Info (#12 item 10).
+        Err(err) if shared::salesforce::limits_not_permitted(&err) => Status::Ok(format!(
+            "{url}: logged in; GET /limits refused ({}): the integration user lacks View Setup and Configuration, \
+             so the sf-writer skips its /limits budget refresh (warning) and relies on Sforce-Limit-Info{}; \
+             fix: grant ViewSetup (the shipped B1Force_Integration permission set does)",
+            err.code(),
+            client.api_usage().map(|(used, max)| format!(" (api-usage={used}/{max})")).unwrap_or_default()
+        )),
         Err(err) => Status::Failed(format!("{url}: {err}")),
     }
 }

@@ -463,3 +463,18 @@ async fn check_reaches_both_sandboxes_without_writing_and_reports_a_failed_login
     partial.insert("SAP_USER".to_string(), "manager".to_string());
     assert!(matches!(check::check_sap(&partial).await, Status::Failed(why) if why.contains("SAP_URL is not set")));
 }
+
+#[tokio::test]
+async fn check_tolerates_a_user_without_view_setup_and_says_the_budget_check_is_skipped() {
+    let salesforce = SalesforceSandbox::start(SalesforceOptions::default()).await.unwrap();
+    let sap = SapSandbox::start(SapOptions::default()).await.unwrap();
+    salesforce.set_user_permissions(&["ApiEnabled"]);
+    let checks = check::systems(&check::sandbox_settings(&sap, &salesforce)).await;
+    let line = checks[1].line();
+    assert!(matches!(&checks[1].status, Status::Ok(_)), "{line}");
+    for said in ["GET /limits refused (INSUFFICIENT_ACCESS)", "View Setup and Configuration", "api-usage=", "ViewSetup"]
+    {
+        assert!(line.contains(said), "{said:?} in {line}");
+    }
+    assert!(!line.contains("DailyApiRequests"), "{line}");
+}
