@@ -2,7 +2,8 @@
 //!
 //! Salesforce (sandbox) → CDC events, each delivered more than once → sf-receiver → to-sap.fifo
 //! (embedded) → sap-writer → SAP (sandbox) → write-back to Salesforce → the write-back's own CDC
-//! events come back and are dropped as echoes.
+//! events come back and are dropped as echoes; then SAP → Salesforce, whose sObject Collections
+//! writes come back untagged on the strict sandbox and are dropped as echoes by content.
 
 use crate::local::{LocalOptions, LocalStack, change_event};
 use shared::domain::state::Direction;
@@ -42,7 +43,8 @@ pub struct DemoReport {
     pub orders_linked: u64,
     pub duplicates_prevented: u64,
     pub echoes_dropped: u64,
-    /// Notifications our own write-backs caused (should be 0).
+    /// Notifications our own writes caused, F1's write-backs and the SAP → Salesforce sync's
+    /// collection writes together (should be 0).
     pub work_from_echoes: u64,
     pub failures: u64,
     pub sap_orders_in_sap: usize,
@@ -73,6 +75,15 @@ pub struct SapToSalesforce {
     pub dead_lettered: u64,
     /// Salesforce write calls (sObject Collections) for all of it.
     pub salesforce_write_calls: u64,
+    /// CDC events those writes caused that the sf-receiver watches (on the strict sandbox they carry
+    /// no `changeOrigin` tag: sObject Collections ignore `Sforce-Call-Options`).
+    pub change_events: u64,
+    /// How many of them carried our client tag.
+    pub tagged_events: u64,
+    /// Records the receiver dropped as our own echoes.
+    pub echoes_dropped: u64,
+    /// Notifications they caused (should be 0).
+    pub work_from_echoes: u64,
 }
 
 impl DemoReport {
@@ -96,7 +107,8 @@ impl DemoReport {
              \x20 payments                      {payments}\n\
              \x20 products                      {products}\n\
              \x20 failures (dead-lettered)      {sync_fail}\n\
-             \x20 Salesforce write calls        {sf_writes}\n",
+             \x20 Salesforce write calls        {sf_writes}\n\
+             \x20 their change events           {sync_events} ({tagged} tagged): {sync_echoes} echoes, {sync_work} work\n",
             opps = self.opportunities,
             events = self.events_delivered,
             created = self.orders_created,
@@ -118,6 +130,10 @@ impl DemoReport {
             products = self.sap_to_salesforce.products,
             sync_fail = self.sap_to_salesforce.dead_lettered,
             sf_writes = self.sap_to_salesforce.salesforce_write_calls,
+            sync_events = self.sap_to_salesforce.change_events,
+            tagged = self.sap_to_salesforce.tagged_events,
+            sync_echoes = self.sap_to_salesforce.echoes_dropped,
+            sync_work = self.sap_to_salesforce.work_from_echoes,
         )
     }
 }
@@ -174,6 +190,7 @@ pub async fn run_on(stack: &LocalStack, options: &DemoOptions) -> anyhow::Result
         by_endpoint: stack.sf_sandbox.calls().snapshot(),
     };
     let orders = stats.created.max(1) as f64;
+    let sap_to_salesforce = sync_from_sap(stack).await?;
     let report = DemoReport {
         opportunities: ids.len(),
         events_delivered: delivered,
@@ -181,7 +198,7 @@ pub async fn run_on(stack: &LocalStack, options: &DemoOptions) -> anyhow::Result
         orders_linked: stats.linked,
         duplicates_prevented: (enqueued - queued_unique.min(enqueued)) + stats.duplicates + stats.linked,
         echoes_dropped: echoes,
-        work_from_echoes,
+        work_from_echoes: work_from_echoes + sap_to_salesforce.work_from_echoes,
         failures: stats.dead_lettered,
         sap_orders_in_sap: stack.sap_sandbox.orders().len(),
         sap_calls_per_order: sap_calls.total as f64 / orders,
@@ -189,7 +206,7 @@ pub async fn run_on(stack: &LocalStack, options: &DemoOptions) -> anyhow::Result
         api_calls: BTreeMap::from([("sap", sap_calls), ("salesforce", sf_calls)]),
         elapsed_ms: elapsed.as_millis(),
         records_per_sec: stats.created as f64 / elapsed.as_secs_f64().max(1e-9),
-        sap_to_salesforce: sync_from_sap(stack).await?,
+        sap_to_salesforce,
     };
     Ok(report)
 }
@@ -200,11 +217,28 @@ async fn sync_from_sap(stack: &LocalStack) -> anyhow::Result<SapToSalesforce> {
         calls.iter().filter(|(k, _)| k.contains("composite/sobjects") && !k.starts_with("GET")).map(|(_, v)| v).sum()
     };
     let before = writes(&stack.sf_sandbox.calls().snapshot());
+    let logged = stack.sf_sandbox.changes().len();
     let (_, run) = stack.sync_from_sap(SfWriterSettings::default()).await?;
+    // Salesforce emits a CDC event for every record written; the receiver must find them all ours.
+    let (mut change_events, mut tagged_events, mut echoes_dropped, mut work_from_echoes) = (0, 0, 0, 0);
+    for change in stack.sf_sandbox.changes().iter().skip(logged) {
+        if shared::domain::objects::salesforce_object(&change.entity).is_none() {
+            continue; // not on the CDC channel the receiver subscribes to
+        }
+        change_events += 1;
+        tagged_events += u64::from(!change.change_origin.is_empty());
+        let report = stack.receiver().receive(&change_event(change)).await?;
+        echoes_dropped += report.echoes_dropped as u64;
+        work_from_echoes += report.enqueued as u64;
+    }
     let mut synced = SapToSalesforce {
         skipped: run.skipped,
         dead_lettered: run.dead_lettered,
         salesforce_write_calls: writes(&stack.sf_sandbox.calls().snapshot()) - before,
+        change_events,
+        tagged_events,
+        echoes_dropped,
+        work_from_echoes,
         ..SapToSalesforce::default()
     };
     let written =

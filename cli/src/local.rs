@@ -7,7 +7,9 @@ use sandbox::{FaultConfig, SalesforceOptions, SalesforceSandbox, SapOptions, Sap
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::config::{SalesforceConfig, SapConfig};
-use shared::embedded::{EmbeddedAudit, EmbeddedIdempotency, EmbeddedQueue, EmbeddedQueueOptions, EmbeddedSyncState};
+use shared::embedded::{
+    EmbeddedAudit, EmbeddedIdempotency, EmbeddedQueue, EmbeddedQueueOptions, EmbeddedSyncState, EmbeddedWriteLedger,
+};
 use shared::engine::drain::{DrainStats, drain};
 use shared::engine::poller::{PollReport, Poller, PollerSettings};
 use shared::engine::sap_writer::SapWriter;
@@ -15,7 +17,7 @@ use shared::engine::sf_receiver::Receiver;
 use shared::engine::sf_writer::{SfWriter, SfWriterSettings, WriterRun};
 use shared::flows::WriterSettings;
 use shared::mapping::file::MappingFile;
-use shared::ports::{AuditLog, Clock, IdempotencyStore, Queue, SyncState, SystemClock};
+use shared::ports::{AuditLog, Clock, IdempotencyStore, Queue, SyncState, SystemClock, WriteLedger};
 use shared::salesforce::SalesforceClient;
 use shared::sap::SapClient;
 use shared::wiring::backends::{self, Backends, QueueName};
@@ -61,6 +63,8 @@ pub struct LocalStack {
     pub idempotency: Arc<EmbeddedIdempotency>,
     pub audit: Arc<EmbeddedAudit>,
     pub state: Arc<EmbeddedSyncState>,
+    /// What the writers wrote to Salesforce; the receiver reads it to recognise untagged echoes.
+    pub written: Arc<EmbeddedWriteLedger>,
     pub mapping: Arc<MappingFile>,
     pub settings: WriterSettings,
 }
@@ -109,6 +113,7 @@ impl LocalStack {
             idempotency: Arc::new(EmbeddedIdempotency::new()),
             audit: Arc::new(EmbeddedAudit::new()),
             state: Arc::new(EmbeddedSyncState::new()),
+            written: Arc::new(EmbeddedWriteLedger::new()),
             mapping: Arc::new(MappingFile::shipped()),
             settings: options.writer,
         })
@@ -157,6 +162,7 @@ impl LocalStack {
             audit: self.audit.as_ref(),
             clock: self.clock.as_ref(),
             client_tag: shared::ECHO_CLIENT_TAG,
+            written: Some(self.written.as_ref()),
         }
     }
 
@@ -197,6 +203,10 @@ impl Backends for LocalStack {
 
     fn sync_state(&self) -> shared::Result<Arc<dyn SyncState>> {
         Ok(self.state.clone())
+    }
+
+    fn write_ledger(&self) -> shared::Result<Arc<dyn WriteLedger>> {
+        Ok(self.written.clone())
     }
 
     fn mapping(&self) -> shared::Result<Arc<MappingFile>> {

@@ -28,6 +28,11 @@ fn the_demo_prints_one_json_object_with_orders_calls_and_timing() {
         assert!(synced[what].as_u64().unwrap() >= at_least, "{what}: {synced}");
     }
     assert_eq!(synced["dead_lettered"], 0, "{synced}");
+    // The strict sandbox leaves collection writes untagged (#12 item 8): every echo is known by content.
+    assert!(synced["change_events"].as_u64().unwrap() >= 50, "{synced}");
+    assert_eq!(synced["tagged_events"], 0, "{synced}");
+    assert_eq!(synced["echoes_dropped"], synced["change_events"], "{synced}");
+    assert_eq!(synced["work_from_echoes"], 0, "{synced}");
     let records: u64 =
         ["accounts", "invoices", "payments", "products", "orders"].iter().map(|k| synced[k].as_u64().unwrap()).sum();
     assert!(

@@ -5,10 +5,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use e2e::moto::MotoServer;
 use shared::aws::DynamoSyncState;
 use shared::domain::EpochMillis;
+use shared::domain::echo::WrittenFields;
 use shared::domain::state::{Direction, Watermark};
-use shared::embedded::EmbeddedSyncState;
+use shared::embedded::{EmbeddedSyncState, EmbeddedWriteLedger};
 use shared::error::Error;
-use shared::ports::SyncState;
+use shared::ports::{SyncState, WriteLedger};
 
 /// Some instant in 2027; the store takes time as arguments, so any fixed value works on both backends.
 const T0: EpochMillis = 1_800_000_000_000;
@@ -205,4 +206,35 @@ async fn get_item(
         .send()
         .await?;
     output.item.ok_or_else(|| anyhow::anyhow!("no sync-state item {pk} / {sk}"))
+}
+
+/// The write ledger (#12 item 8): what one write adds up with the last, until it expires.
+async fn write_ledger_contract(ledger: &dyn WriteLedger) {
+    let key = "sf:Account:001000000000001AAA";
+    let fields = |value: serde_json::Value| WrittenFields::of(value.as_object().unwrap());
+    assert_eq!(ledger.written(key, T0).await.unwrap(), None);
+    ledger.remember(&[(key.into(), fields(serde_json::json!({"Phone": "1"})))], T0, T0 + 60 * SECOND).await.unwrap();
+    let later = fields(serde_json::json!({"Phone": "2", "Fax": "3"}));
+    ledger.remember(&[(key.into(), later.clone())], T0 + SECOND, T0 + 61 * SECOND).await.unwrap();
+    let both = fields(serde_json::json!({"Phone": "1"})).merged(&later);
+    assert_eq!(ledger.written(key, T0 + 2 * SECOND).await.unwrap(), Some(both));
+    assert_eq!(ledger.written(key, T0 + 61 * SECOND).await.unwrap(), None, "expired, whether or not TTL has run");
+    ledger.remember(&[(key.into(), later.clone())], T0 + 70 * SECOND, T0 + 130 * SECOND).await.unwrap();
+    assert_eq!(ledger.written(key, T0 + 71 * SECOND).await.unwrap(), Some(later), "an expired entry adds nothing");
+}
+
+#[tokio::test]
+async fn write_ledger_contract_holds_embedded() {
+    write_ledger_contract(&EmbeddedWriteLedger::new()).await;
+}
+
+#[tokio::test]
+async fn write_ledger_contract_holds_on_moto() -> anyhow::Result<()> {
+    let moto = MotoServer::start().await?;
+    moto.create_sync_state_table(TABLE).await?;
+    let dynamodb = moto.dynamodb().await;
+    write_ledger_contract(&DynamoSyncState::new(dynamodb.clone(), TABLE.into())).await;
+    let item = get_item(&dynamodb, "written#sf:Account:001000000000001AAA", "-").await?;
+    assert_eq!(item["expiration"], AttributeValue::N(((T0 + 130 * SECOND) / 1000).to_string()), "TTL in epoch seconds");
+    Ok(())
 }

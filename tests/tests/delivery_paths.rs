@@ -59,6 +59,7 @@ impl Rig {
                 audit: &self.audit,
                 clock: self.clock.as_ref(),
                 client_tag: shared::ECHO_CLIENT_TAG,
+                written: None,
             },
             webhook: Some(WebhookAuth { secrets: &self.secrets, secret_id: SECRET_ID, replays: &self.replays }),
             org_id: self.org_id.as_ref(),

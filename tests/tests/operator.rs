@@ -569,3 +569,19 @@ async fn the_preflight_names_each_broken_set_up_with_its_fix() {
     let err = check::run(None, false, strict, &healthy_settings, &mut Vec::new()).await.unwrap_err().to_string();
     assert!(err.contains("salesforce not configured"), "{err}");
 }
+
+#[tokio::test]
+async fn check_tolerates_a_user_without_view_setup_and_says_the_budget_check_is_skipped() {
+    let salesforce = SalesforceSandbox::start(SalesforceOptions::default()).await.unwrap();
+    let sap = SapSandbox::start(SapOptions::default()).await.unwrap();
+    salesforce.set_user_permissions(&["ApiEnabled"]);
+    let checks = check::systems(&check::sandbox_settings(&sap, &salesforce), &MappingFile::shipped()).await;
+    let limits = finding(&checks, "salesforce", "limits");
+    let line = limits.line();
+    assert!(matches!(&limits.status, Status::Ok(_)), "{line}");
+    for said in ["GET /limits refused (INSUFFICIENT_ACCESS)", "View Setup and Configuration", "api-usage=", "ViewSetup"]
+    {
+        assert!(line.contains(said), "{said:?} in {line}");
+    }
+    assert!(!line.contains("DailyApiRequests"), "{line}");
+}

@@ -5,6 +5,7 @@ use b1force_cli::local::{LocalOptions, LocalStack, change_event};
 use serde_json::{Value, json};
 use shared::domain::state::Direction;
 use shared::domain::{Notification, RecordKey};
+use shared::engine::sf_receiver::Receiver;
 use shared::engine::sf_writer::{SfWriterSettings, Stop, WriterRun};
 use shared::ports::{Clock, Outcome, OutgoingMessage, Queue};
 
@@ -169,6 +170,21 @@ async fn below_the_api_headroom_the_writer_stops_and_leaves_work_queued_until_th
     assert_eq!(third.stopped, Stop::QueueEmpty, "{third:?}");
     assert_eq!((stack.to_salesforce.len(), stack.to_salesforce_dlq.len()), (0, 0));
     assert_eq!(third.dead_lettered, 0);
+}
+
+#[tokio::test]
+async fn without_view_setup_the_writer_budgets_from_sforce_limit_info_when_limits_is_refused() {
+    let stack = started().await;
+    stack.sf_sandbox.set_user_permissions(&["ApiEnabled"]);
+    stack.sf_sandbox.set_api_usage(9_500, 10_000);
+    let settings = SfWriterSettings { round_size: 20, ..SfWriterSettings::default() };
+    let (_, first) = stack.sync_from_sap(settings.clone()).await.unwrap();
+    assert!(matches!(first.stopped, Stop::Budget { .. }), "{first:?}");
+    stack.sf_sandbox.set_api_usage(100, 10_000);
+    let second = stack.sf_writer(settings).run(i64::MAX).await.unwrap();
+    assert_eq!(second.stopped, Stop::QueueEmpty, "the refused /limits still carried a fresh reading: {second:?}");
+    assert_eq!(second.dead_lettered, 0);
+    assert!(stack.sf_sandbox.calls().matching("GET limits") >= 1, "the refresh asked /limits and was refused");
 }
 
 #[tokio::test]
@@ -384,4 +400,85 @@ async fn sap_errors_and_expired_sessions_return_messages_to_the_queue_and_the_re
     assert_eq!((retried.written, retried.dead_lettered), (queued as u64, 0), "{retried:?}");
     assert_eq!(stack.to_salesforce.len(), 0);
     assert!(stack.sap_sandbox.calls().matching("POST /Login") >= 2, "sessions were renewed");
+}
+
+#[tokio::test]
+async fn two_invoices_of_one_opportunity_in_one_round_update_it_once_on_the_strict_sandbox() {
+    let stack = started().await;
+    sync(&stack).await;
+    let opportunity = stack.sf_sandbox.seed_closed_won(1).remove(0);
+    let invoices = stack.sap_sandbox.documents("Invoices");
+    let (first, second) = (invoices[0]["DocEntry"].to_string(), invoices[1]["DocEntry"].to_string());
+    let tag = |status: &str| json!({"U_SF_OpportunityId": opportunity, "DocumentStatus": status});
+    stack.sap_sandbox.user_update("Invoices", &first, tag("bost_Open")).unwrap();
+    stack.sap_sandbox.user_update("Invoices", &second, tag("bost_Close")).unwrap();
+    let writes_before = stack.sf_sandbox.calls().matching("PATCH composite/sobjects");
+    let run = sync(&stack).await;
+    assert!(run.written >= 2, "{run:?}");
+    let status = stack.sf_sandbox.record("Opportunity", &opportunity).unwrap()["SAP_Payment_Status__c"].clone();
+    assert!(status == "Unpaid" || status == "Paid", "one of the two invoices' statuses: {status}");
+    assert!(stack.sf_sandbox.calls().matching("PATCH composite/sobjects") > writes_before);
+    let opportunity_changes =
+        stack.sf_sandbox.changes().into_iter().filter(|c| c.record_id == opportunity && c.change_type == "UPDATE");
+    assert_eq!(opportunity_changes.count(), 1, "one update of the opportunity, not two");
+}
+
+/// Delivers the CDC events of the changes to receiver-watched records logged since `cursor`; returns
+/// (events, tagged events, notifications enqueued).
+async fn receive_since(stack: &LocalStack, receiver: &Receiver<'_>, cursor: usize) -> (usize, usize, usize) {
+    let watched: Vec<_> = stack.sf_sandbox.changes()[cursor..]
+        .iter()
+        .filter(|c| shared::domain::objects::salesforce_object(&c.entity).is_some())
+        .cloned()
+        .collect();
+    let mut enqueued = 0;
+    for change in &watched {
+        enqueued += receiver.receive(&change_event(change)).await.unwrap().enqueued;
+    }
+    (watched.len(), watched.iter().filter(|c| !c.change_origin.is_empty()).count(), enqueued)
+}
+
+#[tokio::test]
+async fn untagged_echoes_of_collection_writes_are_dropped_by_content_and_a_flows_field_is_processed() {
+    let stack = started().await;
+    let cursor = stack.sf_sandbox.changes().len();
+    sync(&stack).await;
+    let (events, tagged, enqueued) = receive_since(&stack, &stack.receiver(), cursor).await;
+    assert!(events >= 50, "accounts, contacts and cases were written: {events}");
+    assert_eq!(tagged, 0, "the strict sandbox tags no sObject Collections write");
+    assert_eq!((enqueued, stack.to_sap.len()), (0, 0), "no work from our own echoes");
+    // The tag was all the old receiver had: without what the writers remember, every echo is work.
+    let blind = Receiver { written: None, ..stack.receiver() };
+    let (_, _, blind_work) = receive_since(&stack, &blind, cursor).await;
+    assert_eq!(blind_work, events, "without the ledger each untagged echo would be processed");
+
+    // A Flow that changes another field in our transaction: untagged (collection) and tagged (single record).
+    stack.sf_sandbox.add_flow("Account", "Description", "set by a flow");
+    stack.sap_sandbox.user_update("BusinessPartners", "C20001", json!({"CreditLimit": 4321.0})).unwrap();
+    let cursor = stack.sf_sandbox.changes().len();
+    sync(&stack).await;
+    let (events, tagged, enqueued) = receive_since(&stack, &stack.receiver(), cursor).await;
+    assert!(events >= 1 && tagged == 0, "{events} {tagged}");
+    assert_eq!(enqueued, 1, "the account's event carries the flow's field: someone else's change");
+
+    let account = by_field(&stack.sf_sandbox.records("Account"), "SAP_CardCode__c", "C20002").remove(0);
+    let id = shared::domain::SalesforceId::parse(account["Id"].as_str().unwrap()).unwrap();
+    let flows = shared::wiring::backends::to_sap_flows(&stack, stack.settings.clone()).unwrap();
+    let cursor = stack.sf_sandbox.changes().len();
+    let fields = json!({"Phone": "+1 555 0142"}).as_object().unwrap().clone();
+    flows.salesforce_updates.update_record("Account", &id, &fields).await.unwrap();
+    let (events, tagged, enqueued) = receive_since(&stack, &stack.receiver(), cursor).await;
+    assert_eq!((events, tagged, enqueued), (1, 1, 1), "tagged, but the flow's field is not ours");
+}
+
+#[tokio::test]
+async fn a_tagged_single_record_write_without_a_flow_is_still_an_echo() {
+    let stack = started().await;
+    let account = stack.sf_sandbox.records("Account").remove(0);
+    let id = shared::domain::SalesforceId::parse(account["Id"].as_str().unwrap()).unwrap();
+    let flows = shared::wiring::backends::to_sap_flows(&stack, stack.settings.clone()).unwrap();
+    let cursor = stack.sf_sandbox.changes().len();
+    let fields = json!({"Phone": "+1 555 0142"}).as_object().unwrap().clone();
+    flows.salesforce_updates.update_record("Account", &id, &fields).await.unwrap();
+    assert_eq!(receive_since(&stack, &stack.receiver(), cursor).await, (1, 1, 0));
 }

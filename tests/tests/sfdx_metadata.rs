@@ -448,11 +448,16 @@ fn the_integration_permission_set_grants_every_custom_field_and_nothing_destruct
             assert_eq!(value(block, tag), Some("false"), "{object}: {tag}");
         }
     }
-    let api_enabled = blocks(&xml, "userPermissions")
+    // API Enabled, and View Setup and Configuration for GET /limits (#12 item 10); the Salesforce
+    // sandbox grants its integration user exactly what the shipped permission set grants.
+    let granted: BTreeSet<&str> = blocks(&xml, "userPermissions")
         .into_iter()
-        .any(|b| value(b, "name") == Some("ApiEnabled") && value(b, "enabled") == Some("true"));
-    assert!(api_enabled, "API Enabled");
-    assert_eq!(blocks(&xml, "userPermissions").len(), 1, "API Enabled is the only user permission");
+        .filter(|b| value(b, "enabled") == Some("true"))
+        .filter_map(|b| value(b, "name"))
+        .collect();
+    assert_eq!(granted, BTreeSet::from(["ApiEnabled", "ViewSetup"]), "the user permissions");
+    assert_eq!(granted, sandbox::salesforce::INTEGRATION_USER_PERMISSIONS.iter().copied().collect::<BTreeSet<_>>());
+    assert_eq!(blocks(&xml, "userPermissions").len(), granted.len(), "no disabled user permission entries");
 }
 
 #[test]

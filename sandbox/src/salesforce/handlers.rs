@@ -145,8 +145,14 @@ async fn api(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, header
     if shared.faults.roll(faults.error_rate) {
         return ApiError::new(503, "SERVER_UNAVAILABLE", "Server unavailable").into_response();
     }
+    // The REST guide lists the resources that take Sforce-Call-Options (sObject Basic Information,
+    // sObject Rows, sObject Rows by External ID, Query, QueryAll, Search; Bulk API and Bulk API 2.0):
+    // sObject Collections is not among them (REST API Developer Guide, "Call Options Header",
+    // headers_calloptions.htm). Strict: its writes leave changeOrigin empty (docs/wire-notes.md §8).
+    let collection = segments.first().is_some_and(|s| s == "composite");
+    let tagged = !(shared.strict && collection);
     let request = ApiRequest {
-        ctx: write_context(version, &headers),
+        ctx: write_context(version, if tagged { Some(&headers) } else { None }),
         version: version.to_string(),
         method,
         segments,
@@ -185,9 +191,10 @@ fn endpoint_name(method: &Method, segments: &[String]) -> String {
     format!("{method} {route}")
 }
 
-fn write_context(version: &str, headers: &HeaderMap) -> WriteContext {
+/// Who writes: `headers` carry the call options when the resource honours them (`None` when not).
+fn write_context(version: &str, headers: Option<&HeaderMap>) -> WriteContext {
     let client = headers
-        .get("sforce-call-options")
+        .and_then(|h| h.get("sforce-call-options"))
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').find_map(|option| option.trim().strip_prefix("client=").map(str::to_string)));
     let change_origin = match client {
@@ -200,7 +207,7 @@ fn write_context(version: &str, headers: &HeaderMap) -> WriteContext {
 fn dispatch(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiError> {
     let segments: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     match (req.method.as_str(), segments.as_slice()) {
-        ("GET", ["limits"]) => Ok(json_response(200, shared.limits())),
+        ("GET", ["limits"]) => limits(shared),
         ("GET", ["query" | "queryAll"]) => run_query(shared, req),
         ("GET", ["query" | "queryAll", locator]) => query_more(shared, req, locator),
         ("GET", ["sobjects"]) => Ok(describe_global()),
@@ -227,6 +234,27 @@ fn dispatch(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiError> {
         ("PATCH", ["composite", "sobjects", object, field]) => collection_upsert(shared, req, object, field),
         _ => Err(ApiError::not_found()),
     }
+}
+
+/// `GET /limits`, for users with "View Setup and Configuration": the REST guide's Limits resource
+/// "is available in REST API version 29.0 and later for API users with the View Setup and
+/// Configuration permission" (resources_limits.htm). The refusal's exact body is not documented;
+/// INSUFFICIENT_ACCESS with Salesforce's generic wording is modelled (docs/wire-notes.md §10).
+fn limits(shared: &Shared) -> Result<Response, ApiError> {
+    if !shared.user_has("ViewSetup") {
+        return Err(insufficient_access());
+    }
+    Ok(json_response(200, shared.limits()))
+}
+
+/// 403 INSUFFICIENT_ACCESS with Salesforce's generic "Insufficient Privileges" wording.
+pub fn insufficient_access() -> ApiError {
+    ApiError::new(
+        403,
+        "INSUFFICIENT_ACCESS",
+        "You do not have the level of access necessary to perform the operation you requested. Please contact \
+         the owner of the record or your administrator if access is necessary.",
+    )
 }
 
 fn method_not_allowed(method: &str) -> ApiError {
@@ -577,11 +605,31 @@ fn collection_create(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiE
     Ok(json_response(200, json!(results)))
 }
 
+/// The ids named more than once in an update collection (as 18-character ids).
+fn repeated_ids(records: &[Map<String, Value>]) -> std::collections::BTreeSet<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    records
+        .iter()
+        .filter_map(|r| super::ids::normalize(r.get("Id").and_then(Value::as_str)?))
+        .filter(|id| !seen.insert(id.clone()))
+        .collect()
+}
+
 fn collection_update(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiError> {
     let request = collection_body(req)?;
     request.records.iter().try_for_each(|r| record_type(r).map(drop))?;
+    // Salesforce refuses a DML list naming one record twice ("Duplicate id in list", Apex Developer
+    // Guide, ListException); how sObject Collections reports it is not documented. Strict: every
+    // record carrying a repeated id fails, the rest are applied (docs/wire-notes.md §9).
+    let repeated = if shared.strict { repeated_ids(&request.records) } else { Default::default() };
     let results = apply_collection(shared, request, |store, record| {
         let def = record_type(&record)?;
+        if let Some(id) = record.get("Id").and_then(Value::as_str).and_then(super::ids::normalize)
+            && repeated.contains(&id)
+        {
+            return Err(ApiError::new(400, "INVALID_FIELD", format!("Duplicate id in list: {id}"))
+                .with_fields(vec!["Id".into()]));
+        }
         let raw = record.get("Id").and_then(Value::as_str).ok_or_else(|| {
             ApiError::new(400, "MISSING_ARGUMENT", "Id not specified in an update call").with_fields(vec!["Id".into()])
         })?;
@@ -808,9 +856,10 @@ mod tests {
     #[test]
     fn the_call_options_client_becomes_the_change_origin() {
         let mut headers = HeaderMap::new();
-        assert_eq!(write_context("v63.0", &headers).change_origin, "");
+        assert_eq!(write_context("v63.0", Some(&headers)).change_origin, "");
         headers.insert("sforce-call-options", HeaderValue::from_static("client=b1force, defaultNamespace=x"));
-        assert_eq!(write_context("v63.0", &headers).change_origin, "com/salesforce/api/rest/63.0;client=b1force");
+        assert_eq!(write_context("v63.0", Some(&headers)).change_origin, "com/salesforce/api/rest/63.0;client=b1force");
+        assert_eq!(write_context("v63.0", None).change_origin, "", "a resource that ignores the header");
     }
 
     #[test]

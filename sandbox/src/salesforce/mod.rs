@@ -41,13 +41,21 @@ pub struct SalesforceOptions {
     pub tls: Option<TlsIdentity>,
     /// The org's daily API allocation (`Sforce-Limit-Info` max).
     pub api_limit: u64,
+    /// Where Salesforce's documented behaviour is uncertain, behave the strict way (issue #12;
+    /// `docs/wire-notes.md` §8–9): sObject Collections writes leave CDC `changeOrigin` empty, and an
+    /// sObject Collections update naming one record twice fails those records. The default.
+    pub strict: bool,
 }
 
 impl Default for SalesforceOptions {
     fn default() -> Self {
-        Self { port: 0, tls: None, api_limit: 100_000 }
+        Self { port: 0, tls: None, api_limit: 100_000, strict: true }
     }
 }
+
+/// The system permissions the shipped permission set (`force-app/.../B1Force_Integration`) grants
+/// the integration user; `tests/tests/sfdx_metadata.rs` checks the two agree.
+pub const INTEGRATION_USER_PERMISSIONS: &[&str] = &["ApiEnabled", "ViewSetup"];
 
 /// A query result being paged through.
 #[derive(Clone)]
@@ -74,6 +82,10 @@ struct Shared {
     helper_counter: AtomicUsize,
     seeded_accounts: Vec<String>,
     seeded_products: Vec<String>,
+    /// See [`SalesforceOptions::strict`].
+    strict: bool,
+    /// System permissions per user id (`ViewSetup`, ...); the token endpoint runs as [`user_id`].
+    permissions: Mutex<HashMap<String, std::collections::BTreeSet<String>>>,
 }
 
 /// The sandbox org's id.
@@ -137,6 +149,12 @@ impl Shared {
 
     fn expire_tokens(&self) {
         self.tokens.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Whether the user the tokens run as holds `permission`.
+    fn user_has(&self, permission: &str) -> bool {
+        let permissions = self.permissions.lock().unwrap_or_else(|e| e.into_inner());
+        permissions.get(&user_id()).is_some_and(|granted| granted.contains(permission))
     }
 
     fn limits(&self) -> Value {
@@ -221,6 +239,11 @@ impl SalesforceSandbox {
             helper_counter: AtomicUsize::new(0),
             seeded_accounts,
             seeded_products,
+            strict: opts.strict,
+            permissions: Mutex::new(HashMap::from([(
+                user_id(),
+                INTEGRATION_USER_PERMISSIONS.iter().map(|p| p.to_string()).collect(),
+            )])),
         });
         let served = serve(handlers::router(shared.clone()), opts.port, opts.tls).await?;
         let _ = shared.origin.set(served.origin());
@@ -275,6 +298,23 @@ impl SalesforceSandbox {
     /// `(used, max)` API requests.
     pub fn api_usage(&self) -> (u64, u64) {
         self.shared.api_usage()
+    }
+
+    /// Replaces the system permissions of the integration user (the connected app's Run As user),
+    /// as an admin editing its permission set would; e.g. without `ViewSetup`, `GET /limits` is refused.
+    pub fn set_user_permissions(&self, permissions: &[&str]) {
+        let granted = permissions.iter().map(|p| p.to_string()).collect();
+        self.shared.permissions.lock().unwrap_or_else(|e| e.into_inner()).insert(user_id(), granted);
+    }
+
+    /// Adds a record-triggered flow, as an org admin might: every update of an `object` record also
+    /// sets `field` to `value` in the same transaction, so its change event names `field` beside the
+    /// writer's fields and carries the writer's `changeOrigin`. Panics on an unknown object or field,
+    /// or a value the field cannot hold: it is a test helper.
+    pub fn add_flow(&self, object: &str, field: &str, value: impl Into<Value>) {
+        let flow = store::FieldFlow::new(object, field, &value.into())
+            .unwrap_or_else(|e| panic!("no flow on {object}.{field}: {} {}", e.code, e.message));
+        self.shared.store.lock().unwrap_or_else(|e| e.into_inner()).add_flow(flow);
     }
 
     /// Creates `n` new Closed Won opportunities, round-robin over the 60 seeded accounts, each with
@@ -583,5 +623,99 @@ mod tests {
         assert_eq!((answer.status, answer.limit_info.as_str()), (200, "api-usage=5/10"));
         assert_eq!(answer.body["DailyApiRequests"], json!({"Max": 10, "Remaining": 5}));
         assert_eq!(sf.api_usage(), (5, 10));
+    }
+
+    /// Sends `Sforce-Call-Options: client=b1force` as our client does on every write.
+    async fn tagged(api: &Api, method: Method, path: &str, body: Value) -> Answer {
+        let url = format!("{}/services/data/v63.0/{path}", api.origin);
+        let request =
+            api.http.request(method, url).bearer_auth(&api.token).header("Sforce-Call-Options", "client=b1force");
+        let response = request.json(&body).send().await.unwrap();
+        let status = response.status().as_u16();
+        Answer { status, limit_info: String::new(), body: response.json().await.unwrap_or(Value::Null) }
+    }
+
+    /// The changeOrigin of every change logged since `from`.
+    fn origins_since(sf: &SalesforceSandbox, from: usize) -> Vec<String> {
+        sf.changes().into_iter().skip(from).map(|c| c.change_origin).collect()
+    }
+
+    #[tokio::test]
+    async fn strict_collection_writes_leave_change_origin_empty_while_single_record_writes_keep_the_tag() {
+        for strict in [true, false] {
+            let sf = SalesforceSandbox::start(SalesforceOptions { strict, ..Default::default() }).await.unwrap();
+            let api = Api::connect(&sf).await;
+            let account = sf.records("Account")[0]["Id"].as_str().unwrap().to_string();
+            let from = sf.changes().len();
+            let one =
+                tagged(&api, Method::PATCH, &format!("sobjects/Account/{account}"), json!({"Phone": "+1 1"})).await;
+            assert_eq!(one.status, 204);
+            let records = json!({"allOrNone": false, "records": [
+                {"attributes": {"type": "Account"}, "Id": account, "Phone": "+1 2"}]});
+            assert_eq!(codes(&tagged(&api, Method::PATCH, "composite/sobjects", records).await.body), ["ok"]);
+            let upsert = json!({"allOrNone": false, "records": [
+                {"attributes": {"type": "Account"}, "SAP_CardCode__c": "N9", "Name": "N9"}]});
+            let path = "composite/sobjects/Account/SAP_CardCode__c";
+            assert_eq!(codes(&tagged(&api, Method::PATCH, path, upsert).await.body), ["ok"]);
+            let tag = "com/salesforce/api/rest/63.0;client=b1force".to_string();
+            let collections = if strict { String::new() } else { tag.clone() };
+            assert_eq!(origins_since(&sf, from), [tag, collections.clone(), collections], "strict = {strict}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_strict_collection_update_naming_one_record_twice_fails_both_and_applies_the_rest() {
+        for strict in [true, false] {
+            let sf = SalesforceSandbox::start(SalesforceOptions { strict, ..Default::default() }).await.unwrap();
+            let api = Api::connect(&sf).await;
+            let ids: Vec<String> =
+                sf.records("Account").iter().take(2).map(|a| a["Id"].as_str().unwrap().to_string()).collect();
+            let update = |id: &str, phone: &str| json!({"attributes": {"type": "Account"}, "Id": id, "Phone": phone});
+            // The second names the first by its 15-character form: still the same record.
+            let body = json!({"allOrNone": false, "records": [
+                update(&ids[0], "+1 1"), update(&ids[0][..15], "+1 2"), update(&ids[1], "+1 3")]});
+            let answer = api.call(Method::PATCH, "composite/sobjects", Some(body)).await;
+            assert_eq!(answer.status, 200);
+            if strict {
+                assert_eq!(codes(&answer.body), ["INVALID_FIELD", "INVALID_FIELD", "ok"]);
+                assert_eq!(answer.body[0]["errors"][0]["message"], format!("Duplicate id in list: {}", ids[0]));
+                assert_eq!(sf.record("Account", &ids[0]).unwrap()["Phone"], sf.records("Account")[0]["Phone"]);
+                assert_ne!(sf.record("Account", &ids[0]).unwrap()["Phone"], "+1 2");
+            } else {
+                assert_eq!(codes(&answer.body), ["ok", "ok", "ok"]);
+            }
+            assert_eq!(sf.record("Account", &ids[1]).unwrap()["Phone"], "+1 3");
+        }
+    }
+
+    #[tokio::test]
+    async fn limits_answers_only_a_user_with_view_setup_and_configuration() {
+        let sf = SalesforceSandbox::start(SalesforceOptions::default()).await.unwrap();
+        let api = Api::connect(&sf).await;
+        assert_eq!(api.call(Method::GET, "limits", None).await.status, 200, "the shipped permission set grants it");
+        sf.set_user_permissions(&["ApiEnabled"]);
+        let answer = api.call(Method::GET, "limits", None).await;
+        assert_eq!(answer.status, 403);
+        assert_eq!(answer.body[0]["errorCode"], "INSUFFICIENT_ACCESS");
+        assert!(answer.limit_info.starts_with("api-usage="), "a refusal still reports the API usage");
+        assert_eq!(api.call(Method::GET, "query?q=SELECT+Id+FROM+Account+LIMIT+1", None).await.status, 200);
+        sf.set_user_permissions(INTEGRATION_USER_PERMISSIONS);
+        assert_eq!(api.call(Method::GET, "limits", None).await.status, 200);
+    }
+
+    #[tokio::test]
+    async fn a_flow_adds_its_field_to_the_change_event_of_the_writers_update() {
+        let sf = SalesforceSandbox::start(SalesforceOptions::default()).await.unwrap();
+        let api = Api::connect(&sf).await;
+        sf.add_flow("Account", "Description", "touched by a flow");
+        let account = sf.records("Account")[0]["Id"].as_str().unwrap().to_string();
+        let from = sf.changes().len();
+        let answer =
+            tagged(&api, Method::PATCH, &format!("sobjects/Account/{account}"), json!({"Phone": "+1 7"})).await;
+        assert_eq!(answer.status, 204);
+        let change = sf.changes().into_iter().nth(from).unwrap();
+        assert_eq!(change.changed_fields, ["Description", "LastModifiedDate", "Phone"]);
+        assert_eq!(change.values["Description"], "touched by a flow");
+        assert!(change.change_origin.ends_with(";client=b1force"), "the flow runs in the writer's transaction");
     }
 }

@@ -79,6 +79,25 @@ impl ValidationRule {
     }
 }
 
+/// A record-triggered flow as an org admin might add one: every update of an `object` record also
+/// sets `field` to `value` in the same transaction (issue #12 item 8: such a change carries the
+/// writer's `changeOrigin` although the writer never sent `field`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldFlow {
+    pub object: &'static str,
+    pub field: &'static str,
+    /// The value as the field stores it.
+    pub value: Value,
+}
+
+impl FieldFlow {
+    /// A flow on `object.field`; `value` is read as a value of that field.
+    pub fn new(object: &str, field: &str, value: &Value) -> Result<Self, ApiError> {
+        let rule = ValidationRule::new(object, field, value, "")?;
+        Ok(Self { object: rule.object, field: rule.field, value: rule.equals })
+    }
+}
+
 /// Record ids per (object, indexed field) and index entry (see [`FieldDef::indexed`] and [`index_key`]).
 type Index = HashMap<(&'static str, &'static str), HashMap<String, BTreeSet<String>>>;
 
@@ -101,6 +120,7 @@ pub struct Store {
     pub security: super::describe::FieldSecurity,
     index: Index,
     rules: Vec<ValidationRule>,
+    flows: Vec<FieldFlow>,
     /// While a savepoint is open: each written record as it was before the write, oldest first.
     journal: Option<Vec<(&'static ObjectDef, String, Option<Record>)>>,
     next_id: u64,
@@ -177,6 +197,11 @@ impl Store {
     /// Adds a validation rule.
     pub fn add_rule(&mut self, rule: ValidationRule) {
         self.rules.push(rule);
+    }
+
+    /// Adds a record-triggered flow.
+    pub fn add_flow(&mut self, flow: FieldFlow) {
+        self.flows.push(flow);
     }
 
     /// The validation rules in force.
@@ -310,6 +335,9 @@ impl Store {
         let changes = self.accept_body(def, body, false)?;
         let mut record = before.clone();
         record.extend(changes);
+        for flow in self.flows.iter().filter(|f| f.object == def.name) {
+            record.insert(flow.field.into(), flow.value.clone());
+        }
         self.derive(def, &mut record, Some(before))?;
         self.check_record(def, &record)?;
         self.commit_update(def, id, record, ctx);

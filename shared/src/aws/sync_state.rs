@@ -6,16 +6,18 @@
 //! | watermark         | `watermark#<entity>`                        | `-`                   | `order` ([`Watermark::sort_key`]), `date`, `time`, `key`, `doc_entry` (N, optional) |
 //! | cross-reference   | `xref#sf#<sf key>` / `xref#sap#<sap key>`   | `-`                   | `sap_key` / `salesforce_key`                                                        |
 //! | lease             | `lease#<name>`                              | `-`                   | `owner`, `until` (epoch ms), `expiration` (epoch s, TTL)                            |
+//! | written fields    | `written#<record key>`                      | `-`                   | `fields` (JSON of [`WrittenFields`]), `until` (epoch ms), `expiration` (TTL)        |
 //!
 //! Whatever decides between concurrent writers (watermark advance, link, lease) is a condition expression
 //! DynamoDB evaluates, never a read followed by a write.
 
 use super::{malformed, store_error};
 use crate::domain::EpochMillis;
+use crate::domain::echo::WrittenFields;
 use crate::domain::idempotency::seconds_rounded_up;
 use crate::domain::state::{Direction, Lease, Watermark, check_link};
 use crate::error::{Error, Result};
-use crate::ports::SyncState;
+use crate::ports::{SyncState, WriteLedger};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -80,6 +82,44 @@ impl DynamoSyncState {
             .build()
             .map_err(|e| malformed(SERVICE, format!("building a link put: {e}")))?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+/// The write ledger shares the sync-state table: the sf-receiver reads it, the writers add to it.
+/// A read, merge and put per record: two writers racing on one record may lose one's fields, and
+/// that echo is then processed as a change, which costs a read and writes nothing new.
+#[async_trait]
+impl WriteLedger for DynamoSyncState {
+    async fn remember(
+        &self,
+        written: &[(String, WrittenFields)],
+        now: EpochMillis,
+        expires_at: EpochMillis,
+    ) -> Result<()> {
+        for (record_key, fields) in written {
+            let before = self.written(record_key, now).await?.unwrap_or_default();
+            let json = serde_json::to_string(&before.merged(fields))
+                .map_err(|e| malformed(SERVICE, format!("encoding written fields: {e}")))?;
+            let mut item = item_key(written_pk(record_key), ONLY);
+            item.insert("fields".into(), s(&json));
+            item.insert("until".into(), n(expires_at));
+            item.insert("expiration".into(), n(seconds_rounded_up(expires_at)));
+            super::put_item(&self.client, SERVICE, &self.table, item).await?;
+        }
+        Ok(())
+    }
+
+    async fn written(&self, record_key: &str, now: EpochMillis) -> Result<Option<WrittenFields>> {
+        let pk = written_pk(record_key);
+        let Some(item) = self.get(pk.clone(), ONLY).await? else { return Ok(None) };
+        // DynamoDB deletes expired items within days, not at once: the read decides.
+        if optional_number(&item, "until", &pk)?.is_none_or(|until| until <= now) {
+            return Ok(None);
+        }
+        let json = required_string(&item, "fields", &pk)?;
+        serde_json::from_str(&json)
+            .map(Some)
+            .map_err(|e| malformed(SERVICE, format!("sync-state item {pk} has unreadable fields: {e}")))
     }
 }
 
@@ -251,6 +291,10 @@ impl SyncState for DynamoSyncState {
 
 fn hash_pk(record_key: &str) -> String {
     format!("hash#{record_key}")
+}
+
+fn written_pk(record_key: &str) -> String {
+    format!("written#{record_key}")
 }
 
 fn watermark_pk(entity: &str) -> String {

@@ -10,6 +10,7 @@ mod queue;
 mod reports;
 mod secrets;
 mod sync_state;
+mod write_ledger;
 
 pub use audit::EmbeddedAudit;
 pub use idempotency::EmbeddedIdempotency;
@@ -17,6 +18,7 @@ pub use queue::{EmbeddedQueue, EmbeddedQueueOptions};
 pub use reports::{EmbeddedNotifier, LocalReports};
 pub use secrets::EmbeddedSecrets;
 pub use sync_state::EmbeddedSyncState;
+pub use write_ledger::EmbeddedWriteLedger;
 
 use crate::domain::EpochMillis;
 use crate::ports::Clock;

@@ -14,6 +14,7 @@ pub mod drain;
 pub mod fifo;
 pub mod lookup;
 pub mod poller;
+pub mod remember;
 pub mod sap_webhook;
 pub mod sap_writer;
 pub mod sf_receiver;

@@ -17,7 +17,7 @@ use crate::ingress::function_url::{
 use crate::ingress::{outbound_message, salesforce_webhook};
 use crate::ports::AuditAction;
 use crate::ports::{
-    AuditEntry, AuditLog, Claim, Clock, IdempotencyStore, Outcome, OutgoingMessage, Queue, SecretStore,
+    AuditEntry, AuditLog, Claim, Clock, IdempotencyStore, Outcome, OutgoingMessage, Queue, SecretStore, WriteLedger,
 };
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -30,6 +30,10 @@ pub struct Receiver<'a> {
     pub clock: &'a dyn Clock,
     /// Our `Sforce-Call-Options` client tag.
     pub client_tag: &'a str,
+    /// What our writers wrote: with it, an untagged event of only our fields and values is an echo
+    /// and a tagged one naming other fields (a Flow in our transaction) is not. Without it, the tag
+    /// alone decides.
+    pub written: Option<&'a dyn WriteLedger>,
 }
 
 /// What one event led to.
@@ -60,7 +64,7 @@ impl Receiver<'_> {
 
     async fn receive_in_span(&self, event: &Value) -> Result<ReceiveReport> {
         let action = match cdc::parse(event, self.client_tag) {
-            Ok(action) => action,
+            Ok(action) => self.judge_by_content(event, action).await?,
             Err(err) => {
                 self.audit_rejection(event, &err).await?;
                 return Err(err);
@@ -87,6 +91,42 @@ impl Receiver<'_> {
                 }
                 Ok(ReceiveReport { ignored: record_ids.len(), ..Default::default() })
             }
+        }
+    }
+
+    /// Refines the tag's verdict with what our writers remember writing (issue #12 item 8): an event
+    /// is our echo when every record it names was written by us and it changes nothing else.
+    async fn judge_by_content(&self, event: &Value, action: CdcAction) -> Result<CdcAction> {
+        let Some(ledger) = self.written else { return Ok(action) };
+        let content = cdc::change_content(event, self.client_tag)?;
+        // Gaps and overflows carry no fields to judge: the tag's verdict (an overflow always resyncs).
+        if !matches!(content.change_type.as_str(), "CREATE" | "UPDATE") {
+            return Ok(action);
+        }
+        let keys: Vec<String> = match &action {
+            CdcAction::Notify(notes) => notes.iter().map(|n| n.record.to_string()).collect(),
+            CdcAction::Echo { entity, record_ids } => {
+                record_ids.iter().filter_map(|id| cdc::record_key(entity, id).ok()).map(|key| key.to_string()).collect()
+            }
+            CdcAction::Ignore { .. } => return Ok(action),
+        };
+        let now = self.clock.now_millis();
+        let mut own = !keys.is_empty();
+        for key in &keys {
+            let written = ledger.written(key, now).await?;
+            own &= crate::domain::echo::is_own_write(&content.seen(), written.as_ref());
+        }
+        match action {
+            CdcAction::Notify(notes) if own => {
+                let entity = notes.first().map(|n| n.record.object.clone()).unwrap_or_default();
+                let record_ids = notes.into_iter().map(|n| n.record.id).collect();
+                Ok(CdcAction::Echo { entity, record_ids })
+            }
+            CdcAction::Echo { entity, .. } if !own => {
+                tracing::info!(%entity, "our tagged change also changed fields we did not write; processing it");
+                cdc::parse_ignoring_origin(event)
+            }
+            other => Ok(other),
         }
     }
 
@@ -398,7 +438,13 @@ mod tests {
         let (queue, audit) = (EmbeddedQueue::new("to-sap.fifo", options, clock.clone()), EmbeddedAudit::new());
         let (secrets, replays) = (EmbeddedSecrets::new().with("hook", "k3y"), EmbeddedIdempotency::new());
         let ingress = Ingress {
-            receiver: Receiver { to_sap: &queue, audit: &audit, clock: clock.as_ref(), client_tag: "b1force" },
+            receiver: Receiver {
+                to_sap: &queue,
+                audit: &audit,
+                clock: clock.as_ref(),
+                client_tag: "b1force",
+                written: None,
+            },
             webhook: Some(WebhookAuth { secrets: &secrets, secret_id: "hook", replays: &replays }),
             org_id: None,
             outbound_token: None,

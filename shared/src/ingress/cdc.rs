@@ -67,8 +67,62 @@ pub fn change_header(event: &Value) -> Result<&Value> {
 }
 
 /// Parses one EventBridge event carrying a CDC change event.
-/// `client_tag` is our `Sforce-Call-Options` client id (echo suppression).
+/// `client_tag` is our `Sforce-Call-Options` client id (echo suppression by tag).
 pub fn parse(event: &Value, client_tag: &str) -> Result<CdcAction> {
+    parse_with(event, Some(client_tag))
+}
+
+/// [`parse`] without looking at `changeOrigin`: what the event asks of us if it is not an echo.
+pub fn parse_ignoring_origin(event: &Value) -> Result<CdcAction> {
+    parse_with(event, None)
+}
+
+/// The change event's body: `detail.payload` (Event Relay) or `detail` (AppFlow).
+fn change_body(event: &Value) -> Option<&serde_json::Map<String, Value>> {
+    let detail = event.get("detail")?;
+    detail.get("payload").filter(|p| p.is_object()).unwrap_or(detail).as_object()
+}
+
+/// What an event says changed, for echo suppression by content ([`crate::domain::echo`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeContent {
+    /// `changeOrigin` carries our client tag.
+    pub tagged: bool,
+    pub change_type: String,
+    pub changed: ChangedFields,
+    /// The field values the event carries (header left out).
+    pub values: serde_json::Map<String, Value>,
+}
+
+impl ChangeContent {
+    /// What [`crate::domain::echo::is_own_write`] judges.
+    pub fn seen(&self) -> crate::domain::echo::ChangeSeen<'_> {
+        crate::domain::echo::ChangeSeen {
+            tagged: self.tagged,
+            change_type: &self.change_type,
+            changed: match &self.changed {
+                ChangedFields::Named(names) => Some(names),
+                ChangedFields::Unknown => None,
+            },
+            values: &self.values,
+        }
+    }
+}
+
+/// The content of a well-formed event ([`parse`] has accepted it).
+pub fn change_content(event: &Value, client_tag: &str) -> Result<ChangeContent> {
+    let header = change_header(event)?;
+    let mut values = change_body(event).cloned().unwrap_or_default();
+    values.remove("ChangeEventHeader");
+    Ok(ChangeContent {
+        tagged: is_echo(header.get("changeOrigin").and_then(Value::as_str).unwrap_or(""), client_tag),
+        change_type: str_field(header, "changeType")?.to_string(),
+        changed: changed_fields(header),
+        values,
+    })
+}
+
+fn parse_with(event: &Value, client_tag: Option<&str>) -> Result<CdcAction> {
     let header = change_header(event)?;
     let entity = str_field(header, "entityName")?;
     prefix_of(entity)?;
@@ -86,7 +140,9 @@ pub fn parse(event: &Value, client_tag: &str) -> Result<CdcAction> {
         .iter()
         .map(|v| v.as_str().map(String::from).ok_or_else(|| Error::Invalid("recordIds holds a non-string".into())))
         .collect::<Result<_>>()?;
-    if is_echo(header.get("changeOrigin").and_then(Value::as_str).unwrap_or(""), client_tag) {
+    if let Some(client_tag) = client_tag
+        && is_echo(header.get("changeOrigin").and_then(Value::as_str).unwrap_or(""), client_tag)
+    {
         return Ok(CdcAction::Echo { entity: entity.to_string(), record_ids });
     }
     if matches!(change_type, "DELETE" | "GAP_DELETE") {
@@ -301,6 +357,20 @@ mod tests {
         let mut event = relay();
         header_mut(&mut event)["changeOrigin"] = json!("com/salesforce/api/rest/63.0;client=b1force");
         assert!(matches!(parse(&event, "b1force").unwrap(), CdcAction::Echo { .. }));
+        assert!(matches!(parse_ignoring_origin(&event).unwrap(), CdcAction::Notify(_)));
+    }
+
+    #[test]
+    fn the_content_of_an_update_names_its_fields_and_values_without_the_header() {
+        let mut event = relay();
+        header_mut(&mut event)["changeOrigin"] = json!("com/salesforce/api/rest/63.0;client=b1force");
+        let content = change_content(&event, "b1force").unwrap();
+        assert!(content.tagged);
+        assert_eq!(content.change_type, "UPDATE");
+        assert!(!content.values.contains_key("ChangeEventHeader"));
+        assert_eq!(content.values.get("StageName"), event["detail"]["payload"].get("StageName"));
+        assert!(matches!(&content.changed, ChangedFields::Named(names) if names.contains("StageName")));
+        assert!(!change_content(&relay(), "b1force").unwrap().tagged);
     }
 
     #[test]

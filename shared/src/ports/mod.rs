@@ -422,7 +422,8 @@ pub trait SapRows: Send + Sync {
 pub type RecordWrite = Result<String>;
 
 /// What the sf-writer writes to Salesforce: sObject Collections, 200 records per call,
-/// allOrNone=false, tagged with our client id so the CDC echo is dropped.
+/// allOrNone=false, tagged with our client id; the echo is recognised by the tag where Salesforce
+/// honours it and by the [`WriteLedger`] where it does not.
 #[async_trait]
 pub trait SalesforceWrites: Send + Sync {
     /// Upserts records of `object` by the external id field `external_id` (each record carries it).
@@ -534,6 +535,23 @@ pub trait ReportStore: Send + Sync {
 #[async_trait]
 pub trait Notifier: Send + Sync {
     async fn publish(&self, subject: &str, message: &str) -> Result<()>;
+}
+
+/// What our writers last wrote to Salesforce records, so the sf-receiver can tell an untagged
+/// echo from someone else's change (issue #12 item 8, [`crate::domain::echo`]). Keys are
+/// [`crate::domain::RecordKey`] strings (`sf:Opportunity:006…`).
+#[async_trait]
+pub trait WriteLedger: Send + Sync {
+    /// Adds what was just written (at `now`) to each record to what is still remembered of it, and
+    /// remembers the sum until `expires_at`.
+    async fn remember(
+        &self,
+        written: &[(String, crate::domain::echo::WrittenFields)],
+        now: EpochMillis,
+        expires_at: EpochMillis,
+    ) -> Result<()>;
+    /// What is remembered of `record_key` at `now` (nothing once expired).
+    async fn written(&self, record_key: &str, now: EpochMillis) -> Result<Option<crate::domain::echo::WrittenFields>>;
 }
 
 /// What pollers and writers remember between runs. Record keys are [`crate::domain::RecordKey`] strings

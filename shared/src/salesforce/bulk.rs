@@ -83,7 +83,17 @@ impl SalesforceWrites for SalesforceClient {
     async fn refresh_api_usage(&self) -> Result<Option<(u64, u64)>> {
         match self.limits().await {
             // Every response carries Sforce-Limit-Info, a refusal for the limit included.
-            Ok(_) | Err(Error::Salesforce { code: _, status: 403, .. }) => Ok(SalesforceClient::api_usage(self)),
+            Ok(_) => Ok(SalesforceClient::api_usage(self)),
+            Err(err) if super::limits_not_permitted(&err) => {
+                // No "View Setup and Configuration": the refusal's Sforce-Limit-Info is the reading.
+                tracing::warn!(
+                    code = %err.code(),
+                    "GET /limits refused: the integration user lacks View Setup and Configuration; \
+                     the API budget check uses the Sforce-Limit-Info of the last response"
+                );
+                Ok(SalesforceClient::api_usage(self))
+            }
+            Err(Error::Salesforce { status: 403, .. }) => Ok(SalesforceClient::api_usage(self)),
             Err(err) => Err(err),
         }
     }

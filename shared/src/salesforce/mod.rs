@@ -3,7 +3,8 @@
 //! [`SalesforceReads`] and [`SalesforceUpdates`] ports for the Salesforce → SAP flows.
 //!
 //! Every write carries `Sforce-Call-Options: client=<tag>` so our own changes can be recognised in
-//! CDC `changeOrigin` (echo suppression). Tokens have no expiry in the reply: a 401
+//! CDC `changeOrigin` (echo suppression); sObject Collections may ignore it (it is not documented
+//! for them), so the writers also note what they wrote ([`crate::engine::remember`]). Tokens have no expiry in the reply: a 401
 //! `INVALID_SESSION_ID` triggers one serialized re-login and one retry.
 
 mod bulk;
@@ -325,6 +326,7 @@ impl SalesforceClient {
     }
 
     /// `GET /limits`: the org's limits; its `Sforce-Limit-Info` header refreshes [`Self::api_usage`].
+    /// Needs "View Setup and Configuration": see [`limits_not_permitted`] for the refusal.
     pub async fn limits(&self) -> Result<Value> {
         parse_json(&self.send(Method::GET, &self.data_path("limits"), None, Retry::Idempotent).await?)
     }
@@ -429,8 +431,11 @@ impl SalesforceClient {
                 .ok_or_else(|| Error::Invalid("a record to update has no Id".into()))?;
             SalesforceId::parse(id)?;
         }
+        // One record per id: Salesforce refuses a list naming a record twice (docs/wire-notes.md §9).
+        let (merged, slots) = merge_repeated_ids(records);
         let path = self.data_path("composite/sobjects");
-        self.collection(Method::PATCH, &path, records).await
+        let results = self.collection(Method::PATCH, &path, &merged).await?;
+        Ok(slots.into_iter().map(|slot| results[slot].clone()).collect())
     }
 
     /// Creates many records, 200 per call, allOrNone=false; every record needs `attributes.type`.
@@ -467,6 +472,45 @@ impl SalesforceClient {
             .await?;
         Ok(chunks.into_iter().flatten().collect())
     }
+}
+
+/// Records to update by `Id`, with every record naming an id already named merged into the first
+/// (its fields applied over the earlier ones, as sending them in order would), and for each input
+/// record the index of the merged record that carries it. Ids compare by their 15-character case-
+/// sensitive base, so a 15- and an 18-character form of one id are one record. Deterministic.
+pub fn merge_repeated_ids(records: &[Value]) -> (Vec<Value>, Vec<usize>) {
+    let mut merged: Vec<Value> = Vec::with_capacity(records.len());
+    let mut first: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let slots = records
+        .iter()
+        .map(|record| {
+            let base = record.get("Id").and_then(Value::as_str).map(|id| id.chars().take(15).collect::<String>());
+            match base.as_ref().and_then(|b| first.get(b)) {
+                Some(&slot) => {
+                    if let (Some(into), Some(fields)) = (merged[slot].as_object_mut(), record.as_object()) {
+                        let later = fields.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("Id") && *k != "attributes");
+                        into.extend(later.map(|(k, v)| (k.clone(), v.clone())));
+                    }
+                    slot
+                }
+                None => {
+                    merged.push(record.clone());
+                    if let Some(base) = base {
+                        first.insert(base, merged.len() - 1);
+                    }
+                    merged.len() - 1
+                }
+            }
+        })
+        .collect();
+    (merged, slots)
+}
+
+/// Whether a `GET /limits` failure means the integration user may not read the org's limits: any
+/// 403 but REQUEST_LIMIT_EXCEEDED. The resource needs "View Setup and Configuration" (REST API
+/// Developer Guide, Limits resource); the refusal's code is not documented, so none is relied on.
+pub fn limits_not_permitted(error: &Error) -> bool {
+    matches!(error, Error::Salesforce { status: 403, code, .. } if code != "REQUEST_LIMIT_EXCEEDED")
 }
 
 /// 5xx, lock errors and transport failures may pass on a second try; a spent API budget will not.
@@ -547,6 +591,34 @@ mod tests {
         assert!(is_transient(&Error::Transport { system: SYSTEM, message: "timeout".into() }));
         assert!(!is_transient(&sf(403, "REQUEST_LIMIT_EXCEEDED")));
         assert!(!is_transient(&sf(400, "INVALID_FIELD")));
+    }
+
+    #[test]
+    fn records_naming_one_id_twice_are_merged_in_order_and_each_keeps_a_result_slot() {
+        let opp = "006SB0000000001AAA";
+        let records = [
+            json!({"attributes": {"type": "Opportunity"}, "Id": opp, "SAP_Payment_Status__c": "Unpaid", "A": 1}),
+            json!({"attributes": {"type": "Opportunity"}, "Id": "006SB0000000002AAA", "A": 2}),
+            json!({"attributes": {"type": "Opportunity"}, "Id": &opp[..15], "SAP_Payment_Status__c": "Paid"}),
+        ];
+        let (merged, slots) = merge_repeated_ids(&records);
+        assert_eq!(slots, [0, 1, 0]);
+        assert_eq!(
+            merged[0],
+            json!({"attributes": {"type": "Opportunity"}, "Id": opp, "SAP_Payment_Status__c": "Paid", "A": 1})
+        );
+        assert_eq!(merged.len(), 2);
+        let unique = [records[0].clone(), records[1].clone()];
+        assert_eq!(merge_repeated_ids(&unique), (unique.to_vec(), vec![0, 1]), "nothing to merge");
+    }
+
+    #[test]
+    fn a_403_from_limits_is_a_missing_permission_unless_the_budget_is_spent() {
+        let sf = |status, code: &str| Error::Salesforce { status, code: code.into(), message: String::new() };
+        assert!(limits_not_permitted(&sf(403, "INSUFFICIENT_ACCESS")));
+        assert!(limits_not_permitted(&sf(403, "FUNCTIONALITY_NOT_ENABLED")));
+        assert!(!limits_not_permitted(&sf(403, "REQUEST_LIMIT_EXCEEDED")));
+        assert!(!limits_not_permitted(&sf(401, "INVALID_SESSION_ID")));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::aws::{DynamoAudit, DynamoIdempotency, DynamoSyncState, SecretsManager
 use crate::config::{Source, parse_or, required};
 use crate::error::{Error, Result};
 use crate::mapping::file::MappingFile;
-use crate::ports::{AuditLog, Clock, IdempotencyStore, Queue, SyncState, SystemClock};
+use crate::ports::{AuditLog, Clock, IdempotencyStore, Queue, SyncState, SystemClock, WriteLedger};
 use crate::salesforce::SalesforceClient;
 use crate::sap::SapClient;
 use std::sync::Arc;
@@ -87,6 +87,10 @@ impl Backends for AwsBackends<'_> {
     }
 
     fn sync_state(&self) -> Result<Arc<dyn SyncState>> {
+        Ok(Arc::new(DynamoSyncState::new(self.dynamodb(), required(self.src, "SYNC_STATE_TABLE")?)))
+    }
+
+    fn write_ledger(&self) -> Result<Arc<dyn WriteLedger>> {
         Ok(Arc::new(DynamoSyncState::new(self.dynamodb(), required(self.src, "SYNC_STATE_TABLE")?)))
     }
 

@@ -5,13 +5,14 @@
 //! (a vtable would pull in every port of the backend).
 
 use crate::engine::poller::{Poller, PollerSettings};
+use crate::engine::remember::Remembering;
 use crate::engine::sap_writer::SapWriter;
 use crate::engine::sf_writer::{SfWriter, SfWriterSettings};
 use crate::error::Result;
 use crate::flows::f8_reconcile::Reconciler;
 use crate::flows::{ToSap, WriterSettings};
 use crate::mapping::file::MappingFile;
-use crate::ports::{AuditLog, Clock, IdempotencyStore, Notifier, Queue, ReportStore, SyncState};
+use crate::ports::{AuditLog, Clock, IdempotencyStore, Notifier, Queue, ReportStore, SyncState, WriteLedger};
 use crate::salesforce::SalesforceClient;
 use crate::sap::SapClient;
 use std::sync::Arc;
@@ -44,10 +45,17 @@ pub trait Backends {
     fn audit(&self) -> Result<Arc<dyn AuditLog>>;
     /// Watermarks, content hashes, links and leases.
     fn sync_state(&self) -> Result<Arc<dyn SyncState>>;
+    /// What our writers wrote to Salesforce records (echo suppression without a changeOrigin tag).
+    fn write_ledger(&self) -> Result<Arc<dyn WriteLedger>>;
     /// The validated mapping file.
     fn mapping(&self) -> Result<Arc<MappingFile>>;
     /// The clock every port and engine agrees on.
     fn clock(&self) -> Arc<dyn Clock>;
+}
+
+/// The Salesforce client, noting what it writes so the receiver knows our echoes.
+fn remembering<B: Backends + ?Sized>(backends: &B) -> Result<Remembering<SalesforceClient>> {
+    Ok(Remembering { inner: backends.salesforce()?, ledger: backends.write_ledger()?, clock: backends.clock() })
 }
 
 /// The Salesforce → SAP flows' ports.
@@ -55,7 +63,7 @@ pub fn to_sap_flows<B: Backends + ?Sized>(backends: &B, settings: WriterSettings
     Ok(ToSap {
         sap: backends.sap()?,
         salesforce_reads: backends.salesforce()?,
-        salesforce_updates: backends.salesforce()?,
+        salesforce_updates: Arc::new(remembering(backends)?),
         state: backends.sync_state()?,
         mapping: backends.mapping()?,
         requeue: backends.queue(QueueName::ToSap)?,
@@ -80,7 +88,7 @@ pub fn sf_writer<B: Backends + ?Sized>(backends: &B, settings: SfWriterSettings)
     Ok(SfWriter {
         sap: sap.clone(),
         billing: sap,
-        salesforce: backends.salesforce()?,
+        salesforce: Arc::new(remembering(backends)?),
         queue: backends.queue(QueueName::ToSalesforce)?,
         dead_letters: backends.queue(QueueName::ToSalesforceDlq)?,
         audit: backends.audit()?,

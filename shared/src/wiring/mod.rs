@@ -166,10 +166,12 @@ pub struct ReceiverDeps {
     pub org_id: Option<SalesforceId>,
     /// `OUTBOUND_TOKEN_SECRET_ID`: Outbound Messages must carry this secret as `?token=`.
     pub outbound_token_secret_id: Option<String>,
+    /// `SYNC_STATE_TABLE`: what our writers wrote, so untagged echoes are dropped (docs/wire-notes.md §8).
+    pub written: Option<crate::aws::DynamoSyncState>,
 }
 
 impl ReceiverDeps {
-    /// Reads `TO_SAP_QUEUE_URL`, `AUDIT_TABLE`, `AUDIT_RETENTION_DAYS`, `SF_CLIENT_TAG`, and for the
+    /// Reads `TO_SAP_QUEUE_URL`, `AUDIT_TABLE`, `AUDIT_RETENTION_DAYS`, `SF_CLIENT_TAG`, `SYNC_STATE_TABLE`, and for the
     /// Function URL the optional `WEBHOOK_SECRET_ID` (+ `IDEMPOTENCY_TABLE`) and `SF_ORG_ID`.
     pub fn from_env(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<Self> {
         let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
@@ -195,6 +197,9 @@ impl ReceiverDeps {
             replays,
             org_id,
             outbound_token_secret_id: src.var("OUTBOUND_TOKEN_SECRET_ID"),
+            written: src
+                .var("SYNC_STATE_TABLE")
+                .map(|table| crate::aws::DynamoSyncState::new(aws_sdk_dynamodb::Client::new(sdk), table)),
             to_sap: SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SAP_QUEUE_URL")?),
             audit: DynamoAudit::new(
                 aws_sdk_dynamodb::Client::new(sdk),
@@ -213,6 +218,7 @@ impl ReceiverDeps {
             audit: &self.audit,
             clock: &self.clock,
             client_tag: &self.client_tag,
+            written: self.written.as_ref().map(|w| w as &dyn crate::ports::WriteLedger),
         }
     }
 
