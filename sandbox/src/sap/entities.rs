@@ -52,7 +52,7 @@ pub enum EntitySet {
 }
 
 /// Every set, for lookups by name.
-const ALL: [EntitySet; 8] = [
+pub const ALL: [EntitySet; 8] = [
     EntitySet::BusinessPartners,
     EntitySet::Items,
     EntitySet::PriceLists,
