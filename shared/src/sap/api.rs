@@ -3,7 +3,8 @@
 
 use super::SapClient;
 use super::errors;
-use super::odata::{Filter, Query, quote};
+use super::odata::{Filter, Property, Query, quote};
+use super::schema;
 use crate::domain::{
     BillingContext, CardCode, CreditStatus, ItemAvailability, ItemCode, NewBusinessPartner, NewSalesOrder, OrderRef,
     Record, SalesforceId,
@@ -40,9 +41,10 @@ impl SapOrders for SapClient {
     }
 
     async fn find_order_for_opportunity(&self, opportunity: &SalesforceId) -> Result<Option<OrderRef>> {
-        let by_num_at_card = Filter::eq(&"NumAtCard".into(), opportunity);
+        let num_at_card = Property::from("NumAtCard");
+        let by_num_at_card = Filter::eq(&num_at_card, schema::literal(&num_at_card, opportunity.as_str())?);
         let filter = match self.order_reference_udf() {
-            Some(udf) => Filter::eq(udf, opportunity).or(by_num_at_card),
+            Some(udf) => Filter::eq(udf, schema::literal(udf, opportunity.as_str())?).or(by_num_at_card),
             None => by_num_at_card,
         };
         let query = Query::new().filter(filter).select(["DocEntry", "DocNum"]).top(1);
