@@ -413,7 +413,6 @@ async fn the_sandbox_checks_etags_and_honours_return_no_content() {
 
 #[tokio::test]
 async fn keyset_paging_reads_every_row_once_in_key_order_with_one_request_per_page() {
-    use shared::sap::odata::Property;
     let sap = sandbox().await;
     let client = SapClient::new(config(&sap, 7, None)).unwrap();
     let all = client.query("BusinessPartners", &Query::new().select(["CardCode"])).await.unwrap();
