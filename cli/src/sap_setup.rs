@@ -5,7 +5,8 @@
 //! client from the Lambda functions' `SAP_*` settings.
 
 use serde_json::{Value, json};
-use shared::sap::odata::{Filter, Literal, Property, Query};
+use shared::sap::odata::{Filter, Property, Query};
+use shared::sap::schema;
 
 /// The entity set of UDF definitions.
 pub const USER_FIELDS: &str = "UserFieldsMD";
@@ -72,7 +73,11 @@ impl RequiredField {
     /// `(TableName eq 'ORDR') and (Name eq 'SF_OpportunityId')`
     fn filter(&self) -> Filter {
         let (table, name): (Property, Property) = ("TableName".into(), "Name".into());
-        Filter::eq(&table, Literal::text(self.table)).and(Filter::eq(&name, Literal::text(self.name)))
+        // Both are Edm.String in the client's schema: formatting text never fails.
+        let text = |property: &Property, value: &str| {
+            schema::literal(property, value).expect("TableName and Name are Edm.String in shared::sap::schema")
+        };
+        Filter::eq(&table, text(&table, self.table)).and(Filter::eq(&name, text(&name, self.name)))
     }
 
     /// The `POST UserFieldsMD` body.

@@ -132,7 +132,8 @@ impl<'a> Sap<'a> {
     /// the number of calls and the keys in the order read.
     async fn keyset_pages(&self, set: &str, key: &str, select: &str) -> anyhow::Result<(usize, Vec<Value>)> {
         let options = format!("$orderby=UpdateDate asc,UpdateTime asc,{key} asc&$top={PAGE}&$select={select}");
-        let mut filter = format!("UpdateDate ge {DAY}");
+        // OData v4 literals, as the sandbox's `$metadata` types them (docs/wire-notes.md §1).
+        let mut filter = format!("UpdateDate ge {DAY}T00:00:00Z");
         let (mut calls, mut keys) = (0, Vec::new());
         loop {
             calls += 1;
@@ -143,8 +144,8 @@ impl<'a> Sap<'a> {
                 number => number.to_string(),
             };
             filter = format!(
-                "(UpdateDate gt {DAY}) or (UpdateDate eq {DAY} and UpdateTime gt '{TIME}') or \
-                 (UpdateDate eq {DAY} and UpdateTime eq '{TIME}' and {key} gt {after})"
+                "(UpdateDate gt {DAY}T00:00:00Z) or (UpdateDate eq {DAY}T00:00:00Z and UpdateTime gt {TIME}) or \
+                 (UpdateDate eq {DAY}T00:00:00Z and UpdateTime eq {TIME} and {key} gt {after})"
             );
             keys.extend(page.into_iter().map(|row| row[key].clone()));
         }

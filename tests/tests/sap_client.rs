@@ -11,7 +11,8 @@ use shared::domain::{
 use shared::error::Error;
 use shared::ports::SapOrders;
 use shared::sap::SapClient;
-use shared::sap::odata::{Filter, Literal, Query};
+use shared::sap::odata::{Filter, Property, Query};
+use shared::sap::schema;
 use std::collections::BTreeSet;
 
 async fn sandbox() -> SapSandbox {
@@ -140,7 +141,7 @@ async fn paging_keeps_the_filter_and_order_across_pages() {
     let sap = sandbox().await;
     let client = SapClient::new(config(&sap, 4, None)).unwrap();
     let query = Query::new()
-        .filter(Filter::ge(&"QuantityOnStock".into(), Literal::int(100)))
+        .filter(Filter::ge(&"QuantityOnStock".into(), schema::literal(&"QuantityOnStock".into(), "100").unwrap()))
         .select(["ItemCode", "QuantityOnStock"])
         .order_by("QuantityOnStock", false)
         .order_by("ItemCode", true);
@@ -162,8 +163,11 @@ async fn a_value_with_quotes_is_one_literal_and_cannot_widen_the_filter() {
     let client = client(&sap);
     let tricky = "O'Neil' or CardCode ne 'x";
     client.post("BusinessPartners", &json!({"CardCode": "C30000", "CardName": tricky})).await.unwrap();
-    let by_name =
-        |name: &str| Query::new().filter(Filter::eq(&"CardName".into(), Literal::text(name))).select(["CardCode"]);
+    let by_name = |name: &str| {
+        Query::new()
+            .filter(Filter::eq(&"CardName".into(), schema::literal(&"CardName".into(), name).unwrap()))
+            .select(["CardCode"])
+    };
     let rows = client.query("BusinessPartners", &by_name(tricky)).await.unwrap();
     assert_eq!(rows, vec![json!({"CardCode": "C30000"})]);
     let injected = client.query("BusinessPartners", &by_name("x' or CardCode ne 'y")).await.unwrap();
@@ -433,7 +437,6 @@ async fn the_sandbox_checks_etags_and_honours_return_no_content() {
 
 #[tokio::test]
 async fn keyset_paging_reads_every_row_once_in_key_order_with_one_request_per_page() {
-    use shared::sap::odata::Property;
     let sap = sandbox().await;
     let client = SapClient::new(config(&sap, 7, None)).unwrap();
     let all = client.query("BusinessPartners", &Query::new().select(["CardCode"])).await.unwrap();
@@ -448,7 +451,8 @@ async fn keyset_paging_reads_every_row_once_in_key_order_with_one_request_per_pa
 
     // With a filter and an integer key: the window is ANDed with the filter.
     let doc_entry = Property::parse("DocEntry").unwrap();
-    let open = Filter::eq(&Property::parse("DocumentStatus").unwrap(), Literal::text("bost_Open"));
+    let status = Property::parse("DocumentStatus").unwrap();
+    let open = Filter::eq(&status, schema::literal(&status, "bost_Open").unwrap());
     let invoices = client
         .query_by_key("Invoices", &doc_entry, Some(open.clone()), std::slice::from_ref(&doc_entry))
         .await

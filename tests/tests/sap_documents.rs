@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use shared::domain::{BillingContext, CardCode, ItemCode, Record};
 use shared::ports::{SapBilling, SapLookups, SapPartners};
 use shared::sap::SapClient;
-use shared::sap::odata::{Filter, Literal, Query};
+use shared::sap::odata::{Filter, Property, Query};
+use shared::sap::schema;
 
 const TODAY: &str = "2026-11-25";
 
@@ -254,15 +255,22 @@ async fn an_update_date_and_time_watermark_pages_exactly_the_changed_documents_i
     let cards: Vec<&str> = since.iter().map(|r| r["CardCode"].as_str().unwrap()).collect();
     assert_eq!(cards, vec!["C20029", "C20006", "C20000", "C20000"], "C20028's 08:16 yesterday is before the watermark");
 
-    // The literal forms other clients send: quoted dates, unquoted times.
-    let raw = "Invoices?$filter=(UpdateDate gt '2026-11-25') or (UpdateDate eq '2026-11-25' and UpdateTime ge 10:32:00)&$select=DocEntry&$orderby=DocEntry";
+    // The forms many v1-era clients send (quoted dates and times) are refused by the strict sandbox
+    // (docs/wire-notes.md §1); the OData v4 forms of the same question are answered.
+    let quoted = "Invoices?$filter=(UpdateDate gt '2026-11-25') or (UpdateDate eq '2026-11-25' and UpdateTime ge '10:32:00')&$select=DocEntry&$orderby=DocEntry";
+    let refused = client.get(quoted).await.unwrap_err();
+    assert!(matches!(&refused, shared::error::Error::Sap { status: 400, .. }), "{refused}");
+    let raw = "Invoices?$filter=(UpdateDate gt 2026-11-25T00:00:00Z) or (UpdateDate eq 2026-11-25T00:00:00Z and UpdateTime ge 10:32:00)&$select=DocEntry&$orderby=DocEntry";
     let page = client.get(raw).await.unwrap();
     assert_eq!(page["value"], json!([{"DocEntry": 1}, {"DocEntry": 4}]));
     let not_in_the_list = client.get("Invoices?$filter=DocEntry in (1,4)").await.unwrap_err();
     assert!(matches!(&not_in_the_list, shared::error::Error::Sap { status: 400, .. }), "{not_in_the_list}");
 
     // Payments have no UpdateDate: pollers page them by a DocEntry high-water mark.
-    let after = Query::new().filter(Filter::gt(&"DocEntry".into(), Literal::int(23))).order_by("DocEntry", true);
+    let doc_entry = Property::from("DocEntry");
+    let after = Query::new()
+        .filter(Filter::gt(&doc_entry, schema::literal(&doc_entry, "23").unwrap()))
+        .order_by("DocEntry", true);
     let payments = client.query("IncomingPayments", &after).await.unwrap();
     assert_eq!(payments.len(), 1, "the seed has 23 payments; one was made here");
     assert!(payments[0].get("UpdateDate").is_none());

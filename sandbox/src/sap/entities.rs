@@ -55,7 +55,7 @@ pub enum EntitySet {
 }
 
 /// Every set, for lookups by name.
-const ALL: [EntitySet; 9] = [
+pub const ALL: [EntitySet; 9] = [
     EntitySet::BusinessPartners,
     EntitySet::Items,
     EntitySet::PriceLists,

@@ -2,6 +2,7 @@
 //! and dispatches on a parsed [`Route`]; the `/__sandbox/*` control endpoints.
 
 use super::entities::{EntitySet, Key, SapError, Stamp, etag};
+use super::metadata::{self, Edm};
 use super::query::{BadQuery, QueryOptions};
 use super::store::{PatchOptions, Store};
 use super::user_fields::{self, USER_FIELD_FIELDS};
@@ -9,8 +10,9 @@ use super::{COMPANY_DB, PASSWORD, SapState, USER};
 use crate::faults::FaultConfig;
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Request as HttpRequest, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{self as layer, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use serde_json::{Value, json};
@@ -30,7 +32,33 @@ pub(crate) fn router(state: Arc<SapState>) -> axum::Router {
         .route("/__sandbox/calls", get(get_calls))
         .route("/__sandbox/calls/reset", post(reset_calls))
         .route("/__sandbox/expire-sessions", post(expire_sessions))
+        .layer(layer::from_fn(request_line_limit))
         .with_state(state)
+}
+
+/// Apache httpd's default `LimitRequestLine`: the request line (method, target and protocol, the CRLF not
+/// counted) may hold at most 8190 bytes; a longer one is refused with 414 before the Service Layer sees
+/// it [V: Apache HTTP Server 2.4 core documentation, `LimitRequestLine` (default 8190); the Service Layer's
+/// load balancer is Apache 2.4, reference §0].
+pub const LIMIT_REQUEST_LINE: usize = 8190;
+
+/// The whole request line as Apache measures it: `GET /b1s/v2/Items?$filter=... HTTP/1.1`.
+fn request_line_len(method: &Method, uri: &Uri) -> usize {
+    let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    method.as_str().len() + 1 + target.len() + 1 + "HTTP/1.1".len()
+}
+
+/// Refuses an over-long request line as Apache does, with its HTML body (not SAP JSON).
+async fn request_line_limit(request: HttpRequest, next: Next) -> Response {
+    if request_line_len(request.method(), request.uri()) > LIMIT_REQUEST_LINE {
+        let html = "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n\
+                    <title>414 Request-URI Too Long</title>\n</head><body>\n<h1>Request-URI Too Long</h1>\n\
+                    <p>The requested URL's length exceeds the capacity\nlimit for this server.<br />\n</p>\n\
+                    </body></html>\n";
+        return (StatusCode::URI_TOO_LONG, [(header::CONTENT_TYPE, "text/html; charset=iso-8859-1")], Body::from(html))
+            .into_response();
+    }
+    next.run(request).await
 }
 
 /// What a `/b1s/v2/...` path addresses.
@@ -38,6 +66,8 @@ pub(crate) fn router(state: Arc<SapState>) -> axum::Router {
 enum Route {
     Login,
     Logout,
+    /// `$metadata`: the CSDL document.
+    Metadata,
     Collection(EntitySet),
     Count(EntitySet),
     Entity(EntitySet, Key),
@@ -54,6 +84,7 @@ impl Route {
         match self {
             Route::Login => format!("{method} /Login"),
             Route::Logout => format!("{method} /Logout"),
+            Route::Metadata => format!("{method} /$metadata"),
             Route::Collection(set) | Route::Entity(set, _) => format!("{method} /{}", set.name()),
             Route::Count(set) => format!("{method} /{}/$count", set.name()),
             Route::Action(set, _, action) => format!("{method} /{}/{action}", set.name()),
@@ -68,6 +99,7 @@ fn parse_route(path: &str) -> Result<Route, SapError> {
     match path {
         "Login" => return Ok(Route::Login),
         "Logout" => return Ok(Route::Logout),
+        "$metadata" => return Ok(Route::Metadata),
         _ => {}
     }
     let name_end = path.find(['(', '/']).unwrap_or(path.len());
@@ -187,6 +219,12 @@ fn dispatch(state: &SapState, route: Route, session: &str, request: Request<'_>)
             state.sessions.lock().unwrap().last_used.remove(session);
             Ok(StatusCode::NO_CONTENT.into_response())
         }
+        // The metadata document needs a session too [V: SAP "OData Client for Service Layer" guide §2].
+        (Route::Metadata, Method::GET) => Ok((
+            [(header::CONTENT_TYPE, "application/xml"), (header::HeaderName::from_static("odata-version"), "4.0")],
+            metadata::document(),
+        )
+            .into_response()),
         (Route::Collection(set), Method::GET) => list(state, set, query, headers),
         (Route::Collection(set), Method::POST) => create(state, set, body, headers),
         (Route::Count(set), Method::GET) => count(state, set, query),
@@ -275,7 +313,7 @@ fn login(state: &SapState, method: &Method, body: &Bytes) -> Response {
 }
 
 fn list(state: &SapState, set: EntitySet, raw_query: Option<&str>, headers: &HeaderMap) -> Result<Response, SapError> {
-    let options = QueryOptions::parse(raw_query, &|f| set.has_field(f)).map_err(bad_query)?;
+    let options = entity_options(set, raw_query)?;
     let (page_size, applied) = page_size(headers, state.default_page_size);
     let (mut page, next_skip) = {
         let mut store = state.store.lock().unwrap();
@@ -314,7 +352,8 @@ fn collection(
 }
 
 fn list_user_fields(state: &SapState, raw_query: Option<&str>, headers: &HeaderMap) -> Result<Response, SapError> {
-    let options = QueryOptions::parse(raw_query, &|f| USER_FIELD_FIELDS.contains(&f)).map_err(bad_query)?;
+    let options =
+        typed_options(raw_query, &|f| USER_FIELD_FIELDS.contains(&f), &|p| metadata::lookup(metadata::USER_FIELD, p))?;
     let (page_size, applied) = page_size(headers, state.default_page_size);
     let (page, next_skip) = options.page(state.user_fields.lock().unwrap().rows().iter().collect(), page_size);
     Ok(collection(state, USER_FIELDS, &options, page, next_skip, applied))
@@ -326,7 +365,8 @@ fn read_user_field(
     field_id: i64,
     raw_query: Option<&str>,
 ) -> Result<Response, SapError> {
-    let options = QueryOptions::parse(raw_query, &|f| USER_FIELD_FIELDS.contains(&f)).map_err(bad_query)?;
+    let options =
+        typed_options(raw_query, &|f| USER_FIELD_FIELDS.contains(&f), &|p| metadata::lookup(metadata::USER_FIELD, p))?;
     let mut body = options.project(state.user_fields.lock().unwrap().get(table, field_id)?);
     body["@odata.context"] = json!(format!("{}/$metadata#{USER_FIELDS}/$entity", state.base_url()));
     Ok(odata_json(StatusCode::OK, &body))
@@ -352,7 +392,7 @@ fn create_user_field(state: &SapState, body: &Bytes) -> Result<Response, SapErro
 }
 
 fn count(state: &SapState, set: EntitySet, raw_query: Option<&str>) -> Result<Response, SapError> {
-    let options = QueryOptions::parse(raw_query, &|f| set.has_field(f)).map_err(bad_query)?;
+    let options = entity_options(set, raw_query)?;
     let n = state.store.lock().unwrap().count(set, &options);
     Ok((
         [(header::CONTENT_TYPE, "text/plain;charset=utf-8"), (header::HeaderName::from_static("odata-version"), "4.0")],
@@ -362,7 +402,7 @@ fn count(state: &SapState, set: EntitySet, raw_query: Option<&str>) -> Result<Re
 }
 
 fn read(state: &SapState, set: EntitySet, key: &Key, raw_query: Option<&str>) -> Result<Response, SapError> {
-    let options = QueryOptions::parse(raw_query, &|f| set.has_field(f)).map_err(bad_query)?;
+    let options = entity_options(set, raw_query)?;
     let row = state.store.lock().unwrap().get(set, key)?.clone();
     let tag = etag(&row);
     // With $select a real server sends no ETag header (section 5 quirk); without it, both header and annotation.
@@ -436,6 +476,26 @@ fn write(
 fn parse_body(body: &Bytes) -> Result<Value, SapError> {
     serde_json::from_slice(body)
         .map_err(|e| SapError::new(400, "-1000", format!("Invalid JSON in the request body: {e}")))
+}
+
+/// The query options of a request on `set`, its `$filter` type-checked against `$metadata`.
+fn entity_options(set: EntitySet, raw_query: Option<&str>) -> Result<QueryOptions, SapError> {
+    typed_options(raw_query, &|f| set.has_field(f), &|p| metadata::property_type(set, p))
+}
+
+/// Parses the options and refuses a `$filter` literal whose form does not fit the property's type with
+/// 400 and the v2 error shape [U: the real code and text of this refusal were not found; -1000 as for
+/// the other query errors here].
+fn typed_options(
+    raw_query: Option<&str>,
+    known: &dyn Fn(&str) -> bool,
+    types: &dyn Fn(&str) -> Option<Edm>,
+) -> Result<QueryOptions, SapError> {
+    let options = QueryOptions::parse(raw_query, known).map_err(bad_query)?;
+    if let Some(filter) = &options.filter {
+        metadata::check(filter, types).map_err(|e| SapError::new(400, "-1000", format!("Invalid $filter: {e}")))?;
+    }
+    Ok(options)
 }
 
 fn bad_query(err: BadQuery) -> SapError {

@@ -8,12 +8,15 @@ mod collections;
 mod documents;
 mod entities;
 mod handlers;
+mod metadata;
 mod odata_filter;
 mod query;
 pub mod seed;
 mod select;
 mod store;
 mod user_fields;
+
+pub use handlers::LIMIT_REQUEST_LINE;
 
 use crate::faults::{CallCounter, Faults};
 use crate::serve::{Served, TlsIdentity, serve};
@@ -451,14 +454,14 @@ mod tests {
 
         let order =
             "$orderby=UpdateDate asc,UpdateTime asc,CardCode asc&$select=CardCode,UpdateDate,UpdateTime&$top=100";
-        let mut filter = "UpdateDate ge 2026-11-26".to_string();
+        let mut filter = "UpdateDate ge 2026-11-26T00:00:00Z".to_string();
         let mut paged = Vec::new();
         loop {
             let page = rows(&http, &sap, &session, &format!("BusinessPartners?$filter={filter}&{order}")).await;
             let Some(last) = page.last() else { break };
             filter = format!(
-                "(UpdateDate gt 2026-11-26) or (UpdateDate eq 2026-11-26 and UpdateTime gt '07:30:00') or \
-                 (UpdateDate eq 2026-11-26 and UpdateTime eq '07:30:00' and CardCode gt '{}')",
+                "(UpdateDate gt 2026-11-26T00:00:00Z) or (UpdateDate eq 2026-11-26T00:00:00Z and UpdateTime gt 07:30:00) or \
+                 (UpdateDate eq 2026-11-26T00:00:00Z and UpdateTime eq 07:30:00 and CardCode gt '{}')",
                 last["CardCode"].as_str().unwrap()
             );
             paged.extend(page.iter().map(|r| r["CardCode"].as_str().unwrap().to_string()));
@@ -554,6 +557,112 @@ mod tests {
                 "ORIN.U_SF_OpportunityId",
                 "RDR1.U_SF_LineItemId"
             ]
+        );
+    }
+
+    /// GETs `<base>/<path_and_query>` with a session; returns the status and the body text.
+    async fn get(http: &reqwest::Client, sap: &SapSandbox, session: &str, path_and_query: &str) -> (u16, String) {
+        let url = format!("{}/{path_and_query}", sap.base_url());
+        let response = http.get(url).header("Cookie", format!("B1SESSION={session}")).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn metadata_is_served_to_a_session_and_declares_the_v2_types() {
+        let sap = SapSandbox::start(SapOptions::default()).await.unwrap();
+        let http = reqwest::Client::new();
+        let anonymous = http.get(format!("{}/$metadata", sap.base_url())).send().await.unwrap();
+        assert_eq!(anonymous.status(), 401, "the metadata needs a session, as on a real server");
+        let session = login(&http, &sap).await;
+        let (status, xml) = get(&http, &sap, &session, "$metadata").await;
+        assert_eq!(status, 200);
+        assert!(xml.starts_with("<?xml") && xml.contains("<edmx:Edmx Version=\"4.0\""), "{}", &xml[..80]);
+        for declared in [
+            "<EntitySet Name=\"BusinessPartners\" EntityType=\"SAPB1.BusinessPartner\"/>",
+            "<Property Name=\"DocumentStatus\" Type=\"SAPB1.BoStatus\"/>",
+            "<Property Name=\"UpdateTime\" Type=\"Edm.TimeOfDay\"/>",
+            "<Member Name=\"bost_Open\" Value=\"0\"/>",
+        ] {
+            assert!(xml.contains(declared), "{declared}");
+        }
+    }
+
+    /// The forms the project sent before #12 item 1, each refused with the v2 error shape, and the
+    /// OData v4 form of the same question answered.
+    #[tokio::test]
+    async fn old_literal_forms_are_refused_and_their_v4_forms_answered() {
+        let sap = SapSandbox::start(SapOptions::default()).await.unwrap();
+        let http = reqwest::Client::new();
+        let session = login(&http, &sap).await;
+        let pairs = [
+            // the poller's watermark (shared/src/sap/changes.rs)
+            (
+                "BusinessPartners?$filter=(UpdateDate gt 2020-01-01) or (UpdateDate eq 2020-01-01 and UpdateTime ge '10:00:00')",
+                "BusinessPartners?$filter=(UpdateDate gt 2020-01-01T00:00:00Z) or (UpdateDate eq 2020-01-01T00:00:00Z and UpdateTime ge 10:00:00)",
+            ),
+            ("Items?$filter=UpdateDate ge 2020-01-01", "Items?$filter=UpdateDate ge 2020-01-01T00:00:00Z"),
+            ("Orders?$filter=UpdateTime gt '00:00:00'", "Orders?$filter=UpdateTime gt 00:00:00"),
+            // the reconciler's period (shared/src/sap/reconcile.rs)
+            (
+                "Invoices?$filter=(DocDate ge 2020-01-01) and (DocDate le 2099-12-31)",
+                "Invoices?$filter=(DocDate ge 2020-01-01T00:00:00Z) and (DocDate le 2099-12-31T00:00:00Z)",
+            ),
+            // billing's status filters (shared/src/sap/billing.rs)
+            (
+                "Invoices?$filter=DocumentStatus eq 'bost_Open'",
+                "Invoices?$filter=DocumentStatus eq SAPB1.BoStatus'bost_Open'",
+            ),
+            (
+                "IncomingPayments?$filter=Cancelled eq 'tNO'",
+                "IncomingPayments?$filter=Cancelled eq SAPB1.BoYesNoEnum'tNO'",
+            ),
+            // key reads (shared/src/sap/rows.rs): a quoted number for an Edm.Int32 key, a bare one for a string
+            ("Invoices?$filter=DocEntry eq '1'", "Invoices?$filter=DocEntry eq 1"),
+            ("BusinessPartners?$filter=CardCode eq 20000", "BusinessPartners?$filter=CardCode eq 'C20000'"),
+        ];
+        for (old, new) in pairs {
+            let (status, body) = get(&http, &sap, &session, old).await;
+            assert_eq!(status, 400, "{old}: {body}");
+            let error: Value = serde_json::from_str(&body).unwrap();
+            assert!(error["error"]["code"].is_string() && error["error"]["message"].is_string(), "{body}");
+            assert!(error["error"]["message"].as_str().unwrap().contains("Invalid $filter"), "{body}");
+            let (status, body) = get(&http, &sap, &session, new).await;
+            assert_eq!(status, 200, "{new}: {body}");
+            let found: Value = serde_json::from_str(&body).unwrap();
+            assert!(!found["value"].as_array().unwrap().is_empty(), "{new} finds seeded rows");
+        }
+        let (status, body) = get(&http, &sap, &session, "Invoices/$count?$filter=Cancelled eq 'tNO'").await;
+        assert_eq!(status, 400, "$count checks its filter too: {body}");
+    }
+
+    #[tokio::test]
+    async fn a_request_line_over_8190_bytes_gets_apaches_414() {
+        let sap = SapSandbox::start(SapOptions::default()).await.unwrap();
+        let http = reqwest::Client::new();
+        let session = login(&http, &sap).await;
+        // `GET /b1s/v2/BusinessPartners?$filter=CardCode%20ne%20%27<pad>%27 HTTP/1.1`, padded to a given
+        // length (written encoded, as the URL parser would encode a `'` in a query anyway).
+        let path = |line_len: usize| {
+            let head = "BusinessPartners?$filter=CardCode%20ne%20%27";
+            let fixed = "GET /b1s/v2/".len() + head.len() + "%27 HTTP/1.1".len();
+            format!("{head}{}%27", "x".repeat(line_len - fixed))
+        };
+        let (status, body) = get(&http, &sap, &session, &path(LIMIT_REQUEST_LINE)).await;
+        assert_eq!(status, 200, "exactly at the limit is served: {}", &body[..body.len().min(200)]);
+        let response = http
+            .get(format!("{}/{}", sap.base_url(), path(LIMIT_REQUEST_LINE + 1)))
+            .header("Cookie", format!("B1SESSION={session}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 414);
+        assert_eq!(response.headers()["content-type"], "text/html; charset=iso-8859-1");
+        assert!(response.text().await.unwrap().contains("<title>414 Request-URI Too Long</title>"));
+        let calls = sap.calls().snapshot();
+        assert_eq!(
+            calls.get("GET /BusinessPartners"),
+            Some(&1),
+            "Apache refuses it before the Service Layer counts it"
         );
     }
 }

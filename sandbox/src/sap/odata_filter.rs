@@ -58,12 +58,44 @@ pub enum Operand {
 pub enum Literal {
     Text(String),
     Number(f64),
-    /// `2024-01-01`, `datetime'2024-01-01T00:00:00'`: compared as dates against date-like strings.
-    Date(String),
+    /// `2024-01-01`, `2024-01-01T00:00:00Z`, `datetime'2024-01-01T00:00:00'`, normalised to
+    /// `YYYY-MM-DDTHH:MM:SS` and compared as dates against date-like strings; the form as written is kept
+    /// for the type check against `$metadata`.
+    Date(String, DateForm),
     /// `13:00:00` unquoted.
     Time(String),
     Bool(bool),
     Null,
+    /// `SAPB1.BoStatus'bost_Open'`: the qualified enum type and the member name.
+    Enum(String, String),
+}
+
+/// How a date literal was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateForm {
+    /// `2026-11-20`: an OData v4 `Edm.Date` literal.
+    Day,
+    /// `2026-11-20T00:00:00Z`: an OData v4 `Edm.DateTimeOffset` literal.
+    Offset,
+    /// `2026-11-20T00:00:00` (no zone) or v3 `datetime'...'`: no OData v4 literal.
+    Local,
+}
+
+impl Literal {
+    /// The literal for error texts.
+    pub fn describe(&self) -> String {
+        match self {
+            Literal::Text(s) => format!("'{}'", s.replace('\'', "''")),
+            Literal::Number(n) => n.to_string(),
+            Literal::Date(d, DateForm::Day) => d.get(..10).unwrap_or(d).to_string(),
+            Literal::Date(d, DateForm::Offset) => format!("{d}Z"),
+            Literal::Date(d, DateForm::Local) => d.clone(),
+            Literal::Time(t) => t.clone(),
+            Literal::Bool(b) => b.to_string(),
+            Literal::Null => "null".into(),
+            Literal::Enum(t, m) => format!("{t}'{m}'"),
+        }
+    }
 }
 
 impl Expr {
@@ -148,8 +180,9 @@ enum Token {
     Ident(String),
     Text(String),
     Number(f64),
-    Date(String),
+    Date(String, DateForm),
     Time(String),
+    Enum(String, String),
     LParen,
     RParen,
     Comma,
@@ -161,7 +194,8 @@ impl Token {
             Token::Ident(s) => format!("'{s}'"),
             Token::Text(s) => format!("string '{s}'"),
             Token::Number(n) => format!("number {n}"),
-            Token::Date(s) | Token::Time(s) => format!("'{s}'"),
+            Token::Date(s, _) | Token::Time(s) => format!("'{s}'"),
+            Token::Enum(t, m) => format!("{t}'{m}'"),
             Token::LParen => "'('".into(),
             Token::RParen => "')'".into(),
             Token::Comma => "','".into(),
@@ -206,7 +240,12 @@ fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
             }
             c if c.is_ascii_alphabetic() || c == '_' => {
                 let start = i;
-                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                // A qualified name (`SAPB1.BoStatus`) continues over dots followed by a letter.
+                while i < chars.len()
+                    && (chars[i].is_ascii_alphanumeric()
+                        || chars[i] == '_'
+                        || (chars[i] == '.' && chars.get(i + 1).is_some_and(|c| c.is_ascii_alphabetic())))
+                {
                     i += 1;
                 }
                 let word: String = chars[start..i].iter().collect();
@@ -215,7 +254,12 @@ fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
                     let (text, next) = quoted(&chars, i)?;
                     let date = normalize_date(&text)
                         .ok_or_else(|| FilterError(format!("datetime'{text}' is not a valid date")))?;
-                    tokens.push(Token::Date(date));
+                    tokens.push(Token::Date(date, DateForm::Local));
+                    i = next;
+                } else if word.contains('.') && chars.get(i) == Some(&'\'') {
+                    // OData v4 enum literal: `Namespace.EnumType'Member'`.
+                    let (member, next) = quoted(&chars, i)?;
+                    tokens.push(Token::Enum(word, member));
                     i = next;
                 } else {
                     tokens.push(Token::Ident(word));
@@ -253,7 +297,14 @@ fn quoted(chars: &[char], start: usize) -> Result<(String, usize), FilterError> 
 
 fn number_like(raw: &str) -> Result<Token, FilterError> {
     if let Some(date) = normalize_date(raw) {
-        return Ok(Token::Date(date));
+        let form = if !raw.contains('T') {
+            DateForm::Day
+        } else if raw.ends_with('Z') {
+            DateForm::Offset
+        } else {
+            DateForm::Local
+        };
+        return Ok(Token::Date(date, form));
     }
     if is_time(raw) {
         return Ok(Token::Time(raw.to_string()));
@@ -430,7 +481,8 @@ impl Parser {
         match self.next() {
             Some(Token::Text(s)) => Ok(Operand::Literal(Literal::Text(s))),
             Some(Token::Number(n)) => Ok(Operand::Literal(Literal::Number(n))),
-            Some(Token::Date(d)) => Ok(Operand::Literal(Literal::Date(d))),
+            Some(Token::Date(d, form)) => Ok(Operand::Literal(Literal::Date(d, form))),
+            Some(Token::Enum(t, m)) => Ok(Operand::Literal(Literal::Enum(t, m))),
             Some(Token::Time(t)) => Ok(Operand::Literal(Literal::Time(t))),
             Some(Token::Ident(word)) => Ok(match word.as_str() {
                 "null" => Operand::Literal(Literal::Null),
@@ -490,9 +542,10 @@ fn literal_scalar(literal: &Literal) -> Scalar<'_> {
         Literal::Null => Scalar::Null,
         Literal::Number(n) => Scalar::Number(*n),
         Literal::Bool(b) => Scalar::Bool(*b),
-        Literal::Text(s) | Literal::Time(s) => Scalar::Text(Cow::Borrowed(s)),
+        // An enum member compares with the member name the row holds.
+        Literal::Text(s) | Literal::Time(s) | Literal::Enum(_, s) => Scalar::Text(Cow::Borrowed(s)),
         // Date literals are stored normalised, so they always split.
-        Literal::Date(d) => {
+        Literal::Date(d, _) => {
             date_parts(d).map_or(Scalar::Text(Cow::Borrowed(d)), |(day, time)| Scalar::DateTime(day, time))
         }
     }

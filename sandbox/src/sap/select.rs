@@ -77,7 +77,7 @@ fn keys_named(set: EntitySet, filter: &Expr) -> Option<BTreeSet<Key>> {
     let mut keys = BTreeSet::new();
     for literal in filter.key_literals(set.key_field())? {
         match literal {
-            Literal::Null | Literal::Date(_) => return None,
+            Literal::Null | Literal::Date(..) => return None,
             Literal::Text(text) | Literal::Time(text) if !set.has_int_key() => {
                 if is_date_like(text) {
                     return None;

@@ -3,7 +3,8 @@
 
 use super::SapClient;
 use super::errors;
-use super::odata::{Filter, Query, key_path};
+use super::odata::{Filter, Property, Query, key_path};
+use super::schema;
 use crate::domain::{
     BillingContext, CardCode, CreditStatus, ItemAvailability, ItemCode, NewBusinessPartner, NewSalesOrder, OrderDraft,
     OrderRef, Record, SalesforceId, SapOrderFor,
@@ -40,7 +41,7 @@ impl SapOrders for SapClient {
     }
 
     async fn find_order_for_opportunity(&self, opportunity: &SalesforceId) -> Result<Option<SapOrderFor>> {
-        let query = Query::new().filter(self.opportunity_filter(opportunity)).select(["DocEntry", "DocNum"]).top(1);
+        let query = Query::new().filter(self.opportunity_filter(opportunity)?).select(["DocEntry", "DocNum"]).top(1);
         if let Some(row) = self.query("Orders", &query).await?.first() {
             return Ok(Some(SapOrderFor::Order(order_ref(row)?)));
         }
@@ -64,12 +65,13 @@ impl SapOrders for SapClient {
 
 impl SapClient {
     /// Documents carrying the opportunity id: in the reference UDF (when configured) or NumAtCard.
-    fn opportunity_filter(&self, opportunity: &SalesforceId) -> Filter {
-        let by_num_at_card = Filter::eq(&"NumAtCard".into(), opportunity);
-        match self.order_reference_udf() {
-            Some(udf) => Filter::eq(udf, opportunity).or(by_num_at_card),
+    fn opportunity_filter(&self, opportunity: &SalesforceId) -> Result<Filter> {
+        let num_at_card = Property::from("NumAtCard");
+        let by_num_at_card = Filter::eq(&num_at_card, schema::literal(&num_at_card, opportunity.as_str())?);
+        Ok(match self.order_reference_udf() {
+            Some(udf) => Filter::eq(udf, schema::literal(udf, opportunity.as_str())?).or(by_num_at_card),
             None => by_num_at_card,
-        }
+        })
     }
 
     /// The newest sales-order draft of the opportunity that is pending or rejected (a draft turned
@@ -77,7 +79,7 @@ impl SapClient {
     /// here, not in `$filter`, so no enumeration literal is needed.
     async fn find_order_draft(&self, opportunity: &SalesforceId) -> Result<Option<OrderDraft>> {
         let query = Query::new()
-            .filter(self.opportunity_filter(opportunity))
+            .filter(self.opportunity_filter(opportunity)?)
             .select(["DocEntry", "DocObjectCode", "AuthorizationStatus"])
             .order_by("DocEntry", false)
             .top(20);

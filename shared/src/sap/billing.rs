@@ -1,7 +1,8 @@
 //! F3 billing context and the live lookups (credit status, item availability): `$select`ed reads
 //! turned into domain values. Row parsing is pure; the arithmetic lives in `domain::billing`.
 
-use super::odata::{Filter, Literal, Query, key_path};
+use super::odata::{Filter, Property, Query, key_path};
+use super::schema;
 use super::{SapClient, errors, undecodable};
 use crate::domain::{
     BillingContext, CardCode, CreditStatus, ItemAvailability, ItemCode, OpenInvoice, OpenOrder, PaymentReceived,
@@ -15,15 +16,20 @@ impl SapClient {
     pub(super) async fn read_billing_context(&self, card_code: &CardCode, today: &str) -> Result<BillingContext> {
         let today = parse_date(today)
             .ok_or_else(|| Error::Invalid(format!("billing context: {today:?} is not a YYYY-MM-DD date")))?;
-        let customer = || Filter::eq(&"CardCode".into(), card_code);
-        let open = || Filter::eq(&"DocumentStatus".into(), Literal::text("bost_Open"));
+        let (card, status, cancelled): (Property, Property, Property) =
+            ("CardCode".into(), "DocumentStatus".into(), "Cancelled".into());
+        let customer = Filter::eq(&card, schema::literal(&card, card_code.as_str())?);
+        let open = Filter::eq(&status, schema::literal(&status, "bost_Open")?);
+        let not_cancelled = Filter::eq(&cancelled, schema::literal(&cancelled, "tNO")?);
+        let customer = || customer.clone();
+        let open = || open.clone();
         let invoices = Query::new()
             .filter(customer().and(open()))
             .select(["DocEntry", "DocTotal", "PaidToDate", "DocDueDate", "DocCurrency"])
             .order_by("DocEntry", true);
         // Payments have no UpdateDate; the newest is the latest DocDate, then the highest DocEntry.
         let last_payment = Query::new()
-            .filter(customer().and(Filter::eq(&"Cancelled".into(), Literal::text("tNO"))))
+            .filter(customer().and(not_cancelled))
             .select(["DocEntry", "DocDate", "CashSum", "TransferSum", "PaymentChecks", "PaymentCreditCards"])
             .order_by("DocDate", false)
             .order_by("DocEntry", false)

@@ -1,7 +1,8 @@
 //! Changed rows for the sap-poller: one keyset page per request (`$filter` from the previous page's
 //! last row, `$top`), never a `$skip` nextLink, so rows edited mid-run cannot shift others out of view.
 
-use super::odata::{Property, Query, quote};
+use super::odata::{Filter, Literal, Property, Query};
+use super::schema;
 use super::{SapClient, parse_json, undecodable};
 use crate::domain::polled::{EntitySpec, Start, Tracking};
 use crate::domain::state::Watermark;
@@ -53,48 +54,64 @@ impl SapChanges for SapClient {
     }
 }
 
-/// The `$filter` text for a page. Null UpdateTimes sort first within their day (as `$orderby` puts
-/// nulls), and the first page takes all of them for its start day, since their time is unknown.
+/// The `$filter` text for a page, every literal typed by [`schema`]. Null UpdateTimes sort first
+/// within their day (as `$orderby` puts nulls), and the first page takes all of them for its start
+/// day, since their time is unknown.
 pub fn change_filter(spec: &EntitySpec, start: &Start) -> Result<String> {
     let position = match start {
         Start::Since(w) | Start::After(w) => w,
     };
-    // Validates the fixed-width shapes, so dates and times are safe to write unquoted or quoted.
+    // Validates the fixed-width shapes before any literal is made of them.
     position.sort_key()?;
+    let key = Property::parse(spec.key)?;
+    let after_key = |raw: &str| -> Result<Filter> { Ok(Filter::gt(&key, schema::literal(&key, raw)?)) };
     match spec.tracking {
-        Tracking::DocEntry => return Ok(format!("{} gt {}", spec.key, position.doc_entry.unwrap_or(0))),
+        Tracking::DocEntry => return Ok(after_key(&position.doc_entry.unwrap_or(0).to_string())?.as_str().to_string()),
         // A scan starts at the first key; `gt ''` keeps one filter shape for every page.
-        Tracking::Scan => return Ok(format!("{} gt {}", spec.key, quote(&position.key))),
+        Tracking::Scan => return Ok(after_key(&position.key)?.as_str().to_string()),
         Tracking::UpdateStamp => {}
     }
     let Watermark { date: d, time: t, .. } = position;
     if d.is_empty() {
         return Err(Error::Invalid(format!("a {} page needs a start date", spec.name)));
     }
-    let key_after = || -> Result<String> {
-        let literal = if spec.doc_entry_key {
-            position.doc_entry.ok_or_else(|| Error::Invalid("a document position without DocEntry".into()))?.to_string()
-        } else {
-            quote(&position.key)
-        };
-        Ok(format!("{} gt {literal}", spec.key))
+    let (day_property, time_property): (Property, Property) = ("UpdateDate".into(), "UpdateTime".into());
+    let day = schema::literal(&day_property, d)?;
+    let later_day = || Filter::gt(&day_property, day.clone());
+    let same_day = || Filter::eq(&day_property, day.clone());
+    let key_after = || -> Result<Filter> {
+        match (spec.doc_entry_key, position.doc_entry) {
+            (true, Some(entry)) => after_key(&entry.to_string()),
+            (true, None) => Err(Error::Invalid("a document position without DocEntry".into())),
+            (false, _) => after_key(&position.key),
+        }
     };
-    Ok(match (start, t.is_empty()) {
-        (Start::Since(_), true) => format!("UpdateDate ge {d}"),
-        (Start::Since(_), false) => format!(
-            "(UpdateDate gt {d}) or (UpdateDate eq {d} and UpdateTime ge {t}) or (UpdateDate eq {d} and UpdateTime eq null)",
-            t = quote(t)
-        ),
-        (Start::After(_), true) => format!(
-            "(UpdateDate gt {d}) or (UpdateDate eq {d} and UpdateTime ne null) or (UpdateDate eq {d} and UpdateTime eq null and {})",
-            key_after()?
-        ),
-        (Start::After(_), false) => format!(
-            "(UpdateDate gt {d}) or (UpdateDate eq {d} and UpdateTime gt {t}) or (UpdateDate eq {d} and UpdateTime eq {t} and {})",
-            key_after()?,
-            t = quote(t)
-        ),
-    })
+    let no_time = || Filter::eq(&time_property, Literal::null());
+    let filter = match (start, t.is_empty()) {
+        (Start::Since(_), true) => Filter::ge(&day_property, day.clone()),
+        (Start::Since(_), false) => {
+            let clock = schema::literal(&time_property, t)?;
+            Filter::either([
+                later_day(),
+                Filter::all([same_day(), Filter::ge(&time_property, clock)]),
+                Filter::all([same_day(), no_time()]),
+            ])
+        }
+        (Start::After(_), true) => Filter::either([
+            later_day(),
+            Filter::all([same_day(), Filter::ne(&time_property, Literal::null())]),
+            Filter::all([same_day(), no_time(), key_after()?]),
+        ]),
+        (Start::After(_), false) => {
+            let clock = schema::literal(&time_property, t)?;
+            Filter::either([
+                later_day(),
+                Filter::all([same_day(), Filter::gt(&time_property, clock.clone())]),
+                Filter::all([same_day(), Filter::eq(&time_property, clock), key_after()?]),
+            ])
+        }
+    };
+    Ok(filter.as_str().to_string())
 }
 
 #[cfg(test)]
@@ -111,20 +128,21 @@ mod tests {
         let filter = change_filter(&bp, &Start::After(at("2026-11-25", "10:30:00", "C'1", None))).unwrap();
         assert_eq!(
             filter,
-            "(UpdateDate gt 2026-11-25) or (UpdateDate eq 2026-11-25 and UpdateTime gt '10:30:00') or \
-             (UpdateDate eq 2026-11-25 and UpdateTime eq '10:30:00' and CardCode gt 'C''1')"
+            "(UpdateDate gt 2026-11-25T00:00:00Z) or \
+             ((UpdateDate eq 2026-11-25T00:00:00Z) and (UpdateTime gt 10:30:00)) or \
+             ((UpdateDate eq 2026-11-25T00:00:00Z) and (UpdateTime eq 10:30:00) and (CardCode gt 'C''1'))"
         );
         let orders = EntitySpec::named("Orders").unwrap();
         let filter = change_filter(&orders, &Start::After(at("2026-11-25", "", "9", Some(9)))).unwrap();
-        assert!(filter.ends_with("UpdateTime eq null and DocEntry gt 9)"), "{filter}");
+        assert!(filter.ends_with("(UpdateTime eq null) and (DocEntry gt 9))"), "{filter}");
     }
 
     #[test]
     fn the_first_page_includes_rows_of_its_day_without_update_time() {
         let bp = EntitySpec::named("BusinessPartners").unwrap();
         let filter = change_filter(&bp, &Start::Since(at("2026-11-25", "10:20:00", "", None))).unwrap();
-        assert!(filter.contains("(UpdateDate eq 2026-11-25 and UpdateTime ge '10:20:00')"), "{filter}");
-        assert!(filter.contains("(UpdateDate eq 2026-11-25 and UpdateTime eq null)"), "{filter}");
+        assert!(filter.contains("((UpdateDate eq 2026-11-25T00:00:00Z) and (UpdateTime ge 10:20:00))"), "{filter}");
+        assert!(filter.contains("((UpdateDate eq 2026-11-25T00:00:00Z) and (UpdateTime eq null))"), "{filter}");
     }
 
     #[test]

@@ -12,14 +12,15 @@ pub mod errors;
 pub mod odata;
 mod reconcile;
 mod rows;
+pub mod schema;
 
 pub use business_partners::key_collection_members;
 pub use changes::change_filter;
-pub use rows::KEYS_PER_READ;
+pub use rows::{KEYS_PER_READ, MAX_REQUEST_LINE};
 
 use crate::config::SapConfig;
 use crate::error::{Error, Result};
-use odata::{Filter, Literal, Property, Query};
+use odata::{Filter, Property, Query};
 use rand::Rng;
 use reqwest::Method;
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -166,8 +167,8 @@ impl SapClient {
             let after = match rows.last() {
                 None => None,
                 Some(row) => Some(match row.get(key.as_str()) {
-                    Some(Value::Number(n)) if n.is_i64() => Literal::int(n.as_i64().unwrap_or_default()),
-                    Some(Value::String(text)) => Literal::text(text),
+                    Some(Value::Number(n)) if n.is_i64() => schema::literal(key, &n.to_string())?,
+                    Some(Value::String(text)) => schema::literal(key, text)?,
                     _ => return Err(undecodable("a row read by key lacks its key")),
                 }),
             };
@@ -220,6 +221,16 @@ impl SapClient {
             Err(err) if errors::is_session_expired(&err) => Ok(()),
             Err(err) => Err(err),
         }
+    }
+
+    /// The length of the request line `GET <path>?<options> HTTP/1.1` a query on `entity` sends, as the
+    /// server's front end counts it (percent-encoded, origin-form target).
+    fn request_line_len(&self, entity: &str, query: &Query) -> Result<usize> {
+        let mut url = self.url(Property::parse(entity)?.as_str())?;
+        let options = query.to_query_string();
+        url.set_query((!options.is_empty()).then_some(options.as_str()));
+        let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
+        Ok("GET ".len() + target.len() + " HTTP/1.1".len())
     }
 
     fn url(&self, path: &str) -> Result<Url> {

@@ -1,7 +1,6 @@
 //! OData query building: literals are quoted here and property names validated, so nothing a record
 //! carries can change a query's meaning. Pure code.
 
-use crate::domain::{CardCode, ItemCode, SalesforceId};
 use crate::error::{Error, Result};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
@@ -61,47 +60,25 @@ impl From<&'static str> for Property {
     }
 }
 
-/// A rendered literal; built only from text (quoted), numbers, dates or validated ids.
+/// A rendered literal. Built only by [`super::schema`], from the property's type in `$metadata`, so no
+/// literal form is written anywhere else; `null` fits every type.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Literal(String);
 
 impl Literal {
-    /// A quoted, escaped string literal.
-    pub fn text(text: &str) -> Self {
-        Self(quote(text))
+    /// Text already formatted for its type by [`super::schema::EdmType::literal`].
+    pub(super) fn formatted(text: String) -> Self {
+        Self(text)
     }
 
-    /// An integer literal.
-    pub fn int(n: i64) -> Self {
-        Self(n.to_string())
+    /// `null`
+    pub fn null() -> Self {
+        Self("null".into())
     }
 
-    /// An unquoted OData v4 date literal, e.g. `2024-01-01`.
-    pub fn date(date: time::Date) -> Self {
-        Self(date.to_string())
-    }
-
-    /// A time of day as the Service Layer returns `UpdateTime`: the quoted text `'13:14:45'`.
-    pub fn time(time: time::Time) -> Self {
-        Self(quote(&format!("{:02}:{:02}:{:02}", time.hour(), time.minute(), time.second())))
-    }
-}
-
-impl From<&CardCode> for Literal {
-    fn from(code: &CardCode) -> Self {
-        Literal::text(code.as_str())
-    }
-}
-
-impl From<&ItemCode> for Literal {
-    fn from(code: &ItemCode) -> Self {
-        Literal::text(code.as_str())
-    }
-}
-
-impl From<&SalesforceId> for Literal {
-    fn from(id: &SalesforceId) -> Self {
-        Literal::text(id.as_str())
+    /// The literal as written in a filter.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -150,23 +127,14 @@ impl Filter {
     }
 
     /// Rows changed at or after a watermark given as SAP returns it (`2026-11-20T00:00:00Z` or
-    /// `2026-11-20`, and `10:00:00`): `(UpdateDate gt d) or ((UpdateDate eq d) and (UpdateTime ge 't'))`.
+    /// `2026-11-20`, and `10:00:00`):
+    /// `(UpdateDate gt d) or ((UpdateDate eq d) and (UpdateTime ge t))`, literals typed by the schema.
     /// (`UpdateDate ge d and UpdateTime ge t` would miss later days with an earlier time.)
     pub fn updated_since(update_date: &str, update_time: &str) -> Result<Self> {
-        let date_format = time::macros::format_description!("[year]-[month]-[day]");
-        let time_format = time::macros::format_description!("[hour]:[minute]:[second]");
-        let date = update_date.get(..10).and_then(|d| time::Date::parse(d, &date_format).ok());
-        let clock = time::Time::parse(update_time, &time_format).ok();
-        let (Some(date), Some(clock)) = (date, clock) else {
-            return Err(Error::Invalid(format!(
-                "watermark {:?} {:?} is not an SAP UpdateDate and UpdateTime",
-                update_date.chars().take(30).collect::<String>(),
-                update_time.chars().take(30).collect::<String>()
-            )));
-        };
         let (day, time_of_day): (Property, Property) = ("UpdateDate".into(), "UpdateTime".into());
-        Ok(Filter::gt(&day, Literal::date(date))
-            .or(Filter::eq(&day, Literal::date(date)).and(Filter::ge(&time_of_day, Literal::time(clock)))))
+        let date = super::schema::literal(&day, update_date)?;
+        let clock = super::schema::literal(&time_of_day, update_time)?;
+        Ok(Filter::gt(&day, date.clone()).or(Filter::eq(&day, date).and(Filter::ge(&time_of_day, clock))))
     }
 
     /// `(self) and (other)`
@@ -183,6 +151,16 @@ impl Filter {
     /// Only for terms without `and`/`or` of their own, such as [`Filter::eq`].
     pub fn any(terms: impl IntoIterator<Item = Filter>) -> Self {
         Self(terms.into_iter().map(|t| t.0).collect::<Vec<_>>().join(" or "))
+    }
+
+    /// `(a) and (b) and (c)`: every term, each in parentheses.
+    pub fn all(terms: impl IntoIterator<Item = Filter>) -> Self {
+        Self(terms.into_iter().map(|t| format!("({})", t.0)).collect::<Vec<_>>().join(" and "))
+    }
+
+    /// `(a) or (b) or (c)`: any term, each in parentheses.
+    pub fn either(terms: impl IntoIterator<Item = Filter>) -> Self {
+        Self(terms.into_iter().map(|t| format!("({})", t.0)).collect::<Vec<_>>().join(" or "))
     }
 
     /// `not (self)`
@@ -344,14 +322,16 @@ mod tests {
 
     #[test]
     fn filters_compose_with_explicit_parentheses() {
-        let code = CardCode::parse("C20000").unwrap();
-        let f = Filter::eq(&"CardCode".into(), &code).or(Filter::ge(&"CreditLimit".into(), Literal::int(5)).negate());
-        assert_eq!(f.as_str(), "(CardCode eq 'C20000') or (not (CreditLimit ge 5))");
+        let code = Literal::formatted("'C20000'".into());
+        let f = Filter::eq(&"CardCode".into(), code)
+            .or(Filter::ge(&"DocEntry".into(), Literal::formatted("5".into())).negate());
+        assert_eq!(f.as_str(), "(CardCode eq 'C20000') or (not (DocEntry ge 5))");
     }
 
     #[test]
     fn updated_since_compares_the_time_only_on_the_watermark_day() {
-        let expected = "(UpdateDate gt 2026-11-20) or ((UpdateDate eq 2026-11-20) and (UpdateTime ge '10:00:00'))";
+        let expected = "(UpdateDate gt 2026-11-20T00:00:00Z) or \
+                        ((UpdateDate eq 2026-11-20T00:00:00Z) and (UpdateTime ge 10:00:00))";
         assert_eq!(Filter::updated_since("2026-11-20T00:00:00Z", "10:00:00").unwrap().as_str(), expected);
         assert_eq!(Filter::updated_since("2026-11-20", "10:00:00").unwrap().as_str(), expected);
         for (date, time) in [("2026-13-01", "10:00:00"), ("2026-11-20", "25:00:00"), ("x' or 1", "10:00:00"), ("", "")]
@@ -363,7 +343,7 @@ mod tests {
     #[test]
     fn the_query_string_keeps_odata_syntax_and_encodes_the_rest() {
         let q = Query::new()
-            .filter(Filter::eq(&"CardName".into(), Literal::text("A&B + C#1")))
+            .filter(Filter::eq(&"CardName".into(), Literal::formatted(quote("A&B + C#1"))))
             .select(["DocEntry", "DocNum"])
             .order_by("DocEntry", false)
             .top(1);
@@ -403,7 +383,7 @@ mod tests {
 
         #[test]
         fn an_encoded_filter_value_never_contains_a_raw_separator(text in ".{0,40}") {
-            let qs = Query::new().filter(Filter::eq(&"CardName".into(), Literal::text(&text))).to_query_string();
+            let qs = Query::new().filter(Filter::eq(&"CardName".into(), Literal::formatted(quote(&text)))).to_query_string();
             let value = qs.strip_prefix("$filter=").unwrap();
             prop_assert!(!value.contains(['&', '#', ' ', '+', '=']));
         }

@@ -2,9 +2,9 @@
 //! size, by key (keyset paging: `key gt <last>`), so deep pages cost the server no more than the first.
 
 use super::SapClient;
-use super::odata::{Filter, Literal, Property};
+use super::odata::{Filter, Property};
+use super::schema;
 use crate::domain::Record;
-use crate::domain::parse_date;
 use crate::error::Result;
 use crate::ports::SapReconcileReads;
 use async_trait::async_trait;
@@ -31,11 +31,11 @@ fn records(rows: Vec<Value>) -> Result<Vec<Record>> {
         .collect()
 }
 
-/// `DocDate ge <from> and DocDate le <to>` with OData v4 date literals.
+/// `DocDate ge <from> and DocDate le <to>`, literals typed by the schema (`Edm.DateTimeOffset`).
 fn dated(from: &str, to: &str) -> Result<Filter> {
     let doc_date = Property::parse("DocDate")?;
-    Ok(Filter::ge(&doc_date, Literal::date(parse_date(from)?))
-        .and(Filter::le(&doc_date, Literal::date(parse_date(to)?))))
+    Ok(Filter::ge(&doc_date, schema::literal(&doc_date, from)?)
+        .and(Filter::le(&doc_date, schema::literal(&doc_date, to)?)))
 }
 
 #[async_trait]
@@ -63,10 +63,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_period_filter_uses_unquoted_v4_dates_and_refuses_anything_else() {
+    fn the_period_filter_uses_v4_date_time_offsets_and_refuses_anything_else() {
         assert_eq!(
             dated("2026-11-01", "2026-11-25").unwrap().as_str(),
-            "(DocDate ge 2026-11-01) and (DocDate le 2026-11-25)"
+            "(DocDate ge 2026-11-01T00:00:00Z) and (DocDate le 2026-11-25T00:00:00Z)"
         );
         assert!(dated("2026-11-01' or 1 eq 1", "2026-11-25").is_err());
     }

@@ -1,8 +1,11 @@
-//! [`SapRows`] for [`SapClient`]: the current state of many records in one request per
-//! [`KEYS_PER_READ`] keys (`$filter=Key eq 'a' or Key eq 'b' ...`), never one request per record.
+//! [`SapRows`] for [`SapClient`]: the current state of many records in few requests
+//! (`$filter=Key eq 'a' or Key eq 'b' ...`), never one request per record. A request holds at most
+//! [`KEYS_PER_READ`] keys, and fewer when their percent-encoded URL would make the request line longer
+//! than the Service Layer's Apache front end accepts ([`MAX_REQUEST_LINE`]).
 
 use super::SapClient;
 use super::odata::{Filter, Literal, Property, Query};
+use super::schema;
 use crate::domain::Record;
 use crate::error::{Error, Result};
 use crate::ports::SapRows;
@@ -10,9 +13,14 @@ use async_trait::async_trait;
 use futures::future::try_join_all;
 use serde_json::Value;
 
-/// Keys per request: 100 `CardCode eq '…'` terms keep the URL near 4 KB, well below the 8 KB
-/// request-line limits of the Service Layer's Apache front end.
+/// Keys per request at most (`$top` stays within one 100-row page).
 pub const KEYS_PER_READ: usize = 100;
+/// Apache httpd refuses a request line (`GET <target> HTTP/1.1`) over 8190 bytes with 414
+/// (`LimitRequestLine`, default 8190) [V: Apache HTTP Server 2.4 core documentation]. 100 ASCII keys fit
+/// easily; 100 ItemCodes of 50 non-ASCII characters (up to 9 encoded bytes each) do not.
+pub const MAX_REQUEST_LINE: usize = 8190;
+/// Room kept under the limit for a `nextLink` the server builds from the same options plus `$skip=N`.
+const NEXT_LINK_ROOM: usize = 64;
 /// Reads of one batch in flight at once (the Service Layer handles concurrent requests per session).
 const PARALLEL_READS: usize = 4;
 
@@ -27,14 +35,15 @@ impl SapRows for SapClient {
                 properties.push(property);
             }
         }
-        let queries = keys
-            .chunks(KEYS_PER_READ)
-            .map(|chunk| {
-                let literals = chunk.iter().map(|k| key_literal(&key, k)).collect::<Result<Vec<_>>>()?;
-                let filter = Filter::any(literals.into_iter().map(|literal| Filter::eq(&key, literal)));
-                Ok(Query::new().filter(filter).select(properties.clone()).top(chunk.len() as u32))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let literals = keys.iter().map(|k| schema::literal(&key, k)).collect::<Result<Vec<_>>>()?;
+        let query = |run: &[Literal]| {
+            let filter = Filter::any(run.iter().map(|literal| Filter::eq(&key, literal.clone())));
+            Query::new().filter(filter).select(properties.clone()).top(run.len() as u32)
+        };
+        let fits = |run: &[Literal]| -> Result<bool> {
+            Ok(self.request_line_len(entity, &query(run))? + NEXT_LINK_ROOM <= MAX_REQUEST_LINE)
+        };
+        let queries = runs_that_fit(&literals, KEYS_PER_READ, fits)?.into_iter().map(query).collect::<Vec<_>>();
         let mut rows = Vec::with_capacity(keys.len());
         // A few requests in flight at once, over the one session: the Service Layer serves them in parallel.
         for group in queries.chunks(PARALLEL_READS) {
@@ -53,13 +62,26 @@ impl SapRows for SapClient {
     }
 }
 
-/// `DocEntry` keys are integers; every other key is a quoted text literal.
-fn key_literal(key: &Property, value: &str) -> Result<Literal> {
-    if key.as_str() == "DocEntry" {
-        let n = value.parse::<i64>().map_err(|_| Error::Invalid(format!("DocEntry {value:?} is not an integer")))?;
-        return Ok(Literal::int(n));
+/// Splits `items` in order into runs of at most `max` items, each as long as `fits` allows; an item that
+/// does not fit even alone is an error.
+fn runs_that_fit<T>(items: &[T], max: usize, fits: impl Fn(&[T]) -> Result<bool>) -> Result<Vec<&[T]>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start < items.len() {
+        let mut end = start + 1;
+        if !fits(&items[start..end])? {
+            return Err(Error::Invalid(format!(
+                "key {} alone makes a request line over {MAX_REQUEST_LINE} bytes",
+                start + 1
+            )));
+        }
+        while end < items.len() && end - start < max && fits(&items[start..=end])? {
+            end += 1;
+        }
+        runs.push(&items[start..end]);
+        start = end;
     }
-    Ok(Literal::text(value))
+    Ok(runs)
 }
 
 #[cfg(test)]
@@ -69,16 +91,30 @@ mod tests {
     #[test]
     fn doc_entries_are_integers_and_other_keys_quoted_text() {
         let doc_entry = Property::parse("DocEntry").unwrap();
-        assert_eq!(Filter::eq(&doc_entry, key_literal(&doc_entry, "42").unwrap()).as_str(), "DocEntry eq 42");
-        assert!(key_literal(&doc_entry, "42 or 1 eq 1").is_err());
+        assert_eq!(Filter::eq(&doc_entry, schema::literal(&doc_entry, "42").unwrap()).as_str(), "DocEntry eq 42");
+        assert!(schema::literal(&doc_entry, "42 or 1 eq 1").is_err());
         let card_code = Property::parse("CardCode").unwrap();
-        assert_eq!(Filter::eq(&card_code, key_literal(&card_code, "C'1").unwrap()).as_str(), "CardCode eq 'C''1'");
+        let literal = schema::literal(&card_code, "C'1").unwrap();
+        assert_eq!(Filter::eq(&card_code, literal).as_str(), "CardCode eq 'C''1'");
     }
 
     #[test]
     fn many_keys_make_one_flat_disjunction() {
         let card_code = Property::parse("CardCode").unwrap();
-        let filter = Filter::any(["A", "B", "C"].map(|k| Filter::eq(&card_code, Literal::text(k))));
+        let filter =
+            Filter::any(["A", "B", "C"].map(|k| Filter::eq(&card_code, schema::literal(&card_code, k).unwrap())));
         assert_eq!(filter.as_str(), "CardCode eq 'A' or CardCode eq 'B' or CardCode eq 'C'");
+    }
+
+    #[test]
+    fn runs_are_as_long_as_the_limit_allows_and_never_longer_than_max() {
+        let items: Vec<usize> = (0..10).collect();
+        let lengths = |runs: Vec<&[usize]>| runs.iter().map(|r| r.len()).collect::<Vec<_>>();
+        // A run of total weight at most 10 (weight = value + 1).
+        let weight = |run: &[usize]| Ok(run.iter().map(|i| i + 1).sum::<usize>() <= 10);
+        assert_eq!(lengths(runs_that_fit(&items, 100, weight).unwrap()), vec![4, 1, 1, 1, 1, 1, 1]);
+        assert_eq!(lengths(runs_that_fit(&items, 3, |_| Ok(true)).unwrap()), vec![3, 3, 3, 1]);
+        assert!(runs_that_fit(&items, 3, |run: &[usize]| Ok(run[0] < 5)).is_err(), "an item too long alone");
+        assert!(runs_that_fit(&[] as &[usize], 3, |_| Ok(false)).unwrap().is_empty());
     }
 }
