@@ -6,16 +6,17 @@
 
 use crate::sap_setup::{self, Decision, ExistingField, USER_FIELDS};
 use serde_json::{Value, json};
-use shared::domain::polled::{EntitySpec, POLLED_ENTITIES};
+use shared::domain::polled::{EntitySpec, POLLED_ENTITIES, Start, Tracking};
 use shared::domain::sap_time::SapTimeZone;
+use shared::domain::state::Watermark;
 use shared::domain::{CardCode, EpochMillis};
 use shared::engine::poller::{PollerSettings, first_start};
 use shared::mapping::catalogue::{Kind, KindClass};
 use shared::mapping::file::{FlowMapping, MappingFile, Owner, RowSource};
 use shared::ports::{ChangeQuery, SapBilling, SapChanges, SapReconcileReads};
 use shared::salesforce::SalesforceClient;
-use shared::sap::SapClient;
 use shared::sap::odata::Query;
+use shared::sap::{SapClient, schema};
 use std::collections::BTreeMap;
 
 /// What one check found.
@@ -120,6 +121,7 @@ pub async fn sap_findings(client: &SapClient, zone: &SapTimeZone, now: EpochMill
             Err(err) => Finding::failed(SAP, "billing queries", err.to_string(), literal_fix()),
         });
     }
+    findings.push(metadata_types(client).await);
     findings.extend(user_fields(client).await);
     findings.push(time_zone(client, zone, now).await);
     findings
@@ -129,15 +131,25 @@ fn literal_fix() -> &'static str {
     "the Service Layer refused B1Force's own query: compare the literal forms in docs/wire-notes.md (section 1) with this server's $metadata and report it"
 }
 
-/// Each poller's first-page query, exactly as the sap-poller sends it, limited to one row.
+/// Each poller's query as the sap-poller sends its later pages (every literal form: date, time,
+/// key), starting today at midnight, limited to one row.
 async fn poll_queries(client: &SapClient, zone: &SapTimeZone, today: &str, now: EpochMillis) -> Vec<Finding> {
     let settings =
         PollerSettings { initial_date: today.to_string(), time_zone: zone.clone(), ..PollerSettings::default() };
     let mut findings = Vec::new();
     for name in POLLED_ENTITIES {
         let check = format!("poll query {name}");
+        let start = |spec: &EntitySpec| match spec.tracking {
+            Tracking::UpdateStamp => Ok(Start::After(Watermark {
+                date: today.to_string(),
+                time: "00:00:00".into(),
+                key: "0".into(),
+                doc_entry: Some(0),
+            })),
+            Tracking::DocEntry | Tracking::Scan => first_start(spec, None, None, &settings, now),
+        };
         let outcome = match EntitySpec::named(name) {
-            Ok(spec) => match first_start(&spec, None, None, &settings, now) {
+            Ok(spec) => match start(&spec) {
                 Ok(start) => client.changed(&ChangeQuery { entity: &spec, start: &start, limit: 1 }).await,
                 Err(err) => Err(err),
             },
@@ -162,6 +174,41 @@ async fn reconcile_queries(client: &SapClient, today: &str) -> Vec<Finding> {
         });
     }
     findings
+}
+
+/// The server's `$metadata` against the client's table of property types: every literal the
+/// functions write is formatted from that table, so a property typed differently here would be
+/// refused (or, worse, compared wrongly) by this server.
+async fn metadata_types(client: &SapClient) -> Finding {
+    let check = "metadata types";
+    let xml = match client.metadata().await {
+        Ok(xml) => xml,
+        Err(err) => {
+            return Finding::failed(
+                SAP,
+                check,
+                format!("GET $metadata: {err}"),
+                "give the SAP user read access to $metadata",
+            );
+        }
+    };
+    let disagreements = schema::disagreements(&xml);
+    if disagreements.is_empty() {
+        let pairs: usize = schema::PROPERTY_TYPES.iter().map(|(_, _, sets)| sets.len()).sum();
+        return Finding::ok(
+            SAP,
+            check,
+            format!("the {pairs} filtered properties have the types the client writes literals for"),
+        );
+    }
+    let listed: Vec<String> = disagreements
+        .iter()
+        .map(|d| {
+            let server = d.server.as_deref().unwrap_or("not declared");
+            format!("{}.{} is {server} here, the client writes {}", d.entity_set, d.property, d.client)
+        })
+        .collect();
+    Finding::failed(SAP, check, listed.join("; "), literal_fix())
 }
 
 /// The UDFs B1Force reads and writes, with their type and size.

@@ -512,8 +512,9 @@ async fn check_reaches_both_sandboxes_without_writing_and_reports_a_failed_login
 }
 
 /// Broken set-ups, each reported as its own failed check with its fix (JSON output): UDFs not
-/// created, a field the integration user cannot see, a field it cannot edit, and SAP stamping in a
-/// zone other than `SAP_TIME_ZONE`. `--strict` fails a system without settings.
+/// created, a field the integration user cannot see, a field it cannot edit, SAP stamping in a zone
+/// other than `SAP_TIME_ZONE`, and a server whose `$metadata` types `UpdateTime` otherwise, so it
+/// refuses the literal form the poller writes. `--strict` fails a system without settings.
 #[tokio::test]
 async fn the_preflight_names_each_broken_set_up_with_its_fix() {
     let sap = SapSandbox::start(SapOptions { udfs_installed: false, ..SapOptions::default() }).await.unwrap();
@@ -523,6 +524,7 @@ async fn the_preflight_names_each_broken_set_up_with_its_fix() {
     // The SAP server runs on Kiritimati time (UTC+14) while SAP_TIME_ZONE says UTC.
     sap.set_time_zone("Pacific/Kiritimati").unwrap();
     sap.user_update("BusinessPartners", "C20000", serde_json::json!({"Phone1": "+686 555 0100"})).unwrap();
+    sap.redeclare_property("BusinessPartners", "UpdateTime", "Edm.String").unwrap();
     let mut settings = check::sandbox_settings(&sap, &salesforce);
 
     let mut out = Vec::new();
@@ -551,9 +553,18 @@ async fn the_preflight_names_each_broken_set_up_with_its_fix() {
     let zone = failed("sap", "time zone UTC");
     assert!(zone["detail"].as_str().unwrap().contains("in the future"), "{zone}");
     assert!(zone["fix"].as_str().unwrap().contains("SAP_TIME_ZONE"), "{zone}");
+    let literal = failed("sap", "poll query BusinessPartners");
+    assert!(literal["detail"].as_str().unwrap().contains("-1000"), "the server's own refusal: {literal}");
+    assert!(literal["fix"].as_str().unwrap().contains("$metadata"), "{literal}");
+    let types = failed("sap", "metadata types");
+    let detail = types["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("BusinessPartners.UpdateTime is Edm.String here, the client writes Edm.TimeOfDay"),
+        "{types}"
+    );
     assert!(err.contains("checks failed"), "{err}");
     let failures = findings.iter().filter(|f| f["status"] == "failed").count();
-    assert_eq!(failures, 7 + 2 + 1, "seven UDFs, two fields, the zone: {report:#}");
+    assert_eq!(failures, 7 + 2 + 1 + 2, "seven UDFs, two fields, the zone, the refused poll and the type: {report:#}");
 
     // The right zone clears that finding.
     settings.insert("SAP_TIME_ZONE".into(), "Pacific/Kiritimati".into());

@@ -222,7 +222,7 @@ fn dispatch(state: &SapState, route: Route, session: &str, request: Request<'_>)
         // The metadata document needs a session too [V: SAP "OData Client for Service Layer" guide §2].
         (Route::Metadata, Method::GET) => Ok((
             [(header::CONTENT_TYPE, "application/xml"), (header::HeaderName::from_static("odata-version"), "4.0")],
-            metadata::document(),
+            metadata::document_with(&state.redeclared.lock().unwrap()),
         )
             .into_response()),
         (Route::Collection(set), Method::GET) => list(state, set, query, headers),
@@ -313,7 +313,7 @@ fn login(state: &SapState, method: &Method, body: &Bytes) -> Response {
 }
 
 fn list(state: &SapState, set: EntitySet, raw_query: Option<&str>, headers: &HeaderMap) -> Result<Response, SapError> {
-    let options = entity_options(set, raw_query)?;
+    let options = entity_options(state, set, raw_query)?;
     let (page_size, applied) = page_size(headers, state.default_page_size);
     let (mut page, next_skip) = {
         let mut store = state.store.lock().unwrap();
@@ -392,7 +392,7 @@ fn create_user_field(state: &SapState, body: &Bytes) -> Result<Response, SapErro
 }
 
 fn count(state: &SapState, set: EntitySet, raw_query: Option<&str>) -> Result<Response, SapError> {
-    let options = entity_options(set, raw_query)?;
+    let options = entity_options(state, set, raw_query)?;
     let n = state.store.lock().unwrap().count(set, &options);
     Ok((
         [(header::CONTENT_TYPE, "text/plain;charset=utf-8"), (header::HeaderName::from_static("odata-version"), "4.0")],
@@ -402,7 +402,7 @@ fn count(state: &SapState, set: EntitySet, raw_query: Option<&str>) -> Result<Re
 }
 
 fn read(state: &SapState, set: EntitySet, key: &Key, raw_query: Option<&str>) -> Result<Response, SapError> {
-    let options = entity_options(set, raw_query)?;
+    let options = entity_options(state, set, raw_query)?;
     let row = state.store.lock().unwrap().get(set, key)?.clone();
     let tag = etag(&row);
     // With $select a real server sends no ETag header (section 5 quirk); without it, both header and annotation.
@@ -479,8 +479,9 @@ fn parse_body(body: &Bytes) -> Result<Value, SapError> {
 }
 
 /// The query options of a request on `set`, its `$filter` type-checked against `$metadata`.
-fn entity_options(set: EntitySet, raw_query: Option<&str>) -> Result<QueryOptions, SapError> {
-    typed_options(raw_query, &|f| set.has_field(f), &|p| metadata::property_type(set, p))
+fn entity_options(state: &SapState, set: EntitySet, raw_query: Option<&str>) -> Result<QueryOptions, SapError> {
+    let redeclared = state.redeclared.lock().unwrap().clone();
+    typed_options(raw_query, &|f| set.has_field(f), &|p| metadata::declared_type(set, p, &redeclared))
 }
 
 /// Parses the options and refuses a `$filter` literal whose form does not fit the property's type with

@@ -362,12 +362,28 @@ pub fn property_type(set: EntitySet, name: &str) -> Option<Edm> {
     lookup(entity_type(set).1, name)
 }
 
+/// Types a company declares differently from SAP's reference (a test stands in for a server whose
+/// `$metadata` disagrees with the client's table): entity type name and property → type.
+pub type Redeclared = std::collections::HashMap<(String, String), Edm>;
+
+/// [`property_type`], with `redeclared` winning.
+pub fn declared_type(set: EntitySet, name: &str, redeclared: &Redeclared) -> Option<Edm> {
+    redeclared.get(&(set.type_name().to_string(), name.to_string())).copied().or_else(|| property_type(set, name))
+}
+
+/// Parses a scalar `Type` attribute (`Edm.String`, `Edm.TimeOfDay`, ...); enums and collections are not redeclared.
+pub fn scalar(type_name: &str) -> Option<Edm> {
+    [Edm::String, Edm::Int32, Edm::Double, Edm::DateTimeOffset, Edm::TimeOfDay]
+        .into_iter()
+        .find(|edm| edm.type_name() == type_name)
+}
+
 fn members(enum_type: &str) -> &'static [&'static str] {
     ENUM_TYPES.iter().find(|(name, _)| *name == enum_type).map_or(&[], |(_, m)| *m)
 }
 
-/// The CSDL document: entity types, complex types, enum types and the container.
-pub fn document() -> String {
+/// The CSDL document: entity types (with `redeclared` types), complex types, enum types and the container.
+pub fn document_with(redeclared: &Redeclared) -> String {
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<edmx:Edmx Version=\"4.0\" xmlns:edmx=\"http://docs.oasis-open.org/odata/ns/edmx\">\n\
          <edmx:DataServices>\n<Schema Namespace=\"SAPB1\" xmlns=\"http://docs.oasis-open.org/odata/ns/edm\">\n",
@@ -383,7 +399,10 @@ pub fn document() -> String {
         }
         seen.push(name);
         let _ = writeln!(xml, "<EntityType Name=\"{name}\">\n<Key><PropertyRef Name=\"{}\"/></Key>", set.key_field());
-        properties.iter().for_each(|p| property(&mut xml, p));
+        for (property_name, edm) in properties.iter() {
+            let edm = redeclared.get(&(name.to_string(), property_name.to_string())).unwrap_or(edm);
+            property(&mut xml, &(*property_name, *edm));
+        }
         xml.push_str("</EntityType>\n");
     }
     xml.push_str(
@@ -505,7 +524,7 @@ mod tests {
                 assert!(set.has_field(name), "{} declares {name} but does not serve it", set.name());
             }
         }
-        let xml = document();
+        let xml = document_with(&Redeclared::new());
         for (name, _) in ENUM_TYPES.iter().map(|(n, m)| (*n, m)) {
             assert!(xml.contains(&format!("Name=\"{name}\" UnderlyingType")), "{name}");
         }

@@ -107,6 +107,8 @@ pub(crate) struct SapState {
     frozen_clock: Mutex<Option<Stamp>>,
     /// The company's zone: B1 stamps writes in local wall-clock time (UTC unless set).
     time_zone: Mutex<jiff::tz::TimeZone>,
+    /// Property types this company's `$metadata` declares differently (tests).
+    redeclared: Mutex<metadata::Redeclared>,
 }
 
 impl SapState {
@@ -163,6 +165,7 @@ impl SapSandbox {
             origin: OnceLock::new(),
             frozen_clock: Mutex::new(None),
             time_zone: Mutex::new(jiff::tz::TimeZone::UTC),
+            redeclared: Mutex::new(metadata::Redeclared::new()),
         });
         let served = serve(handlers::router(state.clone()), opts.port, opts.tls).await?;
         let _ = state.origin.set(served.origin());
@@ -300,6 +303,16 @@ impl SapSandbox {
     /// stamps UpdateDate/UpdateTime in the server's local time, repeating an hour when the clocks go back.
     pub fn set_time_zone(&self, name: &str) -> anyhow::Result<()> {
         *self.state.time_zone.lock().unwrap() = jiff::tz::TimeZone::get(name)?;
+        Ok(())
+    }
+
+    /// Declares `property` of `entity_set`'s entity type as `type_name` (`Edm.String`, ...) in
+    /// `$metadata`, and type-checks `$filter` literals against that: a server that judges the
+    /// client's literal form wrong.
+    pub fn redeclare_property(&self, entity_set: &str, property: &str, type_name: &str) -> anyhow::Result<()> {
+        let set = EntitySet::from_name(entity_set).ok_or_else(|| anyhow::anyhow!("no entity set {entity_set}"))?;
+        let edm = metadata::scalar(type_name).ok_or_else(|| anyhow::anyhow!("{type_name} is not a scalar Edm type"))?;
+        self.state.redeclared.lock().unwrap().insert((set.type_name().to_string(), property.to_string()), edm);
         Ok(())
     }
 

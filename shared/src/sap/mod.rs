@@ -197,6 +197,12 @@ impl SapClient {
         parse_json(&reply)
     }
 
+    /// `GET $metadata`: the server's CSDL document (XML) with the types it declares.
+    pub async fn metadata(&self) -> Result<String> {
+        let reply = self.execute(Method::GET, self.url("$metadata")?, None, None).await?;
+        String::from_utf8(reply.body).map_err(|_| undecodable("$metadata is not UTF-8"))
+    }
+
     /// POST a JSON body (never retried blindly); returns the created entity, or `Null` for a 204.
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
         let reply = self.execute(Method::POST, self.url(path)?, Some(body), None).await?;

@@ -143,6 +143,53 @@ pub fn literal(property: &Property, raw: &str) -> Result<Literal> {
     property_type(property)?.literal(raw)
 }
 
+/// The value of `attribute="..."` in one XML element's text.
+fn attribute<'a>(element: &'a str, attribute: &str) -> Option<&'a str> {
+    let start = element.find(&format!("{attribute}=\""))? + attribute.len() + 2;
+    element[start..].split('"').next()
+}
+
+/// The `Type` a CSDL `$metadata` document declares for `property` of the entity type behind
+/// `entity_set` (`None`: the set or the property is not declared).
+pub fn declared_type<'a>(xml: &'a str, entity_set: &str, property: &str) -> Option<&'a str> {
+    let set = xml.split("<EntitySet ").skip(1).find(|e| attribute(e, "Name") == Some(entity_set))?;
+    let entity_type = attribute(set, "EntityType")?;
+    let entity_type = entity_type.rsplit('.').next().unwrap_or(entity_type);
+    let body = xml.split("<EntityType ").skip(1).find(|e| attribute(e, "Name") == Some(entity_type))?;
+    let body = body.split("</EntityType>").next().unwrap_or(body);
+    body.split("<Property ").skip(1).find(|p| attribute(p, "Name") == Some(property)).and_then(|p| attribute(p, "Type"))
+}
+
+/// Where a server's `$metadata` disagrees with [`PROPERTY_TYPES`]: the literals the client writes
+/// for these properties would be judged by another type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disagreement {
+    pub entity_set: &'static str,
+    pub property: &'static str,
+    pub client: String,
+    /// `None`: not declared at all.
+    pub server: Option<String>,
+}
+
+/// Every property the client filters on, checked against a `$metadata` document.
+pub fn disagreements(xml: &str) -> Vec<Disagreement> {
+    let mut found = Vec::new();
+    for (property, edm, sets) in PROPERTY_TYPES {
+        for set in *sets {
+            let server = declared_type(xml, set, property);
+            if server != Some(edm.type_name().as_str()) {
+                found.push(Disagreement {
+                    entity_set: set,
+                    property,
+                    client: edm.type_name(),
+                    server: server.map(str::to_string),
+                });
+            }
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
