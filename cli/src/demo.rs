@@ -48,6 +48,10 @@ pub struct DemoReport {
     pub work_from_echoes: u64,
     pub failures: u64,
     pub sap_orders_in_sap: usize,
+    /// Sales orders beyond the first carrying one opportunity id (should be 0).
+    pub duplicate_sap_orders: usize,
+    /// Order drafts SAP holds (an approval procedure; should be 0 in the demo company).
+    pub sap_order_drafts: usize,
     pub api_calls: BTreeMap<&'static str, ApiCalls>,
     pub sap_calls_per_order: f64,
     pub salesforce_calls_per_order: f64,
@@ -201,6 +205,8 @@ pub async fn run_on(stack: &LocalStack, options: &DemoOptions) -> anyhow::Result
         work_from_echoes: work_from_echoes + sap_to_salesforce.work_from_echoes,
         failures: stats.dead_lettered,
         sap_orders_in_sap: stack.sap_sandbox.orders().len(),
+        duplicate_sap_orders: duplicate_orders(&stack.sap_sandbox.orders()),
+        sap_order_drafts: stack.sap_sandbox.documents("Drafts").len(),
         sap_calls_per_order: sap_calls.total as f64 / orders,
         salesforce_calls_per_order: sf_calls.total as f64 / orders,
         api_calls: BTreeMap::from([("sap", sap_calls), ("salesforce", sf_calls)]),
@@ -255,4 +261,9 @@ async fn sync_from_sap(stack: &LocalStack) -> anyhow::Result<SapToSalesforce> {
         }
     }
     Ok(synced)
+}
+/// Orders beyond the first that carry the same opportunity id.
+fn duplicate_orders(orders: &[serde_json::Value]) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    orders.iter().filter_map(|o| o["U_SF_OpportunityId"].as_str()).filter(|id| !seen.insert(id.to_string())).count()
 }

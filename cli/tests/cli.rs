@@ -1,5 +1,6 @@
 //! The `b1force` binary as a user runs it.
 
+use serde_json::json;
 use std::process::Command;
 
 fn b1force() -> Command {
@@ -20,6 +21,7 @@ fn the_demo_prints_one_json_object_with_orders_calls_and_timing() {
     assert!(report["duplicates_prevented"].as_u64().unwrap() >= 12, "{report}");
     assert!(report["echoes_dropped"].as_u64().unwrap() >= 12, "every write-back echoed: {report}");
     assert_eq!(report["work_from_echoes"], 0);
+    assert_eq!((&report["duplicate_sap_orders"], &report["sap_order_drafts"]), (&json!(0), &json!(0)), "{report}");
     assert_eq!(report["api_calls"]["sap"]["logins"], 1);
     assert!(report["elapsed_ms"].is_u64());
     // SAP -> Salesforce: the seeded partners, invoices, payments and items, with no failure.

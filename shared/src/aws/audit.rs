@@ -37,15 +37,17 @@ impl DynamoAudit {
         Self::new(aws_sdk_dynamodb::Client::new(sdk), table, None)
     }
 
-    /// Attempts with `outcome` at or after `since`, newest first, from the `by_outcome` index,
-    /// page by page until `limit` are found or the index has no more.
+    /// Attempts with `outcome` (and, when given, `action`: a filter after the index) at or after
+    /// `since`, newest first, from the `by_outcome` index, page by page until `limit` are found or
+    /// the index has no more.
     async fn with_outcome_since(
         &self,
         outcome: Outcome,
+        action: Option<crate::ports::AuditAction>,
         since: EpochMillis,
         limit: Option<usize>,
     ) -> Result<Vec<AuditEntry>> {
-        let query = self
+        let mut query = self
             .client
             .query()
             .table_name(&self.table)
@@ -56,29 +58,12 @@ impl DynamoAudit {
             .expression_attribute_values(":outcome", AttributeValue::S(variant_name(&outcome)))
             .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
             .scan_index_forward(false);
-        self.entries(query, limit).await
-    }
-
-    /// Skipped entries of one action at or after `since` (the outcome index, then a filter).
-    async fn with_outcome_and_action_since(
-        &self,
-        action: crate::ports::AuditAction,
-        since: EpochMillis,
-        limit: Option<usize>,
-    ) -> Result<Vec<AuditEntry>> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(BY_OUTCOME)
-            .key_condition_expression("outcome = :outcome AND #at >= :since")
-            .filter_expression("#action = :action")
-            .expression_attribute_names("#at", "at")
-            .expression_attribute_names("#action", "action")
-            .expression_attribute_values(":outcome", AttributeValue::S(variant_name(&Outcome::Skipped)))
-            .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
-            .expression_attribute_values(":action", AttributeValue::S(action.as_str().to_string()))
-            .scan_index_forward(false);
+        if let Some(action) = action {
+            query = query
+                .filter_expression("#action = :action")
+                .expression_attribute_names("#action", "action")
+                .expression_attribute_values(":action", AttributeValue::S(action.as_str().to_string()));
+        }
         self.entries(query, limit).await
     }
 
@@ -133,11 +118,11 @@ impl AuditLog for DynamoAudit {
     async fn failures_since(&self, since: EpochMillis, limit: Option<usize>) -> Result<Vec<AuditEntry>> {
         let mut entries = Vec::new();
         for outcome in FAILURE_OUTCOMES {
-            entries.extend(self.with_outcome_since(outcome, since, limit).await?);
+            entries.extend(self.with_outcome_since(outcome, None, since, limit).await?);
         }
         // Skips are many (echoes, unchanged rows): only the notable ones, filtered by DynamoDB.
         for action in NOTABLE_SKIPS {
-            entries.extend(self.with_outcome_and_action_since(action, since, limit).await?);
+            entries.extend(self.with_outcome_since(Outcome::Skipped, Some(action), since, limit).await?);
         }
         Ok(newest_first(entries, limit))
     }
