@@ -4,7 +4,7 @@
 //! row whose mapped values are unchanged is not written).
 
 use super::Route;
-use shared::domain::{Notification, RecordKey};
+use shared::domain::{Notification, RecordKey, SalesforceId, System};
 use shared::error::{Error, Result};
 use shared::ports::AuditAction;
 use shared::ports::{AuditEntry, AuditLog, Clock, OutgoingMessage, Queue};
@@ -29,6 +29,9 @@ pub async fn replay(
     clock: &dyn Clock,
 ) -> Result<Replayed> {
     let route = Route::of(record);
+    // Even with --force, a key that cannot name a record goes nowhere: its notification would only
+    // fail in the writer (and, before #13 item 3, took the other records of its round with it).
+    check_key(record)?;
     let prior_attempts = audit.for_record(&record.to_string()).await?.len();
     if prior_attempts == 0 && !force {
         return Err(Error::Invalid(format!(
@@ -94,6 +97,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_key_that_cannot_name_a_record_is_refused_even_when_forced() {
+        let (queue, audit, clock) = setup();
+        for raw in [
+            "sap:Invoices:1 or DocEntry gt 0",
+            "sap:Invoices:-3",
+            "sap:BusinessPartners:C2000000000000000",
+            "sap:Quotations:1",
+            "sf:Opportunity:not-an-id",
+        ] {
+            let record = RecordKey::parse(raw).unwrap();
+            let err = replay(&record, true, &queue, &audit, clock.as_ref()).await.unwrap_err().to_string();
+            assert!(err.contains("cannot be replayed"), "{raw}: {err}");
+        }
+        assert!(queue.is_empty() && audit.all().is_empty());
+        for raw in ["sap:Invoices:1", "sap:BusinessPartners:C/9", "sap:Items:A 00'1"] {
+            replay(&RecordKey::parse(raw).unwrap(), true, &queue, &audit, clock.as_ref()).await.unwrap();
+        }
+        assert_eq!(queue.len(), 3);
+    }
+
+    #[tokio::test]
     async fn each_replay_is_a_new_change_on_the_record_group_and_is_audited() {
         let (queue, audit, clock) = setup();
         let record = RecordKey::parse("sap:BusinessPartners:C20000").unwrap();
@@ -109,4 +133,14 @@ mod tests {
         assert!(trail.iter().all(|e| e.action == AuditAction::Replay && e.direction == Direction::SapToSf));
         assert_eq!(trail[1].correlation_id, second.notification.correlation_id);
     }
+}
+
+/// Whether `record` can name a record its writer handles: a Salesforce id, or a key of the SAP
+/// entity's key type for an entity the sf-writer handles.
+fn check_key(record: &RecordKey) -> Result<()> {
+    match record.system {
+        System::Sf => SalesforceId::parse(&record.id).map(drop),
+        System::Sap => shared::mapping::plan::check_key(&record.object, &record.id),
+    }
+    .map_err(|err| Error::Invalid(format!("{record} cannot be replayed: {err}")))
 }

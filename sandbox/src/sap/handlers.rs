@@ -318,6 +318,9 @@ fn list(state: &SapState, set: EntitySet, raw_query: Option<&str>, headers: &Hea
     let (mut page, next_skip) = {
         let mut store = state.store.lock().unwrap();
         let rows = store.select(set, &options, options.rows_needed(page_size));
+        if rows.iter().any(|row| options.matches(row) && unreadable(state, set, row)) {
+            return Err(unreadable_error());
+        }
         options.page(rows, page_size)
     };
     // A selected row carries no ETag annotation (as `read` sends no ETag header with `$select`).
@@ -401,9 +404,30 @@ fn count(state: &SapState, set: EntitySet, raw_query: Option<&str>) -> Result<Re
         .into_response())
 }
 
+/// Whether the fault injector marked `row` as one the server cannot serve.
+fn unreadable(state: &SapState, set: EntitySet, row: &Value) -> bool {
+    let unreadable = state.unreadable.lock().unwrap();
+    if unreadable.is_empty() {
+        return false;
+    }
+    let key = match row.get(set.key_field()) {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => return false,
+    };
+    unreadable.contains(&(set.name().to_string(), key))
+}
+
+fn unreadable_error() -> SapError {
+    SapError::new(400, "-1", "Internal error (-1) occurred")
+}
+
 fn read(state: &SapState, set: EntitySet, key: &Key, raw_query: Option<&str>) -> Result<Response, SapError> {
     let options = entity_options(state, set, raw_query)?;
     let row = state.store.lock().unwrap().get(set, key)?.clone();
+    if unreadable(state, set, &row) {
+        return Err(unreadable_error());
+    }
     let tag = etag(&row);
     // With $select a real server sends no ETag header (section 5 quirk); without it, both header and annotation.
     let selected = options.select.is_some();

@@ -109,6 +109,8 @@ pub(crate) struct SapState {
     time_zone: Mutex<jiff::tz::TimeZone>,
     /// Property types this company's `$metadata` declares differently (tests).
     redeclared: Mutex<metadata::Redeclared>,
+    /// Records the server fails to serve, as (entity set, key): a fault injector (tests).
+    unreadable: Mutex<std::collections::BTreeSet<(String, String)>>,
 }
 
 impl SapState {
@@ -166,6 +168,7 @@ impl SapSandbox {
             frozen_clock: Mutex::new(None),
             time_zone: Mutex::new(jiff::tz::TimeZone::UTC),
             redeclared: Mutex::new(metadata::Redeclared::new()),
+            unreadable: Mutex::new(std::collections::BTreeSet::new()),
         });
         let served = serve(handlers::router(state.clone()), opts.port, opts.tls).await?;
         let _ = state.origin.set(served.origin());
@@ -205,6 +208,14 @@ impl SapSandbox {
     /// Requests per endpoint (`POST /Login`, `GET /Orders`, ...).
     pub fn calls(&self) -> &CallCounter {
         &self.state.calls
+    }
+
+    /// A fault: the server fails to serve this record (a row B1 cannot serialise, damaged data). Every
+    /// read it would be part of answers 400 `-1`, so a query naming it with other keys fails for all
+    /// of them, and a page holding it fails whole. A modelled fault, not a documented behaviour: the
+    /// strict side of what a damaged record does to a read (docs/wire-notes.md).
+    pub fn make_unreadable(&self, entity_set: &str, key: &str) {
+        self.state.unreadable.lock().unwrap().insert((entity_set.to_string(), key.to_string()));
     }
 
     /// Turns the company's approval procedure on sales orders on or off: while on, `POST /Orders`

@@ -7,11 +7,13 @@
 //! - [`poller`]: SAP rows changed since the watermark → notifications on `to-salesforce.fifo`.
 //! - [`sf_writer`]: `to-salesforce.fifo` → Salesforce (F4–F7), 200 records per call.
 //! - [`lookup`]: the sap-lookup Function URL (live credit, price and stock).
+//! - [`isolate`]: a call failing for many records halved until the one bad record fails alone.
 //! - [`fifo`], [`trail`]: FIFO partial batch failures; the audit trail and the DLQ (pure / ports).
 //! - [`drain`]: drives a writer over a [`crate::ports::Queue`] (embedded runs, demo, tests).
 
 pub mod drain;
 pub mod fifo;
+pub(crate) mod isolate;
 pub mod lookup;
 pub mod poller;
 pub mod remember;

@@ -463,4 +463,49 @@ mod tests {
         assert_eq!(ingress.handle(&event).await.unwrap()["statusCode"], 401, "the encoded form is not what was signed");
         assert_eq!(queue.len(), 1);
     }
+
+    /// A 10 MB record id, a 300 KB sequenceNumber, an oversized transactionKey or event id: each
+    /// event is refused with a short reason, nothing is enqueued, and the audit item stays small
+    /// (#13 item 10). A DELETE naming a huge id (audited per id when acted on) is refused the same way.
+    #[tokio::test]
+    async fn oversized_cdc_fields_are_refused_and_never_copied_into_audit_items_or_queue_attributes() {
+        use crate::embedded::{EmbeddedAudit, EmbeddedQueue, EmbeddedQueueOptions, ManualClock};
+        let clock = std::sync::Arc::new(ManualClock::new(1_795_600_800_000));
+        let options = EmbeddedQueueOptions { visibility_timeout_secs: 30, max_receive_count: None, dead_letter: None };
+        let (queue, audit) = (EmbeddedQueue::new("to-sap.fifo", options, clock.clone()), EmbeddedAudit::new());
+        let receiver =
+            Receiver { to_sap: &queue, audit: &audit, clock: clock.as_ref(), client_tag: "b1force", written: None };
+        let event = |header: Value, id: &str| {
+            let mut header_with = json!({"entityName": "Opportunity", "changeType": "UPDATE",
+                "recordIds": ["006SB00000001GHYAY"], "transactionKey": "0002f1a3-4b5c", "sequenceNumber": 1,
+                "commitTimestamp": 1_795_600_800_000_i64, "changeOrigin": "", "changedFields": ["StageName"]});
+            for (k, v) in header.as_object().unwrap() {
+                header_with[k] = v.clone();
+            }
+            json!({"id": id, "detail": {"payload": {"ChangeEventHeader": header_with}}})
+        };
+        let huge_id = "0".repeat(10 * 1024 * 1024);
+        let cases = [
+            (event(json!({"recordIds": [huge_id.clone()]}), "e1"), "recordIds"),
+            (event(json!({"changeType": "DELETE", "recordIds": [huge_id.clone()]}), "e2"), "recordIds"),
+            (event(json!({"sequenceNumber": "9".repeat(300 * 1024)}), "e3"), "sequenceNumber"),
+            (event(json!({"transactionKey": "t".repeat(300 * 1024)}), "e4"), "transactionKey"),
+            (event(json!({}), &"e".repeat(300 * 1024)), "event id"),
+        ];
+        for (event, field) in cases {
+            let err = receiver.receive(&event).await.unwrap_err();
+            assert!(matches!(err, Error::Invalid(_)) && err.to_string().contains(field), "{field}: {err}");
+            assert!(err.to_string().len() < 200, "the reason never quotes the value");
+        }
+        assert!(queue.is_empty());
+        let entries = audit.all();
+        assert_eq!(entries.len(), 5, "each refusal is audited");
+        for entry in entries {
+            let size = serde_json::to_string(&entry).unwrap().len();
+            assert!(size < 1024, "an audit item of {size} bytes: {entry:?}");
+            assert_eq!(entry.outcome, Outcome::Rejected);
+        }
+        // The same event with sane fields is enqueued.
+        assert_eq!(receiver.receive(&event(json!({}), "e6")).await.unwrap().enqueued, 1);
+    }
 }

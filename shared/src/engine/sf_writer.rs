@@ -14,6 +14,7 @@
 //! moves towards the DLQ). A REQUEST_LIMIT_EXCEEDED ends the run; its messages return after a
 //! jittered back-off.
 
+use super::isolate::{Isolated, isolate};
 use super::trail::{Delivered, Trail};
 use crate::domain::date_of;
 use crate::domain::state::Direction;
@@ -122,6 +123,8 @@ struct Pending {
     writes: Vec<Write>,
     results: Vec<Option<std::result::Result<String, Arc<Error>>>>,
     digest: String,
+    /// A write failed in a call with other records and the failure was not pinned on this one.
+    unisolated: bool,
 }
 
 impl Pending {
@@ -241,23 +244,24 @@ impl SfWriter {
             if by_key.is_empty() {
                 continue;
             }
-            match self.prepare(entity, &by_key).await {
-                Ok(prepared) => {
-                    for (messages, outcome) in prepared {
-                        match outcome {
-                            Prepared::Verdict(verdict) => {
-                                messages.iter().for_each(|&i| verdicts[i] = Some(verdict.clone()))
-                            }
-                            Prepared::Write(p) => pending.push(Pending { messages, ..p }),
-                        }
+            // A key that cannot name a row is refused alone, before it can spoil the read of the others.
+            let (keys, malformed): (Vec<_>, Vec<_>) =
+                by_key.into_iter().partition(|(key, _)| plan::check_key(entity, key).is_ok());
+            for (key, messages) in malformed {
+                let err = Arc::new(plan::check_key(entity, key).unwrap_err());
+                messages.iter().for_each(|&i| verdicts[i] = Some(Verdict::Dead { err: err.clone() }));
+            }
+            let prepared = isolate(&keys, async |part: &[(&str, Vec<usize>)]| self.prepare(entity, part).await).await;
+            for ((_, messages), outcome) in keys.iter().zip(prepared) {
+                let verdict = match outcome {
+                    Isolated::Done(Prepared::Write(p)) => {
+                        pending.push(Pending { messages: messages.clone(), ..p });
+                        continue;
                     }
-                }
-                Err(err) => {
-                    let err = Arc::new(err);
-                    for &i in by_key.values().flatten() {
-                        verdicts[i] = Some(self.failure(err.clone()));
-                    }
-                }
+                    Isolated::Done(Prepared::Verdict(verdict)) => verdict,
+                    Isolated::Failed { err, alone } => self.isolated_failure(err, alone),
+                };
+                messages.iter().for_each(|&i| verdicts[i] = Some(verdict.clone()));
             }
         }
         let limit_hit = self.execute(&mut pending).await;
@@ -282,10 +286,11 @@ impl SfWriter {
         (settled, limit_hit)
     }
 
-    /// Reads the entity's rows for the round and plans each record's writes.
-    async fn prepare(&self, entity: &str, by_key: &BTreeMap<&str, Vec<usize>>) -> Result<Vec<(Vec<usize>, Prepared)>> {
+    /// Reads the rows of `keys` (each with the messages naming it) and plans each record's writes;
+    /// one [`Prepared`] per key, in order.
+    async fn prepare(&self, entity: &str, by_key: &[(&str, Vec<usize>)]) -> Result<Vec<Prepared>> {
         let spec = plan::read_spec(&self.mapping, entity)?;
-        let keys: Vec<String> = by_key.keys().map(|k| k.to_string()).collect();
+        let keys: Vec<String> = by_key.iter().map(|(k, _)| k.to_string()).collect();
         let rows = self.sap.rows_by_key(entity, spec.key, &keys, &spec.select).await?;
         let rows: HashMap<String, &Record> = rows
             .iter()
@@ -300,34 +305,38 @@ impl SfWriter {
             .collect();
         let synced_at = crate::domain::rfc3339_millis(self.clock.now_millis());
         let mut out = Vec::with_capacity(by_key.len());
-        for (key, messages) in by_key {
+        for (key, _) in by_key {
             let record_key = RecordKey { system: System::Sap, object: entity.to_string(), id: key.to_string() };
             let Some(row) = rows.get(*key) else {
-                out.push((messages.clone(), skip(AuditAction::SkipMissing)));
+                out.push(skip(AuditAction::SkipMissing));
                 continue;
             };
             let writes = match plan::plan(&self.mapping, entity, row, &synced_at) {
                 Ok(writes) if writes.is_empty() => {
-                    out.push((messages.clone(), skip(AuditAction::SkipNoTarget)));
+                    out.push(skip(AuditAction::SkipNoTarget));
                     continue;
                 }
                 Ok(writes) => writes,
                 Err(err) => {
-                    out.push((messages.clone(), Prepared::Verdict(Verdict::Dead { err: Arc::new(err) })));
+                    out.push(Prepared::Verdict(Verdict::Dead { err: Arc::new(err) }));
                     continue;
                 }
             };
             let digest = plan::content_digest(&writes);
             let record_key = record_key.to_string();
             if self.state.last_hash(&record_key, Direction::SapToSf).await?.as_deref() == Some(digest.as_str()) {
-                out.push((messages.clone(), skip(AuditAction::SkipUnchanged)));
+                out.push(skip(AuditAction::SkipUnchanged));
                 continue;
             }
             let results = writes.iter().map(|_| None).collect();
-            out.push((
-                messages.clone(),
-                Prepared::Write(Pending { record_key, messages: Vec::new(), writes, results, digest }),
-            ));
+            out.push(Prepared::Write(Pending {
+                record_key,
+                messages: Vec::new(),
+                writes,
+                results,
+                digest,
+                unisolated: false,
+            }));
         }
         Ok(out)
     }
@@ -349,11 +358,19 @@ impl SfWriter {
             for (target, members) in groups {
                 let results = if limit_hit {
                     let err = Arc::new(request_limit());
-                    members.iter().map(|_| Err(err.clone())).collect()
+                    members.iter().map(|_| Isolated::Done(Err(err.clone()))).collect()
                 } else {
-                    self.send_group(&target, &members, pending).await
+                    let send = async |part: &[(usize, usize)]| self.send_group(&target, part, pending).await;
+                    isolate(&members, send).await
                 };
                 for ((p, w), result) in members.into_iter().zip(results) {
+                    let result = match result {
+                        Isolated::Done(result) => result,
+                        Isolated::Failed { err, alone } => {
+                            pending[p].unisolated |= !alone;
+                            Err(err)
+                        }
+                    };
                     if let Err(e) = &result {
                         limit_hit |= e.code() == "REQUEST_LIMIT_EXCEEDED";
                     }
@@ -364,13 +381,14 @@ impl SfWriter {
         limit_hit
     }
 
-    /// One target's writes; a whole-call failure becomes every member's result.
+    /// One target's writes, a result per member; a whole-call failure is the call's error (split by
+    /// [`isolate`] when retrying would repeat it).
     async fn send_group(
         &self,
         target: &Target,
         members: &[(usize, usize)],
         pending: &[Pending],
-    ) -> Vec<std::result::Result<String, Arc<Error>>> {
+    ) -> Result<Vec<std::result::Result<String, Arc<Error>>>> {
         let records: Vec<Record> = members.iter().map(|&(p, w)| pending[p].writes[w].record.clone()).collect();
         let outcome = match target {
             Target::Upsert { object, external_id } => self.salesforce.upsert_many(object, external_id, &records).await,
@@ -385,20 +403,7 @@ impl SfWriter {
             Target::PaymentStatus => self.payment_statuses(&records).await,
             Target::CaseBilling => self.refresh_cases(&records).await,
         };
-        match outcome {
-            Ok(results) if results.len() == records.len() => results.into_iter().map(|r| r.map_err(Arc::new)).collect(),
-            Ok(results) => {
-                let err = Arc::new(Error::Transport {
-                    system: "Salesforce",
-                    message: format!("{} results for {} records", results.len(), records.len()),
-                });
-                records.iter().map(|_| Err(err.clone())).collect()
-            }
-            Err(err) => {
-                let err = Arc::new(err);
-                records.iter().map(|_| Err(err.clone())).collect()
-            }
-        }
+        Ok(outcome?.into_iter().map(|r| r.map_err(Arc::new)).collect())
     }
 
     /// F7: each item's standard price book entry, updated where it exists, created where not.
@@ -548,7 +553,17 @@ impl SfWriter {
                 let (low, high) = self.settings.limit_backoff_secs;
                 Verdict::Retry { err, delay_secs: rand::rng().random_range(low.min(high)..=high.max(low)) }
             }
-            Some(err) => self.failure(err),
+            Some(err) => self.isolated_failure(err, !p.unisolated),
+        }
+    }
+
+    /// A failure shared with other records of a call: the record's own when it was isolated (or
+    /// retrying would help anyway); otherwise not proven to be the record's, so it is retried.
+    fn isolated_failure(&self, err: Arc<Error>, alone: bool) -> Verdict {
+        if alone || err.is_retryable() {
+            self.failure(err)
+        } else {
+            Verdict::Retry { err, delay_secs: self.settings.retry_delay_secs }
         }
     }
 

@@ -138,7 +138,15 @@ fn parse_with(event: &Value, client_tag: Option<&str>) -> Result<CdcAction> {
         .and_then(Value::as_array)
         .ok_or_else(|| Error::Invalid("ChangeEventHeader.recordIds is missing or not an array".into()))?
         .iter()
-        .map(|v| v.as_str().map(String::from).ok_or_else(|| Error::Invalid("recordIds holds a non-string".into())))
+        .map(|v| match v.as_str() {
+            // Ids are 15 or 18 characters, a wildcard `001*` fewer: anything longer is not an id, and
+            // is refused before it reaches an audit item or a queue attribute (#13 item 10).
+            Some(id) if id.chars().count() <= MAX_RECORD_ID_CHARS => Ok(id.to_string()),
+            Some(_) => {
+                Err(Error::Invalid(format!("recordIds holds a value longer than {MAX_RECORD_ID_CHARS} characters")))
+            }
+            None => Err(Error::Invalid("recordIds holds a non-string".into())),
+        })
         .collect::<Result<_>>()?;
     if let Some(client_tag) = client_tag
         && is_echo(header.get("changeOrigin").and_then(Value::as_str).unwrap_or(""), client_tag)
@@ -161,6 +169,13 @@ fn parse_with(event: &Value, client_tag: Option<&str>) -> Result<CdcAction> {
     Ok(CdcAction::Notify(notifications(event, header, change_type, keys)?))
 }
 
+/// Longest `recordIds` entry: an 18-character id.
+const MAX_RECORD_ID_CHARS: usize = 18;
+/// Longest event id taken as a correlation id (EventBridge's are 36-character UUIDs).
+const MAX_EVENT_ID_CHARS: usize = 128;
+/// Longest `transactionKey` (Salesforce's are 36-character UUIDs).
+const MAX_TRANSACTION_KEY_CHARS: usize = 64;
+
 /// One key per distinct record; a wildcard (`"001*"`, sent after some field-type conversions) means the whole object.
 fn changed_records(entity: &str, record_ids: &[String]) -> Result<Vec<RecordKey>> {
     let prefix = prefix_of(entity)?;
@@ -180,8 +195,22 @@ fn changed_records(entity: &str, record_ids: &[String]) -> Result<Vec<RecordKey>
 fn notifications(event: &Value, header: &Value, change_type: &str, keys: Vec<RecordKey>) -> Result<Vec<Notification>> {
     let changed_at = commit_timestamp(header)?;
     let event_id = event.get("id").and_then(Value::as_str).unwrap_or_default();
+    // Each reaches notifications, idempotency keys and audit items: bounded (#13 item 10).
+    if event_id.chars().count() > MAX_EVENT_ID_CHARS {
+        return Err(Error::Invalid(format!("the event id is longer than {MAX_EVENT_ID_CHARS} characters")));
+    }
     let version = match (header.get("transactionKey").and_then(Value::as_str), header.get("sequenceNumber")) {
-        (Some(tx), Some(seq)) => format!("{tx}:{seq}"),
+        (Some(tx), Some(seq)) => {
+            if tx.chars().count() > MAX_TRANSACTION_KEY_CHARS {
+                return Err(Error::Invalid(format!(
+                    "ChangeEventHeader.transactionKey is longer than {MAX_TRANSACTION_KEY_CHARS} characters"
+                )));
+            }
+            let seq = seq.as_u64().ok_or_else(|| {
+                Error::Invalid("ChangeEventHeader.sequenceNumber is not a non-negative integer".into())
+            })?;
+            format!("{tx}:{seq}")
+        }
         _ if !event_id.is_empty() => event_id.to_string(),
         _ => {
             return Err(Error::Invalid(

@@ -69,13 +69,43 @@ fn flows<'m>(mapping: &'m MappingFile, entity: &str) -> Result<Vec<&'m FlowMappi
     names.iter().map(|name| mapping.flow(name)).collect()
 }
 
-/// The key and `$select` list for an entity.
-pub fn read_spec(mapping: &MappingFile, entity: &str) -> Result<ReadSpec> {
-    let key = match entity {
+/// The property that keys an entity's rows.
+pub fn key_property(entity: &str) -> &'static str {
+    match entity {
         "BusinessPartners" => "CardCode",
         "Items" => "ItemCode",
         _ => "DocEntry",
-    };
+    }
+}
+
+/// Whether `id` can name a row of `entity` (an entity the sf-writer handles): a key of the key
+/// property's type (`DocEntry` is an `Edm.Int32`, codes are text within SAP's widths). A key that
+/// cannot is refused alone, before any read (#13 item 3: `sap:Invoices:1 or DocEntry gt 0`).
+pub fn check_key(entity: &str, id: &str) -> Result<()> {
+    if !ENTITY_ORDER.contains(&entity) {
+        return Err(Error::Invalid(format!(
+            "the sf-writer does not handle SAP entity {:?}",
+            entity.chars().take(40).collect::<String>()
+        )));
+    }
+    match key_property(entity) {
+        "CardCode" => crate::domain::CardCode::parse(id).map(drop),
+        "ItemCode" => crate::domain::ItemCode::parse(id).map(drop),
+        _ => {
+            let entry = id.parse::<i32>().ok().filter(|n| *n > 0);
+            entry.map(drop).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{:?} is not a DocEntry (a positive whole number)",
+                    id.chars().take(40).collect::<String>()
+                ))
+            })
+        }
+    }
+}
+
+/// The key and `$select` list for an entity.
+pub fn read_spec(mapping: &MappingFile, entity: &str) -> Result<ReadSpec> {
+    let key = key_property(entity);
     let mut select: Vec<String> = vec![key.to_string()];
     let extra: &[&str] = match entity {
         "Invoices" | "CreditNotes" | "Orders" => &["CardCode", "DocNum", "U_SF_OpportunityId"],
