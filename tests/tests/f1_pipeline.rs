@@ -373,7 +373,7 @@ async fn under_an_approval_procedure_f1_keeps_one_draft_and_the_approved_order_i
     // The other is rejected: the next change of that opportunity is a permanent failure with the reason.
     stack.sap_sandbox.reject_order_draft(draft_of(&rejected_opp)).unwrap();
     clock.advance(Duration::from_secs(6 * 60));
-    deliver_closed_won(&stack, &[rejected_opp.clone()], 1, "after-rejection").await.unwrap();
+    deliver_closed_won(&stack, std::slice::from_ref(&rejected_opp), 1, "after-rejection").await.unwrap();
     let rejected = stack.drain(u64::MAX).await.unwrap();
     assert_eq!((rejected.created, rejected.dead_lettered), (0, 1), "{rejected:?}");
     let failed = opportunity(&stack, &rejected_opp);

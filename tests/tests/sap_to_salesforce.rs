@@ -482,3 +482,86 @@ async fn a_tagged_single_record_write_without_a_flow_is_still_an_echo() {
     flows.salesforce_updates.update_record("Account", &id, &fields).await.unwrap();
     assert_eq!(receive_since(&stack, &stack.receiver(), cursor).await, (1, 1, 0));
 }
+
+/// Sends a replay notification for each SAP record key.
+async fn notify(stack: &LocalStack, keys: &[String]) {
+    let notes: Vec<OutgoingMessage> = keys.iter().map(|key| replay(key)).collect();
+    stack.to_salesforce.send(&notes).await.unwrap();
+}
+
+fn outcomes(stack: &LocalStack, outcome: Outcome) -> Vec<shared::ports::AuditEntry> {
+    stack.audit.all().into_iter().filter(|e| e.outcome == outcome).collect()
+}
+
+/// #13 item 3: one business partner the Service Layer cannot serve among 1,000 changes. Its read of
+/// 100 keys fails as a whole; halving isolates it: 999 written, one dead-lettered with its own key and
+/// SAP's error, every record audited.
+#[tokio::test]
+async fn one_poison_record_among_a_thousand_fails_alone_and_the_other_999_are_written() {
+    let stack = started().await;
+    let codes = stack.sap_sandbox.seed_changed_business_partners(1000);
+    let poison = codes[613].clone();
+    stack.sap_sandbox.make_unreadable("BusinessPartners", &poison);
+    let keys: Vec<String> = codes.iter().map(|code| format!("sap:BusinessPartners:{code}")).collect();
+    notify(&stack, &keys).await;
+    let sap_reads_before = stack.sap_sandbox.calls().matching("GET /BusinessPartners");
+    let run = stack.sf_writer(SfWriterSettings::default()).run(i64::MAX).await.unwrap();
+    assert_eq!((run.messages, run.written, run.dead_lettered, run.retried), (1000, 999, 1, 0), "{run:?}");
+    let dead = outcomes(&stack, Outcome::DeadLettered);
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].record_key, format!("sap:BusinessPartners:{poison}"));
+    assert_eq!(dead[0].error_code.as_deref(), Some("SAP_-1"));
+    assert_eq!(outcomes(&stack, Outcome::Succeeded).len(), 999, "every written record is audited");
+    assert_eq!(stack.to_salesforce_dlq.len(), 1);
+    let accounts = stack.sf_sandbox.records("Account");
+    assert!(by_field(&accounts, "SAP_CardCode__c", &poison).is_empty());
+    assert_eq!(by_field(&accounts, "SAP_CardCode__c", &codes[612]).len(), 1);
+    // Ten reads of 100 keys; each of the ten halvings (1,000 → 1) re-reads both halves, a read per
+    // 100 keys or fewer: 10 + (5+5) + (3+3) + (2+2) + 6 × (1+1) = 42 at most.
+    let reads = stack.sap_sandbox.calls().matching("GET /BusinessPartners") - sap_reads_before;
+    assert!(reads <= 42, "{reads} reads");
+}
+
+/// #13 item 3 in the writes: a customer whose billing context SAP cannot serve fails the payment-status
+/// call of every customer in it; halving leaves the failure with that customer's payments alone.
+#[tokio::test]
+async fn a_customer_whose_billing_cannot_be_read_fails_only_its_own_payments() {
+    let stack = started().await;
+    let payments = stack.sap_sandbox.documents("IncomingPayments");
+    assert!(payments.len() >= 4, "the seed has payments of several customers");
+    let customer = payments[0]["CardCode"].as_str().unwrap().to_string();
+    let open_invoice = stack
+        .sap_sandbox
+        .documents("Invoices")
+        .into_iter()
+        .find(|i| i["CardCode"] == customer.as_str() && i["DocumentStatus"] == "bost_Open")
+        .expect("the customer has an open invoice");
+    stack.sap_sandbox.make_unreadable("Invoices", &open_invoice["DocEntry"].to_string());
+    let keys: Vec<String> = payments.iter().map(|p| format!("sap:IncomingPayments:{}", p["DocEntry"])).collect();
+    notify(&stack, &keys).await;
+    let run = stack.sf_writer(SfWriterSettings::default()).run(i64::MAX).await.unwrap();
+    let own = payments.iter().filter(|p| p["CardCode"] == customer.as_str()).count() as u64;
+    assert_eq!((run.written, run.dead_lettered), (payments.len() as u64 - own, own), "{run:?}");
+    for entry in outcomes(&stack, Outcome::DeadLettered) {
+        let payment = payments.iter().find(|p| entry.record_key.ends_with(&format!(":{}", p["DocEntry"]))).unwrap();
+        assert_eq!(payment["CardCode"], customer.as_str(), "{}", entry.record_key);
+    }
+}
+
+/// #13 item 3, the other figure: a whole-call failure that retrying cures (Salesforce answering 5xx)
+/// is not split: all 1,000 are audited as retrying, none dead-lettered, and the retry writes them.
+#[tokio::test]
+async fn a_transient_whole_call_failure_retries_all_thousand_and_loses_none() {
+    let clock = std::sync::Arc::new(shared::embedded::ManualClock::new(shared::ports::SystemClock.now_millis()));
+    let stack = LocalStack::start(LocalOptions { clock: clock.clone(), ..LocalOptions::default() }).await.unwrap();
+    let codes = stack.sap_sandbox.seed_changed_business_partners(1000);
+    notify(&stack, &codes.iter().map(|code| format!("sap:BusinessPartners:{code}")).collect::<Vec<_>>()).await;
+    stack.sf_sandbox.faults().set(sandbox::FaultConfig { error_rate: 1.0, seed: Some(3), ..Default::default() });
+    let failed = stack.sf_writer(SfWriterSettings::default()).run(i64::MAX).await.unwrap();
+    assert_eq!((failed.written, failed.dead_lettered, failed.retried), (0, 0, 1000), "{failed:?}");
+    assert_eq!(outcomes(&stack, Outcome::Retrying).len(), 1000);
+    stack.sf_sandbox.faults().set(sandbox::FaultConfig::default());
+    clock.advance(std::time::Duration::from_secs(61));
+    let retried = stack.sf_writer(SfWriterSettings::default()).run(i64::MAX).await.unwrap();
+    assert_eq!((retried.written, retried.dead_lettered), (1000, 0), "{retried:?}");
+}

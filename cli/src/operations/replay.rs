@@ -70,6 +70,16 @@ pub async fn replay(
     Ok(Replayed { notification, queue: route.name(), prior_attempts })
 }
 
+/// Whether `record` can name a record its writer handles: a Salesforce id, or a key of the SAP
+/// entity's key type for an entity the sf-writer handles.
+fn check_key(record: &RecordKey) -> Result<()> {
+    match record.system {
+        System::Sf => SalesforceId::parse(&record.id).map(drop),
+        System::Sap => shared::mapping::plan::check_key(&record.object, &record.id),
+    }
+    .map_err(|err| Error::Invalid(format!("{record} cannot be replayed: {err}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,14 +143,4 @@ mod tests {
         assert!(trail.iter().all(|e| e.action == AuditAction::Replay && e.direction == Direction::SapToSf));
         assert_eq!(trail[1].correlation_id, second.notification.correlation_id);
     }
-}
-
-/// Whether `record` can name a record its writer handles: a Salesforce id, or a key of the SAP
-/// entity's key type for an entity the sf-writer handles.
-fn check_key(record: &RecordKey) -> Result<()> {
-    match record.system {
-        System::Sf => SalesforceId::parse(&record.id).map(drop),
-        System::Sap => shared::mapping::plan::check_key(&record.object, &record.id),
-    }
-    .map_err(|err| Error::Invalid(format!("{record} cannot be replayed: {err}")))
 }

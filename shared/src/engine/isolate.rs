@@ -38,7 +38,8 @@ pub(crate) async fn isolate<T, R>(items: &[T], call: impl AsyncFn(&[T]) -> Resul
     let mut settled: Vec<Option<Isolated<R>>> = items.iter().map(|_| None).collect();
     let mut failed_parts: Vec<(Range<usize>, Arc<Error>)> = Vec::new();
     let mut any_success = false;
-    let mut parts = vec![0..items.len()];
+    let mut parts: Vec<Range<usize>> = Vec::with_capacity(2 * budget + 1);
+    parts.push(0..items.len());
     while let Some(range) = parts.pop() {
         let part = &items[range.clone()];
         if part.is_empty() {

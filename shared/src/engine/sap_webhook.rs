@@ -218,7 +218,7 @@ mod tests {
         assert_eq!(rig.call("POST", as_sha512, &body).await, (200, r#"{"enqueued":1,"ignored":0}"#.into()));
 
         rig.secrets = EmbeddedSecrets::new().with("b1", &format!(r#"{{"Key": "{KEY}", "Algorithm": "HMACSha1"}}"#));
-        let refused = rig.webhook().signing_key().await.err().expect("HMACSha1 is not offered by SAP").to_string();
+        let refused = rig.webhook().signing_key().await.expect_err("HMACSha1 is not offered by SAP").to_string();
         assert!(refused.contains("HMACSha256, HMACSha384 or HMACSha512") && !refused.contains(KEY), "{refused}");
     }
 

@@ -142,9 +142,9 @@ fn parse_with(event: &Value, client_tag: Option<&str>) -> Result<CdcAction> {
             // Ids are 15 or 18 characters, a wildcard `001*` fewer: anything longer is not an id, and
             // is refused before it reaches an audit item or a queue attribute (#13 item 10).
             Some(id) if id.chars().count() <= MAX_RECORD_ID_CHARS => Ok(id.to_string()),
-            Some(_) => {
-                Err(Error::Invalid(format!("recordIds holds a value longer than {MAX_RECORD_ID_CHARS} characters")))
-            }
+            Some(_) => Err(Error::Invalid(format!(
+                "recordIds holds a value longer than {MAX_RECORD_ID_CHARS} characters: not a Salesforce id"
+            ))),
             None => Err(Error::Invalid("recordIds holds a non-string".into())),
         })
         .collect::<Result<_>>()?;
