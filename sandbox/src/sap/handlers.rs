@@ -318,7 +318,7 @@ fn list(state: &SapState, set: EntitySet, raw_query: Option<&str>, headers: &Hea
     let (mut page, next_skip) = {
         let mut store = state.store.lock().unwrap();
         let rows = store.select(set, &options, options.rows_needed(page_size));
-        if rows.iter().any(|row| options.matches(row) && unreadable(state, set, row)) {
+        if any_unreadable(state, set, rows.iter().copied().filter(|row| options.matches(row))) {
             return Err(unreadable_error());
         }
         options.page(rows, page_size)
@@ -404,18 +404,19 @@ fn count(state: &SapState, set: EntitySet, raw_query: Option<&str>) -> Result<Re
         .into_response())
 }
 
-/// Whether the fault injector marked `row` as one the server cannot serve.
-fn unreadable(state: &SapState, set: EntitySet, row: &Value) -> bool {
+/// Whether the fault injector marked one of `rows` as a row the server cannot serve. The rows are
+/// not looked at (nor filtered) while nothing is marked, so reads pay nothing for the injector.
+fn any_unreadable<'a>(state: &SapState, set: EntitySet, rows: impl IntoIterator<Item = &'a Value>) -> bool {
     let unreadable = state.unreadable.lock().unwrap();
-    if unreadable.is_empty() {
-        return false;
-    }
-    let key = match row.get(set.key_field()) {
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-        None => return false,
-    };
-    unreadable.contains(&(set.name().to_string(), key))
+    !unreadable.is_empty()
+        && rows.into_iter().any(|row| {
+            let key = match row.get(set.key_field()) {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => return false,
+            };
+            unreadable.contains(&(set.name().to_string(), key))
+        })
 }
 
 fn unreadable_error() -> SapError {
@@ -425,7 +426,7 @@ fn unreadable_error() -> SapError {
 fn read(state: &SapState, set: EntitySet, key: &Key, raw_query: Option<&str>) -> Result<Response, SapError> {
     let options = entity_options(state, set, raw_query)?;
     let row = state.store.lock().unwrap().get(set, key)?.clone();
-    if unreadable(state, set, &row) {
+    if any_unreadable(state, set, [&row]) {
         return Err(unreadable_error());
     }
     let tag = etag(&row);

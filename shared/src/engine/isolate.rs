@@ -92,6 +92,14 @@ mod tests {
         }
     }
 
+    /// A call that always fails with `err()`, counted in `calls`.
+    fn always_failing(calls: &AtomicUsize, err: fn() -> Error) -> impl AsyncFn(&[u32]) -> Result<Vec<u32>> {
+        async move |_: &[u32]| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            Err(err())
+        }
+    }
+
     fn failed_alone(out: &[Isolated<u32>]) -> Vec<usize> {
         out.iter()
             .enumerate()
@@ -130,11 +138,8 @@ mod tests {
     async fn a_failure_shared_by_every_record_is_not_pinned_on_any_within_the_budget() {
         let items: Vec<u32> = (0..1000).collect();
         let calls = AtomicUsize::new(0);
-        let out = isolate(&items, async |_: &[u32]| -> Result<Vec<u32>> {
-            calls.fetch_add(1, Ordering::Relaxed);
-            Err(Error::Config("SAP refused the $select list".into()))
-        })
-        .await;
+        let out =
+            isolate(&items, always_failing(&calls, || Error::Config("SAP refused the $select list".into()))).await;
         assert!(out.iter().all(|o| matches!(o, Isolated::Failed { alone: false, .. })));
         assert_eq!(calls.load(Ordering::Relaxed), 2 * split_budget(1000) + 1);
     }
@@ -143,11 +148,8 @@ mod tests {
     async fn a_transient_failure_is_not_split_and_a_lone_item_owns_its_error() {
         let items: Vec<u32> = (0..10).collect();
         let calls = AtomicUsize::new(0);
-        let out = isolate(&items, async |_: &[u32]| -> Result<Vec<u32>> {
-            calls.fetch_add(1, Ordering::Relaxed);
-            Err(Error::Transport { system: "SAP", message: "502".into() })
-        })
-        .await;
+        let transient = || Error::Transport { system: "SAP", message: "502".into() };
+        let out = isolate(&items, always_failing(&calls, transient)).await;
         assert_eq!(calls.load(Ordering::Relaxed), 1);
         assert!(out.iter().all(|o| matches!(o, Isolated::Failed { alone: false, .. })));
         let lone = isolate(&[7u32], poison(&[7])).await;

@@ -245,11 +245,15 @@ impl SfWriter {
                 continue;
             }
             // A key that cannot name a row is refused alone, before it can spoil the read of the others.
-            let (keys, malformed): (Vec<_>, Vec<_>) =
-                by_key.into_iter().partition(|(key, _)| plan::check_key(entity, key).is_ok());
-            for (key, messages) in malformed {
-                let err = Arc::new(plan::check_key(entity, key).unwrap_err());
-                messages.iter().for_each(|&i| verdicts[i] = Some(Verdict::Dead { err: err.clone() }));
+            let mut keys = Vec::with_capacity(by_key.len());
+            for (key, messages) in by_key {
+                match plan::check_key(entity, key) {
+                    Ok(()) => keys.push((key, messages)),
+                    Err(err) => {
+                        let err = Arc::new(err);
+                        messages.iter().for_each(|&i| verdicts[i] = Some(Verdict::Dead { err: err.clone() }));
+                    }
+                }
             }
             let prepared = isolate(&keys, async |part: &[(&str, Vec<usize>)]| self.prepare(entity, part).await).await;
             for ((_, messages), outcome) in keys.iter().zip(prepared) {

@@ -59,14 +59,16 @@ fn flows<'m>(mapping: &'m MappingFile, entity: &str) -> Result<Vec<&'m FlowMappi
         "CreditNotes" => &["F6.credit_notes"],
         "IncomingPayments" => &[],
         "Items" => &["F7", "F7.standard_price"],
-        other => {
-            return Err(Error::Invalid(format!(
-                "the sf-writer does not handle SAP entity {:?}",
-                other.chars().take(40).collect::<String>()
-            )));
-        }
+        other => return Err(unhandled(other)),
     };
     names.iter().map(|name| mapping.flow(name)).collect()
+}
+
+fn unhandled(entity: &str) -> Error {
+    Error::Invalid(format!(
+        "the sf-writer does not handle SAP entity {:?}",
+        entity.chars().take(40).collect::<String>()
+    ))
 }
 
 /// The property that keys an entity's rows.
@@ -83,10 +85,7 @@ pub fn key_property(entity: &str) -> &'static str {
 /// cannot is refused alone, before any read (#13 item 3: `sap:Invoices:1 or DocEntry gt 0`).
 pub fn check_key(entity: &str, id: &str) -> Result<()> {
     if !ENTITY_ORDER.contains(&entity) {
-        return Err(Error::Invalid(format!(
-            "the sf-writer does not handle SAP entity {:?}",
-            entity.chars().take(40).collect::<String>()
-        )));
+        return Err(unhandled(entity));
     }
     match key_property(entity) {
         "CardCode" => crate::domain::CardCode::parse(id).map(drop),
