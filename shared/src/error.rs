@@ -8,6 +8,10 @@ pub enum ErrorClass {
     Retryable,
     /// Validation, mapping, a missing reference: retrying the same input fails the same way.
     Permanent,
+    /// Not the record's fault: a refused login, a mapping naming a field the system does not have,
+    /// an app without API access. Every record would fail the same way until an operator fixes the
+    /// set-up, so the work stays queued (never split, never dead-lettered) and an alarm is raised.
+    Configuration,
 }
 
 /// Everything that can go wrong in B1Force; callers branch on [`Error::class`].
@@ -40,6 +44,10 @@ pub enum Error {
     /// Configuration or secrets are missing or malformed.
     #[error("configuration: {0}")]
     Config(String),
+    /// A message failed on its last attempt, or was delivered too often without being settled:
+    /// dead-lettered by the writer itself, so the queue's redrive policy never moves it unaudited.
+    #[error("given up after {deliveries} deliveries: {last}")]
+    Exhausted { deliveries: u32, last: String },
     /// The Salesforce API budget is below the configured headroom: leave work queued.
     #[error("Salesforce API budget low ({used}/{max} used); leaving work queued")]
     BudgetExhausted { used: u64, max: u64 },
@@ -50,8 +58,8 @@ impl Error {
     pub fn class(&self) -> ErrorClass {
         use ErrorClass::*;
         match self {
-            Error::Sap { status, code, .. } => sap_class(*status, code),
-            Error::Salesforce { status, code, .. } => salesforce_class(*status, code),
+            Error::Sap { status, code, message } => sap_class(*status, code, message),
+            Error::Salesforce { status, code, message } => salesforce_class(*status, code, message),
             Error::Transport { .. } | Error::InProgress(_) | Error::BudgetExhausted { .. } => Retryable,
             Error::Store { retryable, .. } => {
                 if *retryable {
@@ -60,8 +68,14 @@ impl Error {
                     Permanent
                 }
             }
-            Error::Invalid(_) | Error::Mapping(_) | Error::PayloadMismatch(_) | Error::Config(_) => Permanent,
+            Error::Invalid(_) | Error::Mapping(_) | Error::PayloadMismatch(_) | Error::Exhausted { .. } => Permanent,
+            Error::Config(_) => Configuration,
         }
+    }
+
+    /// Shorthand for `class() == Configuration`: the set-up is wrong, not the record.
+    pub fn is_configuration(&self) -> bool {
+        self.class() == ErrorClass::Configuration
     }
 
     /// Shorthand for `class() == Retryable`.
@@ -81,29 +95,38 @@ impl Error {
             Error::InProgress(_) => "IN_PROGRESS".into(),
             Error::PayloadMismatch(_) => "PAYLOAD_MISMATCH".into(),
             Error::Config(_) => "CONFIG".into(),
+            Error::Exhausted { .. } => "RETRIES_EXHAUSTED".into(),
             Error::BudgetExhausted { .. } => "API_BUDGET".into(),
         }
     }
 }
 
-/// SAP: 5xx, 401 (after the one relogin failed too), 408/429, ETag/lock conflicts are retryable.
-fn sap_class(status: u16, code: &str) -> ErrorClass {
+/// SAP: 5xx, 401 (after the one relogin failed too), 408/429, ETag/lock conflicts are retryable; a
+/// query naming a property the entity does not have (a mapping's `$select`, `-1000` "Property 'X'
+/// is invalid ..." [SAP REF query options; the sandbox answers the same]) is configuration.
+fn sap_class(status: u16, code: &str, message: &str) -> ErrorClass {
     let retryable_code = matches!(code, "-2039" | "301");
-    if status >= 500 || matches!(status, 401 | 408 | 412 | 429) || retryable_code {
+    if status == 400 && code == "-1000" && message.starts_with("Property '") && message.contains("is invalid") {
+        ErrorClass::Configuration
+    } else if status >= 500 || matches!(status, 401 | 408 | 412 | 429) || retryable_code {
         ErrorClass::Retryable
     } else {
         ErrorClass::Permanent
     }
 }
 
-/// Salesforce: lock and limit errors, a refused login (a secret being rotated) and 5xx are retryable;
-/// validation is permanent.
-fn salesforce_class(status: u16, code: &str) -> ErrorClass {
-    let retryable_code = matches!(
-        code,
-        "REQUEST_LIMIT_EXCEEDED" | "UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE" | "INVALID_SESSION_ID" | "LOGIN_REFUSED"
-    ) || code.contains("UNABLE_TO_LOCK_ROW");
-    if status >= 500 || status == 420 || retryable_code { ErrorClass::Retryable } else { ErrorClass::Permanent }
+/// Salesforce: lock and limit errors and 5xx are retryable; validation is permanent; a login refused
+/// with a freshly read secret, an object or field the org (or the integration user) does not have,
+/// and an org without API access are configuration [SF REST "Status Codes and Error Responses";
+/// `INVALID_FIELD` "No such column 'X' on entity 'Y'" is a query naming a field that is not there].
+fn salesforce_class(status: u16, code: &str, message: &str) -> ErrorClass {
+    let retryable_code = matches!(code, "REQUEST_LIMIT_EXCEEDED" | "UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE" | "INVALID_SESSION_ID")
+        || code.contains("UNABLE_TO_LOCK_ROW");
+    let configuration = matches!(code, "LOGIN_REFUSED" | "INVALID_TYPE" | "API_DISABLED_FOR_ORG" | "API_CURRENTLY_DISABLED")
+        || (code == "INVALID_FIELD" && message.starts_with("No such column"));
+    if configuration {
+        ErrorClass::Configuration
+    } else if status >= 500 || status == 420 || retryable_code { ErrorClass::Retryable } else { ErrorClass::Permanent }
 }
 
 /// The crate's result type.
@@ -130,5 +153,19 @@ mod tests {
         assert!(sap(412, "-2039").is_retryable());
         assert!(!sap(400, "-10").is_retryable());
         assert!(!sap(404, "-2028").is_retryable());
+    }
+
+    #[test]
+    fn a_set_up_that_cannot_work_is_configuration_not_the_record() {
+        let sap = |code: &str, message: &str| Error::Sap { status: 400, code: code.into(), message: message.into() };
+        assert!(sap("-1000", "Property 'U_Nope' is invalid in $select").is_configuration());
+        assert!(!sap("-1000", "Invalid $filter: bad literal").is_configuration());
+        assert!(!sap("-10", "Property 'CardCode' is invalid").is_configuration());
+        let sf = |code: &str, message: &str| Error::Salesforce { status: 400, code: code.into(), message: message.into() };
+        assert!(sf("LOGIN_REFUSED", "invalid_client").is_configuration());
+        assert!(sf("INVALID_FIELD", "No such column 'Nope__c' on entity 'Account'").is_configuration());
+        assert!(!sf("INVALID_FIELD", "Foreign key external ID: C1 not found").is_configuration());
+        assert!(Error::Config("MAPPING_FILE".into()).is_configuration());
+        assert!(!Error::Mapping("unknown product".into()).is_configuration());
     }
 }

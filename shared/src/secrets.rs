@@ -5,7 +5,7 @@
 
 use crate::domain::EpochMillis;
 use crate::error::{Error, Result};
-use crate::ports::{Clock, Secret, SecretStore};
+use crate::ports::{Clock, CredentialSource, Secret, SecretStore};
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use std::collections::{BTreeMap, HashMap};
@@ -71,6 +71,21 @@ impl<S: SecretStore> fmt::Debug for CachedSecrets<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<String> = self.slots.lock().map(|slots| slots.keys().cloned().collect()).unwrap_or_default();
         f.debug_struct("CachedSecrets").field("ttl_millis", &self.ttl_millis).field("names", &names).finish()
+    }
+}
+
+/// One field of a JSON secret in a [`SecretStore`], e.g. `password` of `SAP_SECRET_ID`.
+pub struct SecretField {
+    pub store: Arc<dyn SecretStore>,
+    pub secret_id: String,
+    pub field: String,
+}
+
+#[async_trait]
+impl CredentialSource for SecretField {
+    async fn reread(&self) -> Result<Secret> {
+        let fields = SecretFields::parse(&self.secret_id, &self.store.get(&self.secret_id).await?)?;
+        fields.field(&self.field).cloned()
     }
 }
 

@@ -196,6 +196,7 @@ async fn bad_input_gets_clear_errors_and_never_reaches_sap_or_salesforce() {
             message_id: format!("m{i}"),
             group_id: format!("g{i}"),
             body: body.to_string(),
+            ..Default::default()
         })
         .collect();
     let outcome = stack.writer().process_batch(&batch, clock.now_millis() + 60_000).await;

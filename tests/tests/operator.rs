@@ -369,6 +369,7 @@ async fn a_filtered_or_dry_redrive_leaves_every_other_dead_letter_where_it_was()
         message_id: "m-garbage".into(),
         group_id: "sf:Opportunity:garbage".into(),
         body: "not json".into(),
+        ..Default::default()
     }];
     stack.writer().process_batch(&garbage, clock.now_millis() + 60_000).await;
     assert_eq!(stack.to_sap_dlq.len(), 5);

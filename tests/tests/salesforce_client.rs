@@ -8,7 +8,10 @@ use shared::domain::{CardCode, OrderRef, OrderWriteBack, SalesforceId};
 use shared::flows::f1_orders::opportunity_read;
 use shared::mapping::f1;
 use shared::mapping::file::MappingFile;
-use shared::ports::{OpportunityRead, SalesforceReads, SalesforceUpdates};
+use shared::embedded::EmbeddedSecrets;
+use shared::ports::{CredentialSource, OpportunityRead, SalesforceReads, SalesforceUpdates};
+use shared::secrets::SecretField;
+use std::sync::Arc;
 use shared::salesforce::{SalesforceClient, soql};
 use std::collections::{HashMap, HashSet};
 
@@ -93,7 +96,7 @@ async fn an_expired_token_costs_one_login_and_no_failed_call() {
 }
 
 #[tokio::test]
-async fn wrong_client_credentials_are_a_retryable_login_refusal_naming_the_settings() {
+async fn wrong_client_credentials_are_a_configuration_error_naming_the_settings() {
     let sb = start().await;
     let sf = SalesforceClient::new(config(&sb, "not-the-secret")).unwrap();
     let err = sf.query_all("SELECT Id FROM Account").await.unwrap_err();
@@ -102,9 +105,31 @@ async fn wrong_client_credentials_are_a_retryable_login_refusal_naming_the_setti
             if code == "LOGIN_REFUSED" && message.contains("invalid_client") && message.contains("SF_CLIENT_ID")),
         "{err:?}"
     );
-    // A rotation in progress passes: the record returns to its queue instead of going to the DLQ.
-    assert!(err.is_retryable());
+    // Not the record's fault: the work stays queued (never dead-lettered) and an alarm is raised.
+    assert!(err.is_configuration());
     assert_eq!(calls(&sb, "GET query"), 0);
+}
+
+/// The connected app's secret as `SF_SECRET_ID` holds it, in an embedded secret store.
+fn secret_holding(client_secret: &str) -> Arc<dyn CredentialSource> {
+    let store = EmbeddedSecrets::new().with("b1force/salesforce", &json!({"client_secret": client_secret}).to_string());
+    Arc::new(SecretField { store: Arc::new(store), secret_id: "b1force/salesforce".into(), field: "client_secret".into() })
+}
+
+#[tokio::test]
+async fn a_refused_login_re_reads_the_secret_and_a_rotated_one_logs_in_while_an_unchanged_one_is_believed() {
+    let sb = start().await;
+    // Rotated: the container still holds the old secret, Secrets Manager has the new one.
+    let rotated = SalesforceClient::new(config(&sb, "the-old-secret"))
+        .unwrap()
+        .with_credentials(secret_holding(sandbox::salesforce::CLIENT_SECRET));
+    rotated.query_all("SELECT Id FROM Account").await.expect("logged in with the re-read secret");
+    assert_eq!(rotated.stats().token_requests, 2, "one refused, one with the fresh secret");
+    // Wrong in Secrets Manager too: one re-read, no second token request, a configuration error.
+    let wrong = SalesforceClient::new(config(&sb, "wrong")).unwrap().with_credentials(secret_holding("wrong"));
+    let err = wrong.query_all("SELECT Id FROM Account").await.unwrap_err();
+    assert!(err.is_configuration(), "{err:?}");
+    assert_eq!(wrong.stats().token_requests, 1);
 }
 
 #[tokio::test]

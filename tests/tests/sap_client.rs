@@ -9,7 +9,10 @@ use shared::domain::{
     SapOrderFor,
 };
 use shared::error::Error;
-use shared::ports::SapOrders;
+use shared::embedded::EmbeddedSecrets;
+use shared::ports::{CredentialSource, SapOrders};
+use shared::secrets::SecretField;
+use std::sync::Arc;
 use shared::sap::SapClient;
 use shared::sap::odata::{Filter, Property, Query};
 use shared::sap::schema;
@@ -293,14 +296,35 @@ async fn a_missing_partner_is_created_and_a_racing_duplicate_counts_as_done() {
 }
 
 #[tokio::test]
-async fn a_wrong_password_is_an_sap_401_and_no_session_is_kept() {
+async fn a_wrong_password_is_a_configuration_error_naming_the_401_and_no_session_is_kept() {
     let sap = sandbox().await;
     let mut cfg = config(&sap, 20, None);
     cfg.password = SecretString::from("not-the-password");
     let client = SapClient::new(cfg).unwrap();
     let err = client.get("Items('A00001')").await.unwrap_err();
-    assert!(matches!(&err, Error::Sap { status: 401, .. }), "{err}");
+    assert!(err.is_configuration(), "{err}");
+    assert!(err.to_string().contains("401") && err.to_string().contains("SAP_SECRET_ID"), "{err}");
     assert_eq!(sap.active_sessions(), 0);
+}
+
+/// The password as `SAP_SECRET_ID` holds it, in an embedded secret store.
+fn secret_holding(password: &str) -> Arc<dyn CredentialSource> {
+    let store = EmbeddedSecrets::new().with("b1force/sap", &json!({"password": password}).to_string());
+    Arc::new(SecretField { store: Arc::new(store), secret_id: "b1force/sap".into(), field: "password".into() })
+}
+
+#[tokio::test]
+async fn a_refused_login_re_reads_the_password_and_only_an_unchanged_one_is_taken_for_a_broken_set_up() {
+    let sap = sandbox().await;
+    let mut cfg = config(&sap, 20, None);
+    cfg.password = SecretString::from("the-old-password");
+    let rotated = SapClient::new(cfg.clone()).unwrap().with_credentials(secret_holding(sap.password()));
+    rotated.get("Items('A00001')").await.expect("logged in with the re-read password");
+    assert_eq!(rotated.stats().logins, 2, "one refused, one with the fresh password");
+    // Unchanged in the secret: believed after one re-read, one login only (B1 locks users that keep failing).
+    let wrong = SapClient::new(cfg).unwrap().with_credentials(secret_holding("the-old-password"));
+    assert!(wrong.get("Items('A00001')").await.unwrap_err().is_configuration());
+    assert_eq!(wrong.stats().logins, 1);
 }
 
 #[tokio::test]

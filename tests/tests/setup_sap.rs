@@ -173,7 +173,7 @@ async fn the_password_can_come_from_the_secret_sap_secret_id_names() {
         ("SAP_PASSWORD", "not-the-password".into()),
         ("SAP_SECRET_ID", "b1force/sap".into()),
     ]);
-    let client = sap_client(&secrets, &src).await.unwrap();
+    let client = sap_client(std::sync::Arc::new(secrets), &src).await.unwrap();
     let (result, _) = setup(&client, true).await;
     assert_eq!(result.unwrap().to_create, 7, "logged in with the secret's password");
 }

@@ -68,6 +68,7 @@ fn class_name(class: ErrorClass) -> String {
     match class {
         ErrorClass::Retryable => "retryable".into(),
         ErrorClass::Permanent => "permanent".into(),
+        ErrorClass::Configuration => "configuration".into(),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod objects;
 mod opportunity;
 pub mod polled;
 pub mod queue_id;
+pub mod redelivery;
 pub mod sap_time;
 pub mod state;
 

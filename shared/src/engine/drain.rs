@@ -16,6 +16,8 @@ pub struct DrainStats {
     pub duplicates: u64,
     pub skipped: u64,
     pub dead_lettered: u64,
+    /// Kept queued (returned or requeued) for a configuration error.
+    pub held: u64,
     pub resynced: u64,
     pub written: u64,
 }
@@ -30,6 +32,7 @@ impl DrainStats {
             Disposition::DeadLettered => self.dead_lettered += 1,
             Disposition::Written => self.written += 1,
             Disposition::Resynced { notifications } => self.resynced += *notifications as u64,
+            Disposition::Held | Disposition::Requeued => self.held += 1,
             Disposition::Retry | Disposition::HeldBack => {}
         }
     }

@@ -4,13 +4,14 @@
 //! failing record stands alone and the others went through; a transient failure (5xx, timeout) is
 //! not split, as the same call retried later is the cure.
 //!
-//! Splitting is bounded: a failure shared by every record (a configuration error) would otherwise
+//! A configuration error (a refused login, an unknown field) is every record's and is never split.
+//! Splitting is bounded: a failure shared by every record that does not say so would otherwise
 //! cost two calls per record. Within a budget of failed calls proportional to log₂ of the batch,
 //! enough for a few culprits; parts still failing when it runs out, or when no call succeeded at all,
 //! are *unisolated*: the error is not proven to be theirs, so the caller retries them rather than
 //! dead-lettering.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorClass, Result};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -59,7 +60,7 @@ pub(crate) async fn isolate<T, R>(items: &[T], call: impl AsyncFn(&[T]) -> Resul
             },
             Err(err) => err,
         };
-        if !err.is_retryable() && part.len() > 1 && budget > 0 {
+        if err.class() == ErrorClass::Permanent && part.len() > 1 && budget > 0 {
             budget -= 1;
             let middle = range.start + part.len() / 2;
             // Depth first, left half first: results come back in a stable order.
@@ -138,10 +139,20 @@ mod tests {
     async fn a_failure_shared_by_every_record_is_not_pinned_on_any_within_the_budget() {
         let items: Vec<u32> = (0..1000).collect();
         let calls = AtomicUsize::new(0);
-        let out =
-            isolate(&items, always_failing(&calls, || Error::Config("SAP refused the $select list".into()))).await;
+        let unexplained = || Error::Invalid("every record refused".into());
+        let out = isolate(&items, always_failing(&calls, unexplained)).await;
         assert!(out.iter().all(|o| matches!(o, Isolated::Failed { alone: false, .. })));
         assert_eq!(calls.load(Ordering::Relaxed), 2 * split_budget(1000) + 1);
+    }
+
+    #[tokio::test]
+    async fn a_configuration_error_is_every_records_and_costs_one_call() {
+        let items: Vec<u32> = (0..1000).collect();
+        let calls = AtomicUsize::new(0);
+        let refused = || Error::Config("SAP refused the login".into());
+        let out = isolate(&items, always_failing(&calls, refused)).await;
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
+        assert!(out.iter().all(|o| matches!(o, Isolated::Failed { alone: false, .. })));
     }
 
     #[tokio::test]

@@ -6,7 +6,8 @@
 //! F1–F3 and the GAP_OVERFLOW resync are in [`crate::flows`]; this engine routes each record to one.
 
 use super::fifo::{Processed, batch_item_failures};
-use super::trail::{Delivered, Trail, payload_hash};
+use super::trail::{Delivered, Trail, payload_hash, requeued_copy};
+use crate::domain::redelivery::Afterwards;
 use crate::domain::objects::{WHOLE_OBJECT, salesforce_object};
 use crate::domain::state::Direction;
 use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, Record, RecordKey, SalesforceId};
@@ -28,16 +29,26 @@ pub struct SapWriter {
 }
 
 /// One queue message as the writer sees it (from an SQS event or an embedded queue).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct InboundMessage {
     pub message_id: String,
     pub group_id: String,
     pub body: String,
+    /// For hiding it before a DLQ send (empty when unknown).
+    pub receipt_handle: String,
+    /// `ApproximateReceiveCount` (0 when unknown).
+    pub receive_count: u32,
 }
 
 impl From<&crate::ports::ReceivedMessage> for InboundMessage {
     fn from(m: &crate::ports::ReceivedMessage) -> Self {
-        Self { message_id: m.message_id.clone(), group_id: m.group_id.clone(), body: m.body.clone() }
+        Self {
+            message_id: m.message_id.clone(),
+            group_id: m.group_id.clone(),
+            body: m.body.clone(),
+            receipt_handle: m.receipt_handle.clone(),
+            receive_count: m.receive_count,
+        }
     }
 }
 
@@ -59,6 +70,11 @@ pub enum Disposition {
     Resynced { notifications: usize },
     /// Failed retryably: the message returns after its visibility timeout.
     Retry,
+    /// A configuration error (refused login, unknown field): the message returns, never dead-lettered.
+    Held,
+    /// A configuration error on the message's last attempts: sent again as a fresh message (deleted
+    /// here), so the redrive policy never takes it.
+    Requeued,
     /// Not processed because an earlier message of its group failed in this batch.
     HeldBack,
     /// Failed permanently: audited and moved to the DLQ.
@@ -110,6 +126,8 @@ impl Snapshots {
 
 enum Work {
     Invalid(Error),
+    /// Delivered for the last allowed time without ever being settled: dead-lettered untried.
+    Exhausted { note: Option<Notification>, err: Error },
     Parsed { note: Notification, claim: Result<Claim> },
 }
 
@@ -120,6 +138,9 @@ impl SapWriter {
         let now = self.flows.clock.now_millis();
         let in_progress_until = deadline.max(now + 1);
         let work: Vec<Work> = join_all(batch.iter().map(|m| async move {
+            if let Some(err) = self.flows.settings.deliveries.unsettled_too_often(m.receive_count) {
+                return Work::Exhausted { note: Notification::from_body(&m.body).ok(), err };
+            }
             match Notification::from_body(&m.body).and_then(validate_target) {
                 Err(e) => Work::Invalid(e),
                 Ok(note) => {
@@ -172,7 +193,7 @@ impl SapWriter {
                     } else {
                         self.settle(&batch[i], &work[i], snapshots).await
                     };
-                    broken |= matches!(disposition, Disposition::Retry | Disposition::HeldBack);
+                    broken |= disposition.returns() || disposition == Disposition::Requeued;
                     out.push((i, disposition));
                 }
                 out
@@ -184,7 +205,7 @@ impl SapWriter {
         let failures = batch_item_failures(dispositions.iter().map(|(i, d)| Processed {
             message_id: &batch[*i].message_id,
             group_id: &batch[*i].group_id,
-            succeeded: !matches!(d, Disposition::Retry | Disposition::HeldBack),
+            succeeded: !d.returns(),
         }));
         BatchOutcome {
             failures,
@@ -245,6 +266,7 @@ impl SapWriter {
     async fn settle(&self, message: &InboundMessage, work: &Work, snapshots: &Result<Snapshots>) -> Disposition {
         let (note, claim) = match work {
             Work::Invalid(err) => return self.dead_letter(message, None, err).await,
+            Work::Exhausted { note, err } => return self.dead_letter(message, note.as_ref(), err).await,
             Work::Parsed { note, claim } => (note, claim),
         };
         let span = tracing::info_span!("sap_writer", record = %note.record, correlation_id = %note.correlation_id);
@@ -314,17 +336,28 @@ impl SapWriter {
         }
     }
 
-    /// Retryable → the message returns; permanent → audit, tell the opportunity, DLQ.
+    /// Retryable or configuration → the message returns (on its last attempt: dead-lettered, or for
+    /// configuration requeued fresh); permanent → audit, tell the opportunity, DLQ.
     async fn fail(&self, message: &InboundMessage, note: &Notification, err: &Error, claimed: bool) -> Disposition {
         if claimed {
             // Powertools semantics: a failed attempt deletes its record so the retry runs again.
             self.release_quietly(note).await;
         }
-        if err.class() == ErrorClass::Retryable {
-            tracing::warn!(error = %err, "retryable failure; message returns");
-            self.trail().attempt(note, AuditAction::Retry, Outcome::Retrying, None, Some(err)).await;
-            return Disposition::Retry;
-        }
+        let class = err.class();
+        let err = match self.flows.settings.deliveries.after(class, err, message.receive_count) {
+            Afterwards::DeadLetter(err) => err,
+            Afterwards::Return => return self.keep(note, err, class).await,
+            Afterwards::Requeue => {
+                let copy = requeued_copy(&message.message_id, &message.group_id, &message.body);
+                if let Err(send_err) = self.flows.requeue.send(&[copy]).await {
+                    tracing::error!(error = %send_err, "could not requeue; the message returns instead");
+                    return self.keep(note, err, class).await;
+                }
+                self.keep(note, err, class).await;
+                return Disposition::Requeued;
+            }
+        };
+        let err = &err;
         if claimed
             && note.record.object == "Opportunity"
             && let Ok(id) = SalesforceId::parse(&note.record.id)
@@ -335,7 +368,22 @@ impl SapWriter {
         self.dead_letter(message, Some(note), err).await
     }
 
+    /// Audits a failed attempt whose message stays queued.
+    async fn keep(&self, note: &Notification, err: &Error, class: ErrorClass) -> Disposition {
+        tracing::warn!(error = %err, ?class, "failure; the message stays queued");
+        self.trail().attempt(note, AuditAction::Retry, Outcome::Retrying, None, Some(err)).await;
+        if class == ErrorClass::Configuration { Disposition::Held } else { Disposition::Retry }
+    }
+
+    /// Dead-letters and audits; the message is hidden for `dead_letter_hold_secs` first, so that if
+    /// this invocation dies before SQS deletes it, it returns within the DLQ's deduplication window.
     async fn dead_letter(&self, message: &InboundMessage, note: Option<&Notification>, err: &Error) -> Disposition {
+        let hold = self.flows.settings.dead_letter_hold_secs;
+        if !message.receipt_handle.is_empty()
+            && let Err(e) = self.flows.requeue.release(&message.receipt_handle, hold).await
+        {
+            tracing::warn!(error = %e, "could not hide the message before dead-lettering it");
+        }
         let delivered = Delivered { message_id: &message.message_id, group_id: &message.group_id, body: &message.body };
         if self.trail().dead_letter(&delivered, note, err).await {
             Disposition::DeadLettered
@@ -373,12 +421,19 @@ impl From<Done> for Disposition {
     }
 }
 
+impl Disposition {
+    /// Whether the message goes back to its queue (a `batchItemFailures` entry).
+    pub fn returns(&self) -> bool {
+        matches!(self, Disposition::Retry | Disposition::HeldBack | Disposition::Held)
+    }
+}
+
 fn outcome_of(d: &Disposition) -> Outcome {
     match d {
         Disposition::Created { .. } | Disposition::Linked { .. } => Outcome::Succeeded,
         Disposition::Resynced { .. } | Disposition::Written => Outcome::Succeeded,
         Disposition::Duplicate | Disposition::Skipped => Outcome::Skipped,
-        Disposition::Retry | Disposition::HeldBack => Outcome::Retrying,
+        Disposition::Retry | Disposition::HeldBack | Disposition::Held | Disposition::Requeued => Outcome::Retrying,
         Disposition::DeadLettered => Outcome::DeadLettered,
     }
 }

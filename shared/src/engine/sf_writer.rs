@@ -15,11 +15,12 @@
 //! jittered back-off.
 
 use super::isolate::{Isolated, isolate};
-use super::trail::{Delivered, Trail};
+use super::trail::{Delivered, Trail, requeued_copy};
+use crate::domain::redelivery::{Afterwards, Deliveries};
 use crate::domain::date_of;
 use crate::domain::state::Direction;
 use crate::domain::{BillingContext, CardCode, EpochMillis, Notification, Record, RecordKey, SalesforceId, System};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorClass, Result};
 use crate::mapping::f3;
 use crate::mapping::file::MappingFile;
 use crate::mapping::plan::{self, ENTITY_ORDER, Target, Write};
@@ -43,8 +44,17 @@ pub struct SfWriterSettings {
     pub retry_delay_secs: u32,
     /// After REQUEST_LIMIT_EXCEEDED, messages return after a random delay in this range (seconds).
     pub limit_backoff_secs: (u32, u32),
-    /// A round starts only with this much time left before the deadline.
-    pub round_margin_ms: i64,
+    /// Time kept free at the end of an invocation for settling the last round (audit, deletes).
+    pub settle_margin_ms: i64,
+    /// What one message is assumed to take before a round of this run was timed; later rounds are
+    /// sized by the last round's time per message, so a round ends before the invocation does.
+    pub first_round_ms_per_message: i64,
+    /// The queue's `maxReceiveCount`: the writer settles a message itself before the redrive policy
+    /// would move it unaudited ([`Deliveries`]).
+    pub deliveries: Deliveries,
+    /// A message is hidden this long before it is sent to the DLQ, so that an invocation dying before
+    /// the delete hands it back within the DLQ's 5-minute deduplication window (the resend is dropped).
+    pub dead_letter_hold_secs: u32,
 }
 
 impl Default for SfWriterSettings {
@@ -54,7 +64,10 @@ impl Default for SfWriterSettings {
             min_headroom: 0.1,
             retry_delay_secs: 60,
             limit_backoff_secs: (300, 900),
-            round_margin_ms: 30_000,
+            settle_margin_ms: 15_000,
+            first_round_ms_per_message: 100,
+            deliveries: Deliveries::default(),
+            dead_letter_hold_secs: 120,
         }
     }
 }
@@ -73,6 +86,9 @@ pub struct SfWriter {
     pub mapping: Arc<MappingFile>,
     pub clock: Arc<dyn Clock>,
     pub settings: SfWriterSettings,
+    /// The configuration error the last round of this container stopped at: the next run first
+    /// tries one message instead of a whole round, so an unfixed set-up burns one receive count.
+    pub(crate) fault: std::sync::Mutex<Option<Arc<Error>>>,
 }
 
 /// Why a run ended.
@@ -88,6 +104,9 @@ pub enum Stop {
     RequestLimit,
     /// Too little time was left for another round.
     Deadline,
+    /// A configuration error (refused login, unknown field): the round's records are kept queued and
+    /// the next run tries one message first.
+    Configuration { code: String, error: String },
 }
 
 /// What one run did.
@@ -100,6 +119,8 @@ pub struct WriterRun {
     pub skipped: u64,
     pub retried: u64,
     pub dead_lettered: u64,
+    /// Records kept queued for a configuration error (never dead-lettered).
+    pub held: u64,
     pub stopped: Stop,
     /// Per SAP invoice written: milliseconds from its change in SAP (the notification's
     /// `changed_at`) to its Salesforce write. For the invocation's metrics, not its result.
@@ -113,6 +134,8 @@ enum Verdict {
     Done { action: AuditAction, outcome: Outcome, target: Option<String> },
     Retry { err: Arc<Error>, delay_secs: u32 },
     Dead { err: Arc<Error> },
+    /// A configuration error: kept queued, never dead-lettered.
+    Held { err: Arc<Error> },
 }
 
 /// One SAP record of a round and its writes.
@@ -146,8 +169,12 @@ impl SfWriter {
     pub async fn run(&self, deadline: EpochMillis) -> Result<WriterRun> {
         let mut run = WriterRun::default();
         let mut probed = false;
+        let mut ms_per_message = self.settings.first_round_ms_per_message.max(1);
+        let mut probing = self.fault.lock().unwrap_or_else(|p| p.into_inner()).is_some();
         loop {
-            if self.clock.now_millis() + self.settings.round_margin_ms > deadline {
+            let started = self.clock.now_millis();
+            let size = self.round_size(deadline - started, ms_per_message, probing);
+            if size == 0 {
                 run.stopped = Stop::Deadline;
                 break;
             }
@@ -156,18 +183,31 @@ impl SfWriter {
                 run.stopped = Stop::Budget { used, max };
                 break;
             }
-            let received = self.receive_round().await?;
+            let received = self.receive_round(size).await?;
             if received.is_empty() {
                 break;
             }
             run.rounds += 1;
             run.messages += received.len() as u64;
             let (settled, limit_hit) = self.process_round(&received).await;
+            let fault = settled.iter().find_map(|(_, verdict)| match verdict {
+                Verdict::Held { err } => Some(err.clone()),
+                _ => None,
+            });
             let mut done = Vec::with_capacity(received.len());
             for (message, (note, verdict)) in received.iter().zip(settled) {
                 done.extend(self.settle(message, note.as_ref(), verdict, &mut run).await?);
             }
             self.queue.delete_many(&done).await?;
+            let elapsed = self.clock.now_millis() - started;
+            ms_per_message = (elapsed / received.len() as i64).max(1);
+            *self.fault.lock().unwrap_or_else(|p| p.into_inner()) = fault.clone();
+            if let Some(err) = fault {
+                tracing::error!(error = %err, "configuration error; the work stays queued until the set-up is fixed");
+                run.stopped = Stop::Configuration { code: err.code(), error: err.to_string() };
+                break;
+            }
+            probing = false;
             if limit_hit {
                 run.stopped = Stop::RequestLimit;
                 break;
@@ -180,6 +220,7 @@ impl SfWriter {
             skipped = run.skipped,
             retried = run.retried,
             dead_lettered = run.dead_lettered,
+            held = run.held,
             "sf-writer run done"
         );
         Ok(run)
@@ -206,10 +247,18 @@ impl SfWriter {
         }
     }
 
-    async fn receive_round(&self) -> Result<Vec<ReceivedMessage>> {
+    /// Messages the next round may take: as many as the time left fits at the last round's pace,
+    /// at most `round_size`, one while a configuration error is unresolved.
+    fn round_size(&self, time_left_ms: i64, ms_per_message: i64, probing: bool) -> usize {
+        let fits = (time_left_ms - self.settings.settle_margin_ms).max(0) / ms_per_message.max(1);
+        let wanted = if probing { 1 } else { self.settings.round_size };
+        wanted.min(usize::try_from(fits).unwrap_or(usize::MAX))
+    }
+
+    async fn receive_round(&self, size: usize) -> Result<Vec<ReceivedMessage>> {
         let mut round = Vec::new();
-        while round.len() < self.settings.round_size {
-            let batch = self.queue.receive((self.settings.round_size - round.len()).min(10)).await?;
+        while round.len() < size {
+            let batch = self.queue.receive((size - round.len()).min(10)).await?;
             if batch.is_empty() {
                 break;
             }
@@ -226,7 +275,12 @@ impl SfWriter {
             .iter()
             .enumerate()
             .map(|(i, m)| match parse(&m.body) {
-                Ok(note) => Some(note),
+                Ok(note) => {
+                    if let Some(err) = self.settings.deliveries.unsettled_too_often(m.receive_count) {
+                        verdicts[i] = Some(Verdict::Dead { err: Arc::new(err) });
+                    }
+                    Some(note)
+                }
                 Err(err) => {
                     verdicts[i] = Some(Verdict::Dead { err: Arc::new(err) });
                     None
@@ -236,7 +290,7 @@ impl SfWriter {
         let mut pending: Vec<Pending> = Vec::new();
         for entity in ENTITY_ORDER {
             let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-            for (i, note) in notes.iter().enumerate() {
+            for (i, note) in notes.iter().enumerate().filter(|(i, _)| verdicts[*i].is_none()) {
                 if let Some(note) = note.as_ref().filter(|n| n.record.object == entity) {
                     by_key.entry(note.record.id.as_str()).or_default().push(i);
                 }
@@ -322,7 +376,7 @@ impl SfWriter {
                 }
                 Ok(writes) => writes,
                 Err(err) => {
-                    out.push(Prepared::Verdict(Verdict::Dead { err: Arc::new(err) }));
+                    out.push(Prepared::Verdict(self.failure(Arc::new(err))));
                     continue;
                 }
             };
@@ -561,10 +615,10 @@ impl SfWriter {
         }
     }
 
-    /// A failure shared with other records of a call: the record's own when it was isolated (or
-    /// retrying would help anyway); otherwise not proven to be the record's, so it is retried.
+    /// A failure shared with other records of a call: the record's own when it was isolated (or it
+    /// is not a permanent one); otherwise not proven to be the record's, so it is retried.
     fn isolated_failure(&self, err: Arc<Error>, alone: bool) -> Verdict {
-        if alone || err.is_retryable() {
+        if alone || err.class() != ErrorClass::Permanent {
             self.failure(err)
         } else {
             Verdict::Retry { err, delay_secs: self.settings.retry_delay_secs }
@@ -572,10 +626,10 @@ impl SfWriter {
     }
 
     fn failure(&self, err: Arc<Error>) -> Verdict {
-        if err.is_retryable() || waits_for_parent(&err) {
-            Verdict::Retry { err, delay_secs: self.settings.retry_delay_secs }
-        } else {
-            Verdict::Dead { err }
+        match err.class() {
+            ErrorClass::Configuration => Verdict::Held { err },
+            ErrorClass::Permanent if !waits_for_parent(&err) => Verdict::Dead { err },
+            _ => Verdict::Retry { err, delay_secs: self.settings.retry_delay_secs },
         }
     }
 
@@ -627,24 +681,71 @@ impl SfWriter {
                 Ok(Some(message.receipt_handle.clone()))
             }
             Verdict::Retry { err, delay_secs } => {
-                tracing::debug!(error = %err, delay_secs, "retryable failure; message returns later");
-                if let Some(note) = note {
-                    trail.attempt(note, AuditAction::Retry, Outcome::Retrying, None, Some(&err)).await;
-                }
-                run.retried += 1;
-                self.queue.release(&message.receipt_handle, delay_secs).await.map(|()| None)
+                self.settle_failure(&trail, message, note, ErrorClass::Retryable, &err, delay_secs, run).await
             }
-            Verdict::Dead { err } => {
-                let delivered =
-                    Delivered { message_id: &message.message_id, group_id: &message.group_id, body: &message.body };
-                if trail.dead_letter(&delivered, note, &err).await {
-                    run.dead_lettered += 1;
-                    Ok(Some(message.receipt_handle.clone()))
-                } else {
-                    run.retried += 1;
-                    self.queue.release(&message.receipt_handle, self.settings.retry_delay_secs).await.map(|()| None)
-                }
+            Verdict::Held { err } => {
+                let delay = self.settings.retry_delay_secs;
+                self.settle_failure(&trail, message, note, ErrorClass::Configuration, &err, delay, run).await
             }
+            Verdict::Dead { err } => self.dead_letter(&trail, message, note, &err, run).await,
+        }
+    }
+
+    /// A failed attempt: returned after `delay_secs`, or on its last attempt dead-lettered (a record
+    /// failure) or requeued as a fresh message (configuration: never dead-lettered).
+    #[allow(clippy::too_many_arguments)]
+    async fn settle_failure(
+        &self,
+        trail: &Trail<'_>,
+        message: &ReceivedMessage,
+        note: Option<&Notification>,
+        class: ErrorClass,
+        err: &Error,
+        delay_secs: u32,
+        run: &mut WriterRun,
+    ) -> Result<Option<String>> {
+        let afterwards = self.settings.deliveries.after(class, err, message.receive_count);
+        if let Afterwards::DeadLetter(err) = afterwards {
+            return self.dead_letter(trail, message, note, &err, run).await;
+        }
+        tracing::debug!(error = %err, delay_secs, ?class, "message kept for a later attempt");
+        if let Some(note) = note {
+            trail.attempt(note, AuditAction::Retry, Outcome::Retrying, None, Some(err)).await;
+        }
+        match class {
+            ErrorClass::Configuration => run.held += 1,
+            _ => run.retried += 1,
+        }
+        if let Afterwards::Requeue = afterwards {
+            let copy = requeued_copy(&message.message_id, &message.group_id, &message.body);
+            match self.queue.send(&[copy]).await {
+                Ok(()) => return Ok(Some(message.receipt_handle.clone())),
+                Err(send_err) => tracing::error!(error = %send_err, "could not requeue; the message returns instead"),
+            }
+        }
+        self.queue.release(&message.receipt_handle, delay_secs).await.map(|()| None)
+    }
+
+    /// Audits and dead-letters a message, deleting it at once. It is hidden for
+    /// `dead_letter_hold_secs` first: if the invocation dies between the DLQ send and the delete, it
+    /// returns inside the DLQ's deduplication window and its second send is dropped there.
+    async fn dead_letter(
+        &self,
+        trail: &Trail<'_>,
+        message: &ReceivedMessage,
+        note: Option<&Notification>,
+        err: &Error,
+        run: &mut WriterRun,
+    ) -> Result<Option<String>> {
+        self.queue.release(&message.receipt_handle, self.settings.dead_letter_hold_secs).await?;
+        let delivered = Delivered { message_id: &message.message_id, group_id: &message.group_id, body: &message.body };
+        if trail.dead_letter(&delivered, note, err).await {
+            run.dead_lettered += 1;
+            self.queue.delete(&message.receipt_handle).await?;
+            Ok(None)
+        } else {
+            run.retried += 1;
+            self.queue.release(&message.receipt_handle, self.settings.retry_delay_secs).await.map(|()| None)
         }
     }
 }

@@ -110,6 +110,16 @@ fn dead_letter_dedup_id(message: &Delivered<'_>) -> String {
     format!("dlq-{}", &digest(identity.as_bytes())[..60])
 }
 
+/// A fresh copy of a delivered message for [`Afterwards::Requeue`]: same group and body. Its dedup id
+/// is derived from the delivered message, so a copy sent twice (the delete after it failed) is one.
+pub(crate) fn requeued_copy(message_id: &str, group_id: &str, body: &str) -> OutgoingMessage {
+    OutgoingMessage {
+        group_id: group_id.to_string(),
+        dedup_id: format!("requeued-{}", &digest(message_id.as_bytes())[..54]),
+        body: body.to_string(),
+    }
+}
+
 /// The idempotency payload hash: the change itself, not who delivered it.
 pub(crate) fn payload_hash(note: &Notification) -> String {
     digest(format!("{}|{}|{}|{}", note.record, note.reason, note.source_version, note.changed_at).as_bytes())
@@ -121,6 +131,15 @@ mod tests {
     use crate::domain::{RecordKey, System};
     use crate::embedded::{EmbeddedAudit, EmbeddedQueue, EmbeddedQueueOptions, ManualClock};
     use std::sync::Arc;
+
+    #[test]
+    fn a_requeued_copy_keeps_group_and_body_and_has_one_dedup_id_per_delivered_message() {
+        let a = requeued_copy("m-1", "sap:Invoices:7", "{}");
+        assert_eq!((a.group_id.as_str(), a.body.as_str()), ("sap:Invoices:7", "{}"));
+        assert_eq!(a.dedup_id, requeued_copy("m-1", "g", "b").dedup_id);
+        assert_ne!(a.dedup_id, requeued_copy("m-2", "g", "b").dedup_id);
+        assert!(a.dedup_id.len() <= 128);
+    }
 
     #[tokio::test]
     async fn a_redriven_message_that_fails_again_reaches_the_dlq_again_and_a_repeat_of_one_delivery_does_not() {

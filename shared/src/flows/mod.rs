@@ -29,11 +29,23 @@ pub struct WriterSettings {
     pub card_code_prefix: String,
     /// How long a COMPLETED idempotency record keeps duplicates out.
     pub completed_ttl_secs: i64,
+    /// `to-sap.fifo`'s `maxReceiveCount`: the writer settles a message itself before the redrive
+    /// policy would move it unaudited.
+    pub deliveries: crate::domain::redelivery::Deliveries,
+    /// A message is hidden this long before its DLQ send (longer than an invocation, shorter than the
+    /// DLQ's 5-minute deduplication window), so a second send after a crash is dropped there.
+    pub dead_letter_hold_secs: u32,
 }
 
 impl Default for WriterSettings {
     fn default() -> Self {
-        Self { auto_create_customers: true, card_code_prefix: "SF".into(), completed_ttl_secs: 7 * 24 * 3600 }
+        Self {
+            auto_create_customers: true,
+            card_code_prefix: "SF".into(),
+            completed_ttl_secs: 7 * 24 * 3600,
+            deliveries: Default::default(),
+            dead_letter_hold_secs: 120,
+        }
     }
 }
 

@@ -302,6 +302,20 @@ impl AuditEntry {
 pub type Secret = secrecy::SecretString;
 
 /// Secrets by name.
+/// Where a client's credential comes from, read again when a login with the one in hand is refused:
+/// a rotated secret must not be taken for a broken set-up before it was read afresh.
+#[async_trait]
+pub trait CredentialSource: Send + Sync {
+    /// The credential as the store holds it now (never a cached copy).
+    async fn reread(&self) -> Result<Secret>;
+}
+
+/// Whether two credentials differ (compared without either reaching a log line).
+pub fn credential_changed(held: &Secret, fresh: &Secret) -> bool {
+    use secrecy::ExposeSecret;
+    held.expose_secret() != fresh.expose_secret()
+}
+
 #[async_trait]
 pub trait SecretStore: Send + Sync {
     async fn get(&self, name: &str) -> Result<Secret>;

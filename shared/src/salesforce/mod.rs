@@ -20,6 +20,7 @@ pub use wire::{RecordError, RecordResult, UpsertResult, error_from_body, parse_l
 use crate::config::SalesforceConfig;
 use crate::domain::{CardCode, EpochMillis, OpportunitySnapshot, Record, SalesforceId};
 use crate::error::{Error, Result};
+use crate::ports::CredentialSource;
 use crate::ports::{OpportunityRead, RecordQuery, SalesforceReads, SalesforceUpdates};
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
@@ -63,6 +64,9 @@ pub struct SalesforceClient {
 struct Inner {
     http: reqwest::Client,
     cfg: SalesforceConfig,
+    /// The connected app's secret; replaced when a refused login made us re-read a rotated secret.
+    client_secret: RwLock<SecretString>,
+    credentials: Option<Arc<dyn CredentialSource>>,
     session: RwLock<Option<Arc<Session>>>,
     /// Serializes logins so a burst of 401s causes one token request.
     login: tokio::sync::Mutex<u64>,
@@ -107,6 +111,8 @@ impl SalesforceClient {
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
+                client_secret: RwLock::new(cfg.client_secret.clone()),
+                credentials: None,
                 cfg,
                 session: RwLock::new(None),
                 login: tokio::sync::Mutex::new(0),
@@ -118,6 +124,15 @@ impl SalesforceClient {
             }),
             query_batch_size: None,
         })
+    }
+
+    /// The same client, re-reading the connected app's secret from `source` when Salesforce refuses
+    /// the login (a rotated secret) before it reports the refusal as configuration. Call before first use.
+    pub fn with_credentials(mut self, source: Arc<dyn CredentialSource>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.credentials = Some(source);
+        }
+        self
     }
 
     /// The same client asking for query pages of `size` records (`Sforce-Query-Options: batchSize`, 200–2000).
@@ -162,17 +177,42 @@ impl SalesforceClient {
             return Ok(current);
         }
         *generation += 1;
-        let session = Arc::new(self.request_token(*generation).await?);
+        let session = match self.request_token(*generation).await {
+            Err(Error::Salesforce { code, .. }) if code == LOGIN_REFUSED && self.reread_secret().await => {
+                self.request_token(*generation).await?
+            }
+            other => other?,
+        };
+        let session = Arc::new(session);
         *self.inner.session.write().unwrap_or_else(|e| e.into_inner()) = Some(session.clone());
         Ok(session)
     }
 
+    /// True when the connected app's secret was read again and had changed (now in use).
+    async fn reread_secret(&self) -> bool {
+        let Some(source) = self.inner.credentials.as_ref() else { return false };
+        let held = self.inner.client_secret.read().unwrap_or_else(|e| e.into_inner()).clone();
+        match source.reread().await {
+            Ok(fresh) if crate::ports::credential_changed(&held, &fresh) => {
+                tracing::info!("Salesforce refused the login; the secret had changed, logging in with the new one");
+                *self.inner.client_secret.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+                true
+            }
+            Ok(_) => false,
+            Err(err) => {
+                tracing::warn!(error = %err, "Salesforce refused the login and the secret could not be read again");
+                false
+            }
+        }
+    }
+
     async fn request_token(&self, generation: u64) -> Result<Session> {
         let cfg = &self.inner.cfg;
+        let client_secret = self.inner.client_secret.read().unwrap_or_else(|e| e.into_inner()).clone();
         let form = [
             ("grant_type", "client_credentials"),
             ("client_id", cfg.client_id.as_str()),
-            ("client_secret", cfg.client_secret.expose_secret()),
+            ("client_secret", client_secret.expose_secret()),
         ];
         self.inner.token_requests.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(login_url = %cfg.login_url, "requesting a Salesforce access token");
@@ -189,8 +229,8 @@ impl SalesforceClient {
         let body = response.bytes().await.map_err(|e| crate::http::transport(SYSTEM, e))?;
         if !(200..300).contains(&status) {
             return Err(match error_from_body(status, &body) {
-                // Retryable: during a secret rotation the refusal passes, so the records return to their
-                // queue (and reach the DLQ only if it lasts past maxReceiveCount) instead of being parked.
+                // Configuration (see `error::salesforce_class`): the secret was re-read before this is
+                // believed, and the work stays queued until an operator fixes the app.
                 Error::Salesforce { status, code, message } if status < 500 => Error::Salesforce {
                     status,
                     code: LOGIN_REFUSED.into(),

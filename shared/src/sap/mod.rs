@@ -20,6 +20,7 @@ pub use rows::{KEYS_PER_READ, MAX_REQUEST_LINE};
 
 use crate::config::SapConfig;
 use crate::error::{Error, Result};
+use crate::ports::CredentialSource;
 use odata::{Filter, Property, Query};
 use rand::Rng;
 use reqwest::Method;
@@ -58,7 +59,9 @@ struct Inner {
     root: Url,
     company_db: String,
     user: String,
-    password: SecretString,
+    /// Replaced when a refused login made us re-read a rotated secret.
+    password: RwLock<SecretString>,
+    credentials: Option<Arc<dyn CredentialSource>>,
     page_size: u32,
     order_reference_udf: Option<Property>,
     session: RwLock<Option<Arc<Session>>>,
@@ -99,7 +102,8 @@ impl SapClient {
                 root,
                 company_db: cfg.company_db,
                 user: cfg.user,
-                password: cfg.password,
+                password: RwLock::new(cfg.password),
+                credentials: None,
                 page_size: cfg.page_size.max(1),
                 order_reference_udf,
                 session: RwLock::new(None),
@@ -109,6 +113,15 @@ impl SapClient {
                 requests: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// The same client, re-reading its password from `source` when SAP refuses a login (a rotated
+    /// secret) before it reports the refusal as a configuration error. Call before first use.
+    pub fn with_credentials(mut self, source: Arc<dyn CredentialSource>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.credentials = Some(source);
+        }
+        self
     }
 
     /// Logins and requests sent so far.
@@ -300,24 +313,37 @@ impl SapClient {
     /// POST /Login; the session id comes from the body, ROUTEID from Set-Cookie (no cookie jar:
     /// `B1SESSION=...;HttpOnly;` is dropped by some jars).
     async fn login(&self) -> Result<Session> {
-        let body = json!({
-            "CompanyDB": self.inner.company_db,
-            "UserName": self.inner.user,
-            "Password": self.inner.password.expose_secret(),
-        });
         let url = self.url("Login")?;
         let mut failures = 0;
+        let mut reread = false;
         let reply = loop {
+            let password = self.inner.password.read().unwrap_or_else(|p| p.into_inner()).clone();
+            let body = json!({
+                "CompanyDB": self.inner.company_db,
+                "UserName": self.inner.user,
+                "Password": password.expose_secret(),
+            });
             let err = match self.send(Method::POST, url.clone(), Some(&body), None, None).await {
                 Ok(Ok(reply)) => break reply,
                 Ok(Err(err)) | Err(err) => err,
             };
             let transient = matches!(&err, Error::Transport { .. } | Error::Sap { status: 500.., .. });
-            if !transient || failures >= READ_RETRIES {
+            if transient && failures < READ_RETRIES {
+                failures += 1;
+                backoff().await;
+                continue;
+            }
+            if transient {
                 return Err(err);
             }
-            failures += 1;
-            backoff().await;
+            // Refused: believe it only once the secret was read again and had not changed.
+            if !std::mem::replace(&mut reread, true)
+                && let Some(fresh) = self.reread_password(&password).await
+            {
+                *self.inner.password.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+                continue;
+            }
+            return Err(login_refused(&err));
         };
         let session_id = parse_json(&reply)?
             .get("SessionId")
@@ -333,6 +359,22 @@ impl SapClient {
         let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::debug!(generation, "SAP login succeeded");
         Ok(Session { cookie: SecretString::from(cookie), generation })
+    }
+
+    /// The password as the secret holds it now, when that differs from `held` (it was rotated).
+    async fn reread_password(&self, held: &SecretString) -> Option<SecretString> {
+        let source = self.inner.credentials.as_ref()?;
+        match source.reread().await {
+            Ok(fresh) if crate::ports::credential_changed(held, &fresh) => {
+                tracing::info!("SAP refused the login; the secret had changed, logging in with the new one");
+                Some(fresh)
+            }
+            Ok(_) => None,
+            Err(err) => {
+                tracing::warn!(error = %err, "SAP refused the login and the secret could not be read again");
+                None
+            }
+        }
     }
 
     /// One HTTP exchange. Outer error: transport; inner error: a non-2xx reply.
@@ -396,6 +438,14 @@ fn route_id(headers: &HeaderMap) -> Option<String> {
 fn entity_of(url: &Url, root: &Url) -> String {
     let path = url.path().strip_prefix(root.path()).unwrap_or(url.path());
     path.split(['(', '/', '?']).next().unwrap_or_default().to_string()
+}
+
+/// SAP refused the credentials themselves (`401` "Fail to get DB Credentials from SLD", a locked
+/// user, an unknown company): no record can be written until an operator fixes the set-up.
+fn login_refused(err: &Error) -> Error {
+    Error::Config(format!(
+        "SAP refused the login ({err}); check SAP_USER, SAP_COMPANY_DB and the password in SAP_SECRET_ID"
+    ))
 }
 
 fn parse_json(reply: &Reply) -> Result<Value> {

@@ -37,6 +37,7 @@ fn class_name(class: ErrorClass) -> &'static str {
     match class {
         ErrorClass::Retryable => "retryable",
         ErrorClass::Permanent => "permanent",
+        ErrorClass::Configuration => "configuration",
     }
 }
 
@@ -69,11 +70,18 @@ impl Metrics {
         }
     }
 
-    /// `RecordsFailed`, in total and per error class.
+    /// `RecordsFailed`, in total and per error class (configuration errors are counted by
+    /// [`Metrics::configuration`]).
     fn failed(self, retryable: u64, permanent: u64) -> Self {
         self.count("RecordsFailed", retryable + permanent)
             .breakdown("ErrorClass", class_name(ErrorClass::Retryable), "RecordsFailed", retryable)
             .breakdown("ErrorClass", class_name(ErrorClass::Permanent), "RecordsFailed", permanent)
+    }
+
+    /// `ConfigurationError`: records kept queued because the set-up is wrong (a refused login, an
+    /// unknown field); any at all raises the `ConfigurationErrorAlarm`.
+    fn configuration(self, held: u64) -> Self {
+        self.count("ConfigurationError", held)
     }
 
     /// A delivery into sf-receiver or sap-webhook.
@@ -83,6 +91,7 @@ impl Metrics {
             .count("RecordsOut", tally.enqueued)
             .count("RecordsDropped", tally.dropped)
             .failed(failed(ErrorClass::Retryable), failed(ErrorClass::Permanent))
+            .configuration(failed(ErrorClass::Configuration))
     }
 }
 
@@ -113,7 +122,7 @@ pub fn sap_writer(
         .iter()
         .filter_map(|m| Notification::from_body(&m.body).ok().map(|note| (m.message_id.as_str(), note)))
         .collect();
-    let (mut written, mut retryable, mut dead) = (0, 0, 0);
+    let (mut written, mut retryable, mut dead, mut held) = (0, 0, 0, 0);
     let (mut converted, mut not_converted, mut ages) = (0, 0, Vec::new());
     for (message_id, disposition) in &outcome.dispositions {
         let opportunity = notes.get(message_id.as_str()).filter(|n| n.record.object == "Opportunity");
@@ -135,6 +144,7 @@ pub fn sap_writer(
                 dead += 1;
                 not_converted += u64::from(opportunity.is_some());
             }
+            Disposition::Held | Disposition::Requeued => held += 1,
         }
     }
     let metrics = Metrics::new(NAMESPACE, "sap-writer")
@@ -142,6 +152,7 @@ pub fn sap_writer(
         .count("RecordsOut", written)
         .failed(retryable, dead)
         .count("RecordsDeadLettered", dead)
+        .configuration(held)
         .count("OrderConversionSucceeded", converted)
         .count("OrderConversionFailed", not_converted)
         .seconds("OrderAgeSeconds", &ages)
@@ -195,6 +206,7 @@ pub fn sf_writer(run: &WriterRun, usage: Option<(u64, u64)>, calls: ApiCalls) ->
         .count("RecordsSkipped", run.skipped)
         .count("RecordsRetried", run.retried)
         .count("RecordsDeadLettered", run.dead_lettered)
+        .configuration(run.held)
         .count("BudgetStops", u64::from(budget_stop))
         .seconds("InvoiceSyncLagSeconds", &lag)
         .api_calls(calls)
@@ -243,7 +255,7 @@ mod samples {
             source_version: format!("v-{id}"),
             correlation_id: format!("corr-{id}"),
         };
-        InboundMessage { message_id: id.into(), group_id: note.group_id(), body: note.to_body() }
+        InboundMessage { message_id: id.into(), group_id: note.group_id(), body: note.to_body(), ..Default::default() }
     }
 
     pub fn all(now: EpochMillis) -> Vec<Metrics> {
@@ -252,7 +264,8 @@ mod samples {
             message("m1", "Opportunity", "006000000000001AAA", now - 42_000),
             message("m2", "Opportunity", "006000000000002AAA", now - 5_000),
             message("m3", "Account", "001000000000003AAA", now - 1_000),
-            InboundMessage { message_id: "m4".into(), group_id: "g".into(), body: "not json".into() },
+            InboundMessage { message_id: "m4".into(), group_id: "g".into(), body: "not json".into(), ..Default::default() },
+            message("m5", "Account", "001000000000005AAA", now - 2_000),
         ];
         let outcome = BatchOutcome {
             failures: vec!["m2".into()],
@@ -261,6 +274,7 @@ mod samples {
                 ("m2".into(), Disposition::Retry),
                 ("m3".into(), Disposition::Written),
                 ("m4".into(), Disposition::DeadLettered),
+                ("m5".into(), Disposition::Held),
             ],
         };
         let run = WriterRun {
@@ -270,6 +284,7 @@ mod samples {
             skipped: 5,
             retried: 3,
             dead_lettered: 2,
+            held: 1,
             stopped: Stop::Budget { used: 9_500, max: 10_000 },
             invoice_sync_lag_ms: (0..150).map(|i| i * 1_000).collect(),
         };
@@ -348,7 +363,9 @@ mod tests {
     fn the_sap_writer_counts_conversions_failures_by_class_and_the_new_orders_age() {
         let all = samples::all(NOW);
         let m = &all[2];
-        assert_eq!(m.value("RecordsIn"), Some(&[4.0][..]));
+        assert_eq!(m.value("RecordsIn"), Some(&[5.0][..]));
+        // The account held for a configuration error is no record failure: it raises its own alarm.
+        assert_eq!(m.value("ConfigurationError"), Some(&[1.0][..]));
         assert_eq!(m.value("RecordsOut"), Some(&[2.0][..]));
         assert_eq!(m.value("RecordsFailed"), Some(&[2.0][..]));
         assert_eq!(m.breakdown_value("ErrorClass", "retryable", "RecordsFailed"), Some(1.0));

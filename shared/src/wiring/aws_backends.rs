@@ -24,14 +24,14 @@ pub struct AwsBackends<'a> {
 impl<'a> AwsBackends<'a> {
     /// Builds the SAP client, reading its secret from Secrets Manager (once per container).
     pub async fn connect(sdk: &aws_config::SdkConfig, src: &'a dyn Source) -> Result<Self> {
-        let sap = Arc::new(sap_client(&Self::secrets(sdk), src).await?);
+        let sap = Arc::new(sap_client(Arc::new(Self::secrets(sdk)), src).await?);
         Ok(Self { sdk: sdk.clone(), src, sap, salesforce: None })
     }
 
     /// Adds the Salesforce client (the writers, the reconciler). A separate step, so that functions
     /// that never reach Salesforce do not link its client at all.
     pub async fn with_salesforce(mut self) -> Result<Self> {
-        self.salesforce = Some(Arc::new(salesforce_client(&Self::secrets(&self.sdk), self.src).await?));
+        self.salesforce = Some(Arc::new(salesforce_client(Arc::new(Self::secrets(&self.sdk)), self.src).await?));
         Ok(self)
     }
 

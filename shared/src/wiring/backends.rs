@@ -96,6 +96,7 @@ pub fn sf_writer<B: Backends + ?Sized>(backends: &B, settings: SfWriterSettings)
         mapping: backends.mapping()?,
         clock: backends.clock(),
         settings,
+        fault: Default::default(),
     })
 }
 

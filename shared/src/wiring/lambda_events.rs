@@ -9,7 +9,9 @@ pub fn from_sqs(event: aws_lambda_events::sqs::SqsEvent) -> Vec<InboundMessage> 
         .into_iter()
         .map(|r| InboundMessage {
             group_id: r.attributes.get("MessageGroupId").cloned().unwrap_or_default(),
+            receive_count: r.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(0),
             message_id: r.message_id.unwrap_or_default(),
+            receipt_handle: r.receipt_handle.unwrap_or_default(),
             body: r.body.unwrap_or_default(),
         })
         .collect()

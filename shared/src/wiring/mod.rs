@@ -13,6 +13,7 @@ use crate::config::{SalesforceConfig, SapConfig, Source, required};
 use crate::domain::SalesforceId;
 use crate::engine::lookup::Lookups;
 use crate::engine::poller::{Poller, PollerSettings};
+use crate::domain::redelivery::Deliveries;
 use crate::engine::sap_webhook::B1Webhook;
 use crate::engine::sap_writer::SapWriter;
 use crate::engine::sf_writer::{SfWriter, SfWriterSettings};
@@ -22,7 +23,8 @@ use crate::mapping::file::MappingFile;
 use crate::ports::{SecretStore, SystemClock};
 use crate::salesforce::SalesforceClient;
 use crate::sap::SapClient;
-use crate::secrets::{CachedSecrets, SecretFields};
+use crate::ports::CredentialSource;
+use crate::secrets::{CachedSecrets, SecretField, SecretFields};
 use crate::telemetry::functions::ApiCalls;
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
@@ -56,8 +58,9 @@ fn expose(fields: &Option<SecretFields>, field: &str, setting: &str, into: &mut 
 
 /// The SAP client from `SAP_*` settings; with `SAP_SECRET_ID`, its secret's password wins over
 /// `SAP_PASSWORD` and its `ca_bundle_pem` is used when `SAP_CA_BUNDLE` is not set.
-pub async fn sap_client(secrets: &dyn SecretStore, src: &dyn Source) -> Result<SapClient> {
-    let sap_secret = secret_fields(secrets, src, "SAP_SECRET_ID").await?;
+/// A refused login re-reads the secret's password before it is believed (a rotation).
+pub async fn sap_client(secrets: Arc<dyn SecretStore>, src: &dyn Source) -> Result<SapClient> {
+    let sap_secret = secret_fields(secrets.as_ref(), src, "SAP_SECRET_ID").await?;
     let mut fetched = HashMap::new();
     expose(&sap_secret, "password", "SAP_PASSWORD", &mut fetched);
     let mut config = SapConfig::from_source(&Layered { secrets: fetched, base: src })?;
@@ -67,7 +70,22 @@ pub async fn sap_client(secrets: &dyn SecretStore, src: &dyn Source) -> Result<S
             .and_then(|f| f.optional("ca_bundle_pem"))
             .map(|pem| pem.expose_secret().as_bytes().to_vec());
     }
-    SapClient::new(config)
+    let client = SapClient::new(config)?;
+    Ok(match credential(secrets, src, "SAP_SECRET_ID", "password") {
+        Some(source) => client.with_credentials(source),
+        None => client,
+    })
+}
+
+/// The secret field a client re-reads after a refused login, when its settings name a secret.
+fn credential(
+    secrets: Arc<dyn SecretStore>,
+    src: &dyn Source,
+    id_var: &str,
+    field: &str,
+) -> Option<Arc<dyn CredentialSource>> {
+    let secret_id = src.var(id_var)?;
+    Some(Arc::new(SecretField { store: secrets, secret_id, field: field.into() }))
 }
 
 /// The sap-writer on AWS: SQS DLQ, DynamoDB idempotency, audit and sync state, SAP and Salesforce
@@ -83,16 +101,21 @@ pub async fn sap_writer_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -
 }
 
 /// The Salesforce client from `SF_*` settings, its client secret from `SF_SECRET_ID`.
-async fn salesforce_client(secrets: &dyn SecretStore, src: &dyn Source) -> Result<SalesforceClient> {
-    let sf_secret = secret_fields(secrets, src, "SF_SECRET_ID").await?;
+async fn salesforce_client(secrets: Arc<dyn SecretStore>, src: &dyn Source) -> Result<SalesforceClient> {
+    let sf_secret = secret_fields(secrets.as_ref(), src, "SF_SECRET_ID").await?;
     let mut fetched = HashMap::new();
     expose(&sf_secret, "client_secret", "SF_CLIENT_SECRET", &mut fetched);
-    SalesforceClient::new(SalesforceConfig::from_source(&Layered { secrets: fetched, base: src })?)
+    let client = SalesforceClient::new(SalesforceConfig::from_source(&Layered { secrets: fetched, base: src })?)?;
+    Ok(match credential(secrets, src, "SF_SECRET_ID", "client_secret") {
+        Some(source) => client.with_credentials(source),
+        None => client,
+    })
 }
 
 /// The sf-writer with AWS adapters: `TO_SALESFORCE_QUEUE_URL`, `TO_SALESFORCE_DLQ_URL`, `AUDIT_TABLE`,
 /// `SYNC_STATE_TABLE`, the SAP and Salesforce settings and secrets as for the sap-writer, and
-/// optionally `SF_MIN_API_HEADROOM` (0.1), `SF_WRITER_ROUND_SIZE` (1000), `SF_RETRY_DELAY_SECONDS` (60).
+/// optionally `SF_MIN_API_HEADROOM` (0.1), `SF_WRITER_ROUND_SIZE` (1000), `SF_RETRY_DELAY_SECONDS` (60),
+/// `MAX_RECEIVE_COUNT` (the queue's; without it the writer never gives a message up itself).
 pub async fn sf_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<SfWriter> {
     Ok(sf_writer_counted(sdk, src).await?.0)
 }
@@ -104,6 +127,7 @@ pub async fn sf_writer_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) ->
         min_headroom: crate::config::parse_or(src, "SF_MIN_API_HEADROOM", defaults.min_headroom)?,
         round_size: crate::config::parse_or(src, "SF_WRITER_ROUND_SIZE", defaults.round_size)?,
         retry_delay_secs: crate::config::parse_or(src, "SF_RETRY_DELAY_SECONDS", defaults.retry_delay_secs)?,
+        deliveries: deliveries(src)?,
         ..defaults
     };
     let aws = AwsBackends::connect(sdk, src).await?.with_salesforce().await?;
@@ -119,7 +143,7 @@ pub async fn lookups(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<Lo
 /// [`lookups`] and its SAP client, whose counters give each invocation's API calls.
 pub async fn lookups_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<(Lookups, ApiClients)> {
     let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(sdk));
-    let sap = sap_client(&secrets, src).await?;
+    let sap = sap_client(Arc::new(secrets.clone()), src).await?;
     let clients = ApiClients { sap: Some(sap.clone()), salesforce: None };
     let key = secrets.get(&required(src, "LOOKUP_SECRET_ID")?).await?;
     let ttl_secs: i64 = crate::config::parse_or(src, "LOOKUP_CACHE_SECONDS", 30)?;
@@ -146,8 +170,21 @@ pub fn writer_settings(src: &dyn Source) -> Result<WriterSettings> {
     Ok(WriterSettings {
         auto_create_customers: auto,
         card_code_prefix: src.var("CARD_CODE_PREFIX").unwrap_or(defaults.card_code_prefix),
+        deliveries: deliveries(src)?,
         ..defaults
     })
+}
+
+/// `MAX_RECEIVE_COUNT`: the writer's queue's `maxReceiveCount` (the template passes its own).
+fn deliveries(src: &dyn Source) -> Result<Deliveries> {
+    let max_receive_count = match src.var("MAX_RECEIVE_COUNT") {
+        None => None,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(n) if n >= 2 => Some(n),
+            _ => return Err(Error::Config(format!("MAX_RECEIVE_COUNT={raw:?} must be a whole number of at least 2"))),
+        },
+    };
+    Ok(Deliveries { max_receive_count })
 }
 
 /// The sf-receiver's ports on AWS.
@@ -248,7 +285,7 @@ pub async fn sap_client_from_settings(src: &dyn Source) -> Result<SapClient> {
         return SapClient::new(SapConfig::from_source(src)?);
     }
     let sdk = crate::aws::sdk_config().await;
-    sap_client(&SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk)), src).await
+    sap_client(Arc::new(SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk))), src).await
 }
 
 /// The Salesforce client for tools run by people (`b1force check`), as [`sap_client_from_settings`]:
@@ -258,7 +295,7 @@ pub async fn salesforce_client_from_settings(src: &dyn Source) -> Result<Salesfo
         return SalesforceClient::new(SalesforceConfig::from_source(src)?);
     }
     let sdk = crate::aws::sdk_config().await;
-    salesforce_client(&SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk)), src).await
+    salesforce_client(Arc::new(SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk))), src).await
 }
 
 /// The sap-poller: `TO_SALESFORCE_QUEUE_URL`, `SYNC_STATE_TABLE`, `SAP_*`; optional `POLL_INITIAL_DATE`
