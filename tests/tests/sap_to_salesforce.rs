@@ -565,3 +565,22 @@ async fn a_transient_whole_call_failure_retries_all_thousand_and_loses_none() {
     let retried = stack.sf_writer(SfWriterSettings::default()).run(i64::MAX).await.unwrap();
     assert_eq!((retried.written, retried.dead_lettered), (1000, 0), "{retried:?}");
 }
+
+/// #13 item 2: a round is sized by the time the invocation has left, at the pace of the last round
+/// (the first at `first_round_ms_per_message`), so it ends before the Lambda is killed mid-round.
+#[tokio::test]
+async fn rounds_are_sized_by_the_time_left_not_a_fixed_margin() {
+    let clock = std::sync::Arc::new(shared::embedded::ManualClock::new(shared::ports::SystemClock.now_millis()));
+    let stack = LocalStack::start(LocalOptions { clock: clock.clone(), ..LocalOptions::default() }).await.unwrap();
+    let codes = stack.sap_sandbox.seed_changed_business_partners(50);
+    notify(&stack, &codes.iter().map(|code| format!("sap:BusinessPartners:{code}")).collect::<Vec<_>>()).await;
+    let settings = SfWriterSettings::default();
+    // Inside the settling margin: no round starts, nothing is received.
+    let late = stack.sf_writer(settings.clone()).run(clock.now_millis() + settings.settle_margin_ms).await.unwrap();
+    assert_eq!((late.rounds, late.messages, late.stopped), (0, 0, Stop::Deadline));
+    // Time for 20 messages at the assumed 100 ms each: a first round of 20; the embedded systems take
+    // no clock time, so the measured pace lets the second round take the other 30.
+    let deadline = clock.now_millis() + settings.settle_margin_ms + 20 * settings.first_round_ms_per_message;
+    let run = stack.sf_writer(settings).run(deadline).await.unwrap();
+    assert_eq!((run.rounds, run.messages, run.written), (2, 50, 50), "{run:?}");
+}
