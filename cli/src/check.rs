@@ -3,7 +3,7 @@
 //! settings are present, runs the live preflight ([`crate::preflight`]), writing nothing: SAP (log
 //! in; each poller's, the reconciler's and billing's queries with `$top=1`; the UDFs; the time
 //! zone; log out) and Salesforce (`/limits`; every mapped object and field as the integration user
-//! sees it). One line per check, with the fix when it fails; exit 1 when any check fails, and with
+//! sees it); with `AUDIT_TABLE`, the records the writers hold for a configuration error. One line per check, with the fix when it fails; exit 1 when any check fails, and with
 //! `--strict` also when a system is not configured.
 //!
 //! Settings as in Lambda: `SAP_URL`, `SAP_COMPANY_DB`, `SAP_USER`, `SAP_PASSWORD` or `SAP_SECRET_ID`,
@@ -84,6 +84,12 @@ pub async fn run(
 pub async fn systems(src: &dyn Source, mapping: &MappingFile) -> Vec<Finding> {
     let mut findings = check_sap(src).await;
     findings.extend(check_salesforce(src, mapping).await);
+    if src.var("AUDIT_TABLE").is_some() {
+        findings.push(match crate::ops::audit_table(src).await {
+            Ok(audit) => crate::preflight::held_work(&audit, SystemClock.now_millis()).await,
+            Err(err) => Finding::failed(crate::preflight::WRITERS, "configuration errors", err.to_string(), "set AUDIT_TABLE"),
+        });
+    }
     findings
 }
 

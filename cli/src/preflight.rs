@@ -13,7 +13,8 @@ use shared::domain::{CardCode, EpochMillis};
 use shared::engine::poller::{PollerSettings, first_start};
 use shared::mapping::catalogue::{Kind, KindClass};
 use shared::mapping::file::{FlowMapping, MappingFile, Owner, RowSource};
-use shared::ports::{ChangeQuery, SapBilling, SapChanges, SapReconcileReads};
+use shared::error::ErrorClass;
+use shared::ports::{AuditLog, ChangeQuery, SapBilling, SapChanges, SapReconcileReads};
 use shared::salesforce::SalesforceClient;
 use shared::sap::odata::Query;
 use shared::sap::{SapClient, schema};
@@ -93,6 +94,41 @@ const SALESFORCE: &str = "salesforce";
 const ZONE_TOLERANCE_MS: EpochMillis = 15 * 60 * 1000;
 
 /// Every SAP check, after the login (which `login_detail` describes).
+/// The system name of findings about the deployed integration itself (its audit trail).
+pub const WRITERS: &str = "B1Force";
+
+/// Records the writers keep queued because the set-up is wrong, from the audit trail's last hour: a
+/// refused login or an unknown field shows here even when this machine's own settings work.
+pub async fn held_work(audit: &dyn AuditLog, now: EpochMillis) -> Finding {
+    const HOUR_MS: EpochMillis = 3_600_000;
+    let check = "configuration errors";
+    let entries = match audit.failures_since(now - HOUR_MS, None).await {
+        Ok(entries) => entries,
+        Err(err) => return Finding::failed(WRITERS, check, err.to_string(), "check AUDIT_TABLE and read access to it"),
+    };
+    let held: Vec<_> = entries.iter().filter(|e| e.error_class == Some(ErrorClass::Configuration)).collect();
+    let Some(latest) = held.iter().max_by_key(|e| e.at) else {
+        return Finding::ok(WRITERS, check, "no record was held for a configuration error in the last hour");
+    };
+    let records: std::collections::BTreeSet<&str> = held.iter().map(|e| e.record_key.as_str()).collect();
+    let what = format!(
+        "{} record(s) kept queued in the last hour, the latest at {}: {}",
+        records.len(),
+        shared::domain::rfc3339_millis(latest.at),
+        latest.error.as_deref().unwrap_or_default()
+    );
+    // The sf-writer retries held work every minute: nothing new for ten minutes means it went through.
+    if now - latest.at > 10 * 60_000 {
+        return Finding::ok(WRITERS, check, format!("none in the last 10 minutes ({what})"));
+    }
+    Finding::failed(
+        WRITERS,
+        check,
+        what,
+        "fix the login, secret or mapping named (runbook: 'Configuration error'); the held work resumes by itself",
+    )
+}
+
 pub async fn sap_findings(client: &SapClient, zone: &SapTimeZone, now: EpochMillis) -> Vec<Finding> {
     let mut findings = Vec::new();
     let (today, _) = zone.stamp_at(now);

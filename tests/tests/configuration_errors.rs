@@ -4,6 +4,7 @@
 //! the held work (it is requeued fresh on its last attempt). On the sandboxes and embedded backends.
 
 use b1force_cli::local::{LocalOptions, LocalStack, salesforce_config, sap_config};
+use b1force_cli::preflight::held_work;
 use secrecy::SecretString;
 use serde_json::json;
 use shared::domain::redelivery::Deliveries;
@@ -79,6 +80,9 @@ async fn a_wrong_sap_password_holds_the_sf_writers_work_probes_with_one_message_
     assert_eq!(held_entries(&stack), 50, "every held record is audited with its class");
     let metrics = shared::telemetry::functions::sf_writer(&first, None, Default::default());
     assert_eq!(metrics.value("ConfigurationError"), Some(&[50.0][..]));
+    let seen = held_work(stack.audit.as_ref(), clock.now_millis()).await;
+    assert!(seen.is_failed() && seen.line().contains("50 record(s) kept queued"), "{}", seen.line());
+    assert!(seen.line().contains("SAP refused the login"), "{}", seen.line());
 
     // Unfixed: each run tries one message; receive counts stay off the redrive policy (requeued fresh).
     for _ in 0..5 {
@@ -95,6 +99,8 @@ async fn a_wrong_sap_password_holds_the_sf_writers_work_probes_with_one_message_
     assert_eq!((fixed.written, fixed.dead_lettered, fixed.held), (50, 0, 0), "{fixed:?}");
     assert_eq!(fixed.stopped, Stop::QueueEmpty);
     assert_eq!(stack.to_salesforce_dlq.len(), 0);
+    clock.advance(Duration::from_secs(11 * 60));
+    assert!(!held_work(stack.audit.as_ref(), clock.now_millis()).await.is_failed(), "check is green once it went through");
 }
 
 #[tokio::test]
@@ -122,4 +128,30 @@ async fn a_revoked_salesforce_app_holds_the_sap_writers_batch_and_requeues_it_be
     let stats = drain(stack.to_sap.as_ref(), &stack.writer(), clock.as_ref(), 60_000, 0, 5).await.unwrap();
     assert_eq!((stats.held, stats.dead_lettered, stats.failures_reported), (0, 0, 0), "{stats:?}");
     assert_eq!(stack.to_sap.len(), 0);
+}
+
+#[tokio::test]
+async fn a_mapped_sap_field_the_company_does_not_have_holds_the_round_instead_of_dead_lettering_it() {
+    let clock = Arc::new(ManualClock::new(SystemClock.now_millis()));
+    let mut stack = stack(clock.clone()).await;
+    // F4 reads a user field this company never defined (the mapping is valid: a `U_` field with a kind).
+    let shipped = shared::mapping::file::MappingFile::shipped_text();
+    let f4 = shipped.find("[flows.F4]").unwrap();
+    let line = r#"{ salesforce = "Phone", sap = "Phone1", owner = "both" },"#;
+    let at = f4 + shipped[f4..].find(line).unwrap() + line.len();
+    let extra = r#"
+  { salesforce = "Industry", sap = "U_Industry", owner = "sap", kind = "text" },"#;
+    let text = format!("{}{extra}{}", &shipped[..at], &shipped[at..]);
+    stack.mapping = Arc::new(shared::mapping::file::MappingFile::parse(&text, "edited.toml").unwrap());
+    let codes = stack.sap_sandbox.seed_changed_business_partners(50);
+    let keys: Vec<OutgoingMessage> = codes.iter().map(|c| notification(&format!("sap:BusinessPartners:{c}"))).collect();
+    stack.to_salesforce.send(&keys).await.unwrap();
+    let reads_before = stack.sap_sandbox.calls().matching("GET /BusinessPartners");
+
+    let run = stack.sf_writer(SfWriterSettings::default()).run(i64::MAX).await.unwrap();
+
+    assert_eq!((run.written, run.dead_lettered, run.held), (0, 0, 50), "{run:?}");
+    assert!(matches!(&run.stopped, Stop::Configuration { code, .. } if code == "SAP_-1000"), "{:?}", run.stopped);
+    assert_eq!(stack.sap_sandbox.calls().matching("GET /BusinessPartners") - reads_before, 1, "not split");
+    assert_eq!((stack.to_salesforce.len(), stack.to_salesforce_dlq.len()), (50, 0));
 }

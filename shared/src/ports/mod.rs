@@ -301,7 +301,6 @@ impl AuditEntry {
 /// A secret value that never prints.
 pub type Secret = secrecy::SecretString;
 
-/// Secrets by name.
 /// Where a client's credential comes from, read again when a login with the one in hand is refused:
 /// a rotated secret must not be taken for a broken set-up before it was read afresh.
 #[async_trait]
@@ -316,6 +315,7 @@ pub fn credential_changed(held: &Secret, fresh: &Secret) -> bool {
     held.expose_secret() != fresh.expose_secret()
 }
 
+/// Secrets by name.
 #[async_trait]
 pub trait SecretStore: Send + Sync {
     async fn get(&self, name: &str) -> Result<Secret>;
