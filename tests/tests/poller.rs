@@ -8,11 +8,11 @@ use serde_json::json;
 use shared::domain::sap_time::SapTimeZone;
 use shared::domain::state::{Direction, Lease, Watermark};
 use shared::domain::{EpochMillis, Notification};
-use shared::embedded::{EmbeddedQueue, EmbeddedSyncState, ManualClock};
+use shared::embedded::{EmbeddedAudit, EmbeddedQueue, EmbeddedSyncState, ManualClock};
 use shared::engine::poller::{Poller, PollerSettings};
 use shared::ports::SyncState;
 use shared::ports::{ChangePage, ChangeQuery, SapChanges};
-use shared::ports::{Clock, Queue};
+use shared::ports::{AuditLog, Clock, Outcome, Queue};
 use shared::sap::SapClient;
 use shared::{Error, Result};
 use std::collections::HashSet;
@@ -30,6 +30,8 @@ struct Rig {
     sandbox: Arc<SapSandbox>,
     sap: Arc<SapClient>,
     queue: Arc<EmbeddedQueue>,
+    dlq: Arc<EmbeddedQueue>,
+    audit: Arc<EmbeddedAudit>,
     state: Arc<EmbeddedSyncState>,
     clock: Arc<ManualClock>,
 }
@@ -39,7 +41,9 @@ async fn rig() -> Rig {
     let sap = Arc::new(SapClient::new(sap_config(&sandbox)).unwrap());
     let clock = Arc::new(ManualClock::new(1_795_000_000_000));
     let queue = Arc::new(EmbeddedQueue::new("to-salesforce.fifo", Default::default(), clock.clone()));
-    Rig { sandbox, sap, queue, state: Arc::new(EmbeddedSyncState::new()), clock }
+    let dlq = Arc::new(EmbeddedQueue::new("to-salesforce-dlq.fifo", Default::default(), clock.clone()));
+    let audit = Arc::new(EmbeddedAudit::new());
+    Rig { sandbox, sap, queue, dlq, audit, state: Arc::new(EmbeddedSyncState::new()), clock }
 }
 
 impl Rig {
@@ -52,6 +56,8 @@ impl Rig {
         Poller {
             sap,
             queue: self.queue.clone(),
+            dead_letters: self.dlq.clone(),
+            audit: self.audit.clone(),
             state,
             clock: self.clock.clone(),
             settings: PollerSettings { initial_date: DAY.into(), page_size, ..PollerSettings::default() },
@@ -403,4 +409,35 @@ async fn edits_around_the_skipped_hour_of_a_spring_forward_night_are_each_read_o
     }
     let versions: HashSet<_> = night.seen.iter().collect();
     assert_eq!(versions.len(), 4, "{:#?}", night.seen);
+}
+
+/// #13 item 4: a row whose stamp is not a time (a damaged row, a build that answers `HH:MM`) is
+/// audited and dead-lettered on its own; the rest of its page is enqueued and the watermark moves on.
+#[tokio::test]
+async fn a_poison_row_is_dead_lettered_alone_and_the_page_and_the_watermark_go_on() {
+    let rig = rig().await;
+    let codes = rig.card_codes(4);
+    for (i, code) in codes.iter().enumerate() {
+        rig.edit(code, &format!("10:0{i}:00"), &format!("555-010{i}"));
+    }
+    let mut poison = rig.sandbox.business_partner(&codes[0]).unwrap();
+    poison["CardCode"] = json!("CPOISON");
+    poison["UpdateTime"] = json!("10:01");
+    rig.sandbox.insert_business_partner(poison);
+
+    let report = rig.poller(100).run("BusinessPartners", "r1").await.unwrap();
+
+    assert_eq!((report.rows_read, report.enqueued, report.dead_lettered), (5, 4, 1), "{report:?}");
+    assert!(report.complete);
+    let mark = report.watermark_after.unwrap();
+    assert_eq!((mark.time.as_str(), mark.key.as_str()), ("10:03:00", codes[3].as_str()));
+    assert_eq!(rig.dlq.len(), 1);
+    let trail = rig.audit.for_record("sap:BusinessPartners:CPOISON").await.unwrap();
+    assert_eq!(trail.len(), 1);
+    assert_eq!((trail[0].outcome, trail[0].error_code.as_deref()), (Outcome::DeadLettered, Some("INVALID_INPUT")));
+    assert!(trail[0].error.as_deref().unwrap().contains("UpdateTime") || trail[0].error.as_deref().unwrap().contains("time"));
+    // The next run re-reads it in its lookback: the DLQ's deduplication keeps one copy.
+    let again = rig.poller(100).run("BusinessPartners", "r2").await.unwrap();
+    assert_eq!(again.dead_lettered, 1);
+    assert_eq!(rig.dlq.len(), 1);
 }

@@ -14,13 +14,19 @@
 //! at the repeated hour's first stamp: a change stamped `02:10` after the clocks fell back from
 //! `03:00` to `02:00` comes after one stamped `02:50`, and is read. The watermark keeps its place in
 //! stamp order, so the repeated hour is re-read (and dropped as already seen) until stamps pass it.
+//!
+//! A poison row (a stamp or key that is not usable, a notification the queue would refuse) is
+//! audited and dead-lettered on its own (#13 item 4); the page is enqueued without it and the
+//! watermark moves past it, so one bad row never stalls an entity.
 
 use crate::domain::polled::{EntitySpec, Start, Tracking};
 use crate::domain::sap_time::SapTimeZone;
 use crate::domain::state::{Direction, Watermark};
+use super::trail::{Delivered, Trail};
 use crate::domain::{EpochMillis, Notification, Record, RecordKey, System, digest};
 use crate::error::{Error, Result};
-use crate::ports::SyncState;
+use crate::ports::sqs_limits::check_entry;
+use crate::ports::{AuditLog, SyncState};
 use crate::ports::{ChangeQuery, Clock, OutgoingMessage, Queue, SapChanges};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -72,6 +78,8 @@ pub struct PollReport {
     pub rows_read: u64,
     /// Notifications sent (FIFO dedup may have dropped repeats of earlier runs).
     pub enqueued: u64,
+    /// Poison rows audited and dead-lettered on their own.
+    pub dead_lettered: u64,
     pub pages: u64,
     pub watermark_before: Option<Watermark>,
     pub watermark_after: Option<Watermark>,
@@ -93,6 +101,7 @@ impl PollReport {
             "skipped": self.skipped,
             "rows_read": self.rows_read,
             "enqueued": self.enqueued,
+            "dead_lettered": self.dead_lettered,
             "pages": self.pages,
             "watermark_before": mark(&self.watermark_before),
             "watermark_after": mark(&self.watermark_after),
@@ -111,6 +120,9 @@ pub struct Poller {
     pub sap: Arc<dyn SapChanges>,
     /// `to-salesforce.fifo`.
     pub queue: Arc<dyn Queue>,
+    /// Its DLQ and the audit trail, for poison rows.
+    pub dead_letters: Arc<dyn Queue>,
+    pub audit: Arc<dyn AuditLog>,
     pub state: Arc<dyn SyncState>,
     pub clock: Arc<dyn Clock>,
     pub settings: PollerSettings,
@@ -133,6 +145,7 @@ impl Poller {
             skipped: None,
             rows_read: 0,
             enqueued: 0,
+            dead_lettered: 0,
             pages: 0,
             watermark_before: None,
             watermark_after: None,
@@ -186,15 +199,21 @@ impl Poller {
             let page = self.sap.changed(&ChangeQuery { entity: spec, start: &start, limit }).await?;
             report.pages += 1;
             report.rows_read += page.rows.len() as u64;
-            let Some(last) = page.rows.last() else {
+            if page.rows.is_empty() {
                 return self.caught_up(spec, began, report).await;
+            }
+            let (rows, poison) = self.sort_out(spec, &page.rows, run_id);
+            report.dead_lettered += self.dead_letter(spec, &poison, run_id).await? as u64;
+            let Some((last, _)) = rows.last() else {
+                // Nothing on this page has a position to page on from: stop here, the next run re-reads it.
+                tracing::error!(entity = spec.name, poison = poison.len(), "a page of poison rows only");
+                return Ok(());
             };
-            let last = spec.position(last)?;
+            let last = last.clone();
             if scan {
-                report.enqueued += self.enqueue_changed(spec, &page.rows, run_id).await?;
+                report.enqueued += self.enqueue_changed(spec, &rows).await?;
             } else {
-                let messages =
-                    page.rows.iter().map(|row| self.message(spec, row, run_id)).collect::<Result<Vec<_>>>()?;
+                let messages: Vec<OutgoingMessage> = rows.into_iter().map(|(_, m)| m).collect();
                 self.queue.send(&messages).await?;
                 report.enqueued += messages.len() as u64;
                 // Only now, with the whole page accepted by the queue, may the watermark pass it.
@@ -221,16 +240,58 @@ impl Poller {
         Ok(())
     }
 
+    /// A page's rows as (position, notification), in order, and its poison rows apart.
+    fn sort_out(&self, spec: &EntitySpec, rows: &[Record], run_id: &str) -> (Vec<(Watermark, OutgoingMessage)>, Vec<Poison>) {
+        let mut usable = Vec::with_capacity(rows.len());
+        let mut poison = Vec::new();
+        for row in rows {
+            let sorted = spec.position(row).and_then(|position| {
+                let message = self.message(spec, &position, row, run_id);
+                check_entry(&message).map_err(|refusal| {
+                    Error::Invalid(format!("the queue would refuse its notification: {}: {}", refusal.code, refusal.message))
+                })?;
+                Ok((position, message))
+            });
+            match sorted {
+                Ok(entry) => usable.push(entry),
+                Err(err) => poison.push(Poison::of(spec, row, err)),
+            }
+        }
+        (usable, poison)
+    }
+
+    /// Audits and dead-letters each poison row on its own; how many.
+    async fn dead_letter(&self, spec: &EntitySpec, poison: &[Poison], run_id: &str) -> Result<usize> {
+        let trail = Trail {
+            audit: self.audit.as_ref(),
+            dead_letters: self.dead_letters.as_ref(),
+            clock: self.clock.as_ref(),
+            direction: Direction::SapToSf,
+        };
+        for row in poison {
+            let (note, body, group_id) = row.letter(spec, run_id, self.clock.now_millis());
+            tracing::warn!(entity = spec.name, error = %row.err, "poison row; dead-lettered on its own");
+            let delivered = Delivered { message_id: &row.identity, group_id: &group_id, body: &body };
+            if !trail.dead_letter(&delivered, note.as_ref(), &row.err).await {
+                return Err(Error::Store {
+                    service: "SQS",
+                    message: format!("could not dead-letter a poison {} row; the page is read again", spec.name),
+                    retryable: true,
+                });
+            }
+        }
+        Ok(poison.len())
+    }
+
     /// [`Tracking::Scan`]: of a page of all rows, enqueues those whose content changed since the
     /// last scan, then stores their digests (a crash in between enqueues them again, never loses them).
-    async fn enqueue_changed(&self, spec: &EntitySpec, rows: &[Record], run_id: &str) -> Result<u64> {
+    async fn enqueue_changed(&self, spec: &EntitySpec, rows: &[(Watermark, OutgoingMessage)]) -> Result<u64> {
         let mut changed = Vec::new();
-        for row in rows {
-            let position = spec.position(row)?;
+        for (position, message) in rows {
             let key = format!("scan:{}:{}", spec.name, position.key);
-            let version = source_version(spec, &position, row);
+            let version = Notification::from_body(&message.body)?.source_version;
             if self.state.last_hash(&key, Direction::SapToSf).await?.as_deref() != Some(version.as_str()) {
-                changed.push((key, version, self.message(spec, row, run_id)?));
+                changed.push((key, version, message.clone()));
             }
         }
         let messages: Vec<OutgoingMessage> = changed.iter().map(|(_, _, m)| m.clone()).collect();
@@ -241,20 +302,63 @@ impl Poller {
         Ok(messages.len() as u64)
     }
 
-    fn message(&self, spec: &EntitySpec, row: &Record, run_id: &str) -> Result<OutgoingMessage> {
-        let position = spec.position(row)?;
+    fn message(&self, spec: &EntitySpec, position: &Watermark, row: &Record, run_id: &str) -> OutgoingMessage {
         let notification = Notification {
             record: RecordKey { system: System::Sap, object: spec.entity_set.to_string(), id: position.key.clone() },
             reason: "poll".into(),
-            changed_at: changed_at(&position, &self.settings.time_zone).unwrap_or_else(|| self.clock.now_millis()),
-            source_version: source_version(spec, &position, row),
+            changed_at: changed_at(position, &self.settings.time_zone).unwrap_or_else(|| self.clock.now_millis()),
+            source_version: source_version(spec, position, row),
             correlation_id: correlation_id(spec, run_id),
         };
-        Ok(OutgoingMessage {
+        OutgoingMessage {
             group_id: notification.group_id(),
             dedup_id: notification.idempotency_key(),
             body: notification.to_body(),
-        })
+        }
+    }
+}
+
+/// A row the poller cannot page on or enqueue.
+struct Poison {
+    /// Its key, when it has a usable one.
+    key: Option<String>,
+    /// The row's content digest (never the content: rows hold personal data).
+    content: String,
+    /// One per row version: the DLQ's deduplication id comes from it, so a re-read lands once.
+    identity: String,
+    err: Error,
+}
+
+impl Poison {
+    fn of(spec: &EntitySpec, row: &Record, err: Error) -> Self {
+        let key = match row.get(spec.key) {
+            Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= 100 => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let content = digest(Value::Object(row.clone()).to_string().as_bytes())[..16].to_string();
+        let identity = format!("poison:{}:{}", spec.name, content);
+        Self { key, content, identity, err }
+    }
+
+    /// What goes to the DLQ: a notification of the record when it has a key the queue takes (a
+    /// redrive hands it to the sf-writer, which reads the row as it is then), else a description.
+    fn letter(&self, spec: &EntitySpec, run_id: &str, now: EpochMillis) -> (Option<Notification>, String, String) {
+        if let Some(key) = &self.key {
+            let note = Notification {
+                record: RecordKey { system: System::Sap, object: spec.entity_set.to_string(), id: key.clone() },
+                reason: "poll".into(),
+                changed_at: now,
+                source_version: format!("poison#{}", self.content),
+                correlation_id: correlation_id(spec, run_id),
+            };
+            let message = OutgoingMessage { group_id: note.group_id(), dedup_id: note.idempotency_key(), body: note.to_body() };
+            if check_entry(&message).is_ok() {
+                return (Some(note), message.body, message.group_id);
+            }
+        }
+        let body = json!({"entity": spec.name, "row_digest": self.content, "error": self.err.to_string()}).to_string();
+        (None, body, format!("poison-{}", spec.name))
     }
 }
 

@@ -188,6 +188,7 @@ pub fn sap_poller(report: &PollReport, now: EpochMillis, calls: ApiCalls) -> Met
         .also_by("Entity", &report.entity)
         .count("RecordsIn", report.rows_read)
         .count("RecordsOut", report.enqueued)
+        .count("RecordsDeadLettered", report.dead_lettered)
         .seconds("WatermarkLagSeconds", &lag)
         .api_calls(calls)
 }
@@ -293,6 +294,7 @@ mod samples {
             skipped: None,
             rows_read: 120,
             enqueued: 120,
+            dead_lettered: 0,
             pages: 1,
             watermark_before: None,
             watermark_after: Some(Watermark {
@@ -450,6 +452,7 @@ mod tests {
             skipped: None,
             rows_read: 0,
             enqueued: 0,
+            dead_lettered: 0,
             pages: 0,
             watermark_before: None,
             watermark_after: None,

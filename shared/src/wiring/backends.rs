@@ -105,6 +105,8 @@ pub fn sap_poller<B: Backends + ?Sized>(backends: &B, settings: PollerSettings) 
     Ok(Poller {
         sap: backends.sap()?,
         queue: backends.queue(QueueName::ToSalesforce)?,
+        dead_letters: backends.queue(QueueName::ToSalesforceDlq)?,
+        audit: backends.audit()?,
         state: backends.sync_state()?,
         clock: backends.clock(),
         settings,
