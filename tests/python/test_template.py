@@ -22,6 +22,8 @@ AGREED_METRICS = {
     "OrderAgeSeconds", "InvoiceSyncLagSeconds", "ReconciliationExceptions", "ReconciliationRepairs",
     # The sf-writer's own, kept beside the common ones.
     "RecordsWritten", "RecordsSkipped", "RecordsRetried", "BudgetStops",
+    # Records kept queued because the set-up is wrong (#13 item 5).
+    "ConfigurationError",
 }
 FUNCTION_NAMES = {"sf-receiver", "sap-writer", "sap-lookup", "sap-poller", "sf-writer", "sap-webhook", "reconciler"}
 PSEUDO = {"AWS::Region": "eu-central-1", "AWS::StackName": "b1force", "AWS::AccountId": "123456789012",
