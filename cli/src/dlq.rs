@@ -1,14 +1,17 @@
-//! `b1force dlq list|show|redrive`: the dead-letter queues of `to-sap.fifo` and `to-salesforce.fifo`.
-//! The work is in `crate::operations::dlq`; this renders it and wires it to AWS.
+//! `b1force dlq list|show|redrive`: the dead-letter queues of `to-sap.fifo` and `to-salesforce.fifo`,
+//! and the sf-receiver's failed invocations (Lambda's on-failure destination, `RECEIVER_FAILED_QUEUE_URL`).
+//! The work is in `crate::operations::{dlq, failed_invocations}`; this renders it and wires it to AWS.
 
 use crate::operations::dlq::{
     self as operations, DeadLetter, Filter, QueuePair, QueueSummary, RedriveOptions, RedriveReport, Shown,
 };
+use crate::operations::failed_invocations::{self as failed_ops, FailedEvent, FailedRedrive, FailedSummary};
 use crate::operations::{Route, rfc3339};
 use crate::ops::{self, age, table};
 use clap::{Subcommand, ValueEnum};
 use shared::config::Source;
-use shared::ports::{AuditLog, Clock};
+use shared::engine::sf_receiver::Receiver;
+use shared::ports::{AuditLog, Clock, Queue};
 use std::io::Write;
 
 /// What to do with the DLQs.
@@ -55,18 +58,32 @@ pub enum DlqCommand {
 pub enum QueueChoice {
     ToSap,
     ToSalesforce,
+    /// The sf-receiver's failed invocations: each event runs through the receiver again.
+    Receiver,
     All,
 }
 
 impl QueueChoice {
-    /// The routes chosen.
+    /// The work routes chosen.
     pub fn routes(self) -> Vec<Route> {
         match self {
             QueueChoice::ToSap => vec![Route::ToSap],
             QueueChoice::ToSalesforce => vec![Route::ToSalesforce],
+            QueueChoice::Receiver => Vec::new(),
             QueueChoice::All => Route::ALL.to_vec(),
         }
     }
+
+    /// Whether the sf-receiver's failed invocations are chosen.
+    pub fn includes_receiver(self) -> bool {
+        matches!(self, QueueChoice::Receiver | QueueChoice::All)
+    }
+}
+
+/// The sf-receiver's on-failure destination, and the receiver a redrive runs its events through.
+pub struct FailedQueue<'a> {
+    pub queue: &'a dyn Queue,
+    pub receiver: Option<Receiver<'a>>,
 }
 
 /// The command on AWS, settings from `src`: results on `out`, progress on stderr.
@@ -79,13 +96,29 @@ pub async fn run_on_aws(command: DlqCommand, src: &dyn Source, out: &mut (dyn Wr
     let audit = ops::audit_table(src).await?;
     let pairs: Vec<QueuePair<'_>> = queues.iter().map(ops::AwsQueues::pair).collect();
     let clock = shared::ports::SystemClock;
-    run(command, &pairs, &audit, &clock, out, &mut |line| eprintln!("{line}")).await
+    let redriving_receiver = matches!(&command, DlqCommand::Redrive { queue, .. } if queue.includes_receiver());
+    let failed = match src.var("RECEIVER_FAILED_QUEUE_URL") {
+        Some(url) => Some(shared::aws::SqsQueue::from_sdk(&shared::aws::sdk_config().await, url)),
+        None if matches!(&command, DlqCommand::Redrive { queue: QueueChoice::Receiver, .. }) => {
+            ops::required(src, "RECEIVER_FAILED_QUEUE_URL", "the URL of the receiver's failed-invocations queue")?;
+            None
+        }
+        None => None,
+    };
+    // A redrive runs the events through the receiver as the function does: its settings, its queue.
+    let deps = match (&failed, redriving_receiver) {
+        (Some(_), true) => Some(shared::wiring::ReceiverDeps::from_env(&shared::aws::sdk_config().await, src)?),
+        _ => None,
+    };
+    let failed = failed.as_ref().map(|queue| FailedQueue { queue, receiver: deps.as_ref().map(|d| d.receiver()) });
+    run(command, &pairs, failed, &audit, &clock, out, &mut |line| eprintln!("{line}")).await
 }
 
 /// The command over any ports (tests use the embedded ones).
 pub async fn run(
     command: DlqCommand,
     pairs: &[QueuePair<'_>],
+    failed: Option<FailedQueue<'_>>,
     audit: &dyn AuditLog,
     clock: &dyn Clock,
     out: &mut (dyn Write + Send),
@@ -98,24 +131,41 @@ pub async fn run(
             for pair in pairs {
                 summaries.push(operations::list(*pair, audit, sample).await?);
             }
+            let receiver = match &failed {
+                Some(failed) => Some(failed_ops::list(failed.queue, sample).await?),
+                None => None,
+            };
             if json {
+                // One JSON array of the work DLQs; the receiver's failed invocations on a line of their own.
                 writeln!(out, "{}", serde_json::to_string(&summaries)?)?;
+                if let Some(receiver) = &receiver {
+                    writeln!(out, "{}", serde_json::to_string(receiver)?)?;
+                }
             } else {
                 write!(out, "{}", render_summaries(&summaries, now))?;
+                if let Some(receiver) = &receiver {
+                    write!(out, "{}", render_failed_summary(receiver, now))?;
+                }
             }
         }
         DlqCommand::Show { message_id, json } => {
-            let shown = operations::show(pairs, audit, &message_id).await?;
-            if json {
-                writeln!(out, "{}", serde_json::to_string(&shown)?)?;
-            } else {
-                write!(out, "{}", render_shown(&shown, now))?;
+            let shown = operations::show(pairs, audit, &message_id).await;
+            let found = match (&shown, &failed) {
+                (Err(_), Some(failed)) => failed_ops::find(failed.queue, &message_id).await?,
+                _ => None,
+            };
+            match (shown, found) {
+                (_, Some(event)) if json => writeln!(out, "{}", serde_json::to_string(&event)?)?,
+                (_, Some(event)) => write!(out, "{}", render_failed_event(&event, now))?,
+                (Ok(shown), None) if json => writeln!(out, "{}", serde_json::to_string(&shown)?)?,
+                (Ok(shown), None) => write!(out, "{}", render_shown(&shown, now))?,
+                (Err(err), None) => return Err(err.into()),
             }
         }
         DlqCommand::Redrive { queue, filter, dry_run, limit } => {
             let options = RedriveOptions { filter, dry_run, limit };
             let routes = queue.routes();
-            let mut failed = None;
+            let mut stopped = None;
             for pair in pairs.iter().filter(|p| routes.contains(&p.route)) {
                 let mut report_progress = |p: operations::Progress| {
                     progress(format!("redriven {}/{} ({})", p.redriven, p.total, p.queue));
@@ -128,16 +178,70 @@ pub async fn run(
                             "{}: redrive stopped: {err} (run it again: nothing is lost or duplicated)",
                             pair.route.name()
                         )?;
-                        failed = Some(err);
+                        stopped = Some(err);
                     }
                 }
             }
-            if let Some(err) = failed {
+            if let (true, Some(FailedQueue { queue: destination, receiver })) = (queue.includes_receiver(), &failed) {
+                let receiver = receiver.as_ref().ok_or_else(|| anyhow::anyhow!("no receiver to redrive through"))?;
+                let report = failed_ops::redrive(*destination, receiver, dry_run, limit).await?;
+                write!(out, "{}", render_failed_redrive(&report))?;
+            }
+            if let Some(err) = stopped {
                 return Err(err.into());
             }
         }
     }
     Ok(())
+}
+
+/// The receiver's failed invocations, after the work DLQs' table.
+pub fn render_failed_summary(summary: &FailedSummary, now: i64) -> String {
+    let mut out = format!("\nreceiver failed invocations: {} message(s)\n", summary.approximate_count);
+    if summary.sample.is_empty() {
+        return out;
+    }
+    let rows: Vec<Vec<String>> = summary
+        .sample
+        .iter()
+        .map(|e| {
+            let sent = e.sent_at.map(|at| format!("{} ago", age(now - at))).unwrap_or_else(|| "-".into());
+            vec![e.message_id.clone(), e.event.clone(), format!("{} x{}", e.condition, e.attempts), e.error.clone(), sent]
+        })
+        .collect();
+    out += &table(&["MESSAGE", "EVENT", "CONDITION", "ERROR", "SENT"], &rows);
+    out
+}
+
+/// `dlq show` of a failed invocation.
+pub fn render_failed_event(event: &FailedEvent, now: i64) -> String {
+    let mut out = format!("message    {} in the receiver's failed invocations\n", event.message_id);
+    out += &format!("event      {}\n", event.event);
+    if let Some(sent) = event.sent_at {
+        out += &format!("sent       {} ({} ago)\n", rfc3339(sent), age(now - sent));
+    }
+    out += &format!("condition  {} after {} attempt(s)\n", event.condition, event.attempts);
+    out += &format!("error      {}\n", event.error);
+    out += "redrive    b1force dlq redrive --queue receiver (runs the event through the receiver again)\n";
+    out
+}
+
+/// `dlq redrive`'s summary for the receiver's failed invocations.
+pub fn render_failed_redrive(report: &FailedRedrive) -> String {
+    let mut out = if report.dry_run {
+        format!("receiver: dry run, {} event(s) would run through the receiver again; nothing changed\n", report.redriven)
+    } else {
+        format!(
+            "receiver: {} event(s) taken by the receiver again ({} notification(s) enqueued), {} failed again\n",
+            report.redriven,
+            report.enqueued,
+            report.failed.len()
+        )
+    };
+    for (message_id, error) in &report.failed {
+        out += &format!("  {message_id}: {error}\n");
+    }
+    out
 }
 
 /// `dlq list` as a table.

@@ -158,7 +158,12 @@ def test_every_dead_letter_queue_has_a_depth_alarm(template):
         for event in function["Properties"].get("Events", {}).values():
             if "DeadLetterConfig" in event["Properties"]:
                 dlqs.add(event["Properties"]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0])
-    assert {"ToSapDeadLetterQueue", "ToSalesforceDeadLetterQueue", "ReceiverEventDeadLetterQueue"} <= dlqs
+    for function in of_type(template, "AWS::Serverless::Function").values():
+        on_failure = function["Properties"].get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure")
+        if on_failure:
+            dlqs.add(on_failure["Destination"]["Fn::GetAtt"][0])
+    assert {"ToSapDeadLetterQueue", "ToSalesforceDeadLetterQueue", "ReceiverEventDeadLetterQueue",
+            "ReceiverFailedInvocationsQueue"} <= dlqs
     watched = {
         dims[0]["Value"]["Fn::GetAtt"][0]
         for alarm in of_type(template, "AWS::CloudWatch::Alarm").values()
@@ -306,3 +311,15 @@ def test_the_internet_facing_receiver_may_touch_only_webhook_replay_claims_in_th
         assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["webhook:*"]}}, statement
     source = (ROOT / "shared/src/ingress/salesforce_webhook.rs").read_text()
     assert 'replay_key: format!("webhook:{}"' in source
+
+
+def test_the_receiver_keeps_events_it_failed_on_in_a_standard_queue(template):
+    # EventBridge invokes the receiver asynchronously: after Lambda's retries only an on-failure
+    # destination keeps the event (#13 item 1). Lambda destinations take standard queues only.
+    receiver = of_type(template, "AWS::Serverless::Function")["SfReceiverFunction"]["Properties"]
+    config = receiver["EventInvokeConfig"]
+    assert config["MaximumRetryAttempts"] == 2 and config["MaximumEventAgeInSeconds"] <= 21600
+    on_failure = config["DestinationConfig"]["OnFailure"]
+    assert on_failure["Type"] == "SQS"
+    queue = template["Resources"][on_failure["Destination"]["Fn::GetAtt"][0]]["Properties"]
+    assert not queue.get("FifoQueue") and queue["MessageRetentionPeriod"] == 1209600

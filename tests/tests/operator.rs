@@ -382,7 +382,7 @@ async fn a_filtered_or_dry_redrive_leaves_every_other_dead_letter_where_it_was()
     let pairs = [to_sap(&stack), to_salesforce(&stack)];
     let mut out = Vec::new();
     let dry = DlqCommand::Redrive { queue: QueueChoice::All, filter: None, dry_run: true, limit: None };
-    dlq_cmd::run(dry, &pairs, stack.audit.as_ref(), clock.as_ref(), &mut out, &mut |_| {}).await.unwrap();
+    dlq_cmd::run(dry, &pairs, None, stack.audit.as_ref(), clock.as_ref(), &mut out, &mut |_| {}).await.unwrap();
     let printed = String::from_utf8(out).unwrap();
     assert!(printed.contains("to-sap.fifo: dry run, 5 examined, 5 would move"), "{printed}");
     assert!(printed.contains("INVALID_INPUT") && printed.contains(&ids[0]), "{printed}");
@@ -423,7 +423,7 @@ async fn dlq_list_and_show_print_counts_reasons_and_the_whole_trail_and_leave_th
 
     let mut out = Vec::new();
     let list = DlqCommand::List { sample: 100, json: false };
-    dlq_cmd::run(list, &pairs, stack.audit.as_ref(), clock.as_ref(), &mut out, &mut |_| {}).await.unwrap();
+    dlq_cmd::run(list, &pairs, None, stack.audit.as_ref(), clock.as_ref(), &mut out, &mut |_| {}).await.unwrap();
     let printed = String::from_utf8(out).unwrap();
     println!("{printed}");
     let lines: Vec<&str> = printed.lines().collect();
@@ -434,7 +434,7 @@ async fn dlq_list_and_show_print_counts_reasons_and_the_whole_trail_and_leave_th
     let message_id = stack.to_sap_dlq.receive_for(1, 0).await.unwrap()[0].message_id.clone();
     let mut out = Vec::new();
     let show = DlqCommand::Show { message_id: message_id.clone(), json: false };
-    dlq_cmd::run(show, &pairs, stack.audit.as_ref(), clock.as_ref(), &mut out, &mut |_| {}).await.unwrap();
+    dlq_cmd::run(show, &pairs, None, stack.audit.as_ref(), clock.as_ref(), &mut out, &mut |_| {}).await.unwrap();
     let printed = String::from_utf8(out).unwrap();
     println!("{printed}");
     assert!(printed.contains(&format!("message    {message_id} on the DLQ of to-sap.fifo")), "{printed}");
@@ -443,7 +443,7 @@ async fn dlq_list_and_show_print_counts_reasons_and_the_whole_trail_and_leave_th
     assert!(ids.iter().any(|id| printed.contains(&format!("record     sf:Opportunity:{id}"))), "{printed}");
 
     let missing = DlqCommand::Show { message_id: "no-such-message".into(), json: false };
-    let err = dlq_cmd::run(missing, &pairs, stack.audit.as_ref(), clock.as_ref(), &mut Vec::new(), &mut |_| {}).await;
+    let err = dlq_cmd::run(missing, &pairs, None, stack.audit.as_ref(), clock.as_ref(), &mut Vec::new(), &mut |_| {}).await;
     assert!(err.unwrap_err().to_string().contains("not visible in the DLQ of to-sap, to-salesforce"));
     assert_eq!((stack.to_sap_dlq.len(), stack.to_sap_dlq.in_flight()), (3, 0));
 }

@@ -1,7 +1,8 @@
-//! Operator tools over ports: the dead-letter queues ([`dlq`]: list, show, redrive) and replaying a
-//! record ([`replay`]). The `b1force` commands wire them to AWS; tests wire them to the embedded twins.
+//! Operator tools over ports: the dead-letter queues ([`dlq`]: list, show, redrive), the
+//! sf-receiver's failed invocations ([`failed_invocations`]) and replaying a record ([`replay`]). The `b1force` commands wire them to AWS; tests wire them to the embedded twins.
 
 pub mod dlq;
+pub mod failed_invocations;
 pub mod replay;
 
 use shared::domain::state::Direction;

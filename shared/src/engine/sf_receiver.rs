@@ -53,8 +53,9 @@ impl From<&ReceiveReport> for IngressTally {
 
 impl Receiver<'_> {
     /// Parses, drops echoes, enqueues and audits. A malformed event is audited as rejected and
-    /// returned as a permanent error (EventBridge sends it to the rule's DLQ); a queue failure is
-    /// returned as retryable, so the event is redelivered — nothing is lost either way.
+    /// returned as a permanent error; a queue failure is returned as retryable. Either way Lambda
+    /// retries the asynchronous invocation twice and then puts the event in the function's on-failure
+    /// destination (`b1force dlq redrive --queue receiver` runs it through here again): nothing is lost.
     pub async fn receive(&self, event: &Value) -> Result<ReceiveReport> {
         // The event id is the notifications' correlation id: every log line of this work carries it.
         let correlation_id = event.get("id").and_then(Value::as_str).map(printable).unwrap_or_default();
