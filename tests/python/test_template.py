@@ -323,3 +323,18 @@ def test_the_receiver_keeps_events_it_failed_on_in_a_standard_queue(template):
     assert on_failure["Type"] == "SQS"
     queue = template["Resources"][on_failure["Destination"]["Fn::GetAtt"][0]]["Properties"]
     assert not queue.get("FifoQueue") and queue["MessageRetentionPeriod"] == 1209600
+
+
+def test_each_function_url_checks_signatures_with_a_key_of_its_own(template):
+    # #13 item 7: the webhook and the lookup keys are separate secrets, each readable only by its function.
+    functions = of_type(template, "AWS::Serverless::Function")
+    env = lambda name: functions[name]["Properties"]["Environment"]["Variables"]
+    webhook, lookup = env("SfReceiverFunction")["WEBHOOK_SECRET_ID"], env("SapLookupFunction")["LOOKUP_SECRET_ID"]
+    assert webhook != lookup
+
+    def readable(name):
+        return [r for statement in functions[name]["Properties"]["Policies"] for s in statement["Statement"]
+                if "secretsmanager:GetSecretValue" in s["Action"]
+                for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+    assert webhook in readable("SfReceiverFunction") and lookup not in readable("SfReceiverFunction")
+    assert lookup in readable("SapLookupFunction") and webhook not in readable("SapLookupFunction")

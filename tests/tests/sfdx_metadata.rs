@@ -514,6 +514,8 @@ fn the_callout_credentials_are_placeholders_and_callers_get_the_principal() {
     let setting = read(&dir.join("objects/B1Force_Setting__mdt/B1Force_Setting__mdt.object-meta.xml"));
     assert_eq!(value(&setting, "visibility"), Some("Protected"));
     assert!(dir.join("objects/B1Force_Setting__mdt/fields/Webhook_Secret__c.field-meta.xml").exists());
+    // One key per purpose (#13 item 7): lookups are signed with their own key.
+    assert!(dir.join("objects/B1Force_Setting__mdt/fields/Lookup_Secret__c.field-meta.xml").exists());
     assert!(!dir.join("customMetadata").exists(), "no custom metadata record (it would carry the secret)");
 }
 
