@@ -71,6 +71,7 @@ pub async fn run_on(stack: &LocalStack, function: &str, event: Value) -> anyhow:
                 }),
                 org_id: None,
                 outbound_token: None,
+                refusals: None,
             };
             let (answer, tally) = ingress.handle_tallied(&event).await;
             print_metrics(&metrics::sf_receiver(&tally), now());

@@ -24,6 +24,8 @@ AGREED_METRICS = {
     "RecordsWritten", "RecordsSkipped", "RecordsRetried", "BudgetStops",
     # Records kept queued because the set-up is wrong (#13 item 5).
     "ConfigurationError",
+    # Public Function URL requests refused before authentication: counted, audited as a sample (#13 item 8).
+    "RequestsRefused",
 }
 FUNCTION_NAMES = {"sf-receiver", "sap-writer", "sap-lookup", "sap-poller", "sf-writer", "sap-webhook", "reconciler"}
 PSEUDO = {"AWS::Region": "eu-central-1", "AWS::StackName": "b1force", "AWS::AccountId": "123456789012",
@@ -304,7 +306,7 @@ def test_the_internet_facing_receiver_may_touch_only_webhook_replay_claims_in_th
     # The sap-writer's idempotency records share the table; a compromised receiver must not be able
     # to delete or overwrite them (#13 item 9). Replay keys are `webhook:<digest>`
     # (shared/src/ingress/salesforce_webhook.rs).
-    statements = template["Resources"]["SfReceiverFunction"]["Properties"]["Policies"][0]["Statement"]
+    statements = template["Resources"]["SfWebhookFunction"]["Properties"]["Policies"][0]["Statement"]
     on_table = [s for s in statements if s["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]
     assert on_table, statements
     for statement in on_table:
@@ -329,12 +331,28 @@ def test_each_function_url_checks_signatures_with_a_key_of_its_own(template):
     # #13 item 7: the webhook and the lookup keys are separate secrets, each readable only by its function.
     functions = of_type(template, "AWS::Serverless::Function")
     env = lambda name: functions[name]["Properties"]["Environment"]["Variables"]
-    webhook, lookup = env("SfReceiverFunction")["WEBHOOK_SECRET_ID"], env("SapLookupFunction")["LOOKUP_SECRET_ID"]
+    webhook, lookup = env("SfWebhookFunction")["WEBHOOK_SECRET_ID"], env("SapLookupFunction")["LOOKUP_SECRET_ID"]
     assert webhook != lookup
 
     def readable(name):
         return [r for statement in functions[name]["Properties"]["Policies"] for s in statement["Statement"]
                 if "secretsmanager:GetSecretValue" in s["Action"]
                 for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
-    assert webhook in readable("SfReceiverFunction") and lookup not in readable("SfReceiverFunction")
+    assert webhook in readable("SfWebhookFunction") and lookup not in readable("SfWebhookFunction")
     assert lookup in readable("SapLookupFunction") and webhook not in readable("SapLookupFunction")
+
+
+def test_a_flood_on_the_public_url_cannot_take_the_cdc_paths_executions(template):
+    # #13 item 8: the Function URL and the CDC rule are on different functions, each with reserved
+    # concurrency of its own; the CDC function has no URL, no webhook key and no idempotency table.
+    functions = of_type(template, "AWS::Serverless::Function")
+    cdc, public = functions["SfReceiverFunction"]["Properties"], functions["SfWebhookFunction"]["Properties"]
+    assert "FunctionUrlConfig" not in cdc and public["FunctionUrlConfig"]["AuthType"] == "NONE"
+    assert any(e["Type"] == "EventBridgeRule" for e in cdc["Events"].values()) and "Events" not in public
+    assert cdc["ReservedConcurrentExecutions"] >= 10 and public["ReservedConcurrentExecutions"] >= 1
+    resources = [s["Resource"] for s in cdc["Policies"][0]["Statement"]]
+    assert {"Fn::GetAtt": ["IdempotencyTable", "Arn"]} not in resources
+    assert not any("secretsmanager:GetSecretValue" in s["Action"] for s in cdc["Policies"][0]["Statement"])
+    urls = [n for n, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Url"]
+    assert template["Outputs"]["ReceiverFunctionUrl"]["Value"] == {"Fn::GetAtt": ["SfWebhookFunctionUrl", "FunctionUrl"]}
+    assert urls == [] or all("SfReceiver" not in n for n in urls)

@@ -64,6 +64,7 @@ impl Rig {
             webhook: Some(WebhookAuth { secrets: &self.secrets, secret_id: SECRET_ID, replays: &self.replays }),
             org_id: self.org_id.as_ref(),
             outbound_token: None,
+            refusals: None,
         }
     }
 

@@ -11,7 +11,7 @@ use e2e::moto::Systems;
 use e2e::pipeline::COMMIT_MS;
 use serde_json::{Value, json};
 use shared::aws::SqsQueue;
-use shared::ports::{Queue, SystemClock};
+use shared::ports::{Clock, Queue, SystemClock};
 use shared::wiring::ReceiverDeps;
 use std::collections::HashMap;
 
@@ -88,5 +88,55 @@ async fn an_event_the_receiver_could_not_enqueue_lands_in_the_destination_and_a_
     let failed = FailedQueue { queue: &destination, receiver: Some(fixed.receiver()) };
     run(redrive(), failed, &systems).await;
     assert_eq!((to_sap.depth().await?, destination.depth().await?), (1, 0), "FIFO deduplication kept one notification");
+    Ok(())
+}
+
+/// #13 item 8 on moto: a flood of unsigned requests on the public Function URL costs no DynamoDB
+/// write per request (counted in `RequestsRefused`, one audited per minute as a sample), while a
+/// signed request is audited in full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_unsigned_requests_is_counted_not_audited_and_a_signed_one_is_audited_in_full() -> anyhow::Result<()>
+{
+    use shared::ingress::salesforce_webhook::sign;
+    use shared::ports::{AuditLog, Outcome};
+    let systems = Systems::start().await?;
+    let (to_sap_url, _) = systems.moto.create_fifo_queue_with_dlq("b1force-to-sap", 5).await?;
+    systems.moto.create_idempotency_table("b1force-idempotency").await?;
+    let key = "b1force-moto-webhook-key-0123456789abcdef";
+    systems.moto.create_secret("b1force/webhook", key).await?;
+    let mut settings: HashMap<String, String> = systems.settings.clone();
+    settings.insert("TO_SAP_QUEUE_URL".into(), to_sap_url.clone());
+    settings.insert("WEBHOOK_SECRET_ID".into(), "b1force/webhook".into());
+    settings.insert("IDEMPOTENCY_TABLE".into(), "b1force-idempotency".into());
+    let sdk = systems.moto.sdk_config().await;
+    let deps = ReceiverDeps::from_env(&sdk, &settings)?;
+    let sample = std::fs::read_to_string(format!("{}/../events/sf-receiver/webhook-function-url.json", env!("CARGO_MANIFEST_DIR")))?;
+    let request = |body: &str, signature: &str, ts: &str, id: usize| {
+        let mut event: Value = serde_json::from_str(&sample).unwrap();
+        event["headers"]["x-b1force-timestamp"] = json!(ts);
+        event["headers"]["x-b1force-signature"] = json!(signature);
+        event["requestContext"]["requestId"] = json!(format!("flood-{id}"));
+        event["body"] = json!(body);
+        event
+    };
+    let body = r#"{"object":"Opportunity","recordIds":["006SB00000001GHYAY"],"reason":"updated"}"#;
+    let ts = (SystemClock.now_millis() / 1000).to_string();
+
+    let mut refused = 0;
+    for i in 0..200 {
+        let (response, tally) = deps.ingress().handle_http_tallied(&request(body, "Zm9yZ2Vk", &ts, i)).await;
+        assert_eq!(response.status, 401);
+        refused += tally.refused;
+    }
+    assert_eq!(refused, 200, "each refusal is counted");
+    let audit = shared::aws::DynamoAudit::new(systems.moto.dynamodb().await, "b1force-audit".into(), None);
+    let rejected = audit.failures_since(0, None).await?.into_iter().filter(|e| e.outcome == Outcome::Rejected).count();
+    assert_eq!(rejected, 1, "one refusal audited as the minute's sample, not 200 DynamoDB writes");
+
+    let signed = request(body, &sign(key.as_bytes(), &ts, body.as_bytes()), &ts, 999);
+    let (response, tally) = deps.ingress().handle_http_tallied(&signed).await;
+    assert_eq!((response.status, tally.enqueued, tally.refused), (202, 1, 0));
+    let trail = audit.for_record("sf:Opportunity:006SB00000001GHYAY").await?;
+    assert!(trail.iter().any(|e| e.outcome == Outcome::Succeeded), "the accepted request is audited: {trail:?}");
     Ok(())
 }

@@ -71,7 +71,7 @@ impl B1Webhook<'_> {
             };
             match outcome {
                 Ok(answered) => answered,
-                Err(Refusal::Rejected(rejection)) => {
+                Err(Refusal::Rejected(rejection) | Refusal::Invalid(rejection)) => {
                     self.audit_rejection(request, &rejection).await;
                     (HttpResponse::from(&rejection), IngressTally::failed(ErrorClass::Permanent))
                 }

@@ -12,7 +12,7 @@ use crate::domain::{Notification, SalesforceId, digest};
 use crate::error::{Error, ErrorClass, Result};
 use crate::ingress::cdc::{self, CdcAction};
 use crate::ingress::function_url::{
-    FunctionUrlRequest, HttpResponse, IngressTally, Refusal, Rejection, internal_error, printable,
+    FunctionUrlRequest, HttpResponse, IngressTally, Refusal, RefusalSample, Rejection, internal_error, printable,
 };
 use crate::ingress::{outbound_message, salesforce_webhook};
 use crate::ports::AuditAction;
@@ -230,6 +230,8 @@ pub struct Ingress<'a> {
     pub org_id: Option<&'a SalesforceId>,
     /// When set, `/outbound-message` requires `?token=<the secret's value>` (Outbound Messages are not signed).
     pub outbound_token: Option<OutboundToken<'a>>,
+    /// Which requests refused before authentication are audited (a sample); `None`: every one.
+    pub refusals: Option<&'a RefusalSample>,
 }
 
 /// The shared token an Outbound Message endpoint URL carries in its query string.
@@ -310,6 +312,16 @@ impl Ingress<'_> {
             match outcome {
                 Ok((response, enqueued)) => (response, IngressTally::delivered(enqueued, enqueued)),
                 Err(Refusal::Rejected(rejection)) => {
+                    // Anyone on the internet can send these: counted in metrics, audited as a sample.
+                    let now = self.receiver.clock.now_millis();
+                    if self.refusals.is_none_or(|sample| sample.take(now)) {
+                        self.audit_http_rejection(request, &rejection).await;
+                    } else {
+                        tracing::info!(status = rejection.status, code = rejection.code, "refused (not sampled for audit)");
+                    }
+                    (HttpResponse::from(&rejection), IngressTally::refused())
+                }
+                Err(Refusal::Invalid(rejection)) => {
                     self.audit_http_rejection(request, &rejection).await;
                     (HttpResponse::from(&rejection), IngressTally::failed(ErrorClass::Permanent))
                 }
@@ -343,12 +355,15 @@ impl Ingress<'_> {
             &body,
             now,
         )?;
-        let notes = salesforce_webhook::parse_body(&body)?.notifications(&verified, &request.request_id);
+        // Signed with our key from here on: what is refused now is audited in full.
+        let notes = salesforce_webhook::parse_body(&body)
+            .map_err(Refusal::Invalid)?
+            .notifications(&verified, &request.request_id);
         let replayed = || Rejection::new(401, "REPLAYED", "this signed request was received before; sign it again");
         match auth.replays.claim(&verified.replay_key, &digest(&body), now, now + REPLAY_CLAIM_LEASE_MS).await {
             Ok(Claim::Acquired) => {}
             Ok(Claim::Completed(_)) | Err(Error::InProgress(_) | Error::PayloadMismatch(_)) => {
-                return Err(replayed().into());
+                return Err(Refusal::Invalid(replayed()));
             }
             Err(err) => return Err(Refusal::Failed(err)),
         }
@@ -385,9 +400,14 @@ impl Ingress<'_> {
                 return Err(Rejection::new(401, "BAD_TOKEN", "the endpoint URL's token is missing or wrong").into());
             }
         }
-        let message = outbound_message::parse(&body)?;
+        // With a token checked, the sender is known: later refusals are audited in full.
+        let known = |rejection| match self.outbound_token {
+            Some(_) => Refusal::Invalid(rejection),
+            None => Refusal::Rejected(rejection),
+        };
+        let message = outbound_message::parse(&body).map_err(known)?;
         if let Some(expected) = self.org_id {
-            outbound_message::check_org(&message, expected)?;
+            outbound_message::check_org(&message, expected).map_err(known)?;
         }
         let notes = message.notifications(&request.request_id);
         // Salesforce retries anything but the Ack, so a failed enqueue loses nothing.
@@ -449,6 +469,7 @@ mod tests {
             webhook: Some(WebhookAuth { secrets: &secrets, secret_id: "hook", replays: &replays }),
             org_id: None,
             outbound_token: None,
+            refusals: None,
         };
         let body = r#"{"object":"Case","recordIds":["500SB00000001IJYAY"]}"#;
         let mut event = request(&STANDARD.encode(body), true);

@@ -17,7 +17,11 @@ use sha2::{Sha256, Sha384, Sha512};
 
 /// A request refused through the sender's fault (4xx, audited), or failed on our side (500: send again).
 pub(crate) enum Refusal {
+    /// Refused before the sender proved who it is (method, size, signature, token): anyone on the
+    /// internet can cause these, so they are counted, and audited only as a sample.
     Rejected(Rejection),
+    /// The sender proved who it is (a valid signature or token) but what it sent is refused: audited.
+    Invalid(Rejection),
     Failed(Error),
 }
 
@@ -230,12 +234,19 @@ pub struct IngressTally {
     pub dropped: u64,
     /// How the delivery failed, when it did: a refusal is permanent, our own failure has its class.
     pub failed: Option<ErrorClass>,
+    /// Requests refused before the sender proved who it is (metric `RequestsRefused`).
+    pub refused: u64,
 }
 
 impl IngressTally {
     /// A delivery of `records_in` records, of which `enqueued` were enqueued and the rest dropped.
     pub fn delivered(records_in: u64, enqueued: u64) -> Self {
-        Self { records_in, enqueued, dropped: records_in.saturating_sub(enqueued), failed: None }
+        Self { records_in, enqueued, dropped: records_in.saturating_sub(enqueued), failed: None, refused: 0 }
+    }
+
+    /// A request refused before the sender proved who it is.
+    pub fn refused() -> Self {
+        Self { refused: 1, ..Self::failed(ErrorClass::Permanent) }
     }
 
     /// A delivery that failed with `class`.
@@ -336,5 +347,28 @@ mod tests {
         assert_eq!(response["headers"]["content-type"], "application/json");
         let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
         assert_eq!(body, json!({"error": "BAD_SIGNATURE", "message": "nope"}));
+    }
+}
+
+/// At most one unauthenticated refusal audited per interval and container: a sample for operators,
+/// never a DynamoDB write per request anyone on the internet can send.
+#[derive(Debug)]
+pub struct RefusalSample {
+    every_ms: i64,
+    last: std::sync::atomic::AtomicI64,
+}
+
+impl RefusalSample {
+    /// One refusal per `every_ms`.
+    pub fn every(every_ms: i64) -> Self {
+        Self { every_ms, last: std::sync::atomic::AtomicI64::new(i64::MIN) }
+    }
+
+    /// Whether the refusal at `now` is the interval's sample (then it is audited).
+    pub fn take(&self, now: i64) -> bool {
+        use std::sync::atomic::Ordering;
+        let last = self.last.load(Ordering::Relaxed);
+        (last == i64::MIN || now.saturating_sub(last) >= self.every_ms)
+            && self.last.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
     }
 }

@@ -92,6 +92,7 @@ impl Metrics {
             .count("RecordsDropped", tally.dropped)
             .failed(failed(ErrorClass::Retryable), failed(ErrorClass::Permanent))
             .configuration(failed(ErrorClass::Configuration))
+            .count("RequestsRefused", tally.refused)
     }
 }
 

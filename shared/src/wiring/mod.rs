@@ -205,6 +205,8 @@ pub struct ReceiverDeps {
     pub outbound_token_secret_id: Option<String>,
     /// `SYNC_STATE_TABLE`: what our writers wrote, so untagged echoes are dropped (docs/wire-notes.md §8).
     pub written: Option<crate::aws::DynamoSyncState>,
+    /// One unauthenticated refusal per minute and container is audited; the rest are only counted.
+    pub refusals: crate::ingress::function_url::RefusalSample,
 }
 
 impl ReceiverDeps {
@@ -245,6 +247,7 @@ impl ReceiverDeps {
             ),
             clock: SystemClock,
             client_tag: src.var("SF_CLIENT_TAG").unwrap_or_else(|| crate::ECHO_CLIENT_TAG.into()),
+            refusals: crate::ingress::function_url::RefusalSample::every(60_000),
         })
     }
 
@@ -274,6 +277,7 @@ impl ReceiverDeps {
                 .outbound_token_secret_id
                 .as_deref()
                 .map(|secret_id| crate::engine::sf_receiver::OutboundToken { secrets: &self.secrets, secret_id }),
+            refusals: Some(&self.refusals),
         }
     }
 }
