@@ -87,7 +87,9 @@ pub async fn systems(src: &dyn Source, mapping: &MappingFile) -> Vec<Finding> {
     if src.var("AUDIT_TABLE").is_some() {
         findings.push(match crate::ops::audit_table(src).await {
             Ok(audit) => crate::preflight::held_work(&audit, SystemClock.now_millis()).await,
-            Err(err) => Finding::failed(crate::preflight::WRITERS, "configuration errors", err.to_string(), "set AUDIT_TABLE"),
+            Err(err) => {
+                Finding::failed(crate::preflight::WRITERS, "configuration errors", err.to_string(), "set AUDIT_TABLE")
+            }
         });
     }
     findings

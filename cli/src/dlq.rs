@@ -206,7 +206,13 @@ pub fn render_failed_summary(summary: &FailedSummary, now: i64) -> String {
         .iter()
         .map(|e| {
             let sent = e.sent_at.map(|at| format!("{} ago", age(now - at))).unwrap_or_else(|| "-".into());
-            vec![e.message_id.clone(), e.event.clone(), format!("{} x{}", e.condition, e.attempts), e.error.clone(), sent]
+            vec![
+                e.message_id.clone(),
+                e.event.clone(),
+                format!("{} x{}", e.condition, e.attempts),
+                e.error.clone(),
+                sent,
+            ]
         })
         .collect();
     out += &table(&["MESSAGE", "EVENT", "CONDITION", "ERROR", "SENT"], &rows);
@@ -229,7 +235,10 @@ pub fn render_failed_event(event: &FailedEvent, now: i64) -> String {
 /// `dlq redrive`'s summary for the receiver's failed invocations.
 pub fn render_failed_redrive(report: &FailedRedrive) -> String {
     let mut out = if report.dry_run {
-        format!("receiver: dry run, {} event(s) would run through the receiver again; nothing changed\n", report.redriven)
+        format!(
+            "receiver: dry run, {} event(s) would run through the receiver again; nothing changed\n",
+            report.redriven
+        )
     } else {
         format!(
             "receiver: {} event(s) taken by the receiver again ({} notification(s) enqueued), {} failed again\n",

@@ -120,13 +120,19 @@ fn sap_class(status: u16, code: &str, message: &str) -> ErrorClass {
 /// and an org without API access are configuration [SF REST "Status Codes and Error Responses";
 /// `INVALID_FIELD` "No such column 'X' on entity 'Y'" is a query naming a field that is not there].
 fn salesforce_class(status: u16, code: &str, message: &str) -> ErrorClass {
-    let retryable_code = matches!(code, "REQUEST_LIMIT_EXCEEDED" | "UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE" | "INVALID_SESSION_ID")
-        || code.contains("UNABLE_TO_LOCK_ROW");
-    let configuration = matches!(code, "LOGIN_REFUSED" | "INVALID_TYPE" | "API_DISABLED_FOR_ORG" | "API_CURRENTLY_DISABLED")
-        || (code == "INVALID_FIELD" && message.starts_with("No such column"));
+    let retryable_code =
+        matches!(code, "REQUEST_LIMIT_EXCEEDED" | "UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE" | "INVALID_SESSION_ID")
+            || code.contains("UNABLE_TO_LOCK_ROW");
+    let configuration =
+        matches!(code, "LOGIN_REFUSED" | "INVALID_TYPE" | "API_DISABLED_FOR_ORG" | "API_CURRENTLY_DISABLED")
+            || (code == "INVALID_FIELD" && message.starts_with("No such column"));
     if configuration {
         ErrorClass::Configuration
-    } else if status >= 500 || status == 420 || retryable_code { ErrorClass::Retryable } else { ErrorClass::Permanent }
+    } else if status >= 500 || status == 420 || retryable_code {
+        ErrorClass::Retryable
+    } else {
+        ErrorClass::Permanent
+    }
 }
 
 /// The crate's result type.
@@ -161,7 +167,8 @@ mod tests {
         assert!(sap("-1000", "Property 'U_Nope' is invalid in $select").is_configuration());
         assert!(!sap("-1000", "Invalid $filter: bad literal").is_configuration());
         assert!(!sap("-10", "Property 'CardCode' is invalid").is_configuration());
-        let sf = |code: &str, message: &str| Error::Salesforce { status: 400, code: code.into(), message: message.into() };
+        let sf =
+            |code: &str, message: &str| Error::Salesforce { status: 400, code: code.into(), message: message.into() };
         assert!(sf("LOGIN_REFUSED", "invalid_client").is_configuration());
         assert!(sf("INVALID_FIELD", "No such column 'Nope__c' on entity 'Account'").is_configuration());
         assert!(!sf("INVALID_FIELD", "Foreign key external ID: C1 not found").is_configuration());

@@ -39,8 +39,13 @@ async fn stack(clock: Arc<ManualClock>) -> LocalStack {
         deliveries: Deliveries { max_receive_count: Some(MAX_RECEIVE_COUNT) },
         ..WriterSettings::default()
     };
-    let options =
-        LocalOptions { clock, writer, max_receive_count: MAX_RECEIVE_COUNT, visibility_timeout_secs: 30, ..Default::default() };
+    let options = LocalOptions {
+        clock,
+        writer,
+        max_receive_count: MAX_RECEIVE_COUNT,
+        visibility_timeout_secs: 30,
+        ..Default::default()
+    };
     LocalStack::start(options).await.unwrap()
 }
 
@@ -100,7 +105,10 @@ async fn a_wrong_sap_password_holds_the_sf_writers_work_probes_with_one_message_
     assert_eq!(fixed.stopped, Stop::QueueEmpty);
     assert_eq!(stack.to_salesforce_dlq.len(), 0);
     clock.advance(Duration::from_secs(11 * 60));
-    assert!(!held_work(stack.audit.as_ref(), clock.now_millis()).await.is_failed(), "check is green once it went through");
+    assert!(
+        !held_work(stack.audit.as_ref(), clock.now_millis()).await.is_failed(),
+        "check is green once it went through"
+    );
 }
 
 #[tokio::test]

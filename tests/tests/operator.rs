@@ -443,7 +443,8 @@ async fn dlq_list_and_show_print_counts_reasons_and_the_whole_trail_and_leave_th
     assert!(ids.iter().any(|id| printed.contains(&format!("record     sf:Opportunity:{id}"))), "{printed}");
 
     let missing = DlqCommand::Show { message_id: "no-such-message".into(), json: false };
-    let err = dlq_cmd::run(missing, &pairs, None, stack.audit.as_ref(), clock.as_ref(), &mut Vec::new(), &mut |_| {}).await;
+    let err =
+        dlq_cmd::run(missing, &pairs, None, stack.audit.as_ref(), clock.as_ref(), &mut Vec::new(), &mut |_| {}).await;
     assert!(err.unwrap_err().to_string().contains("not visible in the DLQ of to-sap, to-salesforce"));
     assert_eq!((stack.to_sap_dlq.len(), stack.to_sap_dlq.in_flight()), (3, 0));
 }

@@ -11,8 +11,8 @@ use shared::domain::{EpochMillis, Notification};
 use shared::embedded::{EmbeddedAudit, EmbeddedQueue, EmbeddedSyncState, ManualClock};
 use shared::engine::poller::{Poller, PollerSettings};
 use shared::ports::SyncState;
-use shared::ports::{ChangePage, ChangeQuery, SapChanges};
 use shared::ports::{AuditLog, Clock, Outcome, Queue};
+use shared::ports::{ChangePage, ChangeQuery, SapChanges};
 use shared::sap::SapClient;
 use shared::{Error, Result};
 use std::collections::HashSet;
@@ -435,7 +435,10 @@ async fn a_poison_row_is_dead_lettered_alone_and_the_page_and_the_watermark_go_o
     let trail = rig.audit.for_record("sap:BusinessPartners:CPOISON").await.unwrap();
     assert_eq!(trail.len(), 1);
     assert_eq!((trail[0].outcome, trail[0].error_code.as_deref()), (Outcome::DeadLettered, Some("INVALID_INPUT")));
-    assert!(trail[0].error.as_deref().unwrap().contains("UpdateTime") || trail[0].error.as_deref().unwrap().contains("time"));
+    assert!(
+        trail[0].error.as_deref().unwrap().contains("UpdateTime")
+            || trail[0].error.as_deref().unwrap().contains("time")
+    );
     // The next run re-reads it in its lookback: the DLQ's deduplication keeps one copy.
     let again = rig.poller(100).run("BusinessPartners", "r2").await.unwrap();
     assert_eq!(again.dead_lettered, 1);

@@ -69,9 +69,17 @@ async fn an_event_the_receiver_could_not_enqueue_lands_in_the_destination_and_a_
     deliver().await?;
     assert_eq!(to_sap.depth().await?, 0);
 
-    let listed = run(DlqCommand::List { sample: 10, json: false }, FailedQueue { queue: &destination, receiver: None }, &systems).await;
+    let listed = run(
+        DlqCommand::List { sample: 10, json: false },
+        FailedQueue { queue: &destination, receiver: None },
+        &systems,
+    )
+    .await;
     assert!(listed.contains("receiver failed invocations: 1 message(s)"), "{listed}");
-    assert!(listed.contains(&format!("OpportunityChangeEvent {id}")) && listed.contains("RetriesExhausted x3"), "{listed}");
+    assert!(
+        listed.contains(&format!("OpportunityChangeEvent {id}")) && listed.contains("RetriesExhausted x3"),
+        "{listed}"
+    );
     assert!(!listed.contains("StageName"), "no payload fields in a listing: {listed}");
 
     // Fixed: the redrive runs the event through the receiver with the function's settings.
@@ -80,7 +88,10 @@ async fn an_event_the_receiver_could_not_enqueue_lands_in_the_destination_and_a_
     let redrive = || DlqCommand::Redrive { queue: QueueChoice::Receiver, filter: None, dry_run: false, limit: None };
     let failed = FailedQueue { queue: &destination, receiver: Some(fixed.receiver()) };
     let redriven = run(redrive(), failed, &systems).await;
-    assert!(redriven.contains("1 event(s) taken by the receiver again (1 notification(s) enqueued), 0 failed"), "{redriven}");
+    assert!(
+        redriven.contains("1 event(s) taken by the receiver again (1 notification(s) enqueued), 0 failed"),
+        "{redriven}"
+    );
     assert_eq!((to_sap.depth().await?, destination.depth().await?), (1, 0));
 
     // Once: the same record redriven again (Lambda delivered it twice, or an operator re-ran it).
@@ -110,7 +121,10 @@ async fn a_flood_of_unsigned_requests_is_counted_not_audited_and_a_signed_one_is
     settings.insert("IDEMPOTENCY_TABLE".into(), "b1force-idempotency".into());
     let sdk = systems.moto.sdk_config().await;
     let deps = ReceiverDeps::from_env(&sdk, &settings)?;
-    let sample = std::fs::read_to_string(format!("{}/../events/sf-receiver/webhook-function-url.json", env!("CARGO_MANIFEST_DIR")))?;
+    let sample = std::fs::read_to_string(format!(
+        "{}/../events/sf-receiver/webhook-function-url.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))?;
     let request = |body: &str, signature: &str, ts: &str, id: usize| {
         let mut event: Value = serde_json::from_str(&sample).unwrap();
         event["headers"]["x-b1force-timestamp"] = json!(ts);

@@ -29,7 +29,8 @@ const MAX_RECEIVE_COUNT: u32 = 3;
 /// poller run: 50 business partner changes.
 async fn polled() -> anyhow::Result<(Systems, SqsQueue, SqsQueue)> {
     let mut systems = Systems::start().await?;
-    let (queue_url, dlq_url) = systems.moto.create_fifo_queue_with_dlq("b1force-to-salesforce", MAX_RECEIVE_COUNT).await?;
+    let (queue_url, dlq_url) =
+        systems.moto.create_fifo_queue_with_dlq("b1force-to-salesforce", MAX_RECEIVE_COUNT).await?;
     let settings = &mut systems.settings;
     settings.insert("TO_SALESFORCE_QUEUE_URL".into(), queue_url.clone());
     settings.insert("TO_SALESFORCE_DLQ_URL".into(), dlq_url.clone());

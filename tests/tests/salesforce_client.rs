@@ -5,15 +5,15 @@ use serde_json::{Value, json};
 use shared::Error;
 use shared::config::SalesforceConfig;
 use shared::domain::{CardCode, OrderRef, OrderWriteBack, SalesforceId};
+use shared::embedded::EmbeddedSecrets;
 use shared::flows::f1_orders::opportunity_read;
 use shared::mapping::f1;
 use shared::mapping::file::MappingFile;
-use shared::embedded::EmbeddedSecrets;
 use shared::ports::{CredentialSource, OpportunityRead, SalesforceReads, SalesforceUpdates};
-use shared::secrets::SecretField;
-use std::sync::Arc;
 use shared::salesforce::{SalesforceClient, soql};
+use shared::secrets::SecretField;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 async fn start() -> SalesforceSandbox {
     SalesforceSandbox::start(SalesforceOptions::default()).await.expect("sandbox starts")
@@ -113,7 +113,11 @@ async fn wrong_client_credentials_are_a_configuration_error_naming_the_settings(
 /// The connected app's secret as `SF_SECRET_ID` holds it, in an embedded secret store.
 fn secret_holding(client_secret: &str) -> Arc<dyn CredentialSource> {
     let store = EmbeddedSecrets::new().with("b1force/salesforce", &json!({"client_secret": client_secret}).to_string());
-    Arc::new(SecretField { store: Arc::new(store), secret_id: "b1force/salesforce".into(), field: "client_secret".into() })
+    Arc::new(SecretField {
+        store: Arc::new(store),
+        secret_id: "b1force/salesforce".into(),
+        field: "client_secret".into(),
+    })
 }
 
 #[tokio::test]

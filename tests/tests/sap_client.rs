@@ -8,15 +8,15 @@ use shared::domain::{
     CardCode, ItemCode, NewBusinessPartner, NewSalesOrder, OrderDraft, Record, SalesOrderLine, SalesforceId,
     SapOrderFor,
 };
-use shared::error::Error;
 use shared::embedded::EmbeddedSecrets;
+use shared::error::Error;
 use shared::ports::{CredentialSource, SapOrders};
-use shared::secrets::SecretField;
-use std::sync::Arc;
 use shared::sap::SapClient;
 use shared::sap::odata::{Filter, Property, Query};
 use shared::sap::schema;
+use shared::secrets::SecretField;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 async fn sandbox() -> SapSandbox {
     SapSandbox::start(SapOptions::default()).await.expect("the SAP sandbox starts")

@@ -19,10 +19,10 @@
 //! audited and dead-lettered on its own (#13 item 4); the page is enqueued without it and the
 //! watermark moves past it, so one bad row never stalls an entity.
 
+use super::trail::{Delivered, Trail};
 use crate::domain::polled::{EntitySpec, Start, Tracking};
 use crate::domain::sap_time::SapTimeZone;
 use crate::domain::state::{Direction, Watermark};
-use super::trail::{Delivered, Trail};
 use crate::domain::{EpochMillis, Notification, Record, RecordKey, System, digest};
 use crate::error::{Error, Result};
 use crate::ports::sqs_limits::check_entry;
@@ -241,14 +241,22 @@ impl Poller {
     }
 
     /// A page's rows as (position, notification), in order, and its poison rows apart.
-    fn sort_out(&self, spec: &EntitySpec, rows: &[Record], run_id: &str) -> (Vec<(Watermark, OutgoingMessage)>, Vec<Poison>) {
+    fn sort_out(
+        &self,
+        spec: &EntitySpec,
+        rows: &[Record],
+        run_id: &str,
+    ) -> (Vec<(Watermark, OutgoingMessage)>, Vec<Poison>) {
         let mut usable = Vec::with_capacity(rows.len());
         let mut poison = Vec::new();
         for row in rows {
             let sorted = spec.position(row).and_then(|position| {
                 let message = self.message(spec, &position, row, run_id);
                 check_entry(&message).map_err(|refusal| {
-                    Error::Invalid(format!("the queue would refuse its notification: {}: {}", refusal.code, refusal.message))
+                    Error::Invalid(format!(
+                        "the queue would refuse its notification: {}: {}",
+                        refusal.code, refusal.message
+                    ))
                 })?;
                 Ok((position, message))
             });
@@ -352,7 +360,8 @@ impl Poison {
                 source_version: format!("poison#{}", self.content),
                 correlation_id: correlation_id(spec, run_id),
             };
-            let message = OutgoingMessage { group_id: note.group_id(), dedup_id: note.idempotency_key(), body: note.to_body() };
+            let message =
+                OutgoingMessage { group_id: note.group_id(), dedup_id: note.idempotency_key(), body: note.to_body() };
             if check_entry(&message).is_ok() {
                 return (Some(note), message.body, message.group_id);
             }

@@ -7,8 +7,8 @@
 
 use super::fifo::{Processed, batch_item_failures};
 use super::trail::{Delivered, Trail, payload_hash, requeued_copy};
-use crate::domain::redelivery::Afterwards;
 use crate::domain::objects::{WHOLE_OBJECT, salesforce_object};
+use crate::domain::redelivery::Afterwards;
 use crate::domain::state::Direction;
 use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, Record, RecordKey, SalesforceId};
 use crate::error::{Error, ErrorClass, Result};
@@ -127,8 +127,14 @@ impl Snapshots {
 enum Work {
     Invalid(Error),
     /// Delivered for the last allowed time without ever being settled: dead-lettered untried.
-    Exhausted { note: Option<Notification>, err: Error },
-    Parsed { note: Notification, claim: Result<Claim> },
+    Exhausted {
+        note: Option<Notification>,
+        err: Error,
+    },
+    Parsed {
+        note: Notification,
+        claim: Result<Claim>,
+    },
 }
 
 impl SapWriter {

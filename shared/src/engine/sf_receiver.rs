@@ -317,7 +317,11 @@ impl Ingress<'_> {
                     if self.refusals.is_none_or(|sample| sample.take(now)) {
                         self.audit_http_rejection(request, &rejection).await;
                     } else {
-                        tracing::info!(status = rejection.status, code = rejection.code, "refused (not sampled for audit)");
+                        tracing::info!(
+                            status = rejection.status,
+                            code = rejection.code,
+                            "refused (not sampled for audit)"
+                        );
                     }
                     (HttpResponse::from(&rejection), IngressTally::refused())
                 }

@@ -16,8 +16,8 @@
 
 use super::isolate::{Isolated, isolate};
 use super::trail::{Delivered, Trail, requeued_copy};
-use crate::domain::redelivery::{Afterwards, Deliveries};
 use crate::domain::date_of;
+use crate::domain::redelivery::{Afterwards, Deliveries};
 use crate::domain::state::Direction;
 use crate::domain::{BillingContext, CardCode, EpochMillis, Notification, Record, RecordKey, SalesforceId, System};
 use crate::error::{Error, ErrorClass, Result};
@@ -131,11 +131,22 @@ pub struct WriterRun {
 /// What becomes of one message.
 #[derive(Clone)]
 enum Verdict {
-    Done { action: AuditAction, outcome: Outcome, target: Option<String> },
-    Retry { err: Arc<Error>, delay_secs: u32 },
-    Dead { err: Arc<Error> },
+    Done {
+        action: AuditAction,
+        outcome: Outcome,
+        target: Option<String>,
+    },
+    Retry {
+        err: Arc<Error>,
+        delay_secs: u32,
+    },
+    Dead {
+        err: Arc<Error>,
+    },
     /// A configuration error: kept queued, never dead-lettered.
-    Held { err: Arc<Error> },
+    Held {
+        err: Arc<Error>,
+    },
 }
 
 /// One SAP record of a round and its writes.

@@ -33,8 +33,8 @@ pub struct FailedInvocation {
 impl FailedInvocation {
     /// Parses a message body of the on-failure destination.
     pub fn parse(body: &str) -> Result<Self> {
-        let record: Value = serde_json::from_str(body)
-            .map_err(|e| Error::Invalid(format!("not a Lambda invocation record: {e}")))?;
+        let record: Value =
+            serde_json::from_str(body).map_err(|e| Error::Invalid(format!("not a Lambda invocation record: {e}")))?;
         let context = record.get("requestContext").filter(|c| c.is_object());
         let event = record.get("requestPayload").filter(|p| p.is_object());
         let (Some(context), Some(event)) = (context, event) else {

@@ -266,7 +266,12 @@ mod samples {
             message("m1", "Opportunity", "006000000000001AAA", now - 42_000),
             message("m2", "Opportunity", "006000000000002AAA", now - 5_000),
             message("m3", "Account", "001000000000003AAA", now - 1_000),
-            InboundMessage { message_id: "m4".into(), group_id: "g".into(), body: "not json".into(), ..Default::default() },
+            InboundMessage {
+                message_id: "m4".into(),
+                group_id: "g".into(),
+                body: "not json".into(),
+                ..Default::default()
+            },
             message("m5", "Account", "001000000000005AAA", now - 2_000),
         ];
         let outcome = BatchOutcome {
