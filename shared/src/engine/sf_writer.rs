@@ -748,7 +748,10 @@ impl SfWriter {
         err: &Error,
         run: &mut WriterRun,
     ) -> Result<Option<String>> {
-        self.queue.release(&message.receipt_handle, self.settings.dead_letter_hold_secs).await?;
+        if let Err(e) = self.queue.release(&message.receipt_handle, self.settings.dead_letter_hold_secs).await {
+            // Best effort: without it a crash before the delete could only send the message twice.
+            tracing::warn!(error = %e, "could not hide the message before dead-lettering it");
+        }
         let delivered = Delivered { message_id: &message.message_id, group_id: &message.group_id, body: &message.body };
         if trail.dead_letter(&delivered, note, err).await {
             run.dead_lettered += 1;
