@@ -163,3 +163,50 @@ async fn a_mapped_sap_field_the_company_does_not_have_holds_the_round_instead_of
     assert_eq!(stack.sap_sandbox.calls().matching("GET /BusinessPartners") - reads_before, 1, "not split");
     assert_eq!((stack.to_salesforce.len(), stack.to_salesforce_dlq.len()), (50, 0));
 }
+
+/// A sap-writer that cannot even be built (an invalid mapping file at cold start) still keeps its
+/// batches: audited as held, returned, and requeued fresh before the redrive policy could take them.
+#[tokio::test]
+async fn a_sap_writer_whose_mapping_file_is_invalid_holds_every_batch_instead_of_burning_it_to_the_dlq() {
+    use shared::engine::sap_writer::{Disposition, HeldAtInit, InboundMessage};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mapping.toml");
+    std::fs::write(&path, "[flows.F1]\nsalesforce_object = 7\n").unwrap();
+    let settings: std::collections::HashMap<String, String> =
+        [("MAPPING_FILE".to_string(), path.display().to_string())].into_iter().collect();
+    let error = shared::wiring::mapping_file(&settings).unwrap_err();
+    assert!(error.is_configuration(), "{error}");
+
+    let clock = Arc::new(ManualClock::new(SystemClock.now_millis()));
+    let stack = stack(clock.clone()).await;
+    let notes: Vec<OutgoingMessage> = ["001SM0000001Tb1YAE", "001SM0000001Tb2YAE"]
+        .iter()
+        .map(|id| notification(&format!("sf:Account:{id}")))
+        .collect();
+    stack.to_sap.send(&notes).await.unwrap();
+    let held = HeldAtInit {
+        queue: stack.to_sap.clone(),
+        dead_letters: stack.to_sap_dlq.clone(),
+        audit: stack.audit.clone(),
+        clock: clock.clone(),
+        deliveries: Deliveries { max_receive_count: Some(MAX_RECEIVE_COUNT) },
+        error,
+    };
+    for delivery in 1..=(MAX_RECEIVE_COUNT + 1) {
+        let received = stack.to_sap.receive(10).await.unwrap();
+        assert_eq!(received.len(), 2, "delivery {delivery}");
+        let batch: Vec<InboundMessage> = received.iter().map(InboundMessage::from).collect();
+        let outcome = held.hold(&batch).await;
+        for (message, (_, disposition)) in received.iter().zip(&outcome.dispositions) {
+            // What the event source does with the answer: successes deleted, failures returned.
+            if *disposition == Disposition::Requeued {
+                stack.to_sap.delete(&message.receipt_handle).await.unwrap();
+            } else {
+                stack.to_sap.release(&message.receipt_handle, 0).await.unwrap();
+            }
+        }
+        clock.advance(Duration::from_secs(1));
+    }
+    assert_eq!((stack.to_sap.len(), stack.to_sap_dlq.len()), (2, 0), "kept, never dead-lettered");
+    assert_eq!(held_entries(&stack), 8, "every attempt audited with the configuration error");
+}

@@ -458,3 +458,55 @@ fn validate_target(note: Notification) -> Result<Notification> {
     }
     Ok(note)
 }
+
+/// What a sap-writer whose configuration failed at cold start (an invalid mapping file, a missing
+/// setting) still has: its own queue and the audit trail, to keep every message queued instead of
+/// letting the event source's retries carry it to the DLQ unaudited.
+pub struct HeldAtInit {
+    /// `to-sap.fifo`, for requeuing a message on its last attempts.
+    pub queue: Arc<dyn Queue>,
+    pub audit: Arc<dyn AuditLog>,
+    pub dead_letters: Arc<dyn Queue>,
+    pub clock: Arc<dyn crate::ports::Clock>,
+    pub deliveries: crate::domain::redelivery::Deliveries,
+    /// Why the writer could not be built.
+    pub error: Error,
+}
+
+impl HeldAtInit {
+    /// Holds a whole batch: each message audited as retrying with the configuration error, returned
+    /// (a batch item failure), or on its last attempts requeued as a fresh message; nothing is
+    /// dead-lettered for the set-up's fault.
+    pub async fn hold(&self, batch: &[InboundMessage]) -> BatchOutcome {
+        let trail = Trail {
+            audit: self.audit.as_ref(),
+            dead_letters: self.dead_letters.as_ref(),
+            clock: self.clock.as_ref(),
+            direction: Direction::SfToSap,
+        };
+        let mut dispositions = Vec::with_capacity(batch.len());
+        for message in batch {
+            let requeue = matches!(
+                self.deliveries.after(ErrorClass::Configuration, &self.error, message.receive_count),
+                Afterwards::Requeue
+            );
+            let requeued = requeue
+                && self
+                    .queue
+                    .send(&[requeued_copy(&message.message_id, &message.group_id, &message.body)])
+                    .await
+                    .inspect_err(|e| tracing::error!(error = %e, "could not requeue; the message returns instead"))
+                    .is_ok();
+            if let Ok(note) = Notification::from_body(&message.body) {
+                trail.attempt(&note, AuditAction::Retry, Outcome::Retrying, None, Some(&self.error)).await;
+            }
+            dispositions.push(if requeued { Disposition::Requeued } else { Disposition::Held });
+        }
+        let failures = batch_item_failures(batch.iter().zip(&dispositions).map(|(m, d)| Processed {
+            message_id: &m.message_id,
+            group_id: &m.group_id,
+            succeeded: !d.returns(),
+        }));
+        BatchOutcome { failures, dispositions: batch.iter().map(|m| m.message_id.clone()).zip(dispositions).collect() }
+    }
+}

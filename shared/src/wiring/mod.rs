@@ -15,7 +15,7 @@ use crate::domain::redelivery::Deliveries;
 use crate::engine::lookup::Lookups;
 use crate::engine::poller::{Poller, PollerSettings};
 use crate::engine::sap_webhook::B1Webhook;
-use crate::engine::sap_writer::SapWriter;
+use crate::engine::sap_writer::{HeldAtInit, SapWriter};
 use crate::engine::sf_writer::{SfWriter, SfWriterSettings};
 use crate::error::{Error, Result};
 use crate::flows::WriterSettings;
@@ -98,6 +98,27 @@ pub async fn sap_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result
 pub async fn sap_writer_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<(SapWriter, ApiClients)> {
     let aws = AwsBackends::connect(sdk, src).await?.with_salesforce().await?;
     Ok((backends::sap_writer(&aws, writer_settings(src)?)?, aws.api_clients()))
+}
+
+/// What the sap-writer keeps when building it failed for its configuration (see
+/// [`crate::engine::sap_writer::HeldAtInit`]): `TO_SAP_QUEUE_URL`, `TO_SAP_DLQ_URL`, `AUDIT_TABLE`,
+/// `MAX_RECEIVE_COUNT` only, so a bad mapping file or SAP setting still keeps the work queued.
+pub fn sap_writer_held(sdk: &aws_config::SdkConfig, src: &dyn Source, error: Error) -> Result<HeldAtInit> {
+    let sqs = |setting: &str| -> Result<Arc<dyn crate::ports::Queue>> {
+        Ok(Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, setting)?)))
+    };
+    Ok(HeldAtInit {
+        queue: sqs("TO_SAP_QUEUE_URL")?,
+        dead_letters: sqs("TO_SAP_DLQ_URL")?,
+        audit: Arc::new(DynamoAudit::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            required(src, "AUDIT_TABLE")?,
+            Some(crate::config::parse_or::<u64>(src, "AUDIT_RETENTION_DAYS", 90)? * 86_400),
+        )),
+        clock: Arc::new(SystemClock),
+        deliveries: deliveries(src)?,
+        error,
+    })
 }
 
 /// The Salesforce client from `SF_*` settings, its client secret from `SF_SECRET_ID`.
