@@ -12,6 +12,8 @@ import re
 import pytest
 import yaml
 
+from cfn_template import PSEUDO, CfnLoader  # tests/python is on pytest's path (rootdir import mode)
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
 
@@ -28,34 +30,6 @@ AGREED_METRICS = {
     "RequestsRefused",
 }
 FUNCTION_NAMES = {"sf-receiver", "sap-writer", "sap-lookup", "sap-poller", "sf-writer", "sap-webhook", "reconciler"}
-PSEUDO = {"AWS::Region": "eu-central-1", "AWS::StackName": "b1force", "AWS::AccountId": "123456789012",
-          "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
-
-
-class CfnLoader(yaml.SafeLoader):
-    """PyYAML with CloudFormation's short-form tags, read into their long form ({"Fn::Sub": ...})."""
-
-
-def _intrinsic(tag):
-    key = tag if tag in ("Ref", "Condition") else f"Fn::{tag}"
-
-    def construct(loader, node):
-        if isinstance(node, yaml.ScalarNode):
-            value = loader.construct_scalar(node)
-            if tag == "GetAtt":
-                value = value.split(".", 1)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)
-        return {key: value}
-
-    return construct
-
-
-for _tag in ("Ref", "Condition", "Sub", "GetAtt", "If", "Equals", "Not", "And", "Or", "Join", "Select", "Split",
-             "FindInMap", "ImportValue", "Base64", "Cidr", "GetAZs"):
-    CfnLoader.add_constructor(f"!{_tag}", _intrinsic(_tag))
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,8 @@ pub struct MotoServer {
     child: Child,
     port: u16,
     log: tempfile::NamedTempFile,
+    /// Where moto's request recorder writes, once `start_recording` has turned it on.
+    recording: tempfile::NamedTempFile,
 }
 
 impl MotoServer {
@@ -42,8 +44,11 @@ impl MotoServer {
         let port = free_port().map_err(StartError::Failed)?;
         let log = tempfile::NamedTempFile::new().context("creating moto log file").map_err(StartError::Failed)?;
         let stderr = log.reopen().context("opening moto log file").map_err(StartError::Failed)?;
+        let recording =
+            tempfile::NamedTempFile::new().context("creating moto recording file").map_err(StartError::Failed)?;
         let child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_RECORDER_FILEPATH", recording.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
@@ -58,7 +63,7 @@ impl MotoServer {
             Err(err) => return Err(StartError::Failed(anyhow::Error::new(err).context("spawning moto_server"))),
         };
         // From here on, Drop kills the child whatever happens.
-        let mut server = MotoServer { child, port, log };
+        let mut server = MotoServer { child, port, log, recording };
         server.wait_until_ready().await.map_err(StartError::Failed)?;
         Ok(server)
     }
@@ -93,6 +98,28 @@ impl MotoServer {
             let _ = file.read_to_string(&mut text);
         }
         text
+    }
+
+    /// Turns on moto's request recorder (`/moto-api/recorder`): every AWS request from here on is
+    /// kept, headers and body, until `take_recording`.
+    pub async fn start_recording(&self) -> anyhow::Result<()> {
+        self.recorder("reset-recording").await?;
+        self.recorder("start-recording").await?;
+        Ok(())
+    }
+
+    /// Stops the recorder and returns what it kept: one JSON object per line
+    /// (`headers`, `method`, `url`, `body`, `body_encoded`), as moto writes them.
+    pub async fn take_recording(&self) -> anyhow::Result<String> {
+        self.recorder("stop-recording").await?;
+        std::fs::read_to_string(self.recording.path()).context("reading moto's recording")
+    }
+
+    async fn recorder(&self, verb: &str) -> anyhow::Result<()> {
+        let url = format!("{}/moto-api/recorder/{verb}", self.endpoint());
+        let response = reqwest::Client::new().post(&url).send().await.with_context(|| format!("POST {url}"))?;
+        anyhow::ensure!(response.status().is_success(), "POST {url}: {}", response.status());
+        Ok(())
     }
 
     /// SDK configuration pointing at this server, region us-east-1, static test credentials;
