@@ -39,3 +39,81 @@ for _tag in ("Ref", "Condition", "Sub", "GetAtt", "If", "Equals", "Not", "And", 
 
 def load(path=TEMPLATE):
     return yaml.load(pathlib.Path(path).read_text(), Loader=CfnLoader)
+
+
+CONDITION_FUNCTIONS = ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition")
+
+
+def render(overrides=None, stack_name="b1force"):
+    """The template as CloudFormation would create it: SAM's own translator (aws-sam-translator, as
+    `sam deploy` uses) expands the serverless resources, then parameters (defaults plus `overrides`),
+    pseudo parameters, conditions, `!If`, `!Sub` over parameters and `AWS::NoValue` are resolved.
+    References to resources stay as they are ({"Ref": ...}, {"Fn::GetAtt": ...}, `${Resource}`)."""
+    import copy
+    import os
+    import re
+
+    from samtranslator.parser import parser
+    from samtranslator.translator.translator import Translator
+
+    sam = copy.deepcopy(load())
+    for resource in sam["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = "s3://b1force-artifacts/code.zip"  # what `sam package` puts there
+    os.environ.setdefault("AWS_DEFAULT_REGION", PSEUDO["AWS::Region"])
+    cfn = Translator(managed_policy_map={}, sam_parser=parser.Parser()).translate(sam_template=sam, parameter_values={})
+    values = {name: str(p.get("Default", "")) for name, p in cfn.get("Parameters", {}).items()}
+    values.update({k: str(v) for k, v in (overrides or {}).items()})
+    pseudo = dict(PSEUDO, **{"AWS::StackName": stack_name})
+    no_value = object()
+
+    def condition(name):
+        return truth(cfn["Conditions"][name])
+
+    def truth(node):
+        (fn, args), = node.items()
+        if fn == "Fn::Equals":
+            return resolve(args[0]) == resolve(args[1])
+        if fn == "Fn::Not":
+            return not truth(args[0])
+        if fn == "Fn::And":
+            return all(truth(a) for a in args)
+        if fn == "Fn::Or":
+            return any(truth(a) for a in args)
+        if fn == "Condition":
+            return condition(args)
+        raise ValueError(f"not a condition: {node}")
+
+    def substitute(text):
+        def one(match):
+            name = match.group(1)
+            return pseudo.get(name) or values.get(name) or match.group(0)
+        return re.sub(r"\$\{([^}!]+)\}", one, text)
+
+    def resolve(node):
+        if isinstance(node, list):
+            return [v for v in (resolve(v) for v in node) if v is not no_value]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (fn, args), = node.items()
+            if fn == "Ref" and args == "AWS::NoValue":
+                return no_value
+            if fn == "Ref" and args in pseudo:
+                return pseudo[args]
+            if fn == "Ref" and args in values:
+                return values[args]
+            if fn == "Fn::If":
+                return resolve(args[1] if condition(args[0]) else args[2])
+            if fn == "Fn::Sub" and isinstance(args, str):
+                return substitute(args)
+            if fn in CONDITION_FUNCTIONS[:-1]:
+                return truth(node)
+        return {k: v for k, v in ((k, resolve(v)) for k, v in node.items()) if v is not no_value}
+
+    resources = {}
+    for logical, resource in cfn["Resources"].items():
+        if "Condition" in resource and not condition(resource["Condition"]):
+            continue
+        resources[logical] = resolve(resource)
+    return {"Resources": resources, "Outputs": resolve(cfn.get("Outputs", {}))}

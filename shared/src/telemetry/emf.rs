@@ -18,6 +18,8 @@ use std::collections::BTreeSet;
 pub const MAX_METRICS_PER_DIRECTIVE: usize = 100;
 /// Dimension keys one dimension set may hold.
 pub const MAX_DIMENSIONS_PER_SET: usize = 30;
+/// The environment variable naming the stack whose metrics these are (`Stack` dimension).
+pub const STACK_VAR: &str = "B1FORCE_STACK";
 /// Values one metric may carry as an array.
 pub const MAX_VALUES_PER_METRIC: usize = 100;
 /// Characters a dimension value may have.
@@ -168,6 +170,13 @@ impl Metrics {
         }
     }
 
+    /// Puts `Stack` = `stack` first in every dimension set, so two stacks in one account and region
+    /// keep their metrics (and their alarms) apart.
+    pub fn in_stack(mut self, stack: &str) -> Self {
+        self.base.insert(0, ("Stack", stack.to_string()));
+        self
+    }
+
     /// Adds `dimension` = `value` to the main document, published both without it (base set) and
     /// with it (base set + `dimension`), e.g. the poller's `["Function"]` and `["Function","Entity"]`.
     pub fn also_by(mut self, dimension: &'static str, value: &str) -> Self {
@@ -243,9 +252,14 @@ impl Metrics {
     }
 
     /// Prints [`Metrics::to_lines`] to stdout (where the Lambda runtime's log capture turns them into
-    /// metrics); a document that would break the specification is logged as an error instead.
+    /// metrics), in the stack `B1FORCE_STACK` names (the template sets it); a document that would break
+    /// the specification is logged as an error instead.
     pub fn emit(&self, timestamp_ms: i64) {
-        match self.to_lines(timestamp_ms) {
+        let stacked = match std::env::var(STACK_VAR) {
+            Ok(stack) if !stack.is_empty() => self.clone().in_stack(&stack),
+            _ => self.clone(),
+        };
+        match stacked.to_lines(timestamp_ms) {
             Ok(lines) => lines.iter().for_each(|line| println!("{line}")),
             Err(err) => tracing::error!(error = %err, "metrics not emitted"),
         }
@@ -395,6 +409,28 @@ mod tests {
 
     fn parse(line: &str) -> Value {
         serde_json::from_str(line).unwrap()
+    }
+
+    #[test]
+    fn a_stack_leads_every_dimension_set_of_every_document() {
+        let metrics = Metrics::new("B1Force", "sap-poller")
+            .also_by("Entity", "Invoices")
+            .count("RecordsIn", 3)
+            .breakdown("ErrorClass", "retryable", "RecordsFailed", 1)
+            .in_stack("b1force-staging");
+        let lines = metrics.to_lines(1_700_000_000_000).unwrap();
+        assert_eq!(lines.len(), 2);
+        let (main, breakdown) = (parse(&lines[0]), parse(&lines[1]));
+        assert_eq!(check(&main), Vec::<String>::new());
+        assert_eq!(main["Stack"], "b1force-staging");
+        assert_eq!(
+            main["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Stack", "Function"], ["Stack", "Function", "Entity"]])
+        );
+        assert_eq!(
+            breakdown["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Stack", "Function", "ErrorClass"]])
+        );
     }
 
     #[test]
