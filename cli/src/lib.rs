@@ -9,6 +9,7 @@ pub mod demo;
 pub mod dlq;
 pub mod invoke;
 pub mod local;
+pub mod mapping_cmd;
 pub mod operations;
 pub mod ops;
 pub mod preflight;
@@ -127,6 +128,11 @@ pub enum Command {
         #[arg(long, default_value = "./reconciliation-report/")]
         out: PathBuf,
     },
+    /// The mapping file published in S3 for the functions (MAPPING_S3_URI: the stack's MappingUri output).
+    Mapping {
+        #[command(subcommand)]
+        command: mapping_cmd::MappingCommand,
+    },
     /// Serve the SAP and Salesforce sandboxes on 127.0.0.1 until killed.
     Sandbox {
         #[arg(long, default_value_t = 50000)]
@@ -185,6 +191,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let summary = reconcile::run(&options).await?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
             Ok(())
+        }
+        Command::Mapping { command } => {
+            shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
+            mapping_cmd::run_on_aws(command, &shared::config::Env, &mut std::io::stdout()).await
         }
         Command::Sandbox { sap_port, sf_port } => {
             shared::telemetry::init(shared::telemetry::LogFormat::Text, "info");

@@ -176,7 +176,7 @@ async fn a_crash_between_the_dlq_send_and_the_delete_does_not_dead_letter_the_me
     // The writer reads the row as it is now: C20001's message now carries a phone Salesforce refuses.
     let sdk = systems.moto.sdk_config().await;
     let src: HashMap<String, String> = systems.settings.clone();
-    let aws = AwsBackends::connect(&sdk, &src).await?.with_salesforce().await?;
+    let aws = AwsBackends::connect(&sdk, &src, "sf-writer").await?.with_salesforce().await?;
     let dying = Arc::new(DiesAfterFirstDeadLetter { inner: queue.clone(), died: AtomicBool::new(false) });
     let backends = WithQueue { aws, queue: dying };
     let settings = SfWriterSettings {

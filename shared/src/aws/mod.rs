@@ -5,6 +5,7 @@
 
 mod audit;
 pub mod idempotency;
+mod mapping_store;
 mod queue;
 #[cfg(feature = "reports")]
 mod reports;
@@ -13,6 +14,7 @@ mod sync_state;
 
 pub use audit::DynamoAudit;
 pub use idempotency::DynamoIdempotency;
+pub use mapping_store::S3MappingStore;
 pub use queue::SqsQueue;
 #[cfg(feature = "reports")]
 pub use reports::{S3Reports, SnsNotifier};
@@ -26,6 +28,13 @@ use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 /// The SDK configuration from the environment (region, credentials, and `AWS_ENDPOINT_URL` for local endpoints).
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_from_env().await
+}
+
+/// An S3 client for `sdk`: path-style addressing when an endpoint override (moto, LocalStack) is set,
+/// since `bucket.127.0.0.1` does not resolve; virtual-hosted otherwise, as AWS wants.
+pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk).force_path_style(sdk.endpoint_url().is_some()).build();
+    aws_sdk_s3::Client::from_conf(config)
 }
 
 /// Service error codes that mean "too much, too soon" or "the service hiccuped": a later retry can succeed.

@@ -20,11 +20,9 @@ impl S3Reports {
         Self { client, bucket: bucket.into(), prefix: prefix.into() }
     }
 
-    /// The S3 client for `sdk`: path-style addressing when an endpoint override (moto, LocalStack) is set,
-    /// since `bucket.127.0.0.1` does not resolve.
+    /// The S3 client for `sdk` ([`super::s3_client`]).
     pub fn client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::config::Builder::from(sdk).force_path_style(sdk.endpoint_url().is_some()).build();
-        aws_sdk_s3::Client::from_conf(config)
+        super::s3_client(sdk)
     }
 }
 

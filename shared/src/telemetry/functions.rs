@@ -102,6 +102,12 @@ pub fn sf_receiver(tally: &IngressTally) -> Metrics {
     Metrics::new(NAMESPACE, "sf-receiver").ingress(tally)
 }
 
+/// A cold start that refused `versions` newer published mapping versions (and runs on an older one):
+/// counted as `ConfigurationError` of `function`, so the configuration alarm fires.
+pub fn mapping_refused(function: &str, versions: usize) -> Metrics {
+    Metrics::new(NAMESPACE, function).configuration(versions as u64)
+}
+
 /// sap-webhook: events delivered, notifications enqueued, objects ignored, refusals by class.
 pub fn sap_webhook(tally: &IngressTally) -> Metrics {
     Metrics::new(NAMESPACE, "sap-webhook").ingress(tally)

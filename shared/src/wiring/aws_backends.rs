@@ -2,7 +2,7 @@
 //! Secrets Manager, and the SAP and Salesforce clients the function was connected to.
 
 use super::backends::{Backends, QueueName};
-use super::{ApiClients, mapping_file, salesforce_client, sap_client};
+use super::{ApiClients, published_mapping, salesforce_client, sap_client};
 use crate::aws::{DynamoAudit, DynamoIdempotency, DynamoSyncState, SecretsManagerStore, SqsQueue};
 use crate::config::{Source, parse_or, required};
 use crate::error::{Error, Result};
@@ -19,13 +19,24 @@ pub struct AwsBackends<'a> {
     src: &'a dyn Source,
     sap: Arc<SapClient>,
     salesforce: Option<Arc<SalesforceClient>>,
+    mapping: Arc<MappingFile>,
 }
 
 impl<'a> AwsBackends<'a> {
-    /// Builds the SAP client, reading its secret from Secrets Manager (once per container).
-    pub async fn connect(sdk: &aws_config::SdkConfig, src: &'a dyn Source) -> Result<Self> {
+    /// Loads the mapping ([`published_mapping`]) and builds the SAP client, reading its secret from
+    /// Secrets Manager (once per container). A published mapping version refused for errors is logged
+    /// and counted as a `ConfigurationError` of `function` (the alarm), while the function runs on
+    /// the previous valid version.
+    pub async fn connect(sdk: &aws_config::SdkConfig, src: &'a dyn Source, function: &str) -> Result<Self> {
+        let loaded = published_mapping(sdk, src).await?;
+        for (version, errors) in &loaded.refused {
+            tracing::error!(version = %version, errors = %errors, running = ?loaded.version, "published mapping refused");
+        }
+        if !loaded.refused.is_empty() {
+            crate::telemetry::functions::mapping_refused(function, loaded.refused.len()).emit(SystemClock.now_millis());
+        }
         let sap = Arc::new(sap_client(Arc::new(Self::secrets(sdk)), src).await?);
-        Ok(Self { sdk: sdk.clone(), src, sap, salesforce: None })
+        Ok(Self { sdk: sdk.clone(), src, sap, salesforce: None, mapping: Arc::new(loaded.mapping) })
     }
 
     /// Adds the Salesforce client (the writers, the reconciler). A separate step, so that functions
@@ -95,7 +106,7 @@ impl Backends for AwsBackends<'_> {
     }
 
     fn mapping(&self) -> Result<Arc<MappingFile>> {
-        mapping_file(self.src).map(Arc::new)
+        Ok(self.mapping.clone())
     }
 
     fn clock(&self) -> Arc<dyn Clock> {

@@ -96,7 +96,7 @@ pub async fn sap_writer(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result
 
 /// [`sap_writer`] and its clients, whose counters give each invocation's API calls.
 pub async fn sap_writer_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<(SapWriter, ApiClients)> {
-    let aws = AwsBackends::connect(sdk, src).await?.with_salesforce().await?;
+    let aws = AwsBackends::connect(sdk, src, "sap-writer").await?.with_salesforce().await?;
     Ok((backends::sap_writer(&aws, writer_settings(src)?)?, aws.api_clients()))
 }
 
@@ -151,7 +151,7 @@ pub async fn sf_writer_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) ->
         deliveries: deliveries(src)?,
         ..defaults
     };
-    let aws = AwsBackends::connect(sdk, src).await?.with_salesforce().await?;
+    let aws = AwsBackends::connect(sdk, src, "sf-writer").await?.with_salesforce().await?;
     Ok((backends::sf_writer(&aws, settings)?, aws.api_clients()))
 }
 
@@ -169,6 +169,48 @@ pub async fn lookups_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -> R
     let key = secrets.get(&required(src, "LOOKUP_SECRET_ID")?).await?;
     let ttl_secs: i64 = crate::config::parse_or(src, "LOOKUP_CACHE_SECONDS", 30)?;
     Ok((Lookups::new(Arc::new(sap), Arc::new(SystemClock), key, ttl_secs * 1000), clients))
+}
+
+/// How many of the newest published mapping versions a cold start tries before it gives up.
+pub const MAPPING_VERSIONS_TRIED: usize = 5;
+
+/// The mapping a function runs on, where it came from, and the newer published versions it refused.
+pub struct LoadedMapping {
+    pub mapping: MappingFile,
+    /// The S3 version id, when the mapping was published.
+    pub version: Option<String>,
+    /// Newer published versions that failed validation, newest first, with their errors.
+    pub refused: Vec<(String, crate::mapping::file::MappingErrors)>,
+}
+
+/// With `MAPPING_S3_URI` (`s3://bucket/key` in a versioned bucket): the newest published version
+/// that validates, trying at most [`MAPPING_VERSIONS_TRIED`]; a newer invalid one is refused and
+/// reported, so the previous version keeps running. Never published (or deleted): the shipped
+/// defaults. None valid: a configuration error (work stays queued). Without it: [`mapping_file`].
+pub async fn published_mapping(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<LoadedMapping> {
+    let Some(uri) = src.var("MAPPING_S3_URI").filter(|uri| !uri.is_empty()) else {
+        return Ok(LoadedMapping { mapping: mapping_file(src)?, version: None, refused: Vec::new() });
+    };
+    let store = crate::aws::S3MappingStore::new(crate::aws::s3_client(sdk), &uri)?;
+    let versions = store.versions(MAPPING_VERSIONS_TRIED).await?;
+    if versions.is_empty() {
+        tracing::info!(uri = %store.uri(), "no mapping published; running on the shipped defaults");
+        return Ok(LoadedMapping { mapping: MappingFile::shipped(), version: None, refused: Vec::new() });
+    }
+    let mut refused = Vec::new();
+    for version in versions {
+        let text = store.read(&version).await?;
+        match MappingFile::parse(&text, &format!("{}?versionId={version}", store.uri())) {
+            Ok(mapping) => return Ok(LoadedMapping { mapping, version: Some(version), refused }),
+            Err(errors) => refused.push((version, errors)),
+        }
+    }
+    let (newest, errors) = &refused[0];
+    Err(Error::Config(format!(
+        "no valid mapping among the newest {} versions of {}; the newest ({newest}) has:\n{errors}",
+        refused.len(),
+        store.uri()
+    )))
 }
 
 /// The mapping file named by `MAPPING_FILE`, else the shipped defaults; validated here, at cold start.
@@ -342,7 +384,7 @@ pub async fn sap_poller_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -
         max_pages: parse_or(src, "POLL_MAX_PAGES", defaults.max_pages)?,
         time_zone: sap_time_zone(src)?,
     };
-    let aws = AwsBackends::connect(sdk, src).await?;
+    let aws = AwsBackends::connect(sdk, src, "sap-poller").await?;
     Ok((backends::sap_poller(&aws, settings)?, aws.api_clients()))
 }
 
@@ -413,7 +455,7 @@ pub async fn reconciler(
     src: &dyn Source,
 ) -> Result<crate::flows::f8_reconcile::Reconciler> {
     use crate::aws::{S3Reports, SnsNotifier};
-    let aws = AwsBackends::connect(sdk, src).await?.with_salesforce().await?;
+    let aws = AwsBackends::connect(sdk, src, "reconciler").await?.with_salesforce().await?;
     let reports = Arc::new(S3Reports::new(
         S3Reports::client(sdk),
         required(src, "REPORTS_BUCKET")?,
