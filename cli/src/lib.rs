@@ -18,6 +18,7 @@ pub mod replay;
 pub mod sandbox_cmd;
 pub mod sap_setup;
 pub mod setup;
+pub mod status_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -128,6 +129,14 @@ pub enum Command {
         #[arg(long, default_value = "./reconciliation-report/")]
         out: PathBuf,
     },
+    /// One screen: queue and DLQ depths, SAP watermarks, failures of the last 24 h, configuration errors,
+    /// Salesforce API headroom (the stack's queue URLs, SYNC_STATE_TABLE, AUDIT_TABLE; SF_* optional).
+    /// Exits 1 when something needs a person.
+    Status {
+        /// One JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// The mapping file published in S3 for the functions (MAPPING_S3_URI: the stack's MappingUri output).
     Mapping {
         #[command(subcommand)]
@@ -191,6 +200,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let summary = reconcile::run(&options).await?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
             Ok(())
+        }
+        Command::Status { json } => {
+            shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
+            status_cmd::run_on_aws(json, &shared::config::Env, &mut std::io::stdout()).await
         }
         Command::Mapping { command } => {
             shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");

@@ -254,3 +254,83 @@ async fn b1force_audit_and_dlq_run_as_processes_against_aws_from_environment_set
     assert!(stderr.contains("TO_SAP_QUEUE_URL is not set"), "{stderr}");
     Ok(())
 }
+
+/// #16 item 7: `b1force status` as a process against AWS (moto), settings from the environment only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b1force_status_shows_depths_watermarks_failures_and_configuration_errors_on_one_screen() -> anyhow::Result<()>
+{
+    use shared::domain::state::Watermark;
+    use shared::ports::SyncState;
+    let moto = MotoServer::start().await?;
+    moto.create_audit_table(AUDIT_TABLE).await?;
+    moto.create_sync_state_table("b1force-sync-state").await?;
+    let (to_sap, to_sap_dlq) = moto.create_fifo_queue_with_dlq("b1force-to-sap", 5).await?;
+    let (to_sf, to_sf_dlq) = moto.create_fifo_queue_with_dlq("b1force-to-salesforce", 5).await?;
+    let sync_state = shared::aws::DynamoSyncState::new(moto.dynamodb().await, "b1force-sync-state".into());
+    let mark = Watermark { date: "2026-12-06".into(), time: "23:55:01".into(), key: "C20000".into(), doc_entry: None };
+    assert!(sync_state.advance_watermark("BusinessPartners", &mark).await?);
+    let payments = Watermark { date: String::new(), time: String::new(), key: String::new(), doc_entry: Some(42) };
+    assert!(sync_state.advance_watermark("IncomingPayments", &payments).await?);
+    let work = SqsQueue::new(moto.sqs().await, to_sf.clone());
+    dead_letter(&work, 3).await;
+    let audit = DynamoAudit::new(moto.dynamodb().await, AUDIT_TABLE.into(), None);
+    let now = SystemClock.now_millis();
+    audit.record(&entry(1, now - 5 * 3_600_000, Outcome::DeadLettered)).await?;
+    let held = AuditEntry {
+        error_class: Some(ErrorClass::Configuration),
+        error_code: Some("LOGIN_REFUSED".into()),
+        ..entry(2, now - 60_000, Outcome::Retrying)
+    };
+    audit.record(&held).await?;
+
+    let run = |extra: &[(&str, &str)], json: bool| {
+        let mut command = b1force();
+        aws_env(&mut command, &moto);
+        command
+            .env("AUDIT_TABLE", AUDIT_TABLE)
+            .env("SYNC_STATE_TABLE", "b1force-sync-state")
+            .env("TO_SAP_QUEUE_URL", &to_sap)
+            .env("TO_SAP_DLQ_URL", &to_sap_dlq)
+            .env("TO_SALESFORCE_QUEUE_URL", &to_sf)
+            .env("TO_SALESFORCE_DLQ_URL", &to_sf_dlq)
+            .envs(extra.iter().copied())
+            .arg("status");
+        if json {
+            command.arg("--json");
+        }
+        command.output()
+    };
+    let out = run(&[], false)?;
+    let text = String::from_utf8(out.stdout)?;
+    assert!(!out.status.success(), "a held record needs a person: exit 1\n{text}");
+    assert!(text.lines().count() <= 40 && text.lines().all(|l| l.chars().count() <= 160), "one screen:\n{text}");
+    let line = |start: &str| line_of(&text, start);
+    assert!(line("to-salesforce.fifo").ends_with(" 3"), "{text}");
+    assert!(line("to-sap DLQ").ends_with(" 0"), "{text}");
+    assert!(line("BusinessPartners").contains("2026-12-06 23:55:01 C20000"), "{text}");
+    assert!(line("IncomingPayments").contains("DocEntry 42"), "{text}");
+    assert!(line("Invoices").contains("not polled yet") && line("Stock").contains("scanned"), "{text}");
+    assert!(text.contains("failures, last 24 h: 2 attempt(s) of 2 record(s)"), "{text}");
+    assert!(line("newest:").contains("LOGIN_REFUSED"), "{text}");
+    assert!(text.contains("configuration errors, last hour: 1 record(s) held"), "{text}");
+    assert!(text.contains("Salesforce API: not read"), "{text}");
+
+    let out = run(&[], true)?;
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(
+        status["queues"][2],
+        serde_json::json!({"name": "to-salesforce.fifo", "depth": {"Ok": 3}, "dead_letters": false})
+    );
+    assert_eq!(status["failures"]["Ok"]["configuration_last_hour"], 1);
+
+    // A queue that is not there is reported in its place; the rest still shows.
+    let out = run(&[("TO_SAP_DLQ_URL", &format!("{}-gone", to_sap_dlq.trim_end_matches(".fifo")))], false)?;
+    let text = String::from_utf8(out.stdout)?;
+    assert!(line_of(&text, "to-sap DLQ").contains("unreadable"), "{text}");
+    assert!(line_of(&text, "BusinessPartners").contains("C20000"), "{text}");
+    Ok(())
+}
+
+fn line_of(text: &str, start: &str) -> String {
+    text.lines().find(|l| l.trim_start().starts_with(start)).unwrap_or_default().to_string()
+}

@@ -1,9 +1,11 @@
 //! Operator tools over ports: the dead-letter queues ([`dlq`]: list, show, redrive), the
-//! sf-receiver's failed invocations ([`failed_invocations`]) and replaying a record ([`replay`]). The `b1force` commands wire them to AWS; tests wire them to the embedded twins.
+//! sf-receiver's failed invocations ([`failed_invocations`]), replaying a record ([`replay`]) and the
+//! one-screen [`status`]. The `b1force` commands wire them to AWS; tests wire them to the embedded twins.
 
 pub mod dlq;
 pub mod failed_invocations;
 pub mod replay;
+pub mod status;
 
 use shared::domain::state::Direction;
 use shared::domain::{EpochMillis, RecordKey, System};

@@ -50,6 +50,11 @@ impl DynamoSyncState {
         Self { client, table }
     }
 
+    /// The SDK client from an SDK configuration (operator tools).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: String) -> Self {
+        Self::new(aws_sdk_dynamodb::Client::new(sdk), table)
+    }
+
     /// The item at (`pk`, `sk`), read consistently: state decides what runs next, so it must not lag.
     async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>> {
         let output = self

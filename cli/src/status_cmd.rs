@@ -1,0 +1,61 @@
+//! `b1force status [--json]` on AWS: the stack's queues (`TO_SAP_QUEUE_URL`, `TO_SAP_DLQ_URL`,
+//! `TO_SALESFORCE_QUEUE_URL`, `TO_SALESFORCE_DLQ_URL`, optionally `RECEIVER_FAILED_QUEUE_URL`), its
+//! `SYNC_STATE_TABLE` and `AUDIT_TABLE`, and with `SF_*` settings Salesforce's `/limits`.
+
+use crate::operations::Route;
+use crate::operations::status::{self, Status, StatusSources, WatchedQueue};
+use crate::ops;
+use shared::aws::{DynamoSyncState, SqsQueue};
+use shared::config::Source;
+use shared::ports::{Clock, SystemClock};
+use std::io::Write;
+
+/// Prints the status; an error when something needs a person (so scripts can alert on the exit code).
+pub async fn run_on_aws(json: bool, src: &dyn Source, out: &mut dyn Write) -> anyhow::Result<()> {
+    let pairs = ops::queue_pairs(src, &Route::ALL).await?;
+    let sdk = shared::aws::sdk_config().await;
+    let failed = src.var("RECEIVER_FAILED_QUEUE_URL").map(|url| SqsQueue::from_sdk(&sdk, url));
+    let table = ops::required(src, "SYNC_STATE_TABLE", "the sync-state table's name")?;
+    let sync_state = DynamoSyncState::from_sdk(&sdk, table);
+    let audit = ops::audit_table(src).await?;
+    let mut queues = Vec::new();
+    for pair in &pairs {
+        let name = pair.route.name();
+        queues.push(WatchedQueue { name: format!("{name}.fifo"), queue: &pair.source, dead_letters: false });
+        queues.push(WatchedQueue { name: format!("{name} DLQ"), queue: &pair.dead_letters, dead_letters: true });
+    }
+    if let Some(failed) = &failed {
+        queues.push(WatchedQueue { name: "receiver failed invocations".into(), queue: failed, dead_letters: true });
+    }
+    let api_usage = match src.var("SF_LOGIN_URL") {
+        None => None,
+        Some(_) => Some(salesforce_usage(src).await),
+    };
+    let status = status::gather(
+        StatusSources { queues, sync_state: &sync_state, audit: &audit, api_usage },
+        SystemClock.now_millis(),
+    )
+    .await;
+    print(&status, json, out)
+}
+
+async fn salesforce_usage(src: &dyn Source) -> Result<(u64, u64), String> {
+    let client = shared::wiring::salesforce_client_from_settings(src).await.map_err(|e| e.to_string())?;
+    let limits = client.limits().await.map_err(|e| e.to_string())?;
+    let daily = &limits["DailyApiRequests"];
+    match (daily["Max"].as_u64(), daily["Remaining"].as_u64()) {
+        (Some(max), Some(remaining)) => Ok((max.saturating_sub(remaining), max)),
+        _ => Err("GET /limits has no DailyApiRequests Max and Remaining".into()),
+    }
+}
+
+/// Writes `status` as text (or JSON); an error when it needs attention.
+pub fn print(status: &Status, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(status)?)?;
+    } else {
+        write!(out, "{}", status.human())?;
+    }
+    anyhow::ensure!(!status.needs_attention(), "something needs attention (above)");
+    Ok(())
+}
