@@ -82,7 +82,7 @@ pub async fn run(
 
 /// Checks SAP and Salesforce with the settings in `src`.
 pub async fn systems(src: &dyn Source, mapping: &MappingFile) -> Vec<Finding> {
-    let mut findings = check_sap(src).await;
+    let mut findings = check_sap(src, mapping).await;
     findings.extend(check_salesforce(src, mapping).await);
     if src.var("AUDIT_TABLE").is_some() {
         findings.push(match crate::ops::audit_table(src).await {
@@ -111,7 +111,7 @@ pub fn sandbox_settings(sap: &SapSandbox, salesforce: &SalesforceSandbox) -> Has
 }
 
 /// The SAP checks (no writes), logged out afterwards.
-pub async fn check_sap(src: &dyn Source) -> Vec<Finding> {
+pub async fn check_sap(src: &dyn Source, mapping: &MappingFile) -> Vec<Finding> {
     if !SAP_SETTINGS.iter().any(|name| src.var(name).is_some()) {
         return vec![Finding::not_configured(
             "sap",
@@ -132,7 +132,7 @@ pub async fn check_sap(src: &dyn Source) -> Vec<Finding> {
     let url = src.var("SAP_URL").unwrap_or_default();
     let company = src.var("SAP_COMPANY_DB").unwrap_or_default();
     let mut findings = vec![Finding::ok("sap", "target", format!("{url}, company {company}"))];
-    findings.extend(crate::preflight::sap_findings(&client, &zone, SystemClock.now_millis()).await);
+    findings.extend(crate::preflight::sap_findings(&client, &zone, mapping, SystemClock.now_millis()).await);
     // Frees the licence seat; a failed logout changes nothing the checks saw.
     if let Err(err) = client.logout().await {
         tracing::warn!(error = %err, "SAP logout failed");

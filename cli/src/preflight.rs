@@ -129,7 +129,12 @@ pub async fn held_work(audit: &dyn AuditLog, now: EpochMillis) -> Finding {
     )
 }
 
-pub async fn sap_findings(client: &SapClient, zone: &SapTimeZone, now: EpochMillis) -> Vec<Finding> {
+pub async fn sap_findings(
+    client: &SapClient,
+    zone: &SapTimeZone,
+    mapping: &MappingFile,
+    now: EpochMillis,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     let (today, _) = zone.stamp_at(now);
     let first_customer = match client.query("BusinessPartners", &Query::new().select(["CardCode"]).top(1)).await {
@@ -147,7 +152,7 @@ pub async fn sap_findings(client: &SapClient, zone: &SapTimeZone, now: EpochMill
             return findings;
         }
     };
-    findings.extend(poll_queries(client, zone, &today, now).await);
+    findings.extend(poll_queries(client, zone, mapping, &today, now).await);
     findings.extend(reconcile_queries(client, &today).await);
     if let Some(card_code) = first_customer {
         findings.push(match client.billing_context(&card_code, &today).await {
@@ -169,7 +174,13 @@ fn literal_fix() -> &'static str {
 
 /// Each poller's query as the sap-poller sends its later pages (every literal form: date, time,
 /// key), starting today at midnight, limited to one row.
-async fn poll_queries(client: &SapClient, zone: &SapTimeZone, today: &str, now: EpochMillis) -> Vec<Finding> {
+async fn poll_queries(
+    client: &SapClient,
+    zone: &SapTimeZone,
+    mapping: &MappingFile,
+    today: &str,
+    now: EpochMillis,
+) -> Vec<Finding> {
     let settings =
         PollerSettings { initial_date: today.to_string(), time_zone: zone.clone(), ..PollerSettings::default() };
     let mut findings = Vec::new();
@@ -186,7 +197,10 @@ async fn poll_queries(client: &SapClient, zone: &SapTimeZone, today: &str, now: 
         };
         let outcome = match EntitySpec::named(name) {
             Ok(spec) => match start(&spec) {
-                Ok(start) => client.changed(&ChangeQuery { entity: &spec, start: &start, limit: 1 }).await,
+                Ok(start) => {
+                    let only = mapping.sap_filter(spec.entity_set);
+                    client.changed(&ChangeQuery { entity: &spec, start: &start, limit: 1, only: &only }).await
+                }
                 Err(err) => Err(err),
             },
             Err(err) => Err(err),

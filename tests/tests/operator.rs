@@ -499,7 +499,7 @@ async fn check_reaches_both_sandboxes_without_writing_and_reports_a_failed_login
 
     let mut partial = std::collections::HashMap::new();
     partial.insert("SAP_USER".to_string(), "manager".to_string());
-    let partial = check::check_sap(&partial).await;
+    let partial = check::check_sap(&partial, &shared::mapping::file::MappingFile::shipped()).await;
     assert!(matches!(&partial[0].status, Status::Failed(why) if why.contains("SAP_URL is not set")), "{partial:?}");
 
     // Plain http is refused before any credential is sent, except to loopback (#13 item 9).
@@ -570,7 +570,7 @@ async fn the_preflight_names_each_broken_set_up_with_its_fix() {
 
     // The right zone clears that finding.
     settings.insert("SAP_TIME_ZONE".into(), "Pacific/Kiritimati".into());
-    let sap_only = check::check_sap(&settings).await;
+    let sap_only = check::check_sap(&settings, &shared::mapping::file::MappingFile::shipped()).await;
     assert!(matches!(&finding(&sap_only, "sap", "time zone").status, Status::Ok(_)), "{sap_only:#?}");
 
     // --strict: Salesforce without settings fails the run, which otherwise only says "not configured".

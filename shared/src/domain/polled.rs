@@ -18,6 +18,46 @@ pub const POLLED_ENTITIES: [&str; 9] = [
     "IncomingPayments",
 ];
 
+/// Which SAP rows a flow syncs (`sap_filter` in the mapping file): each property's allowed values,
+/// any of them; every property together. Empty: every row. The pollers send it in `$filter`; the
+/// writers check the rows they read by key (webhooks, replays, resyncs) with [`RowFilter::admits`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowFilter {
+    pub only: Vec<(String, Vec<String>)>,
+}
+
+impl RowFilter {
+    pub fn is_empty(&self) -> bool {
+        self.only.is_empty()
+    }
+
+    /// Whether `row` has, for each filtered property, one of its allowed values. A row that lacks a
+    /// filtered property is not admitted (the reader must `$select` it: [`RowFilter::properties`]).
+    pub fn admits(&self, row: &Record) -> bool {
+        self.only.iter().all(|(property, allowed)| {
+            let value = match row.get(property) {
+                Some(Value::String(text)) => text.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                Some(Value::Bool(b)) => b.to_string(),
+                _ => return false,
+            };
+            allowed.contains(&value)
+        })
+    }
+
+    /// The filtered properties, for a `$select`.
+    pub fn properties(&self) -> impl Iterator<Item = &str> {
+        self.only.iter().map(|(property, _)| property.as_str())
+    }
+
+    /// `CardType in [cCustomer, cLid]`, for messages and audit entries.
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> =
+            self.only.iter().map(|(property, allowed)| format!("{property} in [{}]", allowed.join(", "))).collect();
+        parts.join(" and ")
+    }
+}
+
 /// How an entity's changes are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tracking {
@@ -160,4 +200,26 @@ pub enum Start {
     Since(Watermark),
     /// Strictly after this row in the paging order (every later page).
     After(Watermark),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_filter_admits_rows_with_an_allowed_value_of_every_property_and_refuses_rows_without_one() {
+        let filter = RowFilter {
+            only: vec![
+                ("CardType".into(), vec!["cCustomer".into(), "cLid".into()]),
+                ("Valid".into(), vec!["tYES".into()]),
+            ],
+        };
+        let row = |value: Value| value.as_object().unwrap().clone();
+        assert!(filter.admits(&row(serde_json::json!({"CardType": "cLid", "Valid": "tYES"}))));
+        assert!(!filter.admits(&row(serde_json::json!({"CardType": "cSupplier", "Valid": "tYES"}))));
+        assert!(!filter.admits(&row(serde_json::json!({"CardType": "cCustomer", "Valid": "tNO"}))));
+        assert!(!filter.admits(&row(serde_json::json!({"CardType": "cCustomer"}))), "unread is not admitted");
+        assert!(RowFilter::default().admits(&row(serde_json::json!({}))));
+        assert_eq!(filter.describe(), "CardType in [cCustomer, cLid] and Valid in [tYES]");
+    }
 }

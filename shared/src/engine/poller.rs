@@ -20,7 +20,7 @@
 //! watermark moves past it, so one bad row never stalls an entity.
 
 use super::trail::{Delivered, Trail};
-use crate::domain::polled::{EntitySpec, Start, Tracking};
+use crate::domain::polled::{EntitySpec, RowFilter, Start, Tracking};
 use crate::domain::sap_time::SapTimeZone;
 use crate::domain::state::{Direction, Watermark};
 use crate::domain::{EpochMillis, Notification, Record, RecordKey, System, digest};
@@ -47,6 +47,8 @@ pub struct PollerSettings {
     pub max_pages: u32,
     /// The zone SAP stamps UpdateDate/UpdateTime in.
     pub time_zone: SapTimeZone,
+    /// Per SAP entity set, the rows that are synced (the mapping's `sap_filter`); unlisted: all.
+    pub row_filters: std::collections::BTreeMap<String, RowFilter>,
 }
 
 impl Default for PollerSettings {
@@ -58,6 +60,7 @@ impl Default for PollerSettings {
             lease_secs: 900,
             max_pages: 200,
             time_zone: SapTimeZone::utc(),
+            row_filters: Default::default(),
         }
     }
 }
@@ -192,11 +195,12 @@ impl Poller {
             if spec.tracking == Tracking::UpdateStamp { self.state.caught_up_at(spec.name).await? } else { None };
         let mut start = first_start(spec, stored.as_ref(), caught_up, &self.settings, began)?;
         let limit = self.settings.page_size.max(1);
+        let only = self.settings.row_filters.get(spec.entity_set).cloned().unwrap_or_default();
         while report.pages < u64::from(self.settings.max_pages.max(1)) {
             if report.pages > 0 {
                 self.renew_lease(lease, run_id).await?;
             }
-            let page = self.sap.changed(&ChangeQuery { entity: spec, start: &start, limit }).await?;
+            let page = self.sap.changed(&ChangeQuery { entity: spec, start: &start, limit, only: &only }).await?;
             report.pages += 1;
             report.rows_read += page.rows.len() as u64;
             if page.rows.is_empty() {

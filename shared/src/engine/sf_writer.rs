@@ -358,7 +358,15 @@ impl SfWriter {
     /// Reads the rows of `keys` (each with the messages naming it) and plans each record's writes;
     /// one [`Prepared`] per key, in order.
     async fn prepare(&self, entity: &str, by_key: &[(&str, Vec<usize>)]) -> Result<Vec<Prepared>> {
-        let spec = plan::read_spec(&self.mapping, entity)?;
+        let mut spec = plan::read_spec(&self.mapping, entity)?;
+        // Rows outside the mapping's `sap_filter` are skipped whichever way they came (poll, B1
+        // webhook, replay, resync): the filter's properties are read with the row.
+        let only = self.mapping.sap_filter(entity);
+        for property in only.properties() {
+            if !spec.select.iter().any(|s| s == property) {
+                spec.select.push(property.to_string());
+            }
+        }
         let keys: Vec<String> = by_key.iter().map(|(k, _)| k.to_string()).collect();
         let rows = self.sap.rows_by_key(entity, spec.key, &keys, &spec.select).await?;
         let rows: HashMap<String, &Record> = rows
@@ -380,6 +388,10 @@ impl SfWriter {
                 out.push(skip(AuditAction::SkipMissing));
                 continue;
             };
+            if !only.admits(row) {
+                out.push(skip(AuditAction::SkipFiltered));
+                continue;
+            }
             let writes = match plan::plan(&self.mapping, entity, row, &synced_at) {
                 Ok(writes) if writes.is_empty() => {
                     out.push(skip(AuditAction::SkipNoTarget));

@@ -134,6 +134,8 @@ pub enum AuditAction {
     SkipNoChanges,
     /// The sf-writer's mapping writes nothing for this row.
     SkipNoTarget,
+    /// The row is outside the mapping's `sap_filter` (e.g. a supplier when only customers sync).
+    SkipFiltered,
     /// The lead is not converted to an account.
     SkipLeadNotConverted,
     /// The contact belongs to no account.
@@ -158,7 +160,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the trail's story usually runs.
-    pub const ALL: [AuditAction; 26] = [
+    pub const ALL: [AuditAction; 27] = [
         AuditAction::Receive,
         AuditAction::CreateOrder,
         AuditAction::LinkExistingOrder,
@@ -175,6 +177,7 @@ impl AuditAction {
         AuditAction::SkipUnchanged,
         AuditAction::SkipNoChanges,
         AuditAction::SkipNoTarget,
+        AuditAction::SkipFiltered,
         AuditAction::SkipLeadNotConverted,
         AuditAction::SkipContactWithoutAccount,
         AuditAction::SkipClosedCase,
@@ -206,6 +209,7 @@ impl AuditAction {
             AuditAction::SkipUnchanged => "skip_unchanged",
             AuditAction::SkipNoChanges => "skip_no_changes",
             AuditAction::SkipNoTarget => "skip_no_target",
+            AuditAction::SkipFiltered => "skip_filtered",
             AuditAction::SkipLeadNotConverted => "skip_lead_not_converted",
             AuditAction::SkipContactWithoutAccount => "skip_contact_without_account",
             AuditAction::SkipClosedCase => "skip_closed_case",
@@ -607,6 +611,8 @@ pub struct ChangeQuery<'a> {
     pub start: &'a Start,
     /// At most this many rows.
     pub limit: u32,
+    /// Only the rows the mapping's `sap_filter` admits (sent in `$filter`).
+    pub only: &'a crate::domain::polled::RowFilter,
 }
 
 /// Rows in paging order, and whether more may follow.

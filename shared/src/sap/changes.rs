@@ -4,7 +4,7 @@
 use super::odata::{Filter, Literal, Property, Query};
 use super::schema;
 use super::{SapClient, parse_json, undecodable};
-use crate::domain::polled::{EntitySpec, Start, Tracking};
+use crate::domain::polled::{EntitySpec, RowFilter, Start, Tracking};
 use crate::domain::state::Watermark;
 use crate::error::{Error, Result};
 use crate::ports::{ChangePage, ChangeQuery, SapChanges};
@@ -33,7 +33,10 @@ impl SapChanges for SapClient {
             }
         }
         let options = order.order_by(key, true).select(select).top(query.limit).to_query_string();
-        let filter = change_filter(spec, query.start)?;
+        let filter = match only_filter(query.only)? {
+            None => change_filter(spec, query.start)?,
+            Some(only) => format!("({}) and {}", change_filter(spec, query.start)?, only.as_str()),
+        };
         let mut url = self.url(entity.as_str())?;
         url.set_query(Some(&format!("$filter={}&{options}", utf8_percent_encode(&filter, NON_ALPHANUMERIC))));
         // A server that caps the page below `$top` answers with a nextLink: then more rows may follow.
@@ -52,6 +55,24 @@ impl SapChanges for SapClient {
         let more = next || rows.len() >= query.limit as usize;
         Ok(ChangePage { rows, more })
     }
+}
+
+/// The mapping's `sap_filter` as a `$filter` term (each literal typed by [`schema`]), or `None` when
+/// every row is synced.
+pub fn only_filter(only: &RowFilter) -> Result<Option<Filter>> {
+    if only.is_empty() {
+        return Ok(None);
+    }
+    let mut terms = Vec::new();
+    for (name, allowed) in &only.only {
+        let property = Property::parse(name)?;
+        let any = allowed
+            .iter()
+            .map(|value| Ok(Filter::eq(&property, schema::literal(&property, value)?)))
+            .collect::<Result<Vec<_>>>()?;
+        terms.push(Filter::either(any));
+    }
+    Ok(Some(Filter::all(terms)))
 }
 
 /// The `$filter` text for a page, every literal typed by [`schema`]. Null UpdateTimes sort first

@@ -90,6 +90,7 @@ impl EdmType {
 /// Entity sets the client reads, by the entity type they share.
 const BP: &[&str] = &["BusinessPartners"];
 const ITEMS: &[&str] = &["Items"];
+const BP_AND_ITEMS: &[&str] = &["BusinessPartners", "Items"];
 // Drafts are `Document`s too (F1 finds an order saved as a draft under an approval procedure).
 const DOCUMENTS: &[&str] = &["Orders", "DeliveryNotes", "Invoices", "CreditNotes", "Drafts"];
 const DOCUMENTS_AND_PAYMENTS: &[&str] = &["Orders", "DeliveryNotes", "Invoices", "CreditNotes", "IncomingPayments"];
@@ -113,6 +114,14 @@ pub const PROPERTY_TYPES: &[(&str, EdmType, &[&str])] = &[
     ("NumAtCard", EdmType::String, DOCUMENTS),
     ("DocumentStatus", EdmType::Enum("BoStatus"), DOCUMENTS),
     ("Cancelled", EdmType::Enum("BoYesNoEnum"), DOCUMENTS_AND_PAYMENTS),
+    // What a mapping's `sap_filter` may name (#16 item 6).
+    ("CardType", EdmType::Enum("BoCardTypes"), BP),
+    ("Currency", EdmType::String, BP),
+    ("Valid", EdmType::Enum("BoYesNoEnum"), BP_AND_ITEMS),
+    ("Frozen", EdmType::Enum("BoYesNoEnum"), BP_AND_ITEMS),
+    ("SalesItem", EdmType::Enum("BoYesNoEnum"), ITEMS),
+    ("PurchaseItem", EdmType::Enum("BoYesNoEnum"), ITEMS),
+    ("InventoryItem", EdmType::Enum("BoYesNoEnum"), ITEMS),
     ("TableName", EdmType::String, USER_FIELDS),
     ("Name", EdmType::String, USER_FIELDS),
 ];

@@ -101,7 +101,14 @@ pub fn sf_writer<B: Backends + ?Sized>(backends: &B, settings: SfWriterSettings)
 }
 
 /// The sap-poller (SAP changes → `to-salesforce.fifo`).
-pub fn sap_poller<B: Backends + ?Sized>(backends: &B, settings: PollerSettings) -> Result<Poller> {
+pub fn sap_poller<B: Backends + ?Sized>(backends: &B, mut settings: PollerSettings) -> Result<Poller> {
+    let mapping = backends.mapping()?;
+    for entity_set in ["BusinessPartners", "Items"] {
+        let only = mapping.sap_filter(entity_set);
+        if !only.is_empty() {
+            settings.row_filters.insert(entity_set.to_string(), only);
+        }
+    }
     Ok(Poller {
         sap: backends.sap()?,
         queue: backends.queue(QueueName::ToSalesforce)?,

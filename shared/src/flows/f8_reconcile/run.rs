@@ -285,9 +285,14 @@ impl Reconciler {
         Ok((Sides { exceptions, totals }, paid))
     }
 
-    /// Master data: every SAP row against every Salesforce record carrying an SAP key.
+    /// Master data: every SAP row the mapping syncs (its `sap_filter`) against every Salesforce record
+    /// carrying an SAP key.
     async fn master_data(&self, pairing: &Pairing, tolerance: f64, links: &Links) -> Result<Sides> {
-        let sap_rows = self.sap.all_rows(&pairing.entity, pairing.sap_key, &pairing.sap_select).await?;
+        let only = self.mapping.sap_filter(&pairing.entity);
+        let mut select = pairing.sap_select.clone();
+        select.extend(only.properties().filter(|p| !pairing.sap_select.iter().any(|s| s == p)).map(String::from));
+        let mut sap_rows = self.sap.all_rows(&pairing.entity, pairing.sap_key, &select).await?;
+        sap_rows.retain(|row| only.admits(row));
         let fields = pairing.salesforce_fields();
         let read = KeyedRead {
             object: &pairing.object,

@@ -11,6 +11,7 @@ use validate::Checker;
 pub(crate) use validate::same;
 
 use super::catalogue::Kind;
+use crate::domain::polled::RowFilter;
 use crate::error::Error;
 use serde_json::Value;
 use std::fmt;
@@ -47,6 +48,8 @@ pub struct FlowMapping {
     pub derived: Vec<String>,
     pub options: Vec<(String, OptionValue)>,
     pub related: Vec<FlowMapping>,
+    /// Which SAP rows the flow syncs (`sap_filter`, F4 and F7); empty: all of them.
+    pub sap_filter: RowFilter,
 }
 
 /// A Salesforce field (or `Relationship.Field` path) paired with an SAP property.
@@ -248,6 +251,16 @@ impl MappingFile {
                 Error::Config(format!("mapping file {} has no related mapping {part} in flow {flow}", self.origin))
             }),
         }
+    }
+
+    /// The rows of SAP entity set `entity_set` that are synced to Salesforce: the `sap_filter` of the
+    /// flow (F4, F7) that reads that set; empty (all rows) when none does or none is set.
+    pub fn sap_filter(&self, entity_set: &str) -> RowFilter {
+        self.flows
+            .iter()
+            .find(|f| validate::FILTERED_FLOWS.contains(&f.name.as_str()) && f.sap_entity == entity_set)
+            .map(|f| f.sap_filter.clone())
+            .unwrap_or_default()
     }
 
     /// Every configured flow, in F1..F8 order.
@@ -491,6 +504,33 @@ mod tests {
         let f6 = "version = 1\n[flows.F6]\nsalesforce_object = \"SAP_Invoice__c\"\nsap_entity = \"Invoices\"\n\
                   invoice_object = \"Invoice\"\n";
         assert_one(f6, 5, "F6 invoice_object is \"Invoice\" but its salesforce_object is \"SAP_Invoice__c\"");
+    }
+
+    #[test]
+    fn sap_filters_name_text_or_enum_properties_of_the_flows_entity_with_declared_values() {
+        let f4 = |filter: &str| {
+            format!(
+                "version = 1\n[flows.F4]\nsalesforce_object = \"Account\"\nsap_entity = \"BusinessPartners\"\n{filter}\n"
+            )
+        };
+        let good =
+            MappingFile::parse(&f4(r#"sap_filter = { CardType = ["cCustomer", "cLid"], Valid = ["tYES"] }"#), "t")
+                .unwrap_or_else(|e| panic!("{e}"));
+        let filter = good.sap_filter("BusinessPartners");
+        assert_eq!(filter.describe(), "CardType in [cCustomer, cLid] and Valid in [tYES]");
+        assert!(good.sap_filter("Items").is_empty() && good.sap_filter("Invoices").is_empty());
+        assert_one(
+            &f4(r#"sap_filter = { CardTyp = ["cCustomer"] }"#),
+            5,
+            "`CardTyp` is not a property of SAP BusinessPartners",
+        );
+        assert_one(&f4(r#"sap_filter = { CardType = ["Customer"] }"#), 5, "`Customer` is not a value of CardType");
+        assert_one(&f4(r#"sap_filter = { CreditLimit = ["5"] }"#), 5, "filters take text or enumeration properties");
+        assert_one(&f4(r#"sap_filter = { CardType = [] }"#), 5, "needs a non-empty list of strings");
+        assert_one(&f4(r#"sap_filter = { CardType = "cCustomer" }"#), 5, "needs a non-empty list of strings");
+        let f6 = "version = 1\n[flows.F6]\nsalesforce_object = \"SAP_Invoice__c\"\nsap_entity = \"Invoices\"\n\
+                  sap_filter = { CardCode = [\"C1\"] }\n";
+        assert_one(f6, 5, "unknown key `sap_filter` in [flows.F6]");
     }
 
     #[test]

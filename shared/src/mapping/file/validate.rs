@@ -16,6 +16,9 @@ struct OptionSpec {
     check: fn(&DeValue<'_>) -> Result<OptionValue, String>,
 }
 
+/// The flows whose SAP rows a `sap_filter` may narrow (their entity sets are polled and read by key).
+pub(super) const FILTERED_FLOWS: [&str; 2] = ["F4", "F7"];
+
 const OPTIONS: &[OptionSpec] = &[
     OptionSpec { flow: "F4", name: "credit_alert_threshold", check: fraction },
     OptionSpec { flow: "F6", name: "invoice_object", check: invoice_object },
@@ -205,9 +208,15 @@ impl<'t> Checker<'t> {
             "related",
         ];
         allowed.extend(OPTIONS.iter().filter(|o| o.flow == name).map(|o| o.name));
+        if FILTERED_FLOWS.contains(&name) {
+            allowed.push("sap_filter");
+        }
         let context = format!("[flows.{name}]");
         let entries = self.entries(table, &allowed, &context);
         let mut mapping = self.record_mapping(name, &entries, span.clone(), &context);
+        if let Some((_, node)) = entries.get("sap_filter") {
+            mapping.sap_filter = self.sap_filter(node, &mapping.sap_entity, name);
+        }
         self.check_code_reads(name, &entries, span.clone());
         for spec in OPTIONS.iter().filter(|o| o.flow == name) {
             if let Some((_, value)) = entries.get(spec.name) {
@@ -313,7 +322,55 @@ impl<'t> Checker<'t> {
             derived,
             options: Vec::new(),
             related: Vec::new(),
+            sap_filter: RowFilter::default(),
         }
+    }
+
+    /// `sap_filter = { CardType = ["cCustomer", "cLid"] }`: properties of the flow's SAP entity that
+    /// hold text or an enumeration, each with the values that are synced (an enum's declared members).
+    fn sap_filter(&mut self, node: &Node<'_>, entity_name: &str, flow: &str) -> RowFilter {
+        let what = format!("{flow} sap_filter");
+        let Some(table) = self.table(node, &format!("`{what}`")) else { return RowFilter::default() };
+        let entity = catalogue::sap_entity(entity_name);
+        let mut only = Vec::new();
+        for (property, values) in table.iter() {
+            let name = property.get_ref().to_string();
+            let Some(field) = entity.and_then(|e| e.field(&name)) else {
+                self.report(property.span(), format!("{what}: `{name}` is not a property of SAP {entity_name}"));
+                continue;
+            };
+            let members = match field.kind {
+                Kind::Enum(members) => Some(members),
+                kind if kind.class() == KindClass::Textual => None,
+                kind => {
+                    self.report(
+                        property.span(),
+                        format!("{what}: `{name}` is {}; filters take text or enumeration properties", kind.describe()),
+                    );
+                    continue;
+                }
+            };
+            let allowed: Option<Vec<String>> = values
+                .get_ref()
+                .as_array()
+                .map(|items| items.iter().filter_map(|item| item.get_ref().as_str().map(String::from)).collect());
+            let count = values.get_ref().as_array().map_or(0, |items| items.len());
+            let Some(allowed) = allowed.filter(|a| !a.is_empty() && a.len() == count) else {
+                self.report(values.span(), format!("{what}: `{name}` needs a non-empty list of strings"));
+                continue;
+            };
+            if let Some(members) = members
+                && let Some(unknown) = allowed.iter().find(|v| !members.contains(&v.as_str()))
+            {
+                self.report(
+                    values.span(),
+                    format!("{what}: `{unknown}` is not a value of {name}; expected one of {}", members.join(", ")),
+                );
+                continue;
+            }
+            only.push((name, allowed));
+        }
+        RowFilter { only }
     }
 
     /// `{ salesforce = "...", sap = "..." }`: both must exist; only existence is checked, as keys
