@@ -129,6 +129,22 @@ pub enum Command {
         #[arg(long, default_value = "./reconciliation-report/")]
         out: PathBuf,
     },
+    /// Sync again from a date: `--entity Invoices` (SAP → Salesforce: reads the rows changed since under
+    /// its own watermark, beside the schedules; run it again with the same date to resume) or
+    /// `--object Opportunity` (Salesforce → SAP: one whole-object notification the sap-writer fans out).
+    /// Settings as the sap-poller's (SAP_*, TO_SALESFORCE_QUEUE_URL, TO_SALESFORCE_DLQ_URL,
+    /// SYNC_STATE_TABLE, AUDIT_TABLE) or TO_SAP_QUEUE_URL and AUDIT_TABLE. Progress on stderr.
+    Resync {
+        /// A polled SAP entity: BusinessPartners, Items, Orders, DeliveryNotes, Invoices, CreditNotes, IncomingPayments.
+        #[arg(long, conflicts_with = "object", required_unless_present = "object")]
+        entity: Option<String>,
+        /// A Salesforce object the sap-writer handles: Opportunity, Account, Contact, Lead, Case.
+        #[arg(long)]
+        object: Option<String>,
+        /// First day (YYYY-MM-DD) whose changes are synced again.
+        #[arg(long)]
+        since: String,
+    },
     /// One screen: queue and DLQ depths, SAP watermarks, failures of the last 24 h, configuration errors,
     /// Salesforce API headroom (the stack's queue URLs, SYNC_STATE_TABLE, AUDIT_TABLE; SF_* optional).
     /// Exits 1 when something needs a person.
@@ -149,6 +165,37 @@ pub enum Command {
         #[arg(long, default_value_t = 8443)]
         sf_port: u16,
     },
+}
+
+/// `b1force resync` against AWS with the functions' settings.
+async fn resync_on_aws(
+    entity: Option<String>,
+    object: Option<String>,
+    since: &str,
+    src: &dyn shared::config::Source,
+) -> anyhow::Result<()> {
+    use operations::resync_cmd;
+    use shared::ports::{Clock, SystemClock};
+    let run_id = format!("resync-{}", SystemClock.now_millis());
+    let sdk = shared::aws::sdk_config().await;
+    if let Some(object) = object {
+        let queue = ops::work_queue(src, operations::Route::ToSap).await?;
+        let audit = ops::audit_table(src).await?;
+        let note = resync_cmd::salesforce_to_sap(&queue, &audit, &SystemClock, &object, since, &run_id).await?;
+        println!("enqueued {} (changed since {since}); the sap-writer re-reads each record", note.record);
+        return Ok(());
+    }
+    let entity = entity.expect("clap requires --entity or --object");
+    let (poller, _) = shared::wiring::sap_poller_counted(&sdk, src).await?;
+    let report = resync_cmd::sap_to_salesforce(poller, &entity, since, &run_id, &mut |run| {
+        eprintln!(
+            "{entity}: {} page(s), {} row(s) read, {} enqueued, at {:?}",
+            run.pages, run.rows_read, run.enqueued, run.watermark_after
+        )
+    })
+    .await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
 }
 
 /// Runs a parsed command.
@@ -200,6 +247,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let summary = reconcile::run(&options).await?;
             println!("{}", serde_json::to_string_pretty(&summary)?);
             Ok(())
+        }
+        Command::Resync { entity, object, since } => {
+            shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
+            resync_on_aws(entity, object, &since, &shared::config::Env).await
         }
         Command::Status { json } => {
             shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");

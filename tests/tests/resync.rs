@@ -1,5 +1,5 @@
 //! GAP_OVERFLOW: a whole-object notification makes the writer re-read every record changed since
-//! the overflow, through ordinary per-record notifications.
+//! the overflow, through ordinary per-record notifications; and `b1force resync` from a date.
 
 use b1force_cli::local::{LocalOptions, LocalStack};
 use e2e::pipeline::assert_exactly_one_order_each_and_written_back;
@@ -31,4 +31,65 @@ async fn a_gap_overflow_resyncs_every_opportunity_changed_since_and_syncs_the_wo
     assert_eq!(stats.created, 5, "{stats:?}");
     assert_eq!(stats.dead_lettered, 0);
     assert_exactly_one_order_each_and_written_back(&stack, &ids);
+}
+
+/// #16 item 8: `b1force resync --entity Invoices --since …` re-reads every row changed since the date,
+/// resumes after a kill, leaves the scheduled watermark where it was, and gets past the queue's
+/// deduplication of the schedule's own notifications.
+#[tokio::test]
+async fn a_sap_resync_rereads_from_its_date_resumes_after_a_kill_and_moves_no_scheduled_watermark() {
+    use b1force_cli::operations::resync_cmd;
+    use shared::engine::sf_writer::SfWriterSettings;
+    use shared::ports::{AuditAction, AuditLog, SyncState};
+    let stack = LocalStack::start(LocalOptions::default()).await.unwrap();
+    stack.sync_from_sap(SfWriterSettings::default()).await.unwrap();
+    let scheduled = stack.state.watermark("Invoices").await.unwrap();
+    let invoices = stack.sap_sandbox.documents("Invoices");
+    assert!(invoices.len() >= 3, "the sandbox seeds invoices");
+
+    // The resync's first invocation dies after one page of two rows ...
+    let mut killed = stack.poller();
+    killed.settings.page_size = 2;
+    killed.settings.max_pages = 1;
+    killed.settings.lookback_secs = 0;
+    killed.settings.initial_date = "2000-01-01".into();
+    killed.settings.state_prefix = "resync:2000-01-01:".into();
+    let first = killed.run("Invoices", "resync-killed").await.unwrap();
+    assert!(!first.complete && first.rows_read == 2 && first.watermark_after.is_some(), "{first:?}");
+
+    // ... and run again with the same date it goes on from where that one stopped, to the end.
+    let mut starts = Vec::new();
+    let report = resync_cmd::sap_to_salesforce(stack.poller(), "Invoices", "2000-01-01", "resync-1", &mut |run| {
+        starts.push(run.watermark_before.clone())
+    })
+    .await
+    .unwrap();
+    assert!(report.complete && report.runs == 1, "{report:?}");
+    assert_eq!(starts, std::slice::from_ref(&first.watermark_after), "resumed from the killed run's watermark");
+    assert_eq!(stack.state.watermark("Invoices").await.unwrap(), scheduled, "the schedule's watermark stays");
+
+    assert_eq!(first.enqueued + report.enqueued, first.rows_read + report.rows_read);
+    let queued = stack.to_salesforce.depth().await.unwrap();
+    assert_eq!(queued, invoices.len() as u64, "not swallowed by the schedule's deduplication, and once each");
+    // Every row reaches the writer once more; what Salesforce already holds is skipped, not rewritten.
+    let run = stack.sf_writer(SfWriterSettings::default()).run(i64::MAX).await.unwrap();
+    assert_eq!((run.messages, run.written, run.skipped), (queued, 0, queued), "{run:?}");
+    let trail = stack.audit.for_record("sap:Invoices:*").await.unwrap();
+    assert_eq!(trail.iter().map(|e| e.action).collect::<Vec<_>>(), [AuditAction::Resync]);
+
+    // Salesforce → SAP: one whole-object notification, audited.
+    let note = resync_cmd::salesforce_to_sap(
+        stack.to_sap.as_ref(),
+        stack.audit.as_ref(),
+        stack.clock.as_ref(),
+        "Opportunity",
+        "2025-01-01",
+        "resync-2",
+    )
+    .await
+    .unwrap();
+    assert_eq!(note.record.to_string(), "sf:Opportunity:*");
+    assert_eq!(note.changed_at, 1_735_689_600_000);
+    assert_eq!(stack.to_sap.depth().await.unwrap(), 1);
+    assert_eq!(stack.audit.for_record("sf:Opportunity:*").await.unwrap().len(), 1);
 }

@@ -5,6 +5,7 @@
 pub mod dlq;
 pub mod failed_invocations;
 pub mod replay;
+pub mod resync_cmd;
 pub mod status;
 
 use shared::domain::state::Direction;

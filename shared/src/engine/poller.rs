@@ -49,6 +49,10 @@ pub struct PollerSettings {
     pub time_zone: SapTimeZone,
     /// Per SAP entity set, the rows that are synced (the mapping's `sap_filter`); unlisted: all.
     pub row_filters: std::collections::BTreeMap<String, RowFilter>,
+    /// Prefix of the names under which this poller keeps its watermark, catch-up instant and lease:
+    /// empty for the scheduled pollers; `resync:<since>:` for `b1force resync`, which so reads from its
+    /// own start, resumably, beside the schedules without moving their watermarks.
+    pub state_prefix: String,
 }
 
 impl Default for PollerSettings {
@@ -61,6 +65,7 @@ impl Default for PollerSettings {
             max_pages: 200,
             time_zone: SapTimeZone::utc(),
             row_filters: Default::default(),
+            state_prefix: String::new(),
         }
     }
 }
@@ -142,7 +147,7 @@ impl Poller {
     }
 
     async fn run_in_span(&self, spec: &EntitySpec, run_id: &str) -> Result<PollReport> {
-        let lease = format!("poller:{}", spec.name);
+        let lease = format!("poller:{}", self.tracked(spec));
         let mut report = PollReport {
             entity: spec.name.to_string(),
             skipped: None,
@@ -186,13 +191,16 @@ impl Poller {
 
     async fn poll(&self, spec: &EntitySpec, lease: &str, run_id: &str, report: &mut PollReport) -> Result<()> {
         let scan = spec.tracking == Tracking::Scan;
-        let stored = if scan { None } else { self.state.watermark(spec.name).await? };
+        let stored = if scan { None } else { self.state.watermark(&self.tracked(spec)).await? };
         report.watermark_before = stored.clone();
         report.watermark_after = stored.clone();
         report.watermark_changed_at = stored.as_ref().and_then(|w| changed_at(w, &self.settings.time_zone));
         let began = self.clock.now_millis();
-        let caught_up =
-            if spec.tracking == Tracking::UpdateStamp { self.state.caught_up_at(spec.name).await? } else { None };
+        let caught_up = if spec.tracking == Tracking::UpdateStamp {
+            self.state.caught_up_at(&self.tracked(spec)).await?
+        } else {
+            None
+        };
         let mut start = first_start(spec, stored.as_ref(), caught_up, &self.settings, began)?;
         let limit = self.settings.page_size.max(1);
         let only = self.settings.row_filters.get(spec.entity_set).cloned().unwrap_or_default();
@@ -221,7 +229,7 @@ impl Poller {
                 self.queue.send(&messages).await?;
                 report.enqueued += messages.len() as u64;
                 // Only now, with the whole page accepted by the queue, may the watermark pass it.
-                if self.state.advance_watermark(spec.name, &last).await? {
+                if self.state.advance_watermark(&self.tracked(spec), &last).await? {
                     report.watermark_changed_at = changed_at(&last, &self.settings.time_zone);
                     report.watermark_after = Some(last.clone());
                 }
@@ -234,11 +242,16 @@ impl Poller {
         Ok(())
     }
 
+    /// The name `spec`'s watermark, catch-up instant and lease are kept under ([`PollerSettings::state_prefix`]).
+    fn tracked(&self, spec: &EntitySpec) -> String {
+        format!("{}{}", self.settings.state_prefix, spec.name)
+    }
+
     /// The run read every change: remembered (for stamped entities), so the next runs know that a
     /// clock change before `began` needs no re-reading.
     async fn caught_up(&self, spec: &EntitySpec, began: EpochMillis, report: &mut PollReport) -> Result<()> {
         if spec.tracking == Tracking::UpdateStamp {
-            self.state.record_caught_up(spec.name, began).await?;
+            self.state.record_caught_up(&self.tracked(spec), began).await?;
         }
         report.complete = true;
         Ok(())
@@ -319,7 +332,9 @@ impl Poller {
             record: RecordKey { system: System::Sap, object: spec.entity_set.to_string(), id: position.key.clone() },
             reason: "poll".into(),
             changed_at: changed_at(position, &self.settings.time_zone).unwrap_or_else(|| self.clock.now_millis()),
-            source_version: source_version(spec, position, row),
+            // A resync's notifications are its own (`resync:<since>:…`), so queue deduplication of the
+            // schedule's notifications of the same rows does not swallow them.
+            source_version: format!("{}{}", self.settings.state_prefix, source_version(spec, position, row)),
             correlation_id: correlation_id(spec, run_id),
         };
         OutgoingMessage {
