@@ -30,8 +30,9 @@ pub async fn run_on_aws(command: MappingCommand, src: &dyn Source, out: &mut dyn
 pub async fn run(command: MappingCommand, store: &S3MappingStore, out: &mut dyn Write) -> anyhow::Result<()> {
     match command {
         MappingCommand::Push { file } => {
-            let mapping = MappingFile::load(&file)?;
-            let text = std::fs::read_to_string(&file)?;
+            // One read: the text validated is the text published.
+            let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let mapping = MappingFile::parse(&text, &file.display().to_string())?;
             let version = store.publish(&text).await?;
             writeln!(
                 out,

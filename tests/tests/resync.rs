@@ -3,6 +3,7 @@
 
 use b1force_cli::local::{LocalOptions, LocalStack};
 use e2e::pipeline::assert_exactly_one_order_each_and_written_back;
+use serde_json::json;
 use shared::domain::{Notification, RecordKey, System};
 use shared::ports::{Clock, OutgoingMessage, Queue, SystemClock};
 
@@ -33,11 +34,12 @@ async fn a_gap_overflow_resyncs_every_opportunity_changed_since_and_syncs_the_wo
     assert_exactly_one_order_each_and_written_back(&stack, &ids);
 }
 
-/// #16 item 8: `b1force resync --entity Invoices --since …` re-reads every row changed since the date,
-/// resumes after a kill, leaves the scheduled watermark where it was, and gets past the queue's
-/// deduplication of the schedule's own notifications.
+/// #16 item 8: `b1force resync --entity Invoices --since …` re-reads every row changed since the date
+/// (so a change stamped behind the schedule's watermark is written), resumes after a kill, leaves the
+/// scheduled watermark where it was, and gets past the queue's deduplication of the schedule's own
+/// notifications.
 #[tokio::test]
-async fn a_sap_resync_rereads_from_its_date_resumes_after_a_kill_and_moves_no_scheduled_watermark() {
+async fn a_sap_resync_writes_what_the_schedule_passed_resumes_after_a_kill_and_moves_no_scheduled_watermark() {
     use b1force_cli::operations::resync_cmd;
     use shared::engine::sf_writer::SfWriterSettings;
     use shared::ports::{AuditAction, AuditLog, SyncState};
@@ -46,6 +48,15 @@ async fn a_sap_resync_rereads_from_its_date_resumes_after_a_kill_and_moves_no_sc
     let scheduled = stack.state.watermark("Invoices").await.unwrap();
     let invoices = stack.sap_sandbox.documents("Invoices");
     assert!(invoices.len() >= 3, "the sandbox seeds invoices");
+
+    // A change stamped in the past (a restored backup, a wrong server clock): the schedule's watermark
+    // is past its stamp, so the next poll does not see it.
+    let doc_entry = invoices[0]["DocEntry"].as_i64().unwrap();
+    stack.sap_sandbox.set_clock(Some("2001-06-01T10:00:00")).unwrap();
+    stack.sap_sandbox.user_update("Invoices", &doc_entry.to_string(), json!({"NumAtCard": "PO-RESYNC"})).unwrap();
+    stack.sap_sandbox.set_clock(None).unwrap();
+    let (_, missed) = stack.sync_from_sap(SfWriterSettings::default()).await.unwrap();
+    assert_eq!(missed.written, 0, "{missed:?}");
 
     // The resync's first invocation dies after one page of two rows ...
     let mut killed = stack.poller();
@@ -71,9 +82,13 @@ async fn a_sap_resync_rereads_from_its_date_resumes_after_a_kill_and_moves_no_sc
     assert_eq!(first.enqueued + report.enqueued, first.rows_read + report.rows_read);
     let queued = stack.to_salesforce.depth().await.unwrap();
     assert_eq!(queued, invoices.len() as u64, "not swallowed by the schedule's deduplication, and once each");
-    // Every row reaches the writer once more; what Salesforce already holds is skipped, not rewritten.
+    // Every row reaches the writer once more: the missed change is written, what Salesforce already
+    // holds is skipped, not rewritten.
     let run = stack.sf_writer(SfWriterSettings::default()).run(i64::MAX).await.unwrap();
-    assert_eq!((run.messages, run.written, run.skipped), (queued, 0, queued), "{run:?}");
+    assert_eq!((run.messages, run.written, run.skipped), (queued, 1, queued - 1), "{run:?}");
+    let written = stack.sf_sandbox.records("SAP_Invoice__c");
+    let changed = written.iter().find(|r| r["SAP_Document_Key__c"] == format!("Invoices/{doc_entry}")).unwrap();
+    assert_eq!(changed["Customer_Reference__c"], json!("PO-RESYNC"));
     let trail = stack.audit.for_record("sap:Invoices:*").await.unwrap();
     assert_eq!(trail.iter().map(|e| e.action).collect::<Vec<_>>(), [AuditAction::Resync]);
 
