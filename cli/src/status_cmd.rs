@@ -39,13 +39,15 @@ pub async fn run_on_aws(json: bool, src: &dyn Source, out: &mut dyn Write) -> an
     print(&status, json, out)
 }
 
+/// Today's API use as the sf-writer reads it (`SalesforceWrites::refresh_api_usage`): `GET /limits`, or
+/// the `Sforce-Limit-Info` of its answer when the integration user may not read `/limits`.
 async fn salesforce_usage(src: &dyn Source) -> Result<(u64, u64), String> {
+    use shared::ports::SalesforceWrites;
     let client = shared::wiring::salesforce_client_from_settings(src).await.map_err(|e| e.to_string())?;
-    let limits = client.limits().await.map_err(|e| e.to_string())?;
-    let daily = &limits["DailyApiRequests"];
-    match (daily["Max"].as_u64(), daily["Remaining"].as_u64()) {
-        (Some(max), Some(remaining)) => Ok((max.saturating_sub(remaining), max)),
-        _ => Err("GET /limits has no DailyApiRequests Max and Remaining".into()),
+    match client.refresh_api_usage().await {
+        Ok(Some(usage)) => Ok(usage),
+        Ok(None) => Err("Salesforce answered without Sforce-Limit-Info".into()),
+        Err(err) => Err(err.to_string()),
     }
 }
 
