@@ -333,3 +333,33 @@ def test_a_flood_on_the_public_url_cannot_take_the_cdc_paths_executions(template
     urls = [n for n, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Url"]
     assert template["Outputs"]["ReceiverFunctionUrl"]["Value"] == {"Fn::GetAtt": ["SfWebhookFunctionUrl", "FunctionUrl"]}
     assert urls == [] or all("SfReceiver" not in n for n in urls)
+
+
+def test_whatever_sends_to_salesforce_work_also_wakes_the_sf_writer(template):
+    # #16 item 10: the sf-writer is started by wakes, not only by its schedule. Every function allowed to
+    # send to to-salesforce.fifo has the wake queue's URL and may send to it; the wake queue's mapping
+    # targets the sf-writer with the batching window parameter and a visibility timeout Lambda accepts.
+    functions = of_type(template, "AWS::Serverless::Function")
+    to_salesforce = {"Fn::GetAtt": ["ToSalesforceQueue", "Arn"]}
+    wake_queue = {"Fn::GetAtt": ["SfWriterWakeQueue", "Arn"]}
+
+    def sendable(props):
+        return [r for policy in props.get("Policies", []) for s in policy["Statement"]
+                if "sqs:SendMessage" in s["Action"]
+                for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+    senders = {name for name, f in functions.items() if to_salesforce in sendable(f["Properties"])}
+    assert senders == {"SapPollerFunction", "SapWebhookFunction", "ReconcilerFunction", "SfWriterFunction"}
+    for name in senders - {"SfWriterFunction"}:  # the sf-writer requeues its own held work
+        props = functions[name]["Properties"]
+        assert props["Environment"]["Variables"]["SF_WRITER_WAKE_QUEUE_URL"] == {"Ref": "SfWriterWakeQueue"}, name
+        assert wake_queue in sendable(props), name
+
+    writer = functions["SfWriterFunction"]["Properties"]
+    wake = writer["Events"]["Wake"]
+    assert wake["Type"] == "SQS" and wake["Properties"]["Queue"] == wake_queue
+    assert wake["Properties"]["MaximumBatchingWindowInSeconds"] == {"Ref": "SfWriterWakeWindowSeconds"}
+    assert wake["Properties"]["Enabled"] == {"Fn::If": ["SyncOn", True, False]}
+    queue = template["Resources"]["SfWriterWakeQueue"]["Properties"]
+    assert not queue.get("FifoQueue") and queue["VisibilityTimeout"] >= writer["Timeout"]
+    assert writer["Events"]["Drain"]["Properties"]["ScheduleExpression"] == {"Ref": "DrainSchedule"}
+    assert template["Parameters"]["PollSchedule"]["Default"] == "rate(1 minute)"

@@ -57,6 +57,10 @@ async fn the_poller_and_sf_writer_wiring_sync_sap_changes_through_sqs_and_dynamo
     let (queue_url, dlq_url) = moto.create_fifo_queue_with_dlq("b1force-to-salesforce", 5).await?;
     settings.insert("TO_SALESFORCE_QUEUE_URL".into(), queue_url.clone());
     settings.insert("TO_SALESFORCE_DLQ_URL".into(), dlq_url.clone());
+    // A standard queue, as in the template (SfWriterWakeQueue): wakes carry no group or dedup id.
+    let wake = moto.sqs().await.create_queue().queue_name("b1force-sf-writer-wake").send().await?;
+    let wake_url = wake.queue_url.unwrap_or_default();
+    settings.insert("SF_WRITER_WAKE_QUEUE_URL".into(), wake_url.clone());
     let sdk = moto.sdk_config().await;
     let poller = shared::wiring::sap_poller(&sdk, &settings).await?;
     let writer = shared::wiring::sf_writer(&sdk, &settings).await?;
@@ -65,6 +69,10 @@ async fn the_poller_and_sf_writer_wiring_sync_sap_changes_through_sqs_and_dynamo
 
     let polled = poller.run("BusinessPartners", "moto-run").await?;
     assert_eq!(polled.enqueued, 50);
+    // The page of 50 went out in one send (five SendMessageBatch calls), followed by one wake.
+    let wakes = moto.sqs().await.receive_message().queue_url(&wake_url).max_number_of_messages(10).send().await?;
+    let bodies: Vec<_> = wakes.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(bodies, vec![shared::aws::WAKE_BODY]);
     // A second run re-reads its lookback window; the FIFO dedup ids keep the queue as it was.
     poller.run("BusinessPartners", "moto-run-2").await?;
     let to_salesforce = SqsQueue::new(moto.sqs().await, queue_url);

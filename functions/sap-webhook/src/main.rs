@@ -43,7 +43,7 @@ mod tests {
             ("B1_WEBHOOK_SECRET_ID", "b1force/sap-webhook"),
         ];
         let deps = SapWebhookDeps::from_env(&sdk, &settings(&all)).unwrap();
-        assert_eq!((deps.to_salesforce.url(), deps.secret_id.as_str()), (all[0].1, all[2].1));
+        assert_eq!((deps.to_salesforce.queue.url(), deps.secret_id.as_str()), (all[0].1, all[2].1));
         for missing in all.map(|(name, _)| name) {
             let rest: Vec<_> = all.iter().copied().filter(|(name, _)| *name != missing).collect();
             let err = SapWebhookDeps::from_env(&sdk, &settings(&rest)).err().expect(missing).to_string();

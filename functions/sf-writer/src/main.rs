@@ -1,4 +1,6 @@
-//! sf-writer Lambda: run by an EventBridge Scheduler schedule (every minute); each run drains
+//! sf-writer Lambda: started by the wake queue's event source mapping (every send to
+//! `to-salesforce.fifo` wakes it; the batching window gathers a few seconds of wakes) and by a
+//! safety-net schedule. Either event only starts a run, which drains
 //! `to-salesforce.fifo` in rounds until it is empty, the Salesforce API budget is low, or the
 //! invocation's time is nearly up. It pulls the queue itself rather than through an SQS event
 //! source mapping, because FIFO mappings deliver at most 10 messages and Salesforce takes 200 per call.

@@ -11,6 +11,7 @@ mod queue;
 mod reports;
 mod secrets;
 mod sync_state;
+mod wake;
 
 pub use audit::DynamoAudit;
 pub use idempotency::DynamoIdempotency;
@@ -20,6 +21,7 @@ pub use queue::SqsQueue;
 pub use reports::{S3Reports, SnsNotifier};
 pub use secrets::SecretsManagerStore;
 pub use sync_state::DynamoSyncState;
+pub use wake::{SqsWake, WAKE_BODY};
 
 use crate::error::Error;
 use aws_sdk_sqs::config::http::HttpResponse;

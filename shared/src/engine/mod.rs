@@ -9,6 +9,7 @@
 //! - [`lookup`]: the sap-lookup Function URL (live credit, price and stock).
 //! - [`isolate`]: a call failing for many records halved until the one bad record fails alone.
 //! - [`fifo`], [`trail`]: FIFO partial batch failures; the audit trail and the DLQ (pure / ports).
+//! - [`wake`]: a queue whose sends also wake its consumer (the sf-writer), instead of waiting for its schedule.
 //! - [`drain`]: drives a writer over a [`crate::ports::Queue`] (embedded runs, demo, tests).
 
 pub mod drain;
@@ -22,3 +23,4 @@ pub mod sap_writer;
 pub mod sf_receiver;
 pub mod sf_writer;
 pub(crate) mod trail;
+pub mod wake;

@@ -467,6 +467,14 @@ pub trait SalesforceWrites: Send + Sync {
     async fn refresh_api_usage(&self) -> Result<Option<(u64, u64)>>;
 }
 
+/// Starts a queue's consumer now rather than at its next schedule: the sf-writer drains
+/// `to-salesforce.fifo` when woken through its wake queue (the schedule is the safety net).
+#[async_trait]
+pub trait Wake: Send + Sync {
+    /// Asks for one drain soon; several wakes close together start one drain.
+    async fn wake(&self) -> Result<()>;
+}
+
 /// Wall-clock time, injectable so tests control expiry.
 pub trait Clock: Send + Sync {
     fn now_millis(&self) -> EpochMillis;

@@ -4,6 +4,7 @@
 use super::backends::{Backends, QueueName};
 use super::{ApiClients, published_mapping, salesforce_client, sap_client};
 use crate::aws::{DynamoAudit, DynamoIdempotency, DynamoSyncState, SecretsManagerStore, SqsQueue};
+use crate::engine::wake::WakingQueue;
 use crate::config::{Source, parse_or, required};
 use crate::error::{Error, Result};
 use crate::mapping::file::MappingFile;
@@ -58,8 +59,8 @@ impl<'a> AwsBackends<'a> {
         }
     }
 
-    fn sqs(&self, url_setting: &str) -> Result<Arc<dyn Queue>> {
-        Ok(Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&self.sdk), required(self.src, url_setting)?)))
+    fn sqs(&self, url_setting: &str) -> Result<SqsQueue> {
+        Ok(SqsQueue::new(aws_sdk_sqs::Client::new(&self.sdk), required(self.src, url_setting)?))
     }
 
     fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
@@ -79,11 +80,14 @@ impl Backends for AwsBackends<'_> {
     }
 
     fn queue(&self, name: QueueName) -> Result<Arc<dyn Queue>> {
-        self.sqs(match name {
-            QueueName::ToSap => "TO_SAP_QUEUE_URL",
-            QueueName::ToSapDlq => "TO_SAP_DLQ_URL",
-            QueueName::ToSalesforce => "TO_SALESFORCE_QUEUE_URL",
-            QueueName::ToSalesforceDlq => "TO_SALESFORCE_DLQ_URL",
+        Ok(match name {
+            QueueName::ToSap => Arc::new(self.sqs("TO_SAP_QUEUE_URL")?),
+            QueueName::ToSapDlq => Arc::new(self.sqs("TO_SAP_DLQ_URL")?),
+            QueueName::ToSalesforce => Arc::new(WakingQueue {
+                queue: self.sqs("TO_SALESFORCE_QUEUE_URL")?,
+                wake: super::sf_writer_wake(&self.sdk, self.src),
+            }),
+            QueueName::ToSalesforceDlq => Arc::new(self.sqs("TO_SALESFORCE_DLQ_URL")?),
         })
     }
 

@@ -16,6 +16,7 @@ use crate::engine::lookup::Lookups;
 use crate::engine::poller::{Poller, PollerSettings};
 use crate::engine::sap_webhook::B1Webhook;
 use crate::engine::sap_writer::{HeldAtInit, SapWriter};
+use crate::engine::wake::WakingQueue;
 use crate::engine::sf_writer::{SfWriter, SfWriterSettings};
 use crate::error::{Error, Result};
 use crate::flows::WriterSettings;
@@ -398,13 +399,21 @@ pub fn sap_time_zone(src: &dyn Source) -> Result<crate::domain::sap_time::SapTim
     }
 }
 
+/// `SF_WRITER_WAKE_QUEUE_URL`: the standard queue whose event source mapping starts the sf-writer
+/// (unset: the sf-writer runs on its schedule only).
+pub fn sf_writer_wake(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Option<Arc<dyn crate::ports::Wake>> {
+    let url = src.var("SF_WRITER_WAKE_QUEUE_URL").filter(|url| !url.trim().is_empty())?;
+    Some(Arc::new(crate::aws::SqsWake::new(aws_sdk_sqs::Client::new(sdk), url)))
+}
+
 /// How long a warm container reuses the HMAC key; a rotated key is picked up within this time
 /// (meanwhile the Messenger's deliveries get 401 and are retried).
 const KEY_CACHE: Duration = Duration::from_secs(300);
 
 /// The sap-webhook function's ports on AWS.
 pub struct SapWebhookDeps {
-    pub to_salesforce: SqsQueue,
+    /// Each accepted delivery also wakes the sf-writer (`SF_WRITER_WAKE_QUEUE_URL`, optional).
+    pub to_salesforce: WakingQueue<SqsQueue>,
     pub audit: DynamoAudit,
     pub secrets: CachedSecrets<SecretsManagerStore>,
     /// `B1_WEBHOOK_SECRET_ID`: the subscription's `AuthenticationCred` (`{"Key": "...", "Algorithm":
@@ -419,7 +428,10 @@ impl SapWebhookDeps {
     pub fn from_env(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<Self> {
         let retention_days: u64 = crate::config::parse_or(src, "AUDIT_RETENTION_DAYS", 90)?;
         Ok(Self {
-            to_salesforce: SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SALESFORCE_QUEUE_URL")?),
+            to_salesforce: WakingQueue {
+                queue: SqsQueue::new(aws_sdk_sqs::Client::new(sdk), required(src, "TO_SALESFORCE_QUEUE_URL")?),
+                wake: sf_writer_wake(sdk, src),
+            },
             audit: DynamoAudit::new(
                 aws_sdk_dynamodb::Client::new(sdk),
                 required(src, "AUDIT_TABLE")?,
