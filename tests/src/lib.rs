@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end suites: moto_server, sandboxes, pipelines.
 #![forbid(unsafe_code)]
 
+pub mod latency;
 pub mod logs;
 pub mod lookup;
 pub mod moto;
