@@ -117,7 +117,7 @@ pub async fn held_work(audit: &dyn AuditLog, now: EpochMillis) -> Finding {
         shared::domain::rfc3339_millis(latest.at),
         latest.error.as_deref().unwrap_or_default()
     );
-    // The sf-writer retries held work every minute: nothing new for ten minutes means it went through.
+    // The sf-writer retries held work at its next drain (DrainSchedule, 5 minutes): nothing new for ten minutes means it went through.
     if now - latest.at > 10 * 60_000 {
         return Finding::ok(WRITERS, check, format!("none in the last 10 minutes ({what})"));
     }

@@ -28,6 +28,8 @@ AGREED_METRICS = {
     "ConfigurationError",
     # Public Function URL requests refused before authentication: counted, audited as a sample (#13 item 8).
     "RequestsRefused",
+    # The lost-event sweep: opportunities no event brought, business time without a change event (#16 item 9).
+    "LostEventsSwept", "CdcSilenceSeconds",
 }
 FUNCTION_NAMES = {"sf-receiver", "sap-writer", "sap-lookup", "sap-poller", "sf-writer", "sap-webhook", "reconciler"}
 
@@ -215,7 +217,7 @@ def test_the_schedules_default_to_daily_at_0230_and_the_first_of_the_month_at_04
     events = template["Resources"]["ReconcilerFunction"]["Properties"]["Events"]
     defaults = {name: template["Parameters"][e["Properties"]["ScheduleExpression"]["Ref"]]["Default"]
                 for name, e in events.items()}
-    assert defaults == {"Daily": "cron(30 2 * * ? *)", "MonthEnd": "cron(0 4 1 * ? *)"}
+    assert defaults == {"Daily": "cron(30 2 * * ? *)", "MonthEnd": "cron(0 4 1 * ? *)", "Sweep": "rate(15 minutes)"}
 
 
 def test_the_reconciler_has_the_sf_writers_sap_and_salesforce_settings_and_its_report_targets(template):
@@ -363,3 +365,30 @@ def test_whatever_sends_to_salesforce_work_also_wakes_the_sf_writer(template):
     assert not queue.get("FifoQueue") and queue["VisibilityTimeout"] >= writer["Timeout"]
     assert writer["Events"]["Drain"]["Properties"]["ScheduleExpression"] == {"Ref": "DrainSchedule"}
     assert template["Parameters"]["PollSchedule"]["Default"] == "rate(1 minute)"
+
+
+def test_the_lost_event_sweep_runs_on_its_schedule_and_both_of_its_alarms_watch_what_it_emits(template):
+    # #16 item 9. The reconciler sweeps on SweepSchedule with {"sweep": true} (functions/reconciler),
+    # the CDC receiver may write only its arrival note, and the alarms read the sweep's metrics.
+    resources = template["Resources"]
+    reconciler = resources["ReconcilerFunction"]["Properties"]
+    sweep = reconciler["Events"]["Sweep"]["Properties"]
+    assert json.loads(sweep["Input"]) == {"sweep": True}
+    assert sweep["State"] == {"Fn::If": ["SyncOn", "ENABLED", "DISABLED"]}
+    assert 'event.payload == serde_json::json!({"sweep": true})' in (ROOT / "functions/reconciler/src/main.rs").read_text()
+    env = reconciler["Environment"]["Variables"]
+    assert env["SWEEP_LAG_MINUTES"] == {"Ref": "SweepLagMinutes"}
+    assert env["BUSINESS_HOURS"] == {"Fn::If": ["HasCdcBus", {"Ref": "BusinessHours"}, ""]}
+
+    sweep_rs = (ROOT / "shared/src/engine/sweep.rs").read_text()
+    arrival = re.search(r'pub const CDC_ARRIVAL: &str = "([^"]+)"', sweep_rs).group(1)
+    cdc = resources["SfReceiverFunction"]["Properties"]["Policies"][0]["Statement"]
+    writes = [s for s in cdc if s["Action"] == ["dynamodb:PutItem"] and s["Resource"] == {"Fn::GetAtt": ["SyncStateTable", "Arn"]}]
+    assert [w["Condition"] for w in writes] == [{"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [f"caught-up#{arrival}"]}}]
+
+    lost, silent = resources["LostSalesforceEventsAlarm"]["Properties"], resources["CdcSilenceAlarm"]["Properties"]
+    assert (lost["MetricName"], lost["Threshold"], lost["ComparisonOperator"]) == ("LostEventsSwept", 1, "GreaterThanOrEqualToThreshold")
+    assert silent["Threshold"] == {"Ref": "CdcSilenceAlarmBusinessHours"} and silent["TreatMissingData"] == "notBreaching"
+    [stat] = [m["MetricStat"] for m in silent["Metrics"] if "MetricStat" in m]
+    assert stat["Metric"]["MetricName"] == "CdcSilenceSeconds" and stat["Stat"] == "Maximum"
+    assert [m["Expression"] for m in silent["Metrics"] if "Expression" in m] == ["silence / 3600"]

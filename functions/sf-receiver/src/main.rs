@@ -16,6 +16,9 @@ async fn main() -> Result<(), Error> {
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let (result, tally) = deps.ingress().handle_tallied(&event.payload).await;
+        if result.is_ok() {
+            deps.note_cdc_arrival(&event.payload).await;
+        }
         sf_receiver(&tally).emit(SystemClock.now_millis());
         Ok::<_, Error>(result?)
     }))

@@ -1,6 +1,7 @@
 //! Pure domain types: ids with validating constructors, record keys, queue notifications.
 
 mod billing;
+pub mod business_hours;
 pub mod echo;
 pub mod idempotency;
 mod ids;

@@ -6,6 +6,7 @@
 //! - [`sap_webhook`]: SAP B1 webhooks (FP 2602+) → notifications on `to-salesforce.fifo`.
 //! - [`poller`]: SAP rows changed since the watermark → notifications on `to-salesforce.fifo`.
 //! - [`sf_writer`]: `to-salesforce.fifo` → Salesforce (F4–F7), 200 records per call.
+//! - [`sweep`]: the safety net for lost Salesforce events (Closed Won without an SAP status, accounts changed).
 //! - [`lookup`]: the sap-lookup Function URL (live credit, price and stock).
 //! - [`isolate`]: a call failing for many records halved until the one bad record fails alone.
 //! - [`fifo`], [`trail`]: FIFO partial batch failures; the audit trail and the DLQ (pure / ports).
@@ -22,5 +23,6 @@ pub mod sap_webhook;
 pub mod sap_writer;
 pub mod sf_receiver;
 pub mod sf_writer;
+pub mod sweep;
 pub(crate) mod trail;
 pub mod wake;

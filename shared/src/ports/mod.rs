@@ -415,6 +415,9 @@ pub trait SalesforceReads: Send + Sync {
     async fn records(&self, query: &RecordQuery<'_>, ids: &[SalesforceId]) -> Result<Vec<Record>>;
     /// Ids of the object's records modified at or after `since` (GAP_OVERFLOW resync), oldest first.
     async fn changed_since(&self, object: &str, since: EpochMillis) -> Result<Vec<SalesforceId>>;
+    /// Ids of Closed Won opportunities without any SAP sync status, modified in `[since, until)`
+    /// (the lost-event sweep), oldest first.
+    async fn won_without_status(&self, since: EpochMillis, until: EpochMillis) -> Result<Vec<SalesforceId>>;
 }
 
 /// What the Salesforce → SAP flows write back to Salesforce, one record at a time.

@@ -341,6 +341,15 @@ impl SalesforceClient {
 
     // ---- generic operations -------------------------------------------------------------------
 
+    /// The `Id`s a `SELECT Id ...` query returns, every page.
+    async fn ids(&self, soql: &str) -> Result<Vec<SalesforceId>> {
+        self.query_all(soql)
+            .await?
+            .iter()
+            .map(|row| SalesforceId::parse(row.get("Id").and_then(Value::as_str).unwrap_or_default()))
+            .collect()
+    }
+
     /// Runs a SOQL query and follows `nextRecordsUrl` until done. Build `soql` with [`soql::quote`]
     /// and [`soql::in_list`]; never paste raw input into it.
     pub async fn query_all(&self, soql: &str) -> Result<Vec<Value>> {
@@ -600,11 +609,11 @@ impl SalesforceReads for SalesforceClient {
     }
 
     async fn changed_since(&self, object: &str, since: EpochMillis) -> Result<Vec<SalesforceId>> {
-        self.query_all(&records::changed_since_query(object, since)?)
-            .await?
-            .iter()
-            .map(|row| SalesforceId::parse(row.get("Id").and_then(Value::as_str).unwrap_or_default()))
-            .collect()
+        self.ids(&records::changed_since_query(object, since)?).await
+    }
+
+    async fn won_without_status(&self, since: EpochMillis, until: EpochMillis) -> Result<Vec<SalesforceId>> {
+        self.ids(&records::won_without_status_query(since, until)?).await
     }
 }
 

@@ -47,9 +47,27 @@ pub fn changed_since_query(object: &str, since: EpochMillis) -> Result<String> {
     if !soql::is_api_name(object) {
         return Err(Error::Invalid(format!("{object:?} is not a Salesforce object name")));
     }
-    let at = time::OffsetDateTime::from_unix_timestamp(since.div_euclid(1000))
-        .map_err(|_| Error::Invalid(format!("{since} is not a valid timestamp")))?;
-    let literal = format!(
+    let literal = datetime_literal(since)?;
+    Ok(format!("SELECT Id FROM {object} WHERE SystemModstamp >= {literal} ORDER BY SystemModstamp, Id"))
+}
+
+/// Closed Won opportunities F1 never wrote a status to (`SAP_Sync_Status__c` empty: no order, no
+/// failure, no pending draft), modified in `[since, until)`: what the lost-event sweep re-enqueues.
+/// A failed one keeps its status, so the sweep never retries a permanent failure every run.
+pub fn won_without_status_query(since: EpochMillis, until: EpochMillis) -> Result<String> {
+    Ok(format!(
+        "SELECT Id FROM Opportunity WHERE IsWon = true AND SAP_Sync_Status__c = null \
+         AND SystemModstamp >= {} AND SystemModstamp < {} ORDER BY SystemModstamp, Id",
+        datetime_literal(since)?,
+        datetime_literal(until)?
+    ))
+}
+
+/// A SOQL datetime literal (UTC, whole seconds, rounded down).
+fn datetime_literal(at_ms: EpochMillis) -> Result<String> {
+    let at = time::OffsetDateTime::from_unix_timestamp(at_ms.div_euclid(1000))
+        .map_err(|_| Error::Invalid(format!("{at_ms} is not a valid timestamp")))?;
+    Ok(format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
         at.year(),
         u8::from(at.month()),
@@ -57,8 +75,7 @@ pub fn changed_since_query(object: &str, since: EpochMillis) -> Result<String> {
         at.hour(),
         at.minute(),
         at.second()
-    );
-    Ok(format!("SELECT Id FROM {object} WHERE SystemModstamp >= {literal} ORDER BY SystemModstamp, Id"))
+    ))
 }
 
 /// A query answer row without its `attributes` blocks (also inside relationships and child lists).

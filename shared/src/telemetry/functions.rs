@@ -12,6 +12,7 @@ use crate::domain::{EpochMillis, Notification};
 use crate::engine::poller::PollReport;
 use crate::engine::sap_writer::{BatchOutcome, Disposition, InboundMessage};
 use crate::engine::sf_writer::{Stop, WriterRun};
+use crate::engine::sweep::SweepReport;
 use crate::error::ErrorClass;
 use crate::flows::f8_reconcile::{ExceptionKind, ReconReport};
 use crate::ingress::function_url::{HttpResponse, IngressTally};
@@ -239,6 +240,14 @@ pub fn reconciler(report: &ReconReport) -> Metrics {
         .fold(metrics, |m, (kind, n)| m.breakdown("ExceptionKind", kind.code(), "ReconciliationExceptions", n))
 }
 
+/// The reconciler's lost-event sweep, one run: Closed Won opportunities no event brought
+/// (`LostEventsSwept`, the lost-event alarm), and the business time since the last CDC event
+/// (`CdcSilenceSeconds`, the no-CDC alarm), when known.
+pub fn sweep(report: &SweepReport) -> Metrics {
+    let silence: Vec<f64> = report.cdc_silent_business_hours.map(|hours| hours * 3600.0).into_iter().collect();
+    Metrics::new(NAMESPACE, "reconciler").count("LostEventsSwept", report.opportunities).seconds("CdcSilenceSeconds", &silence)
+}
+
 /// Sample results of every function, one invocation each, as their EMF lines: what the EMF
 /// specification test validates (`examples/emf_lines.rs`, `tests/python/test_emf_spec.py`).
 pub fn sample_lines(timestamp_ms: EpochMillis) -> Vec<String> {
@@ -357,6 +366,13 @@ mod samples {
             sf_writer(&run, Some((9_500, 10_000)), calls),
             sap_webhook(&IngressTally::failed(ErrorClass::Retryable)),
             reconciler(&recon),
+            sweep(&SweepReport {
+                since: now - 900_000,
+                until: now,
+                opportunities: 2,
+                accounts: true,
+                cdc_silent_business_hours: Some(1.5),
+            }),
         ]
     }
 }
@@ -518,6 +534,16 @@ mod tests {
         for kind in [ExceptionKind::MissingInSap, ExceptionKind::StatusDrift, ExceptionKind::FieldDrift] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.code(), "the report's own spelling");
         }
+    }
+
+    #[test]
+    fn the_sweep_counts_lost_events_and_the_business_time_without_cdc() {
+        let all = samples::all(NOW);
+        let m = &all[8];
+        assert_eq!(m.value("LostEventsSwept"), Some(&[2.0][..]));
+        assert_eq!(m.value("CdcSilenceSeconds"), Some(&[5400.0][..]));
+        let unknown = sweep(&SweepReport { cdc_silent_business_hours: None, ..Default::default() });
+        assert_eq!((unknown.value("LostEventsSwept"), unknown.value("CdcSilenceSeconds")), (Some(&[0.0][..]), None));
     }
 
     #[test]

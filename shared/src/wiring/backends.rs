@@ -8,6 +8,7 @@ use crate::engine::poller::{Poller, PollerSettings};
 use crate::engine::remember::Remembering;
 use crate::engine::sap_writer::SapWriter;
 use crate::engine::sf_writer::{SfWriter, SfWriterSettings};
+use crate::engine::sweep::{Sweep, SweepSettings};
 use crate::error::Result;
 use crate::flows::f8_reconcile::Reconciler;
 use crate::flows::{ToSap, WriterSettings};
@@ -138,5 +139,17 @@ pub fn reconciler<B: Backends + ?Sized>(
         mapping: backends.mapping()?,
         clock: backends.clock(),
         progress: None,
+    })
+}
+
+/// The lost-event sweep: Salesforce reads, `to-sap.fifo`, its window in the sync state, the audit trail.
+pub fn sweep<B: Backends + ?Sized>(backends: &B, settings: SweepSettings) -> Result<Sweep> {
+    Ok(Sweep {
+        salesforce: backends.salesforce()?,
+        to_sap: backends.queue(QueueName::ToSap)?,
+        state: backends.sync_state()?,
+        audit: backends.audit()?,
+        clock: backends.clock(),
+        settings,
     })
 }

@@ -271,6 +271,8 @@ pub struct ReceiverDeps {
     pub written: Option<crate::aws::DynamoSyncState>,
     /// One unauthenticated refusal per minute and container is audited; the rest are only counted.
     pub refusals: crate::ingress::function_url::RefusalSample,
+    /// One CDC arrival per minute and container is noted in the sync state, for the no-CDC alarm.
+    pub cdc_arrivals: crate::ingress::function_url::RefusalSample,
 }
 
 impl ReceiverDeps {
@@ -312,6 +314,7 @@ impl ReceiverDeps {
             clock: SystemClock,
             client_tag: src.var("SF_CLIENT_TAG").unwrap_or_else(|| crate::ECHO_CLIENT_TAG.into()),
             refusals: crate::ingress::function_url::RefusalSample::every(60_000),
+            cdc_arrivals: crate::ingress::function_url::RefusalSample::every(60_000),
         })
     }
 
@@ -327,6 +330,23 @@ impl ReceiverDeps {
     }
 
     /// Every delivery path (EventBridge CDC and the Function URL) borrowing these ports.
+    /// Notes in the sync state that a CDC event arrived (`caught-up#cdc:arrival`), at most once a
+    /// minute per container; the lost-event sweep turns its age into the no-CDC alarm's metric. A
+    /// failed note is logged only: it must not fail the event it follows.
+    pub async fn note_cdc_arrival(&self, event: &serde_json::Value) {
+        let is_cdc = event.get("detail-type").and_then(|t| t.as_str()).is_some_and(|t| t.ends_with("ChangeEvent"));
+        let Some(state) = self.written.as_ref().filter(|_| is_cdc) else { return };
+        let now = crate::ports::Clock::now_millis(&self.clock);
+        if !self.cdc_arrivals.take(now) {
+            return;
+        }
+        if let Err(error) =
+            crate::ports::SyncState::record_caught_up(state, crate::engine::sweep::CDC_ARRIVAL, now).await
+        {
+            tracing::warn!(%error, "could not note the CDC arrival; the no-CDC alarm may fire early");
+        }
+    }
+
     pub fn ingress(&self) -> crate::engine::sf_receiver::Ingress<'_> {
         crate::engine::sf_receiver::Ingress {
             receiver: self.receiver(),
@@ -468,15 +488,60 @@ pub async fn reconciler(
     sdk: &aws_config::SdkConfig,
     src: &dyn Source,
 ) -> Result<crate::flows::f8_reconcile::Reconciler> {
-    use crate::aws::{S3Reports, SnsNotifier};
     let aws = AwsBackends::connect(sdk, src, "reconciler").await?.with_salesforce().await?;
+    reconciler_on(&aws, sdk, src)
+}
+
+#[cfg(feature = "reports")]
+/// The reconciler function's two jobs on one connection: the reconciliation ([`reconciler`]) and
+/// the lost-event sweep ([`sweep_settings`]; `SYNC_STATE_TABLE` is required for it).
+pub async fn reconciler_and_sweep(
+    sdk: &aws_config::SdkConfig,
+    src: &dyn Source,
+) -> Result<(crate::flows::f8_reconcile::Reconciler, crate::engine::sweep::Sweep)> {
+    let aws = AwsBackends::connect(sdk, src, "reconciler").await?.with_salesforce().await?;
+    Ok((reconciler_on(&aws, sdk, src)?, backends::sweep(&aws, sweep_settings(src)?)?))
+}
+
+/// The sweep's settings: `SWEEP_LAG_MINUTES` (10), `SWEEP_FIRST_WINDOW_MINUTES` (60), and for the
+/// no-CDC alarm `BUSINESS_HOURS` (e.g. `Mon-Fri 08:00-18:00`; unset or empty: not measured) in
+/// `BUSINESS_TIME_ZONE` (UTC).
+pub fn sweep_settings(src: &dyn Source) -> Result<crate::engine::sweep::SweepSettings> {
+    let minutes = |name: &str, default: i64| -> Result<i64> {
+        let value: i64 = crate::config::parse_or(src, name, default)?;
+        if value < 0 {
+            return Err(Error::Config(format!("{name} must not be negative")));
+        }
+        Ok(value * 60_000)
+    };
+    let business_hours = match src.var("BUSINESS_HOURS").filter(|spec| !spec.trim().is_empty()) {
+        Some(spec) => Some(crate::domain::business_hours::BusinessHours::parse(
+            &spec,
+            &src.var("BUSINESS_TIME_ZONE").unwrap_or_else(|| "UTC".into()),
+        )?),
+        None => None,
+    };
+    Ok(crate::engine::sweep::SweepSettings {
+        lag_ms: minutes("SWEEP_LAG_MINUTES", 10)?,
+        first_window_ms: minutes("SWEEP_FIRST_WINDOW_MINUTES", 60)?,
+        business_hours,
+    })
+}
+
+#[cfg(feature = "reports")]
+fn reconciler_on(
+    aws: &AwsBackends<'_>,
+    sdk: &aws_config::SdkConfig,
+    src: &dyn Source,
+) -> Result<crate::flows::f8_reconcile::Reconciler> {
+    use crate::aws::{S3Reports, SnsNotifier};
     let reports = Arc::new(S3Reports::new(
         S3Reports::client(sdk),
         required(src, "REPORTS_BUCKET")?,
         src.var("REPORTS_PREFIX").unwrap_or_else(|| "reconciliation/".into()),
     ));
     let notifier = Arc::new(SnsNotifier::new(aws_sdk_sns::Client::new(sdk), required(src, "REPORT_TOPIC_ARN")?));
-    backends::reconciler(&aws, reports, notifier)
+    backends::reconciler(aws, reports, notifier)
 }
 
 /// The SAP and Salesforce clients a function was built with (clones share their counters). One
