@@ -198,9 +198,13 @@ async fn the_cdc_receiver_may_enqueue_and_audit_and_has_no_idempotency_access_at
     // No changeOrigin: the receiver asks the sync state whether our writers wrote this (GetItem).
     let event = opportunity_change_event("006SB00000001GHYAY", "UPDATE", "", COMMIT_MS, "moto-iam");
     deps.receiver().receive(&event).await?;
+    // The arrival note the no-CDC alarm reads (#16 item 9): one PutItem on its own key.
+    deps.note_cdc_arrival(&event).await;
     let recording = moto.take_recording().await?;
 
     let probes = json!([
+        {"action": "dynamodb:PutItem", "resource": "SyncStateTable", "leading_keys": ["written#sf:Opportunity:x"]},
+        {"action": "dynamodb:PutItem", "resource": "SyncStateTable", "leading_keys": ["caught-up#sweep:salesforce"]},
         {"action": "dynamodb:PutItem", "resource": "IdempotencyTable", "leading_keys": ["webhook:x"]},
         {"action": "dynamodb:DeleteItem", "resource": "IdempotencyTable", "leading_keys": ["webhook:x"]},
         {"action": "secretsmanager:GetSecretValue", "resource": "WebhookSigningSecret"},
@@ -211,9 +215,12 @@ async fn the_cdc_receiver_may_enqueue_and_audit_and_has_no_idempotency_access_at
         "the policy refuses calls the function makes: {:?}",
         denied(&verdicts.calls)
     );
-    for (action, resource) in
-        [("dynamodb:GetItem", "SyncStateTable"), ("sqs:SendMessage", "ToSapQueue"), ("dynamodb:PutItem", "AuditTable")]
-    {
+    for (action, resource) in [
+        ("dynamodb:GetItem", "SyncStateTable"),
+        ("sqs:SendMessage", "ToSapQueue"),
+        ("dynamodb:PutItem", "AuditTable"),
+        ("dynamodb:PutItem", "SyncStateTable"),
+    ] {
         assert!(made(&verdicts.calls, action, resource), "{action} on {resource} not seen: {:?}", verdicts.calls);
     }
     assert!(verdicts.probes.iter().all(|d| !d.allowed), "{:?}", verdicts.probes);
