@@ -12,6 +12,7 @@ pub mod local;
 pub mod mapping_cmd;
 pub mod operations;
 pub mod ops;
+pub mod pause_cmd;
 pub mod preflight;
 pub mod reconcile;
 pub mod replay;
@@ -153,6 +154,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Stop the stack's sync without a stack update: every schedule and both SQS event source mappings
+    /// off; receivers keep queueing (B1FORCE_STACK, TO_SAP_QUEUE_URL, SF_WRITER_WAKE_QUEUE_URL,
+    /// AUDIT_TABLE). Audited with --reason and B1FORCE_OPERATOR (or USER).
+    Pause {
+        /// Why, for the audit trail.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Turn the stack's schedules and event source mappings back on (settings as for pause).
+    Resume {
+        /// Why, for the audit trail.
+        #[arg(long)]
+        reason: String,
+    },
     /// The mapping file published in S3 for the functions (MAPPING_S3_URI: the stack's MappingUri output).
     Mapping {
         #[command(subcommand)]
@@ -255,6 +270,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { json } => {
             shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
             status_cmd::run_on_aws(json, &shared::config::Env, &mut std::io::stdout()).await
+        }
+        Command::Pause { reason } => {
+            shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
+            pause_cmd::run_on_aws(false, &reason, &shared::config::Env, &mut std::io::stdout()).await
+        }
+        Command::Resume { reason } => {
+            shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
+            pause_cmd::run_on_aws(true, &reason, &shared::config::Env, &mut std::io::stdout()).await
         }
         Command::Mapping { command } => {
             shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");

@@ -4,6 +4,7 @@
 
 pub mod dlq;
 pub mod failed_invocations;
+pub mod pause;
 pub mod replay;
 pub mod resync_cmd;
 pub mod status;

@@ -156,11 +156,15 @@ pub enum AuditAction {
     Replay,
     /// The reconciler re-enqueued the record to repair a difference.
     ReconcileRepair,
+    /// An operator paused the stack's sync (`b1force pause`: schedules and event source mappings off).
+    Pause,
+    /// An operator resumed it (`b1force resume`).
+    Resume,
 }
 
 impl AuditAction {
     /// Every action, in the order the trail's story usually runs.
-    pub const ALL: [AuditAction; 27] = [
+    pub const ALL: [AuditAction; 29] = [
         AuditAction::Receive,
         AuditAction::CreateOrder,
         AuditAction::LinkExistingOrder,
@@ -188,6 +192,8 @@ impl AuditAction {
         AuditAction::Redrive,
         AuditAction::Replay,
         AuditAction::ReconcileRepair,
+        AuditAction::Pause,
+        AuditAction::Resume,
     ];
 
     /// The stored name, e.g. `create_order`.
@@ -220,6 +226,8 @@ impl AuditAction {
             AuditAction::Redrive => "redrive",
             AuditAction::Replay => "replay",
             AuditAction::ReconcileRepair => "reconcile_repair",
+            AuditAction::Pause => "pause",
+            AuditAction::Resume => "resume",
         }
     }
 }
