@@ -33,7 +33,10 @@ impl AwsTriggers {
         let stack = ops::required(src, "B1FORCE_STACK", "the stack's name (its schedules are <stack>-poll-items, …)")?;
         let queues = vec![
             ("to-sap → sap-writer", ops::required(src, "TO_SAP_QUEUE_URL", "the stack's ToSapQueueUrl output")?),
-            ("wake → sf-writer", ops::required(src, "SF_WRITER_WAKE_QUEUE_URL", "the stack's SfWriterWakeQueueUrl output")?),
+            (
+                "wake → sf-writer",
+                ops::required(src, "SF_WRITER_WAKE_QUEUE_URL", "the stack's SfWriterWakeQueueUrl output")?,
+            ),
         ];
         Ok(Self {
             scheduler: aws_sdk_scheduler::Client::new(sdk),
@@ -44,10 +47,15 @@ impl AwsTriggers {
         })
     }
 
-    async fn schedule(&self, name: &str) -> Result<Option<aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput>> {
+    async fn schedule(
+        &self,
+        name: &str,
+    ) -> Result<Option<aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput>> {
         match self.scheduler.get_schedule().name(name).send().await {
             Ok(schedule) => Ok(Some(schedule)),
-            Err(err) if matches!(err.as_service_error(), Some(GetScheduleError::ResourceNotFoundException(_))) => Ok(None),
+            Err(err) if matches!(err.as_service_error(), Some(GetScheduleError::ResourceNotFoundException(_))) => {
+                Ok(None)
+            }
             Err(err) => Err(failed("Scheduler", "GetSchedule", aws_sdk_scheduler::error::DisplayErrorContext(err))),
         }
     }
@@ -83,13 +91,10 @@ impl Triggers for AwsTriggers {
         }
         for (label, url) in &self.queues {
             let arn = self.queue_arn(url).await?;
-            let mappings = self
-                .lambda
-                .list_event_source_mappings()
-                .event_source_arn(&arn)
-                .send()
-                .await
-                .map_err(|e| failed("Lambda", "ListEventSourceMappings", aws_sdk_lambda::error::DisplayErrorContext(e)))?;
+            let mappings =
+                self.lambda.list_event_source_mappings().event_source_arn(&arn).send().await.map_err(|e| {
+                    failed("Lambda", "ListEventSourceMappings", aws_sdk_lambda::error::DisplayErrorContext(e))
+                })?;
             for mapping in mappings.event_source_mappings() {
                 let enabled = !matches!(mapping.state(), Some("Disabled" | "Disabling"));
                 triggers.push(Trigger {
@@ -106,13 +111,9 @@ impl Triggers for AwsTriggers {
     async fn set(&self, trigger: &Trigger, enabled: bool) -> Result<()> {
         match trigger.kind {
             TriggerKind::EventSourceMapping => {
-                self.lambda
-                    .update_event_source_mapping()
-                    .uuid(&trigger.id)
-                    .enabled(enabled)
-                    .send()
-                    .await
-                    .map_err(|e| failed("Lambda", "UpdateEventSourceMapping", aws_sdk_lambda::error::DisplayErrorContext(e)))?;
+                self.lambda.update_event_source_mapping().uuid(&trigger.id).enabled(enabled).send().await.map_err(
+                    |e| failed("Lambda", "UpdateEventSourceMapping", aws_sdk_lambda::error::DisplayErrorContext(e)),
+                )?;
             }
             TriggerKind::Schedule => {
                 use aws_sdk_scheduler::types::ScheduleState;
@@ -136,7 +137,9 @@ impl Triggers for AwsTriggers {
                     .state(if enabled { ScheduleState::Enabled } else { ScheduleState::Disabled })
                     .send()
                     .await
-                    .map_err(|e| failed("Scheduler", "UpdateSchedule", aws_sdk_scheduler::error::DisplayErrorContext(e)))?;
+                    .map_err(|e| {
+                        failed("Scheduler", "UpdateSchedule", aws_sdk_scheduler::error::DisplayErrorContext(e))
+                    })?;
             }
         }
         Ok(())

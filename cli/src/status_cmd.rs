@@ -1,6 +1,7 @@
 //! `b1force status [--json]` on AWS: the stack's queues (`TO_SAP_QUEUE_URL`, `TO_SAP_DLQ_URL`,
 //! `TO_SALESFORCE_QUEUE_URL`, `TO_SALESFORCE_DLQ_URL`, optionally `RECEIVER_FAILED_QUEUE_URL`), its
-//! `SYNC_STATE_TABLE` and `AUDIT_TABLE`, and with `SF_*` settings Salesforce's `/limits`.
+//! `SYNC_STATE_TABLE` and `AUDIT_TABLE`, with `SF_*` settings Salesforce's `/limits`, and with
+//! `B1FORCE_STACK` (+ `SF_WRITER_WAKE_QUEUE_URL`) whether the sync is paused.
 
 use crate::operations::Route;
 use crate::operations::status::{self, Status, StatusSources, WatchedQueue};
@@ -31,8 +32,13 @@ pub async fn run_on_aws(json: bool, src: &dyn Source, out: &mut dyn Write) -> an
         None => None,
         Some(_) => Some(salesforce_usage(src).await),
     };
+    let triggers = match src.var("B1FORCE_STACK") {
+        Some(_) => Some(crate::pause_cmd::AwsTriggers::from_settings(&sdk, src)?),
+        None => None,
+    };
+    let triggers = triggers.as_ref().map(|t| t as &dyn crate::operations::pause::Triggers);
     let status = status::gather(
-        StatusSources { queues, sync_state: &sync_state, audit: &audit, api_usage },
+        StatusSources { queues, sync_state: &sync_state, audit: &audit, api_usage, triggers },
         SystemClock.now_millis(),
     )
     .await;

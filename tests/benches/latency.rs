@@ -100,7 +100,8 @@ fn figures(latencies: &[u64]) -> (f64, f64) {
 fn main() -> anyhow::Result<()> {
     let (sap_ms, sf_ms) = (env_ms("B1FORCE_BENCH_SAP_MS", 100), env_ms("B1FORCE_BENCH_SF_MS", 150));
     let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml"))?;
-    let default = |name: &str| parameter_default(&template, name).ok_or_else(|| anyhow::anyhow!("no default for {name}"));
+    let default =
+        |name: &str| parameter_default(&template, name).ok_or_else(|| anyhow::anyhow!("no default for {name}"));
     let poll_schedule = default("PollSchedule")?;
     let drain_schedule = default("DrainSchedule")?;
     let scan_schedule = default("ScanSchedule")?;
@@ -120,8 +121,18 @@ fn main() -> anyhow::Result<()> {
     let before_drain = drain(BEFORE_DRAIN, None, m.drain_one_ms)?;
     let after_drain = drain(&drain_schedule, Some(window_ms), m.drain_one_ms)?;
     let rows = [
-        ("SAP -> SF, polling", SapToSalesforce { intake: polled(BEFORE_POLL)?, drain: before_drain }, SapToSalesforce { intake: polled(&poll_schedule)?, drain: after_drain }, 90.0),
-        ("SAP -> SF, B1 webhooks", SapToSalesforce { intake: webhook, drain: before_drain }, SapToSalesforce { intake: webhook, drain: after_drain }, 15.0),
+        (
+            "SAP -> SF, polling",
+            SapToSalesforce { intake: polled(BEFORE_POLL)?, drain: before_drain },
+            SapToSalesforce { intake: polled(&poll_schedule)?, drain: after_drain },
+            90.0,
+        ),
+        (
+            "SAP -> SF, B1 webhooks",
+            SapToSalesforce { intake: webhook, drain: before_drain },
+            SapToSalesforce { intake: webhook, drain: after_drain },
+            15.0,
+        ),
     ];
     let to_sap = SalesforceToSap {
         delivery_ms: CDC_DELIVERY_MS,
@@ -131,14 +142,22 @@ fn main() -> anyhow::Result<()> {
         write_ms: m.order_ms,
     };
 
-    println!("latency benchmark: {CHANGES} changes per row at random times of a day, seeded; +{sap_ms} ms per SAP request, +{sf_ms} ms per Salesforce request");
-    println!("  schedules (template defaults)  PollSchedule {poll_schedule}, DrainSchedule {drain_schedule}, ScanSchedule {scan_schedule}, wake window {} s", window_ms / 1000);
+    println!(
+        "latency benchmark: {CHANGES} changes per row at random times of a day, seeded; +{sap_ms} ms per SAP request, +{sf_ms} ms per Salesforce request"
+    );
+    println!(
+        "  schedules (template defaults)  PollSchedule {poll_schedule}, DrainSchedule {drain_schedule}, ScanSchedule {scan_schedule}, wake window {} s",
+        window_ms / 1000
+    );
     println!("  before (ac4dadc)               PollSchedule {BEFORE_POLL}, sf-writer {BEFORE_DRAIN}, no wake");
     println!(
         "  measured steps                 poll finding a change {} ms, idle poll {} ms, drain of one change {} ms, idle drain {} ms, CDC receive {} ms, sap-writer order {} ms",
         m.poll_change_ms, m.poll_idle_ms, m.drain_one_ms, m.drain_idle_ms, m.receive_ms, m.order_ms
     );
-    println!("  {:<24} {:>22} {:>22} {:>8} {:>5}", "path", "before p50 / p95 (s)", "after p50 / p95 (s)", "target", "met");
+    println!(
+        "  {:<24} {:>22} {:>22} {:>8} {:>5}",
+        "path", "before p50 / p95 (s)", "after p50 / p95 (s)", "target", "met"
+    );
     let mut all_met = true;
     for (name, before, after, target) in rows {
         let (b50, b95) = figures(&before.simulate(11, CHANGES));
@@ -148,7 +167,12 @@ fn main() -> anyhow::Result<()> {
     }
     let (s50, s95) = figures(&to_sap.simulate(11, CHANGES));
     all_met &= s95 <= 10.0;
-    println!("  {:<24} {s50:>10.1} / {s95:<9.1} {s50:>10.1} / {s95:<9.1} {:>6} s {:>5}", "SF -> SAP, CDC", 10.0, s95 <= 10.0);
+    println!(
+        "  {:<24} {s50:>10.1} / {s95:<9.1} {s50:>10.1} / {s95:<9.1} {:>6} s {:>5}",
+        "SF -> SAP, CDC",
+        10.0,
+        s95 <= 10.0
+    );
 
     // Idle cost: the runs that happen while nothing changes. A poll run takes and releases its lease
     // and reads its watermark (2 writes, 1 read); the drain reads its queue; each SQS mapping long-polls.
@@ -184,7 +208,9 @@ fn main() -> anyhow::Result<()> {
     let total = |loads: &[IdleLoad]| loads.iter().map(IdleLoad::usd_per_day).sum::<f64>();
     let before = idle(BEFORE_POLL, BEFORE_DRAIN, false)?;
     let after = idle(&poll_schedule, &drain_schedule, true)?;
-    println!("  idle cost per day (Lambda x86_64 256 MB, Scheduler, SQS, DynamoDB on-demand; no free tier; VPC/NAT not included)");
+    println!(
+        "  idle cost per day (Lambda x86_64 256 MB, Scheduler, SQS, DynamoDB on-demand; no free tier; VPC/NAT not included)"
+    );
     for (b, a) in before.iter().zip(&after) {
         println!(
             "    {:<14} before {:>6.0} runs ${:.4}   after {:>6.0} runs ${:.4}",

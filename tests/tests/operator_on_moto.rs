@@ -334,3 +334,102 @@ async fn b1force_status_shows_depths_watermarks_failures_and_configuration_error
 fn line_of(text: &str, start: &str) -> String {
     text.lines().find(|l| l.trim_start().starts_with(start)).unwrap_or_default().to_string()
 }
+
+/// The stack's triggers made and read with boto3 (`tests/python/moto_triggers.py`), not our SDK.
+fn triggers(
+    command: &str,
+    moto: &MotoServer,
+    stack: &str,
+    to_sap: &str,
+    wake: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let script = format!("{}/python/moto_triggers.py", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("python3").args([&script, command, &moto.endpoint(), stack, to_sap, wake]).output()?;
+    anyhow::ensure!(out.status.success(), "{script} {command}: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(if command == "read" { serde_json::from_slice(&out.stdout)? } else { serde_json::Value::Null })
+}
+
+/// #16 item 2: `b1force pause` / `resume` as processes against moto: every schedule of the stack and both
+/// SQS mappings switched, nothing else changed in a schedule's definition, another stack whose name
+/// starts the same left alone, `status` saying which, a repeat changing nothing, both audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b1force_pause_and_resume_switch_the_stacks_schedules_and_mappings_and_nothing_else() -> anyhow::Result<()> {
+    let moto = MotoServer::start().await?;
+    moto.create_audit_table(AUDIT_TABLE).await?;
+    moto.create_sync_state_table("b1force-sync-state").await?;
+    let (to_sap, to_sap_dlq) = moto.create_fifo_queue_with_dlq("b1force-to-sap", 5).await?;
+    let (to_sf, to_sf_dlq) = moto.create_fifo_queue_with_dlq("b1force-to-salesforce", 5).await?;
+    let standard = |name: &'static str| {
+        let moto = &moto;
+        async move {
+            let created = moto.sqs().await.create_queue().queue_name(name).send().await?;
+            anyhow::Ok(created.queue_url.unwrap_or_default())
+        }
+    };
+    let wake = standard("b1force-sf-writer-wake").await?;
+    triggers("create", &moto, "b1force", &to_sap, &wake)?;
+    // A second stack named with the first one's name as prefix (its own queues): never touched.
+    let (other_to_sap, _) = moto.create_fifo_queue_with_dlq("staging-to-sap", 5).await?;
+    let other_wake = standard("staging-sf-writer-wake").await?;
+    triggers("create", &moto, "b1force-staging", &other_to_sap, &other_wake)?;
+    let before = triggers("read", &moto, "b1force", &to_sap, &wake)?;
+
+    let b1force_with = |args: &[&str]| {
+        let mut command = b1force();
+        aws_env(&mut command, &moto);
+        command
+            .env("B1FORCE_STACK", "b1force")
+            .env("B1FORCE_OPERATOR", "ops@example.com")
+            .env("AUDIT_TABLE", AUDIT_TABLE)
+            .env("SYNC_STATE_TABLE", "b1force-sync-state")
+            .env("TO_SAP_QUEUE_URL", &to_sap)
+            .env("TO_SAP_DLQ_URL", &to_sap_dlq)
+            .env("TO_SALESFORCE_QUEUE_URL", &to_sf)
+            .env("TO_SALESFORCE_DLQ_URL", &to_sf_dlq)
+            .env("SF_WRITER_WAKE_QUEUE_URL", &wake)
+            .args(args)
+            .output()
+    };
+    let states = |read: &serde_json::Value| -> (Vec<String>, Vec<String>) {
+        let schedules =
+            read["schedules"].as_object().unwrap().values().map(|s| s["State"].as_str().unwrap().to_string());
+        let mappings = read["mappings"].as_array().unwrap().iter().map(|m| m["State"].as_str().unwrap().to_string());
+        (schedules.collect(), mappings.collect())
+    };
+
+    let out = b1force_with(&["pause", "--reason", "SAP upgrade tonight"])?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout)?;
+    assert!(text.starts_with("paused: 15 changed, 0 already paused"), "{text}");
+    let paused = triggers("read", &moto, "b1force", &to_sap, &wake)?;
+    assert_eq!(states(&paused), (vec!["DISABLED".to_string(); 13], vec!["Disabled".to_string(); 2]));
+    for (name, schedule) in before["schedules"].as_object().unwrap() {
+        let mut expected = schedule.clone();
+        expected["State"] = "DISABLED".into();
+        assert_eq!(paused["schedules"][name], expected, "only the state of {name} changed");
+    }
+    let other = triggers("read", &moto, "b1force-staging", &other_to_sap, &other_wake)?;
+    assert_eq!(states(&other), (vec!["ENABLED".to_string(); 13], vec!["Enabled".to_string(); 2]));
+
+    let out = b1force_with(&["status"])?;
+    let text = String::from_utf8(out.stdout)?;
+    assert!(line_of(&text, "sync:").contains("paused (15 schedules and mappings off"), "{text}");
+    let out = b1force_with(&["pause", "--reason", "again"])?;
+    assert!(String::from_utf8(out.stdout)?.starts_with("paused: 0 changed, 15 already paused"));
+
+    let out = b1force_with(&["resume", "--reason", "upgrade done"])?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let resumed = triggers("read", &moto, "b1force", &to_sap, &wake)?;
+    assert_eq!(resumed, before, "resumed as it was");
+    let out = b1force_with(&["status", "--json"])?;
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(status["sync"]["Ok"], "running (15 schedules and mappings on)");
+
+    let audit = DynamoAudit::new(moto.dynamodb().await, AUDIT_TABLE.into(), None);
+    let trail = audit.for_record(b1force_cli::operations::pause::SYNC_RECORD).await?;
+    let actions: Vec<_> = trail.iter().map(|e| e.action).collect();
+    assert_eq!(actions, [AuditAction::Pause, AuditAction::Pause, AuditAction::Resume]);
+    let why = trail[0].source_version.clone().unwrap_or_default();
+    assert!(why.contains("ops@example.com") && why.contains("SAP upgrade tonight"), "{why}");
+    Ok(())
+}

@@ -101,8 +101,21 @@ pub async fn switch(
     }
     let now = clock.now_millis();
     let action = if enabled { AuditAction::Resume } else { AuditAction::Pause };
-    let why = format!("by {}: {} ({} changed, {} already)", operator.by, operator.reason, switched.changed.len(), switched.already);
-    let entry = AuditEntry::action_done(SYNC_RECORD.into(), now, format!("{action}-{now}"), Direction::SapToSf, action, Some(why));
+    let why = format!(
+        "by {}: {} ({} changed, {} already)",
+        operator.by,
+        operator.reason,
+        switched.changed.len(),
+        switched.already
+    );
+    let entry = AuditEntry::action_done(
+        SYNC_RECORD.into(),
+        now,
+        format!("{action}-{now}"),
+        Direction::SapToSf,
+        action,
+        Some(why),
+    );
     audit.record(&entry).await?;
     Ok(switched)
 }
@@ -153,7 +166,11 @@ mod tests {
         }
         async fn set(&self, trigger: &Trigger, enabled: bool) -> Result<()> {
             if self.fail_on == Some(trigger.name.as_str()) {
-                return Err(shared::error::Error::Store { service: "Scheduler", message: "throttled".into(), retryable: true });
+                return Err(shared::error::Error::Store {
+                    service: "Scheduler",
+                    message: "throttled".into(),
+                    retryable: true,
+                });
             }
             self.calls.lock().unwrap().push(trigger.name.clone());
             for t in self.triggers.lock().unwrap().iter_mut().filter(|t| t.id == trigger.id) {

@@ -26,6 +26,8 @@ pub struct StatusSources<'a> {
     pub audit: &'a dyn AuditLog,
     /// Salesforce's daily API (used, max), when its settings were given.
     pub api_usage: Option<Result<(u64, u64), String>>,
+    /// The stack's schedules and mappings, when its name was given (whether the sync is paused).
+    pub triggers: Option<&'a dyn crate::operations::pause::Triggers>,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -63,6 +65,8 @@ pub struct Status {
     pub failures: Result<Failures, String>,
     /// `(used, max)` of Salesforce's daily API requests; `None` without Salesforce settings.
     pub salesforce_api: Option<Result<(u64, u64), String>>,
+    /// Running, paused or partly paused (`b1force pause`); `None` without the stack's name.
+    pub sync: Option<Result<String, String>>,
 }
 
 /// Reads every part; one that fails is reported in its place.
@@ -82,7 +86,14 @@ pub async fn gather(sources: StatusSources<'_>, now: EpochMillis) -> Status {
         };
         entities.push(EntityStatus { entity, watermark, scanned });
     }
+    let sync = match sources.triggers {
+        None => None,
+        Some(triggers) => {
+            Some(triggers.list().await.map(|all| crate::operations::pause::describe(&all)).map_err(|e| e.to_string()))
+        }
+    };
     Status {
+        sync,
         at: shared::domain::rfc3339_millis(now),
         queues,
         entities,
@@ -133,7 +144,13 @@ impl Status {
 
     /// The one-screen text.
     pub fn human(&self) -> String {
-        let mut out = format!("B1Force status at {}\n\nqueues (visible messages)\n", self.at);
+        let mut out = format!("B1Force status at {}\n", self.at);
+        out += &match &self.sync {
+            None => "sync: not read (no B1FORCE_STACK)\n".to_string(),
+            Some(Ok(state)) => format!("sync: {state}\n"),
+            Some(Err(e)) => format!("sync: unreadable: {e}\n"),
+        };
+        out += "\nqueues (visible messages)\n";
         for q in &self.queues {
             let (depth, flag) = match &q.depth {
                 Ok(d) => {

@@ -18,9 +18,9 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init_lambda();
     let sdk = shared::aws::sdk_config().await;
     let (reconciler, sweep) = &shared::wiring::reconciler_and_sweep(&sdk, &Env).await?;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle(event, reconciler, sweep).await
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Value>| async move { handle(event, reconciler, sweep).await },
+    ))
     .await
 }
 

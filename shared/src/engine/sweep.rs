@@ -105,7 +105,12 @@ impl Sweep {
                 self.audit.record(&entry).await?;
             }
             if !won.is_empty() {
-                tracing::warn!(opportunities = won.len(), since, until, "Closed Won opportunities no event brought; swept");
+                tracing::warn!(
+                    opportunities = won.len(),
+                    since,
+                    until,
+                    "Closed Won opportunities no event brought; swept"
+                );
             }
             self.state.record_caught_up(SWEEP_STATE, until).await?;
             report.opportunities = won.len() as u64;

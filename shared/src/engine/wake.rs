@@ -55,8 +55,8 @@ impl<Q: Queue> Queue for WakingQueue<Q> {
 mod tests {
     use super::*;
     use crate::embedded::{EmbeddedQueue, EmbeddedQueueOptions};
-    use crate::ports::SystemClock;
     use crate::error::Error;
+    use crate::ports::SystemClock;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[derive(Default)]

@@ -245,7 +245,9 @@ pub fn reconciler(report: &ReconReport) -> Metrics {
 /// (`CdcSilenceSeconds`, the no-CDC alarm), when known.
 pub fn sweep(report: &SweepReport) -> Metrics {
     let silence: Vec<f64> = report.cdc_silent_business_hours.map(|hours| hours * 3600.0).into_iter().collect();
-    Metrics::new(NAMESPACE, "reconciler").count("LostEventsSwept", report.opportunities).seconds("CdcSilenceSeconds", &silence)
+    Metrics::new(NAMESPACE, "reconciler")
+        .count("LostEventsSwept", report.opportunities)
+        .seconds("CdcSilenceSeconds", &silence)
 }
 
 /// Sample results of every function, one invocation each, as their EMF lines: what the EMF

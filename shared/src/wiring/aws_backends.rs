@@ -4,8 +4,8 @@
 use super::backends::{Backends, QueueName};
 use super::{ApiClients, published_mapping, salesforce_client, sap_client};
 use crate::aws::{DynamoAudit, DynamoIdempotency, DynamoSyncState, SecretsManagerStore, SqsQueue};
-use crate::engine::wake::WakingQueue;
 use crate::config::{Source, parse_or, required};
+use crate::engine::wake::WakingQueue;
 use crate::error::{Error, Result};
 use crate::mapping::file::MappingFile;
 use crate::ports::{AuditLog, Clock, IdempotencyStore, Queue, SyncState, SystemClock, WriteLedger};
