@@ -199,6 +199,21 @@ fn b1force() -> Command {
     command
 }
 
+/// `b1force` with the stack's audit and sync-state tables and its four queue URLs (to-sap, its DLQ,
+/// to-salesforce, its DLQ), as an operator's environment has them.
+fn stack_command(moto: &MotoServer, [to_sap, to_sap_dlq, to_sf, to_sf_dlq]: [&str; 4]) -> Command {
+    let mut command = b1force();
+    aws_env(&mut command, moto);
+    command
+        .env("AUDIT_TABLE", AUDIT_TABLE)
+        .env("SYNC_STATE_TABLE", "b1force-sync-state")
+        .env("TO_SAP_QUEUE_URL", to_sap)
+        .env("TO_SAP_DLQ_URL", to_sap_dlq)
+        .env("TO_SALESFORCE_QUEUE_URL", to_sf)
+        .env("TO_SALESFORCE_DLQ_URL", to_sf_dlq);
+    command
+}
+
 fn aws_env(command: &mut Command, moto: &MotoServer) {
     command
         .env("AWS_ENDPOINT_URL", moto.endpoint())
@@ -284,17 +299,8 @@ async fn b1force_status_shows_depths_watermarks_failures_and_configuration_error
     audit.record(&held).await?;
 
     let run = |extra: &[(&str, &str)], json: bool| {
-        let mut command = b1force();
-        aws_env(&mut command, &moto);
-        command
-            .env("AUDIT_TABLE", AUDIT_TABLE)
-            .env("SYNC_STATE_TABLE", "b1force-sync-state")
-            .env("TO_SAP_QUEUE_URL", &to_sap)
-            .env("TO_SAP_DLQ_URL", &to_sap_dlq)
-            .env("TO_SALESFORCE_QUEUE_URL", &to_sf)
-            .env("TO_SALESFORCE_DLQ_URL", &to_sf_dlq)
-            .envs(extra.iter().copied())
-            .arg("status");
+        let mut command = stack_command(&moto, [&to_sap, &to_sap_dlq, &to_sf, &to_sf_dlq]);
+        command.envs(extra.iter().copied()).arg("status");
         if json {
             command.arg("--json");
         }
@@ -375,17 +381,9 @@ async fn b1force_pause_and_resume_switch_the_stacks_schedules_and_mappings_and_n
     let before = triggers("read", &moto, "b1force", &to_sap, &wake)?;
 
     let b1force_with = |args: &[&str]| {
-        let mut command = b1force();
-        aws_env(&mut command, &moto);
-        command
+        stack_command(&moto, [&to_sap, &to_sap_dlq, &to_sf, &to_sf_dlq])
             .env("B1FORCE_STACK", "b1force")
             .env("B1FORCE_OPERATOR", "ops@example.com")
-            .env("AUDIT_TABLE", AUDIT_TABLE)
-            .env("SYNC_STATE_TABLE", "b1force-sync-state")
-            .env("TO_SAP_QUEUE_URL", &to_sap)
-            .env("TO_SAP_DLQ_URL", &to_sap_dlq)
-            .env("TO_SALESFORCE_QUEUE_URL", &to_sf)
-            .env("TO_SALESFORCE_DLQ_URL", &to_sf_dlq)
             .env("SF_WRITER_WAKE_QUEUE_URL", &wake)
             .args(args)
             .output()
