@@ -107,6 +107,11 @@ def render(overrides=None, stack_name="b1force"):
                 return resolve(args[1] if condition(args[0]) else args[2])
             if fn == "Fn::Sub" and isinstance(args, str):
                 return substitute(args)
+            if fn == "Fn::Join":
+                separator, items = args[0], resolve(args[1])
+                if isinstance(items, str):  # a CommaDelimitedList parameter
+                    items = items.split(",") if items else []
+                return separator.join(items) if all(isinstance(i, str) for i in items) else node
             if fn in CONDITION_FUNCTIONS[:-1]:
                 return truth(node)
         return {k: v for k, v in ((k, resolve(v)) for k, v in node.items()) if v is not no_value}

@@ -149,3 +149,17 @@ def test_the_cli_finds_every_table_and_queue_in_the_outputs():
                  "ToSapDeadLetterQueueUrl", "ToSalesforceQueueUrl", "ToSalesforceDeadLetterQueueUrl",
                  "ReceiverFailedInvocationsQueueUrl"):
         assert name in outputs, name
+
+
+def test_without_subnets_no_function_is_in_a_vpc_and_with_them_exactly_those_that_call_sap_are():
+    # #16 item 1: a Service Layer reachable over the internet with TLS needs no VPC; with the VPN, the
+    # five functions that call SAP get the subnets and security groups, the receivers never.
+    def in_vpc(rendered):
+        return {name: f["Properties"]["VpcConfig"] for name, f in rendered["Resources"].items()
+                if f["Type"] == "AWS::Lambda::Function" and "VpcConfig" in f["Properties"]}
+    assert load()["Parameters"]["SubnetIds"]["Default"] == "" and load()["Parameters"]["SecurityGroupIds"]["Default"] == ""
+    assert in_vpc(render()) == {}
+    placed = in_vpc(render({"SubnetIds": "subnet-0a1,subnet-0b2", "SecurityGroupIds": "sg-0c3"}))
+    assert set(placed) == {"SapWriterFunction", "SapLookupFunction", "SapPollerFunction", "SfWriterFunction",
+                           "ReconcilerFunction"}
+    assert all(v == {"SubnetIds": "subnet-0a1,subnet-0b2", "SecurityGroupIds": "sg-0c3"} for v in placed.values())
