@@ -87,3 +87,49 @@ async fn a_supplier_outside_the_filter_reaches_salesforce_by_no_path_and_is_no_r
     assert_eq!(run.written, 1, "{run:?}");
     assert_eq!(accounts_with_code(&stack, SUPPLIER).len(), 1);
 }
+
+/// The shipped mapping, with F2 syncing accounts of the customer types only.
+fn customer_accounts_only() -> MappingFile {
+    let shipped = MappingFile::shipped_text();
+    let f2 = shipped.find("[flows.F2]").expect("the shipped file has F2");
+    let line_end = f2 + shipped[f2..].find('\n').unwrap() + 1;
+    let text = format!(
+        "{}salesforce_filter = {{ Type = [\"Customer - Direct\", \"Customer - Channel\"] }}\n{}",
+        &shipped[..line_end],
+        &shipped[line_end..]
+    );
+    MappingFile::parse(&text, "customer-accounts.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// #16 item 6, Salesforce side: an account outside F2's `salesforce_filter` (a prospect) becomes no
+/// business partner, whichever notification brings it (CDC, replay, resync, sweep all reach the
+/// sap-writer), and is audited `skip_filtered`; once its type makes it a customer, it syncs.
+#[tokio::test]
+async fn a_prospect_account_outside_the_salesforce_filter_becomes_no_business_partner_until_it_is_a_customer() {
+    let mut stack = LocalStack::start(LocalOptions::default()).await.unwrap();
+    stack.mapping = Arc::new(customer_accounts_only());
+    let account = |name: &str, kind: &str| {
+        stack.sf_sandbox.create_record("Account", json!({"Name": name, "Type": kind, "BillingCity": "Berlin"})).unwrap()
+    };
+    let prospect = account("Maybe GmbH", "Prospect");
+    let customer = account("Sure AG", "Customer - Direct");
+    let key = |id: &str| format!("sf:Account:{id}");
+    stack.to_sap.send(&[replay(&key(&prospect), "v1"), replay(&key(&customer), "v1")]).await.unwrap();
+
+    let stats = stack.drain(u64::MAX).await.unwrap();
+
+    assert_eq!(stats.dead_lettered, 0, "{stats:?}");
+    let code_of =
+        |id: &str| stack.sf_sandbox.record("Account", id).unwrap()["SAP_CardCode__c"].as_str().map(String::from);
+    let customer_code = code_of(&customer).expect("the customer got its business partner");
+    assert!(stack.sap_sandbox.business_partner(&customer_code).is_some());
+    assert_eq!(code_of(&prospect), None, "no business partner for the prospect");
+    let trail = stack.audit.for_record(&key(&prospect)).await.unwrap();
+    assert!(trail.iter().any(|e| e.action == AuditAction::SkipFiltered && e.outcome == Outcome::Skipped), "{trail:?}");
+
+    stack.sf_sandbox.update_record("Account", &prospect, json!({"Type": "Customer - Channel"})).unwrap();
+    stack.to_sap.send(&[replay(&key(&prospect), "v2")]).await.unwrap();
+    stack.drain(u64::MAX).await.unwrap();
+    let code = code_of(&prospect).expect("a customer now");
+    assert!(stack.sap_sandbox.business_partner(&code).is_some());
+}

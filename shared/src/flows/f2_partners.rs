@@ -29,6 +29,11 @@ pub struct AccountRead {
 pub fn account_read(flow: &FlowMapping) -> AccountRead {
     let mut fields: Vec<String> = flow.salesforce_fields().into_iter().map(String::from).collect();
     fields.extend(["Name", "LastModifiedDate", "SAP_CardCode__c"].map(String::from));
+    for field in flow.salesforce_filter.properties() {
+        if !fields.iter().any(|f| f == field) {
+            fields.push(field.to_string());
+        }
+    }
     let mut read = AccountRead { fields, contact_relationship: None, contact_fields: Vec::new() };
     for collection in &flow.collections {
         if let RowSource::Children { salesforce_relationship, matched_by, .. } = &collection.source {
@@ -75,6 +80,10 @@ pub async fn sync_account(ports: &ToSap, id: &SalesforceId, account: Option<&Rec
         return Ok(Applied::new(Done::Skipped, AuditAction::SkipNotVisible, None));
     };
     let flow = ports.mapping.flow("F2")?;
+    if !flow.salesforce_filter.admits(account) {
+        // Outside the mapping's `salesforce_filter` (e.g. a prospect when only customers sync).
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipFiltered, None));
+    }
     let stored_code = account.get("SAP_CardCode__c").and_then(Value::as_str).filter(|c| !c.trim().is_empty());
     let card_code = match stored_code {
         Some(code) => CardCode::parse(code.trim()).map_err(|_| {

@@ -134,7 +134,8 @@ pub enum AuditAction {
     SkipNoChanges,
     /// The sf-writer's mapping writes nothing for this row.
     SkipNoTarget,
-    /// The row is outside the mapping's `sap_filter` (e.g. a supplier when only customers sync).
+    /// The row is outside the mapping's `sap_filter` (e.g. a supplier when only customers sync), or the
+    /// Salesforce record outside its `salesforce_filter` (e.g. a prospect account).
     SkipFiltered,
     /// The lead is not converted to an account.
     SkipLeadNotConverted,

@@ -50,6 +50,8 @@ pub struct FlowMapping {
     pub related: Vec<FlowMapping>,
     /// Which SAP rows the flow syncs (`sap_filter`, F4 and F7); empty: all of them.
     pub sap_filter: RowFilter,
+    /// Which Salesforce records the flow syncs (`salesforce_filter`, F2: e.g. Account `Type`); empty: all.
+    pub salesforce_filter: RowFilter,
 }
 
 /// A Salesforce field (or `Relationship.Field` path) paired with an SAP property.
@@ -522,7 +524,7 @@ mod tests {
         assert_one(
             &f4(r#"sap_filter = { CardTyp = ["cCustomer"] }"#),
             5,
-            "`CardTyp` is not a property of SAP BusinessPartners",
+            "`CardTyp` is not a field of SAP BusinessPartners",
         );
         assert_one(&f4(r#"sap_filter = { CardType = ["Customer"] }"#), 5, "`Customer` is not a value of CardType");
         assert_one(&f4(r#"sap_filter = { CreditLimit = ["5"] }"#), 5, "filters take text or enumeration properties");
@@ -531,6 +533,31 @@ mod tests {
         let f6 = "version = 1\n[flows.F6]\nsalesforce_object = \"SAP_Invoice__c\"\nsap_entity = \"Invoices\"\n\
                   sap_filter = { CardCode = [\"C1\"] }\n";
         assert_one(f6, 5, "unknown key `sap_filter` in [flows.F6]");
+    }
+
+    #[test]
+    fn salesforce_filters_name_text_or_picklist_fields_of_the_f2_object() {
+        let f2 = |filter: &str| {
+            format!(
+                "version = 1\n[flows.F2]\nsalesforce_object = \"Account\"\nsap_entity = \"BusinessPartners\"\n{filter}\n"
+            )
+        };
+        let good = MappingFile::parse(
+            &f2(r#"salesforce_filter = { Type = ["Customer - Direct", "Customer - Channel"] }"#),
+            "t",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let filter = &good.flow("F2").unwrap().salesforce_filter;
+        assert_eq!(filter.describe(), "Type in [Customer - Direct, Customer - Channel]");
+        assert_one(
+            &f2(r#"salesforce_filter = { Typ = ["Customer"] }"#),
+            5,
+            "`Typ` is not a field of Salesforce Account",
+        );
+        assert_one(&f2(r#"salesforce_filter = { CreatedDate = ["2026"] }"#), 5, "filters take text or enumeration");
+        let f4 = "version = 1\n[flows.F4]\nsalesforce_object = \"Account\"\nsap_entity = \"BusinessPartners\"\n\
+                  salesforce_filter = { Type = [\"Customer\"] }\n";
+        assert_one(f4, 5, "unknown key `salesforce_filter` in [flows.F4]");
     }
 
     #[test]

@@ -18,6 +18,8 @@ struct OptionSpec {
 
 /// The flows whose SAP rows a `sap_filter` may narrow (their entity sets are polled and read by key).
 pub(super) const FILTERED_FLOWS: [&str; 2] = ["F4", "F7"];
+/// The flows whose Salesforce records a `salesforce_filter` may narrow (read by the sap-writer).
+pub(super) const SALESFORCE_FILTERED_FLOWS: [&str; 1] = ["F2"];
 
 const OPTIONS: &[OptionSpec] = &[
     OptionSpec { flow: "F4", name: "credit_alert_threshold", check: fraction },
@@ -211,11 +213,22 @@ impl<'t> Checker<'t> {
         if FILTERED_FLOWS.contains(&name) {
             allowed.push("sap_filter");
         }
+        if SALESFORCE_FILTERED_FLOWS.contains(&name) {
+            allowed.push("salesforce_filter");
+        }
         let context = format!("[flows.{name}]");
         let entries = self.entries(table, &allowed, &context);
         let mut mapping = self.record_mapping(name, &entries, span.clone(), &context);
         if let Some((_, node)) = entries.get("sap_filter") {
-            mapping.sap_filter = self.sap_filter(node, &mapping.sap_entity, name);
+            let entity = catalogue::sap_entity(&mapping.sap_entity);
+            let what = format!("{name} sap_filter");
+            mapping.sap_filter = self.row_filter(node, entity, &format!("SAP {}", mapping.sap_entity), &what);
+        }
+        if let Some((_, node)) = entries.get("salesforce_filter") {
+            let object = catalogue::salesforce_object(&mapping.salesforce_object);
+            let what = format!("{name} salesforce_filter");
+            let label = format!("Salesforce {}", mapping.salesforce_object);
+            mapping.salesforce_filter = self.row_filter(node, object, &label, &what);
         }
         self.check_code_reads(name, &entries, span.clone());
         for spec in OPTIONS.iter().filter(|o| o.flow == name) {
@@ -323,20 +336,26 @@ impl<'t> Checker<'t> {
             options: Vec::new(),
             related: Vec::new(),
             sap_filter: RowFilter::default(),
+            salesforce_filter: RowFilter::default(),
         }
     }
 
-    /// `sap_filter = { CardType = ["cCustomer", "cLid"] }`: properties of the flow's SAP entity that
-    /// hold text or an enumeration, each with the values that are synced (an enum's declared members).
-    fn sap_filter(&mut self, node: &Node<'_>, entity_name: &str, flow: &str) -> RowFilter {
-        let what = format!("{flow} sap_filter");
+    /// `sap_filter = { CardType = ["cCustomer", "cLid"] }` (or `salesforce_filter = { Type = [...] }`):
+    /// fields of the flow's entity (`entity_label`, e.g. `SAP BusinessPartners`) that hold text or an
+    /// enumeration, each with the values that are synced (an enum's declared members).
+    fn row_filter(
+        &mut self,
+        node: &Node<'_>,
+        entity: Option<&'static catalogue::Entity>,
+        entity_label: &str,
+        what: &str,
+    ) -> RowFilter {
         let Some(table) = self.table(node, &format!("`{what}`")) else { return RowFilter::default() };
-        let entity = catalogue::sap_entity(entity_name);
         let mut only = Vec::new();
         for (property, values) in table.iter() {
             let name = property.get_ref().to_string();
             let Some(field) = entity.and_then(|e| e.field(&name)) else {
-                self.report(property.span(), format!("{what}: `{name}` is not a property of SAP {entity_name}"));
+                self.report(property.span(), format!("{what}: `{name}` is not a field of {entity_label}"));
                 continue;
             };
             let members = match field.kind {
