@@ -15,17 +15,19 @@ use std::sync::Arc;
 
 const SUPPLIER: &str = "V10000";
 
+/// The shipped mapping with `line` added to the table `[flows.<flow>]`.
+fn shipped_with(flow: &str, line: &str) -> MappingFile {
+    let shipped = MappingFile::shipped_text();
+    let header = format!("[flows.{flow}]");
+    let at = shipped.find(&header).unwrap_or_else(|| panic!("the shipped file has {header}"));
+    let line_end = at + shipped[at..].find('\n').unwrap() + 1;
+    let text = format!("{}{line}\n{}", &shipped[..line_end], &shipped[line_end..]);
+    MappingFile::parse(&text, "filtered.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The shipped mapping, with F4 syncing customers and leads only.
 fn customers_only() -> MappingFile {
-    let shipped = MappingFile::shipped_text();
-    let f4 = shipped.find("[flows.F4]").expect("the shipped file has F4");
-    let line_end = f4 + shipped[f4..].find('\n').unwrap() + 1;
-    let text = format!(
-        "{}sap_filter = {{ CardType = [\"cCustomer\", \"cLid\"] }}\n{}",
-        &shipped[..line_end],
-        &shipped[line_end..]
-    );
-    MappingFile::parse(&text, "customers-only.toml").unwrap_or_else(|e| panic!("{e}"))
+    shipped_with("F4", r#"sap_filter = { CardType = ["cCustomer", "cLid"] }"#)
 }
 
 fn accounts_with_code(stack: &LocalStack, code: &str) -> Vec<Value> {
@@ -90,15 +92,7 @@ async fn a_supplier_outside_the_filter_reaches_salesforce_by_no_path_and_is_no_r
 
 /// The shipped mapping, with F2 syncing accounts of the customer types only.
 fn customer_accounts_only() -> MappingFile {
-    let shipped = MappingFile::shipped_text();
-    let f2 = shipped.find("[flows.F2]").expect("the shipped file has F2");
-    let line_end = f2 + shipped[f2..].find('\n').unwrap() + 1;
-    let text = format!(
-        "{}salesforce_filter = {{ Type = [\"Customer - Direct\", \"Customer - Channel\"] }}\n{}",
-        &shipped[..line_end],
-        &shipped[line_end..]
-    );
-    MappingFile::parse(&text, "customer-accounts.toml").unwrap_or_else(|e| panic!("{e}"))
+    shipped_with("F2", r#"salesforce_filter = { Type = ["Customer - Direct", "Customer - Channel"] }"#)
 }
 
 /// #16 item 6, Salesforce side: an account outside F2's `salesforce_filter` (a prospect) becomes no
