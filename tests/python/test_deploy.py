@@ -163,3 +163,19 @@ def test_without_subnets_no_function_is_in_a_vpc_and_with_them_exactly_those_tha
     assert set(placed) == {"SapWriterFunction", "SapLookupFunction", "SapPollerFunction", "SfWriterFunction",
                            "ReconcilerFunction"}
     assert all(v == {"SubnetIds": "subnet-0a1,subnet-0b2", "SecurityGroupIds": "sg-0c3"} for v in placed.values())
+
+
+def test_each_public_function_url_has_both_permissions_new_urls_need():
+    # Since October 2025 a new function URL answers 403 unless the function's policy allows both
+    # lambda:InvokeFunctionUrl and lambda:InvokeFunction (InvokedViaFunctionUrl) to the public
+    # (AWS Lambda Developer Guide, "Control access to Lambda function URLs"). SAM adds both only for a
+    # literal FunctionUrlConfig, so the template must keep it literal (no !If).
+    resources = render()["Resources"]
+    urls = {r["Properties"]["TargetFunctionArn"]["Ref"] for r in resources.values()
+            if r["Type"] == "AWS::Lambda::Url" and r["Properties"]["AuthType"] == "NONE"}
+    assert urls == {"SfWebhookFunction", "SapLookupFunction", "SapWebhookFunction"}
+    permissions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
+    for function in urls:
+        mine = [p for p in permissions if p["FunctionName"] == {"Ref": function} and p["Principal"] == "*"]
+        assert {(p["Action"], p.get("FunctionUrlAuthType"), p.get("InvokedViaFunctionUrl")) for p in mine} == {
+            ("lambda:InvokeFunctionUrl", "NONE", None), ("lambda:InvokeFunction", None, True)}, (function, mine)
