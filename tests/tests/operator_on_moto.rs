@@ -297,6 +297,17 @@ async fn b1force_status_shows_depths_watermarks_failures_and_configuration_error
         ..entry(2, now - 60_000, Outcome::Retrying)
     };
     audit.record(&held).await?;
+    let polled_at = now - 90_000;
+    sync_state.record_caught_up("BusinessPartners", polled_at).await?;
+    let run = AuditEntry::action_done(
+        shared::flows::f8_reconcile::RECONCILE_RECORD.into(),
+        now - 7_200_000,
+        "recon-1".into(),
+        Direction::SapToSf,
+        AuditAction::Reconcile,
+        Some("2026-12-01 to 2026-12-06: 3 exception(s), report s3://reports/r.html".into()),
+    );
+    audit.record(&run).await?;
 
     let run = |extra: &[(&str, &str)], json: bool| {
         let mut command = stack_command(&moto, [&to_sap, &to_sap_dlq, &to_sf, &to_sf_dlq]);
@@ -314,6 +325,9 @@ async fn b1force_status_shows_depths_watermarks_failures_and_configuration_error
     assert!(line("to-salesforce.fifo").ends_with(" 3"), "{text}");
     assert!(line("to-sap DLQ").ends_with(" 0"), "{text}");
     assert!(line("BusinessPartners").contains("2026-12-06 23:55:01 C20000"), "{text}");
+    let complete_run = format!("(complete run {})", shared::domain::rfc3339_millis(polled_at));
+    assert!(line("BusinessPartners").ends_with(&complete_run), "{text}");
+    assert!(line("last reconciliation:").ends_with("3 exception(s), report s3://reports/r.html"), "{text}");
     assert!(line("IncomingPayments").contains("DocEntry 42"), "{text}");
     assert!(line("Invoices").contains("not polled yet") && line("Stock").contains("scanned"), "{text}");
     assert!(text.contains("failures, last 24 h: 2 attempt(s) of 2 record(s)"), "{text}");

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use shared::embedded::{EmbeddedNotifier, LocalReports};
 use shared::engine::sf_writer::{SfWriterSettings, Stop};
 use shared::flows::f8_reconcile::{ExceptionKind, Period, ReconOutcome, ReconReport, ReconRequest, RepairSummary};
-use shared::ports::AuditAction;
+use shared::ports::{AuditAction, AuditLog};
 use shared::salesforce::SalesforceClient;
 use shared::sap::SapClient;
 use std::collections::BTreeSet;
@@ -158,6 +158,13 @@ async fn planted_differences_are_found_exactly_and_a_repair_clears_them() {
     sync(&bench.stack).await;
     let after = reconcile(&bench, false).await;
     assert_eq!(found(&after), BTreeSet::new(), "{:#?}", after.report.exceptions);
+
+    // Every run is in the audit trail, newest last: what `b1force status` shows as the last reconciliation.
+    let runs = bench.stack.audit.for_record(shared::flows::f8_reconcile::RECONCILE_RECORD).await.unwrap();
+    let summaries: Vec<String> = runs.iter().map(|e| e.source_version.clone().unwrap_or_default()).collect();
+    assert_eq!(runs.len(), 5, "{summaries:#?}");
+    assert!(summaries[3].contains("5 exception(s), 5 repaired, report "), "{}", summaries[3]);
+    assert!(summaries[4].contains(": 0 exception(s), report ") && summaries[4].ends_with(".html"), "{}", summaries[4]);
     assert_eq!(sf.record("SAP_Invoice__c", &amount_id).unwrap()["Amount__c"].as_f64(), Some(amount));
     assert_eq!(sf.record("SAP_Invoice__c", &status_id).unwrap()["Status__c"], status);
 }

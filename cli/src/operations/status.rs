@@ -45,6 +45,8 @@ pub struct EntityStatus {
     /// and for the scanned entities (Stock, PriceLists), which keep no watermark.
     pub watermark: Result<Option<String>, String>,
     pub scanned: bool,
+    /// When the last run that read every change began (RFC 3339); `None` before one completed.
+    pub last_complete_poll: Result<Option<String>, String>,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -67,6 +69,8 @@ pub struct Status {
     pub salesforce_api: Option<Result<(u64, u64), String>>,
     /// Running, paused or partly paused (`b1force pause`); `None` without the stack's name.
     pub sync: Option<Result<String, String>>,
+    /// `at: period, exceptions, report` of the newest reconciliation run in the audit trail.
+    pub last_reconciliation: Result<Option<String>, String>,
 }
 
 /// Reads every part; one that fails is reported in its place.
@@ -84,8 +88,24 @@ pub async fn gather(sources: StatusSources<'_>, now: EpochMillis) -> Status {
         } else {
             sources.sync_state.watermark(entity).await.map(|w| w.map(|w| describe(&w))).map_err(|e| e.to_string())
         };
-        entities.push(EntityStatus { entity, watermark, scanned });
+        let last_complete_poll = sources
+            .sync_state
+            .caught_up_at(entity)
+            .await
+            .map(|at| at.map(shared::domain::rfc3339_millis))
+            .map_err(|e| e.to_string());
+        entities.push(EntityStatus { entity, watermark, scanned, last_complete_poll });
     }
+    let last_reconciliation = sources
+        .audit
+        .for_record(shared::flows::f8_reconcile::RECONCILE_RECORD)
+        .await
+        .map(|runs| {
+            runs.into_iter().max_by_key(|e| e.at).map(|run| {
+                format!("{}: {}", shared::domain::rfc3339_millis(run.at), run.source_version.unwrap_or_default())
+            })
+        })
+        .map_err(|e| e.to_string());
     let sync = match sources.triggers {
         None => None,
         Some(triggers) => {
@@ -94,6 +114,7 @@ pub async fn gather(sources: StatusSources<'_>, now: EpochMillis) -> Status {
     };
     Status {
         sync,
+        last_reconciliation,
         at: shared::domain::rfc3339_millis(now),
         queues,
         entities,
@@ -168,7 +189,12 @@ impl Status {
                 Ok(None) => "not polled yet".to_string(),
                 Err(err) => format!("unreadable: {err}"),
             };
-            out += &format!("  {:<18}{text}\n", e.entity);
+            let polled = match &e.last_complete_poll {
+                Ok(Some(at)) => format!("  (complete run {at})"),
+                Ok(None) => String::new(),
+                Err(err) => format!("  (last run unreadable: {err})"),
+            };
+            out += &format!("  {:<18}{text}{polled}\n", e.entity);
         }
         out += "\n";
         match &self.failures {
@@ -186,6 +212,11 @@ impl Status {
             }
             Err(e) => out += &format!("failures: unreadable: {e}\n"),
         }
+        out += &match &self.last_reconciliation {
+            Ok(Some(run)) => format!("last reconciliation: {run}\n"),
+            Ok(None) => "last reconciliation: none recorded\n".to_string(),
+            Err(e) => format!("last reconciliation: unreadable: {e}\n"),
+        };
         out += &match &self.salesforce_api {
             None => "Salesforce API: not read (no SF_* settings)\n".to_string(),
             Some(Ok((used, max))) => {

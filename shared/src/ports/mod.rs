@@ -161,11 +161,13 @@ pub enum AuditAction {
     Pause,
     /// An operator resumed it (`b1force resume`).
     Resume,
+    /// A reconciliation run finished (`ops:reconcile`: its period, exceptions and report).
+    Reconcile,
 }
 
 impl AuditAction {
     /// Every action, in the order the trail's story usually runs.
-    pub const ALL: [AuditAction; 29] = [
+    pub const ALL: [AuditAction; 30] = [
         AuditAction::Receive,
         AuditAction::CreateOrder,
         AuditAction::LinkExistingOrder,
@@ -195,6 +197,7 @@ impl AuditAction {
         AuditAction::ReconcileRepair,
         AuditAction::Pause,
         AuditAction::Resume,
+        AuditAction::Reconcile,
     ];
 
     /// The stored name, e.g. `create_order`.
@@ -229,6 +232,7 @@ impl AuditAction {
             AuditAction::ReconcileRepair => "reconcile_repair",
             AuditAction::Pause => "pause",
             AuditAction::Resume => "resume",
+            AuditAction::Reconcile => "reconcile",
         }
     }
 }

@@ -6,4 +6,4 @@ pub mod run;
 
 pub use crate::report::model::{ExceptionKind, Period, ReconException, ReconReport, RepairSummary, Totals};
 pub use input::ReconRequest;
-pub use run::{ReconOutcome, Reconciler};
+pub use run::{RECONCILE_RECORD, ReconOutcome, Reconciler};

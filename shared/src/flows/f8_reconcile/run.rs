@@ -19,6 +19,9 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
+/// The audit trail's record key for reconciliation runs.
+pub const RECONCILE_RECORD: &str = "ops:reconcile";
+
 /// Called with a short line as the run moves on (the CLI prints it on stderr).
 pub type Progress = Arc<dyn Fn(&str) + Send + Sync>;
 
@@ -210,6 +213,7 @@ impl Reconciler {
             self.notifier.publish(&subject(&outcome.report), &outcome.message()).await?;
             outcome.notified = true;
         }
+        self.audit_run(&outcome).await;
         self.step(&format!(
             "done: {} exception(s), {} SAP and {} Salesforce calls",
             outcome.report.exceptions.len(),
@@ -217,6 +221,31 @@ impl Reconciler {
             outcome.report.salesforce_calls
         ));
         Ok(outcome)
+    }
+
+    /// The run in the audit trail (`ops:reconcile`), which `b1force status` shows as the last
+    /// reconciliation. The report is stored and announced already: a failed entry is only logged.
+    async fn audit_run(&self, outcome: &ReconOutcome) {
+        let report = &outcome.report;
+        let summary = format!(
+            "{} to {}: {} exception(s){}, report {}",
+            report.period.from,
+            report.period.to,
+            report.exceptions.len(),
+            report.repair.as_ref().map_or(String::new(), |r| format!(", {} repaired", r.to_salesforce + r.to_sap)),
+            outcome.stored.iter().find(|s| s.ends_with(".html")).map_or("not stored", String::as_str)
+        );
+        let entry = AuditEntry::action_done(
+            RECONCILE_RECORD.into(),
+            self.clock.now_millis(),
+            report.run_id.clone(),
+            Direction::SapToSf,
+            AuditAction::Reconcile,
+            Some(summary),
+        );
+        if let Err(error) = self.audit.record(&entry).await {
+            tracing::warn!(%error, "the reconciliation's audit entry was not written");
+        }
     }
 
     /// Invoices or credit notes of the period. A record on one side only is looked up on the other by
