@@ -22,12 +22,13 @@ pub async fn run_on_aws(json: bool, src: &dyn Source, out: &mut dyn Write) -> an
     let mut queues = Vec::new();
     for pair in &pairs {
         let name = pair.route.name();
-        queues.push(WatchedQueue { name: format!("{name}.fifo"), queue: &pair.source, dead_letters: false });
-        queues.push(WatchedQueue { name: format!("{name} DLQ"), queue: &pair.dead_letters, dead_letters: true });
+        queues.push(watched(format!("{name}.fifo"), name, &pair.source, false));
+        queues.push(watched(format!("{name} DLQ"), name, &pair.dead_letters, true));
     }
     if let Some(failed) = &failed {
-        queues.push(WatchedQueue { name: "receiver failed invocations".into(), queue: failed, dead_letters: true });
+        queues.push(watched("receiver failed invocations".into(), "receiver-failed", failed, true));
     }
+    let ages = CloudWatchAges(aws_sdk_cloudwatch::Client::new(&sdk));
     let api_usage = match src.var("SF_LOGIN_URL") {
         None => None,
         Some(_) => Some(salesforce_usage(src).await),
@@ -38,11 +39,55 @@ pub async fn run_on_aws(json: bool, src: &dyn Source, out: &mut dyn Write) -> an
     };
     let triggers = triggers.as_ref().map(|t| t as &dyn crate::operations::pause::Triggers);
     let status = status::gather(
-        StatusSources { queues, sync_state: &sync_state, audit: &audit, api_usage, triggers },
+        StatusSources { queues, sync_state: &sync_state, audit: &audit, api_usage, triggers, ages: Some(&ages) },
         SystemClock.now_millis(),
     )
     .await;
     print(&status, json, out)
+}
+
+/// A queue to report under `name`; CloudWatch knows it by its URL's last segment (`fallback` if none).
+fn watched<'a>(name: String, fallback: &str, sqs: &'a SqsQueue, dead_letters: bool) -> WatchedQueue<'a> {
+    WatchedQueue {
+        name,
+        queue: sqs,
+        dead_letters,
+        queue_name: physical_name(sqs.url()).unwrap_or(fallback).to_string(),
+    }
+}
+
+/// A queue URL's last path segment: its name (`…/123456789012/b1force-to-sap.fifo`).
+fn physical_name(url: &str) -> Option<&str> {
+    url.trim_end_matches('/').rsplit('/').next().filter(|name| !name.is_empty())
+}
+
+/// The oldest-message ages SQS publishes to CloudWatch each minute.
+struct CloudWatchAges(aws_sdk_cloudwatch::Client);
+
+#[async_trait::async_trait]
+impl status::QueueAges for CloudWatchAges {
+    async fn oldest_age_secs(&self, queue_name: &str) -> Result<Option<f64>, String> {
+        use aws_sdk_cloudwatch::primitives::DateTime;
+        use aws_sdk_cloudwatch::types::{Dimension, Statistic};
+        let now = std::time::SystemTime::now();
+        let since = now - std::time::Duration::from_secs(900);
+        let output = self
+            .0
+            .get_metric_statistics()
+            .namespace("AWS/SQS")
+            .metric_name("ApproximateAgeOfOldestMessage")
+            .dimensions(Dimension::builder().name("QueueName").value(queue_name).build())
+            .start_time(DateTime::from(since))
+            .end_time(DateTime::from(now))
+            .period(60)
+            .statistics(Statistic::Maximum)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_cloudwatch::error::DisplayErrorContext(e).to_string())?;
+        let newest =
+            output.datapoints().iter().filter(|d| d.timestamp().is_some()).max_by_key(|d| d.timestamp().copied());
+        Ok(newest.and_then(|d| d.maximum()))
+    }
 }
 
 /// Today's API use as the sf-writer reads it (`SalesforceWrites::refresh_api_usage`): `GET /limits`, or

@@ -308,6 +308,8 @@ async fn b1force_status_shows_depths_watermarks_failures_and_configuration_error
         Some("2026-12-01 to 2026-12-06: 3 exception(s), report s3://reports/r.html".into()),
     );
     audit.record(&run).await?;
+    // What SQS publishes each minute (sent with boto3); the status reads the newest datapoint of the last 15 minutes.
+    put_queue_age(&moto, "b1force-to-salesforce.fifo", 42.0)?;
 
     let run = |extra: &[(&str, &str)], json: bool| {
         let mut command = stack_command(&moto, [&to_sap, &to_sap_dlq, &to_sf, &to_sf_dlq]);
@@ -322,7 +324,8 @@ async fn b1force_status_shows_depths_watermarks_failures_and_configuration_error
     assert!(!out.status.success(), "a held record needs a person: exit 1\n{text}");
     assert!(text.lines().count() <= 40 && text.lines().all(|l| l.chars().count() <= 160), "one screen:\n{text}");
     let line = |start: &str| line_of(&text, start);
-    assert!(line("to-salesforce.fifo").ends_with(" 3"), "{text}");
+    assert!(line("to-salesforce.fifo").ends_with(" 3  oldest 42 s"), "{text}");
+    assert!(line("to-sap.fifo").ends_with(" 0"), "no datapoint, no age: {text}");
     assert!(line("to-sap DLQ").ends_with(" 0"), "{text}");
     assert!(line("BusinessPartners").contains("2026-12-06 23:55:01 C20000"), "{text}");
     let complete_run = format!("(complete run {})", shared::domain::rfc3339_millis(polled_at));
@@ -339,7 +342,7 @@ async fn b1force_status_shows_depths_watermarks_failures_and_configuration_error
     let status: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(
         status["queues"][2],
-        serde_json::json!({"name": "to-salesforce.fifo", "depth": {"Ok": 3}, "dead_letters": false})
+        serde_json::json!({"name": "to-salesforce.fifo", "depth": {"Ok": 3}, "dead_letters": false, "oldest_age_secs": {"Ok": 42.0}})
     );
     assert_eq!(status["failures"]["Ok"]["configuration_last_hour"], 1);
 
@@ -353,6 +356,20 @@ async fn b1force_status_shows_depths_watermarks_failures_and_configuration_error
 
 fn line_of(text: &str, start: &str) -> String {
     text.lines().find(|l| l.trim_start().starts_with(start)).unwrap_or_default().to_string()
+}
+
+/// An `AWS/SQS` `ApproximateAgeOfOldestMessage` datapoint for `queue` half a minute ago (SQS publishes
+/// each minute), put with boto3.
+fn put_queue_age(moto: &MotoServer, queue: &str, seconds: f64) -> anyhow::Result<()> {
+    let script = "import boto3, datetime, sys\n\
+        boto3.client('cloudwatch', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='t',\n\
+        aws_secret_access_key='t').put_metric_data(Namespace='AWS/SQS', MetricData=[{'MetricName':\n\
+        'ApproximateAgeOfOldestMessage', 'Dimensions': [{'Name': 'QueueName', 'Value': sys.argv[2]}],\n\
+        'Value': float(sys.argv[3]), 'Timestamp': datetime.datetime.now(datetime.timezone.utc)\n\
+        - datetime.timedelta(seconds=30)}])\n";
+    let out = Command::new("python3").args(["-c", script, &moto.endpoint(), queue, &seconds.to_string()]).output()?;
+    anyhow::ensure!(out.status.success(), "put_metric_data: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(())
 }
 
 /// The stack's triggers made and read with boto3 (`tests/python/moto_triggers.py`), not our SDK.

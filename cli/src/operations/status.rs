@@ -17,6 +17,16 @@ pub struct WatchedQueue<'a> {
     pub name: String,
     pub queue: &'a dyn Queue,
     pub dead_letters: bool,
+    /// The queue's physical name (the last part of its URL), CloudWatch's `QueueName` dimension.
+    pub queue_name: String,
+}
+
+/// How long each queue's oldest message has waited (CloudWatch `AWS/SQS` `ApproximateAgeOfOldestMessage`,
+/// which SQS publishes every minute; SQS itself has no call that tells it without receiving).
+#[async_trait::async_trait]
+pub trait QueueAges: Send + Sync {
+    /// Seconds, from the newest datapoint of the last 15 minutes; `None` without one.
+    async fn oldest_age_secs(&self, queue_name: &str) -> Result<Option<f64>, String>;
 }
 
 /// What `status` reads.
@@ -28,6 +38,8 @@ pub struct StatusSources<'a> {
     pub api_usage: Option<Result<(u64, u64), String>>,
     /// The stack's schedules and mappings, when its name was given (whether the sync is paused).
     pub triggers: Option<&'a dyn crate::operations::pause::Triggers>,
+    /// The queues' oldest-message ages, when CloudWatch can be read.
+    pub ages: Option<&'a dyn QueueAges>,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -36,6 +48,8 @@ pub struct QueueStatus {
     /// Visible messages, or why it could not be read.
     pub depth: Result<u64, String>,
     pub dead_letters: bool,
+    /// Seconds the oldest message has waited (`None` without an ages source).
+    pub oldest_age_secs: Option<Result<Option<f64>, String>>,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -78,7 +92,16 @@ pub async fn gather(sources: StatusSources<'_>, now: EpochMillis) -> Status {
     let mut queues = Vec::new();
     for watched in &sources.queues {
         let depth = watched.queue.depth().await.map_err(|e| e.to_string());
-        queues.push(QueueStatus { name: watched.name.clone(), depth, dead_letters: watched.dead_letters });
+        let oldest_age_secs = match sources.ages {
+            Some(ages) => Some(ages.oldest_age_secs(&watched.queue_name).await),
+            None => None,
+        };
+        queues.push(QueueStatus {
+            name: watched.name.clone(),
+            depth,
+            dead_letters: watched.dead_letters,
+            oldest_age_secs,
+        });
     }
     let mut entities = Vec::new();
     for entity in POLLED_ENTITIES {
@@ -179,7 +202,12 @@ impl Status {
                 }
                 Err(e) => (format!("unreadable: {e}"), ""),
             };
-            out += &format!("  {:<28}{depth:>8}{flag}\n", q.name);
+            let oldest = match &q.oldest_age_secs {
+                None | Some(Ok(None)) => String::new(),
+                Some(Ok(Some(secs))) => format!("  oldest {secs:.0} s"),
+                Some(Err(e)) => format!("  oldest unreadable: {e}"),
+            };
+            out += &format!("  {:<28}{depth:>8}{oldest}{flag}\n", q.name);
         }
         out += "\nSAP watermarks (last row passed)\n";
         for e in &self.entities {
