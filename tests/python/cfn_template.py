@@ -121,4 +121,6 @@ def render(overrides=None, stack_name="b1force"):
         if "Condition" in resource and not condition(resource["Condition"]):
             continue
         resources[logical] = resolve(resource)
-    return {"Resources": resources, "Outputs": resolve(cfn.get("Outputs", {}))}
+    outputs = {name: resolve(output) for name, output in cfn.get("Outputs", {}).items()
+               if "Condition" not in output or condition(output["Condition"])}
+    return {"Resources": resources, "Outputs": outputs}

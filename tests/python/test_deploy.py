@@ -169,7 +169,8 @@ def test_each_public_function_url_has_both_permissions_new_urls_need():
     # Since October 2025 a new function URL answers 403 unless the function's policy allows both
     # lambda:InvokeFunctionUrl and lambda:InvokeFunction (InvokedViaFunctionUrl) to the public
     # (AWS Lambda Developer Guide, "Control access to Lambda function URLs"). SAM adds both only for a
-    # literal FunctionUrlConfig, so the template must keep it literal (no !If).
+    # literal FunctionUrlConfig; the template writes the URLs and both permissions out, so that
+    # FunctionUrls=false can leave all of them out (#16 item 1).
     resources = render()["Resources"]
     urls = {r["Properties"]["TargetFunctionArn"]["Ref"] for r in resources.values()
             if r["Type"] == "AWS::Lambda::Url" and r["Properties"]["AuthType"] == "NONE"}
@@ -179,3 +180,12 @@ def test_each_public_function_url_has_both_permissions_new_urls_need():
         mine = [p for p in permissions if p["FunctionName"] == {"Ref": function} and p["Principal"] == "*"]
         assert {(p["Action"], p.get("FunctionUrlAuthType"), p.get("InvokedViaFunctionUrl")) for p in mine} == {
             ("lambda:InvokeFunctionUrl", "NONE", None), ("lambda:InvokeFunction", None, True)}, (function, mine)
+
+
+def test_without_function_urls_nothing_is_public():
+    rendered = render({"FunctionUrls": "false"})
+    public = [name for name, r in rendered["Resources"].items()
+              if r["Type"] == "AWS::Lambda::Url" or (r["Type"] == "AWS::Lambda::Permission" and r["Properties"]["Principal"] == "*")]
+    assert public == []
+    assert not {"ReceiverFunctionUrl", "LookupFunctionUrl", "SapWebhookUrl"} & set(rendered["Outputs"])
+    assert {"ReceiverFunctionUrl", "LookupFunctionUrl", "SapWebhookUrl"} <= set(render()["Outputs"])

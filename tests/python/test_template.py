@@ -323,7 +323,9 @@ def test_a_flood_on_the_public_url_cannot_take_the_cdc_paths_executions(template
     # concurrency of its own; the CDC function has no URL, no webhook key and no idempotency table.
     functions = of_type(template, "AWS::Serverless::Function")
     cdc, public = functions["SfReceiverFunction"]["Properties"], functions["SfWebhookFunction"]["Properties"]
-    assert "FunctionUrlConfig" not in cdc and public["FunctionUrlConfig"]["AuthType"] == "NONE"
+    url = template["Resources"]["SfWebhookFunctionUrl"]["Properties"]
+    assert url == {"TargetFunctionArn": {"Ref": "SfWebhookFunction"}, "AuthType": "NONE"}
+    assert "FunctionUrlConfig" not in cdc and "FunctionUrlConfig" not in public
     assert any(e["Type"] == "EventBridgeRule" for e in cdc["Events"].values()) and "Events" not in public
     # Reserved when the account's quota allows (ReserveConcurrency, #16 item 4).
     reserved = lambda props: props["ReservedConcurrentExecutions"]["Fn::If"]
