@@ -159,6 +159,6 @@ pub async fn run_on_aws(enabled: bool, reason: &str, src: &dyn Source, out: &mut
     for name in &switched.changed {
         writeln!(out, "  {name}")?;
     }
-    writeln!(out, "now: {}", pause::describe(&triggers.list().await?))?;
+    writeln!(out, "now: {}", pause::describe(&switched.now))?;
     Ok(())
 }

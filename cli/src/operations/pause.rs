@@ -70,6 +70,9 @@ pub struct Switched {
     pub changed: Vec<String>,
     /// Triggers already in the wanted state.
     pub already: usize,
+    /// Every trigger as it is now (all in the wanted state).
+    #[serde(skip)]
+    pub now: Vec<Trigger>,
 }
 
 /// Who switched and why, for the audit trail.
@@ -90,14 +93,16 @@ pub async fn switch(
 ) -> Result<Switched> {
     let mut all = triggers.list().await?;
     all.sort_by_key(|t| (t.kind == TriggerKind::Schedule) != enabled);
-    let mut switched = Switched { enabled, changed: Vec::new(), already: 0 };
-    for trigger in &all {
+    let mut switched = Switched { enabled, changed: Vec::new(), already: 0, now: Vec::new() };
+    for mut trigger in all {
         if trigger.enabled == enabled {
             switched.already += 1;
-            continue;
+        } else {
+            triggers.set(&trigger, enabled).await?;
+            switched.changed.push(trigger.name.clone());
+            trigger.enabled = enabled;
         }
-        triggers.set(trigger, enabled).await?;
-        switched.changed.push(trigger.name.clone());
+        switched.now.push(trigger);
     }
     let now = clock.now_millis();
     let action = if enabled { AuditAction::Resume } else { AuditAction::Pause };
@@ -188,6 +193,11 @@ mod tests {
         assert_eq!(*fake.calls.lock().unwrap(), ["to-sap", "wake", "s-poll-items"]);
         assert_eq!((paused.changed.len(), paused.already), (3, 1));
         assert_eq!(describe(&fake.list().await.unwrap()), "paused (4 schedules and mappings off; b1force resume)");
+        assert_eq!(
+            describe(&paused.now),
+            describe(&fake.list().await.unwrap()),
+            "what the switch reports is what is there"
+        );
 
         fake.calls.lock().unwrap().clear();
         let resumed = switch(&fake, &audit, &clock, true, &operator).await.unwrap();
