@@ -31,7 +31,7 @@ fn notification(record_key: &str) -> OutgoingMessage {
         source_version: "v1".into(),
         correlation_id: "config-test".into(),
     };
-    OutgoingMessage { group_id: note.group_id(), dedup_id: note.idempotency_key(), body: note.to_body() }
+    OutgoingMessage::from(&note)
 }
 
 async fn stack(clock: Arc<ManualClock>) -> LocalStack {

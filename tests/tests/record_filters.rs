@@ -43,7 +43,7 @@ fn replay(record_key: &str, version: &str) -> OutgoingMessage {
         source_version: version.into(),
         correlation_id: "test".into(),
     };
-    OutgoingMessage { group_id: note.group_id(), dedup_id: note.idempotency_key(), body: note.to_body() }
+    OutgoingMessage::from(&note)
 }
 
 #[tokio::test]

@@ -106,7 +106,7 @@ fn replay(record_key: &str) -> OutgoingMessage {
         source_version: "replay".into(),
         correlation_id: "test".into(),
     };
-    OutgoingMessage { group_id: note.group_id(), dedup_id: note.idempotency_key(), body: note.to_body() }
+    OutgoingMessage::from(&note)
 }
 
 #[tokio::test]

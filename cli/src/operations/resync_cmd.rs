@@ -104,7 +104,7 @@ pub async fn salesforce_to_sap(
         source_version: format!("resync:{since}:{run_id}"),
         correlation_id: run_id.to_string(),
     };
-    let message = OutgoingMessage { group_id: note.group_id(), dedup_id: note.idempotency_key(), body: note.to_body() };
+    let message = OutgoingMessage::from(&note);
     to_sap.send(&[message]).await?;
     audit(audit_log, &note.record.to_string(), Direction::SfToSap, run_id, since, now).await?;
     Ok(note)

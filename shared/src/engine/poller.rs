@@ -379,8 +379,7 @@ impl Poison {
                 source_version: format!("poison#{}", self.content),
                 correlation_id: correlation_id(spec, run_id),
             };
-            let message =
-                OutgoingMessage { group_id: note.group_id(), dedup_id: note.idempotency_key(), body: note.to_body() };
+            let message = OutgoingMessage::from(&note);
             if check_entry(&message).is_ok() {
                 return (Some(note), message.body, message.group_id);
             }

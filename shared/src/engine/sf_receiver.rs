@@ -12,7 +12,7 @@ use crate::domain::{Notification, SalesforceId, digest};
 use crate::error::{Error, ErrorClass, Result};
 use crate::ingress::cdc::{self, CdcAction};
 use crate::ingress::function_url::{
-    FunctionUrlRequest, HttpResponse, IngressTally, Refusal, RefusalSample, Rejection, internal_error, printable,
+    FunctionUrlRequest, HttpResponse, IngressTally, OncePerInterval, Refusal, Rejection, internal_error, printable,
 };
 use crate::ingress::{outbound_message, salesforce_webhook};
 use crate::ports::AuditAction;
@@ -132,10 +132,7 @@ impl Receiver<'_> {
     }
 
     async fn enqueue(&self, notes: &[Notification]) -> Result<()> {
-        let messages: Vec<OutgoingMessage> = notes
-            .iter()
-            .map(|n| OutgoingMessage { group_id: n.group_id(), dedup_id: n.idempotency_key(), body: n.to_body() })
-            .collect();
+        let messages: Vec<OutgoingMessage> = notes.iter().map(OutgoingMessage::from).collect();
         self.to_sap.send(&messages).await?;
         for n in notes {
             let entry = AuditEntry {
@@ -231,7 +228,7 @@ pub struct Ingress<'a> {
     /// When set, `/outbound-message` requires `?token=<the secret's value>` (Outbound Messages are not signed).
     pub outbound_token: Option<OutboundToken<'a>>,
     /// Which requests refused before authentication are audited (a sample); `None`: every one.
-    pub refusals: Option<&'a RefusalSample>,
+    pub refusals: Option<&'a OncePerInterval>,
 }
 
 /// The shared token an Outbound Message endpoint URL carries in its query string.

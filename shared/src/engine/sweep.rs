@@ -88,10 +88,7 @@ impl Sweep {
             let mut notes: Vec<Notification> =
                 won.iter().map(|id| note(RecordKey::salesforce("Opportunity", id), until)).collect();
             notes.push(note(crate::ingress::cdc::whole_object_key("Account")?, since));
-            let messages: Vec<OutgoingMessage> = notes
-                .iter()
-                .map(|n| OutgoingMessage { group_id: n.group_id(), dedup_id: n.idempotency_key(), body: n.to_body() })
-                .collect();
+            let messages: Vec<OutgoingMessage> = notes.iter().map(OutgoingMessage::from).collect();
             self.to_sap.send(&messages).await?;
             for swept in &notes {
                 let entry = AuditEntry::action_done(

@@ -23,7 +23,7 @@ pub async fn resync(ports: &ToSap, note: &Notification) -> Result<Applied> {
                 source_version: format!("resync:{}", note.source_version),
                 correlation_id: note.correlation_id.clone(),
             };
-            OutgoingMessage { group_id: record.group_id(), dedup_id: record.idempotency_key(), body: record.to_body() }
+            OutgoingMessage::from(&record)
         })
         .collect();
     ports.requeue.send(&messages).await?;

@@ -191,10 +191,7 @@ pub struct Delivery {
 impl Delivery {
     /// The queue messages, FIFO-grouped by record and deduplicated by event.
     pub fn messages(&self) -> Vec<OutgoingMessage> {
-        self.notifications
-            .iter()
-            .map(|n| OutgoingMessage { group_id: n.group_id(), dedup_id: n.idempotency_key(), body: n.to_body() })
-            .collect()
+        self.notifications.iter().map(OutgoingMessage::from).collect()
     }
 }
 

@@ -350,21 +350,22 @@ mod tests {
     }
 }
 
-/// At most one unauthenticated refusal audited per interval and container: a sample for operators,
-/// never a DynamoDB write per request anyone on the internet can send.
+/// At most one event per interval and container: the unauthenticated refusal audited as a sample for
+/// operators (never a DynamoDB write per request anyone on the internet can send), the CDC arrival
+/// noted for the no-CDC alarm.
 #[derive(Debug)]
-pub struct RefusalSample {
+pub struct OncePerInterval {
     every_ms: i64,
     last: std::sync::atomic::AtomicI64,
 }
 
-impl RefusalSample {
-    /// One refusal per `every_ms`.
+impl OncePerInterval {
+    /// One per `every_ms`.
     pub fn every(every_ms: i64) -> Self {
         Self { every_ms, last: std::sync::atomic::AtomicI64::new(i64::MIN) }
     }
 
-    /// Whether the refusal at `now` is the interval's sample (then it is audited).
+    /// Whether the event at `now` is the interval's one (then it is audited or noted).
     pub fn take(&self, now: i64) -> bool {
         use std::sync::atomic::Ordering;
         let last = self.last.load(Ordering::Relaxed);

@@ -21,6 +21,13 @@ pub struct OutgoingMessage {
     pub body: String,
 }
 
+impl From<&crate::domain::Notification> for OutgoingMessage {
+    /// The notification on its record's FIFO group, deduplicated by its idempotency key.
+    fn from(note: &crate::domain::Notification) -> Self {
+        Self { group_id: note.group_id(), dedup_id: note.idempotency_key(), body: note.to_body() }
+    }
+}
+
 /// A message taken from a queue (embedded runs and operator tools; Lambda gets them from the ESM).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedMessage {

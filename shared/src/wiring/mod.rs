@@ -270,9 +270,9 @@ pub struct ReceiverDeps {
     /// `SYNC_STATE_TABLE`: what our writers wrote, so untagged echoes are dropped (docs/wire-notes.md §8).
     pub written: Option<crate::aws::DynamoSyncState>,
     /// One unauthenticated refusal per minute and container is audited; the rest are only counted.
-    pub refusals: crate::ingress::function_url::RefusalSample,
+    pub refusals: crate::ingress::function_url::OncePerInterval,
     /// One CDC arrival per minute and container is noted in the sync state, for the no-CDC alarm.
-    pub cdc_arrivals: crate::ingress::function_url::RefusalSample,
+    pub cdc_arrivals: crate::ingress::function_url::OncePerInterval,
 }
 
 impl ReceiverDeps {
@@ -313,8 +313,8 @@ impl ReceiverDeps {
             ),
             clock: SystemClock,
             client_tag: src.var("SF_CLIENT_TAG").unwrap_or_else(|| crate::ECHO_CLIENT_TAG.into()),
-            refusals: crate::ingress::function_url::RefusalSample::every(60_000),
-            cdc_arrivals: crate::ingress::function_url::RefusalSample::every(60_000),
+            refusals: crate::ingress::function_url::OncePerInterval::every(60_000),
+            cdc_arrivals: crate::ingress::function_url::OncePerInterval::every(60_000),
         })
     }
 
@@ -329,7 +329,6 @@ impl ReceiverDeps {
         }
     }
 
-    /// Every delivery path (EventBridge CDC and the Function URL) borrowing these ports.
     /// Notes in the sync state that a CDC event arrived (`caught-up#cdc:arrival`), at most once a
     /// minute per container; the lost-event sweep turns its age into the no-CDC alarm's metric. A
     /// failed note is logged only: it must not fail the event it follows.
@@ -347,6 +346,7 @@ impl ReceiverDeps {
         }
     }
 
+    /// Every delivery path (EventBridge CDC and the Function URL) borrowing these ports.
     pub fn ingress(&self) -> crate::engine::sf_receiver::Ingress<'_> {
         crate::engine::sf_receiver::Ingress {
             receiver: self.receiver(),

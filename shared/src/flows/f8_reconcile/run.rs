@@ -370,8 +370,7 @@ impl Reconciler {
                 System::Sf => Direction::SfToSap,
             };
             state.put_hash(key, direction, &version, now).await?;
-            let message =
-                OutgoingMessage { group_id: note.group_id(), dedup_id: note.idempotency_key(), body: note.to_body() };
+            let message = OutgoingMessage::from(&note);
             match record.system {
                 System::Sap => to_salesforce.push((note, message)),
                 System::Sf => to_sap.push((note, message)),
