@@ -57,7 +57,6 @@ fn order(opportunity: &SalesforceId, item: &str) -> NewSalesOrder {
         opportunity_id: opportunity.clone(),
         doc_date: "2025-06-01".into(),
         doc_due_date: "2025-06-30".into(),
-        currency: Some("USD".into()),
         comments: "Closed Won in Salesforce".into(),
         mapped: Record::new(),
         lines: vec![
@@ -221,7 +220,7 @@ async fn an_order_is_created_once_and_found_by_its_opportunity() {
     let stored = sap.orders();
     assert_eq!(stored.len(), 1);
     let row = &stored[0];
-    let SapOrderFor::Order(created) = created else { panic!("an order, not a draft: {created:?}") };
+    let SapOrderFor::Order { order: created, .. } = created else { panic!("an order, not a draft: {created:?}") };
     assert_eq!((row["DocEntry"].as_i64(), row["DocNum"].as_i64()), (Some(created.doc_entry), Some(created.doc_num)));
     assert_eq!(row["NumAtCard"], opp.as_str());
     assert_eq!(row["U_SF_OpportunityId"], opp.as_str());

@@ -114,8 +114,10 @@ async fn credit_status_and_item_availability_are_one_read_each() {
     let sap = sandbox().await;
     let client = client(&sap, 20);
     let over = client.credit_status(&code("C20009")).await.unwrap().expect("C20009 exists");
-    assert_eq!((over.credit_limit, over.balance, over.open_orders_balance), (55_000.0, 58_000.0, 0.0));
-    assert_eq!((over.frozen, over.currency.as_deref(), over.available_credit()), (false, Some("EUR"), -3000.0));
+    // C20009 is a EUR customer: its 58 000 EUR of invoices are a balance of 62 640 in local currency
+    // (USD, EUR at 1.08); B1 keeps balances in local currency.
+    assert_eq!((over.credit_limit, over.balance, over.open_orders_balance), (55_000.0, 62_640.0, 0.0));
+    assert_eq!((over.frozen, over.currency.as_deref(), over.available_credit()), (false, Some("EUR"), -7640.0));
     assert_eq!(client.credit_status(&code("C99999")).await.unwrap(), None);
 
     let pump = client.item_availability(&ItemCode::parse("A00010").unwrap(), 1).await.unwrap().unwrap();

@@ -6,6 +6,7 @@
 //! Error texts marked "sandbox wording" are ours; the reference documents only their codes.
 
 use super::entities::{EntitySet, Key, PAYMENT_INVOICE_FIELDS, SapError, Stamp};
+use super::pricing;
 use super::store::{Store, as_v2_date, number, round2, touch, with_defaults};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,14 +44,6 @@ fn allowed_bases(set: EntitySet) -> &'static [EntitySet] {
     }
 }
 
-/// DocTotal = Σ Price × Quantity of the lines.
-pub(super) fn recompute_total(row: &mut Value) {
-    let total: f64 = lines(row)
-        .map(|l| l["Price"].as_f64().or_else(|| l["UnitPrice"].as_f64()).unwrap_or(0.0) * qty(l, "Quantity"))
-        .sum();
-    row["DocTotal"] = json!(round2(total));
-}
-
 fn lines(row: &Value) -> impl Iterator<Item = &Value> {
     row["DocumentLines"].as_array().into_iter().flatten()
 }
@@ -59,20 +52,29 @@ fn qty(line: &Value, field: &str) -> f64 {
     line[field].as_f64().unwrap_or(0.0)
 }
 
-/// The value still open on a document: Σ Price × RemainingOpenQuantity of its open lines.
+/// The value still open on a document, in local currency: Σ Price × RemainingOpenQuantity of its
+/// open lines at the document's rate.
 fn open_value(doc: &Value) -> f64 {
-    lines(doc).filter(|l| l["LineStatus"] == OPEN).map(|l| qty(l, "Price") * qty(l, "RemainingOpenQuantity")).sum()
+    let rate = doc["DocRate"].as_f64().filter(|r| *r > 0.0).unwrap_or(1.0);
+    lines(doc)
+        .filter(|l| l["LineStatus"] == OPEN)
+        .map(|l| qty(l, "Price") * qty(l, "RemainingOpenQuantity"))
+        .sum::<f64>()
+        * rate
 }
 
-/// CashSum + TransferSum + checks + credit cards.
+/// CashSum + TransferSum + checks + credit cards, in local currency (a payment's means are in its
+/// own currency, `DocCurrency`).
 pub(super) fn payment_total(payment: &Value) -> f64 {
     let sum_of = |collection: &str, field: &str| -> f64 {
         payment[collection].as_array().into_iter().flatten().map(|m| qty(m, field)).sum()
     };
-    qty(payment, "CashSum")
+    let means = qty(payment, "CashSum")
         + qty(payment, "TransferSum")
         + sum_of("PaymentChecks", "CheckSum")
-        + sum_of("PaymentCreditCards", "CreditSum")
+        + sum_of("PaymentCreditCards", "CreditSum");
+    let rate = payment["DocCurrency"].as_str().and_then(pricing::rate_to_local).unwrap_or(1.0);
+    round2(means * rate)
 }
 
 impl Store {
@@ -85,6 +87,23 @@ impl Store {
         })?;
         body.insert("CardCode".into(), bp["CardCode"].clone());
         Ok(bp)
+    }
+
+    /// A document copied from a base document keeps the base's currency and rate unless it names its
+    /// own (B1 copies the header of the base document to the target).
+    fn inherit_currency(&self, body: &mut Map<String, Value>) {
+        if body.get("DocCurrency").is_some_and(|c| !c.is_null()) {
+            return;
+        }
+        let first = body.get("DocumentLines").and_then(|l| l.get(0));
+        let base = first.and_then(|l| {
+            let set = EntitySet::from_object_type(l.get("BaseType")?.as_i64()?)?;
+            self.get(set, &Key::Int(l.get("BaseEntry")?.as_i64()?)).ok()
+        });
+        if let Some(base) = base {
+            body.insert("DocCurrency".into(), base["DocCurrency"].clone());
+            body.entry("DocRate").or_insert(base["DocRate"].clone());
+        }
     }
 
     /// Creates a document, then applies what it does to its base documents, stock and balances.
@@ -131,7 +150,18 @@ impl Store {
         }
         let lines: Vec<Value> = lines(&draft)
             .map(|l| {
-                let keep = ["ItemCode", "ItemDescription", "Quantity", "UnitPrice", "DiscountPercent", "ShipDate"];
+                let keep = [
+                    "ItemCode",
+                    "ItemDescription",
+                    "Quantity",
+                    "UnitPrice",
+                    "DiscountPercent",
+                    "ShipDate",
+                    "TaxCode",
+                    "WarehouseCode",
+                    "UoMCode",
+                    "U_SF_LineItemId",
+                ];
                 Value::Object(keep.iter().filter_map(|k| l.get(*k).map(|v| (k.to_string(), v.clone()))).collect())
             })
             .collect();
@@ -178,6 +208,8 @@ impl Store {
         now: &Stamp,
     ) -> Result<(Value, Vec<BaseLink>), SapError> {
         let bp = self.business_partner_for(set, &mut body)?;
+        self.inherit_currency(&mut body);
+        let (currency, rate) = pricing::document_currency(&body, &bp, set.table())?;
         if set == EntitySet::Orders && body.get("DocDueDate").and_then(Value::as_str).is_none() {
             return Err(SapError::new(400, "-5002", "Enter a delivery date [ORDR.DocDueDate]"));
         }
@@ -190,7 +222,7 @@ impl Store {
         for (index, line) in lines.into_iter().enumerate() {
             let (line, link) = self.new_line(set, line, index, &bp, &links)?;
             stored_lines.push(line);
-            links.extend(link);
+            links.extend(link.map(|link| BaseLink { amount: round2(link.amount * rate), ..link }));
         }
         for server_assigned in ["DocEntry", "DocNum", "PaidToDate", "DocTotal", "DocumentStatus"] {
             body.remove(server_assigned);
@@ -209,10 +241,7 @@ impl Store {
             "DocDate": doc_date,
             "DocDueDate": add_days(&doc_date, due_days),
             "TaxDate": doc_date,
-            "DocCurrency": bp["Currency"],
-            "DocRate": 1.0,
             "DiscountPercent": 0.0,
-            "VatSum": 0.0,
             "PaidToDate": 0.0,
             "NumAtCard": null,
             "Comments": null,
@@ -230,8 +259,10 @@ impl Store {
                 row[date_field] = Value::String(as_v2_date(d));
             }
         }
+        row["DocCurrency"] = json!(currency);
+        row["DocRate"] = json!(rate);
         row["DocumentLines"] = Value::Array(stored_lines);
-        recompute_total(&mut row);
+        pricing::price_document(&mut row);
         Ok((row, links))
     }
 
@@ -275,9 +306,8 @@ impl Store {
         line.insert("UnitPrice".into(), json!(unit_price));
         line.insert("DiscountPercent".into(), json!(discount));
         line.insert("Price".into(), json!(price));
-        line.insert("LineTotal".into(), json!(round2(price * quantity)));
-        line.insert("Currency".into(), bp["Currency"].clone());
         line.entry("WarehouseCode").or_insert(json!("01"));
+        pricing::check_line(&mut line, item, quantity, index + 1)?;
         line.insert("LineStatus".into(), json!(OPEN));
         line.insert("RemainingOpenQuantity".into(), json!(quantity));
         if base.is_none() {
@@ -357,7 +387,7 @@ impl Store {
                 line.insert("ItemCode".into(), source["ItemCode"].clone());
             }
         }
-        for copied in ["UnitPrice", "DiscountPercent", "WarehouseCode"] {
+        for copied in ["UnitPrice", "DiscountPercent", "WarehouseCode", "TaxCode", "UoMCode"] {
             if line.get(copied).is_none_or(Value::is_null) {
                 line.insert(copied.into(), source[copied].clone());
             }
@@ -600,7 +630,7 @@ impl Store {
             "DocType": "rCustomer",
             "CardName": bp["CardName"],
             "DocDate": doc_date,
-            "DocCurrency": bp["Currency"],
+            "DocCurrency": pricing::partner_currency(&bp),
             "TaxDate": doc_date,
             "DueDate": doc_date,
             "Remarks": null,
@@ -627,6 +657,10 @@ impl Store {
             if let Some(Value::String(d)) = row.get(date_field) {
                 row[date_field] = Value::String(as_v2_date(d));
             }
+        }
+        // A payment is in its own currency; what it applies to invoices is in local currency.
+        if row["DocCurrency"].as_str().and_then(pricing::rate_to_local).is_none() {
+            return Err(SapError::new(400, "-5002", "Currency is not defined [ORCT.DocCurrency] (sandbox wording)"));
         }
         let total = payment_total(&row);
         if total <= 0.0 {

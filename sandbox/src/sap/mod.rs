@@ -10,6 +10,7 @@ mod entities;
 mod handlers;
 mod metadata;
 mod odata_filter;
+mod pricing;
 mod query;
 pub mod seed;
 mod select;

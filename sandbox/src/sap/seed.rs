@@ -2,7 +2,7 @@
 //! shared [`crate::catalogue`], two price lists, and a deterministic document history up to the seed
 //! date [`TODAY`], written through the same rules as API writes so balances and stock agree with it.
 //!
-//! The history (amounts are DocTotal; "overdue" = DocDueDate before [`TODAY`]):
+//! The history (amounts are in the document's currency; "overdue" = DocDueDate before [`TODAY`]):
 //! - **C20000** Northwind Traders (USD, limit 10 000): order 1 (1 250) fully delivered (delivery 1),
 //!   invoiced from the delivery (invoice 1) and paid (payment 1, 2026-10-01); invoice 2 (800, due
 //!   2026-10-20, unpaid, overdue); invoice 3 (1 200, due 2026-11-14, 500 paid by payment 2 on
@@ -11,7 +11,9 @@
 //!   1 open order of 900, CurrentAccountBalance 2 100.
 //! - **C20001** Contoso Traders (EUR): order 2 (950) partly delivered (delivery 2: line 0), invoice 5
 //!   (600) from that delivery, paid by payment 3 on 2026-10-30; nothing overdue; order 2 stays open
-//!   with 350 undelivered (OpenOrdersBalance 350, OpenDeliveryNotesBalance 0, balance 0).
+//!   with 350 undelivered (OpenOrdersBalance 378: balances are in local currency, USD, and EUR is
+//!   at 1.08; OpenDeliveryNotesBalance 0, balance 0). Its amounts are in EUR: DocTotalFc, and the
+//!   local DocTotal 1.08 times it.
 //! - **C20002** Fabrikam Traders (USD): invoice 6 (2 000, due 2026-11-09), credit note 1 (500) on it,
 //!   so 1 500 overdue; credit note 2 (250) on account: balance 1 250.
 //! - **C20005** (limit 35 000): invoices 7 and 8, 33 750 overdue (96 % of the limit); **C20009**
@@ -171,6 +173,7 @@ fn item(i: usize) -> Value {
         "Valid": "tYES",
         "Frozen": "tNO",
         "SalesUnit": "Each",
+        "UoMGroupEntry": -1,
         "DefaultWarehouse": "01",
         "QuantityOnStock": stock,
         "QuantityOrderedFromVendors": ordered,
@@ -526,7 +529,7 @@ mod tests {
             (row["CurrentAccountBalance"].as_f64().unwrap(), row["OpenOrdersBalance"].as_f64().unwrap())
         };
         assert_eq!(figures("C20000"), (2100.0, 900.0));
-        assert_eq!(figures("C20001"), (0.0, 350.0));
+        assert_eq!(figures("C20001"), (0.0, 378.0), "350 EUR open, in local currency at 1.08");
         assert_eq!(figures("C20002"), (1250.0, 0.0));
         assert_eq!(figures("C20004"), (0.0, 0.0));
         assert!(figures("C20005").0 / 35_000.0 > 0.9);

@@ -277,7 +277,7 @@ impl Store {
         let mut row = current.clone();
         self.merge_collections(&mut row, &owner_code, body.into_iter().collect(), options.replace_collections, now)?;
         if set.is_document() {
-            super::documents::recompute_total(&mut row);
+            super::pricing::price_document(&mut row);
         }
         if row == current {
             row["DataVersion"] = json!(current["DataVersion"].as_i64().unwrap_or(0) + 1);
@@ -423,8 +423,9 @@ pub(super) fn as_v2_date(raw: &str) -> String {
 }
 
 /// Rounds money to cents.
+/// Rounded to cents; `+ 0.0` turns a negative zero (an empty float sum is −0.0) into 0.0.
 pub(super) fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    (x * 100.0).round() / 100.0 + 0.0
 }
 
 #[cfg(test)]

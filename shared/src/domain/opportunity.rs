@@ -10,7 +10,8 @@ pub struct OpportunitySnapshot {
     pub stage_name: String,
     pub is_won: bool,
     pub close_date: Option<String>,
-    pub currency: Option<String>,
+    /// The roll-up of the lines' TotalPrice, in the opportunity's currency.
+    pub amount: Option<f64>,
     pub account_id: Option<SalesforceId>,
     pub account_name: Option<String>,
     /// The account's `SAP_CardCode__c`, as stored (validated when used).
@@ -28,6 +29,8 @@ pub struct OpportunityLine {
     pub sap_item_code: Option<String>,
     pub quantity: f64,
     pub unit_price: f64,
+    /// Quantity × UnitPrice less the line's Discount, as Salesforce computed it.
+    pub total_price: Option<f64>,
     /// The line fields the F1 mapping names, as Salesforce returned them (e.g. `Discount`, `ServiceDate`).
     pub fields: Record,
 }
@@ -47,7 +50,6 @@ pub struct NewSalesOrder {
     pub opportunity_id: SalesforceId,
     pub doc_date: String,
     pub doc_due_date: String,
-    pub currency: Option<String>,
     pub comments: String,
     /// Further header properties from the F1 mapping (SAP name → value); the fields above win.
     pub mapped: Record,
@@ -73,9 +75,14 @@ pub struct OrderRef {
 
 /// What SAP holds for an opportunity: its sales order, or, on a company with an approval procedure
 /// on sales orders, the draft `POST /Orders` saved instead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SapOrderFor {
-    Order(OrderRef),
+    /// The order and its total before tax in the document's currency (`DocTotalFc − VatSumFc` on a
+    /// foreign-currency order, else `DocTotal − VatSum`), when SAP reported them.
+    Order {
+        order: OrderRef,
+        net_total: Option<f64>,
+    },
     Draft(OrderDraft),
 }
 

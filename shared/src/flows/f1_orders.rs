@@ -63,7 +63,12 @@ pub async fn sync_opportunity(ports: &ToSap, snapshot: Option<&OpportunitySnapsh
         None => (ports.sap.create_order(&draft).await.map_err(|err| with_order_lines(err, &draft))?, true),
     };
     let order = match held {
-        SapOrderFor::Order(order) => order,
+        SapOrderFor::Order { order, net_total } => {
+            if let Some(net_total) = net_total {
+                f1::check_placed_total(opp, order, net_total)?;
+            }
+            order
+        }
         SapOrderFor::Draft(draft) => return awaiting_approval(ports, &opp.id, draft).await,
     };
     let (disposition, action) = if created {

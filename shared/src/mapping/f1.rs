@@ -12,8 +12,8 @@
 use super::file::{CollectionMapping, FieldMapping, FlowMapping, Owner, RowSource};
 use super::transform::new_sap_record;
 use crate::domain::{
-    CardCode, ItemCode, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, OrderWriteBack, Record, SalesOrderLine,
-    SalesforceId,
+    CardCode, ItemCode, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, OrderRef, OrderWriteBack, Record,
+    SalesOrderLine, SalesforceId,
 };
 use crate::error::{Error, Result};
 use serde_json::{Value, json};
@@ -36,11 +36,12 @@ const SYNC_ERROR: &str = "SAP_Sync_Error__c";
 const SYNCED_AT: &str = "SAP_Synced_At__c";
 
 /// Order header properties F1 sets itself, and why; a mapping entry writing one would be overruled.
-pub const HEADER_SET_BY_F1: [(&str, &str); 5] = [
+/// (`NumAtCard`, the customer's reference, may be mapped — e.g. from a PO number field — when the
+/// order reference UDF is configured; otherwise it carries the opportunity id, the lookup key.)
+pub const HEADER_SET_BY_F1: [(&str, &str); 4] = [
     ("CardCode", "the account's customer"),
     ("DocDate", "today"),
     ("DocDueDate", "the later of CloseDate and today, from the CloseDate pair"),
-    ("NumAtCard", "the opportunity id, the order's lookup key"),
     ("Comments", "the opportunity's id and name"),
 ];
 
@@ -133,16 +134,93 @@ pub fn sales_order(
         Some(close) if close > today => close.to_string(),
         _ => today.to_string(),
     };
-    Ok(NewSalesOrder {
+    let order = NewSalesOrder {
         card_code,
         opportunity_id: opp.id.clone(),
         doc_date: today.to_string(),
         doc_due_date: due,
-        currency: opp.currency.clone(),
         comments: truncate(&format!("Salesforce opportunity {} {}", opp.id, opp.name), 254),
         mapped: without_nulls(new_sap_record(flow.fields.iter().filter(|f| !is_pair(f, DUE_DATE_PAIR)), &opp.fields)),
         lines,
-    })
+    };
+    check_totals(opp, &order, price_decimals(flow))?;
+    Ok(order)
+}
+
+/// SAP's price decimals when the F1 section does not say (`price_decimals`; B1's default display
+/// setting for prices).
+pub const DEFAULT_PRICE_DECIMALS: u32 = 2;
+
+/// Half a cent: totals that differ by less are equal.
+const HALF_CENT: f64 = 0.005;
+
+fn price_decimals(flow: &FlowMapping) -> u32 {
+    flow.number_option("price_decimals").map_or(DEFAULT_PRICE_DECIMALS, |n| n as u32)
+}
+
+fn number_in(record: &Record, property: &str) -> f64 {
+    record.get(property).and_then(Value::as_f64).unwrap_or(0.0)
+}
+
+fn round_to(value: f64, decimals: u32) -> f64 {
+    let scale = 10f64.powi(decimals as i32);
+    (value * scale).round() / scale
+}
+
+/// The total SAP computes for an order line: the price after the line's `DiscountPercent`, rounded
+/// to the company's price decimals, times the quantity, rounded to cents (`docs/wire-notes.md` §14).
+pub fn sap_line_total(line: &SalesOrderLine, price_decimals: u32) -> f64 {
+    let discount = number_in(&line.mapped, "DiscountPercent");
+    let price = round_to(line.unit_price * (1.0 - discount / 100.0), price_decimals);
+    round_to(price * line.quantity, 2)
+}
+
+/// The order SAP would total differently from the deal is refused before it is posted: every
+/// line's total as SAP computes it must equal the line's TotalPrice in Salesforce, and their sum
+/// (after any header `DiscountPercent`) the opportunity's Amount, each to the cent. A difference
+/// is a permanent error naming the line and both figures; the usual causes are a discount the
+/// mapping does not send and SAP rounding prices to fewer decimals than Salesforce.
+pub fn check_totals(opp: &OpportunitySnapshot, order: &NewSalesOrder, price_decimals: u32) -> Result<()> {
+    let mut sum = 0.0;
+    for (n, (line, deal)) in order.lines.iter().zip(&opp.lines).enumerate() {
+        let sap = sap_line_total(line, price_decimals);
+        sum += sap;
+        if let Some(salesforce) = deal.total_price
+            && (sap - salesforce).abs() >= HALF_CENT
+        {
+            let discount = number_in(&line.mapped, "DiscountPercent");
+            return Err(Error::Mapping(format!(
+                "Opportunity {} line {} ({}): SAP would total {sap:.2} ({} × {} less {discount} %, prices to {price_decimals} decimals), \
+                 Salesforce's TotalPrice is {salesforce:.2}; check the F1 line discount mapping and price_decimals",
+                opp.id,
+                n + 1,
+                line.item_code,
+                line.quantity,
+                line.unit_price
+            )));
+        }
+    }
+    let total = round_to(sum * (1.0 - number_in(&order.mapped, "DiscountPercent") / 100.0), 2);
+    match opp.amount {
+        Some(amount) if (total - amount).abs() >= HALF_CENT => Err(Error::Mapping(format!(
+            "Opportunity {}: the SAP order would total {total:.2} before tax, the opportunity's Amount is {amount:.2}",
+            opp.id
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// After SAP has the order: its total before tax, in the document's currency, must be the
+/// opportunity's Amount. Otherwise the order is not linked and a person decides (permanent error).
+pub fn check_placed_total(opp: &OpportunitySnapshot, order: OrderRef, net_total: f64) -> Result<()> {
+    match opp.amount {
+        Some(amount) if (net_total - amount).abs() >= HALF_CENT => Err(Error::Invalid(format!(
+            "SAP order {} totals {net_total:.2} before tax but Opportunity {} is {amount:.2}; correct the order in SAP \
+             or the deal, then replay (the order is not linked until they agree)",
+            order.doc_num, opp.id
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The SAP properties of one line beyond item, quantity and price: the copied pairs and the match id.
@@ -308,7 +386,7 @@ mod tests {
             stage_name: "Closed Won".into(),
             is_won: true,
             close_date: Some("2026-12-01".into()),
-            currency: None,
+            amount: Some(lines.iter().filter_map(|l| l.total_price).sum()),
             account_id: Some(SalesforceId::parse("001SM0000000iib").unwrap()),
             account_name: Some("Acme".into()),
             account_card_code: card_code.map(String::from),
@@ -323,12 +401,15 @@ mod tests {
             sap_item_code: None,
             quantity: qty,
             unit_price: 10.0,
+            total_price: Some(qty * 10.0),
             fields: record(json!({"Id": "00kSM0000000001YAA", "ProductCode": code, "Quantity": qty, "UnitPrice": 10.0,
                                   "Discount": null, "Description": null, "ServiceDate": null})),
         }
     }
 
+    /// 10 % off, as Salesforce totals it (opp() sums the lines' totals into the Amount).
     fn discounted(mut line: OpportunityLine) -> OpportunityLine {
+        line.total_price = Some(line.quantity * line.unit_price * 0.9);
         line.fields.insert("Discount".into(), json!(10.0));
         line.fields.insert("ServiceDate".into(), json!("2026-12-15"));
         line.fields.insert("Description".into(), json!("Blue pumps"));
@@ -363,6 +444,36 @@ mod tests {
     }
 
     #[test]
+    fn a_line_sap_would_total_differently_after_rounding_its_price_is_refused_unless_sap_keeps_enough_decimals() {
+        // 7 × 9.99 less 33 %: Salesforce 46.85 (46.8531); SAP with prices to 2 decimals 7 × 6.69 = 46.83.
+        let mut deal = line(Some("A00001"), 7.0);
+        deal.unit_price = 9.99;
+        deal.total_price = Some(46.85);
+        deal.fields.insert("Discount".into(), json!(33.0));
+        let o = opp(vec![deal], Some("C20000"));
+        let err = sales_order(&o, CardCode::parse("C20000").unwrap(), "2026-11-25", &f1()).unwrap_err();
+        assert!(
+            matches!(&err, Error::Mapping(m) if m.contains("line 1 (A00001): SAP would total 46.83") && m.contains("46.85")),
+            "{err}"
+        );
+        let four_decimals = edited(|t| t.replacen("[flows.F1]\n", "[flows.F1]\nprice_decimals = 4\n", 1));
+        assert_eq!(sap_line_total(&order(&o, &four_decimals).lines[0], 4), 46.85);
+    }
+
+    #[test]
+    fn an_amount_that_is_not_the_sum_of_the_lines_is_refused_and_a_placed_order_must_match_it() {
+        let mut o = opp(vec![line(Some("A00001"), 2.0), line(Some("A00002"), 1.0)], Some("C20000"));
+        o.amount = Some(31.0);
+        let err = sales_order(&o, CardCode::parse("C20000").unwrap(), "2026-11-25", &f1()).unwrap_err();
+        assert!(matches!(&err, Error::Mapping(m) if m.contains("would total 30.00") && m.contains("31.00")), "{err}");
+        o.amount = Some(30.0);
+        let placed = OrderRef { doc_entry: 7, doc_num: 1007 };
+        assert!(check_placed_total(&o, placed, 30.004).is_ok());
+        let err = check_placed_total(&o, placed, 32.5).unwrap_err();
+        assert!(matches!(&err, Error::Invalid(m) if m.contains("SAP order 1007 totals 32.50")), "{err}");
+    }
+
+    #[test]
     fn empty_salesforce_fields_are_left_out_so_sap_keeps_its_defaults() {
         let o = opp(vec![line(Some("A00001"), 2.0)], Some("C20000"));
         assert_eq!(order(&o, &f1()).lines[0].mapped, record(json!({"U_SF_LineItemId": "00kSM0000000001YAA"})));
@@ -374,7 +485,13 @@ mod tests {
         let without = edited(|t| {
             t.replace("  { salesforce = \"Discount\", sap = \"DiscountPercent\", owner = \"salesforce\" },\n", "")
         });
-        assert!(!order(&o, &without).lines[0].mapped.contains_key("DiscountPercent"));
+        let err = sales_order(&o, CardCode::parse("C20000").unwrap(), "2026-11-25", &without).unwrap_err();
+        assert!(
+            matches!(&err, Error::Mapping(m) if m.contains("SAP would total 20.00") && m.contains("TotalPrice is 18.00")),
+            "a discount SAP would not get is refused, not sent at list price: {err}"
+        );
+        let undiscounted = opp(vec![line(Some("A00001"), 2.0)], Some("C20000"));
+        assert!(!order(&undiscounted, &without).lines[0].mapped.contains_key("DiscountPercent"));
         let with_tax_date = edited(|t| {
             t.replacen(
                 "  { salesforce = \"SAP_DocEntry__c\"",

@@ -1,6 +1,6 @@
 //! F1's read of opportunities: the one query and its answer as snapshots. Pure.
 
-use super::{check_names, soql};
+use super::soql;
 use crate::domain::{OpportunityLine, OpportunitySnapshot, Record, SalesforceId};
 use crate::error::{Error, Result};
 use crate::ports::OpportunityRead;
@@ -9,12 +9,14 @@ use serde_json::Value;
 /// Most ids in one `WHERE Id IN (...)`, which keeps the URL well under the 16 KB limit.
 pub const MAX_IDS_PER_QUERY: usize = 200;
 
-/// What F1 reads of every opportunity, whatever the mapping says: stage, account and close date.
-const OPPORTUNITY_FIELDS: [&str; 8] =
-    ["Id", "Name", "StageName", "IsWon", "CloseDate", "AccountId", "Account.Name", "Account.SAP_CardCode__c"];
+/// What F1 reads of every opportunity, whatever the mapping says: stage, account, close date and
+/// the amount the order's total must equal.
+const OPPORTUNITY_FIELDS: [&str; 9] =
+    ["Id", "Name", "StageName", "IsWon", "CloseDate", "Amount", "AccountId", "Account.Name", "Account.SAP_CardCode__c"];
 
-/// What F1 reads of every line: the product and the quantity and price the order line needs.
-const LINE_FIELDS: [&str; 4] = ["ProductCode", "Product2.SAP_ItemCode__c", "Quantity", "UnitPrice"];
+/// What F1 reads of every line: the product, the quantity and price the order line needs, and the
+/// line total SAP's must equal.
+const LINE_FIELDS: [&str; 5] = ["ProductCode", "Product2.SAP_ItemCode__c", "Quantity", "UnitPrice", "TotalPrice"];
 
 /// The F1 query for up to [`MAX_IDS_PER_QUERY`] opportunities with account, lines and the mapped
 /// fields of `read` (refused unless they are plain API names). `CurrencyIsoCode` is left out: it
@@ -28,10 +30,15 @@ pub fn snapshot_query(ids: &[SalesforceId], read: &OpportunityRead) -> Result<St
     ))
 }
 
-/// `always` and then the mapped names, each once: SOQL refuses a field selected twice, and field
-/// names ignore case.
+/// `always` and then the mapped names (fields or relationship paths), each once: SOQL refuses a
+/// field selected twice, and field names ignore case.
 fn select_list(always: &[&str], mapped: &[String]) -> Result<String> {
-    check_names(&mapped.iter().map(String::as_str).collect::<Vec<_>>())?;
+    if let Some(bad) = mapped.iter().find(|n| !soql::is_field_path(n)) {
+        return Err(Error::Invalid(format!(
+            "{:?} is not a Salesforce field or relationship path",
+            bad.chars().take(40).collect::<String>()
+        )));
+    }
     let mut names: Vec<&str> = always.to_vec();
     for name in mapped {
         if !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
@@ -50,17 +57,29 @@ fn unexpected(id: &str, what: &str) -> Error {
 }
 
 /// The values of `names` in a query answer row, under the names asked for (Salesforce answers
-/// with the field's own spelling, which may differ in case).
+/// with the field's own spelling, which may differ in case). A relationship path follows the
+/// nested records; an empty lookup (`"Product2": null`) gives null.
 fn mapped_values(record: &Value, names: &[String]) -> Record {
     let mut values = Record::new();
-    let Some(row) = record.as_object() else { return values };
     for name in names {
-        let found = row.get(name).or_else(|| row.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v));
-        if let Some(value) = found {
-            values.insert(name.clone(), value.clone());
+        if let Some(value) = value_at(record, name) {
+            values.insert(name.clone(), value);
         }
     }
     values
+}
+
+fn value_at(record: &Value, path: &str) -> Option<Value> {
+    let mut current = record;
+    for segment in path.split('.') {
+        if current.is_null() {
+            return Some(Value::Null);
+        }
+        let row = current.as_object()?;
+        current =
+            row.get(segment).or_else(|| row.iter().find(|(k, _)| k.eq_ignore_ascii_case(segment)).map(|(_, v)| v))?;
+    }
+    Some(current.clone())
 }
 
 /// Maps one record of [`snapshot_query`]'s answer.
@@ -85,7 +104,7 @@ pub fn snapshot_from_record(record: &Value, read: &OpportunityRead) -> Result<Op
         stage_name: text(record, "StageName").unwrap_or_default(),
         is_won: record.get("IsWon").and_then(Value::as_bool).unwrap_or(false),
         close_date: text(record, "CloseDate"),
-        currency: None,
+        amount: record.get("Amount").and_then(Value::as_f64),
         account_id: text(record, "AccountId").map(|a| SalesforceId::parse(&a)).transpose()?,
         account_name: account.and_then(|a| text(a, "Name")),
         account_card_code: account.and_then(|a| text(a, "SAP_CardCode__c")).filter(|c| !c.trim().is_empty()),
@@ -106,6 +125,7 @@ fn line_from_record(opportunity: &str, line: &Value, mapped: &[String]) -> Resul
         sap_item_code: line.get("Product2").and_then(|p| text(p, "SAP_ItemCode__c")),
         quantity: number("Quantity")?,
         unit_price: number("UnitPrice")?,
+        total_price: line.get("TotalPrice").and_then(Value::as_f64),
         fields: mapped_values(line, mapped),
     })
 }
@@ -128,8 +148,8 @@ mod tests {
         let q = snapshot_query(&ids, &read()).unwrap();
         assert!(q.ends_with("WHERE Id IN ('006SM0000001Tb3YAE')"), "{q}");
         assert!(q.starts_with(
-            "SELECT Id, Name, StageName, IsWon, CloseDate, AccountId, Account.Name, Account.SAP_CardCode__c, SAP_DocEntry__c, \
-             (SELECT ProductCode, Product2.SAP_ItemCode__c, Quantity, UnitPrice, Id, Discount, ServiceDate \
+            "SELECT Id, Name, StageName, IsWon, CloseDate, Amount, AccountId, Account.Name, Account.SAP_CardCode__c, SAP_DocEntry__c, \
+             (SELECT ProductCode, Product2.SAP_ItemCode__c, Quantity, UnitPrice, TotalPrice, Id, Discount, ServiceDate \
              FROM OpportunityLineItems ORDER BY SortOrder) FROM Opportunity"
         ), "{q}");
         assert!(!q.contains("CurrencyIsoCode"));
@@ -137,7 +157,7 @@ mod tests {
 
     #[test]
     fn mapped_names_carrying_soql_syntax_are_refused() {
-        for bad in ["Discount, (SELECT Id FROM User)", "Name FROM User --", "Account.Name", "", "Discount'"] {
+        for bad in ["Discount, (SELECT Id FROM User)", "Name FROM User --", "Account..Name", "", "Discount'"] {
             let header = OpportunityRead { fields: vec![bad.into()], line_fields: Vec::new() };
             let lines = OpportunityRead { fields: Vec::new(), line_fields: vec![bad.into()] };
             assert!(snapshot_query(&[], &header).is_err(), "{bad:?}");

@@ -37,10 +37,31 @@ pub fn is_api_name(name: &str) -> bool {
         && name.len() <= 80
 }
 
+/// SOQL follows at most five parent relationships in one field path (SOQL and SOSL Reference,
+/// "Relationship Query Limits").
+const MAX_PATH_SEGMENTS: usize = 6;
+
+/// Checks a field path (`Discount`, `Product2.SAP_TaxCode__c`, `Opportunity.Account.Type`): API
+/// names joined by dots, at most five relationships deep.
+pub fn is_field_path(path: &str) -> bool {
+    let segments: Vec<&str> = path.split('.').collect();
+    segments.len() <= MAX_PATH_SEGMENTS && segments.iter().all(|s| is_api_name(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn field_paths_are_api_names_joined_by_dots_at_most_five_relationships_deep() {
+        for good in ["Discount", "Product2.SAP_TaxCode__c", "Opportunity.Account.Type", "A.B.C.D.E.F"] {
+            assert!(is_field_path(good), "{good}");
+        }
+        for bad in ["", "Product2.", ".Name", "A..B", "A.B.C.D.E.F.G", "Name, Id", "Account.Name'"] {
+            assert!(!is_field_path(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn quotes_and_backslashes_are_escaped_so_the_literal_cannot_end_early() {

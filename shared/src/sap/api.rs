@@ -41,9 +41,9 @@ impl SapOrders for SapClient {
     }
 
     async fn find_order_for_opportunity(&self, opportunity: &SalesforceId) -> Result<Option<SapOrderFor>> {
-        let query = Query::new().filter(self.opportunity_filter(opportunity)?).select(["DocEntry", "DocNum"]).top(1);
+        let query = Query::new().filter(self.opportunity_filter(opportunity)?).select(ORDER_FIELDS).top(1);
         if let Some(row) = self.query("Orders", &query).await?.first() {
-            return Ok(Some(SapOrderFor::Order(order_ref(row)?)));
+            return Ok(Some(placed_order(row)?));
         }
         Ok(self.find_order_draft(opportunity).await?.map(SapOrderFor::Draft))
     }
@@ -52,8 +52,9 @@ impl SapOrders for SapClient {
     /// DocNum, no second read). Under an approval procedure SAP saves a draft and answers -2028
     /// (REF 1.27, `POST Orders`); the draft is then looked up by the opportunity id.
     async fn create_order(&self, order: &NewSalesOrder) -> Result<SapOrderFor> {
-        match self.post("Orders", &order_body(order, self.order_reference_udf().map(|p| p.as_str()))).await {
-            Ok(created) => Ok(SapOrderFor::Order(order_ref(&created)?)),
+        let body = order_body(order, self.order_reference_udf().map(|p| p.as_str()))?;
+        match self.post("Orders", &body).await {
+            Ok(created) => Ok(placed_order(&created)?),
             Err(err) if errors::is_saved_as_draft(&err) => match self.find_order_draft(&order.opportunity_id).await? {
                 Some(draft) => Ok(SapOrderFor::Draft(draft)),
                 None => Err(err),
@@ -131,10 +132,11 @@ impl SapLookups for SapClient {
 /// `RDR1.Dscription` holds 100 characters; longer text would be rejected.
 const MAX_ITEM_DESCRIPTION: usize = 100;
 
-/// The POST /Orders body: the mapped properties, then the ones F1 sets itself (they win). NumAtCard
-/// (and the UDF, when configured) carry the opportunity id, so a retry finds the order instead of
-/// creating a second one.
-fn order_body(order: &NewSalesOrder, reference_udf: Option<&str>) -> Value {
+/// The POST /Orders body: the mapped properties, then the ones F1 sets itself (they win). The UDF,
+/// when configured, carries the opportunity id, so a retry finds the order instead of creating a
+/// second one; NumAtCard then holds the mapped customer reference (a PO number) if there is one,
+/// else the opportunity id. Without the UDF, NumAtCard is the lookup key and cannot be mapped.
+fn order_body(order: &NewSalesOrder, reference_udf: Option<&str>) -> Result<Value> {
     let lines: Vec<Value> = order
         .lines
         .iter()
@@ -153,20 +155,48 @@ fn order_body(order: &NewSalesOrder, reference_udf: Option<&str>) -> Value {
     body.insert("CardCode".into(), json!(order.card_code));
     body.insert("DocDate".into(), json!(order.doc_date));
     body.insert("DocDueDate".into(), json!(order.doc_due_date));
-    if let Some(currency) = &order.currency {
-        body.insert("DocCurrency".into(), json!(currency));
-    }
     body.insert("Comments".into(), json!(truncated(&order.comments, MAX_COMMENTS)));
-    body.insert("NumAtCard".into(), json!(order.opportunity_id));
-    if let Some(udf) = reference_udf {
-        body.insert(udf.to_string(), json!(order.opportunity_id));
+    match reference_udf {
+        Some(udf) => {
+            body.insert(udf.to_string(), json!(order.opportunity_id));
+            body.entry("NumAtCard").or_insert(json!(order.opportunity_id));
+        }
+        None if order.mapped.contains_key("NumAtCard") => {
+            return Err(Error::Config(
+                "the F1 mapping sends NumAtCard, which is the order's lookup key unless SAP_ORDER_REFERENCE_UDF is set; \
+                 set the UDF (b1force setup sap creates it) or remove the NumAtCard entry"
+                    .into(),
+            ));
+        }
+        None => {
+            body.insert("NumAtCard".into(), json!(order.opportunity_id));
+        }
     }
     body.insert("DocumentLines".into(), Value::Array(lines));
-    Value::Object(body)
+    Ok(Value::Object(body))
 }
 
 fn truncated(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
+}
+
+/// What F1 reads of an order it found: its numbers and the totals its net total comes from.
+const ORDER_FIELDS: [&str; 6] = ["DocEntry", "DocNum", "DocTotal", "VatSum", "DocTotalFc", "VatSumFc"];
+
+fn placed_order(row: &Value) -> Result<SapOrderFor> {
+    Ok(SapOrderFor::Order { order: order_ref(row)?, net_total: net_total(row) })
+}
+
+/// An order's total before tax in its own currency: `DocTotalFc − VatSumFc` when the order is in a
+/// foreign currency (`DocTotalFc` is 0 on a local-currency order), else `DocTotal − VatSum`
+/// (reference §4: `DocTotal`/`VatSum` are local currency).
+fn net_total(row: &Value) -> Option<f64> {
+    let amount = |field: &str| row.get(field).and_then(Value::as_f64);
+    let rounded = |x: f64| (x * 100.0).round() / 100.0;
+    match amount("DocTotalFc") {
+        Some(foreign) if foreign != 0.0 => Some(rounded(foreign - amount("VatSumFc").unwrap_or(0.0))),
+        _ => amount("DocTotal").map(|local| rounded(local - amount("VatSum").unwrap_or(0.0))),
+    }
 }
 
 fn order_ref(row: &Value) -> Result<OrderRef> {
@@ -195,7 +225,6 @@ mod tests {
             opportunity_id: SalesforceId::parse("006SM0000001Tb3").unwrap(),
             doc_date: "2025-06-01".into(),
             doc_due_date: "2025-06-30".into(),
-            currency: None,
             comments: "c".repeat(400),
             mapped: record(json!({"TaxDate": "2025-06-02"})),
             lines: vec![SalesOrderLine {
@@ -209,7 +238,7 @@ mod tests {
 
     #[test]
     fn an_order_carries_the_opportunity_in_num_at_card_and_the_udf_and_the_mapped_properties() {
-        let body = order_body(&order(), Some("U_SF_OpportunityId"));
+        let body = order_body(&order(), Some("U_SF_OpportunityId")).unwrap();
         assert_eq!(body["NumAtCard"], "006SM0000001Tb3YAE");
         assert_eq!(body["U_SF_OpportunityId"], "006SM0000001Tb3YAE");
         assert_eq!(body["TaxDate"], "2025-06-02");
@@ -220,18 +249,39 @@ mod tests {
         );
         assert_eq!(body["Comments"].as_str().unwrap().len(), MAX_COMMENTS);
         assert!(body.get("DocCurrency").is_none());
-        assert!(order_body(&order(), None).get("U_SF_OpportunityId").is_none());
+        assert!(order_body(&order(), None).unwrap().get("U_SF_OpportunityId").is_none());
     }
 
     #[test]
     fn the_properties_f1_sets_itself_win_over_mapped_ones_and_descriptions_are_cut_to_fit() {
         let mut order = order();
-        order.mapped.insert("NumAtCard".into(), json!("from the mapping"));
+        order.mapped.insert("CardCode".into(), json!("C99999"));
         order.lines[0].mapped.insert("Quantity".into(), json!(99));
         order.lines[0].mapped.insert("ItemDescription".into(), json!("d".repeat(150)));
-        let body = order_body(&order, None);
-        assert_eq!(body["NumAtCard"], "006SM0000001Tb3YAE");
+        let body = order_body(&order, None).unwrap();
+        assert_eq!((&body["CardCode"], &body["NumAtCard"]), (&json!("C20000"), &json!("006SM0000001Tb3YAE")));
         assert_eq!(body["DocumentLines"][0]["Quantity"], 2.0);
         assert_eq!(body["DocumentLines"][0]["ItemDescription"].as_str().unwrap().len(), MAX_ITEM_DESCRIPTION);
+    }
+
+    #[test]
+    fn a_mapped_customer_reference_goes_into_num_at_card_only_when_the_udf_carries_the_key() {
+        let mut order = order();
+        order.mapped.insert("NumAtCard".into(), json!("PO-4711"));
+        let body = order_body(&order, Some("U_SF_OpportunityId")).unwrap();
+        assert_eq!(
+            (&body["NumAtCard"], &body["U_SF_OpportunityId"]),
+            (&json!("PO-4711"), &json!("006SM0000001Tb3YAE"))
+        );
+        let err = order_body(&order, None).unwrap_err();
+        assert!(matches!(&err, Error::Config(m) if m.contains("SAP_ORDER_REFERENCE_UDF")), "{err}");
+    }
+
+    #[test]
+    fn the_net_total_is_in_the_documents_own_currency() {
+        let local = json!({"DocTotal": 108.5, "VatSum": 8.5, "DocTotalFc": 0.0, "VatSumFc": 0.0});
+        let foreign = json!({"DocTotal": 137.8, "VatSum": 10.8, "DocTotalFc": 108.5, "VatSumFc": 8.5});
+        assert_eq!((net_total(&local), net_total(&foreign)), (Some(100.0), Some(100.0)));
+        assert_eq!(net_total(&json!({"DocEntry": 1})), None);
     }
 }

@@ -509,6 +509,57 @@ mod tests {
     }
 
     #[test]
+    fn f1_reads_tax_warehouse_and_unit_through_relationship_paths_and_nothing_else_does() {
+        let shipped = MappingFile::shipped_text();
+        let lines = |extra: &str| {
+            shipped.replacen(
+                "  { salesforce = \"ServiceDate\", sap = \"ShipDate\", owner = \"salesforce\" },\n",
+                &format!(
+                    "  {{ salesforce = \"ServiceDate\", sap = \"ShipDate\", owner = \"salesforce\" }},\n{extra}\n"
+                ),
+                1,
+            )
+        };
+        let good = lines(
+            "  { salesforce = \"Product2.SAP_Tax_Code__c\", sap = \"TaxCode\", owner = \"salesforce\", kind = \"text\" },\n\
+             { salesforce = \"Opportunity.Account.SAP_Warehouse__c\", sap = \"WarehouseCode\", owner = \"salesforce\", kind = \"text\", default = \"01\" },\n\
+             { salesforce = \"Product2.QuantityUnitOfMeasure\", sap = \"UoMCode\", owner = \"salesforce\" },",
+        );
+        let parsed = MappingFile::parse(&good, "t").unwrap_or_else(|e| panic!("{e}"));
+        let read = crate::mapping::f1::line_fields(parsed.flow("F1").unwrap()).unwrap();
+        assert!(read.contains(&"Opportunity.Account.SAP_Warehouse__c".to_string()), "{read:?}");
+        for (bad, reason) in [
+            ("{ salesforce = \"Product2.Nope__c\", sap = \"TaxCode\", owner = \"salesforce\" }", "needs `kind`"),
+            (
+                "{ salesforce = \"Prodct2.Family\", sap = \"TaxCode\", owner = \"salesforce\" }",
+                "no lookup relationship `Prodct2`",
+            ),
+            ("{ salesforce = \"Product2.Family\", sap = \"TaxCode\", owner = \"both\" }", "never written"),
+        ] {
+            let found = problems(&lines(&format!("  {bad},")));
+            assert!(found.iter().any(|p| p.contains(reason)), "{bad}: {found:#?}");
+        }
+        let f2 = shipped.replacen(
+            "{ salesforce = \"Phone\", sap = \"Phone1\"",
+            "{ salesforce = \"Owner.Name\", sap = \"Notes\", owner = \"salesforce\" },\n  { salesforce = \"Phone\", sap = \"Phone1\"",
+            1,
+        );
+        assert!(
+            problems(&f2).iter().any(|p| p.contains("a relationship path is read only by F1's query")),
+            "{:#?}",
+            problems(&f2)
+        );
+        let decimals = |n: &str| shipped.replacen("[flows.F1]\n", &format!("[flows.F1]\nprice_decimals = {n}\n"), 1);
+        assert_eq!(
+            MappingFile::parse(&decimals("4"), "t").unwrap().flow("F1").unwrap().number_option("price_decimals"),
+            Some(4.0)
+        );
+        for bad in ["2.5", "7", "-1"] {
+            assert!(problems(&decimals(bad)).iter().any(|p| p.contains("whole number from 0 to 6")), "{bad}");
+        }
+    }
+
+    #[test]
     fn sap_filters_name_text_or_enum_properties_of_the_flows_entity_with_declared_values() {
         let f4 = |filter: &str| {
             format!(

@@ -21,7 +21,11 @@ pub(super) const FILTERED_FLOWS: [&str; 2] = ["F4", "F7"];
 /// The flows whose Salesforce records a `salesforce_filter` may narrow (read by the sap-writer).
 pub(super) const SALESFORCE_FILTERED_FLOWS: [&str; 1] = ["F2"];
 
+/// The Salesforce objects whose fields may be relationship paths (read by F1's one query).
+const RELATIONSHIP_PATH_OBJECTS: [&str; 2] = ["Opportunity", "OpportunityLineItem"];
+
 const OPTIONS: &[OptionSpec] = &[
+    OptionSpec { flow: "F1", name: "price_decimals", check: price_decimals },
     OptionSpec { flow: "F4", name: "credit_alert_threshold", check: fraction },
     OptionSpec { flow: "F6", name: "invoice_object", check: invoice_object },
     OptionSpec { flow: "F8", name: "master_data_flows", check: flow_list },
@@ -47,6 +51,13 @@ fn non_negative(value: &DeValue<'_>) -> Result<OptionValue, String> {
     match number(value) {
         Some(n) if n >= 0.0 => Ok(OptionValue::Number(n)),
         _ => Err("must be a number of at least 0".into()),
+    }
+}
+
+fn price_decimals(value: &DeValue<'_>) -> Result<OptionValue, String> {
+    match number(value) {
+        Some(n) if n.fract() == 0.0 && (0.0..=6.0).contains(&n) => Ok(OptionValue::Number(n)),
+        _ => Err("must be a whole number from 0 to 6: the decimal places SAP keeps on prices (General Settings → Display → Prices)".into()),
     }
 }
 
@@ -485,6 +496,9 @@ impl<'t> Checker<'t> {
             }
             None => None,
         };
+        if salesforce.contains('.') && !self.relationship_path_allowed(sides, owner, sf_node.span()) {
+            return None;
+        }
         let sf_field = self.side_field(sides.salesforce, &salesforce, sf_node.span(), kind.as_ref().map(|k| k.0), true);
         let sap_field = self.side_field(sides.sap, &sap, sap_node.span(), kind.as_ref().map(|k| k.0), false);
         if let (Some((_, at)), Some((Some(_), _)), Some((Some(_), _))) = (&kind, &sf_field, &sap_field) {
@@ -574,6 +588,29 @@ impl<'t> Checker<'t> {
 
     /// Looks a field up on one side: the catalogue's field, or a custom field typed by `kind`.
     /// `None` when it cannot be resolved (reported here, or where the unknown object is named).
+    /// A Salesforce relationship path (`Product2.SAP_TaxCode__c`, `Opportunity.Account.Type`) is
+    /// read through its lookups in F1's query, never written: only F1's objects, owner "salesforce".
+    fn relationship_path_allowed(&mut self, sides: &Sides, owner: Option<Owner>, at: Range<usize>) -> bool {
+        if !RELATIONSHIP_PATH_OBJECTS.contains(&sides.salesforce_name.as_str()) {
+            self.report(
+                at,
+                format!(
+                    "a relationship path is read only by F1's query (Opportunity, OpportunityLineItem); {} takes fields of its own",
+                    sides.salesforce_name
+                ),
+            );
+            return false;
+        }
+        if owner.is_some_and(|o| o != Owner::Salesforce) {
+            self.report(
+                at,
+                "a relationship path is read through its lookups and never written: owner must be \"salesforce\"",
+            );
+            return false;
+        }
+        true
+    }
+
     fn side_field(
         &mut self,
         entity: Option<&'static Entity>,
@@ -584,6 +621,19 @@ impl<'t> Checker<'t> {
     ) -> Option<(Option<&'static catalogue::Field>, Kind)> {
         // An unknown object is reported once, where it is named; its fields are not checked.
         let entity = entity?;
+        if let Some(field) = entity.field(name) {
+            return Some((Some(field), field.kind));
+        }
+        let (entity, name) = match name.rsplit_once('.') {
+            Some((lookups, last)) if salesforce => match resolve_path(entity, &format!("{lookups}.Id")) {
+                Ok(_) => (parent_at(entity, lookups)?, last),
+                Err(reason) => {
+                    self.report(span, reason);
+                    return None;
+                }
+            },
+            _ => (entity, name),
+        };
         if let Some(field) = entity.field(name) {
             return Some((Some(field), field.kind));
         }
@@ -816,6 +866,14 @@ impl<'t> Checker<'t> {
         }
         names
     }
+}
+
+/// The object at the end of `lookups` (`Opportunity.Account` from OpportunityLineItem: Account).
+fn parent_at(object: &'static Entity, lookups: &str) -> Option<&'static Entity> {
+    lookups.split('.').try_fold(object, |current, segment| match current.field(&format!("{segment}Id"))?.kind {
+        Kind::Reference(target) => catalogue::salesforce_object(target),
+        _ => None,
+    })
 }
 
 /// Resolves `Field` or `Relationship.Field` (through lookups) on a Salesforce object.
