@@ -33,6 +33,8 @@ pub struct LocalOptions {
     pub max_receive_count: u32,
     pub sap_faults: FaultConfig,
     pub salesforce_faults: FaultConfig,
+    /// Start the Salesforce sandbox as a multi-currency org (`CurrencyIsoCode` exists).
+    pub salesforce_multi_currency: bool,
 }
 
 impl Default for LocalOptions {
@@ -44,6 +46,7 @@ impl Default for LocalOptions {
             max_receive_count: 10,
             sap_faults: FaultConfig::default(),
             salesforce_faults: FaultConfig::default(),
+            salesforce_multi_currency: false,
         }
     }
 }
@@ -73,7 +76,11 @@ impl LocalStack {
     /// Starts both sandboxes on free ports and wires clients and embedded backends to them.
     pub async fn start(options: LocalOptions) -> anyhow::Result<Self> {
         let sap_sandbox = SapSandbox::start(SapOptions::default()).await?;
-        let sf_sandbox = SalesforceSandbox::start(SalesforceOptions::default()).await?;
+        let sf_sandbox = SalesforceSandbox::start(SalesforceOptions {
+            multi_currency: options.salesforce_multi_currency,
+            ..SalesforceOptions::default()
+        })
+        .await?;
         sap_sandbox.faults().set(options.sap_faults);
         sf_sandbox.faults().set(options.salesforce_faults);
         let sap = Arc::new(SapClient::new(sap_config(&sap_sandbox))?);

@@ -289,19 +289,22 @@ async fn a_line_discount_and_service_date_reach_the_sap_order_through_the_mappin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_the_discount_entry_in_the_mapping_the_sap_line_gets_no_discount() {
+async fn without_the_discount_entry_a_discounted_deal_is_refused_never_sent_at_list_price() {
     let (mut stack, _clock) = stack_with_clock(LocalOptions::default()).await;
     let entry = "  { salesforce = \"Discount\", sap = \"DiscountPercent\", owner = \"salesforce\" },\n";
     assert!(MappingFile::shipped_text().contains(entry));
     stack.mapping = edited_mapping(|text| text.replace(entry, ""));
     let (opp, _) = discounted_opportunity(&stack, "2026-11-25");
 
-    let order = order_for(&stack, &opp).await;
+    deliver_closed_won(&stack, std::slice::from_ref(&opp), 1, &opp).await.unwrap();
+    let stats = stack.drain(u64::MAX).await.unwrap();
 
-    let sap_line = &order["DocumentLines"][0];
-    assert_eq!(sap_line["DiscountPercent"], 0.0, "SAP's default, as nothing was sent: {sap_line}");
-    assert_eq!(sap_line["LineTotal"], 100.0);
-    assert_eq!(sap_line["ShipDate"], "2026-12-15T00:00:00Z", "the other entries still apply");
+    assert_eq!((stats.created, stats.dead_lettered), (0, 1), "a permanent error: {stats:?}");
+    assert!(!orders_per_opportunity(&stack).contains_key(&opp), "no order at the undiscounted 100.00");
+    let flagged = opportunity(&stack, &opp);
+    assert_eq!(flagged["SAP_Sync_Status__c"], "Failed");
+    let reason = flagged["SAP_Sync_Error__c"].as_str().unwrap();
+    assert!(reason.contains("SAP would total 100.00") && reason.contains("TotalPrice is 90.00"), "{reason}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -226,9 +226,18 @@ async fn an_order_is_created_once_and_found_by_its_opportunity() {
     assert_eq!(row["U_SF_OpportunityId"], opp.as_str());
     let discounted = &row["DocumentLines"][0];
     assert_eq!((&discounted["DiscountPercent"], &discounted["Price"]), (&json!(10.0), &json!(45.0)));
-    assert_eq!(discounted["LineTotal"], 90.0, "10 % off 2 × 50.00");
+    // C20003 takes euros: the order is in EUR (its default), local totals at the day's 1.08.
+    assert_eq!(
+        (&discounted["RowTotalFC"], &discounted["LineTotal"]),
+        (&json!(90.0), &json!(97.2)),
+        "10 % off 2 × 50.00"
+    );
     assert_eq!(discounted["ShipDate"], "2025-06-15T00:00:00Z", "a v2 date");
-    assert_eq!(row["DocTotal"], 90.0 + 99.5);
+    assert_eq!((&row["DocCurrency"], &row["DocTotalFc"]), (&json!("EUR"), &json!(90.0 + 99.5)));
+    let SapOrderFor::Order { net_total, .. } = client.find_order_for_opportunity(&opp).await.unwrap().unwrap() else {
+        panic!("an order")
+    };
+    assert_eq!(net_total, Some(189.5), "the net total in the order's own currency");
     assert_eq!(row["DocumentLines"][1]["ItemDescription"], "Special");
 }
 

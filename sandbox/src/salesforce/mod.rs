@@ -45,13 +45,20 @@ pub struct SalesforceOptions {
     /// `docs/wire-notes.md` §8–9): sObject Collections writes leave CDC `changeOrigin` empty, and an
     /// sObject Collections update naming one record twice fails those records. The default.
     pub strict: bool,
+    /// A multi-currency org: Opportunity, OpportunityLineItem and PricebookEntry carry
+    /// `CurrencyIsoCode` (corporate currency USD; a line follows its opportunity). Off by default,
+    /// and then the field does not exist (SF reference §6: "multi-currency orgs only").
+    pub multi_currency: bool,
 }
 
 impl Default for SalesforceOptions {
     fn default() -> Self {
-        Self { port: 0, tls: None, api_limit: 100_000, strict: true }
+        Self { port: 0, tls: None, api_limit: 100_000, strict: true, multi_currency: false }
     }
 }
+
+/// The objects with `CurrencyIsoCode` in a multi-currency org (those the sandbox models).
+const CURRENCY_OBJECTS: [&str; 3] = ["Opportunity", "OpportunityLineItem", "PricebookEntry"];
 
 /// The system permissions the shipped permission set (`force-app/.../B1Force_Integration`) grants
 /// the integration user; `tests/tests/sfdx_metadata.rs` checks the two agree.
@@ -220,6 +227,11 @@ impl SalesforceSandbox {
     pub async fn start(opts: SalesforceOptions) -> anyhow::Result<Self> {
         let mut store = Store::default();
         seed::seed(&mut store);
+        if !opts.multi_currency {
+            for object in CURRENCY_OBJECTS {
+                store.security.hide(object, "CurrencyIsoCode");
+            }
+        }
         let ids_of = |object: &str, take: usize| -> Vec<String> {
             store.all(object).take(take).filter_map(|r| r.get("Id")?.as_str().map(str::to_string)).collect()
         };

@@ -18,6 +18,9 @@ pub struct QueryResult {
 }
 
 /// A field path resolved against the catalogue.
+/// One step up a lookup: the lookup field on the current object and the object it points to.
+type Hop = (&'static FieldDef, &'static ObjectDef);
+
 #[derive(Debug, Clone, Copy)]
 enum Column {
     Own(&'static FieldDef),
@@ -27,12 +30,18 @@ enum Column {
         parent: &'static ObjectDef,
         field: &'static FieldDef,
     },
+    /// `Opportunity.Account.Type`: two to five lookups, then the last parent's field (SOQL follows
+    /// up to five relationships; SOQL and SOSL Reference, "Relationship Query Limits").
+    Path {
+        hops: [Option<Hop>; MAX_HOPS],
+        field: &'static FieldDef,
+    },
 }
 
 impl Column {
     fn field(&self) -> &'static FieldDef {
         match self {
-            Column::Own(f) | Column::Parent { field: f, .. } => f,
+            Column::Own(f) | Column::Parent { field: f, .. } | Column::Path { field: f, .. } => f,
         }
     }
 
@@ -42,6 +51,12 @@ impl Column {
             Column::Parent { lookup, parent, field } => {
                 let parent_id = record.get(lookup.name)?.as_str()?;
                 store.get(parent.name, parent_id)?.get(field.name)
+            }
+            Column::Path { hops, field } => {
+                let last = hops.iter().flatten().try_fold(record, |current, (lookup, parent)| {
+                    store.get(parent.name, current.get(lookup.name)?.as_str()?)
+                })?;
+                last.get(field.name)
             }
         }
     }
@@ -183,6 +198,21 @@ fn malformed(message: &str) -> ApiError {
     ApiError::new(400, "MALFORMED_QUERY", message)
 }
 
+/// The most relationships one field path may follow.
+const MAX_HOPS: usize = 5;
+
+fn unknown_relationship(relationship: &str) -> ApiError {
+    ApiError::new(
+        400,
+        "INVALID_FIELD",
+        format!(
+            "Didn't understand relationship '{}' in field path. If you are attempting to use a custom \
+             relationship, be sure to append the '__r' after the custom relationship name.",
+            clip(relationship)
+        ),
+    )
+}
+
 fn resolve(object: &'static ObjectDef, path: &FieldPath) -> Result<Column, ApiError> {
     let no_column = |name: &str, on: &str| {
         ApiError::new(
@@ -199,24 +229,26 @@ fn resolve(object: &'static ObjectDef, path: &FieldPath) -> Result<Column, ApiEr
     match path.as_slice() {
         [name] => object.field(name).map(Column::Own).ok_or_else(|| no_column(name, object.name)),
         [relationship, name] => {
-            let (lookup, parent) = object.relationship(relationship).ok_or_else(|| {
-                ApiError::new(
-                    400,
-                    "INVALID_FIELD",
-                    format!(
-                        "Didn't understand relationship '{}' in field path. If you are attempting to use a custom \
-                         relationship, be sure to append the '__r' after the custom relationship name.",
-                        clip(relationship)
-                    ),
-                )
-            })?;
+            let (lookup, parent) =
+                object.relationship(relationship).ok_or_else(|| unknown_relationship(relationship))?;
             let field = parent.field(name).ok_or_else(|| no_column(name, parent.name))?;
             Ok(Column::Parent { lookup, parent, field })
         }
-        _ => Err(malformed(&format!(
-            "field paths deeper than one relationship are not supported: {}",
-            clip(&path.join("."))
-        ))),
+        [relationships @ .., name] if relationships.len() <= MAX_HOPS => {
+            let mut hops: [Option<Hop>; MAX_HOPS] = [None; MAX_HOPS];
+            let mut current = object;
+            for (hop, relationship) in hops.iter_mut().zip(relationships) {
+                let (lookup, parent) =
+                    current.relationship(relationship).ok_or_else(|| unknown_relationship(relationship))?;
+                *hop = Some((lookup, parent));
+                current = parent;
+            }
+            let field = current.field(name).ok_or_else(|| no_column(name, current.name))?;
+            Ok(Column::Path { hops, field })
+        }
+        _ => {
+            Err(malformed(&format!("a field path follows at most {MAX_HOPS} relationships: {}", clip(&path.join(".")))))
+        }
     }
 }
 
@@ -303,6 +335,8 @@ fn candidates<'a>(store: &'a Store, object: &ObjectDef, filter: &Filter) -> Opti
             let parents: Vec<Value> = store.ids_where(parent, field, values)?.into_iter().map(|id| json!(id)).collect();
             store.ids_where(object, lookup, &parents)
         }
+        // Longer paths are filtered row by row.
+        Column::Path { .. } => None,
     }
 }
 
@@ -399,6 +433,35 @@ pub fn attributes(object: &str, id: &str, version: &str) -> Value {
     json!({"type": object, "url": format!("/services/data/{version}/sobjects/{object}/{id}")})
 }
 
+/// Writes `hops…field` of `record` into `out` as nested parent records (each with its attributes),
+/// or null at the first empty lookup, as Salesforce answers relationship paths.
+fn insert_path(
+    store: &Store,
+    out: &mut Map<String, Value>,
+    record: &Record,
+    hops: &[Hop],
+    field: &FieldDef,
+    version: &str,
+) {
+    let Some(((lookup, parent), rest)) = hops.split_first() else {
+        out.insert(field.name.into(), record.get(field.name).cloned().unwrap_or(Value::Null));
+        return;
+    };
+    let key = relationship_name(lookup.name).to_string();
+    let Some(parent_record) = record.get(lookup.name).and_then(Value::as_str).and_then(|p| store.get(parent.name, p))
+    else {
+        out.insert(key, Value::Null);
+        return;
+    };
+    let entry = out.entry(key).or_insert_with(|| {
+        let parent_id = parent_record.get("Id").and_then(Value::as_str).unwrap_or_default();
+        json!({"attributes": attributes(parent.name, parent_id, version)})
+    });
+    if let Value::Object(nested) = entry {
+        insert_path(store, nested, parent_record, rest, field, version);
+    }
+}
+
 fn project(store: &Store, compiled: &Compiled, record: &Record, version: &str) -> Value {
     let id = record.get("Id").and_then(Value::as_str).unwrap_or_default();
     let mut out = Map::new();
@@ -409,18 +472,11 @@ fn project(store: &Store, compiled: &Compiled, record: &Record, version: &str) -
                 out.insert(field.name.into(), record.get(field.name).cloned().unwrap_or(Value::Null));
             }
             Projection::Column(Column::Parent { lookup, parent, field }) => {
-                let key = relationship_name(lookup.name).to_string();
-                let parent_record =
-                    record.get(lookup.name).and_then(Value::as_str).and_then(|p| store.get(parent.name, p));
-                let Some(parent_record) = parent_record else {
-                    out.insert(key, Value::Null);
-                    continue;
-                };
-                let entry = out.entry(key).or_insert_with(|| {
-                    let parent_id = parent_record.get("Id").and_then(Value::as_str).unwrap_or_default();
-                    json!({"attributes": attributes(parent.name, parent_id, version)})
-                });
-                entry[field.name] = parent_record.get(field.name).cloned().unwrap_or(Value::Null);
+                insert_path(store, &mut out, record, &[(*lookup, *parent)], field, version);
+            }
+            Projection::Column(Column::Path { hops, field }) => {
+                let hops: Vec<Hop> = hops.iter().flatten().copied().collect();
+                insert_path(store, &mut out, record, &hops, field, version);
             }
             Projection::Child { name, child, link, query } => {
                 let rows = select_rows(store, query, store.children(child, link, id));
@@ -450,6 +506,33 @@ mod tests {
 
     fn create(store: &mut Store, object: &str, body: Value) -> String {
         store.create(schema::object(object).unwrap(), body.as_object().cloned().unwrap(), &ctx()).unwrap()
+    }
+
+    #[test]
+    fn a_child_query_follows_two_relationships_and_nests_the_parents_as_salesforce_does() {
+        let mut store = Store::default();
+        let a = create(&mut store, "Account", json!({"Name": "Acme", "Type": "Customer"}));
+        let o = create(
+            &mut store,
+            "Opportunity",
+            json!({"Name": "Deal", "AccountId": a, "StageName": "Prospecting", "CloseDate": "2026-11-25"}),
+        );
+        let q = parse(
+            "SELECT Id, (SELECT Opportunity.Account.Type, Opportunity.Name FROM OpportunityLineItems) FROM Opportunity",
+        )
+        .unwrap();
+        assert!(run(&store, &q, "v63.0").is_ok());
+        let q = parse(&format!("SELECT Name, Account.Type FROM Opportunity WHERE Id = '{o}'")).unwrap();
+        assert_eq!(run(&store, &q, "v63.0").unwrap().records[0]["Account"]["Type"], "Customer");
+        let line_query = parse("SELECT Opportunity.Account.Type FROM Opportunity WHERE Id = 'x'").unwrap();
+        assert!(
+            run(&store, &line_query, "v63.0")
+                .unwrap_err()
+                .message
+                .contains("Didn't understand relationship 'Opportunity'")
+        );
+        let deep = parse("SELECT Account.Owner.Manager.Manager.Manager.Manager.Name FROM Opportunity").unwrap();
+        assert!(run(&store, &deep, "v63.0").unwrap_err().message.contains("at most 5 relationships"));
     }
 
     fn sample() -> (Store, Vec<String>) {

@@ -689,8 +689,20 @@ impl Store {
                 if before.is_none() {
                     record.insert("HasOpportunityLineItem".into(), json!(false));
                 }
+                if record.get("CurrencyIsoCode").is_none_or(Value::is_null) {
+                    record.insert("CurrencyIsoCode".into(), json!(CORPORATE_CURRENCY));
+                }
             }
-            "OpportunityLineItem" => self.derive_line(record, before)?,
+            "OpportunityLineItem" => {
+                self.derive_line(record, before)?;
+                // A line is in its opportunity's currency (multi-currency orgs; hidden otherwise).
+                let currency = record
+                    .get("OpportunityId")
+                    .and_then(Value::as_str)
+                    .and_then(|o| self.get("Opportunity", o))
+                    .and_then(|o| o.get("CurrencyIsoCode").cloned());
+                record.insert("CurrencyIsoCode".into(), currency.unwrap_or(json!(CORPORATE_CURRENCY)));
+            }
             "Contact" | "Lead" => {
                 let part = |f: &str| record.get(f).and_then(Value::as_str).unwrap_or_default().to_string();
                 let name = format!("{} {}", part("FirstName"), part("LastName")).trim().to_string();
@@ -866,6 +878,9 @@ impl Store {
         }
     }
 }
+
+/// The org's corporate currency (multi-currency orgs).
+const CORPORATE_CURRENCY: &str = "USD";
 
 fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
