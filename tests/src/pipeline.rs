@@ -52,3 +52,19 @@ pub fn assert_exactly_one_order_each_and_written_back(stack: &LocalStack, ids: &
         assert_eq!(opp["SAP_Sync_Status__c"], "Synced");
     }
 }
+
+/// Sends the seeded Closed Won opportunities through F1 (the seed gives them no SAP orders), so a
+/// reconciliation of won opportunities against orders starts clean. Returns how many there were.
+pub async fn sync_won_opportunities(stack: &LocalStack) -> anyhow::Result<usize> {
+    let won: Vec<String> = stack
+        .sf_sandbox
+        .records("Opportunity")
+        .iter()
+        .filter(|o| o["IsWon"] == true && o["SAP_DocEntry__c"].is_null())
+        .filter_map(|o| o["Id"].as_str().map(str::to_string))
+        .collect();
+    deliver_closed_won(stack, &won, 1, "seeded-won").await?;
+    let drained = stack.drain(u64::MAX).await?;
+    anyhow::ensure!(drained.dead_lettered == 0, "seeded won opportunities failed: {drained:?}");
+    Ok(won.len())
+}

@@ -28,6 +28,7 @@ struct Bench {
 /// Both sandboxes, SAP synced into Salesforce.
 async fn synced() -> Bench {
     let stack = LocalStack::start(LocalOptions::default()).await.unwrap();
+    assert!(e2e::pipeline::sync_won_opportunities(&stack).await.unwrap() > 0, "the seed's won deals get their orders");
     sync(&stack).await;
     Bench { stack, notifier: Arc::new(EmbeddedNotifier::new()), out: tempfile::tempdir().unwrap() }
 }
@@ -172,6 +173,7 @@ async fn planted_differences_are_found_exactly_and_a_repair_clears_them() {
 #[tokio::test]
 async fn reads_grow_with_pages_not_records() {
     let stack = LocalStack::start(LocalOptions::default()).await.unwrap();
+    e2e::pipeline::sync_won_opportunities(&stack).await.unwrap();
     let partners = stack.sap_sandbox.seed_changed_business_partners(300);
     stack.sap_sandbox.seed_changed_invoices(450, &partners);
     sync(&stack).await;
@@ -199,14 +201,16 @@ async fn reads_grow_with_pages_not_records() {
     // Keyset paging: a page short of `size` ends the read, so a full last page costs one more call.
     let pages = |n: u64, size: u64| n / size + 1;
     let count = |entity: &str| outcome.report.totals.iter().find(|t| t.entity == entity).unwrap().clone();
-    let (invoices, credit_notes, bps, items) =
-        (count("Invoices"), count("CreditNotes"), count("BusinessPartners"), count("Items"));
-    let sap_pages = [&invoices, &credit_notes, &bps, &items].iter().map(|t| pages(t.sap_count, 100)).sum::<u64>();
+    let (invoices, credit_notes, bps, items, orders) =
+        (count("Invoices"), count("CreditNotes"), count("BusinessPartners"), count("Items"), count("Orders"));
+    let sap_pages =
+        [&invoices, &credit_notes, &bps, &items, &orders].iter().map(|t| pages(t.sap_count, 100)).sum::<u64>();
     // Salesforce: each side's pages once; paid amounts come from the rows the documents were compared on.
     let salesforce_pages = pages(invoices.salesforce_count, 200)
         + pages(credit_notes.salesforce_count, 200)
         + pages(bps.salesforce_count, 200)
-        + pages(items.salesforce_count, 200);
+        + pages(items.salesforce_count, 200)
+        + pages(orders.salesforce_count, 200);
     let records = invoices.sap_count + bps.sap_count + items.sap_count;
     assert!(invoices.sap_count >= 450 && bps.sap_count >= 300, "{invoices:?} {bps:?}");
     assert_eq!(outcome.report.sap_calls, sap.stats().requests, "the report counts every SAP request of the run");
@@ -219,4 +223,59 @@ async fn reads_grow_with_pages_not_records() {
     assert!(outcome.report.sap_calls + outcome.report.salesforce_calls < records / 20, "{records} records");
     let summary: Value = outcome.summary();
     assert_eq!(summary["exceptions"], 0);
+}
+
+/// #14: won opportunities against SAP's orders — one live order per won deal, of the deal's amount.
+#[tokio::test]
+async fn won_opportunities_without_an_order_with_another_amount_or_with_two_orders_are_reported() {
+    let bench = synced().await;
+    let sf = &bench.stack.sf_sandbox;
+    let won: Vec<Value> = sf.records("Opportunity").into_iter().filter(|o| o["IsWon"] == true).collect();
+    let (drifted, doubled) = (won[0]["Id"].as_str().unwrap().to_string(), won[1]["Id"].as_str().unwrap().to_string());
+    // A deal won while the CDC path was down: no order, no status.
+    let account = won[0]["AccountId"].as_str().unwrap();
+    let lost_event = sf.create_opportunity(account, "Closed Won", &["A00001"]);
+    // A line edited after the order was made: the amount no longer matches the order.
+    let line = sf.records("OpportunityLineItem").into_iter().find(|l| l["OpportunityId"] == drifted.as_str()).unwrap();
+    let quantity = line["Quantity"].as_f64().unwrap();
+    sf.update_record("OpportunityLineItem", line["Id"].as_str().unwrap(), json!({"Quantity": quantity + 1.0})).unwrap();
+    // A second order keyed in by hand in SAP for a deal that has one.
+    let existing = e2e::pipeline::orders_per_opportunity(&bench.stack).remove(&doubled).unwrap().remove(0);
+    let copy = json!({"CardCode": existing["CardCode"], "DocDueDate": "2026-12-31", "U_SF_OpportunityId": doubled,
+                      "DocumentLines": [{"ItemCode": "A00002", "Quantity": 1}]});
+    bench.stack.sap.post("Orders", &copy).await.unwrap();
+
+    let outcome = reconcile(&bench, true).await;
+
+    let orders: Vec<(ExceptionKind, String, Option<String>)> = outcome
+        .report
+        .exceptions
+        .iter()
+        .filter(|e| e.entity == "Orders")
+        .map(|e| (e.kind, e.salesforce_id.clone().unwrap(), e.repair.clone()))
+        .collect();
+    let mut expected = vec![
+        (ExceptionKind::AmountDrift, drifted.clone(), None),
+        (ExceptionKind::MissingInSap, lost_event.clone(), Some(format!("sf:Opportunity:{lost_event}"))),
+        (ExceptionKind::DuplicateInSap, doubled.clone(), None),
+    ];
+    expected.sort_by(|a, b| (a.0.code(), &a.1).cmp(&(b.0.code(), &b.1)));
+    let mut orders_sorted = orders.clone();
+    orders_sorted.sort_by(|a, b| (a.0.code(), &a.1).cmp(&(b.0.code(), &b.1)));
+    assert_eq!(orders_sorted, expected, "{:#?}", outcome.report.exceptions);
+    let totals = outcome.report.totals.iter().find(|t| t.entity == "Orders").unwrap();
+    assert_eq!((totals.salesforce_count, totals.sap_count), (won.len() as u64 + 1, won.len() as u64 + 1), "{totals:?}");
+
+    // The repair sends the lost deal to the sap-writer, which creates its order; the others need a person.
+    let drained = bench.stack.drain(100).await.unwrap();
+    assert_eq!((drained.created, drained.dead_lettered), (1, 0), "{drained:?}");
+    let after = reconcile(&bench, false).await;
+    let left: BTreeSet<(ExceptionKind, String)> = after
+        .report
+        .exceptions
+        .iter()
+        .filter(|e| e.entity == "Orders")
+        .map(|e| (e.kind, e.salesforce_id.clone().unwrap()))
+        .collect();
+    assert_eq!(left, BTreeSet::from([(ExceptionKind::AmountDrift, drifted), (ExceptionKind::DuplicateInSap, doubled)]));
 }

@@ -46,6 +46,7 @@ async fn reports_land_in_s3_with_their_types_and_sns_hears_only_of_exceptions() 
     let (topic, queue_url) = topic_with_queue(&moto).await;
 
     let stack = LocalStack::start(LocalOptions::default()).await.unwrap();
+    e2e::pipeline::sync_won_opportunities(&stack).await.unwrap();
     stack.sync_from_sap(SfWriterSettings::default()).await.unwrap();
     // The seed's poison product (an ItemCode SAP lacks) is the one known orphan; unlink it for a clean start.
     let poison = stack.sf_sandbox.records("Product2").into_iter().find(|p| p["SAP_ItemCode__c"] == "Z99999").unwrap();

@@ -20,8 +20,8 @@ pub use billing::{
 pub use ids::{CardCode, ItemCode, SalesforceId};
 pub use notification::{Notification, RecordKey, System};
 pub use opportunity::{
-    NewBusinessPartner, NewSalesOrder, OpportunityLine, OpportunitySnapshot, OrderDraft, OrderRef, OrderWriteBack,
-    SalesOrderLine, SapOrderFor,
+    NewBusinessPartner, NewSalesOrder, ORDER_TOTAL_FIELDS, OpportunityLine, OpportunitySnapshot, OrderDraft, OrderRef,
+    OrderWriteBack, SalesOrderLine, SapOrderFor, order_net_total,
 };
 
 /// A record as either system sends it: field name → JSON value.

@@ -86,6 +86,21 @@ pub enum SapOrderFor {
     Draft(OrderDraft),
 }
 
+/// An order's total before tax in its own currency: `DocTotalFc − VatSumFc` when the order is in a
+/// foreign currency (`DocTotalFc` is 0 on a local-currency order), else `DocTotal − VatSum`
+/// (reference §4: `DocTotal`/`VatSum` are local currency). `None` without the totals.
+pub fn order_net_total(row: &Record) -> Option<f64> {
+    let amount = |field: &str| row.get(field).and_then(serde_json::Value::as_f64);
+    let rounded = |x: f64| (x * 100.0).round() / 100.0;
+    match amount("DocTotalFc") {
+        Some(foreign) if foreign != 0.0 => Some(rounded(foreign - amount("VatSumFc").unwrap_or(0.0))),
+        _ => amount("DocTotal").map(|local| rounded(local - amount("VatSum").unwrap_or(0.0))),
+    }
+}
+
+/// What F1 and F8 read of an order to know its net total.
+pub const ORDER_TOTAL_FIELDS: [&str; 4] = ["DocTotal", "VatSum", "DocTotalFc", "VatSumFc"];
+
 /// A sales-order draft awaiting (or refused) approval; its DocEntry is in the drafts' numbering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderDraft {

@@ -566,6 +566,9 @@ pub trait SalesforceReconcileReads: Send + Sync {
         keys: &[String],
         fields: &[String],
     ) -> Result<Vec<Record>>;
+    /// The won opportunities whose close date lies in `closed` (its `field` is `CloseDate`), with
+    /// `Id`, `Amount` and `fields`.
+    async fn won_opportunities(&self, closed: DateRange<'_>, fields: &[String]) -> Result<Vec<Record>>;
     /// The org's instance URL, where record pages live (logs in when there is no session yet).
     async fn instance_url(&self) -> Result<String>;
     /// REST requests sent so far (token requests excluded).

@@ -22,7 +22,7 @@ pub fn html(report: &ReconReport) -> String {
 }
 
 /// Every kind, in the order the summary lists them.
-const KINDS: [ExceptionKind; 5] = ExceptionKind::ALL;
+const KINDS: [ExceptionKind; ExceptionKind::ALL.len()] = ExceptionKind::ALL;
 
 fn or_empty(value: &Option<String>) -> &str {
     value.as_deref().unwrap_or("")

@@ -24,16 +24,20 @@ pub enum ExceptionKind {
     StatusDrift,
     /// Both sides have the record; another mapped field differs (master data).
     FieldDrift,
+    /// One Salesforce record, several live SAP records carrying it (e.g. two sales orders for one
+    /// won opportunity).
+    DuplicateInSap,
 }
 
 impl ExceptionKind {
     /// Every kind, in report order.
-    pub const ALL: [ExceptionKind; 5] = [
+    pub const ALL: [ExceptionKind; 6] = [
         ExceptionKind::MissingInSalesforce,
         ExceptionKind::MissingInSap,
         ExceptionKind::AmountDrift,
         ExceptionKind::StatusDrift,
         ExceptionKind::FieldDrift,
+        ExceptionKind::DuplicateInSap,
     ];
 
     /// The stable code, as the JSON spells it (`amount_drift`): CSV cells, the page's kind filter and
@@ -45,6 +49,7 @@ impl ExceptionKind {
             ExceptionKind::AmountDrift => "amount_drift",
             ExceptionKind::StatusDrift => "status_drift",
             ExceptionKind::FieldDrift => "field_drift",
+            ExceptionKind::DuplicateInSap => "duplicate_in_sap",
         }
     }
 
@@ -56,6 +61,7 @@ impl ExceptionKind {
             ExceptionKind::AmountDrift => "amount drift",
             ExceptionKind::StatusDrift => "status drift",
             ExceptionKind::FieldDrift => "field drift",
+            ExceptionKind::DuplicateInSap => "duplicate in SAP",
         }
     }
 }

@@ -7,7 +7,7 @@ use super::{SalesforceClient, check_names};
 use crate::domain::Record;
 use crate::domain::parse_date;
 use crate::error::Result;
-use crate::ports::{KeyedRead, SalesforceReconcileReads};
+use crate::ports::{DateRange, KeyedRead, SalesforceReconcileReads};
 use async_trait::async_trait;
 
 /// Keys per `IN (...)` list: keeps a query far below SOQL's 100,000-character limit.
@@ -54,6 +54,17 @@ pub fn keyed_query(read: &KeyedRead<'_>) -> Result<String> {
     Ok(query)
 }
 
+/// The SOQL of the won opportunities closed in `closed` (F8 compares them with SAP's orders).
+pub fn won_query(closed: DateRange<'_>, fields: &[String]) -> Result<String> {
+    check_names(&[closed.field])?;
+    let (from, to) = (parse_date(closed.from)?, parse_date(closed.to)?);
+    Ok(format!(
+        "SELECT {} FROM Opportunity WHERE IsWon = true AND {field} >= {from} AND {field} <= {to} ORDER BY Id",
+        select_list("Amount", fields)?,
+        field = closed.field
+    ))
+}
+
 /// The SOQL reading the records of ≤ 200 keys.
 pub fn by_key_query(object: &str, key_field: &str, keys: &[String], fields: &[String]) -> Result<String> {
     check_names(&[object])?;
@@ -83,6 +94,10 @@ impl SalesforceReconcileReads for SalesforceClient {
         Ok(records)
     }
 
+    async fn won_opportunities(&self, closed: DateRange<'_>, fields: &[String]) -> Result<Vec<Record>> {
+        self.query_all(&won_query(closed, fields)?).await?.into_iter().map(record_from_value).collect()
+    }
+
     async fn instance_url(&self) -> Result<String> {
         Ok(self.session().await?.instance_url.clone())
     }
@@ -95,7 +110,17 @@ impl SalesforceReconcileReads for SalesforceClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::DateRange;
+
+    #[test]
+    fn the_won_opportunities_of_a_period_are_read_in_one_query_with_parsed_dates() {
+        let closed = DateRange { field: "CloseDate", from: "2026-11-01", to: "2026-11-25" };
+        assert_eq!(
+            won_query(closed, &["SAP_DocEntry__c".into(), "amount".into()]).unwrap(),
+            "SELECT Id, Amount, SAP_DocEntry__c FROM Opportunity WHERE IsWon = true AND CloseDate >= 2026-11-01 \
+             AND CloseDate <= 2026-11-25 ORDER BY Id"
+        );
+        assert!(won_query(DateRange { from: "2026-11-01 OR IsWon = false", ..closed }, &[]).is_err());
+    }
 
     #[test]
     fn a_keyed_read_filters_on_the_key_prefix_and_the_period() {

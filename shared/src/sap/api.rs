@@ -5,6 +5,7 @@ use super::SapClient;
 use super::errors;
 use super::odata::{Filter, Property, Query, key_path};
 use super::schema;
+use crate::domain::order_net_total;
 use crate::domain::{
     BillingContext, CardCode, CreditStatus, ItemAvailability, ItemCode, NewBusinessPartner, NewSalesOrder, OrderDraft,
     OrderRef, Record, SalesforceId, SapOrderFor,
@@ -184,19 +185,7 @@ fn truncated(text: &str, max: usize) -> String {
 const ORDER_FIELDS: [&str; 6] = ["DocEntry", "DocNum", "DocTotal", "VatSum", "DocTotalFc", "VatSumFc"];
 
 fn placed_order(row: &Value) -> Result<SapOrderFor> {
-    Ok(SapOrderFor::Order { order: order_ref(row)?, net_total: net_total(row) })
-}
-
-/// An order's total before tax in its own currency: `DocTotalFc − VatSumFc` when the order is in a
-/// foreign currency (`DocTotalFc` is 0 on a local-currency order), else `DocTotal − VatSum`
-/// (reference §4: `DocTotal`/`VatSum` are local currency).
-fn net_total(row: &Value) -> Option<f64> {
-    let amount = |field: &str| row.get(field).and_then(Value::as_f64);
-    let rounded = |x: f64| (x * 100.0).round() / 100.0;
-    match amount("DocTotalFc") {
-        Some(foreign) if foreign != 0.0 => Some(rounded(foreign - amount("VatSumFc").unwrap_or(0.0))),
-        _ => amount("DocTotal").map(|local| rounded(local - amount("VatSum").unwrap_or(0.0))),
-    }
+    Ok(SapOrderFor::Order { order: order_ref(row)?, net_total: row.as_object().and_then(order_net_total) })
 }
 
 fn order_ref(row: &Value) -> Result<OrderRef> {
@@ -279,9 +268,10 @@ mod tests {
 
     #[test]
     fn the_net_total_is_in_the_documents_own_currency() {
-        let local = json!({"DocTotal": 108.5, "VatSum": 8.5, "DocTotalFc": 0.0, "VatSumFc": 0.0});
-        let foreign = json!({"DocTotal": 137.8, "VatSum": 10.8, "DocTotalFc": 108.5, "VatSumFc": 8.5});
-        assert_eq!((net_total(&local), net_total(&foreign)), (Some(100.0), Some(100.0)));
-        assert_eq!(net_total(&json!({"DocEntry": 1})), None);
+        let local = record(json!({"DocTotal": 108.5, "VatSum": 8.5, "DocTotalFc": 0.0, "VatSumFc": 0.0}));
+        let foreign = record(json!({"DocTotal": 137.8, "VatSum": 10.8, "DocTotalFc": 108.5, "VatSumFc": 8.5}));
+        assert_eq!((order_net_total(&local), order_net_total(&foreign)), (Some(100.0), Some(100.0)));
+        assert_eq!(order_net_total(&record(json!({"DocEntry": 1}))), None);
+        assert!(crate::domain::ORDER_TOTAL_FIELDS.iter().all(|f| ORDER_FIELDS.contains(f)));
     }
 }

@@ -38,7 +38,10 @@ impl SapRows for SapClient {
         let literals = keys.iter().map(|k| schema::literal(&key, k)).collect::<Result<Vec<_>>>()?;
         let query = |run: &[Literal]| {
             let filter = Filter::any(run.iter().map(|literal| Filter::eq(&key, literal.clone())));
-            Query::new().filter(filter).select(properties.clone()).top(run.len() as u32)
+            let query = Query::new().filter(filter).select(properties.clone());
+            // A key is unique, so a run of n keys has at most n rows; a UDF (`U_SF_OpportunityId`)
+            // may be on several rows, and all of them are read (nextLink pages).
+            if key.as_str().starts_with("U_") { query } else { query.top(run.len() as u32) }
         };
         let fits = |run: &[Literal]| -> Result<bool> {
             Ok(self.request_line_len(entity, &query(run))? + NEXT_LINK_ROOM <= MAX_REQUEST_LINE)

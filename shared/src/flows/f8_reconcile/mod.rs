@@ -2,6 +2,7 @@
 
 pub mod compare;
 pub mod input;
+pub mod orders;
 pub mod run;
 
 pub use crate::report::model::{ExceptionKind, Period, ReconException, ReconReport, RepairSummary, Totals};

@@ -3,6 +3,7 @@
 
 use super::compare::{self, Links, Pairing};
 use super::input::ReconRequest;
+use super::orders;
 use crate::domain::state::Direction;
 use crate::domain::{EpochMillis, Notification, Record, RecordKey, System};
 use crate::error::{Error, Result};
@@ -57,16 +58,7 @@ pub struct ReconOutcome {
 impl ReconOutcome {
     /// Exceptions per kind (`missing_in_salesforce` …), every kind present, zero included.
     pub fn counts(&self) -> BTreeMap<String, u64> {
-        let mut counts: BTreeMap<String, u64> = [
-            ExceptionKind::MissingInSalesforce,
-            ExceptionKind::MissingInSap,
-            ExceptionKind::AmountDrift,
-            ExceptionKind::StatusDrift,
-            ExceptionKind::FieldDrift,
-        ]
-        .iter()
-        .map(|k| (kind_name(*k), 0))
-        .collect();
+        let mut counts: BTreeMap<String, u64> = ExceptionKind::ALL.iter().map(|k| (kind_name(*k), 0)).collect();
         for exception in &self.report.exceptions {
             *counts.entry(kind_name(exception.kind)).or_default() += 1;
         }
@@ -170,6 +162,13 @@ impl Reconciler {
             exceptions.extend(sides.exceptions);
             totals.push(sides.totals);
             totals.extend(paid);
+        }
+        if let Some(pairing) = orders::order_pairing(&self.mapping)? {
+            self.step(&format!("Orders: won opportunities closed {} to {}", period.from, period.to));
+            let (found, total) = self.orders(&pairing, period, tolerance, &links).await?;
+            self.step(&format!("Orders: {} exception(s)", found.len()));
+            exceptions.extend(found);
+            totals.push(total);
         }
         for pairing in compare::master_data_pairings(&self.mapping)? {
             self.step(&format!("{}: reading every linked record", pairing.entity));
@@ -312,6 +311,27 @@ impl Reconciler {
         }
         let exceptions = compare::compare(pairing, &self.mapping, &sap_rows, &salesforce, tolerance, links)?;
         Ok((Sides { exceptions, totals }, paid))
+    }
+
+    /// F1: the won opportunities closed in the period against the SAP orders carrying their ids
+    /// (read by that reference, so an order dated another day is still found).
+    async fn orders(
+        &self,
+        pairing: &orders::OrderPairing,
+        period: &Period,
+        tolerance: f64,
+        links: &Links,
+    ) -> Result<(Vec<ReconException>, Totals)> {
+        let closed = DateRange { field: "CloseDate", from: &period.from, to: &period.to };
+        let won = self.salesforce.won_opportunities(closed, &pairing.salesforce_fields).await?;
+        let ids: Vec<String> =
+            won.iter().filter_map(|o| o.get("Id").and_then(Value::as_str).map(str::to_string)).collect();
+        let held = if ids.is_empty() {
+            Vec::new()
+        } else {
+            self.sap.rows_by_key("Orders", &pairing.reference, &ids, &pairing.sap_select).await?
+        };
+        Ok(orders::compare_orders(pairing, &won, &held, tolerance, links))
     }
 
     /// Master data: every SAP row the mapping syncs (its `sap_filter`) against every Salesforce record
