@@ -586,6 +586,16 @@ impl Store {
             // Cancelling an invoice or delivery creates a reversal document on B1; the sandbox does not model it.
             return Err(SapError::not_supported());
         }
+        // A document that is closed, or whose lines were copied into a delivery or invoice, cannot be
+        // cancelled (B1 cancels only open documents without target documents; wording sandbox's).
+        let copied = lines(&row).any(|l| qty(l, "RemainingOpenQuantity") < qty(l, "Quantity") - 1e-9);
+        if action == "Cancel" && (!is_open(&row) || copied) {
+            return Err(SapError::new(
+                400,
+                "-5002",
+                "Cannot cancel a document that is closed or has target documents (sandbox wording)",
+            ));
+        }
         let (status, cancelled) = match action {
             "Close" => (CLOSED, "tNO"),
             "Cancel" => (CLOSED, "tYES"),

@@ -21,7 +21,7 @@ pub use ids::{CardCode, ItemCode, SalesforceId};
 pub use notification::{Notification, RecordKey, System};
 pub use opportunity::{
     NewBusinessPartner, NewSalesOrder, ORDER_TOTAL_FIELDS, OpportunityLine, OpportunitySnapshot, OrderDraft, OrderRef,
-    OrderWriteBack, SalesOrderLine, SapOrderFor, order_net_total,
+    OrderState, OrderWriteBack, SalesOrderLine, SapOrderFor, order_net_total,
 };
 
 /// A record as either system sends it: field name → JSON value.

@@ -86,6 +86,19 @@ pub enum SapOrderFor {
     Draft(OrderDraft),
 }
 
+/// An order F1 made, as it stands when the deal has changed since.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OrderState {
+    pub order: OrderRef,
+    /// The total before tax in the order's currency ([`order_net_total`]).
+    pub net_total: Option<f64>,
+    pub cancelled: bool,
+    /// `DocumentStatus` open (and not cancelled).
+    pub open: bool,
+    /// Some quantity was copied into a delivery or an invoice (a line's open quantity fell).
+    pub fulfilled_in_part: bool,
+}
+
 /// An order's total before tax in its own currency: `DocTotalFc − VatSumFc` when the order is in a
 /// foreign currency (`DocTotalFc` is 0 on a local-currency order), else `DocTotal − VatSum`
 /// (reference §4: `DocTotal`/`VatSum` are local currency). `None` without the totals.

@@ -32,12 +32,13 @@ pub async fn sync_opportunity(ports: &ToSap, snapshot: Option<&OpportunitySnapsh
     let Some(opp) = snapshot else {
         return Ok(Applied::new(Done::Skipped, AuditAction::SkipNotVisible, None));
     };
+    let flow = ports.mapping.flow("F1")?;
+    let linked = f1::linked_doc_entry(opp, flow);
+    if let Some(doc_entry) = linked {
+        return deal_changed_after_order(ports, opp, doc_entry).await;
+    }
     if !opp.is_won {
         return Ok(Applied::new(Done::Skipped, AuditAction::SkipNotWon, None));
-    }
-    let flow = ports.mapping.flow("F1")?;
-    if let Some(doc_entry) = f1::linked_doc_entry(opp, flow) {
-        return Ok(Applied::new(Done::Skipped, AuditAction::SkipAlreadyLinked, Some(doc_entry.to_string())));
     }
     let today = crate::domain::date_of(ports.clock.now_millis());
     let customer = f1::customer(opp, ports.settings.auto_create_customers, &ports.settings.card_code_prefix)?;
@@ -80,6 +81,58 @@ pub async fn sync_opportunity(ports: &ToSap, snapshot: Option<&OpportunitySnapsh
     tracing::info!(doc_entry = order.doc_entry, doc_num = order.doc_num, %action, "opportunity synced to SAP order");
     Ok(Applied::new(disposition, action, Some(order.doc_entry.to_string())))
 }
+
+/// An opportunity whose order exists changed. Still won with the order's total: nothing to do.
+/// No longer won (reopened or lost): an open order nothing was delivered or invoiced from is
+/// cancelled (`Cancelled`); otherwise, and when a won deal's amount no longer matches its order
+/// (lines edited after Closed Won), the opportunity is flagged `Needs review` with the reason —
+/// never a silent divergence. An order already cancelled in SAP is left as it is.
+async fn deal_changed_after_order(ports: &ToSap, opp: &OpportunitySnapshot, doc_entry: i64) -> Result<Applied> {
+    let detail = Some(doc_entry.to_string());
+    let Some(state) = ports.sap.order_state(doc_entry).await? else {
+        let message = format!("SAP has no sales order {doc_entry} any more; a person decides");
+        write_back_status(ports, &opp.id, None, NEEDS_REVIEW, Some(message)).await?;
+        return Ok(Applied::new(Done::Skipped, AuditAction::OrderNeedsReview, detail));
+    };
+    let doc_num = state.order.doc_num;
+    if state.cancelled {
+        if !opp.is_won {
+            return Ok(Applied::new(Done::Skipped, AuditAction::SkipAlreadyLinked, detail));
+        }
+        let message = format!(
+            "the deal is won but SAP order {doc_num} is cancelled; clear SAP_DocEntry__c and replay for a new order"
+        );
+        write_back_status(ports, &opp.id, None, NEEDS_REVIEW, Some(message)).await?;
+        return Ok(Applied::new(Done::Skipped, AuditAction::OrderNeedsReview, detail));
+    }
+    if opp.is_won {
+        let Some(message) = f1::changed_since_order(opp, &state) else {
+            return Ok(Applied::new(Done::Skipped, AuditAction::SkipAlreadyLinked, detail));
+        };
+        write_back_status(ports, &opp.id, None, NEEDS_REVIEW, Some(message)).await?;
+        return Ok(Applied::new(Done::Skipped, AuditAction::OrderNeedsReview, detail));
+    }
+    if state.open && !state.fulfilled_in_part {
+        ports.sap.cancel_order(doc_entry).await?;
+        let message = format!("the deal is {} now; SAP order {doc_num} was cancelled", opp.stage_name);
+        write_back_status(ports, &opp.id, None, CANCELLED, Some(message)).await?;
+        tracing::info!(doc_entry, "deal no longer won: SAP order cancelled");
+        return Ok(Applied::new(Done::Skipped, AuditAction::CancelOrder, detail));
+    }
+    let why = if state.open {
+        "was partly delivered or invoiced"
+    } else {
+        "is closed (delivered, invoiced or closed by hand)"
+    };
+    let message = format!("the deal is {} now but SAP order {doc_num} {why}; a person decides", opp.stage_name);
+    write_back_status(ports, &opp.id, None, NEEDS_REVIEW, Some(message)).await?;
+    Ok(Applied::new(Done::Skipped, AuditAction::OrderNeedsReview, detail))
+}
+
+/// `SAP_Sync_Status__c` of a deal that stopped being won, whose order F1 cancelled.
+pub const CANCELLED: &str = "Cancelled";
+/// `SAP_Sync_Status__c` of a deal that changed after its order in a way only a person can settle.
+pub const NEEDS_REVIEW: &str = "Needs review";
 
 /// The order is a draft under SAP's approval procedure: pending → said on the opportunity, done
 /// for now (F5 links the order once approved); rejected → a permanent failure with the reason.

@@ -12,8 +12,8 @@
 use super::file::{CollectionMapping, FieldMapping, FlowMapping, Owner, RowSource};
 use super::transform::new_sap_record;
 use crate::domain::{
-    CardCode, ItemCode, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, OrderRef, OrderWriteBack, Record,
-    SalesOrderLine, SalesforceId,
+    CardCode, ItemCode, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, OrderRef, OrderState, OrderWriteBack,
+    Record, SalesOrderLine, SalesforceId,
 };
 use crate::error::{Error, Result};
 use serde_json::{Value, json};
@@ -207,6 +207,19 @@ pub fn check_totals(opp: &OpportunitySnapshot, order: &NewSalesOrder, price_deci
             opp.id
         ))),
         _ => Ok(()),
+    }
+}
+
+/// What changed in a won deal since its order was made, if anything F1 must report: its Amount no
+/// longer equals the order's total before tax (lines edited after Closed Won).
+pub fn changed_since_order(opp: &OpportunitySnapshot, state: &OrderState) -> Option<String> {
+    match (opp.amount, state.net_total) {
+        (Some(amount), Some(net)) if (amount - net).abs() >= HALF_CENT => Some(format!(
+            "the deal changed after SAP order {}: the opportunity is {amount:.2}, the order {net:.2} before tax; \
+             update the order in SAP (or cancel it and replay the deal)",
+            state.order.doc_num
+        )),
+        _ => None,
     }
 }
 

@@ -107,7 +107,8 @@ pub fn read_spec(mapping: &MappingFile, entity: &str) -> Result<ReadSpec> {
     let key = key_property(entity);
     let mut select: Vec<String> = vec![key.to_string()];
     let extra: &[&str] = match entity {
-        "Invoices" | "CreditNotes" | "Orders" => &["CardCode", "DocNum", "U_SF_OpportunityId"],
+        "Orders" => &["CardCode", "DocNum", "U_SF_OpportunityId", "Cancelled"],
+        "Invoices" | "CreditNotes" => &["CardCode", "DocNum", "U_SF_OpportunityId"],
         "IncomingPayments" => &["CardCode", "DocNum"],
         _ => &[],
     };
@@ -273,9 +274,13 @@ fn opportunity_update(flow: &FlowMapping, row: &Record) -> Result<Option<Write>>
     let mut record = flow.to_salesforce(row, None, true);
     let derived = |name: &str| flow.derived.iter().any(|d| d == name);
     if derived("SAP_Sync_Status__c") && text(row, "DocEntry").is_some() {
-        record.insert("SAP_Sync_Status__c".into(), json!("Synced"));
+        // An order cancelled in SAP says so on the deal (F1 then flags a deal still won).
+        let cancelled = row.get("Cancelled").and_then(Value::as_str) == Some("tYES");
+        record.insert("SAP_Sync_Status__c".into(), json!(if cancelled { "Cancelled" } else { "Synced" }));
         if derived("SAP_Sync_Error__c") {
-            record.insert("SAP_Sync_Error__c".into(), Value::Null);
+            let error = cancelled
+                .then(|| format!("SAP order {} was cancelled in SAP", text(row, "DocNum").unwrap_or_default()));
+            record.insert("SAP_Sync_Error__c".into(), json!(error));
         }
     }
     if record.is_empty() {

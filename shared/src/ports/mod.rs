@@ -3,7 +3,8 @@
 use crate::domain::polled::{EntitySpec, Start};
 use crate::domain::state::{Direction, Lease, Watermark};
 use crate::domain::{
-    CardCode, EpochMillis, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, Record, SalesforceId, SapOrderFor,
+    CardCode, EpochMillis, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, OrderState, Record, SalesforceId,
+    SapOrderFor,
 };
 use crate::error::{ErrorClass, Result};
 use async_trait::async_trait;
@@ -135,6 +136,11 @@ pub enum AuditAction {
     SkipAlreadyLinked,
     /// F1's order was saved as a draft awaiting SAP's approval procedure (created now or found).
     OrderDraftPending,
+    /// The deal is no longer won and nothing was delivered or invoiced: F1 cancelled its SAP order.
+    CancelOrder,
+    /// The deal changed after its order (lost or reopened after a delivery, or lines edited): the
+    /// opportunity is flagged `Needs review` for a person.
+    OrderNeedsReview,
     /// What the record maps to equals what was last written.
     SkipUnchanged,
     /// F2 found nothing Salesforce owns that differs in SAP.
@@ -174,7 +180,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the trail's story usually runs.
-    pub const ALL: [AuditAction; 30] = [
+    pub const ALL: [AuditAction; 32] = [
         AuditAction::Receive,
         AuditAction::CreateOrder,
         AuditAction::LinkExistingOrder,
@@ -188,6 +194,8 @@ impl AuditAction {
         AuditAction::SkipNotWon,
         AuditAction::SkipAlreadyLinked,
         AuditAction::OrderDraftPending,
+        AuditAction::CancelOrder,
+        AuditAction::OrderNeedsReview,
         AuditAction::SkipUnchanged,
         AuditAction::SkipNoChanges,
         AuditAction::SkipNoTarget,
@@ -223,6 +231,8 @@ impl AuditAction {
             AuditAction::SkipNotWon => "skip_not_won",
             AuditAction::SkipAlreadyLinked => "skip_already_linked",
             AuditAction::OrderDraftPending => "order_draft_pending",
+            AuditAction::CancelOrder => "cancel_order",
+            AuditAction::OrderNeedsReview => "order_needs_review",
             AuditAction::SkipUnchanged => "skip_unchanged",
             AuditAction::SkipNoChanges => "skip_no_changes",
             AuditAction::SkipNoTarget => "skip_no_target",
@@ -356,6 +366,10 @@ pub trait SapOrders: Send + Sync {
     async fn find_order_for_opportunity(&self, opportunity: &SalesforceId) -> Result<Option<SapOrderFor>>;
     /// Creates the order; under an approval procedure SAP saves a draft instead, which is returned.
     async fn create_order(&self, order: &NewSalesOrder) -> Result<SapOrderFor>;
+    /// The order with this DocEntry as it stands (`None` when SAP has no such order).
+    async fn order_state(&self, doc_entry: i64) -> Result<Option<OrderState>>;
+    /// Cancels an open order nothing was copied from (`POST Orders(n)/Cancel`).
+    async fn cancel_order(&self, doc_entry: i64) -> Result<()>;
 }
 
 /// F2: business partners as mapped records.

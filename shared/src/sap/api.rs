@@ -5,6 +5,7 @@ use super::SapClient;
 use super::errors;
 use super::odata::{Filter, Property, Query, key_path};
 use super::schema;
+use crate::domain::OrderState;
 use crate::domain::order_net_total;
 use crate::domain::{
     BillingContext, CardCode, CreditStatus, ItemAvailability, ItemCode, NewBusinessPartner, NewSalesOrder, OrderDraft,
@@ -63,6 +64,33 @@ impl SapOrders for SapClient {
             Err(err) => Err(err),
         }
     }
+
+    async fn order_state(&self, doc_entry: i64) -> Result<Option<OrderState>> {
+        let select = "DocEntry,DocNum,DocumentStatus,Cancelled,DocTotal,VatSum,DocTotalFc,VatSumFc,DocumentLines";
+        match self.get(&format!("Orders({doc_entry})?$select={select}")).await {
+            Ok(row) => Ok(Some(order_state(&row)?)),
+            Err(err) if errors::is_not_found(&err) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// A bound action: POST with no body, 204 (REF: `/Orders(id)/Cancel`).
+    async fn cancel_order(&self, doc_entry: i64) -> Result<()> {
+        self.post_action(&format!("Orders({doc_entry})/Cancel")).await
+    }
+}
+
+fn order_state(row: &Value) -> Result<OrderState> {
+    let lines = row["DocumentLines"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let number = |line: &Value, field: &str| line.get(field).and_then(Value::as_f64).unwrap_or(0.0);
+    let cancelled = row["Cancelled"] == "tYES";
+    Ok(OrderState {
+        order: order_ref(row)?,
+        net_total: row.as_object().and_then(order_net_total),
+        cancelled,
+        open: !cancelled && row["DocumentStatus"] == "bost_Open",
+        fulfilled_in_part: lines.iter().any(|l| number(l, "RemainingOpenQuantity") < number(l, "Quantity") - 1e-9),
+    })
 }
 
 impl SapClient {

@@ -222,6 +222,11 @@ impl SapClient {
         if reply.status == 204 || reply.body.is_empty() { Ok(Value::Null) } else { parse_json(&reply) }
     }
 
+    /// POST a bound action without a body (`Orders(3)/Cancel`); the answer is 204.
+    pub async fn post_action(&self, path: &str) -> Result<()> {
+        self.execute(Method::POST, self.url(path)?, None, None).await.map(|_| ())
+    }
+
     /// PATCH a JSON body (partial update; never retried blindly).
     pub async fn patch(&self, path: &str, body: &Value) -> Result<()> {
         self.execute(Method::PATCH, self.url(path)?, Some(body), None).await.map(|_| ())
