@@ -37,7 +37,7 @@ fn order_now(stack: &LocalStack, order: &Value) -> Value {
 
 fn last_action(stack: &LocalStack, opp: &str) -> AuditAction {
     let key = format!("sf:Opportunity:{opp}");
-    stack.audit.all().into_iter().filter(|e| e.record_key == key).next_back().unwrap().action
+    stack.audit.all().into_iter().rfind(|e| e.record_key == key).unwrap().action
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
