@@ -905,6 +905,20 @@ mod tests {
     }
 
     #[test]
+    fn an_order_that_was_delivered_from_or_closed_cannot_be_cancelled() {
+        let mut store = Store::master_data();
+        store.create(EntitySet::Orders, order("C20000", "A00002"), &at("09:00:00")).unwrap();
+        let partial = json!({"CardCode": "C20000", "DocumentLines": [{"BaseType": 17, "BaseEntry": 1, "BaseLine": 0, "Quantity": 1}]});
+        store.create(EntitySet::DeliveryNotes, partial, &at("10:00:00")).unwrap();
+        let err = store.action(EntitySet::Orders, &Key::Int(1), "Cancel", None, &at("11:00:00")).unwrap_err();
+        assert!(err.message.contains("has target documents"), "{}", err.message);
+        store.create(EntitySet::Orders, order("C20000", "A00002"), &at("12:00:00")).unwrap();
+        store.action(EntitySet::Orders, &Key::Int(2), "Close", None, &at("12:30:00")).unwrap();
+        assert!(store.action(EntitySet::Orders, &Key::Int(2), "Cancel", None, &at("13:00:00")).is_err());
+        assert_eq!(doc(&store, EntitySet::Orders, 1)["Cancelled"], "tNO");
+    }
+
+    #[test]
     fn payments_raise_paid_to_date_close_paid_invoices_and_lower_the_balance() {
         let mut store = Store::master_data();
         let invoice = json!({"CardCode": "C20004", "DocDueDate": "2026-11-01",
