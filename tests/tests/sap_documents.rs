@@ -61,6 +61,8 @@ async fn the_billing_context_of_a_customer_with_overdue_invoices_matches_the_see
             open_order_count: 1,
             open_order_total: 900.0,
             currency: Some("USD".into()),
+            partly_paid_count: 1,
+            days_overdue: 36,
         }
     );
     let calls = sap.calls().snapshot();

@@ -416,7 +416,11 @@ async fn two_invoices_of_one_opportunity_in_one_round_update_it_once_on_the_stri
     let run = sync(&stack).await;
     assert!(run.written >= 2, "{run:?}");
     let status = stack.sf_sandbox.record("Opportunity", &opportunity).unwrap()["SAP_Payment_Status__c"].clone();
-    assert!(status == "Unpaid" || status == "Paid", "one of the two invoices' statuses: {status}");
+    // The deal's standing from whichever invoice was written last (its due date decides Overdue).
+    assert!(
+        ["Unpaid", "Overdue", "Paid"].contains(&status.as_str().unwrap_or_default()),
+        "one of the two invoices' standings: {status}"
+    );
     assert!(stack.sf_sandbox.calls().matching("PATCH composite/sobjects") > writes_before);
     let opportunity_changes =
         stack.sf_sandbox.changes().into_iter().filter(|c| c.record_id == opportunity && c.change_type == "UPDATE");
@@ -583,4 +587,46 @@ async fn rounds_are_sized_by_the_time_left_not_a_fixed_margin() {
     let deadline = clock.now_millis() + settings.settle_margin_ms + 20 * settings.first_round_ms_per_message;
     let run = stack.sf_writer(settings).run(deadline).await.unwrap();
     assert_eq!((run.rounds, run.messages, run.written), (2, 50, 50), "{run:?}");
+}
+
+/// #14 item 6: the account's payment standing follows invoices as they are created, paid in part and
+/// credited — not only payments — with the days overdue of the oldest unpaid invoice.
+#[tokio::test]
+async fn an_accounts_payment_status_follows_its_invoices_credit_notes_and_payments() {
+    let stack = started().await;
+    sync(&stack).await;
+    let account = || {
+        let accounts = stack.sf_sandbox.records("Account");
+        let account = by_field(&accounts, "SAP_CardCode__c", "C20004").remove(0);
+        (account["SAP_Payment_Status__c"].clone(), account["SAP_Days_Overdue__c"].as_f64())
+    };
+    assert_eq!(account().0, Value::Null, "C20004 has no documents in the seed");
+
+    // An invoice due in the past: the account is overdue as soon as the invoice reaches Salesforce.
+    let invoice = json!({"CardCode": "C20004", "DocDate": "2026-10-01", "DocDueDate": "2026-10-31",
+                         "DocumentLines": [{"ItemCode": "A00001", "Quantity": 2, "UnitPrice": 100.0}]});
+    let created = stack.sap.post("Invoices", &invoice).await.unwrap();
+    sync(&stack).await;
+    let today = shared::domain::date_of(stack.clock.now_millis());
+    let days =
+        (shared::domain::parse_date(&today).unwrap() - shared::domain::parse_date("2026-10-31").unwrap()).whole_days();
+    assert_eq!(account(), (json!("Overdue"), Some(days as f64)));
+
+    // A credit note for the whole invoice: nothing is owed.
+    let credit = json!({"CardCode": "C20004", "DocumentLines": [
+        {"BaseType": 13, "BaseEntry": created["DocEntry"], "BaseLine": 0, "Quantity": 2}]});
+    stack.sap.post("CreditNotes", &credit).await.unwrap();
+    sync(&stack).await;
+    assert_eq!(account(), (json!("Paid"), Some(0.0)));
+
+    // A new invoice not yet due, paid in part.
+    let due_later = json!({"CardCode": "C20004", "DocDueDate": "2099-12-31",
+                           "DocumentLines": [{"ItemCode": "A00001", "Quantity": 1, "UnitPrice": 100.0}]});
+    let second = stack.sap.post("Invoices", &due_later).await.unwrap();
+    sync(&stack).await;
+    assert_eq!(account().0, json!("Unpaid"));
+    let payment = json!({"CardCode": "C20004", "CashSum": 40.0, "PaymentInvoices": [{"DocEntry": second["DocEntry"], "SumApplied": 40.0}]});
+    stack.sap.post("IncomingPayments", &payment).await.unwrap();
+    sync(&stack).await;
+    assert_eq!(account().0, json!("Partially Paid"));
 }

@@ -188,6 +188,7 @@ fn build() -> Vec<ObjectDef> {
                 f("SAP_Open_Orders_Balance__c", Number),
                 f("SAP_Credit_Alert__c", Boolean),
                 f("SAP_Payment_Status__c", Text),
+                f("SAP_Days_Overdue__c", Number),
                 f("SAP_Synced_At__c", DateTime),
             ],
             &[
@@ -281,6 +282,7 @@ fn build() -> Vec<ObjectDef> {
                 f("SAP_Fulfilment_Status__c", Text),
                 f("SAP_Delivery_Date__c", Date),
                 f("SAP_Payment_Status__c", Text),
+                f("SAP_Days_Overdue__c", Number),
             ],
             &[
                 child("OpportunityLineItems", "OpportunityLineItem", "OpportunityId"),

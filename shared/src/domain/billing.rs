@@ -40,6 +40,43 @@ pub struct BillingContext {
     pub open_order_total: f64,
     /// The documents' currency when they all agree; `None` when there are none or they differ.
     pub currency: Option<String>,
+    /// Open invoices something was paid or credited on.
+    #[serde(default)]
+    pub partly_paid_count: u32,
+    /// Days since the oldest unpaid due date (0 when nothing is overdue).
+    #[serde(default)]
+    pub days_overdue: u32,
+}
+
+/// A customer's or a deal's payment standing, in the values of the `SAP_Payment_Status__c`
+/// picklists: `Overdue` (with its days), `Partially Paid`, `Unpaid`, or `Paid` (nothing open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentStanding {
+    pub status: &'static str,
+    pub days_overdue: u32,
+}
+
+impl PaymentStanding {
+    /// From a customer's billing context.
+    pub fn of(context: &BillingContext) -> Self {
+        let status = if context.overdue_amount > 0.005 {
+            "Overdue"
+        } else if context.partly_paid_count > 0 {
+            "Partially Paid"
+        } else if context.open_invoice_count > 0 {
+            "Unpaid"
+        } else {
+            "Paid"
+        };
+        Self { status, days_overdue: context.days_overdue }
+    }
+
+    /// From a deal's invoices (open or not) as of `today`.
+    pub fn of_invoices(invoices: &[OpenInvoice], today: time::Date) -> Self {
+        let open: Vec<OpenInvoice> =
+            invoices.iter().filter(|i| i.doc_total - i.paid_to_date > 0.005).cloned().collect();
+        Self::of(&BillingContext::aggregate(&open, None, &[], today))
+    }
 }
 
 impl BillingContext {
@@ -61,6 +98,13 @@ impl BillingContext {
             open_order_count: orders.len() as u32,
             open_order_total: cents(orders.iter().map(|o| o.doc_total).sum()),
             currency: common(currencies),
+            partly_paid_count: invoices.iter().filter(|i| i.paid_to_date > 0.005).count() as u32,
+            days_overdue: invoices
+                .iter()
+                .filter(|i| i.due_date < today && owed(i) > 0.005)
+                .map(|i| (today - i.due_date).whole_days().max(0) as u32)
+                .max()
+                .unwrap_or(0),
         }
     }
 }
@@ -154,8 +198,25 @@ mod tests {
                 open_order_count: 1,
                 open_order_total: 900.0,
                 currency: Some("USD".into()),
+                partly_paid_count: 1,
+                days_overdue: 36,
             },
-            "an invoice due today is not overdue yet"
+            "an invoice due today is not overdue yet; the oldest overdue is 36 days past due"
+        );
+        assert_eq!(PaymentStanding::of(&context), PaymentStanding { status: "Overdue", days_overdue: 36 });
+    }
+
+    #[test]
+    fn a_deal_is_paid_partly_paid_unpaid_or_overdue_by_its_invoices() {
+        let today = date!(2026 - 11 - 25);
+        let standing = |invoices: &[OpenInvoice]| PaymentStanding::of_invoices(invoices, today);
+        assert_eq!(standing(&[invoice(100.0, 100.0, date!(2026 - 11 - 1))]).status, "Paid");
+        assert_eq!(standing(&[]).status, "Paid");
+        assert_eq!(standing(&[invoice(100.0, 0.0, date!(2026 - 12 - 1))]).status, "Unpaid");
+        assert_eq!(standing(&[invoice(100.0, 40.0, date!(2026 - 12 - 1))]).status, "Partially Paid");
+        assert_eq!(
+            standing(&[invoice(100.0, 40.0, date!(2026 - 11 - 20)), invoice(50.0, 0.0, date!(2026 - 12 - 1))]),
+            PaymentStanding { status: "Overdue", days_overdue: 5 }
         );
     }
 

@@ -15,7 +15,8 @@ pub mod sap_time;
 pub mod state;
 
 pub use billing::{
-    BillingContext, CreditStatus, ItemAvailability, OpenInvoice, OpenOrder, PaymentReceived, WarehouseStock,
+    BillingContext, CreditStatus, ItemAvailability, OpenInvoice, OpenOrder, PaymentReceived, PaymentStanding,
+    WarehouseStock,
 };
 pub use ids::{CardCode, ItemCode, SalesforceId};
 pub use notification::{Notification, RecordKey, System};

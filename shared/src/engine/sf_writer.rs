@@ -19,7 +19,9 @@ use super::trail::{Delivered, Trail, requeued_copy};
 use crate::domain::date_of;
 use crate::domain::redelivery::{Afterwards, Deliveries};
 use crate::domain::state::Direction;
-use crate::domain::{BillingContext, CardCode, EpochMillis, Notification, Record, RecordKey, SalesforceId, System};
+use crate::domain::{
+    BillingContext, CardCode, EpochMillis, Notification, PaymentStanding, Record, RecordKey, SalesforceId, System,
+};
 use crate::error::{Error, ErrorClass, Result};
 use crate::mapping::f3;
 use crate::mapping::file::MappingFile;
@@ -561,17 +563,23 @@ impl SfWriter {
         Ok(contexts)
     }
 
-    /// F6: each customer's payment status from its open and overdue invoices, on its account.
+    /// F6: each customer's payment standing from its open, partly paid and overdue invoices, on its
+    /// account (`SAP_Days_Overdue__c` too when the F6 account section derives it).
     async fn payment_statuses(&self, records: &[Record]) -> Result<Vec<Result<String>>> {
         let contexts = self.billing_by_code(records).await?;
+        let days_derived =
+            self.mapping.flow("F6.account").is_ok_and(|flow| flow.derived.iter().any(|d| d == DAYS_OVERDUE));
         let accounts: Vec<Record> = records
             .iter()
             .map(|record| {
                 let code = record.get("SAP_CardCode__c").and_then(Value::as_str).unwrap_or_default();
                 let mut account = record.clone();
                 if let Some(context) = contexts.get(code) {
-                    let status = payment_status(context.overdue_amount, context.open_invoice_count);
-                    account.insert("SAP_Payment_Status__c".into(), json!(status));
+                    let standing = PaymentStanding::of(context);
+                    account.insert("SAP_Payment_Status__c".into(), json!(standing.status));
+                    if days_derived {
+                        account.insert(DAYS_OVERDUE.into(), json!(standing.days_overdue));
+                    }
                 }
                 account
             })
@@ -801,16 +809,8 @@ fn waits_for_parent(err: &Error) -> bool {
     matches!(err, Error::Salesforce { code, message, .. } if code == "INVALID_FIELD" && message.starts_with("Foreign key external ID"))
 }
 
-/// `Overdue` when anything is past due, `Open` with open invoices, else `Paid`.
-pub fn payment_status(overdue_amount: f64, open_invoices: u32) -> &'static str {
-    if overdue_amount > 0.005 {
-        "Overdue"
-    } else if open_invoices > 0 {
-        "Open"
-    } else {
-        "Paid"
-    }
-}
+/// Days past the oldest unpaid due date, on an account or opportunity (when its F6 section derives it).
+pub const DAYS_OVERDUE: &str = "SAP_Days_Overdue__c";
 
 fn request_limit() -> Error {
     Error::Salesforce {

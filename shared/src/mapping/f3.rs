@@ -66,6 +66,8 @@ mod tests {
             open_order_count: 1,
             open_order_total: 800.0,
             currency: Some("EUR".into()),
+            partly_paid_count: 0,
+            days_overdue: 0,
         }
     }
 

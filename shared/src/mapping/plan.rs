@@ -1,7 +1,7 @@
 //! What one SAP row becomes in Salesforce (F4–F7): the writes, in parent-then-child order, and a
 //! digest of their content for echo suppression. Pure: driven by the mapping file.
 
-use crate::domain::{Record, SalesforceId};
+use crate::domain::{OpenInvoice, PaymentStanding, Record, SalesforceId};
 use crate::error::{Error, Result};
 use crate::mapping::file::{FlowMapping, MappingFile, RowSource};
 use crate::mapping::transform::content_hash;
@@ -145,15 +145,23 @@ pub fn plan(mapping: &MappingFile, entity: &str, row: &Record, synced_at: &str) 
                 writes.push(Write { target: Target::StandardPrice, record: price, child: true });
             }
         }
-        "Orders" => match opportunity_update(flows[0], row)? {
+        "Orders" => match opportunity_update(flows[0], row, synced_at)? {
             Some(update) => writes.push(update),
             None => writes.push(sap_order_upsert(flows[1], row, synced_at)?),
         },
-        "DeliveryNotes" => writes.extend(opportunity_update(flows[0], row)?),
+        "DeliveryNotes" => writes.extend(opportunity_update(flows[0], row, synced_at)?),
         "Invoices" | "CreditNotes" => {
             writes.push(document_upsert(flows[0], entity, row, synced_at)?);
             if let Some(opportunity) = flows.get(1) {
-                writes.extend(opportunity_update(opportunity, row)?);
+                writes.extend(opportunity_update(opportunity, row, synced_at)?);
+            }
+            // An invoice created, paid or credited changes what its customer owes: the account's
+            // payment status is recomputed, not only when a payment arrives.
+            if mapping.flow("F6.account").is_ok()
+                && let Some(card_code) = text(row, "CardCode")
+            {
+                let record = Record::from_iter([("SAP_CardCode__c".to_string(), json!(card_code))]);
+                writes.push(Write { target: Target::PaymentStatus, record, child: false });
             }
             if entity == "CreditNotes"
                 && let Some(card_code) = text(row, "CardCode")
@@ -266,7 +274,7 @@ fn credit_alert(flow: &FlowMapping, row: &Record) -> Option<bool> {
 /// Id; nothing for a document created in SAP without one. With `SAP_Sync_Status__c` (and
 /// `SAP_Sync_Error__c`) derived, an order says `Synced` (and clears the error): this is how an order
 /// approved in SAP after F1 left its draft `Pending approval` reaches the opportunity.
-fn opportunity_update(flow: &FlowMapping, row: &Record) -> Result<Option<Write>> {
+fn opportunity_update(flow: &FlowMapping, row: &Record, synced_at: &str) -> Result<Option<Write>> {
     let key = flow.key.as_ref().ok_or_else(|| Error::Config(format!("flow {} has no key", flow.name)))?;
     let Some(id) = text(row, &key.sap) else { return Ok(None) };
     let id =
@@ -283,12 +291,36 @@ fn opportunity_update(flow: &FlowMapping, row: &Record) -> Result<Option<Write>>
             record.insert("SAP_Sync_Error__c".into(), json!(error));
         }
     }
+    add_payment_standing(flow, &mut record, row, synced_at);
     if record.is_empty() {
         return Ok(None);
     }
     record.insert("Id".into(), json!(id.as_str()));
     Ok(Some(Write { target: Target::Update { object: flow.salesforce_object.clone() }, record, child: false }))
 }
+
+/// F6.opportunity: with `SAP_Payment_Status__c` (and `SAP_Days_Overdue__c`) derived, the deal's
+/// payment standing from this invoice as of the sync day: Paid, Partially Paid, Unpaid or Overdue.
+fn add_payment_standing(flow: &FlowMapping, record: &mut Record, row: &Record, synced_at: &str) {
+    let derived = |name: &str| flow.derived.iter().any(|d| d == name);
+    let number = |p: &str| row.get(p).and_then(Value::as_f64);
+    let date = |text: &str| text.get(..10).and_then(|d| crate::domain::parse_date(d).ok());
+    let (today, due) = (date(synced_at), text(row, "DocDueDate").as_deref().and_then(date));
+    if let (true, Some(today), Some(due_date), Some(doc_total)) =
+        (derived(PAYMENT_STATUS), today, due, number("DocTotal"))
+    {
+        let paid_to_date = number("PaidToDate").unwrap_or(0.0);
+        let invoice = OpenInvoice { doc_total, paid_to_date, due_date, currency: None };
+        let standing = PaymentStanding::of_invoices(&[invoice], today);
+        record.insert(PAYMENT_STATUS.into(), json!(standing.status));
+        if derived(DAYS_OVERDUE) {
+            record.insert(DAYS_OVERDUE.into(), json!(standing.days_overdue));
+        }
+    }
+}
+
+const PAYMENT_STATUS: &str = "SAP_Payment_Status__c";
+const DAYS_OVERDUE: &str = "SAP_Days_Overdue__c";
 
 /// F5 for a sales order entered in SAP (no opportunity): a Salesforce Order of the partner's
 /// account, keyed `Orders/<DocEntry>`, created as Draft (activating needs order products).
@@ -382,16 +414,36 @@ mod tests {
     fn an_invoice_is_keyed_by_entity_and_doc_entry_and_points_at_account_and_opportunity() {
         let invoice = row(json!({
             "DocEntry": 12, "DocNum": 1012, "CardCode": "C1", "DocTotal": 100.0, "PaidToDate": 0.0,
-            "DocumentStatus": "bost_Open", "U_SF_OpportunityId": "006SM0000000001"
+            "DocumentStatus": "bost_Open", "U_SF_OpportunityId": "006SM0000000001", "DocDueDate": "2026-12-20T00:00:00Z"
         }));
-        let writes = plan(&shipped(), "Invoices", &invoice, "t").unwrap();
+        let writes = plan(&shipped(), "Invoices", &invoice, "2026-11-25T10:00:00.000Z").unwrap();
         assert_eq!(writes[0].record["SAP_Document_Key__c"], "Invoices/12");
         assert_eq!(writes[0].record["Name"], "Invoice 1012");
         assert_eq!(writes[0].record["Account__r"], json!({"SAP_CardCode__c": "C1"}));
         assert_eq!(writes[0].record["Opportunity__c"], SalesforceId::parse("006SM0000000001").unwrap().as_str());
         assert_eq!(writes[0].record["Status__c"], "Open");
         assert_eq!(writes[1].target, Target::Update { object: "Opportunity".into() });
-        assert_eq!(writes[1].record["SAP_Payment_Status__c"], "Unpaid");
+        assert_eq!(
+            (&writes[1].record["SAP_Payment_Status__c"], &writes[1].record["SAP_Days_Overdue__c"]),
+            (&json!("Unpaid"), &json!(0))
+        );
+        assert_eq!(
+            (&writes[2].target, &writes[2].record["SAP_CardCode__c"]),
+            (&Target::PaymentStatus, &json!("C1")),
+            "the account too"
+        );
+        let late = row(json!({"DocEntry": 12, "DocNum": 1012, "CardCode": "C1", "DocTotal": 100.0, "PaidToDate": 30.0,
+                              "U_SF_OpportunityId": "006SM0000000001", "DocDueDate": "2026-11-15T00:00:00Z"}));
+        let writes = plan(&shipped(), "Invoices", &late, "2026-11-25T10:00:00.000Z").unwrap();
+        assert_eq!(
+            (&writes[1].record["SAP_Payment_Status__c"], &writes[1].record["SAP_Days_Overdue__c"]),
+            (&json!("Overdue"), &json!(10))
+        );
+        let paid =
+            row(json!({"DocEntry": 12, "DocNum": 1012, "CardCode": "C1", "DocTotal": 100.0, "PaidToDate": 100.0,
+                              "U_SF_OpportunityId": "006SM0000000001", "DocDueDate": "2026-11-15T00:00:00Z"}));
+        let writes = plan(&shipped(), "Invoices", &paid, "2026-11-25T10:00:00.000Z").unwrap();
+        assert_eq!(writes[1].record["SAP_Payment_Status__c"], "Paid");
     }
 
     #[test]
