@@ -26,6 +26,8 @@ fn main() -> anyhow::Result<()> {
         stack.sap_sandbox.seed_changed_invoices(n, &codes);
         let (_, run) = stack.sync_from_sap(SfWriterSettings::default()).await?;
         anyhow::ensure!(run.stopped == Stop::QueueEmpty && run.dead_lettered == 0, "the sync before the run failed: {}", serde_json::to_string(&run)?);
+        // The seed's Closed Won deals get their orders, as the sap-writer would have made them.
+        e2e::pipeline::sync_won_opportunities(&stack).await?;
         // The Salesforce seed's product whose ItemCode SAP lacks is the one difference of the seed.
         let products = stack.sf_sandbox.records("Product2");
         if let Some(poison) = products.iter().find(|p| p["SAP_ItemCode__c"] == "Z99999") {

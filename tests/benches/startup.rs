@@ -3,7 +3,9 @@
 //! Each binary is started with `AWS_LAMBDA_RUNTIME_API` and `AWS_ENDPOINT_URL` both pointing at one
 //! local listener, so its first connection, whichever it is (the runtime API's `next` request, or
 //! Secrets Manager for sap-lookup's signing key), ends the measured init. Build the release
-//! binaries first: `cargo build --release -p sf-receiver -p sap-writer -p sap-lookup -p sap-poller -p sf-writer -p sap-webhook -p reconciler`.
+//! binaries first: `cargo build --release -p sf-receiver -p sap-writer -p sap-lookup -p sap-poller -p sf-writer -p sap-webhook -p reconciler`,
+//! or measure the deployed artifacts of `sam build` instead: `B1FORCE_SAM_BUILD_DIR=infra/.aws-sam/build`
+//! (each function's `bootstrap` under its logical id; CI does this, which spares a second release build).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -12,7 +14,21 @@ use std::time::{Duration, Instant};
 
 const RUNS: usize = 25;
 
-fn binary(name: &str) -> PathBuf {
+/// The function binaries and the template's logical id of the function each one is deployed as.
+const FUNCTIONS: [(&str, &str); 7] = [
+    ("sf-receiver", "SfReceiverFunction"),
+    ("sap-writer", "SapWriterFunction"),
+    ("sap-lookup", "SapLookupFunction"),
+    ("sap-poller", "SapPollerFunction"),
+    ("sf-writer", "SfWriterFunction"),
+    ("sap-webhook", "SapWebhookFunction"),
+    ("reconciler", "ReconcilerFunction"),
+];
+
+fn binary(name: &str, logical_id: &str) -> PathBuf {
+    if let Ok(sam_build) = std::env::var("B1FORCE_SAM_BUILD_DIR") {
+        return PathBuf::from(sam_build).join(logical_id).join("bootstrap");
+    }
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("target"));
@@ -64,10 +80,13 @@ fn time_to_first_connection(path: &PathBuf) -> anyhow::Result<Duration> {
 
 fn main() -> anyhow::Result<()> {
     println!("Lambda init benchmark: exec -> first connection to the runtime API, {RUNS} runs each; binary size");
-    for name in ["sf-receiver", "sap-writer", "sap-lookup", "sap-poller", "sf-writer", "sap-webhook", "reconciler"] {
-        let path = binary(name);
+    for (name, logical_id) in FUNCTIONS {
+        let path = binary(name, logical_id);
         if !path.exists() {
-            anyhow::bail!("{} is missing: run `cargo build --release -p {name}` first", path.display());
+            anyhow::bail!(
+                "{} is missing: run `cargo build --release -p {name}` (or `sam build`) first",
+                path.display()
+            );
         }
         time_to_first_connection(&path)?; // warm the page cache
         let mut samples: Vec<Duration> =

@@ -213,11 +213,15 @@ def test_scheduled_reconciliations_send_their_period_and_repair_only_when_the_pa
     assert json.loads(plain) == {"period": period}
 
 
-def test_the_schedules_default_to_daily_at_0230_and_the_first_of_the_month_at_0400(template):
+def test_the_schedules_default_to_daily_at_0230_the_first_of_the_month_at_0400_and_aging_at_0030(template):
     events = template["Resources"]["ReconcilerFunction"]["Properties"]["Events"]
     defaults = {name: template["Parameters"][e["Properties"]["ScheduleExpression"]["Ref"]]["Default"]
                 for name, e in events.items()}
-    assert defaults == {"Daily": "cron(30 2 * * ? *)", "MonthEnd": "cron(0 4 1 * ? *)", "Sweep": "rate(15 minutes)"}
+    assert defaults == {"Daily": "cron(30 2 * * ? *)", "MonthEnd": "cron(0 4 1 * ? *)", "Sweep": "rate(15 minutes)",
+                        "Aging": "cron(30 0 * * ? *)"}
+    # The aging run asks for aging only: an input the reconciler reads as a reconciliation would
+    # compare the whole ledger every night at 00:30.
+    assert json.loads(events["Aging"]["Properties"]["Input"]) == {"aging": True}
 
 
 def test_the_reconciler_has_the_sf_writers_sap_and_salesforce_settings_and_its_report_targets(template):

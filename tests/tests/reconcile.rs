@@ -279,3 +279,38 @@ async fn won_opportunities_without_an_order_with_another_amount_or_with_two_orde
         .collect();
     assert_eq!(left, BTreeSet::from([(ExceptionKind::AmountDrift, drifted), (ExceptionKind::DuplicateInSap, doubled)]));
 }
+
+/// #14 item 6: the daily aging run re-sends the open invoices that turned overdue since its last run,
+/// so the customer's payment status says Overdue without any edit in SAP; a second run the same day
+/// has nothing to do.
+#[tokio::test]
+async fn the_aging_run_turns_an_invoice_overdue_with_time_once() {
+    let clock = Arc::new(shared::embedded::ManualClock::new(1_795_600_800_000)); // 2026-11-25T10:00Z, the seed's day
+    let stack = LocalStack::start(LocalOptions { clock: clock.clone(), ..LocalOptions::default() }).await.unwrap();
+    sync(&stack).await;
+    let standing = |stack: &LocalStack| {
+        let accounts = stack.sf_sandbox.records("Account");
+        let account = accounts.iter().find(|a| a["SAP_CardCode__c"] == "C20010").unwrap().clone();
+        (account["SAP_Payment_Status__c"].clone(), account["SAP_Days_Overdue__c"].as_f64())
+    };
+    // C20010's open invoice is dated 2026-11-06, net 30: due 2026-12-06.
+    assert_eq!(standing(&stack), (json!("Unpaid"), Some(0.0)));
+
+    clock.advance(std::time::Duration::from_secs(15 * 86_400)); // 2026-12-10
+    let reconciler = stack.reconciler(
+        Arc::new(LocalReports::new(tempfile::tempdir().unwrap().path())),
+        Arc::new(EmbeddedNotifier::new()),
+    );
+    let aged = reconciler.age("aging-1").await.unwrap();
+    assert_eq!((aged.since.as_str(), aged.until.as_str()), ("2026-09-11", "2026-12-10"));
+    assert!(aged.invoices >= 1, "{aged:?}");
+    assert_eq!(stack.to_salesforce.len() as u64, aged.invoices);
+    let audited = stack.audit.all().into_iter().filter(|e| e.action == AuditAction::Resync).count();
+    assert_eq!(audited as u64, aged.invoices, "every re-sent invoice is in the audit trail before it is sent on");
+    let run = stack.sf_writer(SfWriterSettings::default()).run(i64::MAX).await.unwrap();
+    assert_eq!((run.dead_lettered, run.stopped.clone()), (0, Stop::QueueEmpty), "{run:?}");
+    assert_eq!(standing(&stack), (json!("Overdue"), Some(4.0)));
+
+    let again = reconciler.age("aging-2").await.unwrap();
+    assert_eq!(again.invoices, 0, "today was aged already");
+}

@@ -18,7 +18,7 @@ use shared::ports::{AuditAction, AuditEntry, AuditLog, Clock};
 pub const SYNC_RECORD: &str = "ops:sync";
 
 /// The schedules a stack names `<stack>-<suffix>` (infra/template.yaml), every one a sync trigger.
-pub const SCHEDULE_SUFFIXES: [&str; 13] = [
+pub const SCHEDULE_SUFFIXES: [&str; 14] = [
     "poll-business-partners",
     "poll-items",
     "poll-orders",
@@ -32,6 +32,7 @@ pub const SCHEDULE_SUFFIXES: [&str; 13] = [
     "reconcile-daily",
     "reconcile-month-end",
     "sweep-lost-events",
+    "age-invoices",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -3,6 +3,8 @@
 //! Compares SAP and Salesforce for the period, stores the report in S3, publishes a summary to SNS
 //! when there are exceptions, and re-enqueues differing records when asked to repair.
 //!
+//! `{"aging": true}` (daily, `AgingSchedule`) re-sends the open invoices that turned overdue since
+//! the last run, so payment statuses follow time (`shared::flows::f8_reconcile::aging`).
 //! `{"sweep": true}` (every `SweepSchedule`) runs the lost-event sweep instead
 //! (`shared::engine::sweep`): Salesforce changes no event brought are enqueued for the sap-writer.
 #![forbid(unsafe_code)]
@@ -26,6 +28,11 @@ async fn main() -> Result<(), Error> {
 
 async fn handle(event: LambdaEvent<Value>, reconciler: &Reconciler, sweep: &Sweep) -> Result<Value, Error> {
     let now = reconciler.clock.now_millis();
+    if event.payload == serde_json::json!({"aging": true}) {
+        let report = reconciler.age(&event.context.request_id).await?;
+        tracing::info!(invoices = report.invoices, since = %report.since, until = %report.until, "invoices aged");
+        return Ok(serde_json::to_value(&report)?);
+    }
     if event.payload == serde_json::json!({"sweep": true}) {
         let report = sweep.run(&event.context.request_id).await?;
         shared::telemetry::functions::sweep(&report).emit(now);

@@ -537,6 +537,9 @@ pub trait SapReconcileReads: SapRows {
     /// Documents of `entity` (`Invoices`, `CreditNotes`, `IncomingPayments`) dated `from` to `to`
     /// (`YYYY-MM-DD`, both inclusive), with the `select` properties plus `DocEntry`, in DocEntry order.
     async fn documents_dated(&self, entity: &str, from: &str, to: &str, select: &[String]) -> Result<Vec<Record>>;
+    /// Open documents of `entity` due from `from` (inclusive) to `to` (exclusive), `YYYY-MM-DD`, with
+    /// the `select` properties plus `DocEntry`, in DocEntry order: what turned overdue in between.
+    async fn open_documents_due(&self, entity: &str, from: &str, to: &str, select: &[String]) -> Result<Vec<Record>>;
     /// Every row of a master-data entity set (`BusinessPartners`, `Items`), with the `select`
     /// properties plus `key`, in key order.
     async fn all_rows(&self, entity: &str, key: &str, select: &[String]) -> Result<Vec<Record>>;

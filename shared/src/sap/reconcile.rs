@@ -38,11 +38,24 @@ fn dated(from: &str, to: &str) -> Result<Filter> {
         .and(Filter::le(&doc_date, schema::literal(&doc_date, to)?)))
 }
 
+/// `DocumentStatus eq open and DocDueDate ge <from> and DocDueDate lt <to>`, literals typed by the schema.
+fn open_and_due(from: &str, to: &str) -> Result<Filter> {
+    let (status, due) = (Property::parse("DocumentStatus")?, Property::parse("DocDueDate")?);
+    Ok(Filter::eq(&status, schema::literal(&status, "bost_Open")?)
+        .and(Filter::ge(&due, schema::literal(&due, from)?))
+        .and(Filter::lt(&due, schema::literal(&due, to)?)))
+}
+
 #[async_trait]
 impl SapReconcileReads for SapClient {
     async fn documents_dated(&self, entity: &str, from: &str, to: &str, select: &[String]) -> Result<Vec<Record>> {
         let key = Property::parse("DocEntry")?;
         records(self.query_by_key(entity, &key, Some(dated(from, to)?), &properties("DocEntry", select)?).await?)
+    }
+
+    async fn open_documents_due(&self, entity: &str, from: &str, to: &str, select: &[String]) -> Result<Vec<Record>> {
+        let key = Property::parse("DocEntry")?;
+        records(self.query_by_key(entity, &key, Some(open_and_due(from, to)?), &properties("DocEntry", select)?).await?)
     }
 
     async fn all_rows(&self, entity: &str, key: &str, select: &[String]) -> Result<Vec<Record>> {
@@ -69,5 +82,9 @@ mod tests {
             "(DocDate ge 2026-11-01T00:00:00Z) and (DocDate le 2026-11-25T00:00:00Z)"
         );
         assert!(dated("2026-11-01' or 1 eq 1", "2026-11-25").is_err());
+        assert_eq!(
+            open_and_due("2026-11-01", "2026-11-25").unwrap().as_str(),
+            "((DocumentStatus eq SAPB1.BoStatus'bost_Open') and (DocDueDate ge 2026-11-01T00:00:00Z)) and (DocDueDate lt 2026-11-25T00:00:00Z)"
+        );
     }
 }

@@ -111,6 +111,7 @@ pub const PROPERTY_TYPES: &[(&str, EdmType, &[&str])] = &[
     ("UpdateDate", EdmType::DateTimeOffset, STAMPED),
     ("UpdateTime", EdmType::TimeOfDay, STAMPED),
     ("DocDate", EdmType::DateTimeOffset, DOCUMENTS_AND_PAYMENTS),
+    ("DocDueDate", EdmType::DateTimeOffset, DOCUMENTS),
     ("NumAtCard", EdmType::String, DOCUMENTS),
     ("DocumentStatus", EdmType::Enum("BoStatus"), DOCUMENTS),
     ("Cancelled", EdmType::Enum("BoYesNoEnum"), DOCUMENTS_AND_PAYMENTS),

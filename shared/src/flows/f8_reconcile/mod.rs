@@ -1,5 +1,6 @@
 //! F8 reconciliation: SAP and Salesforce compared for a period, an exception report, optional repair.
 
+pub mod aging;
 pub mod compare;
 pub mod input;
 pub mod orders;
