@@ -215,6 +215,7 @@ fn dispatch(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiError> {
             let def = schema::object(object).ok_or_else(ApiError::not_found)?;
             match (method, rest) {
                 ("POST", []) => create_one(shared, req, def),
+                _ if def.is_platform_event() => Err(method_not_allowed(method)),
                 ("GET", ["describe"]) => {
                     let store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
                     Ok(json_response(200, store.security.describe(def)))
@@ -294,6 +295,10 @@ fn batch_size(headers: &HeaderMap) -> usize {
 fn run_query(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiError> {
     let soql = req.param("q").ok_or_else(|| ApiError::new(400, "MALFORMED_QUERY", "query string is missing: q"))?;
     let parsed = soql::parse(soql).map_err(|e| ApiError::new(400, "MALFORMED_QUERY", e.0))?;
+    if schema::object(&parsed.from).is_some_and(schema::ObjectDef::is_platform_event) {
+        let message = format!("sObject type '{}' is not supported.", clip(&parsed.from));
+        return Err(ApiError::new(400, "INVALID_TYPE", message));
+    }
     let result = {
         let store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
         query::refuse_hidden_fields(&store, &parsed)?;

@@ -101,7 +101,7 @@ fn org_id() -> String {
 }
 
 /// The integration user's id.
-fn user_id() -> String {
+pub(crate) fn user_id() -> String {
     ids::make_id("005", 1)
 }
 
@@ -538,6 +538,24 @@ mod tests {
     fn codes(results: &Value) -> Vec<String> {
         let code = |r: &Value| r["errors"][0]["statusCode"].as_str().unwrap_or("ok").to_string();
         results.as_array().unwrap().iter().map(code).collect()
+    }
+
+    #[tokio::test]
+    async fn a_platform_event_is_published_by_creating_it_and_is_never_queried_read_or_changed() {
+        let sf = SalesforceSandbox::start(SalesforceOptions::default()).await.unwrap();
+        let api = Api::connect(&sf).await;
+        let published =
+            api.call(Method::POST, "sobjects/B1Force_Credit_Alert__e", Some(json!({"Card_Code__c": "C20000"}))).await;
+        assert_eq!(published.status, 201);
+        let id = published.body["id"].as_str().unwrap().to_string();
+        assert!(id.starts_with("e00") && published.body["success"] == true, "{}", published.body);
+        assert_eq!(api.call(Method::GET, &format!("sobjects/B1Force_Credit_Alert__e/{id}"), None).await.status, 405);
+        let patch = Some(json!({"Card_Code__c": "C1"}));
+        assert_eq!(api.call(Method::PATCH, &format!("sobjects/B1Force_Credit_Alert__e/{id}"), patch).await.status, 405);
+        let query = api.call(Method::GET, "query?q=SELECT+Id+FROM+B1Force_Credit_Alert__e", None).await;
+        assert_eq!((query.status, query.body[0]["errorCode"].as_str()), (400, Some("INVALID_TYPE")));
+        // No Change Data Capture for events: the change log holds no record of it.
+        assert!(sf.changes().iter().all(|c| c.entity != "B1Force_Credit_Alert__e"));
     }
 
     #[tokio::test]

@@ -55,6 +55,11 @@ pub struct ObjectDef {
 }
 
 impl ObjectDef {
+    /// A platform event (`…__e`): published by creating it, never queried, read or changed.
+    pub fn is_platform_event(&self) -> bool {
+        self.name.ends_with("__e")
+    }
+
     /// The field named `name`, case-insensitively (SOQL and JSON bodies both ignore case).
     pub fn field(&self, name: &str) -> Option<&FieldDef> {
         match self.by_name.get(name) {
@@ -167,6 +172,9 @@ fn build() -> Vec<ObjectDef> {
             "001",
             &[
                 f("Name", Text).required(),
+                // A User lookup in Salesforce; the sandbox has no User object, so it is an id as text
+                // (defaulting to the creating user, as Salesforce does).
+                f("OwnerId", Text),
                 f("AccountNumber", Text),
                 f("Type", Text),
                 f("Industry", Text),
@@ -263,6 +271,7 @@ fn build() -> Vec<ObjectDef> {
             &[
                 f("Name", Text).required(),
                 f("AccountId", Reference("Account")),
+                f("OwnerId", Text),
                 f("StageName", Text).required(),
                 f("CloseDate", Date).required(),
                 f("Amount", Number),
@@ -373,6 +382,24 @@ fn build() -> Vec<ObjectDef> {
                 f("SAP_Open_Orders__c", Number),
                 f("SAP_Billing_Context__c", Text),
                 f("SAP_Synced_At__c", DateTime),
+            ],
+            &[],
+        ),
+        // B1Force's credit alert platform event, as force-app/main/default/objects/B1Force_Credit_Alert__e
+        // declares it. Events are published by creating them (POST sobjects/X__e, 201 with an id
+        // whose prefix is e00) and are neither queried nor read back: Platform Events Developer
+        // Guide, "Publish Event Messages with Salesforce APIs" (platform_events_publish_api.htm).
+        object_def(
+            "B1Force_Credit_Alert__e",
+            "e00",
+            &[
+                f("Card_Code__c", Text),
+                f("Account_Id__c", Text),
+                f("Level__c", Text),
+                f("Balance__c", Number),
+                f("Credit_Limit__c", Number),
+                f("Recipient_Ids__c", Text),
+                f("Open_Deals__c", Number),
             ],
             &[],
         ),

@@ -309,6 +309,9 @@ impl Store {
             record.insert(system.into(), json!(now));
         }
         record.insert("IsDeleted".into(), json!(false));
+        if def.field("OwnerId").is_some() {
+            record.insert("OwnerId".into(), json!(super::user_id()));
+        }
         record.extend(changes);
         self.derive(def, &mut record, None)?;
         self.check_record(def, &record)?;
@@ -318,6 +321,10 @@ impl Store {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         self.put(def, &id, record);
+        if def.is_platform_event() {
+            // Published, not stored as a change: events have no Change Data Capture.
+            return Ok(id);
+        }
         self.log(def.name, &id, "CREATE", Vec::new(), values, ctx);
         self.after_write(def, &id, ctx);
         Ok(id)

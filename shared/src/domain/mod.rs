@@ -2,6 +2,7 @@
 
 mod billing;
 pub mod business_hours;
+pub mod credit;
 pub mod echo;
 pub mod idempotency;
 mod ids;

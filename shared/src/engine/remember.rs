@@ -6,7 +6,7 @@ use crate::domain::echo::{REMEMBER_MS, WrittenFields};
 use crate::domain::objects::salesforce_object;
 use crate::domain::{CardCode, Record, RecordKey, SalesforceId};
 use crate::error::Result;
-use crate::ports::{Clock, RecordWrite, SalesforceUpdates, SalesforceWrites, WriteLedger};
+use crate::ports::{Clock, OpenDeal, RecordWrite, SalesforceUpdates, SalesforceWrites, WriteLedger};
 use async_trait::async_trait;
 use serde_json::json;
 use std::collections::HashMap;
@@ -88,6 +88,15 @@ impl<S: SalesforceWrites + ?Sized> SalesforceWrites for Remembering<S> {
         self.inner.open_cases(card_codes).await
     }
 
+    async fn open_deals(&self, card_codes: &[CardCode]) -> Result<Vec<OpenDeal>> {
+        self.inner.open_deals(card_codes).await
+    }
+
+    /// Events are never echoed as changes (no Change Data Capture): nothing to remember.
+    async fn publish_event(&self, event: &str, fields: &Record) -> Result<String> {
+        self.inner.publish_event(event, fields).await
+    }
+
     fn api_usage(&self) -> Option<(u64, u64)> {
         self.inner.api_usage()
     }
@@ -144,6 +153,12 @@ mod tests {
             unreachable!()
         }
         async fn open_cases(&self, _: &[CardCode]) -> Result<Vec<(String, SalesforceId)>> {
+            unreachable!()
+        }
+        async fn open_deals(&self, _: &[CardCode]) -> Result<Vec<OpenDeal>> {
+            unreachable!()
+        }
+        async fn publish_event(&self, _: &str, _: &Record) -> Result<String> {
             unreachable!()
         }
         fn api_usage(&self) -> Option<(u64, u64)> {

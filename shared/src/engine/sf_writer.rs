@@ -14,6 +14,7 @@
 //! moves towards the DLQ). A REQUEST_LIMIT_EXCEEDED ends the run; its messages return after a
 //! jittered back-off.
 
+use super::credit_alerts::{Standing, tell_owners};
 use super::isolate::{Isolated, isolate};
 use super::trail::{Delivered, Trail, requeued_copy};
 use crate::domain::date_of;
@@ -485,6 +486,19 @@ impl SfWriter {
             }
             Target::PaymentStatus => self.payment_statuses(&records).await,
             Target::CaseBilling => self.refresh_cases(&records).await,
+            Target::CreditAlert => {
+                // The account upsert is the record's first write; children run after it succeeded.
+                let standings: Vec<Standing> = members
+                    .iter()
+                    .zip(&records)
+                    .map(|(&(p, _), record)| Standing {
+                        record,
+                        account: pending[p].results.first().and_then(|r| r.clone()).and_then(|r| r.ok()),
+                    })
+                    .collect();
+                let now = self.clock.now_millis();
+                tell_owners(self.state.as_ref(), self.salesforce.as_ref(), &standings, now).await
+            }
         };
         Ok(outcome?.into_iter().map(|r| r.map_err(Arc::new)).collect())
     }

@@ -1,6 +1,7 @@
 //! What one SAP row becomes in Salesforce (F4–F7): the writes, in parent-then-child order, and a
 //! digest of their content for echo suppression. Pure: driven by the mapping file.
 
+use crate::domain::credit::CreditLevel;
 use crate::domain::{OpenInvoice, PaymentStanding, Record, SalesforceId};
 use crate::error::{Error, Result};
 use crate::mapping::file::{FlowMapping, MappingFile, RowSource};
@@ -31,6 +32,10 @@ pub enum Target {
     /// F3 again after a credit memo: the billing context on the customer's open cases
     /// (`SAP_CardCode__c` in the record), read when the write runs.
     CaseBilling,
+    /// F4's credit alert for a person: when the customer (`SAP_CardCode__c`) crossed the alert
+    /// threshold or was frozen since it was last told (`Level`), the owners of its open deals are
+    /// told through a `B1Force_Credit_Alert__e` platform event ([`crate::domain::credit`]).
+    CreditAlert,
 }
 
 /// One Salesforce record to write for an SAP row.
@@ -112,7 +117,18 @@ pub fn read_spec(mapping: &MappingFile, entity: &str) -> Result<ReadSpec> {
         "IncomingPayments" => &["CardCode", "DocNum"],
         _ => &[],
     };
-    let names = flows(mapping, entity)?.into_iter().flat_map(|f| f.sap_fields()).chain(extra.iter().copied());
+    // The credit level reads the balance, the limit and the frozen flag, mapped or not.
+    let credit: &[&str] = match flows(mapping, entity)?.first() {
+        Some(flow) if entity == "BusinessPartners" && flow.derived.iter().any(|d| d == CREDIT_ALERT) => {
+            &["CreditLimit", "CurrentAccountBalance", "Frozen"]
+        }
+        _ => &[],
+    };
+    let names = flows(mapping, entity)?
+        .into_iter()
+        .flat_map(|f| f.sap_fields())
+        .chain(extra.iter().copied())
+        .chain(credit.iter().copied());
     for name in names {
         if !select.iter().any(|s| s == name) {
             select.push(name.to_string());
@@ -134,8 +150,16 @@ pub fn plan(mapping: &MappingFile, entity: &str, row: &Record, synced_at: &str) 
             if flow.collection("contacts").is_ok() {
                 writes.extend(contact_writes(flow, row, &card_code)?);
             }
-            if let Some(alert) = credit_alert(flow, row) {
-                writes[0].record.insert("SAP_Credit_Alert__c".into(), Value::Bool(alert));
+            if let Some(level) = credit_level(flow, row) {
+                writes[0].record.insert("SAP_Credit_Alert__c".into(), Value::Bool(level != CreditLevel::Clear));
+                let number = |p: &str| row.get(p).cloned().unwrap_or(Value::Null);
+                let record = Record::from_iter([
+                    ("SAP_CardCode__c".to_string(), json!(card_code)),
+                    ("Level".to_string(), json!(level.as_str())),
+                    ("Balance".to_string(), number("CurrentAccountBalance")),
+                    ("CreditLimit".to_string(), number("CreditLimit")),
+                ]);
+                writes.push(Write { target: Target::CreditAlert, record, child: true });
             }
         }
         "Items" => {
@@ -258,16 +282,16 @@ fn contact_writes(flow: &FlowMapping, row: &Record, card_code: &str) -> Result<V
     Ok(writes)
 }
 
-/// F4's credit alert: balance / limit at or above the threshold (no alert without a limit).
-fn credit_alert(flow: &FlowMapping, row: &Record) -> Option<bool> {
-    if !flow.derived.iter().any(|d| d == "SAP_Credit_Alert__c") {
+/// F4's derived credit alert flag on the account.
+const CREDIT_ALERT: &str = "SAP_Credit_Alert__c";
+
+/// F4's credit level when the flow derives the alert: balance / limit at or above the threshold
+/// (no alert without a limit), or the partner frozen.
+fn credit_level(flow: &FlowMapping, row: &Record) -> Option<CreditLevel> {
+    if !flow.derived.iter().any(|d| d == CREDIT_ALERT) {
         return None;
     }
-    let threshold = flow.number_option("credit_alert_threshold").unwrap_or(0.9);
-    let number = |p: &str| row.get(p).and_then(Value::as_f64);
-    let limit = number("CreditLimit").unwrap_or(0.0);
-    let balance = number("CurrentAccountBalance").unwrap_or(0.0);
-    Some(limit > 0.0 && balance / limit >= threshold)
+    Some(CreditLevel::of(row, flow.number_option("credit_alert_threshold").unwrap_or(0.9)))
 }
 
 /// F5 and F6.opportunity: the opportunity named by the document's `U_SF_OpportunityId`, updated by
@@ -402,7 +426,14 @@ mod tests {
         assert_eq!(account.record["SAP_Balance__c"], 950.0);
         assert_eq!(account.record["SAP_Credit_Alert__c"], true);
         assert!(!account.child);
-        assert_eq!(writes.len(), 3);
+        assert_eq!(writes.len(), 4);
+        // After the contacts, the credit level for the owners of open deals (told when it is news).
+        assert_eq!(writes[3].target, Target::CreditAlert);
+        assert_eq!(
+            (writes[3].record["Level"].as_str(), writes[3].record["Balance"].as_f64()),
+            (Some("threshold"), Some(950.0))
+        );
+        assert!(writes[3].child);
         assert_eq!(writes[1].record["SAP_ContactCode__c"], "7");
         assert_eq!(writes[1].record["Account"], json!({"SAP_CardCode__c": "C1"}));
         assert_eq!(writes[2].target, Target::Update { object: "Contact".into() });

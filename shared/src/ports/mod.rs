@@ -497,11 +497,24 @@ pub trait SalesforceWrites: Send + Sync {
     ) -> Result<HashMap<SalesforceId, SalesforceId>>;
     /// Open cases of the accounts with these CardCodes: (CardCode, case id).
     async fn open_cases(&self, card_codes: &[CardCode]) -> Result<Vec<(String, SalesforceId)>>;
+    /// Open opportunities of the accounts with these CardCodes, with their owners.
+    async fn open_deals(&self, card_codes: &[CardCode]) -> Result<Vec<OpenDeal>>;
+    /// Publishes one platform event (`POST sobjects/<event>`, never retried: a second POST would
+    /// publish twice); the id Salesforce answers.
+    async fn publish_event(&self, event: &str, fields: &Record) -> Result<String>;
     /// API usage from the last response's `Sforce-Limit-Info`: (used, max).
     fn api_usage(&self) -> Option<(u64, u64)>;
     /// Asks Salesforce for the current usage (`GET /limits`), e.g. after the last reading was low:
     /// the allocation is a rolling 24 h window, so it recovers without our calls.
     async fn refresh_api_usage(&self) -> Result<Option<(u64, u64)>>;
+}
+
+/// An open opportunity of a customer and who owns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenDeal {
+    pub card_code: String,
+    pub opportunity: SalesforceId,
+    pub owner: String,
 }
 
 /// Starts a queue's consumer now rather than at its next schedule: the sf-writer drains

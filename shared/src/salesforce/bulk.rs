@@ -4,7 +4,7 @@
 use super::{MAX_IDS_PER_QUERY, RecordResult, SalesforceClient, soql};
 use crate::domain::{CardCode, Record, SalesforceId};
 use crate::error::{Error, Result};
-use crate::ports::{RecordWrite, SalesforceWrites};
+use crate::ports::{OpenDeal, RecordWrite, SalesforceWrites};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -74,6 +74,31 @@ impl SalesforceWrites for SalesforceClient {
             }
         }
         Ok(cases)
+    }
+
+    async fn open_deals(&self, card_codes: &[CardCode]) -> Result<Vec<OpenDeal>> {
+        let mut deals = Vec::new();
+        for chunk in card_codes.chunks(MAX_IDS_PER_QUERY) {
+            let codes: Vec<String> = chunk.iter().map(|c| soql::quote(c.as_str())).collect();
+            let query = format!(
+                "SELECT Id, OwnerId, Account.SAP_CardCode__c FROM Opportunity \
+                 WHERE IsClosed = false AND Account.SAP_CardCode__c IN ({})",
+                codes.join(",")
+            );
+            for row in self.query_all(&query).await? {
+                let text = |pointer: &str| row.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_string();
+                deals.push(OpenDeal {
+                    card_code: text("/Account/SAP_CardCode__c"),
+                    opportunity: SalesforceId::parse(&text("/Id"))?,
+                    owner: text("/OwnerId"),
+                });
+            }
+        }
+        Ok(deals)
+    }
+
+    async fn publish_event(&self, event: &str, fields: &Record) -> Result<String> {
+        Ok(self.create(event, &Value::Object(fields.clone())).await?.to_string())
     }
 
     fn api_usage(&self) -> Option<(u64, u64)> {
