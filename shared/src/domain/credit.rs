@@ -38,11 +38,13 @@ impl CreditLevel {
         [Self::Clear, Self::Threshold, Self::Frozen].into_iter().find(|l| l.as_str() == text)
     }
 
-    /// Whether going from `previous` (what was last told; nothing = clear) to `self` is news: a
-    /// customer crossing the threshold or becoming frozen. Staying alerted, or easing from frozen
-    /// to the threshold, tells nobody again; falling clear re-arms the alert.
+    /// Whether going from `previous` (the level last seen) to `self` is news: a customer crossing
+    /// the threshold or becoming frozen. Staying alerted, or easing from frozen to the threshold,
+    /// tells nobody again; falling clear re-arms the alert. A customer seen for the first time
+    /// (`None`: a first sync, an initial load) sets the baseline and is no news: its account's
+    /// `SAP_Credit_Alert__c` shows its standing, and a first load rings no bells by the thousand.
     pub fn is_news_after(self, previous: Option<Self>) -> bool {
-        self > previous.unwrap_or(Self::Clear)
+        previous.is_some_and(|previous| self > previous)
     }
 }
 
@@ -66,7 +68,7 @@ mod tests {
 
     #[test]
     fn only_crossing_upwards_is_news_and_falling_clear_re_arms() {
-        assert!(Threshold.is_news_after(None));
+        assert!(!Threshold.is_news_after(None), "the first sight is the baseline");
         assert!(Threshold.is_news_after(Some(Clear)));
         assert!(Frozen.is_news_after(Some(Threshold)));
         assert!(!Threshold.is_news_after(Some(Threshold)));

@@ -2,9 +2,10 @@
 //! or is frozen, one `B1Force_Credit_Alert__e` platform event names the account and the owners of
 //! its open deals; force-app's trigger turns it into a custom notification (issue #18).
 //!
-//! What was last told is remembered per customer in the sync state, so a customer staying over
-//! the threshold is told once, and falling clear re-arms the alert. The event is published before
-//! the level is remembered: a crash between the two tells the owners twice rather than never.
+//! The level last seen is remembered per customer in the sync state, so a customer staying over
+//! the threshold is told once, and falling clear re-arms the alert; the first sight of a customer
+//! only sets the baseline. The event is published before the level is remembered: a crash between
+//! the two tells the owners twice rather than never.
 
 use crate::domain::credit::CreditLevel;
 use crate::domain::state::Direction;
@@ -17,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The platform event force-app declares (`objects/B1Force_Credit_Alert__e`).
 pub const CREDIT_ALERT_EVENT: &str = "B1Force_Credit_Alert__e";
 
-/// Where the level last told for a customer is remembered.
+/// Where the level last seen for a customer is remembered.
 pub fn told_key(card_code: &str) -> String {
     format!("sap:BusinessPartners:{card_code}#credit-alert")
 }
@@ -66,8 +67,8 @@ pub async fn tell_owners(
                 Ok(id) => state.put_hash(&told_key(&code), Direction::SapToSf, level.as_str(), now).await.map(|_| id),
                 Err(err) => Err(err),
             }
-        } else if previous.is_some_and(|p| p != level) {
-            // Eased or cleared: remembered so the next crossing is news again.
+        } else if previous != Some(level) {
+            // First seen (the baseline), eased or cleared: remembered so the next crossing is news.
             let remembered = state.put_hash(&told_key(&code), Direction::SapToSf, level.as_str(), now).await;
             remembered.map(|_| format!("credit level {}", level.as_str()))
         } else {
