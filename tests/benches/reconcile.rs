@@ -24,10 +24,13 @@ fn main() -> anyhow::Result<()> {
         let stack = LocalStack::start(LocalOptions::default()).await?;
         let codes = stack.sap_sandbox.seed_changed_business_partners(n);
         stack.sap_sandbox.seed_changed_invoices(n, &codes);
+        // The seed's Closed Won deals get their orders first, as the sap-writer would have made
+        // them, so that the first sync reads the customers' open order balances with the orders in
+        // them: an order leaves its partner's UpdateDate alone, so a later poll would not see the
+        // balance move (a gap the reconciler reports as field_drift and repairs; README).
+        e2e::pipeline::sync_won_opportunities(&stack).await?;
         let (_, run) = stack.sync_from_sap(SfWriterSettings::default()).await?;
         anyhow::ensure!(run.stopped == Stop::QueueEmpty && run.dead_lettered == 0, "the sync before the run failed: {}", serde_json::to_string(&run)?);
-        // The seed's Closed Won deals get their orders, as the sap-writer would have made them.
-        e2e::pipeline::sync_won_opportunities(&stack).await?;
         // The Salesforce seed's product whose ItemCode SAP lacks is the one difference of the seed.
         let products = stack.sf_sandbox.records("Product2");
         if let Some(poison) = products.iter().find(|p| p["SAP_ItemCode__c"] == "Z99999") {
@@ -75,6 +78,9 @@ fn main() -> anyhow::Result<()> {
         // Bulk: at least a hundred rows per SAP call and per Salesforce call on average.
         let bulk = report.sap_calls <= pages(sap_rows, 100) + 10 && report.salesforce_calls <= pages(salesforce_rows, 100) + 10;
         let exact = found == planted && report.exceptions.len() == PLANTED;
+        for unplanted in report.exceptions.iter().filter(|e| !(e.kind == ExceptionKind::AmountDrift && planted.contains(&e.sap_key))) {
+            println!("  unplanted exception     {}", serde_json::to_string(unplanted).unwrap_or_default());
+        }
         println!("  targets met             bulk reads: {bulk}; exactly the planted drifts: {exact}");
         anyhow::ensure!(bulk && exact, "the reconciliation benchmark read record by record or missed/invented differences");
         Ok(())
