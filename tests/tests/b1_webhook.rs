@@ -194,9 +194,16 @@ async fn what_the_webhook_queues_the_sf_writer_writes_to_salesforce() {
         .filter(|e| e.record_key.starts_with("sap:"))
         .map(|e| (e.record_key, e.action.to_string()))
         .collect();
-    // Every key resolved to an SAP row (no skip_missing); seeded order 1, entered in SAP, becomes a Salesforce Order.
-    let expected = [("sap:Orders:1", "write"), ("sap:Invoices:2", "write"), ("sap:BusinessPartners:C20000", "write")];
+    // Every key resolved to an SAP row (no skip_missing); seeded order 1, entered in SAP, becomes a
+    // Salesforce Order. The two documents queue their customer's partner once more (its balances),
+    // which the webhook's own message already wrote: skipped as unchanged.
+    let expected = [
+        ("sap:Orders:1", "write"),
+        ("sap:Invoices:2", "write"),
+        ("sap:BusinessPartners:C20000", "write"),
+        ("sap:BusinessPartners:C20000", "skip_unchanged"),
+    ];
     assert_eq!(trail, expected.map(|(k, a)| (k.to_string(), a.to_string())), "{run:?}");
-    assert_eq!((run.messages, run.written, run.skipped, run.dead_lettered, run.retried), (3, 3, 0, 0, 0));
+    assert_eq!((run.messages, run.written, run.skipped, run.dead_lettered, run.retried), (4, 3, 1, 0, 0));
     assert!(stack.to_salesforce.is_empty());
 }

@@ -109,3 +109,35 @@ async fn crossing_the_threshold_or_a_freeze_tells_the_owners_of_open_deals_once(
     // Nobody else was told anything.
     assert_eq!(stack.sf_sandbox.records(EVENT).len(), 3);
 }
+
+/// Documents move a customer's balances without touching its partner's UpdateDate: the invoice
+/// that pushes a customer over its threshold refreshes the account's balance and tells the owners.
+#[tokio::test]
+async fn an_invoice_that_pushes_the_balance_over_the_threshold_refreshes_the_account_and_tells_the_owners() {
+    let stack = LocalStack::start(LocalOptions::default()).await.unwrap();
+    sync(&stack).await;
+    let (code, balance) = customer_within_credit(&stack);
+    let account_before = account(&stack, &code);
+    let limit = account_before["SAP_Credit_Limit__c"].as_f64().unwrap_or_default();
+    // A limit the balance stays under until the invoice below (set in SAP: a partner change).
+    let limit = if limit > 0.0 && balance / limit < 0.5 { limit } else { balance * 2.0 };
+    stack.sap_sandbox.user_update("BusinessPartners", &code, json!({"CreditLimit": limit})).unwrap();
+    sync(&stack).await;
+    let update_date = stack.sap_sandbox.business_partner(&code).unwrap()["UpdateDate"].clone();
+
+    let invoice = json!({"CardCode": code, "DocDueDate": "2099-12-31", "DocumentLines": [
+        {"ItemCode": "A00001", "Quantity": 1, "UnitPrice": limit, "TaxCode": "EX"}]});
+    stack.sap.post("Invoices", &invoice).await.unwrap();
+    let partner = stack.sap_sandbox.business_partner(&code).unwrap();
+    assert_eq!(partner["UpdateDate"], update_date, "an invoice leaves the partner's UpdateDate alone");
+    let moved = partner["CurrentAccountBalance"].as_f64().unwrap();
+    assert!(moved / limit >= 0.9, "the invoice takes {code} over its threshold: {moved} of {limit}");
+
+    sync(&stack).await;
+    let after = account(&stack, &code);
+    assert_eq!(after["SAP_Balance__c"].as_f64(), Some(moved), "the account's balance follows the invoice");
+    assert_eq!(after["SAP_Credit_Alert__c"], true);
+    let told = events_of(&stack, &code);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!((told[0]["Level__c"].as_str(), told[0]["Balance__c"].as_f64()), (Some("threshold"), Some(moved)));
+}

@@ -45,6 +45,34 @@ fn invoice(sap: &SapSandbox, doc_entry: i64) -> Value {
     sap.documents("Invoices").into_iter().find(|row| row["DocEntry"] == doc_entry).expect("the invoice exists")
 }
 
+/// The sf-writer's payment standings read the open invoices of a whole round at once: 40 customers
+/// per query, and the same invoices per customer as the one-customer billing context reads.
+#[tokio::test]
+async fn open_invoices_of_many_customers_come_in_one_query_per_forty_and_match_each_customers_own() {
+    let sap = sandbox().await;
+    let codes = sap.seed_changed_business_partners(50);
+    sap.seed_changed_invoices(50, &codes);
+    let client = client(&sap, 1000);
+    let mut customers: Vec<CardCode> = codes.iter().map(|c| code(c)).collect();
+    customers.extend(["C20000", "C20002", "C20004"].map(code));
+    let before = sap.calls().snapshot().get("GET /Invoices").copied().unwrap_or(0);
+    let open = client.open_invoices_of(&customers).await.unwrap();
+    let reads = sap.calls().snapshot()["GET /Invoices"] - before;
+    assert_eq!(reads, customers.len().div_ceil(shared::sap::CUSTOMERS_PER_READ) as u64, "53 customers, 2 queries");
+    for customer in &customers {
+        let own: Vec<_> = open.iter().filter(|(c, _)| c == customer.as_str()).map(|(_, i)| i.clone()).collect();
+        let context = client.billing_context(customer, TODAY).await.unwrap();
+        assert_eq!(own.len() as u32, context.open_invoice_count, "{customer:?}");
+        let owed: f64 = own.iter().map(|i| (i.doc_total - i.paid_to_date).max(0.0)).sum();
+        assert!(
+            (owed - context.open_invoice_total).abs() < 0.01,
+            "{customer:?}: {owed} vs {}",
+            context.open_invoice_total
+        );
+    }
+    assert!(open.iter().any(|(c, _)| c == "C20000") && !open.iter().any(|(c, _)| c == "C20004"));
+}
+
 #[tokio::test]
 async fn the_billing_context_of_a_customer_with_overdue_invoices_matches_the_seed_arithmetic() {
     let sap = sandbox().await;

@@ -21,7 +21,8 @@ use crate::domain::date_of;
 use crate::domain::redelivery::{Afterwards, Deliveries};
 use crate::domain::state::Direction;
 use crate::domain::{
-    BillingContext, CardCode, EpochMillis, Notification, PaymentStanding, Record, RecordKey, SalesforceId, System,
+    BillingContext, CardCode, EpochMillis, Notification, OpenInvoice, PaymentStanding, Record, RecordKey, SalesforceId,
+    System,
 };
 use crate::error::{Error, ErrorClass, Result};
 use crate::mapping::f3;
@@ -29,7 +30,9 @@ use crate::mapping::file::MappingFile;
 use crate::mapping::plan::{self, ENTITY_ORDER, Target, Write};
 use crate::ports::AuditAction;
 use crate::ports::SyncState;
-use crate::ports::{AuditLog, Clock, Outcome, Queue, ReceivedMessage, SalesforceWrites, SapBilling, SapRows};
+use crate::ports::{
+    AuditLog, Clock, Outcome, OutgoingMessage, Queue, ReceivedMessage, SalesforceWrites, SapBilling, SapRows,
+};
 use rand::Rng;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -486,6 +489,13 @@ impl SfWriter {
             }
             Target::PaymentStatus => self.payment_statuses(&records).await,
             Target::CaseBilling => self.refresh_cases(&records).await,
+            Target::PartnerRefresh => {
+                let after: Vec<(&str, &str)> = members
+                    .iter()
+                    .map(|&(p, _)| (pending[p].record_key.as_str(), pending[p].digest.as_str()))
+                    .collect();
+                self.refresh_partners(&records, &after).await
+            }
             Target::CreditAlert => {
                 // The account upsert is the record's first write; children run after it succeeded.
                 let standings: Vec<Standing> = members
@@ -578,9 +588,22 @@ impl SfWriter {
     }
 
     /// F6: each customer's payment standing from its open, partly paid and overdue invoices, on its
-    /// account (`SAP_Days_Overdue__c` too when the F6 account section derives it).
+    /// account (`SAP_Days_Overdue__c` too when the F6 account section derives it). The open invoices
+    /// of the whole group are read in bulk (40 customers per query), not customer by customer.
     async fn payment_statuses(&self, records: &[Record]) -> Result<Vec<Result<String>>> {
-        let contexts = self.billing_by_code(records).await?;
+        let today = crate::domain::parse_date(&date_of(self.clock.now_millis()))?;
+        let mut codes: Vec<CardCode> = Vec::new();
+        for code in records.iter().filter_map(|r| r.get("SAP_CardCode__c").and_then(Value::as_str)) {
+            let code = CardCode::parse(code)?;
+            if !codes.contains(&code) {
+                codes.push(code);
+            }
+        }
+        let mut open: HashMap<String, Vec<OpenInvoice>> =
+            codes.iter().map(|c| (c.as_str().to_string(), Vec::new())).collect();
+        for (code, invoice) in self.billing.open_invoices_of(&codes).await? {
+            open.entry(code).or_default().push(invoice);
+        }
         let days_derived =
             self.mapping.flow("F6.account").is_ok_and(|flow| flow.derived.iter().any(|d| d == DAYS_OVERDUE));
         let accounts: Vec<Record> = records
@@ -588,8 +611,8 @@ impl SfWriter {
             .map(|record| {
                 let code = record.get("SAP_CardCode__c").and_then(Value::as_str).unwrap_or_default();
                 let mut account = record.clone();
-                if let Some(context) = contexts.get(code) {
-                    let standing = PaymentStanding::of(context);
+                if let Some(invoices) = open.get(code) {
+                    let standing = PaymentStanding::of_invoices(invoices, today);
                     account.insert("SAP_Payment_Status__c".into(), json!(standing.status));
                     if days_derived {
                         account.insert(DAYS_OVERDUE.into(), json!(standing.days_overdue));
@@ -599,6 +622,32 @@ impl SfWriter {
             })
             .collect();
         self.salesforce.upsert_many("Account", "SAP_CardCode__c", &accounts).await
+    }
+
+    /// F4 again for the customers of documents just written: one notification per customer, so
+    /// its partner is re-read (with the balances the documents moved) in a later round; the
+    /// digest check leaves an unchanged partner unwritten. `after` holds each document's record key
+    /// and content digest, which make the notification a new change for each document version.
+    async fn refresh_partners(&self, records: &[Record], after: &[(&str, &str)]) -> Result<Vec<Result<String>>> {
+        let now = self.clock.now_millis();
+        let mut notes: BTreeMap<String, Notification> = BTreeMap::new();
+        for (record, (document, digest)) in records.iter().zip(after) {
+            let code = record.get("SAP_CardCode__c").and_then(Value::as_str).unwrap_or_default();
+            if notes.contains_key(code) {
+                continue;
+            }
+            let note = Notification {
+                record: RecordKey { system: System::Sap, object: "BusinessPartners".into(), id: code.to_string() },
+                reason: "balances".into(),
+                changed_at: now,
+                source_version: format!("after:{document}:{digest}"),
+                correlation_id: (*document).to_string(),
+            };
+            notes.insert(code.to_string(), note);
+        }
+        let messages: Vec<OutgoingMessage> = notes.values().map(OutgoingMessage::from).collect();
+        self.queue.send(&messages).await?;
+        Ok(records.iter().map(|_| Ok("partner refresh queued".to_string())).collect())
     }
 
     /// F3 after a credit memo: the customer's open cases get its refreshed billing context. A

@@ -32,6 +32,10 @@ pub enum Target {
     /// F3 again after a credit memo: the billing context on the customer's open cases
     /// (`SAP_CardCode__c` in the record), read when the write runs.
     CaseBilling,
+    /// F4 again for the document's customer (`SAP_CardCode__c`): its partner is queued to be re-read
+    /// and written, because documents move its balances (`CurrentAccountBalance`,
+    /// `OpenOrdersBalance`) without touching its UpdateDate, so no poll would see them move.
+    PartnerRefresh,
     /// F4's credit alert for a person: when the customer (`SAP_CardCode__c`) crossed the alert
     /// threshold or was frozen since it was last told (`Level`), the owners of its open deals are
     /// told through a `B1Force_Credit_Alert__e` platform event ([`crate::domain::credit`]).
@@ -115,6 +119,7 @@ pub fn read_spec(mapping: &MappingFile, entity: &str) -> Result<ReadSpec> {
         "Orders" => &["CardCode", "DocNum", "U_SF_OpportunityId", "Cancelled"],
         "Invoices" | "CreditNotes" => &["CardCode", "DocNum", "U_SF_OpportunityId"],
         "IncomingPayments" => &["CardCode", "DocNum"],
+        "DeliveryNotes" => &["CardCode"],
         _ => &[],
     };
     // The credit level reads the balance, the limit and the frozen flag, mapped or not.
@@ -200,6 +205,14 @@ pub fn plan(mapping: &MappingFile, entity: &str, row: &Record, synced_at: &str) 
             writes.push(Write { target: Target::PaymentStatus, record, child: false });
         }
         _ => unreachable!("flows() refused the entity"),
+    }
+    if entity != "BusinessPartners"
+        && entity != "Items"
+        && mapping.flow("F4").is_ok()
+        && let Some(card_code) = text(row, "CardCode")
+    {
+        let record = Record::from_iter([("SAP_CardCode__c".to_string(), json!(card_code))]);
+        writes.push(Write { target: Target::PartnerRefresh, record, child: true });
     }
     Ok(writes)
 }
@@ -482,8 +495,11 @@ mod tests {
         let order = row(json!({"DocEntry": 3, "DocNum": 1003, "CardCode": "C1", "DocDate": "2026-11-20",
                                "DocumentStatus": "bost_Open"}));
         let writes = plan(&shipped(), "Orders", &order, "t").unwrap();
-        assert_eq!(writes.len(), 1);
+        assert_eq!(writes.len(), 2);
         assert_eq!(writes[0].target, Target::Upsert { object: "Order".into(), external_id: "SAP_Order_Key__c".into() });
+        // The order moved its customer's open order balance: the partner is refreshed after it.
+        assert_eq!((&writes[1].target, &writes[1].record["SAP_CardCode__c"]), (&Target::PartnerRefresh, &json!("C1")));
+        assert!(writes[1].child);
         assert_eq!(writes[0].record["SAP_Order_Key__c"], "Orders/3");
         assert_eq!(writes[0].record["Account"], json!({"SAP_CardCode__c": "C1"}));
         assert_eq!(writes[0].record["EffectiveDate"], "2026-11-20");

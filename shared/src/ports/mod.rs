@@ -391,6 +391,8 @@ pub trait SapPartners: Send + Sync {
 pub trait SapBilling: Send + Sync {
     /// Open invoices, overdue amount (`today` is `YYYY-MM-DD`), last payment, open orders.
     async fn billing_context(&self, card_code: &CardCode, today: &str) -> Result<crate::domain::BillingContext>;
+    /// The open invoices of these customers, read in bulk: (CardCode, invoice).
+    async fn open_invoices_of(&self, card_codes: &[CardCode]) -> Result<Vec<(String, crate::domain::OpenInvoice)>>;
 }
 
 /// The live lookups a rep's screen asks for.

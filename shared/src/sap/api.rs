@@ -145,6 +145,10 @@ impl SapBilling for SapClient {
     async fn billing_context(&self, card_code: &CardCode, today: &str) -> Result<BillingContext> {
         self.read_billing_context(card_code, today).await
     }
+
+    async fn open_invoices_of(&self, card_codes: &[CardCode]) -> Result<Vec<(String, crate::domain::OpenInvoice)>> {
+        self.read_open_invoices_of(card_codes).await
+    }
 }
 
 #[async_trait]

@@ -11,6 +11,9 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use serde_json::Value;
 
+/// Customers per bulk read of open invoices: 40 `CardCode eq '…'` terms keep the URL near 2 KB.
+pub const CUSTOMERS_PER_READ: usize = 40;
+
 impl SapClient {
     /// Three queries at once: open invoices, the latest payment, open orders.
     pub(super) async fn read_billing_context(&self, card_code: &CardCode, today: &str) -> Result<BillingContext> {
@@ -47,6 +50,29 @@ impl SapClient {
         let payment = payments.first().map(payment_received).transpose()?;
         let orders: Vec<OpenOrder> = orders.iter().map(open_order).collect();
         Ok(BillingContext::aggregate(&invoices, payment.as_ref(), &orders, today))
+    }
+
+    /// The open invoices of many customers: one query per [`CUSTOMERS_PER_READ`] customers (every
+    /// page of it), for payment standings of a whole round. (CardCode, invoice) pairs.
+    pub(super) async fn read_open_invoices_of(&self, card_codes: &[CardCode]) -> Result<Vec<(String, OpenInvoice)>> {
+        let (card, status): (Property, Property) = ("CardCode".into(), "DocumentStatus".into());
+        let open = Filter::eq(&status, schema::literal(&status, "bost_Open")?);
+        let mut invoices = Vec::new();
+        for chunk in card_codes.chunks(CUSTOMERS_PER_READ) {
+            let customers = chunk
+                .iter()
+                .map(|c| Ok(Filter::eq(&card, schema::literal(&card, c.as_str())?)))
+                .collect::<Result<Vec<_>>>()?;
+            let query = Query::new()
+                .filter(open.clone().and(Filter::any(customers)))
+                .select(["DocEntry", "CardCode", "DocTotal", "PaidToDate", "DocDueDate", "DocCurrency"])
+                .order_by("DocEntry", true);
+            for row in self.query("Invoices", &query).await? {
+                let code = row["CardCode"].as_str().unwrap_or_default().to_string();
+                invoices.push((code, open_invoice(&row)?));
+            }
+        }
+        Ok(invoices)
     }
 
     /// One `$select`ed GET of the partner.

@@ -6,6 +6,7 @@
 
 mod api;
 mod billing;
+pub use billing::CUSTOMERS_PER_READ;
 mod business_partners;
 mod changes;
 pub mod errors;
