@@ -1,7 +1,9 @@
 //! F3 billing context and the live lookups (credit status, item availability): `$select`ed reads
 //! turned into domain values. Row parsing is pure; the arithmetic lives in `domain::billing`.
 
-use super::odata::{Filter, Property, Query, key_path};
+use super::MAX_REQUEST_LINE;
+use super::odata::{Filter, Literal, Property, Query, key_path};
+use super::rows::{NEXT_LINK_ROOM, runs_that_fit};
 use super::schema;
 use super::{SapClient, errors, undecodable};
 use crate::domain::{
@@ -11,7 +13,8 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use serde_json::Value;
 
-/// Customers per bulk read of open invoices: 40 `CardCode eq '…'` terms keep the URL near 2 KB.
+/// Customers per bulk read of open invoices at most: 40 short `CardCode eq '…'` terms make a request
+/// line near 2 KB; long non-ASCII codes make runs shorter (the request line stays within 8190 bytes).
 pub const CUSTOMERS_PER_READ: usize = 40;
 
 impl SapClient {
@@ -52,22 +55,26 @@ impl SapClient {
         Ok(BillingContext::aggregate(&invoices, payment.as_ref(), &orders, today))
     }
 
-    /// The open invoices of many customers: one query per [`CUSTOMERS_PER_READ`] customers (every
-    /// page of it), for payment standings of a whole round. (CardCode, invoice) pairs.
+    /// The open invoices of many customers: one query (every page of it) per run of at most
+    /// [`CUSTOMERS_PER_READ`] customers whose request line fits the server's limit, for the payment
+    /// standings of a whole round. (CardCode, invoice) pairs.
     pub(super) async fn read_open_invoices_of(&self, card_codes: &[CardCode]) -> Result<Vec<(String, OpenInvoice)>> {
         let (card, status): (Property, Property) = ("CardCode".into(), "DocumentStatus".into());
         let open = Filter::eq(&status, schema::literal(&status, "bost_Open")?);
-        let mut invoices = Vec::new();
-        for chunk in card_codes.chunks(CUSTOMERS_PER_READ) {
-            let customers = chunk
-                .iter()
-                .map(|c| Ok(Filter::eq(&card, schema::literal(&card, c.as_str())?)))
-                .collect::<Result<Vec<_>>>()?;
-            let query = Query::new()
-                .filter(open.clone().and(Filter::any(customers)))
+        let literals = card_codes.iter().map(|c| schema::literal(&card, c.as_str())).collect::<Result<Vec<_>>>()?;
+        let query = |run: &[Literal]| {
+            let customers = Filter::any(run.iter().map(|literal| Filter::eq(&card, literal.clone())));
+            Query::new()
+                .filter(open.clone().and(customers))
                 .select(["DocEntry", "CardCode", "DocTotal", "PaidToDate", "DocDueDate", "DocCurrency"])
-                .order_by("DocEntry", true);
-            for row in self.query("Invoices", &query).await? {
+                .order_by("DocEntry", true)
+        };
+        let fits = |run: &[Literal]| -> Result<bool> {
+            Ok(self.request_line_len("Invoices", &query(run))? + NEXT_LINK_ROOM <= MAX_REQUEST_LINE)
+        };
+        let mut invoices = Vec::new();
+        for run in runs_that_fit(&literals, CUSTOMERS_PER_READ, fits)? {
+            for row in self.query("Invoices", &query(run)).await? {
                 let code = row["CardCode"].as_str().unwrap_or_default().to_string();
                 invoices.push((code, open_invoice(&row)?));
             }

@@ -20,7 +20,7 @@ pub const KEYS_PER_READ: usize = 100;
 /// easily; 100 ItemCodes of 50 non-ASCII characters (up to 9 encoded bytes each) do not.
 pub const MAX_REQUEST_LINE: usize = 8190;
 /// Room kept under the limit for a `nextLink` the server builds from the same options plus `$skip=N`.
-const NEXT_LINK_ROOM: usize = 64;
+pub(super) const NEXT_LINK_ROOM: usize = 64;
 /// Reads of one batch in flight at once (the Service Layer handles concurrent requests per session).
 const PARALLEL_READS: usize = 4;
 
@@ -67,7 +67,7 @@ impl SapRows for SapClient {
 
 /// Splits `items` in order into runs of at most `max` items, each as long as `fits` allows; an item that
 /// does not fit even alone is an error.
-fn runs_that_fit<T>(items: &[T], max: usize, fits: impl Fn(&[T]) -> Result<bool>) -> Result<Vec<&[T]>> {
+pub(super) fn runs_that_fit<T>(items: &[T], max: usize, fits: impl Fn(&[T]) -> Result<bool>) -> Result<Vec<&[T]>> {
     let mut runs = Vec::new();
     let mut start = 0;
     while start < items.len() {
