@@ -4,7 +4,9 @@
 
 use b1force_cli::local::{LocalOptions, LocalStack};
 use serde_json::{Value, json};
+use shared::domain::{Notification, RecordKey};
 use shared::engine::sf_writer::{SfWriterSettings, Stop};
+use shared::ports::{Outcome, OutgoingMessage, Queue};
 
 const EVENT: &str = "B1Force_Credit_Alert__e";
 
@@ -23,19 +25,23 @@ fn account(stack: &LocalStack, card_code: &str) -> Value {
     stack.sf_sandbox.records("Account").into_iter().find(|a| a["SAP_CardCode__c"] == card_code).unwrap()
 }
 
-/// A seeded customer with a balance within its credit.
-fn customer_within_credit(stack: &LocalStack) -> (String, f64) {
+/// The seeded customers with a balance within their credit.
+fn customers_within_credit(stack: &LocalStack) -> Vec<(String, f64)> {
     stack
         .sf_sandbox
         .records("Account")
         .iter()
         .filter(|a| a["SAP_Credit_Alert__c"] == false)
         .filter_map(|a| a["SAP_CardCode__c"].as_str().map(str::to_string))
-        .find_map(|code| {
+        .filter_map(|code| {
             let balance = stack.sap_sandbox.business_partner(&code)?["CurrentAccountBalance"].as_f64()?;
             (balance > 0.0).then_some((code, balance))
         })
-        .expect("the seed has a customer with a balance within its credit")
+        .collect()
+}
+
+fn customer_within_credit(stack: &LocalStack) -> (String, f64) {
+    customers_within_credit(stack).into_iter().next().expect("the seed has a customer with a balance within its credit")
 }
 
 #[tokio::test]
@@ -140,4 +146,46 @@ async fn an_invoice_that_pushes_the_balance_over_the_threshold_refreshes_the_acc
     let told = events_of(&stack, &code);
     assert_eq!(told.len(), 1, "{told:?}");
     assert_eq!((told[0]["Level__c"].as_str(), told[0]["Balance__c"].as_f64()), (Some("threshold"), Some(moved)));
+}
+
+/// A refused publish belongs to its customer: that partner's message is dead-lettered with the
+/// reason and an audit entry, the other customer crossing in the same round is told, and a replay
+/// after the fix tells the first one (its level was never remembered as told).
+#[tokio::test]
+async fn a_refused_event_fails_its_customer_alone_and_a_replay_after_the_fix_tells_it() {
+    let stack = LocalStack::start(LocalOptions::default()).await.unwrap();
+    sync(&stack).await;
+    let within = customers_within_credit(&stack);
+    assert!(within.len() >= 2, "two customers within credit: {within:?}");
+    let [(refused, refused_balance), (told, told_balance)] = [within[0].clone(), within[1].clone()];
+    // A fault injector (Salesforce has no validation rules on events): the refused customer's
+    // event fails as a record, FIELD_CUSTOM_VALIDATION_EXCEPTION.
+    stack.sf_sandbox.add_validation_rule(EVENT, "Card_Code__c", refused.as_str(), "refused for the test");
+    for (code, balance) in [(&refused, refused_balance), (&told, told_balance)] {
+        stack.sap_sandbox.user_update("BusinessPartners", code, json!({"CreditLimit": balance / 0.95})).unwrap();
+    }
+    let (_, run) = stack.sync_from_sap(SfWriterSettings::default()).await.unwrap();
+    assert_eq!(run.dead_lettered, 1, "{run:?}");
+    assert_eq!(events_of(&stack, &told).len(), 1);
+    assert!(events_of(&stack, &refused).is_empty());
+    let key = format!("sap:BusinessPartners:{refused}");
+    let dead: Vec<_> =
+        stack.audit.all().into_iter().filter(|e| e.outcome == Outcome::DeadLettered && e.record_key == key).collect();
+    assert_eq!(dead.len(), 1, "audited once with its reason");
+    assert!(dead[0].error.as_deref().unwrap_or_default().contains("FIELD_CUSTOM_VALIDATION_EXCEPTION"), "{dead:?}");
+    assert_eq!(stack.to_salesforce_dlq.depth().await.unwrap(), 1);
+
+    // Fixed, then replayed: told now, once.
+    stack.sf_sandbox.clear_validation_rules();
+    let replay = Notification {
+        record: RecordKey::parse(&key).unwrap(),
+        reason: "replay".into(),
+        changed_at: 0,
+        source_version: "replay".into(),
+        correlation_id: "test".into(),
+    };
+    stack.to_salesforce.send(&[OutgoingMessage::from(&replay)]).await.unwrap();
+    sync(&stack).await;
+    assert_eq!(events_of(&stack, &refused).len(), 1);
+    assert_eq!(events_of(&stack, &told).len(), 1, "the other customer is not told again");
 }
