@@ -74,6 +74,11 @@ pub struct SapToSalesforce {
     pub payments: u64,
     /// Items written to products (with their standard prices).
     pub products: u64,
+    /// Sales orders entered in SAP that are Salesforce Orders, and how many of them carry products.
+    pub salesforce_orders: u64,
+    pub salesforce_orders_with_products: u64,
+    /// Their order products (one per SAP line, in the standard price book).
+    pub order_products: u64,
     /// Rows with nothing to write (unchanged, or an order without an opportunity).
     pub skipped: u64,
     pub dead_lettered: u64,
@@ -110,6 +115,7 @@ impl DemoReport {
              \x20 invoices and credit notes     {invoices}\n\
              \x20 payments                      {payments}\n\
              \x20 products                      {products}\n\
+             \x20 Salesforce Orders from SAP    {sf_orders} ({with_products} with products, {order_products} products)\n\
              \x20 failures (dead-lettered)      {sync_fail}\n\
              \x20 Salesforce write calls        {sf_writes}\n\
              \x20 their change events           {sync_events} ({tagged} tagged): {sync_echoes} echoes, {sync_work} work\n",
@@ -132,6 +138,9 @@ impl DemoReport {
             invoices = self.sap_to_salesforce.invoices,
             payments = self.sap_to_salesforce.payments,
             products = self.sap_to_salesforce.products,
+            sf_orders = self.sap_to_salesforce.salesforce_orders,
+            with_products = self.sap_to_salesforce.salesforce_orders_with_products,
+            order_products = self.sap_to_salesforce.order_products,
             sync_fail = self.sap_to_salesforce.dead_lettered,
             sf_writes = self.sap_to_salesforce.salesforce_write_calls,
             sync_events = self.sap_to_salesforce.change_events,
@@ -260,8 +269,17 @@ async fn sync_from_sap(stack: &LocalStack) -> anyhow::Result<SapToSalesforce> {
             _ => {}
         }
     }
+    let from_sap: Vec<serde_json::Value> =
+        stack.sf_sandbox.records("Order").into_iter().filter(|o| o["SAP_Order_Key__c"].is_string()).collect();
+    let products: Vec<serde_json::Value> =
+        stack.sf_sandbox.records("OrderItem").into_iter().filter(|p| p["SAP_Line_Key__c"].is_string()).collect();
+    synced.salesforce_orders = from_sap.len() as u64;
+    synced.salesforce_orders_with_products =
+        from_sap.iter().filter(|o| products.iter().any(|p| p["OrderId"] == o["Id"])).count() as u64;
+    synced.order_products = products.len() as u64;
     Ok(synced)
 }
+
 /// Orders beyond the first that carry the same opportunity id.
 fn duplicate_orders(orders: &[serde_json::Value]) -> usize {
     let mut seen = std::collections::HashSet::new();

@@ -123,3 +123,29 @@ def test_api_usage_is_parsed_from_sforce_limit_info(sf):
     assert usage.total == 100000
     assert 0 < usage.used < usage.total
     assert sf.limits()["DailyApiRequests"]["Max"] == 100000
+
+
+def test_order_products_need_the_orders_price_book_and_keep_their_entry(sf):
+    account = sf.query("SELECT Id FROM Account LIMIT 1")["records"][0]["Id"]
+    book = sf.query("SELECT Id FROM Pricebook2 WHERE IsStandard = true")["records"][0]["Id"]
+    entry = sf.query(f"SELECT Id, UnitPrice FROM PricebookEntry WHERE Pricebook2Id = '{book}' "
+                     "AND Product2.ProductCode = 'A00001'")["records"][0]
+    order = sf.Order.create({"AccountId": account, "EffectiveDate": "2026-12-01", "Status": "Draft"})["id"]
+    product = {"OrderId": order, "PricebookEntryId": entry["Id"], "Quantity": 2, "UnitPrice": 12.5,
+               "SAP_Line_Key__c": "Orders/99/0"}
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.OrderItem.create(product)
+    assert raised.value.content[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    assert sf.Order.update(order, {"Pricebook2Id": book}) == 204
+    created = sf.OrderItem.create(product)["id"]
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.OrderItem.update(created, {"PricebookEntryId": entry["Id"]})
+    assert raised.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    found = sf.query(f"SELECT Id, TotalAmount, (SELECT Id, SAP_Line_Key__c, Product2.SAP_ItemCode__c, ListPrice "
+                     f"FROM OrderItems) FROM Order WHERE Id = '{order}'")["records"][0]
+    assert found["TotalAmount"] == 25.0
+    line = found["OrderItems"]["records"][0]
+    assert (line["SAP_Line_Key__c"], line["ListPrice"]) == ("Orders/99/0", entry["UnitPrice"])
+    deleted = sf.restful(f"composite/sobjects?ids={created}&allOrNone=false", method="DELETE")
+    assert deleted == [{"id": created, "success": True, "errors": []}]
+    assert sf.query(f"SELECT COUNT() FROM OrderItem WHERE OrderId = '{order}'")["totalSize"] == 0

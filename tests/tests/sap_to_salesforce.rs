@@ -81,6 +81,26 @@ async fn business_partners_items_and_invoices_reach_salesforce_and_a_rerun_is_no
     assert_eq!(order["AccountId"], customer[0]["Id"]);
     assert_eq!(order["Status"], "Draft");
     assert_eq!(order["SAP_DocNum__c"].as_f64(), sap_orders[0]["DocNum"].as_f64());
+    assert_eq!(order["SAP_Expected_Ship_Date__c"], sap_orders[0]["DocDueDate"].as_str().unwrap()[..10]);
+    // Its lines are its products, in the standard price book, priced from SAP's line totals.
+    let order_products = stack.sf_sandbox.records("OrderItem");
+    for sap_order in &sap_orders {
+        let key = format!("Orders/{}", sap_order["DocEntry"]);
+        let order = &by_field(&orders, "SAP_Order_Key__c", &key)[0];
+        let lines = sap_order["DocumentLines"].as_array().unwrap();
+        let of_order = by_field(&order_products, "OrderId", order["Id"].as_str().unwrap());
+        assert_eq!(of_order.len(), lines.len(), "{key}");
+        let local: f64 = lines.iter().map(|l| l["LineTotal"].as_f64().unwrap()).sum();
+        assert_eq!(order["TotalAmount"].as_f64(), Some(local), "{key}");
+        for line in lines {
+            let product = &by_field(&of_order, "SAP_Line_Key__c", &format!("{key}/{}", line["LineNum"]))[0];
+            let item = &by_field(&products, "SAP_ItemCode__c", line["ItemCode"].as_str().unwrap())[0];
+            assert_eq!(
+                (&product["Product2Id"], product["Quantity"].as_f64()),
+                (&item["Id"], line["Quantity"].as_f64())
+            );
+        }
+    }
 
     // Every record notified again (a replay, an overlapping poll): nothing changed, so nothing is written.
     let calls_before = write_calls(&stack);

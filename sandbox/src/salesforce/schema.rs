@@ -245,7 +245,30 @@ fn build() -> Vec<ObjectDef> {
                 f("SAP_Order_Key__c", Text).external_id(true),
                 f("SAP_DocNum__c", Number),
                 f("SAP_Fulfilment_Status__c", Text),
+                f("SAP_Expected_Ship_Date__c", Date),
+                f("SAP_Delivery_Date__c", Date),
                 f("SAP_Synced_At__c", DateTime),
+            ],
+            &[child("OrderItems", "OrderItem", "OrderId")],
+        ),
+        // Order products, as the Object Reference's OrderItem documents them: OrderId and
+        // PricebookEntryId are set on create and "can't be changed in an update"; Product2Id and
+        // ListPrice come from the entry; the entry must be active and in the order's price book.
+        object_def(
+            "OrderItem",
+            "802",
+            &[
+                f("OrderId", Reference("Order")).required().create_only(),
+                f("PricebookEntryId", Reference("PricebookEntry")).required().create_only(),
+                f("Product2Id", Reference("Product2")).read_only(),
+                f("OrderItemNumber", Text).read_only(),
+                f("Quantity", Number).required(),
+                f("UnitPrice", Number).required(),
+                f("ListPrice", Number).read_only(),
+                f("TotalPrice", Number).read_only(),
+                f("ServiceDate", Date),
+                f("Description", Text),
+                f("SAP_Line_Key__c", Text).external_id(true),
             ],
             &[],
         ),
@@ -290,6 +313,7 @@ fn build() -> Vec<ObjectDef> {
                 f("SAP_Synced_At__c", DateTime),
                 f("SAP_Fulfilment_Status__c", Text),
                 f("SAP_Delivery_Date__c", Date),
+                f("SAP_Expected_Ship_Date__c", Date),
                 f("SAP_Payment_Status__c", Text),
                 f("SAP_Days_Overdue__c", Number),
             ],

@@ -383,6 +383,12 @@ impl Store {
 
     /// Deletes a record (and an opportunity's lines with it).
     pub fn delete(&mut self, def: &'static ObjectDef, id: &str, ctx: &WriteContext) -> Result<(), ApiError> {
+        let order = self.get(def.name, id).and_then(|r| r.get("OrderId")).and_then(Value::as_str);
+        if def.name == "OrderItem"
+            && order.and_then(|o| self.get("Order", o)).and_then(|o| o.get("Status")) == Some(&json!("Activated"))
+        {
+            return Err(activated());
+        }
         let removed = self.take(def, id).ok_or_else(ApiError::not_found)?;
         self.log(def.name, id, "DELETE", Vec::new(), Map::new(), ctx);
         if def.name == "Opportunity"
@@ -396,6 +402,18 @@ impl Store {
             && let Some(opportunity) = removed.get("OpportunityId").and_then(Value::as_str)
         {
             self.roll_up_opportunity(opportunity, ctx);
+        }
+        if let Some(items) = schema::object("OrderItem") {
+            if def.name == "Order" {
+                for item in self.order_item_ids(id) {
+                    self.take(items, &item);
+                }
+            }
+            if def.name == "OrderItem"
+                && let Some(order) = removed.get("OrderId").and_then(Value::as_str)
+            {
+                self.roll_up_order(order, ctx);
+            }
         }
         Ok(())
     }
@@ -710,6 +728,20 @@ impl Store {
                     .and_then(|o| o.get("CurrencyIsoCode").cloned());
                 record.insert("CurrencyIsoCode".into(), currency.unwrap_or(json!(CORPORATE_CURRENCY)));
             }
+            "OrderItem" => self.derive_order_item(record, before)?,
+            "Order" => {
+                let changed = |f: &str| before.is_some_and(|b| b.get(f) != record.get(f));
+                let id = record.get("Id").and_then(Value::as_str).unwrap_or_default();
+                if changed("Pricebook2Id") && !self.order_item_ids(id).is_empty() {
+                    // [wording U] Salesforce refuses a new price book on an order with products.
+                    return Err(ApiError::new(
+                        400,
+                        "FIELD_INTEGRITY_EXCEPTION",
+                        "field integrity exception: Pricebook2Id (cannot change pricebook on order with order products)",
+                    )
+                    .with_fields(vec!["Pricebook2Id".into()]));
+                }
+            }
             "Contact" | "Lead" => {
                 let part = |f: &str| record.get(f).and_then(Value::as_str).unwrap_or_default().to_string();
                 let name = format!("{} {}", part("FirstName"), part("LastName")).trim().to_string();
@@ -816,6 +848,70 @@ impl Store {
         Ok(())
     }
 
+    /// An order product: on create its entry must be active and in the order's price book (an
+    /// order without one takes no products; the platform's "orders without price books" setting is
+    /// not modelled), and it takes Product2Id and ListPrice from the entry; TotalPrice is always
+    /// Quantity × UnitPrice (OrderItem has no discount field). Object Reference, OrderItem [wording U].
+    fn derive_order_item(&self, item: &mut Record, before: Option<&Record>) -> Result<(), ApiError> {
+        let integrity = |message: &str| {
+            ApiError::new(400, "FIELD_INTEGRITY_EXCEPTION", format!("field integrity exception: {message}"))
+                .with_fields(vec!["PricebookEntryId".into()])
+        };
+        let text = |r: &Record, f: &str| r.get(f).and_then(Value::as_str).map(str::to_string);
+        if before.is_none() {
+            let entry = text(item, "PricebookEntryId").and_then(|e| self.get("PricebookEntry", &e)).cloned();
+            let order = text(item, "OrderId").and_then(|o| self.get("Order", &o)).cloned();
+            if let (Some(entry), Some(order)) = (entry, order) {
+                if text(&order, "Status").as_deref() == Some("Activated") {
+                    return Err(activated());
+                }
+                if entry.get("IsActive") == Some(&json!(false)) {
+                    return Err(integrity("PricebookEntryId (pricebook entry is inactive)"));
+                }
+                if text(&order, "Pricebook2Id").is_none()
+                    || text(&order, "Pricebook2Id") != text(&entry, "Pricebook2Id")
+                {
+                    return Err(integrity(
+                        "PricebookEntryId (pricebook entry is in a different pricebook than the one assigned to the \
+                         Order, or Order has no pricebook assigned)",
+                    ));
+                }
+                item.insert("Product2Id".into(), entry.get("Product2Id").cloned().unwrap_or(Value::Null));
+                item.insert("ListPrice".into(), entry.get("UnitPrice").cloned().unwrap_or(Value::Null));
+            }
+        }
+        let number = |f: &str| item.get(f).and_then(Value::as_f64).unwrap_or(0.0);
+        let total = round2(number("Quantity") * number("UnitPrice"));
+        item.insert("TotalPrice".into(), json!(total));
+        Ok(())
+    }
+
+    fn order_item_ids(&self, order: &str) -> Vec<String> {
+        schema::object("OrderItem").map_or_else(Vec::new, |items| {
+            self.children(items, "OrderId", order)
+                .iter()
+                .filter_map(|i| i.get("Id").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+    }
+
+    /// An order's TotalAmount: the sum of its products' totals, as the platform rolls it up.
+    fn roll_up_order(&mut self, order: &str, ctx: &WriteContext) {
+        let Some(before) = self.get("Order", order) else { return };
+        let total: f64 = self
+            .order_item_ids(order)
+            .iter()
+            .filter_map(|i| self.get("OrderItem", i).and_then(|i| i.get("TotalPrice")).and_then(Value::as_f64))
+            .sum();
+        let mut record = before.clone();
+        record.insert("TotalAmount".into(), json!(round2(total)));
+        if record != *before
+            && let Some(def) = schema::object("Order")
+        {
+            self.commit_update(def, order, record, ctx);
+        }
+    }
+
     fn is_standard_entry(&self, entry: &Record) -> bool {
         entry
             .get("Pricebook2Id")
@@ -851,6 +947,12 @@ impl Store {
                     }
                 }
             }
+            "OrderItem" => {
+                let order = self.get(def.name, id).and_then(|i| i.get("OrderId")).and_then(Value::as_str);
+                if let Some(order) = order.map(str::to_string) {
+                    self.roll_up_order(&order, ctx);
+                }
+            }
             "Case" => self.next_case_number += 1,
             _ => {}
         }
@@ -884,6 +986,17 @@ impl Store {
             self.commit_update(def, opportunity, record, ctx);
         }
     }
+}
+
+/// Products of an activated order can be neither added nor deleted (Salesforce Help, "Editing and
+/// Deletion Considerations for Order Products") [wording U].
+fn activated() -> ApiError {
+    ApiError::new(
+        400,
+        "FIELD_INTEGRITY_EXCEPTION",
+        "field integrity exception: OrderId (order products cannot be added to or deleted from an activated order)",
+    )
+    .with_fields(vec!["OrderId".into()])
 }
 
 /// The org's corporate currency (multi-currency orgs).
@@ -1033,6 +1146,48 @@ mod tests {
         store.delete(line, &id, &ctx("")).unwrap();
         assert_eq!(store.get("Opportunity", &opp).unwrap()["Amount"], json!(0.0));
         assert_eq!(store.get("Opportunity", &opp).unwrap()["HasOpportunityLineItem"], json!(false));
+    }
+
+    #[test]
+    fn order_products_need_an_active_entry_of_the_orders_price_book_and_keep_order_and_entry() {
+        let (mut store, product, account) = store_with_product();
+        let entry = store.all("PricebookEntry").next().unwrap()["Id"].as_str().unwrap().to_string();
+        let book = store.all("Pricebook2").next().unwrap()["Id"].as_str().unwrap().to_string();
+        let (order_def, item_def) = (object("Order"), object("OrderItem"));
+        let order = json!({"AccountId": account, "EffectiveDate": "2026-11-25", "Status": "Draft"});
+        let order = store.create(order_def, body(order), &ctx("")).unwrap();
+        let item =
+            |qty: f64| body(json!({"OrderId": order, "PricebookEntryId": entry, "Quantity": qty, "UnitPrice": 12.5}));
+        let err = store.create(item_def, item(2.0), &ctx("")).unwrap_err();
+        assert_eq!(
+            (err.code.as_str(), err.fields.clone()),
+            ("FIELD_INTEGRITY_EXCEPTION", vec!["PricebookEntryId".into()])
+        );
+        assert!(err.message.contains("no pricebook assigned"), "{}", err.message);
+        store.update(order_def, &order, body(json!({"Pricebook2Id": book})), &ctx("")).unwrap();
+        let id = store.create(item_def, item(2.0), &ctx("")).unwrap();
+        let stored = store.get("OrderItem", &id).unwrap();
+        assert_eq!(
+            (&stored["Product2Id"], &stored["ListPrice"], &stored["TotalPrice"]),
+            (&json!(product), &json!(50.0), &json!(25.0))
+        );
+        assert_eq!(store.get("Order", &order).unwrap()["TotalAmount"], json!(25.0));
+        // Order and entry are fixed once created; quantity and price are not.
+        let err = store.update(item_def, &id, body(json!({"PricebookEntryId": entry})), &ctx("")).unwrap_err();
+        assert_eq!(err.code, "INVALID_FIELD_FOR_INSERT_UPDATE");
+        store.update(item_def, &id, body(json!({"Quantity": 4})), &ctx("")).unwrap();
+        assert_eq!(store.get("Order", &order).unwrap()["TotalAmount"], json!(50.0));
+        let other = store.create(object("Pricebook2"), body(json!({"Name": "EU"})), &ctx("")).unwrap();
+        let err = store.update(order_def, &order, body(json!({"Pricebook2Id": other})), &ctx("")).unwrap_err();
+        assert_eq!(err.code, "FIELD_INTEGRITY_EXCEPTION", "no new price book under existing products");
+        store.update(object("PricebookEntry"), &entry, body(json!({"IsActive": false})), &ctx("")).unwrap();
+        let err = store.create(item_def, item(1.0), &ctx("")).unwrap_err();
+        assert!(err.message.contains("inactive"), "{}", err.message);
+        store.update(order_def, &order, body(json!({"Status": "Activated"})), &ctx("")).unwrap();
+        assert_eq!(store.delete(item_def, &id, &ctx("")).unwrap_err().code, "FIELD_INTEGRITY_EXCEPTION", "activated");
+        store.update(order_def, &order, body(json!({"Status": "Draft"})), &ctx("")).unwrap();
+        store.delete(item_def, &id, &ctx("")).unwrap();
+        assert_eq!(store.get("Order", &order).unwrap()["TotalAmount"], json!(0.0));
     }
 
     #[test]

@@ -283,6 +283,15 @@ impl SapSandbox {
         self.state.store.lock().unwrap().patch(set, &key, changes, PatchOptions::default(), &now).map_err(helper_error)
     }
 
+    /// [`Self::user_update`] with the document's lines replaced by those in `changes` (`B1S-ReplaceCollectionsOnPatch`):
+    /// lines left out are removed, as deleting rows in the B1 client does.
+    pub fn user_update_replacing_lines(&self, entity_set: &str, doc_entry: i64, changes: Value) -> anyhow::Result<()> {
+        let set = EntitySet::from_name(entity_set).ok_or_else(|| anyhow::anyhow!("no entity set {entity_set}"))?;
+        let now = self.state.now();
+        let options = PatchOptions { replace_collections: true, ..PatchOptions::default() };
+        self.state.store.lock().unwrap().patch(set, &Key::Int(doc_entry), changes, options, &now).map_err(helper_error)
+    }
+
     /// Posts a stock movement of `delta` units of `item_code` in warehouse 01, as a goods receipt
     /// (positive) or issue (negative) would: the stock figures change, the item's UpdateDate does not.
     pub fn move_stock(&self, item_code: &str, delta: f64) -> anyhow::Result<()> {

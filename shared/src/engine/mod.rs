@@ -6,6 +6,7 @@
 //! - [`sap_webhook`]: SAP B1 webhooks (FP 2602+) → notifications on `to-salesforce.fifo`.
 //! - [`poller`]: SAP rows changed since the watermark → notifications on `to-salesforce.fifo`.
 //! - [`sf_writer`]: `to-salesforce.fifo` → Salesforce (F4–F7), 200 records per call.
+//! - [`order_products`]: F5's order products for orders entered in SAP (created, updated, deleted).
 //! - [`sweep`]: the safety net for lost Salesforce events (Closed Won without an SAP status, accounts changed).
 //! - [`lookup`]: the sap-lookup Function URL (live credit, price and stock).
 //! - [`isolate`]: a call failing for many records halved until the one bad record fails alone.
@@ -18,6 +19,7 @@ pub mod drain;
 pub mod fifo;
 pub(crate) mod isolate;
 pub mod lookup;
+pub mod order_products;
 pub mod poller;
 pub mod remember;
 pub mod sap_webhook;

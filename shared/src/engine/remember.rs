@@ -6,7 +6,7 @@ use crate::domain::echo::{REMEMBER_MS, WrittenFields};
 use crate::domain::objects::salesforce_object;
 use crate::domain::{CardCode, Record, RecordKey, SalesforceId};
 use crate::error::Result;
-use crate::ports::{Clock, OpenDeal, RecordWrite, SalesforceUpdates, SalesforceWrites, WriteLedger};
+use crate::ports::{Clock, OpenDeal, OrderProducts, RecordWrite, SalesforceUpdates, SalesforceWrites, WriteLedger};
 use async_trait::async_trait;
 use serde_json::json;
 use std::collections::HashMap;
@@ -84,6 +84,23 @@ impl<S: SalesforceWrites + ?Sized> SalesforceWrites for Remembering<S> {
         self.inner.pricebook_entries(pricebook, products).await
     }
 
+    /// Deleted records have no echo to recognise: nothing to remember.
+    async fn delete_many(&self, ids: &[SalesforceId]) -> Result<Vec<RecordWrite>> {
+        self.inner.delete_many(ids).await
+    }
+
+    async fn entries_by_item_code(
+        &self,
+        pricebook: &SalesforceId,
+        item_codes: &[String],
+    ) -> Result<HashMap<String, SalesforceId>> {
+        self.inner.entries_by_item_code(pricebook, item_codes).await
+    }
+
+    async fn order_products(&self, orders: &[SalesforceId]) -> Result<Vec<OrderProducts>> {
+        self.inner.order_products(orders).await
+    }
+
     async fn open_cases(&self, card_codes: &[CardCode]) -> Result<Vec<(String, SalesforceId)>> {
         self.inner.open_cases(card_codes).await
     }
@@ -150,6 +167,15 @@ mod tests {
             _: &SalesforceId,
             _: &[SalesforceId],
         ) -> Result<HashMap<SalesforceId, SalesforceId>> {
+            unreachable!()
+        }
+        async fn delete_many(&self, _: &[SalesforceId]) -> Result<Vec<RecordWrite>> {
+            unreachable!()
+        }
+        async fn entries_by_item_code(&self, _: &SalesforceId, _: &[String]) -> Result<HashMap<String, SalesforceId>> {
+            unreachable!()
+        }
+        async fn order_products(&self, _: &[SalesforceId]) -> Result<Vec<OrderProducts>> {
             unreachable!()
         }
         async fn open_cases(&self, _: &[CardCode]) -> Result<Vec<(String, SalesforceId)>> {

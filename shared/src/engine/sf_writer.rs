@@ -16,6 +16,7 @@
 
 use super::credit_alerts::{Standing, tell_owners};
 use super::isolate::{Isolated, isolate};
+use super::order_products::{PlacedOrder, write_order_products};
 use super::trail::{Delivered, Trail, requeued_copy};
 use crate::domain::date_of;
 use crate::domain::redelivery::{Afterwards, Deliveries};
@@ -495,6 +496,18 @@ impl SfWriter {
                     .map(|&(p, _)| (pending[p].record_key.as_str(), pending[p].digest.as_str()))
                     .collect();
                 self.refresh_partners(&records, &after).await
+            }
+            Target::OrderProducts => {
+                // The Order upsert is the record's first write; children run after it succeeded.
+                let orders: Vec<PlacedOrder> = members
+                    .iter()
+                    .zip(&records)
+                    .map(|(&(p, _), record)| PlacedOrder {
+                        record,
+                        order: pending[p].results.first().and_then(|r| r.clone()).and_then(|r| r.ok()),
+                    })
+                    .collect();
+                write_order_products(self.salesforce.as_ref(), &orders).await
             }
             Target::CreditAlert => {
                 // The account upsert is the record's first write; children run after it succeeded.

@@ -36,6 +36,10 @@ pub enum Target {
     /// and written, because documents move its balances (`CurrentAccountBalance`,
     /// `OpenOrdersBalance`) without touching its UpdateDate, so no poll would see them move.
     PartnerRefresh,
+    /// F5's order products for an order entered in SAP (`SAP_Order_Key__c`, `Lines`): each line
+    /// created in the standard price book (entry by `ItemCode`) or updated by its `SAP_Line_Key__c`,
+    /// and the products of lines no longer in SAP deleted, once the order's Id is known.
+    OrderProducts,
     /// F4's credit alert for a person: when the customer (`SAP_CardCode__c`) crossed the alert
     /// threshold or was frozen since it was last told (`Level`), the owners of its open deals are
     /// told through a `B1Force_Credit_Alert__e` platform event ([`crate::domain::credit`]).
@@ -119,7 +123,8 @@ pub fn read_spec(mapping: &MappingFile, entity: &str) -> Result<ReadSpec> {
         "Orders" => &["CardCode", "DocNum", "U_SF_OpportunityId", "Cancelled"],
         "Invoices" | "CreditNotes" => &["CardCode", "DocNum", "U_SF_OpportunityId"],
         "IncomingPayments" => &["CardCode", "DocNum"],
-        "DeliveryNotes" => &["CardCode"],
+        // The lines name the orders a delivery was copied from (BaseType 17, BaseEntry).
+        "DeliveryNotes" => &["CardCode", "DocumentLines"],
         _ => &[],
     };
     // The credit level reads the balance, the limit and the frozen flag, mapped or not.
@@ -176,9 +181,17 @@ pub fn plan(mapping: &MappingFile, entity: &str, row: &Record, synced_at: &str) 
         }
         "Orders" => match opportunity_update(flows[0], row, synced_at)? {
             Some(update) => writes.push(update),
-            None => writes.push(sap_order_upsert(flows[1], row, synced_at)?),
+            None => {
+                let order = sap_order_upsert(flows[1], row, synced_at)?;
+                let products = order_products(flows[1], row, &order.record)?;
+                writes.push(order);
+                writes.extend(products);
+            }
         },
-        "DeliveryNotes" => writes.extend(opportunity_update(flows[0], row, synced_at)?),
+        "DeliveryNotes" => match opportunity_update(flows[0], row, synced_at)? {
+            Some(update) => writes.push(update),
+            None => writes.extend(delivered_orders(flows[0], row, synced_at)),
+        },
         "Invoices" | "CreditNotes" => {
             writes.push(document_upsert(flows[0], entity, row, synced_at)?);
             if let Some(opportunity) = flows.get(1) {
@@ -374,9 +387,88 @@ fn sap_order_upsert(flow: &FlowMapping, row: &Record, synced_at: &str) -> Result
     if derived("Status") {
         record.insert("Status".into(), json!("Draft"));
     }
+    // A cancelled order is closed in SAP (DocumentStatus bost_Close); the status says which.
+    if row.get("Cancelled").and_then(Value::as_str) == Some("tYES") && record.contains_key(FULFILMENT_STATUS) {
+        record.insert(FULFILMENT_STATUS.into(), json!("Cancelled"));
+    }
     stamp(flow, &mut record, synced_at);
     let target = Target::Upsert { object: flow.salesforce_object.clone(), external_id: key.salesforce.clone() };
     Ok(Write { target, record, child: false })
+}
+
+const FULFILMENT_STATUS: &str = "SAP_Fulfilment_Status__c";
+
+/// F5.order `lines`: the order's products, one entry per SAP line keyed `Orders/<DocEntry>/<LineNum>`,
+/// with the mapped fields, the line's `ItemCode` (to find its price book entry) and `UnitPrice`
+/// from the line total after discount (`LineTotal / Quantity`, local currency, to the cent). None
+/// without a `lines` collection in the mapping.
+fn order_products(flow: &FlowMapping, row: &Record, order: &Record) -> Result<Option<Write>> {
+    let Ok(collection) = flow.collection("lines") else { return Ok(None) };
+    let RowSource::Children { matched_by, .. } = &collection.source else { return Ok(None) };
+    let order_key = flow.key.as_ref().and_then(|k| order.get(&k.salesforce)).cloned().unwrap_or(Value::Null);
+    let sap_lines: Vec<&Record> = row
+        .get(&collection.sap_collection)
+        .and_then(Value::as_array)
+        .map(|all| all.iter().filter_map(Value::as_object).collect())
+        .unwrap_or_default();
+    let mut lines = Vec::with_capacity(sap_lines.len());
+    for mut product in flow.to_salesforce_collection("lines", row, &[], true)? {
+        let line_num = product.get(&matched_by.salesforce).and_then(Value::as_str).unwrap_or_default().to_string();
+        let line = sap_lines
+            .iter()
+            .find(|l| text(l, &matched_by.sap).as_deref() == Some(line_num.as_str()))
+            .ok_or_else(|| missing("Orders", "DocumentLines"))?;
+        let item_code = text(line, "ItemCode").ok_or_else(|| {
+            Error::Mapping(format!("line {line_num} of the order has no ItemCode, so it has no product"))
+        })?;
+        let quantity = line.get("Quantity").and_then(Value::as_f64).filter(|q| *q > 0.0);
+        let (Some(quantity), Some(total)) = (quantity, line.get("LineTotal").and_then(Value::as_f64)) else {
+            return Err(Error::Mapping(format!("line {line_num} of the order has no positive Quantity and LineTotal")));
+        };
+        product.insert(
+            matched_by.salesforce.clone(),
+            json!(format!("{}/{line_num}", order_key.as_str().unwrap_or_default())),
+        );
+        product.insert(ITEM_CODE.into(), json!(item_code));
+        product.insert("UnitPrice".into(), json!((total / quantity * 100.0).round() / 100.0));
+        lines.push(Value::Object(product));
+    }
+    let record =
+        Record::from_iter([("SAP_Order_Key__c".to_string(), order_key), (LINES.to_string(), Value::Array(lines))]);
+    Ok(Some(Write { target: Target::OrderProducts, record, child: true }))
+}
+
+/// In an [`Target::OrderProducts`] record: the products, and in each the item code of its entry
+/// (neither is a Salesforce field; the writer takes them out).
+pub const LINES: &str = "Lines";
+pub const ITEM_CODE: &str = "ItemCode";
+
+/// F5.delivery for a delivery without an opportunity id: the delivery date on the Salesforce Order
+/// of each sales order it was copied from (line `BaseType` 17, `BaseEntry`), upserted by its key.
+/// The order's own write created that Order; where it did not (an order outside the sync), the
+/// upsert lacks the Order's required fields and fails alone, audited.
+fn delivered_orders(flow: &FlowMapping, row: &Record, synced_at: &str) -> Vec<Write> {
+    const SALES_ORDER: i64 = 17;
+    let mut entries: Vec<i64> = row
+        .get("DocumentLines")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|l| l.get("BaseType").and_then(Value::as_i64) == Some(SALES_ORDER))
+        .filter_map(|l| l.get("BaseEntry").and_then(Value::as_i64))
+        .collect();
+    entries.sort_unstable();
+    entries.dedup();
+    entries
+        .into_iter()
+        .map(|entry| {
+            let mut record = flow.to_salesforce(row, None, true);
+            record.insert("SAP_Order_Key__c".into(), json!(format!("Orders/{entry}")));
+            stamp(flow, &mut record, synced_at);
+            let target = Target::Upsert { object: "Order".into(), external_id: "SAP_Order_Key__c".into() };
+            Write { target, record, child: false }
+        })
+        .collect()
 }
 
 /// F6: an invoice or credit note record keyed `<Entity>/<DocEntry>` (DocEntry numbers repeat across
@@ -493,19 +585,44 @@ mod tests {
     #[test]
     fn an_order_entered_in_sap_becomes_a_salesforce_order_and_a_bad_id_is_a_mapping_error() {
         let order = row(json!({"DocEntry": 3, "DocNum": 1003, "CardCode": "C1", "DocDate": "2026-11-20",
-                               "DocumentStatus": "bost_Open"}));
+                               "DocDueDate": "2026-11-30T00:00:00Z", "DocumentStatus": "bost_Open", "DocumentLines": [
+            {"LineNum": 0, "ItemCode": "A1", "Quantity": 3.0, "Price": 33.33, "LineTotal": 99.99, "ShipDate": "2026-11-28T00:00:00Z"},
+            {"LineNum": 1, "ItemCode": "A2", "Quantity": 3.0, "Price": 10.0, "LineTotal": 32.4}]}));
         let writes = plan(&shipped(), "Orders", &order, "t").unwrap();
-        assert_eq!(writes.len(), 2);
+        assert_eq!(writes.len(), 3);
         assert_eq!(writes[0].target, Target::Upsert { object: "Order".into(), external_id: "SAP_Order_Key__c".into() });
-        // The order moved its customer's open order balance: the partner is refreshed after it.
-        assert_eq!((&writes[1].target, &writes[1].record["SAP_CardCode__c"]), (&Target::PartnerRefresh, &json!("C1")));
-        assert!(writes[1].child);
         assert_eq!(writes[0].record["SAP_Order_Key__c"], "Orders/3");
         assert_eq!(writes[0].record["Account"], json!({"SAP_CardCode__c": "C1"}));
         assert_eq!(writes[0].record["EffectiveDate"], "2026-11-20");
+        assert_eq!(writes[0].record["SAP_Expected_Ship_Date__c"], "2026-11-30");
         assert_eq!(writes[0].record["Status"], "Draft");
-        let delivery = row(json!({"DocEntry": 3, "DocDate": "2026-11-21"}));
-        assert!(plan(&shipped(), "DeliveryNotes", &delivery, "t").unwrap().is_empty());
+        // Its products once the order exists, priced from the line total (local currency, to the cent).
+        assert_eq!((&writes[1].target, writes[1].child), (&Target::OrderProducts, true));
+        assert_eq!(
+            writes[1].record[LINES],
+            json!([
+                {"SAP_Line_Key__c": "Orders/3/0", "ItemCode": "A1", "Quantity": 3.0, "UnitPrice": 33.33,
+                 "ServiceDate": "2026-11-28"},
+                {"SAP_Line_Key__c": "Orders/3/1", "ItemCode": "A2", "Quantity": 3.0, "UnitPrice": 10.8}
+            ])
+        );
+        // The order moved its customer's open order balance: the partner is refreshed after it.
+        assert_eq!((&writes[2].target, &writes[2].record["SAP_CardCode__c"]), (&Target::PartnerRefresh, &json!("C1")));
+        assert!(writes[2].child);
+        let mut cancelled = order.clone();
+        cancelled.insert("Cancelled".into(), json!("tYES"));
+        cancelled.insert("DocumentStatus".into(), json!("bost_Close"));
+        let writes = plan(&shipped(), "Orders", &cancelled, "t").unwrap();
+        assert_eq!(writes[0].record["SAP_Fulfilment_Status__c"], "Cancelled");
+        // A delivery copied from it (and one other order) dates both Orders; one copied from nothing, none.
+        let delivery = row(json!({"DocEntry": 3, "DocDate": "2026-11-21", "DocumentLines": [
+            {"BaseType": 17, "BaseEntry": 3}, {"BaseType": 17, "BaseEntry": 5}, {"BaseType": 17, "BaseEntry": 3}]}));
+        let writes = plan(&shipped(), "DeliveryNotes", &delivery, "t").unwrap();
+        let dated: Vec<(&Value, &Value)> =
+            writes.iter().map(|w| (&w.record["SAP_Order_Key__c"], &w.record["SAP_Delivery_Date__c"])).collect();
+        assert_eq!(dated, [(&json!("Orders/3"), &json!("2026-11-21")), (&json!("Orders/5"), &json!("2026-11-21"))]);
+        let alone = row(json!({"DocEntry": 4, "DocDate": "2026-11-21", "DocumentLines": [{"BaseType": -1}]}));
+        assert!(plan(&shipped(), "DeliveryNotes", &alone, "t").unwrap().is_empty());
         let bad = row(json!({"DocEntry": 3, "DocumentStatus": "bost_Open", "U_SF_OpportunityId": "x' OR 1"}));
         assert!(matches!(plan(&shipped(), "Orders", &bad, "t"), Err(Error::Mapping(_))));
     }

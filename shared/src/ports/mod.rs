@@ -497,6 +497,16 @@ pub trait SalesforceWrites: Send + Sync {
         pricebook: &SalesforceId,
         products: &[SalesforceId],
     ) -> Result<HashMap<SalesforceId, SalesforceId>>;
+    /// Deletes records by id; an id already deleted counts as done (a retried call).
+    async fn delete_many(&self, ids: &[SalesforceId]) -> Result<Vec<RecordWrite>>;
+    /// Active entries of `pricebook` for the products with these `SAP_ItemCode__c`: item code -> entry id.
+    async fn entries_by_item_code(
+        &self,
+        pricebook: &SalesforceId,
+        item_codes: &[String],
+    ) -> Result<HashMap<String, SalesforceId>>;
+    /// These orders' price books and products (those with an `SAP_Line_Key__c`); missing orders are absent.
+    async fn order_products(&self, orders: &[SalesforceId]) -> Result<Vec<OrderProducts>>;
     /// Open cases of the accounts with these CardCodes: (CardCode, case id).
     async fn open_cases(&self, card_codes: &[CardCode]) -> Result<Vec<(String, SalesforceId)>>;
     /// Open opportunities of the accounts with these CardCodes, with their owners.
@@ -509,6 +519,24 @@ pub trait SalesforceWrites: Send + Sync {
     /// Asks Salesforce for the current usage (`GET /limits`), e.g. after the last reading was low:
     /// the allocation is a rolling 24 h window, so it recovers without our calls.
     async fn refresh_api_usage(&self) -> Result<Option<(u64, u64)>>;
+}
+
+/// A Salesforce Order's price book and the products it holds, by their SAP line key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderProducts {
+    pub order: SalesforceId,
+    pub pricebook: Option<SalesforceId>,
+    pub products: Vec<OrderProduct>,
+}
+
+/// One product of a Salesforce Order that came from an SAP line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderProduct {
+    pub id: SalesforceId,
+    /// `SAP_Line_Key__c`: `Orders/<DocEntry>/<LineNum>`.
+    pub line_key: String,
+    /// The product's `SAP_ItemCode__c`.
+    pub item_code: Option<String>,
 }
 
 /// An open opportunity of a customer and who owns it.

@@ -4,7 +4,7 @@
 use super::{MAX_IDS_PER_QUERY, RecordResult, SalesforceClient, soql};
 use crate::domain::{CardCode, Record, SalesforceId};
 use crate::error::{Error, Result};
-use crate::ports::{OpenDeal, RecordWrite, SalesforceWrites};
+use crate::ports::{OpenDeal, OrderProduct, OrderProducts, RecordWrite, SalesforceWrites};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -57,6 +57,74 @@ impl SalesforceWrites for SalesforceClient {
             }
         }
         Ok(entries)
+    }
+
+    async fn delete_many(&self, ids: &[SalesforceId]) -> Result<Vec<RecordWrite>> {
+        let results = self.collection_delete(ids).await?;
+        Ok(results
+            .into_iter()
+            .zip(ids)
+            .map(|(result, id)| match result.error() {
+                Some(Error::Salesforce { code, .. }) if code == "ENTITY_IS_DELETED" => Ok(id.as_str().to_string()),
+                Some(error) => Err(error),
+                None => Ok(id.as_str().to_string()),
+            })
+            .collect())
+    }
+
+    async fn entries_by_item_code(
+        &self,
+        pricebook: &SalesforceId,
+        item_codes: &[String],
+    ) -> Result<HashMap<String, SalesforceId>> {
+        let mut entries = HashMap::with_capacity(item_codes.len());
+        for chunk in item_codes.chunks(MAX_IDS_PER_QUERY) {
+            let codes: Vec<String> = chunk.iter().map(|c| soql::quote(c)).collect();
+            let query = format!(
+                "SELECT Id, Product2.SAP_ItemCode__c FROM PricebookEntry WHERE Pricebook2Id = '{}' \
+                 AND IsActive = true AND Product2.SAP_ItemCode__c IN ({})",
+                pricebook.as_str(),
+                codes.join(",")
+            );
+            for row in self.query_all(&query).await? {
+                let code = row.pointer("/Product2/SAP_ItemCode__c").and_then(Value::as_str).unwrap_or_default();
+                let id = SalesforceId::parse(row.get("Id").and_then(Value::as_str).unwrap_or_default())?;
+                entries.insert(code.to_string(), id);
+            }
+        }
+        Ok(entries)
+    }
+
+    async fn order_products(&self, orders: &[SalesforceId]) -> Result<Vec<OrderProducts>> {
+        let mut found = Vec::with_capacity(orders.len());
+        for chunk in orders.chunks(MAX_IDS_PER_QUERY) {
+            let query = format!(
+                "SELECT Id, Pricebook2Id, (SELECT Id, SAP_Line_Key__c, Product2.SAP_ItemCode__c FROM OrderItems) \
+                 FROM Order WHERE Id IN {}",
+                soql::in_list(chunk)
+            );
+            for row in self.query_all(&query).await? {
+                let id = |value: Option<&Value>| value.and_then(Value::as_str).map(SalesforceId::parse).transpose();
+                let products = row
+                    .pointer("/OrderItems/records")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|item| {
+                        let line_key = item.get("SAP_Line_Key__c").and_then(Value::as_str)?.to_string();
+                        let item_code =
+                            item.pointer("/Product2/SAP_ItemCode__c").and_then(Value::as_str).map(str::to_string);
+                        Some(id(item.get("Id")).transpose()?.map(|id| OrderProduct { id, line_key, item_code }))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                found.push(OrderProducts {
+                    order: id(row.get("Id"))?.ok_or_else(|| Error::Invalid("an Order row without an Id".into()))?,
+                    pricebook: id(row.get("Pricebook2Id"))?,
+                    products,
+                });
+            }
+        }
+        Ok(found)
     }
 
     async fn open_cases(&self, card_codes: &[CardCode]) -> Result<Vec<(String, SalesforceId)>> {

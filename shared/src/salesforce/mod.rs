@@ -497,6 +497,26 @@ impl SalesforceClient {
         self.collection(Method::POST, &path, records).await
     }
 
+    /// Deletes records by id, 200 per call (`DELETE composite/sobjects?ids=…&allOrNone=false`); one
+    /// result per id, in order. Ids are checked, so the query string carries nothing else.
+    pub async fn collection_delete(&self, ids: &[SalesforceId]) -> Result<Vec<RecordResult>> {
+        let mut results = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(COLLECTION_CHUNK) {
+            let list: Vec<&str> = chunk.iter().map(SalesforceId::as_str).collect();
+            let path = self.data_path(&format!("composite/sobjects?ids={}&allOrNone=false", list.join(",")));
+            let reply = self.send(Method::DELETE, &path, None, Retry::Idempotent).await?;
+            let answered: Vec<RecordResult> = parse_json(&reply)?;
+            if answered.len() != chunk.len() {
+                return Err(Error::Transport {
+                    system: SYSTEM,
+                    message: format!("delete answered {} results for {} ids", answered.len(), chunk.len()),
+                });
+            }
+            results.extend(answered);
+        }
+        Ok(results)
+    }
+
     async fn collection(&self, method: Method, path: &str, records: &[Value]) -> Result<Vec<RecordResult>> {
         let retry = if method == Method::POST { Retry::Never } else { Retry::Idempotent };
         let send_chunk = |chunk: &[Value]| {
