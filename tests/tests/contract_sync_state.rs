@@ -23,6 +23,7 @@ async fn sync_state_contract(state: &dyn SyncState) {
     a_malformed_watermark_is_refused_and_changes_nothing(state).await;
     the_caught_up_instant_only_moves_later(state).await;
     a_link_answers_both_ways_and_never_re_points(state).await;
+    a_merge_moves_a_link_to_the_winner_once_and_never_steals_a_third_records(state).await;
     a_live_lease_keeps_other_owners_out_until_it_runs_out(state).await;
     of_two_concurrent_acquires_exactly_one_wins(state).await;
     only_the_owner_releases_a_lease(state).await;
@@ -121,6 +122,21 @@ async fn a_link_answers_both_ways_and_never_re_points(state: &dyn SyncState) {
     assert_eq!(state.salesforce_key_for(other_card_code).await.unwrap(), None, "a refused link writes neither side");
     assert_eq!(state.sap_key_for(other_account).await.unwrap(), None, "a refused link writes neither side");
     assert_eq!(state.sap_key_for(account).await.unwrap().as_deref(), Some(card_code));
+}
+
+async fn a_merge_moves_a_link_to_the_winner_once_and_never_steals_a_third_records(state: &dyn SyncState) {
+    let (loser, winner, partner) =
+        ("sf:Account:001000000000011AAA", "sf:Account:001000000000012AAA", "sap:BusinessPartners:C20011");
+    state.link(loser, partner).await.unwrap();
+    for _ in 0..2 {
+        state.move_link(loser, winner, partner).await.expect("moved, then a no-op");
+        assert_eq!(state.salesforce_key_for(partner).await.unwrap().as_deref(), Some(winner));
+        assert_eq!(state.sap_key_for(winner).await.unwrap().as_deref(), Some(partner));
+        assert_eq!(state.sap_key_for(loser).await.unwrap(), None);
+    }
+    let err = state.move_link("sf:Account:001000000000013AAA", loser, partner).await.expect_err("a third record's");
+    assert!(matches!(err, Error::Invalid(_)) && !err.is_retryable(), "{err}");
+    assert_eq!(state.salesforce_key_for(partner).await.unwrap().as_deref(), Some(winner), "nothing written");
 }
 
 async fn a_live_lease_keeps_other_owners_out_until_it_runs_out(state: &dyn SyncState) {

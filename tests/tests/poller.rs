@@ -178,6 +178,9 @@ impl SyncState for CrashBeforeAdvance {
     async fn link(&self, salesforce_key: &str, sap_key: &str) -> Result<()> {
         self.0.link(salesforce_key, sap_key).await
     }
+    async fn move_link(&self, from: &str, to: &str, sap_key: &str) -> Result<()> {
+        self.0.move_link(from, to, sap_key).await
+    }
     async fn sap_key_for(&self, salesforce_key: &str) -> Result<Option<String>> {
         self.0.sap_key_for(salesforce_key).await
     }

@@ -208,7 +208,8 @@ fn dispatch(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiError> {
     let segments: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     match (req.method.as_str(), segments.as_slice()) {
         ("GET", ["limits"]) => limits(shared),
-        ("GET", ["query" | "queryAll"]) => run_query(shared, req),
+        ("GET", ["query"]) => run_query(shared, req, false),
+        ("GET", ["queryAll"]) => run_query(shared, req, true),
         ("GET", ["query" | "queryAll", locator]) => query_more(shared, req, locator),
         ("GET", ["sobjects"]) => Ok(describe_global()),
         (method, ["sobjects", object, rest @ ..]) => {
@@ -292,7 +293,8 @@ fn batch_size(headers: &HeaderMap) -> usize {
         .map_or(DEFAULT_BATCH, |n| n.clamp(200, DEFAULT_BATCH))
 }
 
-fn run_query(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiError> {
+/// `query`, or with `all` `queryAll`: deleted records (the recycle bin) too.
+fn run_query(shared: &Shared, req: &ApiRequest, all: bool) -> Result<Response, ApiError> {
     let soql = req.param("q").ok_or_else(|| ApiError::new(400, "MALFORMED_QUERY", "query string is missing: q"))?;
     let parsed = soql::parse(soql).map_err(|e| ApiError::new(400, "MALFORMED_QUERY", e.0))?;
     if schema::object(&parsed.from).is_some_and(schema::ObjectDef::is_platform_event) {
@@ -302,7 +304,7 @@ fn run_query(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiError> {
     let result = {
         let store = shared.store.lock().unwrap_or_else(|e| e.into_inner());
         query::refuse_hidden_fields(&store, &parsed)?;
-        query::run(&store, &parsed, &req.version)?
+        query::run(&store, &parsed, &req.version, all)?
     };
     let cursor =
         Cursor { records: Arc::new(result.records), total: result.total_size, batch: batch_size(&req.headers) };

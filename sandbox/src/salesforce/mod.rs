@@ -447,6 +447,32 @@ impl SalesforceSandbox {
             .map_err(|e| anyhow::anyhow!("{} {}: {}", e.status, e.code, e.message))
     }
 
+    /// Deletes a record as a user would (it goes to the recycle bin; a DELETE change event).
+    pub fn delete_record(&self, object: &str, id: &str) -> anyhow::Result<()> {
+        let def = schema::object(object).ok_or_else(|| anyhow::anyhow!("unknown object {object}"))?;
+        self.shared
+            .write(|store| store.delete(def, id, &helper_context()))
+            .map_err(|e| anyhow::anyhow!("{} {}: {}", e.status, e.code, e.message))
+    }
+
+    /// Merges `losers` into `master` as a user does in the UI (or the SOAP `merge()` call); see
+    /// [`store::Store::merge`] for the change events.
+    pub fn merge_records(&self, object: &str, master: &str, losers: &[&str]) -> anyhow::Result<()> {
+        let def = schema::object(object).ok_or_else(|| anyhow::anyhow!("unknown object {object}"))?;
+        let losers: Vec<String> = losers.iter().map(|l| l.to_string()).collect();
+        self.shared
+            .write(|store| store.merge(def, master, &losers, &helper_context()))
+            .map_err(|e| anyhow::anyhow!("{} {}: {}", e.status, e.code, e.message))
+    }
+
+    /// Restores a deleted record from the recycle bin (an UNDELETE change event).
+    pub fn undelete_record(&self, object: &str, id: &str) -> anyhow::Result<()> {
+        let def = schema::object(object).ok_or_else(|| anyhow::anyhow!("unknown object {object}"))?;
+        self.shared
+            .write(|store| store.undelete(def, id, &helper_context()))
+            .map_err(|e| anyhow::anyhow!("{} {}: {}", e.status, e.code, e.message))
+    }
+
     /// The record as `GET /sobjects/{object}/{id}` returns it, if it exists.
     pub fn record(&self, object: &str, id: &str) -> Option<Value> {
         let def = schema::object(object)?;

@@ -85,14 +85,18 @@ enum Filter {
     In { column: Column, values: Vec<Value>, negated: bool },
 }
 
-/// Runs `query`; `version` (`v63.0`) goes into the records' `attributes.url`.
-pub fn run(store: &Store, query: &Query, version: &str) -> Result<QueryResult, ApiError> {
+/// Runs `query`; `version` (`v63.0`) goes into the records' `attributes.url`. With `deleted`
+/// (`queryAll`), the recycle bin's records are candidates too (`IsDeleted = true`).
+pub fn run(store: &Store, query: &Query, version: &str, deleted: bool) -> Result<QueryResult, ApiError> {
     let compiled = compile_query(query)?;
     let object = compiled.object;
-    let candidates: Vec<_> = match compiled.filter.as_ref().and_then(|f| candidates(store, object, f)) {
+    let mut candidates: Vec<_> = match compiled.filter.as_ref().and_then(|f| candidates(store, object, f)) {
         Some(ids) => ids.into_iter().filter_map(|id| store.get(object.name, id)).collect(),
         None => store.all(object.name).collect(),
     };
+    if deleted {
+        candidates.extend(store.deleted(object.name));
+    }
     // Records not shared with the user are not there for it.
     let shared =
         |record: &&Record| !store.security.is_record_hidden(record.get("Id").and_then(Value::as_str).unwrap_or(""));
@@ -521,18 +525,18 @@ mod tests {
             "SELECT Id, (SELECT Opportunity.Account.Type, Opportunity.Name FROM OpportunityLineItems) FROM Opportunity",
         )
         .unwrap();
-        assert!(run(&store, &q, "v63.0").is_ok());
+        assert!(run(&store, &q, "v63.0", false).is_ok());
         let q = parse(&format!("SELECT Name, Account.Type FROM Opportunity WHERE Id = '{o}'")).unwrap();
-        assert_eq!(run(&store, &q, "v63.0").unwrap().records[0]["Account"]["Type"], "Customer");
+        assert_eq!(run(&store, &q, "v63.0", false).unwrap().records[0]["Account"]["Type"], "Customer");
         let line_query = parse("SELECT Opportunity.Account.Type FROM Opportunity WHERE Id = 'x'").unwrap();
         assert!(
-            run(&store, &line_query, "v63.0")
+            run(&store, &line_query, "v63.0", false)
                 .unwrap_err()
                 .message
                 .contains("Didn't understand relationship 'Opportunity'")
         );
         let deep = parse("SELECT Account.Owner.Manager.Manager.Manager.Manager.Name FROM Opportunity").unwrap();
-        assert!(run(&store, &deep, "v63.0").unwrap_err().message.contains("at most 5 relationships"));
+        assert!(run(&store, &deep, "v63.0", false).unwrap_err().message.contains("at most 5 relationships"));
     }
 
     fn sample() -> (Store, Vec<String>) {
@@ -549,7 +553,7 @@ mod tests {
     }
 
     fn run_ok(store: &Store, soql: &str) -> QueryResult {
-        run(store, &parse(soql).unwrap(), "v63.0").unwrap()
+        run(store, &parse(soql).unwrap(), "v63.0", false).unwrap()
     }
 
     fn names(result: &QueryResult) -> Vec<String> {
@@ -629,7 +633,7 @@ mod tests {
             let found = candidates(&store, compiled.object, compiled.filter.as_ref().unwrap());
             assert!(found.is_some_and(|ids| ids.len() < store.all(compiled.object.name).count()), "{soql}");
             let scanned = answer(&store, &compiled, store.all(compiled.object.name).collect(), "v63.0");
-            let indexed = run(&store, &parsed, "v63.0").unwrap();
+            let indexed = run(&store, &parsed, "v63.0", false).unwrap();
             assert!(indexed.total_size > 0, "{soql}");
             assert_eq!(indexed.records, scanned.records, "{soql}");
         }
@@ -647,14 +651,14 @@ mod tests {
         let short = &ids[0][..15];
         let r = run_ok(&store, &format!("SELECT Id FROM Account WHERE Id IN ('{short}', '{}')", ids[1]));
         assert_eq!(r.total_size, 2);
-        let err = run(&store, &parse("SELECT Id FROM Account WHERE Id = '001x'").unwrap(), "v63.0").unwrap_err();
+        let err = run(&store, &parse("SELECT Id FROM Account WHERE Id = '001x'").unwrap(), "v63.0", false).unwrap_err();
         assert_eq!(err.code, "INVALID_QUERY_FILTER_OPERATOR");
     }
 
     #[test]
     fn unknown_fields_objects_and_mistyped_literals_are_reported_like_salesforce() {
         let (store, _) = sample();
-        let err_of = |soql: &str| run(&store, &parse(soql).unwrap(), "v63.0").unwrap_err();
+        let err_of = |soql: &str| run(&store, &parse(soql).unwrap(), "v63.0", false).unwrap_err();
         let err = err_of("SELECT Id, XName FROM Account");
         assert_eq!((err.status, err.code.as_str()), (400, "INVALID_FIELD"));
         assert!(err.message.starts_with("No such column 'XName' on entity 'Account'"), "{}", err.message);

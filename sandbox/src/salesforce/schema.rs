@@ -172,6 +172,8 @@ fn build() -> Vec<ObjectDef> {
             "001",
             &[
                 f("Name", Text).required(),
+                // Set on the losers of a merge, seen on deleted records through queryAll.
+                f("MasterRecordId", Reference("Account")).read_only(),
                 // A User lookup in Salesforce; the sandbox has no User object, so it is an id as text
                 // (defaulting to the creating user, as Salesforce does).
                 f("OwnerId", Text),
@@ -195,6 +197,7 @@ fn build() -> Vec<ObjectDef> {
                 f("SAP_Balance__c", Number),
                 f("SAP_Open_Orders_Balance__c", Number),
                 f("SAP_Credit_Alert__c", Boolean),
+                f("SAP_Inactive__c", Boolean),
                 f("SAP_Payment_Status__c", Text),
                 f("SAP_Days_Overdue__c", Number),
                 f("SAP_Synced_At__c", DateTime),
@@ -277,6 +280,7 @@ fn build() -> Vec<ObjectDef> {
             "003",
             &[
                 f("AccountId", Reference("Account")),
+                f("MasterRecordId", Reference("Contact")).read_only(),
                 f("FirstName", Text),
                 f("LastName", Text).required(),
                 f("Name", Text).read_only(),

@@ -129,9 +129,17 @@ pub struct Store {
     commit_number: u64,
     sequence: u32,
     current_transaction: String,
+    /// Deleted records (`IsDeleted` true, `MasterRecordId` for the losers of a merge): seen by
+    /// `queryAll` only, restored by an undelete.
+    recycle_bin: BTreeMap<&'static str, BTreeMap<String, Record>>,
 }
 
 impl Store {
+    /// Deleted records of `object` (the recycle bin), as `queryAll` sees them.
+    pub fn deleted(&self, object: &str) -> impl Iterator<Item = &Record> {
+        self.recycle_bin.get(object).into_iter().flat_map(|t| t.values())
+    }
+
     /// The record `id` of `object`.
     pub fn get(&self, object: &str, id: &str) -> Option<&Record> {
         self.tables.get(object)?.get(id)
@@ -383,6 +391,64 @@ impl Store {
 
     /// Deletes a record (and an opportunity's lines with it).
     pub fn delete(&mut self, def: &'static ObjectDef, id: &str, ctx: &WriteContext) -> Result<(), ApiError> {
+        self.delete_merged(def, id, None, ctx)
+    }
+
+    /// Merges `losers` into `master` as the SOAP `merge()` call or the UI does: the losers' children
+    /// are reparented to the master without change events, each loser is deleted with `MasterRecordId`
+    /// set (a DELETE event), and the master gets an UPDATE event (Apex Developer Guide, "Triggers
+    /// and Merge Statements": a delete event for the losing records, an update event for the
+    /// winning record, none for reparented children). At most three records in one merge.
+    pub fn merge(
+        &mut self,
+        def: &'static ObjectDef,
+        master: &str,
+        losers: &[String],
+        ctx: &WriteContext,
+    ) -> Result<(), ApiError> {
+        if losers.is_empty() || losers.len() > 2 || self.get(def.name, master).is_none() {
+            return Err(ApiError::new(400, "INVALID_OPERATION", "merge needs a master and one or two records"));
+        }
+        for loser in losers {
+            self.get(def.name, loser).ok_or_else(ApiError::not_found)?;
+            for child in &def.children {
+                let Some(child_def) = schema::object(child.child_object) else { continue };
+                let moved: Vec<Record> =
+                    self.children(child_def, child.child_field, loser).into_iter().cloned().collect();
+                for mut record in moved {
+                    record.insert(child.child_field.into(), json!(master));
+                    let child_id = record.get("Id").and_then(Value::as_str).unwrap_or_default().to_string();
+                    self.put(child_def, &child_id, record);
+                }
+            }
+            self.delete_merged(def, loser, Some(master), ctx)?;
+        }
+        let record = self.get(def.name, master).cloned().ok_or_else(ApiError::not_found)?;
+        self.commit_update(def, master, record, ctx);
+        Ok(())
+    }
+
+    /// Restores a deleted record from the recycle bin (an UNDELETE change event).
+    pub fn undelete(&mut self, def: &'static ObjectDef, id: &str, ctx: &WriteContext) -> Result<(), ApiError> {
+        let mut record = self
+            .recycle_bin
+            .get_mut(def.name)
+            .and_then(|t| t.remove(id))
+            .ok_or_else(|| ApiError::new(400, "UNDELETE_FAILED", "Entity is not in the recycle bin"))?;
+        record.insert("IsDeleted".into(), json!(false));
+        record.remove("MasterRecordId");
+        self.put(def, id, record);
+        self.log(def.name, id, "UNDELETE", Vec::new(), Map::new(), ctx);
+        Ok(())
+    }
+
+    fn delete_merged(
+        &mut self,
+        def: &'static ObjectDef,
+        id: &str,
+        master: Option<&str>,
+        ctx: &WriteContext,
+    ) -> Result<(), ApiError> {
         let order = self.get(def.name, id).and_then(|r| r.get("OrderId")).and_then(Value::as_str);
         if def.name == "OrderItem"
             && order.and_then(|o| self.get("Order", o)).and_then(|o| o.get("Status")) == Some(&json!("Activated"))
@@ -390,6 +456,12 @@ impl Store {
             return Err(activated());
         }
         let removed = self.take(def, id).ok_or_else(ApiError::not_found)?;
+        let mut binned = removed.clone();
+        binned.insert("IsDeleted".into(), json!(true));
+        if def.field("MasterRecordId").is_some() {
+            binned.insert("MasterRecordId".into(), master.map_or(Value::Null, |m| json!(m)));
+        }
+        self.recycle_bin.entry(def.name).or_default().insert(id.to_string(), binned);
         self.log(def.name, id, "DELETE", Vec::new(), Map::new(), ctx);
         if def.name == "Opportunity"
             && let Some(line_def) = schema::object("OpportunityLineItem")
@@ -1188,6 +1260,28 @@ mod tests {
         store.update(order_def, &order, body(json!({"Status": "Draft"})), &ctx("")).unwrap();
         store.delete(item_def, &id, &ctx("")).unwrap();
         assert_eq!(store.get("Order", &order).unwrap()["TotalAmount"], json!(0.0));
+    }
+
+    #[test]
+    fn a_merge_reparents_children_silently_deletes_the_loser_with_its_master_and_an_undelete_restores() {
+        let (mut store, _, master) = store_with_product();
+        let (account, contact) = (object("Account"), object("Contact"));
+        let loser =
+            store.create(account, body(json!({"Name": "Acme Ltd", "SAP_CardCode__c": "C2"})), &ctx("")).unwrap();
+        let person = store.create(contact, body(json!({"LastName": "Lee", "AccountId": loser})), &ctx("")).unwrap();
+        let logged = store.changes().len();
+        store.merge(account, &master, std::slice::from_ref(&loser), &ctx("")).unwrap();
+        assert_eq!(store.get("Contact", &person).unwrap()["AccountId"], json!(master));
+        let events: Vec<(&str, &str)> =
+            store.changes()[logged..].iter().map(|c| (c.entity.as_str(), c.change_type.as_str())).collect();
+        assert_eq!(events, [("Account", "DELETE"), ("Account", "UPDATE")], "no event for the reparented contact");
+        assert!(store.get("Account", &loser).is_none());
+        let binned = store.deleted("Account").next().unwrap();
+        assert_eq!((&binned["IsDeleted"], &binned["MasterRecordId"]), (&json!(true), &json!(master)));
+        store.undelete(account, &loser, &ctx("")).unwrap();
+        assert_eq!(store.get("Account", &loser).unwrap()["IsDeleted"], json!(false));
+        assert_eq!(store.changes().last().unwrap().change_type, "UNDELETE");
+        assert_eq!(store.undelete(account, &loser, &ctx("")).unwrap_err().code, "UNDELETE_FAILED");
     }
 
     #[test]

@@ -93,6 +93,7 @@ const BP_FIELDS: &[&str] = &[
     "FederalTaxID",
     "Valid",
     "Frozen",
+    "FrozenRemarks",
     "BilltoDefault",
     "ShipToDefault",
     "BPAddresses",

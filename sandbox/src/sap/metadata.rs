@@ -77,6 +77,7 @@ const BUSINESS_PARTNER: Properties = &[
     ("FederalTaxID", Text),
     ("Valid", YES_NO),
     ("Frozen", YES_NO),
+    ("FrozenRemarks", Text),
     ("BilltoDefault", Text),
     ("ShipToDefault", Text),
     ("BPAddresses", Collection("BPAddress")),

@@ -15,7 +15,7 @@ use super::{malformed, store_error};
 use crate::domain::EpochMillis;
 use crate::domain::echo::WrittenFields;
 use crate::domain::idempotency::seconds_rounded_up;
-use crate::domain::state::{Direction, Lease, Watermark, check_link};
+use crate::domain::state::{Direction, Lease, Watermark, check_link, check_move};
 use crate::error::{Error, Result};
 use crate::ports::{SyncState, WriteLedger};
 use async_trait::async_trait;
@@ -221,6 +221,54 @@ impl SyncState for DynamoSyncState {
         Err(Error::Store {
             service: SERVICE,
             message: format!("linking {salesforce_key} and {sap_key} was cancelled ({})", reasons.join(", ")),
+            retryable: cancellation_is_transient(&reasons),
+        })
+    }
+
+    async fn move_link(&self, from: &str, to: &str, sap_key: &str) -> Result<()> {
+        // The SAP side names the loser (or the winner: moved before) or nothing; the winner's side
+        // names this SAP record or nothing; the loser's side goes if it names this SAP record.
+        let mut sap_side = item_key(sap_xref_pk(sap_key), ONLY);
+        sap_side.insert("salesforce_key".into(), s(to));
+        let sap_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(sap_side))
+            .condition_expression("attribute_not_exists(pk) OR salesforce_key IN (:from, :to)")
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(to))
+            .build()
+            .map_err(|e| malformed(SERVICE, format!("building a link move: {e}")))?;
+        let forget = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(item_key(salesforce_xref_pk(from), ONLY)))
+            .condition_expression("attribute_not_exists(pk) OR sap_key = :sap")
+            .expression_attribute_values(":sap", s(sap_key))
+            .build()
+            .map_err(|e| malformed(SERVICE, format!("building a link move: {e}")))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(sap_put).build())
+            .transact_items(self.link_put(salesforce_xref_pk(to), "sap_key", sap_key)?)
+            .transact_items(TransactWriteItem::builder().delete(forget).build())
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(()),
+            Err(err) => err,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() else {
+            return Err(store_error(SERVICE, "TransactWriteItems", err));
+        };
+        let reasons: Vec<&str> = cancelled.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
+        if reasons.contains(&"ConditionalCheckFailed") {
+            let linked_sap = self.salesforce_key_for(sap_key).await?;
+            let linked_to = self.sap_key_for(to).await?;
+            check_move(from, to, sap_key, linked_sap.as_deref(), linked_to.as_deref())?;
+        }
+        Err(Error::Store {
+            service: SERVICE,
+            message: format!("moving {sap_key} from {from} to {to} was cancelled ({})", reasons.join(", ")),
             retryable: cancellation_is_transient(&reasons),
         })
     }

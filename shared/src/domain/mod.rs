@@ -3,6 +3,7 @@
 mod billing;
 pub mod business_hours;
 pub mod credit;
+pub mod deactivation;
 pub mod echo;
 pub mod idempotency;
 mod ids;

@@ -166,6 +166,22 @@ pub fn check_link(
     Ok(())
 }
 
+/// Refuses a [`crate::ports::SyncState::move_link`] that would re-point a third record's link.
+pub fn check_move(
+    from: &str,
+    to: &str,
+    sap_key: &str,
+    linked_sap: Option<&str>,
+    linked_to: Option<&str>,
+) -> Result<()> {
+    if let Some(current) = linked_sap.filter(|current| *current != from && *current != to) {
+        return Err(Error::Invalid(format!(
+            "{sap_key} is linked to {current}, not {from}; refusing to move it to {to} (resolve by hand)"
+        )));
+    }
+    check_link(to, sap_key, linked_to, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 
 use super::lock;
 use crate::domain::EpochMillis;
-use crate::domain::state::{Direction, Lease, Watermark, check_link, moves_forward};
+use crate::domain::state::{Direction, Lease, Watermark, check_link, check_move, moves_forward};
 use crate::error::Result;
 use crate::ports::SyncState;
 use async_trait::async_trait;
@@ -80,6 +80,18 @@ impl SyncState for EmbeddedSyncState {
         )?;
         tables.sap_by_salesforce.insert(salesforce_key.to_string(), sap_key.to_string());
         tables.salesforce_by_sap.insert(sap_key.to_string(), salesforce_key.to_string());
+        Ok(())
+    }
+
+    async fn move_link(&self, from: &str, to: &str, sap_key: &str) -> Result<()> {
+        let mut tables = lock(&self.tables);
+        let linked_sap = tables.salesforce_by_sap.get(sap_key).map(String::as_str);
+        check_move(from, to, sap_key, linked_sap, tables.sap_by_salesforce.get(to).map(String::as_str))?;
+        if tables.sap_by_salesforce.get(from).map(String::as_str) == Some(sap_key) {
+            tables.sap_by_salesforce.remove(from);
+        }
+        tables.sap_by_salesforce.insert(to.to_string(), sap_key.to_string());
+        tables.salesforce_by_sap.insert(sap_key.to_string(), to.to_string());
         Ok(())
     }
 

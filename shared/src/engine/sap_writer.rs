@@ -14,7 +14,7 @@ use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, Record, Reco
 use crate::error::{Error, ErrorClass, Result};
 use crate::flows::{Applied, Done, ToSap, f1_orders, f2_partners, f3_cases, resync};
 use crate::ports::AuditAction;
-use crate::ports::{AuditLog, ChildQuery, Claim, IdempotencyStore, Outcome, Queue, RecordQuery};
+use crate::ports::{AuditLog, ChildQuery, Claim, DeletedAccount, IdempotencyStore, Outcome, Queue, RecordQuery};
 use futures::future::join_all;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -95,6 +95,8 @@ struct Snapshots {
     pub opportunities: HashMap<SalesforceId, OpportunitySnapshot>,
     /// Records of the mapping-driven flows, by id (ids are unique across objects).
     pub records: HashMap<SalesforceId, Record>,
+    /// Accounts a DELETE event named that are deleted (with a merge's winner among `records`).
+    pub deleted: HashMap<SalesforceId, DeletedAccount>,
 }
 
 impl Snapshots {
@@ -254,6 +256,17 @@ impl SapWriter {
             );
             accounts.extend(ids.iter().filter_map(|id| snapshots.parent_account(id, link)));
         }
+        let deleted: Vec<SalesforceId> = notes
+            .iter()
+            .filter(|n| n.record.object == "Account" && n.reason.ends_with("DELETE") && n.record.id != WHOLE_OBJECT)
+            .filter_map(|n| SalesforceId::parse(&n.record.id).ok())
+            .collect();
+        if !deleted.is_empty() {
+            for gone in self.flows.salesforce_reads.deleted_accounts(&deleted).await? {
+                accounts.extend(gone.master.clone());
+                snapshots.deleted.insert(gone.id.clone(), gone);
+            }
+        }
         if !accounts.is_empty() {
             accounts.sort();
             accounts.dedup();
@@ -324,7 +337,13 @@ impl SapWriter {
         match note.record.object.as_str() {
             "Opportunity" => f1_orders::sync_opportunity(flows, snapshots.opportunities.get(&id)).await,
             "Case" => f3_cases::sync_case(flows, &id, snapshots.records.get(&id)).await,
-            "Account" => f2_partners::sync_account(flows, &id, snapshots.records.get(&id)).await,
+            "Account" => match (snapshots.records.get(&id), snapshots.deleted.get(&id)) {
+                (None, Some(gone)) => {
+                    let master = gone.master.as_ref().and_then(|m| snapshots.records.get(m));
+                    f2_partners::account_deleted(flows, gone, master).await
+                }
+                (account, _) => f2_partners::sync_account(flows, &id, account).await,
+            },
             "Contact" => match snapshots.parent_account(&id, "AccountId") {
                 Some(account) => f2_partners::sync_account(flows, &account, snapshots.records.get(&account)).await,
                 None => Ok(Applied::new(Done::Skipped, AuditAction::SkipContactWithoutAccount, None)),

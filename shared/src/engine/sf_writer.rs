@@ -556,7 +556,7 @@ impl SfWriter {
                 None => {
                     record.insert("Pricebook2Id".into(), json!(pricebook.as_str()));
                     record.insert("Product2Id".into(), json!(product.as_str()));
-                    record.insert("IsActive".into(), json!(true));
+                    record.entry("IsActive").or_insert(json!(true));
                     slots.push(Slot::Create);
                     creates.push(record);
                 }

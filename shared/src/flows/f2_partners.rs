@@ -9,13 +9,13 @@
 
 use super::{Applied, Done, ToSap};
 use crate::domain::state::Direction;
-use crate::domain::{CardCode, Record, RecordKey, SalesforceId, System};
+use crate::domain::{CardCode, Record, RecordKey, SalesforceId, System, deactivation};
 use crate::error::{Error, Result};
 use crate::mapping::f1::card_code_for_account;
 use crate::mapping::file::{FlowMapping, RowSource};
 use crate::mapping::plan;
 use crate::mapping::transform::content_hash;
-use crate::ports::AuditAction;
+use crate::ports::{AuditAction, DeletedAccount};
 use serde_json::Value;
 
 /// The account fields F2 reads, and the child query for its contacts.
@@ -89,6 +89,15 @@ pub async fn sync_account(ports: &ToSap, id: &SalesforceId, account: Option<&Rec
         Some(code) => CardCode::parse(code.trim()).map_err(|_| {
             Error::Mapping(format!("Account {id} has SAP_CardCode__c {code:?}, which is not a valid CardCode"))
         })?,
+        // A merge's winner without a partner takes over a loser's before any new one is made (the
+        // loser's DELETE event may come after the winner's UPDATE).
+        None if let Some((code, loser)) = merged_partner(ports, id).await? => {
+            let partner = format!("sap:BusinessPartners:{code}");
+            let (from, to) =
+                (RecordKey::salesforce("Account", &loser).to_string(), RecordKey::salesforce("Account", id));
+            ports.state.move_link(&from, &to.to_string(), &partner).await?;
+            code
+        }
         None if ports.settings.auto_create_customers => card_code_for_account(id, &ports.settings.card_code_prefix)?,
         None => {
             return Err(Error::Mapping(format!(
@@ -107,6 +116,7 @@ pub async fn sync_account(ports: &ToSap, id: &SalesforceId, account: Option<&Rec
 
     let mut select: Vec<String> = flow.sap_fields().into_iter().map(String::from).collect();
     select.extend(["CardCode", "UpdateDate", "UpdateTime"].map(String::from));
+    select.extend(deactivation::PROPERTIES.map(String::from));
     // What F4 maps back, so the echo of this write can be recognised (see `expect_echo`).
     for field in plan::read_spec(&ports.mapping, "BusinessPartners")?.select {
         if !select.contains(&field) {
@@ -127,6 +137,10 @@ pub async fn sync_account(ports: &ToSap, id: &SalesforceId, account: Option<&Rec
         Some(partner) => {
             let mut patch = flow.to_sap(account, Some(partner), newer);
             patch.extend(flow.to_sap_collections(account, Some(partner), children_newer));
+            // The account is back (undeleted): so is the partner B1Force deactivated for it.
+            if deactivation::by_us(partner) {
+                patch.extend(deactivation::reactivate());
+            }
             if patch.is_empty() {
                 AuditAction::SkipNoChanges
             } else {
@@ -145,6 +159,71 @@ pub async fn sync_account(ports: &ToSap, id: &SalesforceId, account: Option<&Rec
     let disposition = if action == AuditAction::SkipNoChanges { Done::Skipped } else { Done::Written };
     Ok(Applied::new(disposition, action, Some(card_code.to_string())))
 }
+
+/// The CardCode of a deleted account merged into `winner`, if one had a partner, and that account.
+async fn merged_partner(ports: &ToSap, winner: &SalesforceId) -> Result<Option<(CardCode, SalesforceId)>> {
+    let losers = ports.salesforce_reads.merged_into(winner).await?;
+    Ok(losers.into_iter().find_map(|l| Some((CardCode::parse(l.card_code.as_deref()?).ok()?, l.id))))
+}
+
+/// F2 for an account deleted in Salesforce (a DELETE event; never a delete in SAP). A merge's
+/// loser whose winner has no partner hands its partner over: the winner takes the CardCode and is
+/// synced onto it. Otherwise the partner is deactivated with the reason (a plain delete, or a
+/// winner with a partner of its own), unless the F2 option `on_delete = "keep"` leaves partners of
+/// deleted accounts alone. `master` is the winner's current record.
+pub async fn account_deleted(ports: &ToSap, gone: &DeletedAccount, master: Option<&Record>) -> Result<Applied> {
+    let flow = ports.mapping.flow("F2")?;
+    let Some(code) = gone.card_code.as_deref() else {
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipAccountNotInSap, None));
+    };
+    let code = CardCode::parse(code).map_err(|_| {
+        Error::Mapping(format!("deleted Account {} has SAP_CardCode__c {code:?}, not a valid CardCode", gone.id))
+    })?;
+    let record_key = RecordKey::salesforce("Account", &gone.id).to_string();
+    let reason = match (&gone.master, master) {
+        (Some(winner), Some(master)) => {
+            let winner_code =
+                master.get("SAP_CardCode__c").and_then(Value::as_str).map(str::trim).filter(|c| !c.is_empty());
+            match winner_code {
+                None => {
+                    let partner = format!("sap:BusinessPartners:{code}");
+                    let to = RecordKey::salesforce("Account", winner).to_string();
+                    ports.state.move_link(&record_key, &to, &partner).await?;
+                    ports.salesforce_updates.set_account_card_code(winner, &code).await?;
+                    let mut master = master.clone();
+                    master.insert("SAP_CardCode__c".into(), Value::String(code.to_string()));
+                    sync_account(ports, winner, Some(&master)).await?;
+                    ports.state.put_hash(&record_key, Direction::SfToSap, DELETED, ports.clock.now_millis()).await?;
+                    return Ok(Applied::new(Done::Written, AuditAction::MovePartnerLink, Some(code.to_string())));
+                }
+                Some(same) if same == code.as_str() => {
+                    return Ok(Applied::new(Done::Skipped, AuditAction::SkipUnchanged, Some(code.to_string())));
+                }
+                Some(other) => format!("merged into {other}"),
+            }
+        }
+        _ if flow.text_option("on_delete") == Some("keep") => {
+            return Ok(Applied::new(Done::Skipped, AuditAction::SkipFiltered, Some(code.to_string())));
+        }
+        _ => "deleted in Salesforce".to_string(),
+    };
+    let current = ports.sap.business_partner(&code, &deactivation::PROPERTIES.map(String::from)).await?;
+    let done = match current {
+        None => return Ok(Applied::new(Done::Skipped, AuditAction::SkipMissing, Some(code.to_string()))),
+        Some(partner) if deactivation::by_us(&partner) => Done::Skipped,
+        Some(_) => {
+            ports.sap.patch_business_partner(&code, &deactivation::deactivate(&reason)).await?;
+            Done::Written
+        }
+    };
+    // An undelete syncs the account again whatever it holds, and so reactivates the partner.
+    ports.state.put_hash(&record_key, Direction::SfToSap, DELETED, ports.clock.now_millis()).await?;
+    tracing::info!(card_code = %code, reason = %reason, "account gone from Salesforce: partner deactivated");
+    Ok(Applied::new(done, AuditAction::DeactivateBusinessPartner, Some(code.to_string())))
+}
+
+/// The content hash stored for a deleted account: matches no account's content.
+const DELETED: &str = "deleted";
 
 /// Our PATCH changes the partner's UpdateDate, so the sap-poller will hand it to the sf-writer.
 /// When Salesforce was in step with the partner before the PATCH (the last hash written

@@ -22,6 +22,10 @@ pub enum CdcAction {
     Ignore { entity: String, change_type: String, record_ids: Vec<String> },
 }
 
+/// Objects whose deletion (or loss in a merge) means something in SAP: a deleted account's partner
+/// is deactivated, a merged one's link moves to the winner (F2, issue #14 item 5).
+const DELETES_ACTED_ON: &[&str] = &["Account"];
+
 /// Change types that mean "re-read these records".
 const ACTED_ON: &[&str] = &["CREATE", "UPDATE", "UNDELETE", "GAP_CREATE", "GAP_UPDATE", "GAP_UNDELETE"];
 
@@ -153,10 +157,11 @@ fn parse_with(event: &Value, client_tag: Option<&str>) -> Result<CdcAction> {
     {
         return Ok(CdcAction::Echo { entity: entity.to_string(), record_ids });
     }
-    if matches!(change_type, "DELETE" | "GAP_DELETE") {
+    let deleted = matches!(change_type, "DELETE" | "GAP_DELETE");
+    if deleted && !DELETES_ACTED_ON.contains(&entity) {
         return Ok(CdcAction::Ignore { entity: entity.to_string(), change_type: change_type.to_string(), record_ids });
     }
-    if !ACTED_ON.contains(&change_type) {
+    if !deleted && !ACTED_ON.contains(&change_type) {
         return Err(Error::Invalid(format!(
             "unknown changeType {:?}",
             change_type.chars().take(40).collect::<String>()
@@ -403,14 +408,24 @@ mod tests {
     }
 
     #[test]
-    fn deletes_are_ignored_and_unknown_change_types_rejected() {
+    fn deletes_of_accounts_are_work_others_are_ignored_and_unknown_change_types_rejected() {
         let mut event = sample("account-update.json");
         for change_type in ["DELETE", "GAP_DELETE"] {
             header_mut(&mut event)["changeType"] = json!(change_type);
-            let CdcAction::Ignore { record_ids, .. } = parse(&event, "b1force").unwrap() else {
+            let CdcAction::Notify(notes) = parse(&event, "b1force").unwrap() else { panic!("{change_type}") };
+            assert_eq!(
+                (notes[0].record.id.as_str(), notes[0].reason.as_str()),
+                ("001SB00000001ABYAY", &*format!("cdc:{change_type}"))
+            );
+        }
+        let mut contact = sample("contact-create.json");
+        let id = header_mut(&mut contact)["recordIds"][0].clone();
+        for change_type in ["DELETE", "GAP_DELETE"] {
+            header_mut(&mut contact)["changeType"] = json!(change_type);
+            let CdcAction::Ignore { record_ids, .. } = parse(&contact, "b1force").unwrap() else {
                 panic!("{change_type}")
             };
-            assert_eq!(record_ids, ["001SB00000001ABYAY"]);
+            assert_eq!(json!(record_ids), json!([id]));
         }
         header_mut(&mut event)["changeType"] = json!("SNAPSHOT");
         assert!(parse(&event, "b1force").unwrap_err().to_string().contains("unknown changeType"));

@@ -238,6 +238,7 @@ static SALESFORCE: &[&Entity] = &[
             rw("SAP_Balance__c", Currency),
             rw("SAP_Open_Orders_Balance__c", Currency),
             rw("SAP_Credit_Alert__c", Boolean),
+            rw("SAP_Inactive__c", Boolean),
             rw("SAP_Payment_Status__c", Picklist),
             rw("SAP_Days_Overdue__c", Number),
             rw("SAP_Synced_At__c", DateTime),

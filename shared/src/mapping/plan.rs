@@ -2,6 +2,7 @@
 //! digest of their content for echo suppression. Pure: driven by the mapping file.
 
 use crate::domain::credit::CreditLevel;
+use crate::domain::deactivation;
 use crate::domain::{OpenInvoice, PaymentStanding, Record, SalesforceId};
 use crate::error::{Error, Result};
 use crate::mapping::file::{FlowMapping, MappingFile, RowSource};
@@ -125,6 +126,9 @@ pub fn read_spec(mapping: &MappingFile, entity: &str) -> Result<ReadSpec> {
         "IncomingPayments" => &["CardCode", "DocNum"],
         // The lines name the orders a delivery was copied from (BaseType 17, BaseEntry).
         "DeliveryNotes" => &["CardCode", "DocumentLines"],
+        // Whether B1Force deactivated the partner (its account is gone) or the item is inactive.
+        "BusinessPartners" => &deactivation::PROPERTIES,
+        "Items" => &["Valid", "Frozen"],
         _ => &[],
     };
     // The credit level reads the balance, the limit and the frozen flag, mapped or not.
@@ -153,9 +157,14 @@ pub fn plan(mapping: &MappingFile, entity: &str, row: &Record, synced_at: &str) 
     let flows = flows(mapping, entity)?;
     let mut writes = Vec::new();
     match entity {
+        // Deactivated by B1Force because its account was deleted or merged away: no account to write.
+        "BusinessPartners" if deactivation::by_us(row) => return Ok(Vec::new()),
         "BusinessPartners" => {
             let flow = flows[0];
-            let (account, card_code) = keyed_upsert(flow, row, synced_at)?;
+            let (mut account, card_code) = keyed_upsert(flow, row, synced_at)?;
+            if flow.derived.iter().any(|d| d == INACTIVE) {
+                account.record.insert(INACTIVE.into(), Value::Bool(!is_active(row)));
+            }
             writes.push(account);
             if flow.collection("contacts").is_ok() {
                 writes.extend(contact_writes(flow, row, &card_code)?);
@@ -174,7 +183,9 @@ pub fn plan(mapping: &MappingFile, entity: &str, row: &Record, synced_at: &str) 
         }
         "Items" => {
             writes.push(keyed_upsert(flows[0], row, synced_at)?.0);
-            let price = flows[1].to_salesforce(row, None, true);
+            let mut price = flows[1].to_salesforce(row, None, true);
+            // An item made inactive or frozen in SAP can no longer be sold from the price book.
+            price.insert("IsActive".into(), Value::Bool(is_active(row)));
             if price.get("UnitPrice").is_some_and(|p| !p.is_null()) {
                 writes.push(Write { target: Target::StandardPrice, record: price, child: true });
             }
@@ -306,6 +317,15 @@ fn contact_writes(flow: &FlowMapping, row: &Record, card_code: &str) -> Result<V
         writes.push(Write { target, record, child: true });
     }
     Ok(writes)
+}
+
+/// F4's derived flag on the account: the partner is inactive or frozen in SAP.
+const INACTIVE: &str = "SAP_Inactive__c";
+
+/// A partner or item is active in SAP unless `Valid` is tNO or `Frozen` is tYES.
+fn is_active(row: &Record) -> bool {
+    let flag = |p: &str| row.get(p).and_then(Value::as_str);
+    flag("Valid") != Some("tNO") && flag("Frozen") != Some("tYES")
 }
 
 /// F4's derived credit alert flag on the account.
@@ -638,8 +658,30 @@ mod tests {
         assert_eq!(writes[0].record["IsActive"], true);
         assert_eq!(
             writes[1],
-            Write { target: Target::StandardPrice, record: row(json!({"UnitPrice": 12.5})), child: true }
+            Write {
+                target: Target::StandardPrice,
+                record: row(json!({"UnitPrice": 12.5, "IsActive": true})),
+                child: true
+            }
         );
+        // Made inactive, or frozen, in SAP: the product and its price book entry are switched off.
+        for (valid, frozen) in [("tNO", "tNO"), ("tYES", "tYES")] {
+            let mut off = item.clone();
+            off.extend(row(json!({"Valid": valid, "Frozen": frozen})));
+            let writes = plan(&shipped(), "Items", &off, "t").unwrap();
+            assert_eq!(writes[1].record["IsActive"], false, "{valid} {frozen}");
+        }
+    }
+
+    #[test]
+    fn a_partner_inactive_in_sap_flags_its_account_but_one_b1force_deactivated_writes_nothing() {
+        let mapping = shipped();
+        let bp = row(json!({"CardCode": "C1", "CardName": "Acme", "Valid": "tNO", "Frozen": "tNO"}));
+        assert_eq!(plan(&mapping, "BusinessPartners", &bp, "t").unwrap()[0].record["SAP_Inactive__c"], true);
+        let mut ours = bp.clone();
+        ours.extend(deactivation::deactivate("deleted in Salesforce"));
+        assert!(plan(&mapping, "BusinessPartners", &ours, "t").unwrap().is_empty());
+        assert!(read_spec(&mapping, "BusinessPartners").unwrap().select.contains(&"FrozenRemarks".to_string()));
     }
 
     #[test]

@@ -162,6 +162,11 @@ pub enum AuditAction {
     SkipDuplicate,
     /// A retryable failure: the message returns to its queue.
     Retry,
+    /// F2: an account deleted in Salesforce, or merged into one with another partner: its business
+    /// partner was deactivated (Valid tNO, Frozen tYES, the reason in FrozenRemarks), never deleted.
+    DeactivateBusinessPartner,
+    /// F2: a merge's winner without a partner took over the loser's (its CardCode moved to the winner).
+    MovePartnerLink,
     /// A permanent failure: the message went to the DLQ.
     DeadLetter,
     /// An operator moved the message from the DLQ back to its queue.
@@ -180,7 +185,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the trail's story usually runs.
-    pub const ALL: [AuditAction; 32] = [
+    pub const ALL: [AuditAction; 34] = [
         AuditAction::Receive,
         AuditAction::CreateOrder,
         AuditAction::LinkExistingOrder,
@@ -206,6 +211,8 @@ impl AuditAction {
         AuditAction::SkipAccountNotInSap,
         AuditAction::SkipDuplicate,
         AuditAction::Retry,
+        AuditAction::DeactivateBusinessPartner,
+        AuditAction::MovePartnerLink,
         AuditAction::DeadLetter,
         AuditAction::Redrive,
         AuditAction::Replay,
@@ -238,6 +245,8 @@ impl AuditAction {
             AuditAction::SkipNoTarget => "skip_no_target",
             AuditAction::SkipFiltered => "skip_filtered",
             AuditAction::SkipLeadNotConverted => "skip_lead_not_converted",
+            AuditAction::DeactivateBusinessPartner => "deactivate_business_partner",
+            AuditAction::MovePartnerLink => "move_partner_link",
             AuditAction::SkipContactWithoutAccount => "skip_contact_without_account",
             AuditAction::SkipClosedCase => "skip_closed_case",
             AuditAction::SkipAccountNotInSap => "skip_account_not_in_sap",
@@ -454,6 +463,18 @@ pub trait SalesforceReads: Send + Sync {
     /// Ids of Closed Won opportunities without any SAP sync status, modified in `[since, until)`
     /// (the lost-event sweep), oldest first.
     async fn won_without_status(&self, since: EpochMillis, until: EpochMillis) -> Result<Vec<SalesforceId>>;
+    /// Those of these accounts that are deleted (in the recycle bin, read through `queryAll`).
+    async fn deleted_accounts(&self, ids: &[SalesforceId]) -> Result<Vec<DeletedAccount>>;
+    /// The deleted accounts merged into `master` (their `MasterRecordId`).
+    async fn merged_into(&self, master: &SalesforceId) -> Result<Vec<DeletedAccount>>;
+}
+
+/// A deleted account: who it was merged into (a merge's loser), and its CardCode when it had one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletedAccount {
+    pub id: SalesforceId,
+    pub master: Option<SalesforceId>,
+    pub card_code: Option<String>,
 }
 
 /// What the Salesforce → SAP flows write back to Salesforce, one record at a time.
@@ -687,6 +708,10 @@ pub trait SyncState: Send + Sync {
     /// Links a Salesforce record and a SAP record both ways at once. Linking the same pair again is a no-op;
     /// re-pointing either side is `Error::Invalid` and writes nothing.
     async fn link(&self, salesforce_key: &str, sap_key: &str) -> Result<()>;
+    /// Moves the SAP record's link from one Salesforce record to another (a merge's loser to its
+    /// winner), in one step; moving it again is a no-op. `Error::Invalid` (writing nothing) when the
+    /// SAP record is linked to a third record or `to` to another SAP record.
+    async fn move_link(&self, from: &str, to: &str, sap_key: &str) -> Result<()>;
     /// The SAP record linked to a Salesforce record.
     async fn sap_key_for(&self, salesforce_key: &str) -> Result<Option<String>>;
     /// The Salesforce record linked to a SAP record.

@@ -21,7 +21,7 @@ use crate::config::SalesforceConfig;
 use crate::domain::{CardCode, EpochMillis, OpportunitySnapshot, Record, SalesforceId};
 use crate::error::{Error, Result};
 use crate::ports::CredentialSource;
-use crate::ports::{OpportunityRead, RecordQuery, SalesforceReads, SalesforceUpdates};
+use crate::ports::{DeletedAccount, OpportunityRead, RecordQuery, SalesforceReads, SalesforceUpdates};
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -353,8 +353,18 @@ impl SalesforceClient {
     /// Runs a SOQL query and follows `nextRecordsUrl` until done. Build `soql` with [`soql::quote`]
     /// and [`soql::in_list`]; never paste raw input into it.
     pub async fn query_all(&self, soql: &str) -> Result<Vec<Value>> {
+        self.query_pages("query", soql).await
+    }
+
+    /// [`Self::query_all`] through `queryAll`: deleted records (the recycle bin, `IsDeleted = true`,
+    /// with `MasterRecordId` on the losers of a merge) are returned too.
+    pub async fn query_including_deleted(&self, soql: &str) -> Result<Vec<Value>> {
+        self.query_pages("queryAll", soql).await
+    }
+
+    async fn query_pages(&self, resource: &str, soql: &str) -> Result<Vec<Value>> {
         let encoded: String = url::form_urlencoded::byte_serialize(soql.as_bytes()).collect();
-        let mut path = self.data_path(&format!("query?q={encoded}"));
+        let mut path = self.data_path(&format!("{resource}?q={encoded}"));
         let mut records = Vec::new();
         loop {
             let page: Value = parse_json(&self.send(Method::GET, &path, None, Retry::Idempotent).await?)?;
@@ -635,6 +645,37 @@ impl SalesforceReads for SalesforceClient {
     async fn won_without_status(&self, since: EpochMillis, until: EpochMillis) -> Result<Vec<SalesforceId>> {
         self.ids(&records::won_without_status_query(since, until)?).await
     }
+
+    async fn deleted_accounts(&self, ids: &[SalesforceId]) -> Result<Vec<DeletedAccount>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MAX_IDS_PER_QUERY) {
+            let soql = format!(
+                "SELECT Id, MasterRecordId, SAP_CardCode__c FROM Account WHERE IsDeleted = true AND Id IN {}",
+                soql::in_list(chunk)
+            );
+            for row in self.query_including_deleted(&soql).await? {
+                out.push(deleted_account(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn merged_into(&self, master: &SalesforceId) -> Result<Vec<DeletedAccount>> {
+        let soql = format!(
+            "SELECT Id, MasterRecordId, SAP_CardCode__c FROM Account WHERE IsDeleted = true AND MasterRecordId = {}",
+            soql::quote(master.as_str())
+        );
+        self.query_including_deleted(&soql).await?.iter().map(deleted_account).collect()
+    }
+}
+
+fn deleted_account(row: &Value) -> Result<DeletedAccount> {
+    let text = |field: &str| row.get(field).and_then(Value::as_str).filter(|v| !v.trim().is_empty());
+    Ok(DeletedAccount {
+        id: SalesforceId::parse(text("Id").unwrap_or_default())?,
+        master: text("MasterRecordId").map(SalesforceId::parse).transpose()?,
+        card_code: text("SAP_CardCode__c").map(|c| c.trim().to_string()),
+    })
 }
 
 #[async_trait]
