@@ -59,6 +59,23 @@ pub struct DemoReport {
     pub records_per_sec: f64,
     /// SAP → Salesforce (F4–F7) after the orders: every SAP entity polled, the sf-writer drained.
     pub sap_to_salesforce: SapToSalesforce,
+    /// After the deal: a won deal lost, duplicate accounts merged (#14 items 4 and 5).
+    pub after_the_deal: AfterTheDeal,
+}
+
+/// What changed after the orders, and what the pipeline did about it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct AfterTheDeal {
+    /// Won deals set to Closed Lost before anything was delivered: their SAP orders cancelled.
+    pub deals_lost: u64,
+    pub orders_cancelled: u64,
+    /// Account merges in Salesforce (one winner without a partner, one with).
+    pub accounts_merged: u64,
+    /// Losers' partners handed to a winner without one (the CardCode moved).
+    pub partners_moved: u64,
+    /// Losers' partners deactivated because the winner has its own (never deleted).
+    pub partners_deactivated: u64,
+    pub dead_lettered: u64,
 }
 
 /// What the SAP → Salesforce half of the demo synced.
@@ -118,7 +135,10 @@ impl DemoReport {
              \x20 Salesforce Orders from SAP    {sf_orders} ({with_products} with products, {order_products} products)\n\
              \x20 failures (dead-lettered)      {sync_fail}\n\
              \x20 Salesforce write calls        {sf_writes}\n\
-             \x20 their change events           {sync_events} ({tagged} tagged): {sync_echoes} echoes, {sync_work} work\n",
+             \x20 their change events           {sync_events} ({tagged} tagged): {sync_echoes} echoes, {sync_work} work\n\
+             After the deal\n\
+             \x20 deals lost, orders cancelled  {lost}, {cancelled}\n\
+             \x20 accounts merged               {merged} ({moved} partner moved to the winner, {deactivated} deactivated)\n",
             opps = self.opportunities,
             events = self.events_delivered,
             created = self.orders_created,
@@ -147,6 +167,11 @@ impl DemoReport {
             tagged = self.sap_to_salesforce.tagged_events,
             sync_echoes = self.sap_to_salesforce.echoes_dropped,
             sync_work = self.sap_to_salesforce.work_from_echoes,
+            lost = self.after_the_deal.deals_lost,
+            cancelled = self.after_the_deal.orders_cancelled,
+            merged = self.after_the_deal.accounts_merged,
+            moved = self.after_the_deal.partners_moved,
+            deactivated = self.after_the_deal.partners_deactivated,
         )
     }
 }
@@ -204,6 +229,7 @@ pub async fn run_on(stack: &LocalStack, options: &DemoOptions) -> anyhow::Result
     };
     let orders = stats.created.max(1) as f64;
     let sap_to_salesforce = sync_from_sap(stack).await?;
+    let after_the_deal = after_the_deal(stack, &ids[..1]).await?;
     let report = DemoReport {
         opportunities: ids.len(),
         events_delivered: delivered,
@@ -222,6 +248,7 @@ pub async fn run_on(stack: &LocalStack, options: &DemoOptions) -> anyhow::Result
         elapsed_ms: elapsed.as_millis(),
         records_per_sec: stats.created as f64 / elapsed.as_secs_f64().max(1e-9),
         sap_to_salesforce,
+        after_the_deal,
     };
     Ok(report)
 }
@@ -278,6 +305,44 @@ async fn sync_from_sap(stack: &LocalStack) -> anyhow::Result<SapToSalesforce> {
         from_sap.iter().filter(|o| products.iter().any(|p| p["OrderId"] == o["Id"])).count() as u64;
     synced.order_products = products.len() as u64;
     Ok(synced)
+}
+
+/// Every change Salesforce logged since `cursor`, delivered once as its CDC event, then drained.
+async fn deliver_since(stack: &LocalStack, cursor: usize) -> anyhow::Result<shared::engine::drain::DrainStats> {
+    for change in stack.sf_sandbox.changes().iter().skip(cursor) {
+        // Objects without a flow are refused by the receiver (and audited): nothing to do here.
+        let _ = stack.receiver().receive(&change_event(change)).await;
+    }
+    Ok(stack.drain(u64::MAX).await?)
+}
+
+/// `lost` deals set to Closed Lost; two account merges: one into a new account without a partner
+/// (its partner moves), one between two accounts that each have one (the loser's is deactivated).
+async fn after_the_deal(stack: &LocalStack, lost: &[String]) -> anyhow::Result<AfterTheDeal> {
+    use shared::ports::AuditAction;
+    let sf = &stack.sf_sandbox;
+    let cursor = sf.changes().len();
+    for deal in lost {
+        sf.update_record("Opportunity", deal, serde_json::json!({"StageName": "Closed Lost"}))?;
+    }
+    let customer = |name: &str| sf.create_record("Account", serde_json::json!({"Name": name, "Type": "Customer"}));
+    let (kept, first_dup, second_dup) =
+        (customer("Avocet Marine")?, customer("Avocet Marine Ltd")?, customer("Curlew Farms")?);
+    let mut dead_lettered = deliver_since(stack, cursor).await?.dead_lettered;
+    let cursor = sf.changes().len();
+    let newcomer = customer("Curlew Farms GmbH")?;
+    sf.merge_records("Account", &kept, &[first_dup.as_str()])?;
+    sf.merge_records("Account", &newcomer, &[second_dup.as_str()])?;
+    dead_lettered += deliver_since(stack, cursor).await?.dead_lettered;
+    let count = |action: AuditAction| stack.audit.all().iter().filter(|e| e.action == action).count() as u64;
+    Ok(AfterTheDeal {
+        deals_lost: lost.len() as u64,
+        orders_cancelled: count(AuditAction::CancelOrder),
+        accounts_merged: 2,
+        partners_moved: count(AuditAction::MovePartnerLink),
+        partners_deactivated: count(AuditAction::DeactivateBusinessPartner),
+        dead_lettered,
+    })
 }
 
 /// Orders beyond the first that carry the same opportunity id.

@@ -35,6 +35,13 @@ fn the_demo_prints_one_json_object_with_orders_calls_and_timing() {
     assert_eq!(synced["tagged_events"], 0, "{synced}");
     assert_eq!(synced["echoes_dropped"], synced["change_events"], "{synced}");
     assert_eq!(synced["work_from_echoes"], 0, "{synced}");
+    // After the deal: the lost deal's order cancelled once; one partner moved, one deactivated.
+    let after = &report["after_the_deal"];
+    assert_eq!(
+        (&after["orders_cancelled"], &after["partners_moved"], &after["partners_deactivated"], &after["dead_lettered"]),
+        (&json!(1), &json!(1), &json!(1), &json!(0)),
+        "{after}"
+    );
     // Sales orders entered in SAP are Orders with their lines as products.
     assert!(synced["salesforce_orders"].as_u64().unwrap() >= 1, "{synced}");
     assert_eq!(synced["salesforce_orders_with_products"], synced["salesforce_orders"], "{synced}");

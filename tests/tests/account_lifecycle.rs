@@ -136,3 +136,17 @@ async fn a_partner_made_inactive_in_sap_flags_its_account_and_an_inactive_item_i
         stack.sf_sandbox.records("PricebookEntry").into_iter().find(|e| e["Product2Id"] == product["Id"]).unwrap();
     assert_eq!(entry["IsActive"], false);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_on_delete_keep_a_deleted_accounts_partner_is_left_as_it_is() {
+    let mut stack = stack().await;
+    let keep = shared::mapping::file::MappingFile::shipped_text()
+        .replace(r#"on_delete = "deactivate""#, r#"on_delete = "keep""#);
+    stack.mapping = std::sync::Arc::new(shared::mapping::file::MappingFile::parse(&keep, "keep.toml").unwrap());
+    let (account, code) = synced_account(&stack, "Plover Tools").await;
+    let cursor = stack.sf_sandbox.changes().len();
+    stack.sf_sandbox.delete_record("Account", &account).unwrap();
+    deliver(&stack, cursor, false).await;
+    assert_eq!((&partner(&stack, &code)["Valid"], &partner(&stack, &code)["Frozen"]), (&json!("tYES"), &json!("tNO")));
+    assert_eq!(actions(&stack, &account).last(), Some(&AuditAction::SkipFiltered));
+}

@@ -506,6 +506,9 @@ mod tests {
         let f6 = "version = 1\n[flows.F6]\nsalesforce_object = \"SAP_Invoice__c\"\nsap_entity = \"Invoices\"\n\
                   invoice_object = \"Invoice\"\n";
         assert_one(f6, 5, "F6 invoice_object is \"Invoice\" but its salesforce_object is \"SAP_Invoice__c\"");
+        let f2 = "version = 1\n[flows.F2]\nsalesforce_object = \"Account\"\nsap_entity = \"BusinessPartners\"\n\
+                  on_delete = \"delete\"\n";
+        assert_one(f2, 5, "must be \"deactivate\"");
     }
 
     #[test]

@@ -26,6 +26,7 @@ const RELATIONSHIP_PATH_OBJECTS: [&str; 2] = ["Opportunity", "OpportunityLineIte
 
 const OPTIONS: &[OptionSpec] = &[
     OptionSpec { flow: "F1", name: "price_decimals", check: price_decimals },
+    OptionSpec { flow: "F2", name: "on_delete", check: on_delete },
     OptionSpec { flow: "F4", name: "credit_alert_threshold", check: fraction },
     OptionSpec { flow: "F6", name: "invoice_object", check: invoice_object },
     OptionSpec { flow: "F8", name: "master_data_flows", check: flow_list },
@@ -58,6 +59,15 @@ fn price_decimals(value: &DeValue<'_>) -> Result<OptionValue, String> {
     match number(value) {
         Some(n) if n.fract() == 0.0 && (0.0..=6.0).contains(&n) => Ok(OptionValue::Number(n)),
         _ => Err("must be a whole number from 0 to 6: the decimal places SAP keeps on prices (General Settings → Display → Prices)".into()),
+    }
+}
+
+fn on_delete(value: &DeValue<'_>) -> Result<OptionValue, String> {
+    match value.as_str() {
+        Some(what @ ("deactivate" | "keep")) => Ok(OptionValue::Text(what.to_string())),
+        _ => {
+            Err("must be \"deactivate\" (a deleted account's partner is made inactive, the default) or \"keep\"".into())
+        }
     }
 }
 
