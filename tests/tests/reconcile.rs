@@ -101,6 +101,11 @@ async fn planted_differences_are_found_exactly_and_a_repair_clears_them() {
     let status = sf.record("SAP_Invoice__c", &status_id).unwrap()["Status__c"].clone();
     let other_status = if status == "Paid" { "Open" } else { "Paid" };
     sf.update_record("SAP_Invoice__c", &status_id, json!({"Status__c": other_status})).unwrap();
+    // An account whose payment status is not what its customer's open invoices say (C20000 owes
+    // 1 500 overdue): found against SAP's open items, repaired by re-sending one of its invoices.
+    let northwind = salesforce_id(&bench, "Account", "SAP_CardCode__c", "C20000");
+    assert_eq!(sf.record("Account", &northwind).unwrap()["SAP_Payment_Status__c"], "Overdue");
+    sf.update_record("Account", &northwind, json!({"SAP_Payment_Status__c": "Paid"})).unwrap();
     let orphan_account = sf
         .create_record("Account", json!({"Name": "Orphan Ltd", "SAP_CardCode__c": "C99002", "Type": "Customer"}))
         .unwrap();
@@ -120,6 +125,7 @@ async fn planted_differences_are_found_exactly_and_a_repair_clears_them() {
         (ExceptionKind::MissingInSalesforce, "Invoices", missing_invoice.to_string(), None),
         (ExceptionKind::AmountDrift, "Invoices", drifted.to_string(), Some("Amount__c")),
         (ExceptionKind::StatusDrift, "Invoices", status_drifted.to_string(), Some("Status__c")),
+        (ExceptionKind::StatusDrift, "BusinessPartners", "C20000".to_string(), Some("SAP_Payment_Status__c")),
     ]
     .into_iter()
     .map(|(kind, entity, key, field)| (kind, entity.to_string(), key, field.map(String::from)))
@@ -141,14 +147,18 @@ async fn planted_differences_are_found_exactly_and_a_repair_clears_them() {
     let messages = bench.notifier.messages();
     assert_eq!(messages.len(), 2);
     let (subject, text) = &messages[1];
-    assert!(subject.contains("5 exception(s)"), "{subject}");
+    assert!(subject.contains("6 exception(s)"), "{subject}");
+    let standing =
+        planted.report.exceptions.iter().find(|e| e.entity == "BusinessPartners" && e.field.is_some()).unwrap();
+    assert_eq!((standing.sap_value.as_deref(), standing.salesforce_value.as_deref()), (Some("Overdue"), Some("Paid")));
+    assert!(standing.repair.as_deref().unwrap().starts_with("sap:Invoices:"), "{standing:?}");
     assert!(text.contains("missing in salesforce: 2") && text.contains(json_file.as_str()), "{text}");
 
     let repaired = reconcile(&bench, true).await;
     assert_eq!(found(&repaired), expected);
-    assert_eq!(repaired.report.repair, Some(RepairSummary { to_salesforce: 4, to_sap: 1, manual: 0 }));
+    assert_eq!(repaired.report.repair, Some(RepairSummary { to_salesforce: 5, to_sap: 1, manual: 0 }));
     let audited = bench.stack.audit.all().into_iter().filter(|e| e.action == AuditAction::ReconcileRepair).count();
-    assert_eq!(audited, 5);
+    assert_eq!(audited, 6);
     assert_eq!(bench.stack.to_sap.len(), 1, "{:?}", bench.stack.to_sap.messages());
 
     // The writers apply the repairs: the sap-writer creates C99002 (F2), the sf-writer re-writes the
@@ -164,10 +174,11 @@ async fn planted_differences_are_found_exactly_and_a_repair_clears_them() {
     let runs = bench.stack.audit.for_record(shared::flows::f8_reconcile::RECONCILE_RECORD).await.unwrap();
     let summaries: Vec<String> = runs.iter().map(|e| e.source_version.clone().unwrap_or_default()).collect();
     assert_eq!(runs.len(), 5, "{summaries:#?}");
-    assert!(summaries[3].contains("5 exception(s), 5 repaired, report "), "{}", summaries[3]);
+    assert!(summaries[3].contains("6 exception(s), 6 repaired, report "), "{}", summaries[3]);
     assert!(summaries[4].contains(": 0 exception(s), report ") && summaries[4].ends_with(".html"), "{}", summaries[4]);
     assert_eq!(sf.record("SAP_Invoice__c", &amount_id).unwrap()["Amount__c"].as_f64(), Some(amount));
     assert_eq!(sf.record("SAP_Invoice__c", &status_id).unwrap()["Status__c"], status);
+    assert_eq!(sf.record("Account", &northwind).unwrap()["SAP_Payment_Status__c"], "Overdue");
 }
 
 #[tokio::test]
@@ -203,14 +214,18 @@ async fn reads_grow_with_pages_not_records() {
     let count = |entity: &str| outcome.report.totals.iter().find(|t| t.entity == entity).unwrap().clone();
     let (invoices, credit_notes, bps, items, orders) =
         (count("Invoices"), count("CreditNotes"), count("BusinessPartners"), count("Items"), count("Orders"));
+    // Payment status: every open invoice once, and the accounts once more.
+    let open = stack.sap_sandbox.documents("Invoices").iter().filter(|i| i["DocumentStatus"] == "bost_Open").count();
     let sap_pages =
-        [&invoices, &credit_notes, &bps, &items, &orders].iter().map(|t| pages(t.sap_count, 100)).sum::<u64>();
+        [&invoices, &credit_notes, &bps, &items, &orders].iter().map(|t| pages(t.sap_count, 100)).sum::<u64>()
+            + pages(open as u64, 100);
     // Salesforce: each side's pages once; paid amounts come from the rows the documents were compared on.
     let salesforce_pages = pages(invoices.salesforce_count, 200)
         + pages(credit_notes.salesforce_count, 200)
         + pages(bps.salesforce_count, 200)
         + pages(items.salesforce_count, 200)
-        + pages(orders.salesforce_count, 200);
+        + pages(orders.salesforce_count, 200)
+        + pages(bps.salesforce_count, 200);
     let records = invoices.sap_count + bps.sap_count + items.sap_count;
     assert!(invoices.sap_count >= 450 && bps.sap_count >= 300, "{invoices:?} {bps:?}");
     assert_eq!(outcome.report.sap_calls, sap.stats().requests, "the report counts every SAP request of the run");
@@ -313,4 +328,53 @@ async fn the_aging_run_turns_an_invoice_overdue_with_time_once() {
 
     let again = reconciler.age("aging-2").await.unwrap();
     assert_eq!(again.invoices, 0, "today was aged already");
+}
+
+/// #14 item 6: payments carry no change stamps and are followed by DocEntry, and the strict SAP
+/// sandbox does not stamp an invoice a payment moves [U]. A payment written to Salesforce re-reads
+/// the invoices it paid; one cancelled later is found by the daily aging run, which reopens them in
+/// Salesforce and recomputes the customer's standing, once.
+#[tokio::test]
+async fn a_payment_pays_its_invoices_and_one_cancelled_later_reopens_them_through_the_aging_run() {
+    let clock = Arc::new(shared::embedded::ManualClock::new(1_795_600_800_000)); // 2026-11-25T10:00Z
+    let stack = LocalStack::start(LocalOptions { clock: clock.clone(), ..LocalOptions::default() }).await.unwrap();
+    sync(&stack).await;
+    let sap = &stack.sap_sandbox;
+    let invoice = sap.documents("Invoices").into_iter().find(|i| i["CardCode"] == "C20006").unwrap();
+    let entry = invoice["DocEntry"].as_i64().unwrap();
+    let seen = |stack: &LocalStack| {
+        let invoices = stack.sf_sandbox.records("SAP_Invoice__c");
+        let record = invoices.iter().find(|r| r["SAP_Document_Key__c"] == format!("Invoices/{entry}")).unwrap().clone();
+        let accounts = stack.sf_sandbox.records("Account");
+        let account = accounts.iter().find(|a| a["SAP_CardCode__c"] == "C20006").unwrap().clone();
+        (record["Paid_Amount__c"].as_f64(), account["SAP_Payment_Status__c"].clone())
+    };
+    assert_eq!(seen(&stack), (Some(0.0), json!("Unpaid")));
+
+    let payment = json!({"CardCode": "C20006", "TransferSum": 5000.0, "PaymentInvoices": [{"DocEntry": entry, "SumApplied": 5000.0}]});
+    let payment = stack.sap.post("IncomingPayments", &payment).await.unwrap()["DocEntry"].as_i64().unwrap();
+    assert_eq!(sap.document("Invoices", entry).unwrap()["UpdateTime"], invoice["UpdateTime"], "no stamp to poll");
+    sync(&stack).await;
+    assert_eq!(seen(&stack), (Some(5000.0), json!("Partially Paid")), "the payment re-read the invoice it paid");
+
+    stack.sap.post_action(&format!("IncomingPayments({payment})/Cancel")).await.unwrap();
+    sync(&stack).await;
+    assert_eq!(seen(&stack), (Some(5000.0), json!("Partially Paid")), "nothing a poll can see");
+
+    clock.advance(std::time::Duration::from_secs(86_400));
+    let reconciler = stack.reconciler(
+        Arc::new(LocalReports::new(tempfile::tempdir().unwrap().path())),
+        Arc::new(EmbeddedNotifier::new()),
+    );
+    let aged = reconciler.age("aging-1").await.unwrap();
+    assert_eq!(aged.cancelled_payments, 1, "{aged:?}");
+    let run = stack.sf_writer(SfWriterSettings::default()).run(i64::MAX).await.unwrap();
+    assert_eq!((run.dead_lettered, run.stopped.clone()), (0, Stop::QueueEmpty), "{run:?}");
+    assert_eq!(seen(&stack), (Some(0.0), json!("Unpaid")), "the cancellation reopened the invoice");
+
+    clock.advance(std::time::Duration::from_secs(86_400));
+    let again = reconciler.age("aging-2").await.unwrap();
+    assert_eq!(again.cancelled_payments, 1, "still in the window");
+    let run = stack.sf_writer(SfWriterSettings::default()).run(i64::MAX).await.unwrap();
+    assert_eq!((run.written, run.dead_lettered), (0, 0), "known cancelled: no work {run:?}");
 }

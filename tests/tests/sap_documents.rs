@@ -129,9 +129,11 @@ async fn a_payment_reduces_the_overdue_amount_and_closes_the_invoice_it_pays_in_
 
     let paid = invoice(&sap, 2);
     assert_eq!((paid["PaidToDate"].as_f64(), paid["DocumentStatus"].as_str()), (Some(800.0), Some("bost_Close")));
+    // Whether B1 stamps an invoice a payment closes is not documented: the strict sandbox does not
+    // (wire-notes 7i), so the writer re-reads a payment's invoices itself.
     assert_eq!(
         (paid["UpdateDate"].as_str(), paid["UpdateTime"].as_str()),
-        (Some("2026-11-25T00:00:00Z"), Some("11:00:00"))
+        (Some("2026-09-20T00:00:00Z"), Some("09:00:00"))
     );
     let context = client.billing_context(&code("C20000"), TODAY).await.unwrap();
     assert_eq!((context.open_invoice_count, context.overdue_amount), (2, 700.0));
@@ -278,7 +280,8 @@ async fn an_update_date_and_time_watermark_pages_exactly_the_changed_documents_i
     let changed = client.query("Invoices", &watermark).await.unwrap();
     let order: Vec<(i64, &str)> =
         changed.iter().map(|r| (r["DocEntry"].as_i64().unwrap(), r["UpdateTime"].as_str().unwrap())).collect();
-    assert_eq!(order, vec![(10, "10:31:00"), (1, "10:32:00"), (4, "10:33:00")], "time first, DocEntry breaks ties");
+    // The 10:33 payment does not stamp invoice 4 (wire-notes 7i): its 10:32 edit orders it.
+    assert_eq!(order, vec![(10, "10:31:00"), (1, "10:32:00"), (4, "10:32:00")], "time first, DocEntry breaks ties");
     assert_eq!(sap.calls().snapshot()["GET /Invoices"], 1 + 2, "three rows, two rows a page");
     let orders = client.query("Orders", &watermark).await.unwrap();
     assert_eq!(orders.iter().map(|r| r["DocEntry"].as_i64().unwrap()).collect::<Vec<_>>(), vec![3]);

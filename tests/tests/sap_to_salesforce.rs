@@ -566,10 +566,17 @@ async fn a_customer_whose_billing_cannot_be_read_fails_only_its_own_payments() {
     let run = stack.sf_writer(SfWriterSettings::default()).run(i64::MAX).await.unwrap();
     let own = payments.iter().filter(|p| p["CardCode"] == customer.as_str()).count() as u64;
     // Each other customer's partner is queued once more for its balances and written (this stack
-    // never synced partners); the failed customer's is not, its payments having failed.
+    // never synced partners), and each invoice their payments paid is re-read and written; the
+    // failed customer's are not, its payments having failed.
     let others: std::collections::BTreeSet<&str> =
         payments.iter().filter_map(|p| p["CardCode"].as_str()).filter(|c| *c != customer).collect();
-    let written = payments.len() as u64 - own + others.len() as u64;
+    let paid: std::collections::BTreeSet<i64> = payments
+        .iter()
+        .filter(|p| p["CardCode"] != customer.as_str())
+        .flat_map(|p| p["PaymentInvoices"].as_array().cloned().unwrap_or_default())
+        .filter_map(|m| m["DocEntry"].as_i64())
+        .collect();
+    let written = payments.len() as u64 - own + others.len() as u64 + paid.len() as u64;
     assert_eq!((run.written, run.dead_lettered), (written, own), "{run:?}");
     let refreshed: Vec<String> = outcomes(&stack, Outcome::Succeeded)
         .into_iter()

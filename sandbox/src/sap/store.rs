@@ -306,7 +306,7 @@ impl Store {
             check_etag(current, if_match)?;
         }
         match set {
-            EntitySet::IncomingPayments if action == "Cancel" => self.cancel_payment(key, now),
+            EntitySet::IncomingPayments if action == "Cancel" => self.cancel_payment(key),
             _ if set.is_document() => self.document_action(set, key, action, now),
             _ => Err(SapError::not_supported()),
         }

@@ -490,12 +490,17 @@ impl SfWriter {
             }
             Target::PaymentStatus => self.payment_statuses(&records).await,
             Target::CaseBilling => self.refresh_cases(&records).await,
-            Target::PartnerRefresh => {
+            Target::PartnerRefresh | Target::InvoiceRefresh => {
                 let after: Vec<(&str, &str)> = members
                     .iter()
                     .map(|&(p, _)| (pending[p].record_key.as_str(), pending[p].digest.as_str()))
                     .collect();
-                self.refresh_partners(&records, &after).await
+                let refresh = if *target == Target::PartnerRefresh {
+                    Refresh { entity: "BusinessPartners", key: "SAP_CardCode__c", reason: "balances" }
+                } else {
+                    Refresh { entity: "Invoices", key: "DocEntry", reason: "payment" }
+                };
+                self.refresh(&refresh, &records, &after).await
             }
             Target::OrderProducts => {
                 // The Order upsert is the record's first write; children run after it succeeded.
@@ -637,30 +642,39 @@ impl SfWriter {
         self.salesforce.upsert_many("Account", "SAP_CardCode__c", &accounts).await
     }
 
-    /// F4 again for the customers of documents just written: one notification per customer, so
-    /// its partner is re-read (with the balances the documents moved) in a later round; the
-    /// digest check leaves an unchanged partner unwritten. `after` holds each document's record key
+    /// F4 again for the customers of documents just written, or F6 again for the invoices of a
+    /// payment: one notification per record, so it is re-read (with the balances or paid amounts
+    /// the documents moved) in a later round; the digest check leaves an unchanged one unwritten. `after` holds each document's record key
     /// and content digest, which make the notification a new change for each document version.
-    async fn refresh_partners(&self, records: &[Record], after: &[(&str, &str)]) -> Result<Vec<Result<String>>> {
+    async fn refresh(
+        &self,
+        refresh: &Refresh,
+        records: &[Record],
+        after: &[(&str, &str)],
+    ) -> Result<Vec<Result<String>>> {
         let now = self.clock.now_millis();
         let mut notes: BTreeMap<String, Notification> = BTreeMap::new();
         for (record, (document, digest)) in records.iter().zip(after) {
-            let code = record.get("SAP_CardCode__c").and_then(Value::as_str).unwrap_or_default();
-            if notes.contains_key(code) {
+            let code = match record.get(refresh.key) {
+                Some(Value::String(text)) => text.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => continue,
+            };
+            if notes.contains_key(&code) {
                 continue;
             }
             let note = Notification {
-                record: RecordKey { system: System::Sap, object: "BusinessPartners".into(), id: code.to_string() },
-                reason: "balances".into(),
+                record: RecordKey { system: System::Sap, object: refresh.entity.into(), id: code.clone() },
+                reason: refresh.reason.into(),
                 changed_at: now,
                 source_version: format!("after:{document}:{digest}"),
                 correlation_id: (*document).to_string(),
             };
-            notes.insert(code.to_string(), note);
+            notes.insert(code, note);
         }
         let messages: Vec<OutgoingMessage> = notes.values().map(OutgoingMessage::from).collect();
         self.queue.send(&messages).await?;
-        Ok(records.iter().map(|_| Ok("partner refresh queued".to_string())).collect())
+        Ok(records.iter().map(|_| Ok(format!("{} refresh queued", refresh.entity))).collect())
     }
 
     /// F3 after a credit memo: the customer's open cases get its refreshed billing context. A
@@ -877,6 +891,13 @@ fn parse(body: &str) -> Result<Notification> {
         return Err(Error::Invalid(format!("sf-writer has no flow for {}", note.record)));
     }
     Ok(note)
+}
+
+/// What a refresh target queues: records of `entity` named by each write's `key` field.
+struct Refresh {
+    entity: &'static str,
+    key: &'static str,
+    reason: &'static str,
 }
 
 /// A record pointing at a parent that is not in Salesforce yet (its account's business partner is

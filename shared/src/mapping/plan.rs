@@ -37,6 +37,10 @@ pub enum Target {
     /// and written, because documents move its balances (`CurrentAccountBalance`,
     /// `OpenOrdersBalance`) without touching its UpdateDate, so no poll would see them move.
     PartnerRefresh,
+    /// F6 again for an invoice a payment was applied to (`DocEntry`): queued to be re-read, so its
+    /// paid amount and status follow the payment, and a cancelled payment's reopen it. (B1 may or
+    /// may not stamp the invoice when a payment moves its `PaidToDate` [U]: this does not rely on it.)
+    InvoiceRefresh,
     /// F5's order products for an order entered in SAP (`SAP_Order_Key__c`, `Lines`): each line
     /// created in the standard price book (entry by `ItemCode`) or updated by its `SAP_Line_Key__c`,
     /// and the products of lines no longer in SAP deleted, once the order's Id is known.
@@ -123,7 +127,7 @@ pub fn read_spec(mapping: &MappingFile, entity: &str) -> Result<ReadSpec> {
     let extra: &[&str] = match entity {
         "Orders" => &["CardCode", "DocNum", "U_SF_OpportunityId", "Cancelled"],
         "Invoices" | "CreditNotes" => &["CardCode", "DocNum", "U_SF_OpportunityId"],
-        "IncomingPayments" => &["CardCode", "DocNum"],
+        "IncomingPayments" => &["CardCode", "DocNum", "Cancelled", "PaymentInvoices"],
         // The lines name the orders a delivery was copied from (BaseType 17, BaseEntry).
         "DeliveryNotes" => &["CardCode", "DocumentLines"],
         // Whether B1Force deactivated the partner (its account is gone) or the item is inactive.
@@ -227,6 +231,9 @@ pub fn plan(mapping: &MappingFile, entity: &str, row: &Record, synced_at: &str) 
             let card_code = text(row, "CardCode").ok_or_else(|| missing(entity, "CardCode"))?;
             let record = Record::from_iter([("SAP_CardCode__c".to_string(), json!(card_code))]);
             writes.push(Write { target: Target::PaymentStatus, record, child: false });
+            if mapping.flow("F6").is_ok() {
+                writes.extend(paid_invoices(row));
+            }
         }
         _ => unreachable!("flows() refused the entity"),
     }
@@ -239,6 +246,29 @@ pub fn plan(mapping: &MappingFile, entity: &str, row: &Record, synced_at: &str) 
         writes.push(Write { target: Target::PartnerRefresh, record, child: true });
     }
     Ok(writes)
+}
+
+/// The invoices a payment was applied to, each queued to be re-read; the payment's `Cancelled`
+/// goes with them, so a payment cancelled later is new content (its digest changes) and reopens them.
+fn paid_invoices(row: &Record) -> Vec<Write> {
+    let cancelled = row.get("Cancelled").cloned().unwrap_or(Value::Null);
+    let members = row.get("PaymentInvoices").and_then(Value::as_array).into_iter().flatten();
+    let mut entries: Vec<i64> = members
+        .filter(|m| m.get("InvoiceType").and_then(Value::as_str).is_none_or(|t| t == "it_Invoice"))
+        .filter_map(|m| m.get("DocEntry").and_then(Value::as_i64))
+        .collect();
+    entries.sort_unstable();
+    entries.dedup();
+    entries
+        .into_iter()
+        .map(|entry| {
+            let record = Record::from_iter([
+                ("DocEntry".to_string(), json!(entry)),
+                ("Cancelled".to_string(), cancelled.clone()),
+            ]);
+            Write { target: Target::InvoiceRefresh, record, child: true }
+        })
+        .collect()
 }
 
 /// A digest of what the writes would put into Salesforce, without sync timestamps: equal for an
@@ -682,6 +712,22 @@ mod tests {
         ours.extend(deactivation::deactivate("deleted in Salesforce"));
         assert!(plan(&mapping, "BusinessPartners", &ours, "t").unwrap().is_empty());
         assert!(read_spec(&mapping, "BusinessPartners").unwrap().select.contains(&"FrozenRemarks".to_string()));
+    }
+
+    #[test]
+    fn a_payment_recomputes_its_customers_standing_and_re_reads_its_invoices_and_a_cancel_is_new_content() {
+        let payment = row(json!({"DocEntry": 7, "CardCode": "C1", "Cancelled": "tNO", "PaymentInvoices": [
+            {"DocEntry": 12, "InvoiceType": "it_Invoice"}, {"DocEntry": 3, "InvoiceType": "it_CredItnote"}, {"DocEntry": 9}]}));
+        let writes = plan(&shipped(), "IncomingPayments", &payment, "t").unwrap();
+        let refreshed: Vec<&Value> =
+            writes.iter().filter(|w| w.target == Target::InvoiceRefresh).map(|w| &w.record["DocEntry"]).collect();
+        assert_eq!(refreshed, [&json!(9), &json!(12)], "invoices only, a credit note is not");
+        assert_eq!(writes[0].target, Target::PaymentStatus);
+        let mut cancelled = payment.clone();
+        cancelled.insert("Cancelled".into(), json!("tYES"));
+        let after = plan(&shipped(), "IncomingPayments", &cancelled, "t").unwrap();
+        assert_ne!(content_digest(&writes), content_digest(&after));
+        assert!(read_spec(&shipped(), "IncomingPayments").unwrap().select.contains(&"PaymentInvoices".to_string()));
     }
 
     #[test]

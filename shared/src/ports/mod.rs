@@ -604,6 +604,12 @@ pub trait SapReconcileReads: SapRows {
     /// Open documents of `entity` due from `from` (inclusive) to `to` (exclusive), `YYYY-MM-DD`, with
     /// the `select` properties plus `DocEntry`, in DocEntry order: what turned overdue in between.
     async fn open_documents_due(&self, entity: &str, from: &str, to: &str, select: &[String]) -> Result<Vec<Record>>;
+    /// Documents of `entity` cancelled and dated from `from` (`YYYY-MM-DD`, inclusive), with `DocEntry`,
+    /// in DocEntry order: payments carry no change stamps, so their cancellations are looked for.
+    async fn cancelled_since(&self, entity: &str, from: &str) -> Result<Vec<Record>>;
+    /// Every open document of `entity` (`DocumentStatus` bost_Open), with the `select` properties
+    /// plus `DocEntry`, in DocEntry order.
+    async fn open_documents(&self, entity: &str, select: &[String]) -> Result<Vec<Record>>;
     /// Every row of a master-data entity set (`BusinessPartners`, `Items`), with the `select`
     /// properties plus `key`, in key order.
     async fn all_rows(&self, entity: &str, key: &str, select: &[String]) -> Result<Vec<Record>>;

@@ -58,6 +58,20 @@ impl SapReconcileReads for SapClient {
         records(self.query_by_key(entity, &key, Some(open_and_due(from, to)?), &properties("DocEntry", select)?).await?)
     }
 
+    async fn cancelled_since(&self, entity: &str, from: &str) -> Result<Vec<Record>> {
+        let (key, cancelled, date) =
+            (Property::parse("DocEntry")?, Property::parse("Cancelled")?, Property::parse("DocDate")?);
+        let filter = Filter::eq(&cancelled, schema::literal(&cancelled, "tYES")?)
+            .and(Filter::ge(&date, schema::literal(&date, from)?));
+        records(self.query_by_key(entity, &key, Some(filter), &properties("DocEntry", &[])?).await?)
+    }
+
+    async fn open_documents(&self, entity: &str, select: &[String]) -> Result<Vec<Record>> {
+        let (key, status) = (Property::parse("DocEntry")?, Property::parse("DocumentStatus")?);
+        let open = Filter::eq(&status, schema::literal(&status, "bost_Open")?);
+        records(self.query_by_key(entity, &key, Some(open), &properties("DocEntry", select)?).await?)
+    }
+
     async fn all_rows(&self, entity: &str, key: &str, select: &[String]) -> Result<Vec<Record>> {
         records(self.query_by_key(entity, &Property::parse(key)?, None, &properties(key, select)?).await?)
     }

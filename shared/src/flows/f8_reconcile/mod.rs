@@ -5,6 +5,7 @@ pub mod compare;
 pub mod input;
 pub mod orders;
 pub mod run;
+pub mod standing;
 
 pub use crate::report::model::{ExceptionKind, Period, ReconException, ReconReport, RepairSummary, Totals};
 pub use input::ReconRequest;

@@ -3,7 +3,7 @@
 
 use super::compare::{self, Links, Pairing};
 use super::input::ReconRequest;
-use super::orders;
+use super::{orders, standing};
 use crate::domain::state::Direction;
 use crate::domain::{EpochMillis, Notification, Record, RecordKey, System};
 use crate::error::{Error, Result};
@@ -170,6 +170,13 @@ impl Reconciler {
             exceptions.extend(found);
             totals.push(total);
         }
+        if standing::compared(&self.mapping) {
+            self.step("Payment status: every account against its customer's open invoices");
+            let (found, total) = self.standings(&links).await?;
+            self.step(&format!("Payment status: {} exception(s)", found.len()));
+            exceptions.extend(found);
+            totals.push(total);
+        }
         for pairing in compare::master_data_pairings(&self.mapping)? {
             self.step(&format!("{}: reading every linked record", pairing.entity));
             let sides = self.master_data(&pairing, tolerance, &links).await?;
@@ -332,6 +339,48 @@ impl Reconciler {
             self.sap.rows_by_key("Orders", &pairing.reference, &ids, &pairing.sap_select).await?
         };
         Ok(orders::compare_orders(pairing, &won, &held, tolerance, links))
+    }
+
+    /// F6's account payment status against every customer's open invoices today; a drifted account
+    /// is repaired by re-sending one of its customer's invoices (an open one, else the latest), which
+    /// recomputes the status.
+    async fn standings(&self, links: &Links) -> Result<(Vec<ReconException>, Totals)> {
+        let select: Vec<String> = standing::INVOICE_SELECT.map(String::from).to_vec();
+        let open = self.sap.open_documents("Invoices", &select).await?;
+        let fields = standing::account_fields();
+        let read = KeyedRead {
+            object: "Account",
+            key_field: "SAP_CardCode__c",
+            key_prefix: None,
+            fields: &fields,
+            dated: None,
+        };
+        let accounts = self.salesforce.keyed_records(&read).await?;
+        let today = crate::domain::date_of(self.clock.now_millis());
+        let mut repair_with: BTreeMap<String, i64> = BTreeMap::new();
+        for row in &open {
+            if let (Some(code), Some(entry)) =
+                (row.get("CardCode").and_then(Value::as_str), row.get("DocEntry").and_then(Value::as_i64))
+            {
+                repair_with.insert(code.to_string(), entry);
+            }
+        }
+        let (found, totals) = standing::compare_standings(&accounts, &open, &repair_with, &today, links)?;
+        let without: Vec<String> = found.iter().filter(|e| e.repair.is_none()).map(|e| e.sap_key.clone()).collect();
+        if without.is_empty() {
+            return Ok((found, totals));
+        }
+        // Customers with nothing open: their latest invoice recomputes the status as well.
+        let keys = ["DocEntry".to_string(), "CardCode".to_string()];
+        for row in self.sap.rows_by_key("Invoices", "CardCode", &sorted(without), &keys).await? {
+            if let (Some(code), Some(entry)) =
+                (row.get("CardCode").and_then(Value::as_str), row.get("DocEntry").and_then(Value::as_i64))
+            {
+                let latest = repair_with.entry(code.to_string()).or_insert(entry);
+                *latest = (*latest).max(entry);
+            }
+        }
+        standing::compare_standings(&accounts, &open, &repair_with, &today, links)
     }
 
     /// Master data: every SAP row the mapping syncs (its `sap_filter`) against every Salesforce record
