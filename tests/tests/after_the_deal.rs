@@ -114,3 +114,50 @@ async fn an_order_cancelled_in_sap_says_so_on_the_deal_and_a_deal_still_won_is_f
     assert_eq!(deal["SAP_Sync_Status__c"], "Needs review");
     assert!(deal["SAP_Sync_Error__c"].as_str().unwrap().contains("is cancelled; clear SAP_DocEntry__c and replay"));
 }
+
+/// With F1 `on_lines_edited = "update"`: a deal's lines edited after Closed Won replace its open
+/// order's lines (SAP reprices them; the order's net total is the new Amount) and the deal says
+/// Synced; once the order is partly delivered, an edit is flagged instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_on_lines_edited_update_an_untouched_order_takes_the_edited_lines_and_a_delivered_one_is_flagged() {
+    let mut stack = stack().await;
+    let update = shared::mapping::file::MappingFile::shipped_text()
+        .replace(r#"on_lines_edited = "flag""#, r#"on_lines_edited = "update""#);
+    stack.mapping = std::sync::Arc::new(shared::mapping::file::MappingFile::parse(&update, "update.toml").unwrap());
+    let (opp, order) = won_with_order(&stack).await;
+    let sf = &stack.sf_sandbox;
+    let lines: Vec<Value> =
+        sf.records("OpportunityLineItem").into_iter().filter(|l| l["OpportunityId"] == opp.as_str()).collect();
+    sf.update_record("OpportunityLineItem", lines[0]["Id"].as_str().unwrap(), json!({"Quantity": 5})).unwrap();
+
+    changed(&stack, &opp, "edited").await;
+
+    let deal = opportunity(&stack, &opp);
+    assert_eq!(deal["SAP_Sync_Status__c"], "Synced", "{deal}");
+    let updated = order_now(&stack, &order);
+    assert_eq!(updated["DocTotal"].as_f64(), deal["Amount"].as_f64(), "the order totals the edited deal (no tax)");
+    assert_ne!(updated["DocTotal"], order["DocTotal"]);
+    let sap_lines = updated["DocumentLines"].as_array().unwrap();
+    assert_eq!(sap_lines.len(), lines.len());
+    let edited = sap_lines.iter().find(|l| l["U_SF_LineItemId"] == lines[0]["Id"]).expect("matched by line id");
+    assert_eq!(edited["Quantity"].as_f64(), Some(5.0));
+    assert_eq!(last_action(&stack, &opp), AuditAction::UpdateOrder);
+    assert_eq!(crate::orders_of(&stack, &opp), 1, "updated, not a second order");
+
+    let delivery = json!({"CardCode": "C20000", "DocumentLines": [
+        {"BaseType": 17, "BaseEntry": order["DocEntry"], "BaseLine": sap_lines[0]["LineNum"], "Quantity": 1}]});
+    stack.sap.post("DeliveryNotes", &delivery).await.unwrap();
+    sf.update_record("OpportunityLineItem", lines[0]["Id"].as_str().unwrap(), json!({"Quantity": 7})).unwrap();
+    changed(&stack, &opp, "edited-again").await;
+    let deal = opportunity(&stack, &opp);
+    assert_eq!(deal["SAP_Sync_Status__c"], "Needs review");
+    assert!(
+        deal["SAP_Sync_Error__c"].as_str().unwrap().contains("not updated: the order is partly delivered"),
+        "{deal}"
+    );
+    assert_eq!(order_now(&stack, &order)["DocTotal"], updated["DocTotal"]);
+}
+
+fn orders_of(stack: &LocalStack, opp: &str) -> usize {
+    orders_per_opportunity(stack).get(opp).map_or(0, Vec::len)
+}

@@ -188,7 +188,9 @@ impl Collection {
                 member.insert("CreateTime".into(), json!(owner.now.time));
             }
             Self::DocumentLines | Self::ItemPrices => {
-                if self == Self::DocumentLines || !member.contains_key("PriceList") {
+                // A document's new line comes numbered after every line it ever had
+                // (`Store::prepare_patched_lines`); other new members are numbered here.
+                if member.get(self.key_field()).is_none_or(|k| k.is_null()) {
                     member.insert(self.key_field().into(), json!(next_row()));
                 }
             }

@@ -266,6 +266,56 @@ impl Store {
         Ok((row, links))
     }
 
+    /// A PATCH of a document's `DocumentLines`: a line without `LineNum` is new and is validated and
+    /// priced as on create (item, list price, discount, warehouse, open quantity), numbered after the
+    /// lines the document ever had; a line that was copied into a target document (some quantity
+    /// delivered or invoiced) cannot be left out under `B1S-ReplaceCollectionsOnPatch` [wording U].
+    /// Copying from a base document is only possible on create.
+    pub(super) fn prepare_patched_lines(
+        &self,
+        set: EntitySet,
+        current: &Value,
+        body: &mut Map<String, Value>,
+        replace: bool,
+    ) -> Result<(), SapError> {
+        let Some(Value::Array(lines)) = body.get_mut("DocumentLines") else { return Ok(()) };
+        let existing: Vec<&Value> = super::documents::lines(current).collect();
+        if replace {
+            let kept: Vec<i64> = lines.iter().filter_map(|l| l.get("LineNum").and_then(Value::as_i64)).collect();
+            let copied = existing.iter().find(|l| {
+                !kept.contains(&l["LineNum"].as_i64().unwrap_or(-1))
+                    && qty(l, "RemainingOpenQuantity") < qty(l, "Quantity") - CENT
+            });
+            if let Some(line) = copied {
+                return Err(SapError::new(
+                    400,
+                    "-5002",
+                    format!("Cannot remove row {} that was copied to a target document", line["LineNum"]),
+                ));
+            }
+        }
+        let bp =
+            self.get(EntitySet::BusinessPartners, &Key::Text(current["CardCode"].as_str().unwrap_or_default().into()))?;
+        let mut next = existing.iter().filter_map(|l| l["LineNum"].as_i64()).max().map_or(0, |n| n + 1);
+        for (index, line) in lines.iter_mut().enumerate() {
+            if line.get("LineNum").is_some_and(|n| !n.is_null()) {
+                continue;
+            }
+            if line.get("BaseType").and_then(Value::as_i64).is_some_and(|t| t != -1) {
+                return Err(SapError::new(
+                    400,
+                    "-5002",
+                    "Rows can be copied from a base document only when the document is added",
+                ));
+            }
+            let (mut prepared, _) = self.new_line(set, line.take(), index, bp, &[])?;
+            prepared["LineNum"] = json!(next);
+            next += 1;
+            *line = prepared;
+        }
+        Ok(())
+    }
+
     /// Validates one line, fills what it copies from its base line, prices it.
     fn new_line(
         &self,
@@ -818,6 +868,35 @@ mod tests {
 
     fn bp(store: &Store, code: &str) -> Value {
         store.get(EntitySet::BusinessPartners, &Key::Text(code.into())).unwrap().clone()
+    }
+
+    #[test]
+    fn lines_patched_into_an_order_are_priced_as_on_create_and_copied_lines_cannot_be_removed() {
+        let mut store = Store::master_data();
+        let (key, _) = store.create(EntitySet::Orders, order("C20000", "A00002"), &at("09:00:00")).unwrap();
+        let replace = super::super::store::PatchOptions { replace_collections: true, ..Default::default() };
+        let lines = json!({"DocumentLines": [
+            {"LineNum": 0, "ItemCode": "A00001", "Quantity": 3, "UnitPrice": 10.5},
+            {"ItemCode": "A00003", "Quantity": 2, "UnitPrice": 20.0, "DiscountPercent": 10}]});
+        store.patch(EntitySet::Orders, &key, lines, replace, &at("10:00:00")).unwrap();
+        let patched = doc(&store, EntitySet::Orders, 1);
+        let added = &patched["DocumentLines"][1];
+        assert_eq!(patched["DocumentLines"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            (added["LineNum"].as_i64(), added["Price"].as_f64(), added["LineTotal"].as_f64()),
+            (Some(2), Some(18.0), Some(36.0)),
+            "numbered after every line it had"
+        );
+        assert_eq!(
+            (added["RemainingOpenQuantity"].as_f64(), added["LineStatus"].as_str()),
+            (Some(2.0), Some("bost_Open"))
+        );
+        assert_eq!(patched["DocTotal"].as_f64(), Some(31.5 + 36.0));
+        let delivery = json!({"CardCode": "C20000", "DocumentLines": [{"BaseType": 17, "BaseEntry": 1, "BaseLine": 2, "Quantity": 1}]});
+        store.create(EntitySet::DeliveryNotes, delivery, &at("11:00:00")).unwrap();
+        let without_it = json!({"DocumentLines": [{"LineNum": 0, "Quantity": 4}]});
+        let err = store.patch(EntitySet::Orders, &key, without_it, replace, &at("12:00:00")).unwrap_err();
+        assert!(err.message.contains("copied to a target document"), "{}", err.message);
     }
 
     fn item(store: &Store, code: &str) -> Value {

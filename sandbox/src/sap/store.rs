@@ -273,6 +273,9 @@ impl Store {
             body.remove(read_only);
         }
         body.retain(|field, _| !field.starts_with("@odata.") && !field.starts_with("odata."));
+        if set.is_document() {
+            self.prepare_patched_lines(set, &current, &mut body, options.replace_collections)?;
+        }
         let owner_code = current[set.key_field()].as_str().unwrap_or_default().to_string();
         let mut row = current.clone();
         self.merge_collections(&mut row, &owner_code, body.into_iter().collect(), options.replace_collections, now)?;

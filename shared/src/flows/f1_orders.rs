@@ -109,6 +109,12 @@ async fn deal_changed_after_order(ports: &ToSap, opp: &OpportunitySnapshot, doc_
         let Some(message) = f1::changed_since_order(opp, &state) else {
             return Ok(Applied::new(Done::Skipped, AuditAction::SkipAlreadyLinked, detail));
         };
+        let update = ports.mapping.flow("F1")?.text_option("on_lines_edited") == Some("update");
+        if update && state.open && !state.fulfilled_in_part {
+            return update_order(ports, opp, doc_entry).await;
+        }
+        let message =
+            if update { format!("{message}; not updated: the order is partly delivered or invoiced") } else { message };
         write_back_status(ports, &opp.id, None, NEEDS_REVIEW, Some(message)).await?;
         return Ok(Applied::new(Done::Skipped, AuditAction::OrderNeedsReview, detail));
     }
@@ -127,6 +133,30 @@ async fn deal_changed_after_order(ports: &ToSap, opp: &OpportunitySnapshot, doc_
     let message = format!("the deal is {} now but SAP order {doc_num} {why}; a person decides", opp.stage_name);
     write_back_status(ports, &opp.id, None, NEEDS_REVIEW, Some(message)).await?;
     Ok(Applied::new(Done::Skipped, AuditAction::OrderNeedsReview, detail))
+}
+
+/// A won deal's lines changed after its order, which nothing was delivered or invoiced from yet:
+/// the order's lines are replaced by the deal's (mapped and checked as for a new order, before any
+/// write), SAP reprices them, and the order's net total must then be the Amount (else a permanent
+/// error with both figures, as for a new order). With F1 `on_lines_edited = "update"`.
+async fn update_order(ports: &ToSap, opp: &OpportunitySnapshot, doc_entry: i64) -> Result<Applied> {
+    let flow = ports.mapping.flow("F1")?;
+    let today = crate::domain::date_of(ports.clock.now_millis());
+    let Customer::Existing(card_code) = f1::customer(opp, false, &ports.settings.card_code_prefix)? else {
+        return Err(Error::Mapping(format!("Opportunity {}'s account has no SAP_CardCode__c", opp.id)));
+    };
+    let lines = f1::sales_order(opp, card_code, &today, flow)?;
+    ports.sap.replace_order_lines(doc_entry, &lines).await.map_err(|err| with_order_lines(err, &lines))?;
+    let state = ports.sap.order_state(doc_entry).await?.ok_or_else(|| Error::Transport {
+        system: "sap",
+        message: format!("sales order {doc_entry} was not found after its lines were updated"),
+    })?;
+    if let Some(net_total) = state.net_total {
+        f1::check_placed_total(opp, state.order, net_total)?;
+    }
+    write_back(ports, &opp.id, Some(state.order), None).await?;
+    tracing::info!(doc_entry, "deal's lines edited after winning: its open SAP order updated");
+    Ok(Applied::new(Done::Written, AuditAction::UpdateOrder, Some(doc_entry.to_string())))
 }
 
 /// `SAP_Sync_Status__c` of a deal that stopped being won, whose order F1 cancelled.

@@ -167,6 +167,9 @@ pub enum AuditAction {
     DeactivateBusinessPartner,
     /// F2: a merge's winner without a partner took over the loser's (its CardCode moved to the winner).
     MovePartnerLink,
+    /// F1: the deal's lines were edited after it was won and its open order, untouched yet, was
+    /// updated to match (F1 option `on_lines_edited = "update"`).
+    UpdateOrder,
     /// A permanent failure: the message went to the DLQ.
     DeadLetter,
     /// An operator moved the message from the DLQ back to its queue.
@@ -185,7 +188,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the trail's story usually runs.
-    pub const ALL: [AuditAction; 34] = [
+    pub const ALL: [AuditAction; 35] = [
         AuditAction::Receive,
         AuditAction::CreateOrder,
         AuditAction::LinkExistingOrder,
@@ -213,6 +216,7 @@ impl AuditAction {
         AuditAction::Retry,
         AuditAction::DeactivateBusinessPartner,
         AuditAction::MovePartnerLink,
+        AuditAction::UpdateOrder,
         AuditAction::DeadLetter,
         AuditAction::Redrive,
         AuditAction::Replay,
@@ -247,6 +251,7 @@ impl AuditAction {
             AuditAction::SkipLeadNotConverted => "skip_lead_not_converted",
             AuditAction::DeactivateBusinessPartner => "deactivate_business_partner",
             AuditAction::MovePartnerLink => "move_partner_link",
+            AuditAction::UpdateOrder => "update_order",
             AuditAction::SkipContactWithoutAccount => "skip_contact_without_account",
             AuditAction::SkipClosedCase => "skip_closed_case",
             AuditAction::SkipAccountNotInSap => "skip_account_not_in_sap",
@@ -375,6 +380,9 @@ pub trait SapOrders: Send + Sync {
     async fn find_order_for_opportunity(&self, opportunity: &SalesforceId) -> Result<Option<SapOrderFor>>;
     /// Creates the order; under an approval procedure SAP saves a draft instead, which is returned.
     async fn create_order(&self, order: &NewSalesOrder) -> Result<SapOrderFor>;
+    /// Replaces the open order's lines (and delivery date) with `order`'s (the deal's lines edited
+    /// after it was won); lines left out are removed.
+    async fn replace_order_lines(&self, doc_entry: i64, order: &NewSalesOrder) -> Result<()>;
     /// The order with this DocEntry as it stands (`None` when SAP has no such order).
     async fn order_state(&self, doc_entry: i64) -> Result<Option<OrderState>>;
     /// Cancels an open order nothing was copied from (`POST Orders(n)/Cancel`).

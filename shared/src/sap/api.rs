@@ -74,6 +74,18 @@ impl SapOrders for SapClient {
         }
     }
 
+    /// PATCH with `B1S-ReplaceCollectionsOnPatch`: the lines as POST /Orders would send them (new
+    /// lines, each carrying its `U_SF_LineItemId`), so SAP reprices them; the header's other fields
+    /// stay as they are but the delivery date.
+    async fn replace_order_lines(&self, doc_entry: i64, order: &NewSalesOrder) -> Result<()> {
+        let full = order_body(order, self.order_reference_udf().map(|p| p.as_str()))?;
+        let body: serde_json::Map<String, Value> = ["DocumentLines", "DocDueDate"]
+            .into_iter()
+            .filter_map(|field| Some((field.to_string(), full.get(field)?.clone())))
+            .collect();
+        self.patch_replacing_collections(&format!("Orders({doc_entry})"), &Value::Object(body)).await
+    }
+
     /// A bound action: POST with no body, 204 (REF: `/Orders(id)/Cancel`).
     async fn cancel_order(&self, doc_entry: i64) -> Result<()> {
         self.post_action(&format!("Orders({doc_entry})/Cancel")).await

@@ -42,7 +42,7 @@ impl SapChanges for SapClient {
         // A server that caps the page below `$top` answers with a nextLink: then more rows may follow.
         let prefer = HeaderValue::from_str(&format!("odata.maxpagesize={}", query.limit))
             .map_err(|e| Error::Config(format!("page size: {e}")))?;
-        let reply = self.execute(Method::GET, url, None, Some(prefer)).await?;
+        let reply = self.execute(Method::GET, url, None, Some(("Prefer", prefer))).await?;
         let page = parse_json(&reply)?;
         let Some(Value::Array(values)) = page.get("value") else {
             return Err(undecodable("a collection reply has no value array"));

@@ -38,6 +38,9 @@ const READ_RETRIES: u32 = 2;
 /// Upper bound on pages followed by one `query`, against a server that never stops paging.
 const MAX_PAGES: usize = 100_000;
 
+/// One more request header: its name and value.
+type ExtraHeader = (&'static str, HeaderValue);
+
 /// Counters since the client was built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SapStats {
@@ -143,7 +146,7 @@ impl SapClient {
             .map_err(|e| Error::Config(format!("page size: {e}")))?;
         let mut rows = Vec::new();
         for _ in 0..MAX_PAGES {
-            let reply = self.execute(Method::GET, url.clone(), None, Some(prefer.clone())).await?;
+            let reply = self.execute(Method::GET, url.clone(), None, Some(("Prefer", prefer.clone()))).await?;
             let mut page = parse_json(&reply)?;
             match page.get_mut("value").map(Value::take) {
                 Some(Value::Array(values)) => rows.extend(values),
@@ -233,6 +236,13 @@ impl SapClient {
         self.execute(Method::PATCH, self.url(path)?, Some(body), None).await.map(|_| ())
     }
 
+    /// PATCH with `B1S-ReplaceCollectionsOnPatch: true`: collection members the body leaves out are
+    /// removed (reference §5), members with their key are updated, members without one added.
+    pub async fn patch_replacing_collections(&self, path: &str, body: &Value) -> Result<()> {
+        let replace = ("B1S-ReplaceCollectionsOnPatch", HeaderValue::from_static("true"));
+        self.execute(Method::PATCH, self.url(path)?, Some(body), Some(replace)).await.map(|_| ())
+    }
+
     /// Ends the session (frees its licence seat); a later call logs in again.
     pub async fn logout(&self) -> Result<()> {
         let _guard = self.inner.login_lock.lock().await;
@@ -270,14 +280,14 @@ impl SapClient {
         method: Method,
         url: Url,
         body: Option<&Value>,
-        prefer: Option<HeaderValue>,
+        extra: Option<ExtraHeader>,
     ) -> Result<Reply> {
         let retries = if method == Method::GET { READ_RETRIES } else { 0 };
         let mut failures = 0;
         let mut relogged = false;
         loop {
             let session = self.session(None).await?;
-            let outcome = self.send(method.clone(), url.clone(), body, prefer.clone(), Some(&session)).await;
+            let outcome = self.send(method.clone(), url.clone(), body, extra.clone(), Some(&session)).await;
             let err = match outcome {
                 Ok(Ok(reply)) => return Ok(reply),
                 Ok(Err(err)) if errors::is_session_expired(&err) && !relogged => {
@@ -384,12 +394,13 @@ impl SapClient {
     }
 
     /// One HTTP exchange. Outer error: transport; inner error: a non-2xx reply.
+    /// `extra`: one more request header (`Prefer`, `B1S-ReplaceCollectionsOnPatch`).
     async fn send(
         &self,
         method: Method,
         url: Url,
         body: Option<&Value>,
-        prefer: Option<HeaderValue>,
+        extra: Option<ExtraHeader>,
         session: Option<&Session>,
     ) -> Result<Result<Reply>> {
         let entity = entity_of(&url, &self.inner.root);
@@ -404,8 +415,8 @@ impl SapClient {
             cookie.set_sensitive(true);
             request = request.header(header::COOKIE, cookie);
         }
-        if let Some(prefer) = prefer {
-            request = request.header("Prefer", prefer);
+        if let Some((name, value)) = extra {
+            request = request.header(name, value);
         }
         if let Some(body) = body {
             let bytes = serde_json::to_vec(body).map_err(|e| Error::Invalid(format!("SAP request body: {e}")))?;

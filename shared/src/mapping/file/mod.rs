@@ -509,6 +509,10 @@ mod tests {
         let f2 = "version = 1\n[flows.F2]\nsalesforce_object = \"Account\"\nsap_entity = \"BusinessPartners\"\n\
                   on_delete = \"delete\"\n";
         assert_one(f2, 5, "must be \"deactivate\"");
+        let f1 = "version = 1\n[flows.F1]\nsalesforce_object = \"Opportunity\"\nsap_entity = \"Orders\"\n\
+                  on_lines_edited = \"replace\"\n";
+        let found = problems(f1);
+        assert!(found.iter().any(|p| p.starts_with("5: ") && p.contains("must be \"flag\"")), "{found:#?}");
     }
 
     #[test]

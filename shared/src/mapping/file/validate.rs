@@ -26,6 +26,7 @@ const RELATIONSHIP_PATH_OBJECTS: [&str; 2] = ["Opportunity", "OpportunityLineIte
 
 const OPTIONS: &[OptionSpec] = &[
     OptionSpec { flow: "F1", name: "price_decimals", check: price_decimals },
+    OptionSpec { flow: "F1", name: "on_lines_edited", check: on_lines_edited },
     OptionSpec { flow: "F2", name: "on_delete", check: on_delete },
     OptionSpec { flow: "F4", name: "credit_alert_threshold", check: fraction },
     OptionSpec { flow: "F6", name: "invoice_object", check: invoice_object },
@@ -59,6 +60,13 @@ fn price_decimals(value: &DeValue<'_>) -> Result<OptionValue, String> {
     match number(value) {
         Some(n) if n.fract() == 0.0 && (0.0..=6.0).contains(&n) => Ok(OptionValue::Number(n)),
         _ => Err("must be a whole number from 0 to 6: the decimal places SAP keeps on prices (General Settings → Display → Prices)".into()),
+    }
+}
+
+fn on_lines_edited(value: &DeValue<'_>) -> Result<OptionValue, String> {
+    match value.as_str() {
+        Some(what @ ("flag" | "update")) => Ok(OptionValue::Text(what.to_string())),
+        _ => Err("must be \"flag\" (the deal says Needs review, the default) or \"update\" (its open, untouched order is updated)".into()),
     }
 }
 
