@@ -150,3 +150,43 @@ async fn with_on_delete_keep_a_deleted_accounts_partner_is_left_as_it_is() {
     assert_eq!((&partner(&stack, &code)["Valid"], &partner(&stack, &code)["Frozen"]), (&json!("tYES"), &json!("tNO")));
     assert_eq!(actions(&stack, &account).last(), Some(&AuditAction::SkipFiltered));
 }
+
+fn contact_person(stack: &LocalStack, code: &str, contact: &str) -> Option<Value> {
+    let partner = partner(stack, code);
+    partner["ContactEmployees"].as_array().unwrap().iter().find(|c| c["U_SF_ContactId"] == contact).cloned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_or_merged_contact_deactivates_its_contact_person_and_a_merged_accounts_contacts_move_on() {
+    let stack = stack().await;
+    let sf = &stack.sf_sandbox;
+    let cursor = sf.changes().len();
+    let account = sf.create_record("Account", json!({"Name": "Gannet Labs", "Type": "Customer"})).unwrap();
+    let person = |last: &str| sf.create_record("Contact", json!({"AccountId": account, "LastName": last})).unwrap();
+    let (ada, ben, cy) = (person("Ada"), person("Ben"), person("Cy"));
+    deliver(&stack, cursor, false).await;
+    let code = sf.record("Account", &account).unwrap()["SAP_CardCode__c"].as_str().unwrap().to_string();
+    for contact in [&ada, &ben, &cy] {
+        assert_eq!(contact_person(&stack, &code, contact).unwrap()["Active"], "tYES");
+    }
+
+    // Ada deleted, Ben merged into Cy: their contact persons stay in SAP, inactive; Cy's does not change.
+    let cursor = sf.changes().len();
+    sf.delete_record("Contact", &ada).unwrap();
+    sf.merge_records("Contact", &cy, &[ben.as_str()]).unwrap();
+    deliver(&stack, cursor, false).await;
+    assert_eq!(contact_person(&stack, &code, &ada).unwrap()["Active"], "tNO");
+    assert_eq!(contact_person(&stack, &code, &ben).unwrap()["Active"], "tNO");
+    assert_eq!(contact_person(&stack, &code, &cy).unwrap()["Active"], "tYES");
+    let deactivated = stack.audit.all().iter().filter(|e| e.action == AuditAction::DeactivateContactPerson).count();
+    assert_eq!(deactivated, 2, "once each: the second delivery of an event is a duplicate");
+
+    // The account merged into one with its own partner: Cy moves with it in Salesforce (silently),
+    // and the winner's sync gives the winner's partner a contact person for Cy.
+    let (winner, winner_code) = synced_account(&stack, "Gannet Laboratories").await;
+    let cursor = sf.changes().len();
+    sf.merge_records("Account", &winner, &[account.as_str()]).unwrap();
+    deliver(&stack, cursor, false).await;
+    assert_eq!(partner(&stack, &code)["Frozen"], "tYES");
+    assert_eq!(contact_person(&stack, &winner_code, &cy).map(|c| c["Active"].clone()), Some(json!("tYES")));
+}

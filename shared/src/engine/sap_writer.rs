@@ -14,7 +14,7 @@ use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, Record, Reco
 use crate::error::{Error, ErrorClass, Result};
 use crate::flows::{Applied, Done, ToSap, f1_orders, f2_partners, f3_cases, resync};
 use crate::ports::AuditAction;
-use crate::ports::{AuditLog, ChildQuery, Claim, DeletedAccount, IdempotencyStore, Outcome, Queue, RecordQuery};
+use crate::ports::{AuditLog, ChildQuery, Claim, DeletedRecord, IdempotencyStore, Outcome, Queue, RecordQuery};
 use futures::future::join_all;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -95,8 +95,9 @@ struct Snapshots {
     pub opportunities: HashMap<SalesforceId, OpportunitySnapshot>,
     /// Records of the mapping-driven flows, by id (ids are unique across objects).
     pub records: HashMap<SalesforceId, Record>,
-    /// Accounts a DELETE event named that are deleted (with a merge's winner among `records`).
-    pub deleted: HashMap<SalesforceId, DeletedAccount>,
+    /// Accounts and contacts a DELETE event named that are deleted (with a merge's winning account
+    /// among `records`).
+    pub deleted: HashMap<SalesforceId, DeletedRecord>,
 }
 
 impl Snapshots {
@@ -256,14 +257,22 @@ impl SapWriter {
             );
             accounts.extend(ids.iter().filter_map(|id| snapshots.parent_account(id, link)));
         }
-        let deleted: Vec<SalesforceId> = notes
-            .iter()
-            .filter(|n| n.record.object == "Account" && n.reason.ends_with("DELETE") && n.record.id != WHOLE_OBJECT)
-            .filter_map(|n| SalesforceId::parse(&n.record.id).ok())
-            .collect();
-        if !deleted.is_empty() {
-            for gone in self.flows.salesforce_reads.deleted_accounts(&deleted).await? {
+        let deleted = |object: &str| -> Vec<SalesforceId> {
+            notes
+                .iter()
+                .filter(|n| n.record.object == object && n.reason.ends_with("DELETE") && n.record.id != WHOLE_OBJECT)
+                .filter_map(|n| SalesforceId::parse(&n.record.id).ok())
+                .collect()
+        };
+        let (gone_accounts, gone_contacts) = (deleted("Account"), deleted("Contact"));
+        if !gone_accounts.is_empty() {
+            for gone in self.flows.salesforce_reads.deleted_accounts(&gone_accounts).await? {
                 accounts.extend(gone.master.clone());
+                snapshots.deleted.insert(gone.id.clone(), gone);
+            }
+        }
+        if !gone_contacts.is_empty() {
+            for gone in self.flows.salesforce_reads.deleted_contacts(&gone_contacts).await? {
                 snapshots.deleted.insert(gone.id.clone(), gone);
             }
         }
@@ -344,9 +353,12 @@ impl SapWriter {
                 }
                 (account, _) => f2_partners::sync_account(flows, &id, account).await,
             },
-            "Contact" => match snapshots.parent_account(&id, "AccountId") {
-                Some(account) => f2_partners::sync_account(flows, &account, snapshots.records.get(&account)).await,
-                None => Ok(Applied::new(Done::Skipped, AuditAction::SkipContactWithoutAccount, None)),
+            "Contact" => match (snapshots.parent_account(&id, "AccountId"), snapshots.deleted.get(&id)) {
+                (Some(account), _) => f2_partners::sync_account(flows, &account, snapshots.records.get(&account)).await,
+                (None, Some(gone)) if !snapshots.records.contains_key(&id) => {
+                    f2_partners::contact_deleted(flows, gone).await
+                }
+                (None, _) => Ok(Applied::new(Done::Skipped, AuditAction::SkipContactWithoutAccount, None)),
             },
             "Lead" => {
                 let converted = snapshots.records.get(&id).and_then(|l| l.get("IsConverted")).and_then(|v| v.as_bool());

@@ -15,7 +15,7 @@ use crate::mapping::f1::card_code_for_account;
 use crate::mapping::file::{FlowMapping, RowSource};
 use crate::mapping::plan;
 use crate::mapping::transform::content_hash;
-use crate::ports::{AuditAction, DeletedAccount};
+use crate::ports::{AuditAction, DeletedRecord};
 use serde_json::Value;
 
 /// The account fields F2 reads, and the child query for its contacts.
@@ -171,7 +171,7 @@ async fn merged_partner(ports: &ToSap, winner: &SalesforceId) -> Result<Option<(
 /// synced onto it. Otherwise the partner is deactivated with the reason (a plain delete, or a
 /// winner with a partner of its own), unless the F2 option `on_delete = "keep"` leaves partners of
 /// deleted accounts alone. `master` is the winner's current record.
-pub async fn account_deleted(ports: &ToSap, gone: &DeletedAccount, master: Option<&Record>) -> Result<Applied> {
+pub async fn account_deleted(ports: &ToSap, gone: &DeletedRecord, master: Option<&Record>) -> Result<Applied> {
     let flow = ports.mapping.flow("F2")?;
     let Some(code) = gone.card_code.as_deref() else {
         return Ok(Applied::new(Done::Skipped, AuditAction::SkipAccountNotInSap, None));
@@ -218,8 +218,43 @@ pub async fn account_deleted(ports: &ToSap, gone: &DeletedAccount, master: Optio
     };
     // An undelete syncs the account again whatever it holds, and so reactivates the partner.
     ports.state.put_hash(&record_key, Direction::SfToSap, DELETED, ports.clock.now_millis()).await?;
+    // The merge moved the loser's contacts to the winner without a change event of theirs (and the
+    // winner's own event names no field): the winner's partner gets them now.
+    if let (Some(winner), Some(master)) = (&gone.master, master) {
+        sync_account(ports, winner, Some(master)).await?;
+    }
     tracing::info!(card_code = %code, reason = %reason, "account gone from Salesforce: partner deactivated");
     Ok(Applied::new(done, AuditAction::DeactivateBusinessPartner, Some(code.to_string())))
+}
+
+/// F2 for a contact deleted in Salesforce, or merged into another: its contact person in SAP (the
+/// `ContactEmployees` row carrying its id) is made inactive, never deleted. The winning contact of
+/// a merge syncs as any contact (its account's next F2 sync adds or updates its own row).
+pub async fn contact_deleted(ports: &ToSap, gone: &DeletedRecord) -> Result<Applied> {
+    let Some(code) = gone.card_code.as_deref().and_then(|c| CardCode::parse(c).ok()) else {
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipAccountNotInSap, None));
+    };
+    if ports.mapping.flow("F2")?.text_option("on_delete") == Some("keep") {
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipFiltered, Some(code.to_string())));
+    }
+    let select = ["CardCode".to_string(), "ContactEmployees".to_string()];
+    let Some(partner) = ports.sap.business_partner(&code, &select).await? else {
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipMissing, Some(code.to_string())));
+    };
+    let rows = partner.get("ContactEmployees").and_then(Value::as_array).into_iter().flatten();
+    let Some(row) =
+        rows.into_iter().find(|r| r.get("U_SF_ContactId").and_then(Value::as_str) == Some(gone.id.as_str()))
+    else {
+        return Ok(Applied::new(Done::Skipped, AuditAction::SkipMissing, Some(code.to_string())));
+    };
+    let target = Some(format!("{code}/{}", row.get("InternalCode").cloned().unwrap_or(Value::Null)));
+    if row.get("Active").and_then(Value::as_str) == Some("tNO") {
+        return Ok(Applied::new(Done::Skipped, AuditAction::DeactivateContactPerson, target));
+    }
+    let patch = serde_json::json!({"ContactEmployees": [{"InternalCode": row["InternalCode"], "Active": "tNO"}]});
+    let patch = patch.as_object().cloned().unwrap_or_default();
+    ports.sap.patch_business_partner(&code, &patch).await?;
+    Ok(Applied::new(Done::Written, AuditAction::DeactivateContactPerson, target))
 }
 
 /// The content hash stored for a deleted account: matches no account's content.

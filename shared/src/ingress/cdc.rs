@@ -23,8 +23,9 @@ pub enum CdcAction {
 }
 
 /// Objects whose deletion (or loss in a merge) means something in SAP: a deleted account's partner
-/// is deactivated, a merged one's link moves to the winner (F2, issue #14 item 5).
-const DELETES_ACTED_ON: &[&str] = &["Account"];
+/// is deactivated, a merged one's link moves to the winner; a deleted or merged contact's contact
+/// person is deactivated (F2, issue #14 item 5).
+const DELETES_ACTED_ON: &[&str] = &["Account", "Contact"];
 
 /// Change types that mean "re-read these records".
 const ACTED_ON: &[&str] = &["CREATE", "UPDATE", "UNDELETE", "GAP_CREATE", "GAP_UPDATE", "GAP_UNDELETE"];
@@ -408,7 +409,7 @@ mod tests {
     }
 
     #[test]
-    fn deletes_of_accounts_are_work_others_are_ignored_and_unknown_change_types_rejected() {
+    fn deletes_of_accounts_and_contacts_are_work_others_are_ignored_and_unknown_change_types_rejected() {
         let mut event = sample("account-update.json");
         for change_type in ["DELETE", "GAP_DELETE"] {
             header_mut(&mut event)["changeType"] = json!(change_type);
@@ -419,10 +420,13 @@ mod tests {
             );
         }
         let mut contact = sample("contact-create.json");
-        let id = header_mut(&mut contact)["recordIds"][0].clone();
+        header_mut(&mut contact)["changeType"] = json!("DELETE");
+        assert!(matches!(parse(&contact, "b1force").unwrap(), CdcAction::Notify(_)));
+        let mut case = sample("case-create.json");
+        let id = header_mut(&mut case)["recordIds"][0].clone();
         for change_type in ["DELETE", "GAP_DELETE"] {
-            header_mut(&mut contact)["changeType"] = json!(change_type);
-            let CdcAction::Ignore { record_ids, .. } = parse(&contact, "b1force").unwrap() else {
+            header_mut(&mut case)["changeType"] = json!(change_type);
+            let CdcAction::Ignore { record_ids, .. } = parse(&case, "b1force").unwrap() else {
                 panic!("{change_type}")
             };
             assert_eq!(json!(record_ids), json!([id]));

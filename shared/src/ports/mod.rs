@@ -167,6 +167,8 @@ pub enum AuditAction {
     DeactivateBusinessPartner,
     /// F2: a merge's winner without a partner took over the loser's (its CardCode moved to the winner).
     MovePartnerLink,
+    /// F2: a contact deleted or merged away in Salesforce: its SAP contact person made inactive.
+    DeactivateContactPerson,
     /// F1: the deal's lines were edited after it was won and its open order, untouched yet, was
     /// updated to match (F1 option `on_lines_edited = "update"`).
     UpdateOrder,
@@ -188,7 +190,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the trail's story usually runs.
-    pub const ALL: [AuditAction; 35] = [
+    pub const ALL: [AuditAction; 36] = [
         AuditAction::Receive,
         AuditAction::CreateOrder,
         AuditAction::LinkExistingOrder,
@@ -216,6 +218,7 @@ impl AuditAction {
         AuditAction::Retry,
         AuditAction::DeactivateBusinessPartner,
         AuditAction::MovePartnerLink,
+        AuditAction::DeactivateContactPerson,
         AuditAction::UpdateOrder,
         AuditAction::DeadLetter,
         AuditAction::Redrive,
@@ -251,6 +254,7 @@ impl AuditAction {
             AuditAction::SkipLeadNotConverted => "skip_lead_not_converted",
             AuditAction::DeactivateBusinessPartner => "deactivate_business_partner",
             AuditAction::MovePartnerLink => "move_partner_link",
+            AuditAction::DeactivateContactPerson => "deactivate_contact_person",
             AuditAction::UpdateOrder => "update_order",
             AuditAction::SkipContactWithoutAccount => "skip_contact_without_account",
             AuditAction::SkipClosedCase => "skip_closed_case",
@@ -472,14 +476,17 @@ pub trait SalesforceReads: Send + Sync {
     /// (the lost-event sweep), oldest first.
     async fn won_without_status(&self, since: EpochMillis, until: EpochMillis) -> Result<Vec<SalesforceId>>;
     /// Those of these accounts that are deleted (in the recycle bin, read through `queryAll`).
-    async fn deleted_accounts(&self, ids: &[SalesforceId]) -> Result<Vec<DeletedAccount>>;
+    async fn deleted_accounts(&self, ids: &[SalesforceId]) -> Result<Vec<DeletedRecord>>;
     /// The deleted accounts merged into `master` (their `MasterRecordId`).
-    async fn merged_into(&self, master: &SalesforceId) -> Result<Vec<DeletedAccount>>;
+    async fn merged_into(&self, master: &SalesforceId) -> Result<Vec<DeletedRecord>>;
+    /// Those of these contacts that are deleted, with their account's CardCode.
+    async fn deleted_contacts(&self, ids: &[SalesforceId]) -> Result<Vec<DeletedRecord>>;
 }
 
-/// A deleted account: who it was merged into (a merge's loser), and its CardCode when it had one.
+/// A deleted account or contact: who it was merged into (a merge's loser), and the CardCode of the
+/// account (the contact's account) when it had one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeletedAccount {
+pub struct DeletedRecord {
     pub id: SalesforceId,
     pub master: Option<SalesforceId>,
     pub card_code: Option<String>,

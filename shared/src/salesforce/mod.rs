@@ -21,7 +21,7 @@ use crate::config::SalesforceConfig;
 use crate::domain::{CardCode, EpochMillis, OpportunitySnapshot, Record, SalesforceId};
 use crate::error::{Error, Result};
 use crate::ports::CredentialSource;
-use crate::ports::{DeletedAccount, OpportunityRead, RecordQuery, SalesforceReads, SalesforceUpdates};
+use crate::ports::{DeletedRecord, OpportunityRead, RecordQuery, SalesforceReads, SalesforceUpdates};
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -646,7 +646,7 @@ impl SalesforceReads for SalesforceClient {
         self.ids(&records::won_without_status_query(since, until)?).await
     }
 
-    async fn deleted_accounts(&self, ids: &[SalesforceId]) -> Result<Vec<DeletedAccount>> {
+    async fn deleted_accounts(&self, ids: &[SalesforceId]) -> Result<Vec<DeletedRecord>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(MAX_IDS_PER_QUERY) {
             let soql = format!(
@@ -660,7 +660,21 @@ impl SalesforceReads for SalesforceClient {
         Ok(out)
     }
 
-    async fn merged_into(&self, master: &SalesforceId) -> Result<Vec<DeletedAccount>> {
+    async fn deleted_contacts(&self, ids: &[SalesforceId]) -> Result<Vec<DeletedRecord>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MAX_IDS_PER_QUERY) {
+            let soql = format!(
+                "SELECT Id, MasterRecordId, Account.SAP_CardCode__c FROM Contact WHERE IsDeleted = true AND Id IN {}",
+                soql::in_list(chunk)
+            );
+            for row in self.query_including_deleted(&soql).await? {
+                out.push(deleted_record(&row, "/Account/SAP_CardCode__c")?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn merged_into(&self, master: &SalesforceId) -> Result<Vec<DeletedRecord>> {
         let soql = format!(
             "SELECT Id, MasterRecordId, SAP_CardCode__c FROM Account WHERE IsDeleted = true AND MasterRecordId = {}",
             soql::quote(master.as_str())
@@ -669,12 +683,17 @@ impl SalesforceReads for SalesforceClient {
     }
 }
 
-fn deleted_account(row: &Value) -> Result<DeletedAccount> {
-    let text = |field: &str| row.get(field).and_then(Value::as_str).filter(|v| !v.trim().is_empty());
-    Ok(DeletedAccount {
-        id: SalesforceId::parse(text("Id").unwrap_or_default())?,
-        master: text("MasterRecordId").map(SalesforceId::parse).transpose()?,
-        card_code: text("SAP_CardCode__c").map(|c| c.trim().to_string()),
+fn deleted_account(row: &Value) -> Result<DeletedRecord> {
+    deleted_record(row, "/SAP_CardCode__c")
+}
+
+/// A deleted record's id, `MasterRecordId`, and the CardCode at `card_code` (a JSON pointer).
+fn deleted_record(row: &Value, card_code: &str) -> Result<DeletedRecord> {
+    let text = |pointer: &str| row.pointer(pointer).and_then(Value::as_str).filter(|v| !v.trim().is_empty());
+    Ok(DeletedRecord {
+        id: SalesforceId::parse(text("/Id").unwrap_or_default())?,
+        master: text("/MasterRecordId").map(SalesforceId::parse).transpose()?,
+        card_code: text(card_code).map(|c| c.trim().to_string()),
     })
 }
 
