@@ -75,6 +75,19 @@ impl DynamoSyncState {
     }
 
     /// A conditional put of one side of a link: absent, or already pointing at `other`.
+    /// Writes a link's items in one transaction: `None` when written, the cancellation reasons when
+    /// DynamoDB cancelled it (a condition failed, or contention).
+    async fn transact_links(&self, items: Vec<TransactWriteItem>) -> Result<Option<Vec<String>>> {
+        let err = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => return Ok(None),
+            Err(err) => err,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() else {
+            return Err(store_error(SERVICE, "TransactWriteItems", err));
+        };
+        Ok(Some(cancelled.cancellation_reasons().iter().filter_map(|r| r.code()).map(String::from).collect()))
+    }
+
     fn link_put(&self, pk: String, attribute: &str, other: &str) -> Result<TransactWriteItem> {
         let mut item = item_key(pk, ONLY);
         item.insert(attribute.to_string(), s(other));
@@ -197,32 +210,18 @@ impl SyncState for DynamoSyncState {
     }
 
     async fn link(&self, salesforce_key: &str, sap_key: &str) -> Result<()> {
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(self.link_put(salesforce_xref_pk(salesforce_key), "sap_key", sap_key)?)
-            .transact_items(self.link_put(sap_xref_pk(sap_key), "salesforce_key", salesforce_key)?)
-            .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(()),
-            Err(err) => err,
-        };
-        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() else {
-            return Err(store_error(SERVICE, "TransactWriteItems", err));
-        };
-        let reasons: Vec<&str> = cancelled.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
-        if reasons.contains(&"ConditionalCheckFailed") {
+        let items = vec![
+            self.link_put(salesforce_xref_pk(salesforce_key), "sap_key", sap_key)?,
+            self.link_put(sap_xref_pk(sap_key), "salesforce_key", salesforce_key)?,
+        ];
+        let Some(reasons) = self.transact_links(items).await? else { return Ok(()) };
+        if reasons.iter().any(|r| r == "ConditionalCheckFailed") {
             // Which side conflicts, and with what, is worth a second read: the message is what an operator acts on.
             let linked_sap = self.sap_key_for(salesforce_key).await?;
             let linked_salesforce = self.salesforce_key_for(sap_key).await?;
             check_link(salesforce_key, sap_key, linked_sap.as_deref(), linked_salesforce.as_deref())?;
         }
-        Err(Error::Store {
-            service: SERVICE,
-            message: format!("linking {salesforce_key} and {sap_key} was cancelled ({})", reasons.join(", ")),
-            retryable: cancellation_is_transient(&reasons),
-        })
+        Err(link_cancelled(format!("linking {salesforce_key} and {sap_key}"), &reasons))
     }
 
     async fn move_link(&self, from: &str, to: &str, sap_key: &str) -> Result<()> {
@@ -245,32 +244,18 @@ impl SyncState for DynamoSyncState {
             .expression_attribute_values(":sap", s(sap_key))
             .build()
             .map_err(|e| malformed(SERVICE, format!("building a link move: {e}")))?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(sap_put).build())
-            .transact_items(self.link_put(salesforce_xref_pk(to), "sap_key", sap_key)?)
-            .transact_items(TransactWriteItem::builder().delete(forget).build())
-            .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(()),
-            Err(err) => err,
-        };
-        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() else {
-            return Err(store_error(SERVICE, "TransactWriteItems", err));
-        };
-        let reasons: Vec<&str> = cancelled.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
-        if reasons.contains(&"ConditionalCheckFailed") {
+        let items = vec![
+            TransactWriteItem::builder().put(sap_put).build(),
+            self.link_put(salesforce_xref_pk(to), "sap_key", sap_key)?,
+            TransactWriteItem::builder().delete(forget).build(),
+        ];
+        let Some(reasons) = self.transact_links(items).await? else { return Ok(()) };
+        if reasons.iter().any(|r| r == "ConditionalCheckFailed") {
             let linked_sap = self.salesforce_key_for(sap_key).await?;
             let linked_to = self.sap_key_for(to).await?;
             check_move(from, to, sap_key, linked_sap.as_deref(), linked_to.as_deref())?;
         }
-        Err(Error::Store {
-            service: SERVICE,
-            message: format!("moving {sap_key} from {from} to {to} was cancelled ({})", reasons.join(", ")),
-            retryable: cancellation_is_transient(&reasons),
-        })
+        Err(link_cancelled(format!("moving {sap_key} from {from} to {to}"), &reasons))
     }
 
     async fn sap_key_for(&self, salesforce_key: &str) -> Result<Option<String>> {
@@ -356,6 +341,16 @@ fn watermark_pk(entity: &str) -> String {
 
 fn caught_up_pk(entity: &str) -> String {
     format!("caught-up#{entity}")
+}
+
+/// A cancelled link transaction whose conditions were not the reason (or were, and still hold).
+fn link_cancelled(what: String, reasons: &[String]) -> Error {
+    let codes: Vec<&str> = reasons.iter().map(String::as_str).collect();
+    Error::Store {
+        service: SERVICE,
+        message: format!("{what} was cancelled ({})", codes.join(", ")),
+        retryable: cancellation_is_transient(&codes),
+    }
 }
 
 fn salesforce_xref_pk(salesforce_key: &str) -> String {

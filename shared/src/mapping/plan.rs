@@ -253,22 +253,26 @@ pub fn plan(mapping: &MappingFile, entity: &str, row: &Record, synced_at: &str) 
 fn paid_invoices(row: &Record) -> Vec<Write> {
     let cancelled = row.get("Cancelled").cloned().unwrap_or(Value::Null);
     let members = row.get("PaymentInvoices").and_then(Value::as_array).into_iter().flatten();
-    let mut entries: Vec<i64> = members
-        .filter(|m| m.get("InvoiceType").and_then(Value::as_str).is_none_or(|t| t == "it_Invoice"))
-        .filter_map(|m| m.get("DocEntry").and_then(Value::as_i64))
-        .collect();
+    distinct_entries(
+        members
+            .filter(|m| m.get("InvoiceType").and_then(Value::as_str).is_none_or(|t| t == "it_Invoice"))
+            .filter_map(|m| m.get("DocEntry").and_then(Value::as_i64)),
+    )
+    .into_iter()
+    .map(|entry| {
+        let record =
+            Record::from_iter([("DocEntry".to_string(), json!(entry)), ("Cancelled".to_string(), cancelled.clone())]);
+        Write { target: Target::InvoiceRefresh, record, child: true }
+    })
+    .collect()
+}
+
+/// DocEntry numbers once each, in order.
+fn distinct_entries(entries: impl Iterator<Item = i64>) -> Vec<i64> {
+    let mut entries: Vec<i64> = entries.collect();
     entries.sort_unstable();
     entries.dedup();
     entries
-        .into_iter()
-        .map(|entry| {
-            let record = Record::from_iter([
-                ("DocEntry".to_string(), json!(entry)),
-                ("Cancelled".to_string(), cancelled.clone()),
-            ]);
-            Write { target: Target::InvoiceRefresh, record, child: true }
-        })
-        .collect()
 }
 
 /// A digest of what the writes would put into Salesforce, without sync timestamps: equal for an
@@ -499,26 +503,21 @@ pub const ITEM_CODE: &str = "ItemCode";
 /// upsert lacks the Order's required fields and fails alone, audited.
 fn delivered_orders(flow: &FlowMapping, row: &Record, synced_at: &str) -> Vec<Write> {
     const SALES_ORDER: i64 = 17;
-    let mut entries: Vec<i64> = row
-        .get("DocumentLines")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|l| l.get("BaseType").and_then(Value::as_i64) == Some(SALES_ORDER))
-        .filter_map(|l| l.get("BaseEntry").and_then(Value::as_i64))
-        .collect();
-    entries.sort_unstable();
-    entries.dedup();
-    entries
-        .into_iter()
-        .map(|entry| {
-            let mut record = flow.to_salesforce(row, None, true);
-            record.insert("SAP_Order_Key__c".into(), json!(format!("Orders/{entry}")));
-            stamp(flow, &mut record, synced_at);
-            let target = Target::Upsert { object: "Order".into(), external_id: "SAP_Order_Key__c".into() };
-            Write { target, record, child: false }
-        })
-        .collect()
+    let lines = row.get("DocumentLines").and_then(Value::as_array).into_iter().flatten();
+    distinct_entries(
+        lines
+            .filter(|l| l.get("BaseType").and_then(Value::as_i64) == Some(SALES_ORDER))
+            .filter_map(|l| l.get("BaseEntry").and_then(Value::as_i64)),
+    )
+    .into_iter()
+    .map(|entry| {
+        let mut record = flow.to_salesforce(row, None, true);
+        record.insert("SAP_Order_Key__c".into(), json!(format!("Orders/{entry}")));
+        stamp(flow, &mut record, synced_at);
+        let target = Target::Upsert { object: "Order".into(), external_id: "SAP_Order_Key__c".into() };
+        Write { target, record, child: false }
+    })
+    .collect()
 }
 
 /// F6: an invoice or credit note record keyed `<Entity>/<DocEntry>` (DocEntry numbers repeat across
