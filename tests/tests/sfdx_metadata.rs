@@ -408,13 +408,11 @@ fn field_permissions(xml: &str) -> BTreeMap<String, (bool, bool)> {
         .collect()
 }
 
-#[test]
-fn the_integration_permission_set_grants_every_custom_field_and_nothing_destructive() {
-    let xml = read(&default_dir().join("permissionsets/B1Force_Integration.permissionset-meta.xml"));
-    let granted = field_permissions(&xml);
+/// Every custom field a user can be granted (`Object.Field__c`), with whether it is a formula.
+fn grantable_fields() -> Vec<(String, bool)> {
     let mut files = Vec::new();
     meta_files(&default_dir().join("objects"), &mut files);
-    let mut custom = BTreeSet::new();
+    let mut fields = Vec::new();
     for path in files.iter().filter(|p| p.to_string_lossy().ends_with(".field-meta.xml")) {
         let object = path.parent().unwrap().parent().unwrap().file_name().unwrap().to_string_lossy().to_string();
         if object.ends_with("__mdt") {
@@ -426,8 +424,41 @@ fn the_integration_permission_set_grants_every_custom_field_and_nothing_destruct
             continue;
         }
         let field = path.file_name().unwrap().to_string_lossy().trim_end_matches(".field-meta.xml").to_string();
-        let key = format!("{object}.{field}");
-        let formula = read(path).contains("<formula>");
+        fields.push((format!("{object}.{field}"), read(path).contains("<formula>")));
+    }
+    fields
+}
+
+/// #18: sales, finance and support see every field B1Force writes and can edit none; SAP invoices
+/// are read-only to everyone but their owner (the integration user) by sharing.
+#[test]
+fn the_user_permission_set_reads_every_custom_field_edits_none_and_invoices_are_shared_read_only() {
+    let xml = read(&default_dir().join("permissionsets/B1Force_User.permissionset-meta.xml"));
+    let granted = field_permissions(&xml);
+    let fields = grantable_fields();
+    for (key, _) in &fields {
+        assert_eq!(granted.get(key), Some(&(true, false)), "{key}: read, not edit");
+    }
+    assert_eq!(granted.len(), fields.len(), "nothing but B1Force's fields");
+    let objects = blocks(&xml, "objectPermissions");
+    assert_eq!(objects.len(), 1);
+    assert_eq!(value(objects[0], "object"), Some("SAP_Invoice__c"));
+    assert_eq!(value(objects[0], "allowRead"), Some("true"));
+    for tag in ["allowCreate", "allowEdit", "allowDelete", "modifyAllRecords", "viewAllRecords"] {
+        assert_eq!(value(objects[0], tag), Some("false"), "{tag}");
+    }
+    assert!(blocks(&xml, "userPermissions").is_empty());
+    let invoice = read(&default_dir().join("objects/SAP_Invoice__c/SAP_Invoice__c.object-meta.xml"));
+    assert_eq!(value(&invoice, "sharingModel"), Some("Read"), "Public Read Only: only the owner edits");
+    assert_eq!(value(&invoice, "externalSharingModel"), Some("Private"));
+}
+
+#[test]
+fn the_integration_permission_set_grants_every_custom_field_and_nothing_destructive() {
+    let xml = read(&default_dir().join("permissionsets/B1Force_Integration.permissionset-meta.xml"));
+    let granted = field_permissions(&xml);
+    let mut custom = BTreeSet::new();
+    for (key, formula) in grantable_fields() {
         assert_eq!(
             granted.get(&key),
             Some(&(true, !formula)),
