@@ -202,29 +202,31 @@ pub async fn account_deleted(ports: &ToSap, gone: &DeletedRecord, master: Option
                 Some(other) => format!("merged into {other}"),
             }
         }
-        _ if flow.text_option("on_delete") == Some("keep") => {
-            return Ok(Applied::new(Done::Skipped, AuditAction::SkipFiltered, Some(code.to_string())));
-        }
         _ => "deleted in Salesforce".to_string(),
     };
-    let current = ports.sap.business_partner(&code, &deactivation::PROPERTIES.map(String::from)).await?;
-    let done = match current {
-        None => return Ok(Applied::new(Done::Skipped, AuditAction::SkipMissing, Some(code.to_string()))),
-        Some(partner) if deactivation::by_us(&partner) => Done::Skipped,
-        Some(_) => {
-            ports.sap.patch_business_partner(&code, &deactivation::deactivate(&reason)).await?;
-            Done::Written
-        }
+    let (done, action) = if flow.text_option("on_delete") == Some("keep") {
+        (Done::Skipped, AuditAction::SkipFiltered)
+    } else {
+        let current = ports.sap.business_partner(&code, &deactivation::PROPERTIES.map(String::from)).await?;
+        let outcome = match current {
+            None => (Done::Skipped, AuditAction::SkipMissing),
+            Some(partner) if deactivation::by_us(&partner) => (Done::Skipped, AuditAction::DeactivateBusinessPartner),
+            Some(_) => {
+                ports.sap.patch_business_partner(&code, &deactivation::deactivate(&reason)).await?;
+                tracing::info!(card_code = %code, reason = %reason, "account gone from Salesforce: partner deactivated");
+                (Done::Written, AuditAction::DeactivateBusinessPartner)
+            }
+        };
+        // An undelete syncs the account again whatever it holds, and so reactivates the partner.
+        ports.state.put_hash(&record_key, Direction::SfToSap, DELETED, ports.clock.now_millis()).await?;
+        outcome
     };
-    // An undelete syncs the account again whatever it holds, and so reactivates the partner.
-    ports.state.put_hash(&record_key, Direction::SfToSap, DELETED, ports.clock.now_millis()).await?;
     // The merge moved the loser's contacts to the winner without a change event of theirs (and the
     // winner's own event names no field): the winner's partner gets them now.
     if let (Some(winner), Some(master)) = (&gone.master, master) {
         sync_account(ports, winner, Some(master)).await?;
     }
-    tracing::info!(card_code = %code, reason = %reason, "account gone from Salesforce: partner deactivated");
-    Ok(Applied::new(done, AuditAction::DeactivateBusinessPartner, Some(code.to_string())))
+    Ok(Applied::new(done, action, Some(code.to_string())))
 }
 
 /// F2 for a contact deleted in Salesforce, or merged into another: its contact person in SAP (the
