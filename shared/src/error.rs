@@ -125,7 +125,8 @@ fn salesforce_class(status: u16, code: &str, message: &str) -> ErrorClass {
             || code.contains("UNABLE_TO_LOCK_ROW");
     let configuration =
         matches!(code, "LOGIN_REFUSED" | "INVALID_TYPE" | "API_DISABLED_FOR_ORG" | "API_CURRENTLY_DISABLED")
-            || (code == "INVALID_FIELD" && message.starts_with("No such column"));
+            || (code == "INVALID_FIELD"
+                && (message.starts_with("No such column") || message.starts_with("Didn't understand relationship")));
     if configuration {
         ErrorClass::Configuration
     } else if status >= 500 || status == 420 || retryable_code {
@@ -150,6 +151,18 @@ mod tests {
         assert!(sf(503, "SERVER_UNAVAILABLE").is_retryable());
         assert!(!sf(400, "FIELD_CUSTOM_VALIDATION_EXCEPTION").is_retryable());
         assert!(!sf(400, "MALFORMED_QUERY").is_retryable());
+    }
+
+    #[test]
+    fn a_field_or_relationship_the_org_does_not_have_is_the_set_up_not_the_record() {
+        let sf =
+            |code: &str, message: &str| Error::Salesforce { status: 400, code: code.into(), message: message.into() };
+        assert!(sf("INVALID_FIELD", "No such column 'SAP_X__c' on entity 'Account'").is_configuration());
+        assert!(sf("INVALID_FIELD", "Didn't understand relationship 'Acount' in field path.").is_configuration());
+        assert!(
+            !sf("INVALID_FIELD", "Foreign key external ID: C1 not found for field SAP_CardCode__c").is_configuration()
+        );
+        assert!(!sf("INVALID_FIELD", "Duplicate id in list: 001").is_configuration());
     }
 
     #[test]
