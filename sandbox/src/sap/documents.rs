@@ -37,6 +37,7 @@ fn closed_base() -> SapError {
 /// The sets a document's lines may copy from.
 fn allowed_bases(set: EntitySet) -> &'static [EntitySet] {
     match set {
+        EntitySet::Orders => &[EntitySet::Quotations],
         EntitySet::DeliveryNotes => &[EntitySet::Orders],
         EntitySet::Invoices => &[EntitySet::Orders, EntitySet::DeliveryNotes],
         EntitySet::CreditNotes => &[EntitySet::Invoices],
@@ -868,6 +869,37 @@ mod tests {
 
     fn bp(store: &Store, code: &str) -> Value {
         store.get(EntitySet::BusinessPartners, &Key::Text(code.into())).unwrap().clone()
+    }
+
+    #[test]
+    fn a_quotation_moves_no_balance_and_an_order_copied_from_it_closes_it() {
+        let mut store = Store::master_data();
+        let before = bp(&store, "C20000");
+        let quote = json!({"CardCode": "C20000", "DocDueDate": "2026-12-31", "DocumentLines": [
+            {"ItemCode": "A00001", "Quantity": 4, "UnitPrice": 25.0, "DiscountPercent": 10}]});
+        let (key, quotation) = store.create(EntitySet::Quotations, quote, &at("09:00:00")).unwrap();
+        assert_eq!(
+            (quotation["DocNum"].as_i64(), quotation["DocObjectCode"].as_str()),
+            (Some(6001), Some("oQuotations"))
+        );
+        assert_eq!(quotation["DocTotal"].as_f64(), Some(90.0));
+        assert_eq!(bp(&store, "C20000")["OpenOrdersBalance"], before["OpenOrdersBalance"], "a quotation is no order");
+        let order = json!({"CardCode": "C20000", "DocDueDate": "2026-12-20", "DocumentLines": [
+            {"BaseType": 23, "BaseEntry": 1, "BaseLine": 0}]});
+        let (_, placed) = store.create(EntitySet::Orders, order, &at("10:00:00")).unwrap();
+        assert_eq!(
+            (placed["DocTotal"].as_f64(), placed["DocumentLines"][0]["BaseType"].as_i64()),
+            (Some(90.0), Some(23))
+        );
+        let closed = store.get(EntitySet::Quotations, &key).unwrap();
+        assert_eq!(closed["DocumentStatus"], "bost_Close", "fully copied");
+        let again = json!({"CardCode": "C20000", "DocDueDate": "2026-12-20", "DocumentLines": [
+            {"BaseType": 23, "BaseEntry": 1, "BaseLine": 0}]});
+        assert_eq!(store.create(EntitySet::Orders, again, &at("11:00:00")).unwrap_err().code, "-5002");
+        let from_order =
+            json!({"CardCode": "C20000", "DocumentLines": [{"BaseType": 23, "BaseEntry": 1, "BaseLine": 0}]});
+        let err = store.create(EntitySet::Invoices, from_order, &at("12:00:00")).unwrap_err();
+        assert!(err.message.contains("cannot be copied here"), "{}", err.message);
     }
 
     #[test]

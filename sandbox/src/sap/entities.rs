@@ -45,6 +45,8 @@ pub enum EntitySet {
     BusinessPartners,
     Items,
     PriceLists,
+    /// Sales quotations (type `Document`, object 23): copied into sales orders as their base.
+    Quotations,
     Orders,
     DeliveryNotes,
     Invoices,
@@ -55,10 +57,11 @@ pub enum EntitySet {
 }
 
 /// Every set, for lookups by name.
-pub const ALL: [EntitySet; 9] = [
+pub const ALL: [EntitySet; 10] = [
     EntitySet::BusinessPartners,
     EntitySet::Items,
     EntitySet::PriceLists,
+    EntitySet::Quotations,
     EntitySet::Orders,
     EntitySet::DeliveryNotes,
     EntitySet::Invoices,
@@ -68,8 +71,8 @@ pub const ALL: [EntitySet; 9] = [
 ];
 
 /// The marketing documents (entity type `Document`).
-pub const DOCUMENT_SETS: [EntitySet; 4] =
-    [EntitySet::Orders, EntitySet::DeliveryNotes, EntitySet::Invoices, EntitySet::CreditNotes];
+pub const DOCUMENT_SETS: [EntitySet; 5] =
+    [EntitySet::Quotations, EntitySet::Orders, EntitySet::DeliveryNotes, EntitySet::Invoices, EntitySet::CreditNotes];
 
 const BP_FIELDS: &[&str] = &[
     "CardCode",
@@ -300,6 +303,7 @@ impl EntitySet {
             Self::BusinessPartners => "BusinessPartners",
             Self::Items => "Items",
             Self::PriceLists => "PriceLists",
+            Self::Quotations => "Quotations",
             Self::Orders => "Orders",
             Self::DeliveryNotes => "DeliveryNotes",
             Self::Invoices => "Invoices",
@@ -324,7 +328,7 @@ impl EntitySet {
         !matches!(self, Self::BusinessPartners | Self::Items)
     }
 
-    /// True for Orders, DeliveryNotes, Invoices and CreditNotes.
+    /// True for Quotations, Orders, DeliveryNotes, Invoices and CreditNotes.
     pub fn is_document(self) -> bool {
         DOCUMENT_SETS.contains(&self)
     }
@@ -351,6 +355,7 @@ impl EntitySet {
             Self::BusinessPartners => "OCRD",
             Self::Items => "OITM",
             Self::PriceLists => "OPLN",
+            Self::Quotations => "OQUT",
             Self::Orders => "ORDR",
             Self::DeliveryNotes => "ODLN",
             Self::Invoices => "OINV",
@@ -360,9 +365,11 @@ impl EntitySet {
         }
     }
 
-    /// The object type number used in `BaseType` (17 order, 15 delivery, 13 invoice, 14 credit memo, 24 payment).
+    /// The object type number used in `BaseType` (23 quotation, 17 order, 15 delivery, 13 invoice,
+    /// 14 credit memo, 24 payment; reference §4).
     pub fn object_type(self) -> Option<i64> {
         match self {
+            Self::Quotations => Some(23),
             Self::Orders => Some(17),
             Self::DeliveryNotes => Some(15),
             Self::Invoices => Some(13),
@@ -375,6 +382,7 @@ impl EntitySet {
     /// `DocObjectCode` of the set's rows.
     pub fn object_code(self) -> &'static str {
         match self {
+            Self::Quotations => "oQuotations",
             Self::Orders => "oOrders",
             Self::DeliveryNotes => "oDeliveryNotes",
             Self::Invoices => "oInvoices",
@@ -392,6 +400,7 @@ impl EntitySet {
     /// The first DocNum of the set's numbering series.
     pub fn first_doc_num(self) -> i64 {
         match self {
+            Self::Quotations => 6001,
             Self::Orders => 1001,
             Self::DeliveryNotes => 2001,
             Self::Invoices => 3001,

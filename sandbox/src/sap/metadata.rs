@@ -324,7 +324,16 @@ const ENUM_TYPES: &[(&str, &[&str])] = &[
     ("BoDocumentTypes", &["dDocument_Items", "dDocument_Service"]),
     (
         "BoObjectTypes",
-        &["oBusinessPartners", "oItems", "oInvoices", "oCreditNotes", "oDeliveryNotes", "oOrders", "oIncomingPayments"],
+        &[
+            "oBusinessPartners",
+            "oItems",
+            "oInvoices",
+            "oCreditNotes",
+            "oDeliveryNotes",
+            "oOrders",
+            "oIncomingPayments",
+            "oQuotations",
+        ],
     ),
     ("CancelStatusEnum", &["csYes", "csNo", "csCancellation"]),
     (
