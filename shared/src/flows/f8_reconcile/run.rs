@@ -357,30 +357,15 @@ impl Reconciler {
         };
         let accounts = self.salesforce.keyed_records(&read).await?;
         let today = crate::domain::date_of(self.clock.now_millis());
-        let mut repair_with: BTreeMap<String, i64> = BTreeMap::new();
-        for row in &open {
-            if let (Some(code), Some(entry)) =
-                (row.get("CardCode").and_then(Value::as_str), row.get("DocEntry").and_then(Value::as_i64))
-            {
-                repair_with.insert(code.to_string(), entry);
-            }
-        }
-        let (found, totals) = standing::compare_standings(&accounts, &open, &repair_with, &today, links)?;
+        let (mut found, totals) = standing::compare_standings(&accounts, &open, &today, links)?;
         let without: Vec<String> = found.iter().filter(|e| e.repair.is_none()).map(|e| e.sap_key.clone()).collect();
-        if without.is_empty() {
-            return Ok((found, totals));
+        if !without.is_empty() {
+            // Customers with nothing open: their latest invoice recomputes the status as well.
+            let keys = ["DocEntry".to_string(), "CardCode".to_string()];
+            let invoices = self.sap.rows_by_key("Invoices", "CardCode", &sorted(without), &keys).await?;
+            standing::repair_with_latest(&mut found, &invoices);
         }
-        // Customers with nothing open: their latest invoice recomputes the status as well.
-        let keys = ["DocEntry".to_string(), "CardCode".to_string()];
-        for row in self.sap.rows_by_key("Invoices", "CardCode", &sorted(without), &keys).await? {
-            if let (Some(code), Some(entry)) =
-                (row.get("CardCode").and_then(Value::as_str), row.get("DocEntry").and_then(Value::as_i64))
-            {
-                let latest = repair_with.entry(code.to_string()).or_insert(entry);
-                *latest = (*latest).max(entry);
-            }
-        }
-        standing::compare_standings(&accounts, &open, &repair_with, &today, links)
+        Ok((found, totals))
     }
 
     /// Master data: every SAP row the mapping syncs (its `sap_filter`) against every Salesforce record

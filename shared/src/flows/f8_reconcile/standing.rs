@@ -30,20 +30,22 @@ pub fn account_fields() -> Vec<String> {
 }
 
 /// Compares every account carrying a CardCode with its customer's `open` invoices as of `today`
-/// (`YYYY-MM-DD`). `repair_with` names, per customer, an invoice whose re-sending recomputes the
-/// status (an open one, else the latest); a customer with none needs a person.
+/// (`YYYY-MM-DD`). A drift is repaired by re-sending the customer's newest open invoice, which
+/// recomputes the status; one of a customer with nothing open gets none here (see
+/// [`repair_with_latest`]) and needs a person until then.
 pub fn compare_standings(
     accounts: &[Record],
     open: &[Record],
-    repair_with: &BTreeMap<String, i64>,
     today: &str,
     links: &Links,
 ) -> Result<(Vec<ReconException>, Totals)> {
     let today = parse_date(today)?;
     let mut by_customer: BTreeMap<&str, Vec<OpenInvoice>> = BTreeMap::new();
+    let mut newest: BTreeMap<String, i64> = BTreeMap::new();
     for row in open {
-        let Some(code) = row.get("CardCode").and_then(Value::as_str) else { continue };
+        let Some((code, entry)) = customer_and_entry(row) else { continue };
         by_customer.entry(code).or_default().push(open_invoice(row)?);
+        newest.entry(code.to_string()).and_modify(|e| *e = (*e).max(entry)).or_insert(entry);
     }
     let mut exceptions = Vec::new();
     let mut counted = (0, 0);
@@ -58,7 +60,7 @@ pub fn compare_standings(
             continue;
         }
         let id = account.get("Id").and_then(Value::as_str).unwrap_or_default();
-        let repair = repair_with.get(code).map(|entry| format!("sap:Invoices:{entry}"));
+        let repair = newest.get(code).map(|entry| format!("sap:Invoices:{entry}"));
         exceptions.push(ReconException {
             kind: ExceptionKind::StatusDrift,
             entity: "BusinessPartners".into(),
@@ -82,6 +84,26 @@ pub fn compare_standings(
         salesforce_amount: None,
     };
     Ok((exceptions, totals))
+}
+
+/// Gives the drifts still without a repair (customers with nothing open) their customer's newest
+/// invoice from `invoices` (`CardCode`, `DocEntry` rows), which recomputes the status as well.
+pub fn repair_with_latest(exceptions: &mut [ReconException], invoices: &[Record]) {
+    let mut latest: BTreeMap<&str, i64> = BTreeMap::new();
+    for (code, entry) in invoices.iter().filter_map(customer_and_entry) {
+        latest.entry(code).and_modify(|e| *e = (*e).max(entry)).or_insert(entry);
+    }
+    for exception in exceptions.iter_mut().filter(|e| e.repair.is_none()) {
+        if let Some(entry) = latest.get(exception.sap_key.as_str()) {
+            exception.repair = Some(format!("sap:Invoices:{entry}"));
+            exception.note = None;
+        }
+    }
+}
+
+/// An invoice row's customer and DocEntry.
+pub fn customer_and_entry(row: &Record) -> Option<(&str, i64)> {
+    Some((row.get("CardCode")?.as_str()?, row.get("DocEntry")?.as_i64()?))
 }
 
 fn open_invoice(row: &Record) -> Result<OpenInvoice> {
@@ -117,8 +139,7 @@ mod tests {
             {"DocEntry": 1, "CardCode": "C1", "DocTotal": 100.0, "PaidToDate": 0.0, "DocDueDate": "2026-11-01T00:00:00Z"},
             {"DocEntry": 2, "CardCode": "C2", "DocTotal": 100.0, "PaidToDate": 40.0, "DocDueDate": "2026-12-31T00:00:00Z"}
         ]));
-        let repair = BTreeMap::from([("C1".to_string(), 1), ("C2".to_string(), 2)]);
-        let (found, totals) = compare_standings(&accounts, &open, &repair, "2026-12-07", &links).unwrap();
+        let (mut found, totals) = compare_standings(&accounts, &open, "2026-12-07", &links).unwrap();
         let seen: Vec<[&str; 4]> = found
             .iter()
             .map(|e| {
@@ -132,5 +153,15 @@ mod tests {
         assert!(found.iter().all(|e| e.kind == ExceptionKind::StatusDrift));
         assert!(found[1].note.is_some());
         assert_eq!((totals.sap_count, totals.salesforce_count), (2, 3));
+        // C4's newest (paid) invoice recomputes its status too: the person is no longer needed.
+        let history = records(
+            json!([{"DocEntry": 4, "CardCode": "C4"}, {"DocEntry": 9, "CardCode": "C4"}, {"DocEntry": 5, "CardCode": "C1"}]),
+        );
+        repair_with_latest(&mut found, &history);
+        assert_eq!(
+            (found[0].repair.as_deref(), found[1].repair.as_deref()),
+            (Some("sap:Invoices:1"), Some("sap:Invoices:9"))
+        );
+        assert!(found[1].note.is_none());
     }
 }
