@@ -320,11 +320,69 @@ fn build() -> Vec<ObjectDef> {
                 f("SAP_Expected_Ship_Date__c", Date),
                 f("SAP_Payment_Status__c", Text),
                 f("SAP_Days_Overdue__c", Number),
+                // The quote whose lines the opportunity's mirror (Sales Cloud "quote sync"); only a
+                // quote of this opportunity may be set.
+                f("SyncedQuoteId", Reference("Quote")),
             ],
             &[
                 child("OpportunityLineItems", "OpportunityLineItem", "OpportunityId"),
                 child("SAP_Invoices__r", "SAP_Invoice__c", "Opportunity__c"),
+                child("Quotes", "Quote", "OpportunityId"),
             ],
+        ),
+        // Quotes as the Object Reference's Quote documents them: OpportunityId is set on create;
+        // IsSyncing, QuoteNumber and the totals are read-only (Subtotal before, TotalPrice after the
+        // lines' discounts; GrandTotal adds tax and shipping, which are not modelled).
+        object_def(
+            "Quote",
+            "0Q0",
+            &[
+                f("Name", Text).required(),
+                f("OpportunityId", Reference("Opportunity")).required().create_only(),
+                f("AccountId", Reference("Account")).read_only(),
+                f("QuoteNumber", Text).read_only(),
+                f("Status", Text),
+                f("IsSyncing", Boolean).read_only(),
+                f("ExpirationDate", Date),
+                f("Description", Text),
+                f("Pricebook2Id", Reference("Pricebook2")),
+                f("CurrencyIsoCode", Text),
+                f("Subtotal", Number).read_only(),
+                f("TotalPrice", Number).read_only(),
+                f("GrandTotal", Number).read_only(),
+                f("LineItemCount", Number).read_only(),
+                f("SAP_Quotation_DocEntry__c", Number),
+                f("SAP_Quotation_DocNum__c", Number),
+                f("SAP_Quotation_Status__c", Text),
+                f("SAP_Sync_Status__c", Text),
+                f("SAP_Sync_Error__c", Text),
+                f("SAP_Synced_At__c", DateTime),
+            ],
+            &[child("QuoteLineItems", "QuoteLineItem", "QuoteId")],
+        ),
+        // Quote lines (Object Reference, QuoteLineItem): QuoteId and PricebookEntryId are set on
+        // create; Subtotal = Quantity × UnitPrice, TotalPrice = Subtotal less Discount (%);
+        // OpportunityLineItemId is the opportunity line a synced quote's line is mirrored to.
+        object_def(
+            "QuoteLineItem",
+            "0QL",
+            &[
+                f("QuoteId", Reference("Quote")).required().create_only(),
+                f("PricebookEntryId", Reference("PricebookEntry")).required().create_only(),
+                f("Product2Id", Reference("Product2")).read_only(),
+                f("OpportunityLineItemId", Reference("OpportunityLineItem")).read_only(),
+                f("LineNumber", Text).read_only(),
+                f("Quantity", Number).required(),
+                f("UnitPrice", Number).required(),
+                f("ListPrice", Number).read_only(),
+                f("Discount", Number),
+                f("Subtotal", Number).read_only(),
+                f("TotalPrice", Number).read_only(),
+                f("ServiceDate", Date),
+                f("Description", Text),
+                f("SortOrder", Number),
+            ],
+            &[],
         ),
         object_def(
             "OpportunityLineItem",

@@ -475,6 +475,28 @@ impl Store {
         {
             self.roll_up_opportunity(opportunity, ctx);
         }
+        if def.name == "QuoteLineItem"
+            && let Some(quote) = removed.get("QuoteId").and_then(Value::as_str)
+        {
+            self.after_quote_lines_changed(quote, ctx);
+        }
+        if def.name == "Quote"
+            && let Some(lines) = schema::object("QuoteLineItem")
+        {
+            for line in self.quote_line_ids(id) {
+                self.take(lines, &line);
+            }
+            // Deleting the synced quote stops the sync [U: Salesforce may refuse it instead].
+            let opportunity =
+                removed.get("OpportunityId").and_then(Value::as_str).and_then(|o| self.get("Opportunity", o));
+            if let Some(mut opp) = opportunity.filter(|o| o.get("SyncedQuoteId") == Some(&json!(id))).cloned()
+                && let Some(opp_def) = schema::object("Opportunity")
+            {
+                let opp_id = opp.get("Id").and_then(Value::as_str).unwrap_or_default().to_string();
+                opp.insert("SyncedQuoteId".into(), Value::Null);
+                self.commit_update(opp_def, &opp_id, opp, ctx);
+            }
+        }
         if let Some(items) = schema::object("OrderItem") {
             if def.name == "Order" {
                 for item in self.order_item_ids(id) {
@@ -789,7 +811,10 @@ impl Store {
                 if record.get("CurrencyIsoCode").is_none_or(Value::is_null) {
                     record.insert("CurrencyIsoCode".into(), json!(CORPORATE_CURRENCY));
                 }
+                self.check_synced_quote(record, before)?;
             }
+            "Quote" => self.derive_quote(record, before)?,
+            "QuoteLineItem" => self.derive_quote_line(record, before)?,
             "OpportunityLineItem" => {
                 self.derive_line(record, before)?;
                 // A line is in its opportunity's currency (multi-currency orgs; hidden otherwise).
@@ -958,6 +983,189 @@ impl Store {
         Ok(())
     }
 
+    /// A synced quote must be one of the opportunity's own [wording U].
+    fn check_synced_quote(&self, opportunity: &Record, before: Option<&Record>) -> Result<(), ApiError> {
+        let quote = opportunity.get("SyncedQuoteId").and_then(Value::as_str);
+        let Some(quote) =
+            quote.filter(|_| before.is_none_or(|b| b.get("SyncedQuoteId") != opportunity.get("SyncedQuoteId")))
+        else {
+            return Ok(());
+        };
+        let owner = self.get("Quote", quote).and_then(|q| q.get("OpportunityId"));
+        if owner.is_none() || owner != opportunity.get("Id") {
+            return Err(ApiError::new(
+                400,
+                "FIELD_INTEGRITY_EXCEPTION",
+                "field integrity exception: SyncedQuoteId (the quote must belong to this opportunity)",
+            )
+            .with_fields(vec!["SyncedQuoteId".into()]));
+        }
+        Ok(())
+    }
+
+    /// A new quote is a Draft of its opportunity's account and price book, numbered, not syncing,
+    /// with nothing in it yet.
+    fn derive_quote(&self, quote: &mut Record, before: Option<&Record>) -> Result<(), ApiError> {
+        if before.is_some() {
+            return Ok(());
+        }
+        let opportunity = quote.get("OpportunityId").and_then(Value::as_str).and_then(|o| self.get("Opportunity", o));
+        let inherited = |field: &str| opportunity.and_then(|o| o.get(field)).cloned().unwrap_or(Value::Null);
+        let number = self.all("Quote").count() + self.deleted("Quote").count() + 1;
+        let defaults = [
+            ("AccountId", inherited("AccountId")),
+            ("Pricebook2Id", inherited("Pricebook2Id")),
+            ("CurrencyIsoCode", inherited("CurrencyIsoCode")),
+            ("Status", json!("Draft")),
+        ];
+        for (field, value) in defaults {
+            if quote.get(field).is_none_or(Value::is_null) {
+                quote.insert(field.into(), value);
+            }
+        }
+        quote.insert("QuoteNumber".into(), json!(format!("{number:08}")));
+        quote.insert("IsSyncing".into(), json!(false));
+        for total in ["Subtotal", "TotalPrice", "GrandTotal", "LineItemCount"] {
+            quote.insert(total.into(), json!(0.0));
+        }
+        Ok(())
+    }
+
+    /// A quote line takes its product and list price from its entry; Subtotal is Quantity ×
+    /// UnitPrice and TotalPrice the subtotal less the line's Discount percent.
+    fn derive_quote_line(&self, line: &mut Record, before: Option<&Record>) -> Result<(), ApiError> {
+        if before.is_none() {
+            let entry =
+                line.get("PricebookEntryId").and_then(Value::as_str).and_then(|e| self.get("PricebookEntry", e));
+            let Some(entry) = entry else {
+                return Err(ApiError::new(
+                    400,
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    "field integrity exception: PricebookEntryId (pricebook entry is required)",
+                )
+                .with_fields(vec!["PricebookEntryId".into()]));
+            };
+            line.insert("Product2Id".into(), entry.get("Product2Id").cloned().unwrap_or(Value::Null));
+            line.insert("ListPrice".into(), entry.get("UnitPrice").cloned().unwrap_or(Value::Null));
+            let quote = line.get("QuoteId").and_then(Value::as_str).unwrap_or_default().to_string();
+            let number = self.quote_line_ids(&quote).len() + 1;
+            line.insert("LineNumber".into(), json!(format!("{number:05}")));
+        }
+        let number = |f: &str| line.get(f).and_then(Value::as_f64).unwrap_or(0.0);
+        let subtotal = number("Quantity") * number("UnitPrice");
+        let total = subtotal * (1.0 - number("Discount") / 100.0);
+        line.insert("Subtotal".into(), json!(round2(subtotal)));
+        line.insert("TotalPrice".into(), json!(round2(total)));
+        Ok(())
+    }
+
+    /// A quote's lines changed: its totals roll up, and a synced quote's opportunity follows.
+    fn after_quote_lines_changed(&mut self, quote: &str, ctx: &WriteContext) {
+        self.roll_up_quote(quote, ctx);
+        let record = self.get("Quote", quote);
+        if record.and_then(|q| q.get("IsSyncing")) == Some(&json!(true))
+            && let Some(opportunity) = record.and_then(|q| q.get("OpportunityId")).and_then(Value::as_str)
+        {
+            let opportunity = opportunity.to_string();
+            self.sync_quote_lines(&opportunity, ctx);
+        }
+    }
+
+    fn quote_line_ids(&self, quote: &str) -> Vec<String> {
+        schema::object("QuoteLineItem").map_or_else(Vec::new, |lines| {
+            self.children(lines, "QuoteId", quote)
+                .iter()
+                .filter_map(|l| l.get("Id").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+    }
+
+    /// A quote's totals: the sums of its lines', as the platform rolls them up.
+    fn roll_up_quote(&mut self, quote: &str, ctx: &WriteContext) {
+        let Some(before) = self.get("Quote", quote) else { return };
+        let lines: Vec<Record> =
+            self.quote_line_ids(quote).iter().filter_map(|l| self.get("QuoteLineItem", l).cloned()).collect();
+        let sum = |field: &str| round2(lines.iter().filter_map(|l| l.get(field).and_then(Value::as_f64)).sum());
+        let mut record = before.clone();
+        record.insert("Subtotal".into(), json!(sum("Subtotal")));
+        record.insert("TotalPrice".into(), json!(sum("TotalPrice")));
+        record.insert("GrandTotal".into(), json!(sum("TotalPrice")));
+        record.insert("LineItemCount".into(), json!(lines.len() as f64));
+        if record != *before
+            && let Some(def) = schema::object("Quote")
+        {
+            self.commit_update(def, quote, record, ctx);
+        }
+    }
+
+    /// Quote sync: the opportunity's products mirror its synced quote's lines (each quote line
+    /// updates the product it is linked to, or creates one; products of no line are deleted) and
+    /// only that quote says `IsSyncing`. Salesforce Help, "Sync Quotes and Opportunities"; the
+    /// reverse direction (an opportunity product edited while syncing) is not modelled.
+    fn sync_quote_lines(&mut self, opportunity: &str, ctx: &WriteContext) {
+        let Some(opp) = self.get("Opportunity", opportunity).cloned() else { return };
+        let synced = opp.get("SyncedQuoteId").and_then(Value::as_str).map(str::to_string);
+        let quote_def = schema::object("Quote");
+        let quotes: Vec<Record> = quote_def
+            .map_or_else(Vec::new, |q| self.children(q, "OpportunityId", opportunity).into_iter().cloned().collect());
+        for mut quote in quotes {
+            let id = quote.get("Id").and_then(Value::as_str).unwrap_or_default().to_string();
+            let syncing = json!(synced.as_deref() == Some(id.as_str()));
+            if quote.get("IsSyncing") != Some(&syncing)
+                && let Some(def) = quote_def
+            {
+                quote.insert("IsSyncing".into(), syncing);
+                self.commit_update(def, &id, quote, ctx);
+            }
+        }
+        let (Some(quote), Some(line_def), Some(quote_line_def)) =
+            (synced, schema::object("OpportunityLineItem"), schema::object("QuoteLineItem"))
+        else {
+            return;
+        };
+        let mut kept = Vec::new();
+        for quote_line_id in self.quote_line_ids(&quote) {
+            let Some(mut quote_line) = self.get("QuoteLineItem", &quote_line_id).cloned() else { continue };
+            let mirrored: Map<String, Value> =
+                ["Quantity", "UnitPrice", "Discount", "ServiceDate", "Description", "SortOrder"]
+                    .into_iter()
+                    .map(|f| (f.to_string(), quote_line.get(f).cloned().unwrap_or(Value::Null)))
+                    .collect();
+            let linked = quote_line.get("OpportunityLineItemId").and_then(Value::as_str).map(str::to_string);
+            let linked = linked.filter(|l| self.get("OpportunityLineItem", l).is_some());
+            let line_id = match linked {
+                Some(line) => {
+                    let current = self.get("OpportunityLineItem", &line);
+                    let differs: Map<String, Value> = mirrored
+                        .into_iter()
+                        .filter(|(f, v)| current.and_then(|c| c.get(f)).unwrap_or(&Value::Null) != v)
+                        .collect();
+                    if !differs.is_empty() {
+                        let _ = self.update(line_def, &line, differs, ctx);
+                    }
+                    line
+                }
+                None => {
+                    let mut body = mirrored;
+                    body.insert("OpportunityId".into(), json!(opportunity));
+                    body.insert(
+                        "PricebookEntryId".into(),
+                        quote_line.get("PricebookEntryId").cloned().unwrap_or(Value::Null),
+                    );
+                    body.retain(|_, v| !v.is_null());
+                    let Ok(line) = self.create(line_def, body, ctx) else { continue };
+                    quote_line.insert("OpportunityLineItemId".into(), json!(line));
+                    self.put(quote_line_def, &quote_line_id, quote_line);
+                    line
+                }
+            };
+            kept.push(line_id);
+        }
+        for line in self.line_ids(opportunity).into_iter().filter(|l| !kept.contains(l)) {
+            let _ = self.delete_merged(line_def, &line, None, ctx);
+        }
+    }
+
     fn order_item_ids(&self, order: &str) -> Vec<String> {
         schema::object("OrderItem").map_or_else(Vec::new, |items| {
             self.children(items, "OrderId", order)
@@ -1025,6 +1233,13 @@ impl Store {
                     self.roll_up_order(&order, ctx);
                 }
             }
+            "QuoteLineItem" => {
+                let quote = self.get(def.name, id).and_then(|l| l.get("QuoteId")).and_then(Value::as_str);
+                if let Some(quote) = quote.map(str::to_string) {
+                    self.after_quote_lines_changed(&quote, ctx);
+                }
+            }
+            "Opportunity" => self.sync_quote_lines(id, ctx),
             "Case" => self.next_case_number += 1,
             _ => {}
         }
@@ -1218,6 +1433,47 @@ mod tests {
         store.delete(line, &id, &ctx("")).unwrap();
         assert_eq!(store.get("Opportunity", &opp).unwrap()["Amount"], json!(0.0));
         assert_eq!(store.get("Opportunity", &opp).unwrap()["HasOpportunityLineItem"], json!(false));
+    }
+
+    #[test]
+    fn a_synced_quotes_lines_become_the_opportunitys_products_and_follow_its_edits() {
+        let (mut store, product, account) = store_with_product();
+        let c = ctx("");
+        let entry = store.find_by("PricebookEntry", "Product2Id", &product)[0].clone();
+        let deal = json!({"Name": "D", "AccountId": account, "StageName": "Proposal", "CloseDate": "2026-12-20"});
+        let opp = store.create(object("Opportunity"), body(deal), &c).unwrap();
+        let other = store
+            .create(
+                object("Opportunity"),
+                body(json!({"Name": "O", "StageName": "Proposal", "CloseDate": "2026-12-20"})),
+                &c,
+            )
+            .unwrap();
+        let old_line = json!({"OpportunityId": opp, "PricebookEntryId": entry, "Quantity": 1, "UnitPrice": 50});
+        store.create(object("OpportunityLineItem"), body(old_line), &c).unwrap();
+        let quote = store.create(object("Quote"), body(json!({"Name": "Q1", "OpportunityId": opp})), &c).unwrap();
+        let line = json!({"QuoteId": quote, "PricebookEntryId": entry, "Quantity": 4, "UnitPrice": 50, "Discount": 10});
+        let quote_line = store.create(object("QuoteLineItem"), body(line), &c).unwrap();
+        let stored = store.get("Quote", &quote).unwrap();
+        assert_eq!(
+            (&stored["Status"], &stored["Subtotal"], &stored["TotalPrice"], &stored["AccountId"], &stored["IsSyncing"]),
+            (&json!("Draft"), &json!(200.0), &json!(180.0), &json!(account), &json!(false))
+        );
+        let foreign =
+            store.update(object("Opportunity"), &other, body(json!({"SyncedQuoteId": quote})), &c).unwrap_err();
+        assert_eq!(foreign.code, "FIELD_INTEGRITY_EXCEPTION");
+        store.update(object("Opportunity"), &opp, body(json!({"SyncedQuoteId": quote})), &c).unwrap();
+        assert_eq!(store.get("Quote", &quote).unwrap()["IsSyncing"], json!(true));
+        let products = store.lines_of(&opp).into_iter().cloned().collect::<Vec<_>>();
+        assert_eq!(products.len(), 1, "the quote's line replaced the opportunity's own");
+        assert_eq!((&products[0]["Quantity"], &products[0]["Discount"]), (&json!(4.0), &json!(10.0)));
+        assert_eq!(store.get("QuoteLineItem", &quote_line).unwrap()["OpportunityLineItemId"], products[0]["Id"]);
+        assert_eq!(store.get("Opportunity", &opp).unwrap()["Amount"], json!(180.0));
+        store.update(object("QuoteLineItem"), &quote_line, body(json!({"Quantity": 5})), &c).unwrap();
+        assert_eq!(store.get("Opportunity", &opp).unwrap()["Amount"], json!(225.0));
+        assert_eq!(store.lines_of(&opp)[0]["Id"], products[0]["Id"], "edited in place");
+        let err = store.update(object("Quote"), &quote, body(json!({"TotalPrice": 1})), &c).unwrap_err();
+        assert_eq!(err.code, "INVALID_FIELD_FOR_INSERT_UPDATE");
     }
 
     #[test]
