@@ -34,7 +34,7 @@ const OPPORTUNITY: &str = "Salesforce Opportunity Id (B1Force)";
 // B1 may add a marketing-document header UDF to every document table at once (the client's
 // "Marketing Documents" category suggests so) [U: not seen on a server here]; creating it per table
 // and taking "already exists" as done is right either way.
-pub const REQUIRED_FIELDS: [RequiredField; 7] = [
+pub const REQUIRED_FIELDS: [RequiredField; 8] = [
     RequiredField { table: "ORDR", name: "SF_OpportunityId", description: OPPORTUNITY, holds: "sales orders" },
     RequiredField { table: "ODLN", name: "SF_OpportunityId", description: OPPORTUNITY, holds: "deliveries" },
     RequiredField { table: "OINV", name: "SF_OpportunityId", description: OPPORTUNITY, holds: "A/R invoices" },
@@ -56,6 +56,13 @@ pub const REQUIRED_FIELDS: [RequiredField; 7] = [
         name: "SF_ContactId",
         description: "Salesforce Contact Id (B1Force)",
         holds: "contact persons",
+    },
+    // A Salesforce quote's sales quotation (F1 `quote_statuses`): looked up by it before one is created.
+    RequiredField {
+        table: "OQUT",
+        name: "SF_QuoteId",
+        description: "Salesforce Quote Id (B1Force)",
+        holds: "sales quotations",
     },
 ];
 
@@ -219,7 +226,7 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_company_needs_all_seven_fields_created() {
+    fn a_fresh_company_needs_all_eight_fields_created() {
         let steps = plan(&[]);
         let labels: Vec<String> = steps.iter().map(|s| s.field.label()).collect();
         assert_eq!(
@@ -232,6 +239,7 @@ mod tests {
                 "RDR1.U_SF_LineItemId",
                 "OCRD.U_SF_AccountId",
                 "OCPR.U_SF_ContactId",
+                "OQUT.U_SF_QuoteId",
             ]
         );
         assert!(steps.iter().all(|s| s.decision == Decision::Create));

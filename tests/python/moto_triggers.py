@@ -13,7 +13,7 @@ import zipfile
 import boto3
 
 SUFFIXES = [
-    "poll-business-partners", "poll-items", "poll-orders", "poll-delivery-notes", "poll-invoices",
+    "poll-business-partners", "poll-items", "poll-quotations", "poll-orders", "poll-delivery-notes", "poll-invoices",
     "poll-credit-notes", "poll-incoming-payments", "poll-stock", "poll-price-lists", "drain-to-salesforce",
     "reconcile-daily", "reconcile-month-end", "sweep-lost-events",
 ]

@@ -47,7 +47,7 @@ def test_with_sync_disabled_every_schedule_and_event_source_mapping_is_created_d
     paused = render({"SyncEnabled": "false", "SalesforceEventBusName": "aws.partner/salesforce.com/00D/b1force"})
     schedules = of_type(paused, "AWS::Scheduler::Schedule")
     mappings = of_type(paused, "AWS::Lambda::EventSourceMapping")
-    assert len(schedules) == 14 and len(mappings) == 2  # to-sap → sap-writer, wakes → sf-writer
+    assert len(schedules) == 15 and len(mappings) == 2  # to-sap → sap-writer, wakes → sf-writer
     assert {n: s["Properties"]["State"] for n, s in schedules.items()} == {n: "DISABLED" for n in schedules}
     assert {n: m["Properties"]["Enabled"] for n, m in mappings.items()} == {n: False for n in mappings}
     # Salesforce changes are still received and queued for the sap-writer, not lost while paused.

@@ -88,7 +88,7 @@ fn sample_events() -> Value {
 async fn a_signed_delivery_queues_one_notification_per_synced_event() {
     let rig = Rig::new();
     let (status, body) = rig.call(&sample("notification.json")).await;
-    assert_eq!((status, body), (200, json!({"enqueued": 3, "ignored": 1})), "Quotations are not synced");
+    assert_eq!((status, body), (200, json!({"enqueued": 3, "ignored": 1})), "purchase orders are not synced");
     let queued: Vec<(String, String, String)> =
         rig.queued().into_iter().map(|n| (n.record.to_string(), n.reason, n.source_version)).collect();
     assert_eq!(

@@ -249,10 +249,10 @@ async fn an_outbound_message_from_another_org_or_of_an_unknown_object_is_refused
     let xml = sample("outbound-message-function-url.json")["body"].as_str().unwrap().to_string();
     let (status, _, body) = rig.http(&outbound_request(&xml.replace("00DSB00000000012AA", "00DSB0000000002"))).await;
     assert_eq!((status, error_code(&body).as_str()), (401, "WRONG_ORG"));
-    let (status, _, body) = rig.http(&outbound_request(&xml.replace("sf:Opportunity", "sf:Quote"))).await;
+    let (status, _, body) = rig.http(&outbound_request(&xml.replace("sf:Opportunity", "sf:Contract"))).await;
     assert_eq!((status, error_code(&body).as_str()), (400, "UNKNOWN_OBJECT"));
     let message = serde_json::from_str::<Value>(&body).unwrap()["message"].as_str().unwrap().to_string();
-    assert!(message.contains("\"Quote\"") && message.contains("Opportunity"), "{message}");
+    assert!(message.contains("\"Contract\"") && message.contains("Opportunity"), "{message}");
     assert!(rig.to_sap.is_empty());
 
     let anyone = Rig { org_id: None, ..Rig::new() };

@@ -542,7 +542,7 @@ async fn the_preflight_names_each_broken_set_up_with_its_fix() {
             })
             .unwrap_or_else(|| panic!("{system} {check} should fail: {report:#}"))
     };
-    for table in ["ORDR", "RDR1", "OCRD", "OCPR"] {
+    for table in ["ORDR", "RDR1", "OCRD", "OCPR", "OQUT"] {
         let udf = failed("sap", &format!("UDF {table}."));
         assert!(udf["fix"].as_str().unwrap().contains("b1force setup sap"), "{udf}");
     }
@@ -566,7 +566,7 @@ async fn the_preflight_names_each_broken_set_up_with_its_fix() {
     );
     assert!(err.contains("checks failed"), "{err}");
     let failures = findings.iter().filter(|f| f["status"] == "failed").count();
-    assert_eq!(failures, 7 + 2 + 1 + 2, "seven UDFs, two fields, the zone, the refused poll and the type: {report:#}");
+    assert_eq!(failures, 8 + 2 + 1 + 2, "eight UDFs, two fields, the zone, the refused poll and the type: {report:#}");
 
     // The right zone clears that finding.
     settings.insert("SAP_TIME_ZONE".into(), "Pacific/Kiritimati".into());

@@ -429,22 +429,22 @@ async fn b1force_pause_and_resume_switch_the_stacks_schedules_and_mappings_and_n
     let out = b1force_with(&["pause", "--reason", "SAP upgrade tonight"])?;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout)?;
-    assert!(text.starts_with("paused: 15 changed, 0 already paused"), "{text}");
+    assert!(text.starts_with("paused: 16 changed, 0 already paused"), "{text}");
     let paused = triggers("read", &moto, "b1force", &to_sap, &wake)?;
-    assert_eq!(states(&paused), (vec!["DISABLED".to_string(); 13], vec!["Disabled".to_string(); 2]));
+    assert_eq!(states(&paused), (vec!["DISABLED".to_string(); 14], vec!["Disabled".to_string(); 2]));
     for (name, schedule) in before["schedules"].as_object().unwrap() {
         let mut expected = schedule.clone();
         expected["State"] = "DISABLED".into();
         assert_eq!(paused["schedules"][name], expected, "only the state of {name} changed");
     }
     let other = triggers("read", &moto, "b1force-staging", &other_to_sap, &other_wake)?;
-    assert_eq!(states(&other), (vec!["ENABLED".to_string(); 13], vec!["Enabled".to_string(); 2]));
+    assert_eq!(states(&other), (vec!["ENABLED".to_string(); 14], vec!["Enabled".to_string(); 2]));
 
     let out = b1force_with(&["status"])?;
     let text = String::from_utf8(out.stdout)?;
-    assert!(line_of(&text, "sync:").contains("paused (15 schedules and mappings off"), "{text}");
+    assert!(line_of(&text, "sync:").contains("paused (16 schedules and mappings off"), "{text}");
     let out = b1force_with(&["pause", "--reason", "again"])?;
-    assert!(String::from_utf8(out.stdout)?.starts_with("paused: 0 changed, 15 already paused"));
+    assert!(String::from_utf8(out.stdout)?.starts_with("paused: 0 changed, 16 already paused"));
 
     let out = b1force_with(&["resume", "--reason", "upgrade done"])?;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -452,7 +452,7 @@ async fn b1force_pause_and_resume_switch_the_stacks_schedules_and_mappings_and_n
     assert_eq!(resumed, before, "resumed as it was");
     let out = b1force_with(&["status", "--json"])?;
     let status: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    assert_eq!(status["sync"]["Ok"], "running (15 schedules and mappings on)");
+    assert_eq!(status["sync"]["Ok"], "running (16 schedules and mappings on)");
 
     let audit = DynamoAudit::new(moto.dynamodb().await, AUDIT_TABLE.into(), None);
     let trail = audit.for_record(b1force_cli::operations::pause::SYNC_RECORD).await?;

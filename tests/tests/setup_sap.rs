@@ -1,5 +1,5 @@
 //! `b1force setup sap` against the Service Layer sandbox: on a fresh company a dry run creates
-//! nothing, a run creates the seven UDFs, a second run creates none; a field of the right name but
+//! nothing, a run creates the eight UDFs, a second run creates none; a field of the right name but
 //! another type fails the run and nothing is created; the settings decide which server is used.
 
 use b1force_cli::local::sap_config;
@@ -12,11 +12,12 @@ use shared::sap::odata::Query;
 use shared::wiring::sap_client;
 use std::collections::HashMap;
 
-const ALL_SEVEN: [&str; 7] = [
+const ALL_EIGHT: [&str; 8] = [
     "OCPR.U_SF_ContactId db_Alpha(18)",
     "OCRD.U_SF_AccountId db_Alpha(18)",
     "ODLN.U_SF_OpportunityId db_Alpha(18)",
     "OINV.U_SF_OpportunityId db_Alpha(18)",
+    "OQUT.U_SF_QuoteId db_Alpha(18)",
     "ORDR.U_SF_OpportunityId db_Alpha(18)",
     "ORIN.U_SF_OpportunityId db_Alpha(18)",
     "RDR1.U_SF_LineItemId db_Alpha(18)",
@@ -59,34 +60,34 @@ fn posts(sap: &SapSandbox) -> u64 {
 }
 
 #[tokio::test]
-async fn a_dry_run_creates_nothing_a_run_creates_the_seven_udfs_and_a_second_run_creates_none() {
+async fn a_dry_run_creates_nothing_a_run_creates_the_eight_udfs_and_a_second_run_creates_none() {
     let (sap, client) = fresh_company().await;
 
     let (dry, printed) = setup(&client, true).await;
     println!("--- dry run\n{printed}");
-    assert_eq!(dry.unwrap(), Summary { created: 0, present: 0, to_create: 7 });
-    assert_eq!(printed.lines().filter(|l| l.starts_with("  to create ")).count(), 7, "{printed}");
+    assert_eq!(dry.unwrap(), Summary { created: 0, present: 0, to_create: 8 });
+    assert_eq!(printed.lines().filter(|l| l.starts_with("  to create ")).count(), 8, "{printed}");
     assert!(printed.contains("  to create  ORDR.U_SF_OpportunityId  db_Alpha(18) on sales orders\n"), "{printed}");
-    assert!(printed.contains("Dry run: 7 to create, 0 present; nothing was created."), "{printed}");
+    assert!(printed.contains("Dry run: 8 to create, 0 present; nothing was created."), "{printed}");
     assert!(definitions(&client).await.is_empty(), "a dry run creates nothing");
     assert_eq!(posts(&sap), 0);
 
     let (run, printed) = setup(&client, false).await;
     println!("--- run\n{printed}");
-    assert_eq!(run.unwrap(), Summary { created: 7, present: 0, to_create: 0 });
-    assert_eq!(definitions(&client).await, ALL_SEVEN);
+    assert_eq!(run.unwrap(), Summary { created: 8, present: 0, to_create: 0 });
+    assert_eq!(definitions(&client).await, ALL_EIGHT);
     assert!(printed.contains("  created    RDR1.U_SF_LineItemId     db_Alpha(18) on sales order lines, FieldID 0\n"));
     assert!(printed.contains("Restart the Service Layer"), "{printed}");
-    assert_eq!(posts(&sap), 7);
+    assert_eq!(posts(&sap), 8);
 
     let (again, printed) = setup(&client, false).await;
     println!("--- second run\n{printed}");
-    assert_eq!(again.unwrap(), Summary { created: 0, present: 7, to_create: 0 });
-    assert_eq!(printed.lines().filter(|l| l.starts_with("  present ")).count(), 7, "{printed}");
-    assert!(printed.ends_with("All 7 UDFs are present; nothing to create.\n"), "{printed}");
+    assert_eq!(again.unwrap(), Summary { created: 0, present: 8, to_create: 0 });
+    assert_eq!(printed.lines().filter(|l| l.starts_with("  present ")).count(), 8, "{printed}");
+    assert!(printed.ends_with("All 8 UDFs are present; nothing to create.\n"), "{printed}");
     assert!(!printed.contains("Restart"), "nothing new, nothing to restart for: {printed}");
-    assert_eq!(posts(&sap), 7, "the second run posts nothing");
-    assert_eq!(definitions(&client).await, ALL_SEVEN);
+    assert_eq!(posts(&sap), 8, "the second run posts nothing");
+    assert_eq!(definitions(&client).await, ALL_EIGHT);
 }
 
 #[tokio::test]
@@ -106,7 +107,7 @@ async fn a_numeric_account_id_field_is_a_conflict_that_fails_the_run_and_nothing
         );
         assert_eq!(
             printed.lines().filter(|l| l.starts_with(if dry_run { "  to create " } else { "  missing " })).count(),
-            6
+            7
         );
     }
     assert_eq!(definitions(&client).await, ["OCRD.U_SF_AccountId db_Numeric(11)"], "left as it was");
@@ -135,7 +136,7 @@ async fn a_company_set_up_before_has_nothing_to_create() {
     let sap = SapSandbox::start(SapOptions::default()).await.unwrap();
     let client = SapClient::new(sap_config(&sap)).unwrap();
     let (result, printed) = setup(&client, false).await;
-    assert_eq!(result.unwrap(), Summary { created: 0, present: 7, to_create: 0 }, "{printed}");
+    assert_eq!(result.unwrap(), Summary { created: 0, present: 8, to_create: 0 }, "{printed}");
     assert_eq!(posts(&sap), 0);
 }
 
@@ -156,9 +157,9 @@ async fn the_command_uses_the_server_sap_url_names_and_logs_out() {
     let summary = run_sap(&src, false, &mut out).await.unwrap();
     let printed = String::from_utf8(out).unwrap();
     println!("--- run_sap with SAP_URL\n{printed}");
-    assert_eq!(summary.created, 7);
+    assert_eq!(summary.created, 8);
     assert!(printed.starts_with(&format!("SAP Service Layer {}, company SBODEMOUS\n", sap.base_url())), "{printed}");
-    assert_eq!(sap.user_fields().len(), 7);
+    assert_eq!(sap.user_fields().len(), 8);
     assert_eq!(sap.active_sessions(), 0, "the session was closed");
 }
 
@@ -175,7 +176,7 @@ async fn the_password_can_come_from_the_secret_sap_secret_id_names() {
     ]);
     let client = sap_client(std::sync::Arc::new(secrets), &src).await.unwrap();
     let (result, _) = setup(&client, true).await;
-    assert_eq!(result.unwrap().to_create, 7, "logged in with the secret's password");
+    assert_eq!(result.unwrap().to_create, 8, "logged in with the secret's password");
 }
 
 #[tokio::test]
@@ -184,7 +185,7 @@ async fn without_sap_url_it_runs_on_a_sandbox_unless_other_sap_settings_show_a_r
     let summary = run_sap(&HashMap::new(), false, &mut out).await.unwrap();
     let printed = String::from_utf8(out).unwrap();
     assert!(printed.starts_with("SAP_URL is not set: using an in-process SAP sandbox"), "{printed}");
-    assert_eq!(summary.created, 7);
+    assert_eq!(summary.created, 8);
 
     let mut out = Vec::new();
     let refused = run_sap(&settings(&[("SAP_USER", "manager".into())]), false, &mut out).await.unwrap_err();

@@ -133,6 +133,7 @@ const ROOTS: &[(&str, &str)] = &[
     (".object-meta.xml", "CustomObject"),
     (".permissionset-meta.xml", "PermissionSet"),
     (".cls-meta.xml", "ApexClass"),
+    (".trigger-meta.xml", "ApexTrigger"),
     (".namedCredential-meta.xml", "NamedCredential"),
     (".externalCredential-meta.xml", "ExternalCredential"),
     (".platformEventChannel-meta.xml", "PlatformEventChannel"),
@@ -145,6 +146,9 @@ fn every_metadata_file_is_well_formed_namespaced_and_has_the_root_its_suffix_nee
     let mut files = Vec::new();
     meta_files(&repo().join("force-app"), &mut files);
     assert!(files.len() > 40, "force-app holds {} metadata files", files.len());
+    for optional in ["force-app-revenue-cloud", "force-app-quotes"] {
+        meta_files(&repo().join(optional), &mut files);
+    }
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let xml = read(&path);
@@ -279,10 +283,15 @@ fn first_literal(s: &str) -> Option<&str> {
     Some(&s[start..start + len])
 }
 
-/// Where a custom field's metadata lives: force-app, or force-app-revenue-cloud for objects only
-/// orgs with Revenue Cloud have (the standard Invoice).
+/// Where a custom field's metadata lives: force-app, or a package of its own for objects only some
+/// orgs have: force-app-revenue-cloud (the standard Invoice), force-app-quotes (Quote, where Quotes
+/// are enabled).
 fn field_file(object: &str, field: &str) -> PathBuf {
-    let dir = if object == "Invoice" { repo().join("force-app-revenue-cloud/main/default") } else { default_dir() };
+    let dir = match object {
+        "Invoice" => repo().join("force-app-revenue-cloud/main/default"),
+        "Quote" => quotes_dir(),
+        _ => default_dir(),
+    };
     dir.join(format!("objects/{object}/fields/{field}.field-meta.xml"))
 }
 
@@ -595,6 +604,53 @@ fn the_apex_callouts_sign_timestamp_dot_body_with_hmac_sha256() {
         assert!(source.contains(&format!("{class}.")), "{test} exercises {class}");
         assert!(source.contains("Blob.valueOf(timestamp + '.' + "), "{test} recomputes the signature");
     }
+}
+
+fn quotes_dir() -> PathBuf {
+    repo().join("force-app-quotes/main/default")
+}
+
+/// #14 item 2: orgs with Quotes enabled deploy force-app-quotes besides force-app: the Quote
+/// fields the quote flow writes back, the integration user's (edit) and the users' (read)
+/// permission sets over every one of them, and the trigger that notifies B1Force of quote changes
+/// through the signed webhook.
+#[test]
+fn the_quotes_package_grants_every_quote_field_and_its_trigger_notifies_through_the_webhook() {
+    let mut files = Vec::new();
+    meta_files(&quotes_dir().join("objects/Quote/fields"), &mut files);
+    let fields: BTreeSet<String> = files
+        .iter()
+        .map(|p| format!("Quote.{}", p.file_name().unwrap().to_string_lossy().trim_end_matches(".field-meta.xml")))
+        .collect();
+    let written: BTreeSet<String> =
+        shared::mapping::f1::QUOTE_WRITE_BACK.iter().map(|f| format!("Quote.{f}")).collect();
+    assert!(written.is_subset(&fields), "every field the quote flow writes back exists: {written:?}");
+    assert!(fields.contains("Quote.SAP_Quotation_Status__c"), "F5.quote's status field");
+    for (set, editable) in [("B1Force_Quote_Integration", true), ("B1Force_Quote_User", false)] {
+        let xml = read(&quotes_dir().join(format!("permissionsets/{set}.permissionset-meta.xml")));
+        let granted = field_permissions(&xml);
+        let expected: BTreeMap<String, (bool, bool)> = fields.iter().map(|f| (f.clone(), (true, editable))).collect();
+        assert_eq!(granted, expected, "{set}");
+        for block in blocks(&xml, "objectPermissions") {
+            for tag in ["allowCreate", "allowDelete", "modifyAllRecords", "viewAllRecords"] {
+                assert_eq!(value(block, tag), Some("false"), "{set}: {tag}");
+            }
+        }
+    }
+    let trigger = read(&quotes_dir().join("triggers/B1ForceQuoteNotify.trigger"));
+    assert!(trigger.contains("on Quote(after insert, after update)"), "{trigger}");
+    let class = read(&quotes_dir().join("classes/B1ForceQuoteNotifications.cls"));
+    assert!(class.contains("B1ForceWebhook.notify(") && class.contains("'Quote'"), "signed, through the webhook");
+    for watched in ["'Status'", "'IsSyncing'", "'TotalPrice'", "'ExpirationDate'"] {
+        assert!(class.contains(watched), "{watched}");
+    }
+    assert!(!class.contains("SAP_"), "B1Force's own write-back is not watched: no echo");
+    for meta in ["triggers/B1ForceQuoteNotify.trigger-meta.xml", "classes/B1ForceQuoteNotifications.cls-meta.xml"] {
+        assert_eq!(value(&read(&quotes_dir().join(meta)), "apiVersion"), Some("63.0"), "{meta}");
+    }
+    let project: serde_json::Value = serde_json::from_str(&read(&repo().join("sfdx-project.json"))).unwrap();
+    let dirs = project["packageDirectories"].as_array().unwrap();
+    assert!(dirs.iter().any(|d| d["path"] == "force-app-quotes" && d["default"] == false), "{dirs:?}");
 }
 
 #[test]

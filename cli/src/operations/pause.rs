@@ -18,9 +18,10 @@ use shared::ports::{AuditAction, AuditEntry, AuditLog, Clock};
 pub const SYNC_RECORD: &str = "ops:sync";
 
 /// The schedules a stack names `<stack>-<suffix>` (infra/template.yaml), every one a sync trigger.
-pub const SCHEDULE_SUFFIXES: [&str; 14] = [
+pub const SCHEDULE_SUFFIXES: [&str; 15] = [
     "poll-business-partners",
     "poll-items",
+    "poll-quotations",
     "poll-orders",
     "poll-delivery-notes",
     "poll-invoices",

@@ -113,7 +113,7 @@ mod tests {
             "sap:Invoices:1 or DocEntry gt 0",
             "sap:Invoices:-3",
             "sap:BusinessPartners:C2000000000000000",
-            "sap:Quotations:1",
+            "sap:PurchaseOrders:1",
             "sf:Opportunity:not-an-id",
         ] {
             let record = RecordKey::parse(raw).unwrap();

@@ -247,6 +247,7 @@ impl Store {
             "NumAtCard": null,
             "Comments": null,
             "U_SF_OpportunityId": null,
+            "U_SF_QuoteId": null,
             "DocumentStatus": OPEN,
             "Cancelled": "tNO",
             "CancelStatus": "csNo",

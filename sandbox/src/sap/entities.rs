@@ -231,6 +231,7 @@ const DOCUMENT_FIELDS: &[&str] = &[
     "UpdateTime",
     "DataVersion",
     "U_SF_OpportunityId",
+    "U_SF_QuoteId",
     "DocumentLines",
 ];
 

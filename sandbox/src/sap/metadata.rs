@@ -168,6 +168,7 @@ const DOCUMENT: Properties = &[
     ("UpdateTime", Tod),
     ("DataVersion", Int32),
     ("U_SF_OpportunityId", Text),
+    ("U_SF_QuoteId", Text),
     ("DocumentLines", Collection("DocumentLine")),
 ];
 

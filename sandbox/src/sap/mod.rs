@@ -587,6 +587,7 @@ mod tests {
                 "OCRD.U_SF_AccountId",
                 "ODLN.U_SF_OpportunityId",
                 "OINV.U_SF_OpportunityId",
+                "OQUT.U_SF_QuoteId",
                 "ORDR.U_SF_OpportunityId",
                 "ORIN.U_SF_OpportunityId",
                 "RDR1.U_SF_LineItemId"

@@ -38,10 +38,11 @@ const DEFAULT_ALPHA_SIZE: i64 = 10;
 const MAX_DESCRIPTION: usize = 80;
 
 /// The B1Force UDFs as an installed company has them: the ids the sandbox's entities carry
-/// (`U_SF_OpportunityId` on every document header, `U_SF_LineItemId` on order lines,
+/// (`U_SF_QuoteId` on sales quotations, `U_SF_OpportunityId` on every document header, `U_SF_LineItemId` on order lines,
 /// `U_SF_AccountId` on partners, `U_SF_ContactId` on contact persons), written out here rather
 /// than taken from `shared`, so a wrong list there cannot agree with itself.
-const B1FORCE_FIELDS: [(&str, &str, &str); 7] = [
+const B1FORCE_FIELDS: [(&str, &str, &str); 8] = [
+    ("OQUT", "SF_QuoteId", "Salesforce Quote Id (B1Force)"),
     ("ORDR", "SF_OpportunityId", "Salesforce Opportunity Id (B1Force)"),
     ("ODLN", "SF_OpportunityId", "Salesforce Opportunity Id (B1Force)"),
     ("OINV", "SF_OpportunityId", "Salesforce Opportunity Id (B1Force)"),
@@ -172,7 +173,7 @@ mod tests {
     }
 
     #[test]
-    fn an_installed_company_has_the_seven_b1force_fields_and_a_fresh_one_none() {
+    fn an_installed_company_has_the_eight_b1force_fields_and_a_fresh_one_none() {
         let installed = UserFields::new(true);
         let keys: Vec<(&str, &str, i64)> = installed
             .rows()
@@ -186,6 +187,7 @@ mod tests {
                 ("OCRD", "SF_AccountId", 0),
                 ("ODLN", "SF_OpportunityId", 0),
                 ("OINV", "SF_OpportunityId", 0),
+                ("OQUT", "SF_QuoteId", 0),
                 ("ORDR", "SF_OpportunityId", 0),
                 ("ORIN", "SF_OpportunityId", 0),
                 ("RDR1", "SF_LineItemId", 0),

@@ -24,7 +24,8 @@ pub use ids::{CardCode, ItemCode, SalesforceId};
 pub use notification::{Notification, RecordKey, System};
 pub use opportunity::{
     NewBusinessPartner, NewSalesOrder, ORDER_TOTAL_FIELDS, OpportunityLine, OpportunitySnapshot, OrderDraft, OrderRef,
-    OrderState, OrderWriteBack, SalesOrderLine, SapOrderFor, order_net_total,
+    OrderState, OrderWriteBack, QUOTATION_OBJECT_TYPE, QUOTE_DOC_ENTRY, QUOTE_DOC_NUM, QuotationLine, QuotationState,
+    QuoteSnapshot, SalesOrderLine, SapOrderFor, order_net_total,
 };
 
 /// A record as either system sends it: field name → JSON value.

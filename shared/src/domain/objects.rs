@@ -20,6 +20,8 @@ pub const SALESFORCE_OBJECTS: &[SalesforceObject] = &[
     SalesforceObject { name: "Contact", id_prefix: "003", flow: "F2" },
     SalesforceObject { name: "Lead", id_prefix: "00Q", flow: "F2" },
     SalesforceObject { name: "Opportunity", id_prefix: "006", flow: "F1" },
+    // Quotes (F1 `quote_statuses`): by webhook (the CDC channel's five entities are taken).
+    SalesforceObject { name: "Quote", id_prefix: "0Q0", flow: "F1" },
     SalesforceObject { name: "Case", id_prefix: "500", flow: "F3" },
 ];
 

@@ -35,6 +35,57 @@ pub struct OpportunityLine {
     pub fields: Record,
 }
 
+/// A Salesforce Quote with what the quote flow needs (F1 option `quote_statuses`), read in one call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuoteSnapshot {
+    pub id: SalesforceId,
+    pub name: String,
+    pub quote_number: Option<String>,
+    /// The Quote `Status` picklist value (Draft, Approved, Presented, Accepted, ...).
+    pub status: String,
+    /// The opportunity's synced quote (`Opportunity.SyncedQuoteId`): the one whose lines it mirrors.
+    pub is_syncing: bool,
+    pub opportunity_id: Option<SalesforceId>,
+    pub expiration_date: Option<String>,
+    /// The lines' TotalPrice summed: after line discounts, before tax and shipping.
+    pub total_price: Option<f64>,
+    pub account_id: Option<SalesforceId>,
+    pub account_name: Option<String>,
+    pub account_card_code: Option<String>,
+    /// `SAP_Quotation_DocEntry__c`: the SAP sales quotation made from it, once written back.
+    pub quotation: Option<i64>,
+    pub lines: Vec<OpportunityLine>,
+}
+
+/// Where a quote's SAP sales quotation is written back (its DocEntry).
+pub const QUOTE_DOC_ENTRY: &str = "SAP_Quotation_DocEntry__c";
+/// The quotation's document number, for people.
+pub const QUOTE_DOC_NUM: &str = "SAP_Quotation_DocNum__c";
+
+/// A sales quotation as it stands in SAP, with the open lines a sales order can be copied from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuotationState {
+    pub quotation: OrderRef,
+    pub card_code: String,
+    /// The total before tax in the quotation's currency ([`order_net_total`]).
+    pub net_total: Option<f64>,
+    pub cancelled: bool,
+    /// Open and not cancelled: lines can still be copied from it.
+    pub open: bool,
+    pub lines: Vec<QuotationLine>,
+}
+
+/// One quotation line still open for copying.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuotationLine {
+    pub line_num: i64,
+    pub item_code: String,
+    pub open_quantity: f64,
+}
+
+/// The SAP object type of sales quotations, a copied line's `BaseType`.
+pub const QUOTATION_OBJECT_TYPE: i64 = 23;
+
 /// A business partner to create for an account without a CardCode.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NewBusinessPartner {

@@ -6,11 +6,12 @@ use crate::error::{Error, Result};
 use serde_json::Value;
 
 /// Every entity a schedule may name, in the order a full sync polls them (parents first).
-pub const POLLED_ENTITIES: [&str; 9] = [
+pub const POLLED_ENTITIES: [&str; 10] = [
     "BusinessPartners",
     "Items",
     "Stock",
     "PriceLists",
+    "Quotations",
     "Orders",
     "DeliveryNotes",
     "Invoices",
@@ -136,6 +137,7 @@ impl EntitySpec {
                 tracking: Tracking::UpdateStamp,
                 fields: ITEM_FIELDS,
             },
+            "Quotations" => document("Quotations"),
             "Orders" => document("Orders"),
             "DeliveryNotes" => document("DeliveryNotes"),
             "Invoices" => document("Invoices"),
@@ -158,7 +160,7 @@ impl EntitySpec {
             },
             other => {
                 return Err(Error::Invalid(format!(
-                    "{:?} is not a polled entity; expected BusinessPartners, Items, Orders, DeliveryNotes, Invoices, CreditNotes, IncomingPayments, Stock or PriceLists",
+                    "{:?} is not a polled entity; expected BusinessPartners, Items, Quotations, Orders, DeliveryNotes, Invoices, CreditNotes, IncomingPayments, Stock or PriceLists",
                     other.chars().take(40).collect::<String>()
                 )));
             }

@@ -520,7 +520,7 @@ mod tests {
 
     #[test]
     fn unknown_entities_are_refused_with_the_list_of_known_ones() {
-        let err = EntitySpec::named("Quotations").unwrap_err();
+        let err = EntitySpec::named("PurchaseOrders").unwrap_err();
         assert!(err.to_string().contains("BusinessPartners"), "{err}");
         assert_eq!(EntitySpec::named("Invoices").unwrap().key, "DocEntry");
     }

@@ -252,7 +252,7 @@ mod tests {
         let rig = Rig::new();
         let body = json!([
             event("e1", "sap.b1.Orders.Created.v1", json!({"DocEntry": "91"})),
-            event("e2", "sap.b1.Quotations.Created.v1", json!({"DocEntry": "4"})),
+            event("e2", "sap.b1.PurchaseOrders.Created.v1", json!({"DocEntry": "4"})),
         ])
         .to_string();
         assert_eq!(rig.call("POST", signed(&body), &body).await, (200, r#"{"enqueued":1,"ignored":1}"#.into()));

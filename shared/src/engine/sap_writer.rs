@@ -10,9 +10,9 @@ use super::trail::{Delivered, Trail, payload_hash, requeued_copy};
 use crate::domain::objects::{WHOLE_OBJECT, salesforce_object};
 use crate::domain::redelivery::Afterwards;
 use crate::domain::state::Direction;
-use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, Record, RecordKey, SalesforceId};
+use crate::domain::{EpochMillis, Notification, OpportunitySnapshot, QuoteSnapshot, Record, RecordKey, SalesforceId};
 use crate::error::{Error, ErrorClass, Result};
-use crate::flows::{Applied, Done, ToSap, f1_orders, f2_partners, f3_cases, resync};
+use crate::flows::{Applied, Done, ToSap, f1_orders, f1_quotes, f2_partners, f3_cases, resync};
 use crate::ports::AuditAction;
 use crate::ports::{AuditLog, ChildQuery, Claim, DeletedRecord, IdempotencyStore, Outcome, Queue, RecordQuery};
 use futures::future::join_all;
@@ -93,6 +93,7 @@ pub struct BatchOutcome {
 #[derive(Default)]
 struct Snapshots {
     pub opportunities: HashMap<SalesforceId, OpportunitySnapshot>,
+    pub quotes: HashMap<SalesforceId, QuoteSnapshot>,
     /// Records of the mapping-driven flows, by id (ids are unique across objects).
     pub records: HashMap<SalesforceId, Record>,
     /// Accounts and contacts a DELETE event named that are deleted (with a merge's winning account
@@ -235,6 +236,11 @@ impl SapWriter {
             let found = self.flows.salesforce_reads.opportunities(ids, &read).await?;
             snapshots.opportunities.extend(found.into_iter().map(|s| (s.id.clone(), s)));
         }
+        if let Some(ids) = by_object.get("Quote") {
+            let line_fields = f1_quotes::quote_line_fields(&self.flows.mapping)?;
+            let found = self.flows.salesforce_reads.quotes(ids, &line_fields).await?;
+            snapshots.quotes.extend(found.into_iter().map(|q| (q.id.clone(), q)));
+        }
         if let Some(ids) = by_object.get("Case") {
             let fields = f3_cases::case_fields(&self.flows.mapping)?;
             snapshots.insert_records(
@@ -345,6 +351,7 @@ impl SapWriter {
         let id = SalesforceId::parse(&note.record.id)?;
         match note.record.object.as_str() {
             "Opportunity" => f1_orders::sync_opportunity(flows, snapshots.opportunities.get(&id)).await,
+            "Quote" => f1_quotes::sync_quote(flows, snapshots.quotes.get(&id)).await,
             "Case" => f3_cases::sync_case(flows, &id, snapshots.records.get(&id)).await,
             "Account" => match (snapshots.records.get(&id), snapshots.deleted.get(&id)) {
                 (None, Some(gone)) => {
@@ -395,12 +402,13 @@ impl SapWriter {
             }
         };
         let err = &err;
-        if claimed
-            && note.record.object == "Opportunity"
-            && let Ok(id) = SalesforceId::parse(&note.record.id)
-        {
+        if claimed && let Ok(id) = SalesforceId::parse(&note.record.id) {
             // Best effort: the sales rep sees why; the DLQ and audit trail are the record of truth.
-            let _ = f1_orders::write_back(&self.flows, &id, None, Some(err.to_string())).await;
+            let _ = match note.record.object.as_str() {
+                "Opportunity" => f1_orders::write_back(&self.flows, &id, None, Some(err.to_string())).await,
+                "Quote" => f1_quotes::write_back_failure(&self.flows, &id, err.to_string()).await,
+                _ => Ok(()),
+            };
         }
         self.dead_letter(message, Some(note), err).await
     }

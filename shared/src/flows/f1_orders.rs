@@ -13,7 +13,7 @@
 
 use super::{Applied, Done, ToSap};
 use crate::domain::{
-    NewSalesOrder, OpportunitySnapshot, OrderDraft, OrderRef, OrderWriteBack, SalesforceId, SapOrderFor,
+    NewSalesOrder, OpportunitySnapshot, OrderDraft, OrderRef, OrderWriteBack, QuotationState, SalesforceId, SapOrderFor,
 };
 use crate::error::{Error, Result};
 use crate::mapping::f1::{self, Customer};
@@ -21,10 +21,15 @@ use crate::mapping::file::MappingFile;
 use crate::ports::AuditAction;
 use crate::ports::OpportunityRead;
 
-/// The opportunity and line fields F1's mapping names, for the snapshot read.
+/// The opportunity and line fields F1's mapping names, for the snapshot read (with the synced
+/// quote's quotation when quotes are on).
 pub fn opportunity_read(mapping: &MappingFile) -> Result<OpportunityRead> {
     let flow = mapping.flow("F1")?;
-    Ok(OpportunityRead { fields: f1::header_fields(flow), line_fields: f1::line_fields(flow)? })
+    let mut fields = f1::header_fields(flow);
+    if !f1::quote_statuses(flow).is_empty() {
+        fields.push(f1::SYNCED_QUOTATION.to_string());
+    }
+    Ok(OpportunityRead { fields, line_fields: f1::line_fields(flow)? })
 }
 
 /// F1 for one opportunity (None: the integration user cannot read it, or it was deleted since).
@@ -47,21 +52,21 @@ pub async fn sync_opportunity(ports: &ToSap, snapshot: Option<&OpportunitySnapsh
         Customer::Create(bp) => bp.card_code.clone(),
     };
     // Map before any write, so a bad line fails without side effects.
-    let draft = f1::sales_order(opp, card_code, &today, flow)?;
-    if let Customer::Create(bp) = &customer {
-        if !ports.sap.business_partner_exists(&bp.card_code).await? {
-            // Two opportunities of one new account may race here; the loser finds the winner's BP.
-            if let Err(err) = ports.sap.create_business_partner(bp).await
-                && !ports.sap.business_partner_exists(&bp.card_code).await?
-            {
-                return Err(err);
-            }
-        }
-        ports.salesforce_updates.set_account_card_code(&bp.salesforce_account_id, &bp.card_code).await?;
-    }
+    let mut draft = f1::sales_order(opp, card_code, &today, flow)?;
+    ports.customer_code(&customer).await?;
     let (held, created) = match ports.sap.find_order_for_opportunity(&opp.id).await? {
         Some(existing) => (existing, false),
-        None => (ports.sap.create_order(&draft).await.map_err(|err| with_order_lines(err, &draft))?, true),
+        None => {
+            if let Some(quotation) = synced_quotation(ports, opp).await? {
+                let based = f1::based_on_quotation(&mut draft, &quotation);
+                tracing::info!(
+                    quotation = quotation.quotation.doc_entry,
+                    based,
+                    "order copied from the quote's quotation"
+                );
+            }
+            (ports.sap.create_order(&draft).await.map_err(|err| with_order_lines(err, &draft))?, true)
+        }
     };
     let order = match held {
         SapOrderFor::Order { order, net_total } => {
@@ -80,6 +85,15 @@ pub async fn sync_opportunity(ports: &ToSap, snapshot: Option<&OpportunitySnapsh
     write_back(ports, &opp.id, Some(order), None).await?;
     tracing::info!(doc_entry = order.doc_entry, doc_num = order.doc_num, %action, "opportunity synced to SAP order");
     Ok(Applied::new(disposition, action, Some(order.doc_entry.to_string())))
+}
+
+/// The SAP quotation of the opportunity's synced quote, when quotes are on and it has one.
+async fn synced_quotation(ports: &ToSap, opp: &OpportunitySnapshot) -> Result<Option<QuotationState>> {
+    let flow = ports.mapping.flow("F1")?;
+    let Some(doc_entry) = f1::synced_quotation(opp, flow) else {
+        return Ok(None);
+    };
+    ports.sap.quotation_state(doc_entry).await
 }
 
 /// An opportunity whose order exists changed. Still won with the order's total: nothing to do.

@@ -3,6 +3,8 @@
 //! outcome; the engines claim, batch, retry and audit around them. No flow imports another.
 //!
 //! - [`f1_orders`]: a Closed Won opportunity becomes an SAP sales order.
+//! - [`f1_quotes`]: F1's quotes — a synced quote becomes an SAP sales quotation (it shares F1's
+//!   status words with `f1_orders`, the one import between flow modules).
 //! - [`f2_partners`]: an account (or its contact, or a converted lead) becomes a business partner.
 //! - [`f3_cases`]: a case gets its customer's SAP billing context.
 //! - [`resync`]: a GAP_OVERFLOW re-reads a whole object.
@@ -11,11 +13,13 @@
 //! - [`f8_reconcile`]: SAP vs Salesforce for a period, exception report, repair by re-enqueueing.
 
 pub mod f1_orders;
+pub mod f1_quotes;
 pub mod f2_partners;
 pub mod f3_cases;
 pub mod f8_reconcile;
 pub mod resync;
 
+use crate::domain::CardCode;
 use crate::mapping::file::MappingFile;
 use crate::ports::{AuditAction, Clock, Queue, SalesforceReads, SalesforceUpdates, SapApi, SyncState};
 use std::sync::Arc;
@@ -65,6 +69,27 @@ pub struct ToSap {
     pub requeue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
     pub settings: WriterSettings,
+}
+
+impl ToSap {
+    /// The customer's CardCode; a BP to create is created first (unless it exists: two deals of one
+    /// new account may race here, and the loser finds the winner's BP) and its code written to the
+    /// account.
+    pub async fn customer_code(&self, customer: &crate::mapping::f1::Customer) -> crate::error::Result<CardCode> {
+        let bp = match customer {
+            crate::mapping::f1::Customer::Existing(code) => return Ok(code.clone()),
+            crate::mapping::f1::Customer::Create(bp) => bp,
+        };
+        if !self.sap.business_partner_exists(&bp.card_code).await? {
+            if let Err(err) = self.sap.create_business_partner(bp).await
+                && !self.sap.business_partner_exists(&bp.card_code).await?
+            {
+                return Err(err);
+            }
+        }
+        self.salesforce_updates.set_account_card_code(&bp.salesforce_account_id, &bp.card_code).await?;
+        Ok(bp.card_code.clone())
+    }
 }
 
 /// What a flow did to the target system.

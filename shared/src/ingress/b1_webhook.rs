@@ -30,7 +30,7 @@
 //!   enqueues nothing: it is one delivery, so the Messenger's retry and its `EventNotifications` log
 //!   show it whole, and the poller picks up the changes meanwhile.
 //! - **Objects the sf-writer does not sync are ignored**, not refused: the subscription may cover
-//!   more than BusinessPartners, Items, Orders, DeliveryNotes, Invoices, CreditNotes and
+//!   more than BusinessPartners, Items, Quotations, Orders, DeliveryNotes, Invoices, CreditNotes and
 //!   IncomingPayments. They count in `ignored`, as does an event id repeated within one delivery.
 //! - **Every transaction type is enqueued, `Deleted` included**: a notification carries no data, so
 //!   the sf-writer reads the row, finds it gone and audits `skip_missing`, which is the trace an
@@ -78,9 +78,10 @@ impl Synced {
 }
 
 /// The objects the sf-writer handles ([`crate::mapping::plan::ENTITY_ORDER`]), keyed as the poller keys them.
-const SYNCED: [Synced; 7] = [
+const SYNCED: [Synced; 8] = [
     Synced { object: "BusinessPartners", key: "CardCode" },
     Synced { object: "Items", key: "ItemCode" },
+    Synced { object: "Quotations", key: "DocEntry" },
     Synced { object: "Orders", key: "DocEntry" },
     Synced { object: "DeliveryNotes", key: "DocEntry" },
     Synced { object: "Invoices", key: "DocEntry" },
@@ -374,7 +375,7 @@ pub(crate) mod tests {
     #[test]
     fn objects_the_sf_writer_does_not_sync_are_ignored_whatever_their_version() {
         let events = json!([
-            event("q", "sap.b1.Quotations.Created.v1", json!({"DocEntry": "5"})),
+            event("q", "sap.b1.PurchaseOrders.Created.v1", json!({"DocEntry": "5"})),
             event("o", "sap.b1.Orders.Created.v1", json!({"DocEntry": "5"})),
             event("u", "sap.b1.U_MyUdo.Updated.v2", json!({})),
             // Price list changes name no item: the poller's PriceLists scan finds them.

@@ -9,7 +9,7 @@
 //!
 //! {"object":"Account","recordIds":["001SB00000001ABYAY"],"reason":"updated","changedAt":"2026-11-25T10:00:00.000Z"}
 //! ```
-//! - `object`: Account, Contact, Lead, Opportunity or Case; `recordIds`: 1–200 ids of that object.
+//! - `object`: Account, Contact, Lead, Opportunity, Quote or Case; `recordIds`: 1–200 ids of that object.
 //! - `reason` (optional, 1–40 of `A-Z a-z 0-9 _ - .` and space, default `changed`) becomes the
 //!   notification reason `webhook:<reason>`.
 //! - `changedAt` (optional, epoch ms or ISO-8601, e.g. the record's LastModifiedDate) identifies the

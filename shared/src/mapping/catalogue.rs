@@ -285,6 +285,30 @@ static SALESFORCE: &[&Entity] = &[
             rw("SAP_Expected_Ship_Date__c", Date),
             rw("SAP_Payment_Status__c", Picklist),
             rw("SAP_Days_Overdue__c", Number),
+            rw("SyncedQuoteId", Reference("Quote")),
+        ],
+    ),
+    // Quotes (F1 quote_statuses; F5.quote writes the quotation's status back).
+    &entity(
+        "Quote",
+        &[
+            rw("Name", Text),
+            rw("OpportunityId", Reference("Opportunity")),
+            ro("AccountId", Reference("Account")),
+            ro("QuoteNumber", Text),
+            rw("Status", Picklist),
+            ro("IsSyncing", Boolean),
+            rw("ExpirationDate", Date),
+            rw("Description", Text),
+            ro("Subtotal", Currency),
+            ro("TotalPrice", Currency),
+            ro("GrandTotal", Currency),
+            rw("SAP_Quotation_DocEntry__c", Number),
+            rw("SAP_Quotation_DocNum__c", Number),
+            rw("SAP_Quotation_Status__c", Picklist),
+            rw("SAP_Sync_Status__c", Picklist),
+            rw("SAP_Sync_Error__c", Text),
+            rw("SAP_Synced_At__c", DateTime),
         ],
     ),
     &entity(
@@ -548,6 +572,7 @@ const DOCUMENT: &[Field] = &[
     ro("DataVersion", Integer),
     // B1Force's UDF carrying the Salesforce opportunity id (created by `b1force setup sap`).
     rw("U_SF_OpportunityId", Text),
+    rw("U_SF_QuoteId", Text),
     rw("DocumentLines", Collection("DocumentLines")),
 ];
 

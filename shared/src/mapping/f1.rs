@@ -12,8 +12,8 @@
 use super::file::{CollectionMapping, FieldMapping, FlowMapping, Owner, RowSource};
 use super::transform::new_sap_record;
 use crate::domain::{
-    CardCode, ItemCode, NewBusinessPartner, NewSalesOrder, OpportunitySnapshot, OrderRef, OrderState, OrderWriteBack,
-    Record, SalesOrderLine, SalesforceId,
+    CardCode, ItemCode, NewBusinessPartner, NewSalesOrder, OpportunityLine, OpportunitySnapshot, OrderRef, OrderState,
+    OrderWriteBack, QUOTATION_OBJECT_TYPE, QuotationState, QuoteSnapshot, Record, SalesOrderLine, SalesforceId,
 };
 use crate::error::{Error, Result};
 use serde_json::{Value, json};
@@ -88,39 +88,173 @@ pub fn sales_order(
     today: &str,
     flow: &FlowMapping,
 ) -> Result<NewSalesOrder> {
-    if opp.lines.is_empty() {
-        return Err(Error::Mapping(format!(
-            "Opportunity {} has no line items; add products before closing it won",
-            opp.id
-        )));
+    let deal = Deal { what: format!("Opportunity {}", opp.id), total_name: "Amount", total: opp.amount };
+    let lines = document_lines(&deal, &opp.lines, flow, "add products before closing it won")?;
+    let order = NewSalesOrder {
+        card_code,
+        opportunity_id: opp.id.clone(),
+        doc_date: today.to_string(),
+        doc_due_date: later_of(opp.close_date.as_deref(), today),
+        comments: truncate(&format!("Salesforce opportunity {} {}", opp.id, opp.name), 254),
+        mapped: without_nulls(new_sap_record(flow.fields.iter().filter(|f| !is_pair(f, DUE_DATE_PAIR)), &opp.fields)),
+        lines,
+    };
+    check_totals(&deal, &opp.lines, &order, price_decimals(flow))?;
+    Ok(order)
+}
+
+/// Builds the sales quotation for a quote whose customer is `card_code`: its lines mapped as an
+/// order's are (F1's line collection), valid until the quote's expiration date (or today), and
+/// checked to total the quote's TotalPrice to the cent. The opportunity's header mapping does not
+/// apply (a quote has other fields).
+pub fn quotation(quote: &QuoteSnapshot, card_code: CardCode, today: &str, flow: &FlowMapping) -> Result<NewSalesOrder> {
+    let deal = Deal { what: format!("Quote {}", quote.id), total_name: "TotalPrice", total: quote.total_price };
+    let opportunity_id =
+        quote.opportunity_id.clone().ok_or_else(|| Error::Mapping(format!("Quote {} has no opportunity", quote.id)))?;
+    let lines = document_lines(&deal, &quote.lines, flow, "add products before it is approved or presented")?;
+    let number = quote.quote_number.as_deref().unwrap_or(quote.id.as_str());
+    let order = NewSalesOrder {
+        card_code,
+        opportunity_id,
+        doc_date: today.to_string(),
+        doc_due_date: later_of(quote.expiration_date.as_deref(), today),
+        comments: truncate(&format!("Salesforce quote {number} {}", quote.name), 254),
+        mapped: Record::new(),
+        lines,
+    };
+    check_totals(&deal, &quote.lines, &order, price_decimals(flow))?;
+    Ok(order)
+}
+
+/// The order's lines that can be copied from its deal's open SAP quotation are based on it
+/// (`BaseType` 23, `BaseEntry`, `BaseLine`), so SAP keeps the link and closes the quotation: each
+/// order line takes the first unused open quotation line of the same item with enough open
+/// quantity. Price and discount are still sent, so the order is the deal whatever the quotation
+/// says. A quotation of another customer, closed or cancelled, is not used. Returns how many lines
+/// were based.
+pub fn based_on_quotation(order: &mut NewSalesOrder, quotation: &QuotationState) -> usize {
+    if !quotation.open || quotation.card_code != order.card_code.as_str() {
+        return 0;
+    }
+    let mut used = vec![false; quotation.lines.len()];
+    let mut based = 0;
+    for line in &mut order.lines {
+        let found = quotation.lines.iter().enumerate().find(|(i, q)| {
+            !used[*i] && q.item_code == line.item_code.as_str() && q.open_quantity >= line.quantity - 1e-9
+        });
+        if let Some((i, base)) = found {
+            used[i] = true;
+            based += 1;
+            line.mapped.insert("BaseType".into(), json!(QUOTATION_OBJECT_TYPE));
+            line.mapped.insert("BaseEntry".into(), json!(quotation.quotation.doc_entry));
+            line.mapped.insert("BaseLine".into(), json!(base.line_num));
+        }
+    }
+    based
+}
+
+/// The opportunity's path to its synced quote's SAP quotation (read when quotes are on).
+pub const SYNCED_QUOTATION: &str = "SyncedQuote.SAP_Quotation_DocEntry__c";
+
+/// The DocEntry of the quotation made from the opportunity's synced quote, when quotes are on.
+pub fn synced_quotation(opp: &OpportunitySnapshot, flow: &FlowMapping) -> Option<i64> {
+    if quote_statuses(flow).is_empty() {
+        return None;
+    }
+    opp.fields.get(SYNCED_QUOTATION).and_then(Value::as_f64).map(|n| n as i64)
+}
+
+/// The Quote fields the quote flow writes back: the quotation's DocEntry and DocNum, the status
+/// and error (as on the opportunity) and when.
+pub const QUOTE_WRITE_BACK: [&str; 5] =
+    [crate::domain::QUOTE_DOC_ENTRY, crate::domain::QUOTE_DOC_NUM, SYNC_STATUS, SYNC_ERROR, SYNCED_AT];
+
+/// The Quote fields for a write-back of its quotation (or of why there is none).
+pub fn quote_write_back(write_back: &OrderWriteBack, synced_at: &str) -> Record {
+    let mut fields = Record::new();
+    if let Some(quotation) = write_back.order {
+        fields.insert(crate::domain::QUOTE_DOC_ENTRY.into(), json!(quotation.doc_entry));
+        fields.insert(crate::domain::QUOTE_DOC_NUM.into(), json!(quotation.doc_num));
+    }
+    fields.insert(SYNC_STATUS.into(), json!(write_back.status));
+    fields.insert(SYNC_ERROR.into(), json!(write_back.error.as_ref().map(|e| truncate(e, SYNC_ERROR_MAX))));
+    fields.insert(SYNCED_AT.into(), json!(synced_at));
+    fields
+}
+
+/// Why a quote is not sent to SAP (quotes off, not the opportunity's synced quote, or a status
+/// outside F1's `quote_statuses`), if it is not.
+pub fn quote_not_sent(quote: &QuoteSnapshot, flow: &FlowMapping) -> Option<String> {
+    let statuses = quote_statuses(flow);
+    if statuses.is_empty() {
+        return Some("quotes are off (F1 quote_statuses is empty)".into());
+    }
+    if !quote.is_syncing {
+        return Some("not its opportunity's synced quote".into());
+    }
+    if !statuses.iter().any(|s| s == &quote.status) {
+        return Some(format!("status {:?} is not one of {}", quote.status, statuses.join(", ")));
+    }
+    None
+}
+
+/// After SAP has the quotation: its total before tax must be the quote's TotalPrice, else it is
+/// not linked and a person decides (permanent error), as for an order.
+pub fn check_quotation_total(quote: &QuoteSnapshot, quotation: OrderRef, net_total: Option<f64>) -> Result<()> {
+    match (quote.total_price, net_total) {
+        (Some(total), Some(net)) if (net - total).abs() >= HALF_CENT => Err(Error::Invalid(format!(
+            "SAP quotation {} totals {net:.2} before tax but Quote {} is {total:.2}; correct the quotation in SAP or the \
+             quote, then replay (the quotation is not linked until they agree)",
+            quotation.doc_num, quote.id
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The Quote `Status` values that send a synced quote to SAP (F1 option `quote_statuses`); none:
+/// quotes stay in Salesforce.
+pub fn quote_statuses(flow: &FlowMapping) -> &[String] {
+    flow.list_option("quote_statuses")
+}
+
+/// Where a deal's lines come from, for messages: `Opportunity 006…` with its `Amount`, or
+/// `Quote 0Q0…` with its `TotalPrice`.
+struct Deal {
+    what: String,
+    total_name: &'static str,
+    total: Option<f64>,
+}
+
+fn later_of(date: Option<&str>, today: &str) -> String {
+    match date {
+        Some(date) if date > today => date.to_string(),
+        _ => today.to_string(),
+    }
+}
+
+fn document_lines(
+    deal: &Deal,
+    lines: &[OpportunityLine],
+    flow: &FlowMapping,
+    add_products: &str,
+) -> Result<Vec<SalesOrderLine>> {
+    let what = &deal.what;
+    if lines.is_empty() {
+        return Err(Error::Mapping(format!("{what} has no line items; {add_products}")));
     }
     let collection = lines_collection(flow)?;
-    let lines = opp
-        .lines
+    lines
         .iter()
         .enumerate()
         .map(|(n, line)| {
             let code = line.sap_item_code.as_deref().or(line.product_code.as_deref()).ok_or_else(|| {
-                Error::Mapping(format!(
-                    "Opportunity {} line {} has a product without ProductCode or SAP_ItemCode__c",
-                    opp.id,
-                    n + 1
-                ))
+                Error::Mapping(format!("{what} line {} has a product without ProductCode or SAP_ItemCode__c", n + 1))
             })?;
             let item_code = ItemCode::parse(code).map_err(|_| {
-                Error::Mapping(format!(
-                    "Opportunity {} line {} has product code {code:?}, not a valid SAP ItemCode",
-                    opp.id,
-                    n + 1
-                ))
+                Error::Mapping(format!("{what} line {} has product code {code:?}, not a valid SAP ItemCode", n + 1))
             })?;
             if line.quantity.is_nan() || line.quantity <= 0.0 {
-                return Err(Error::Mapping(format!(
-                    "Opportunity {} line {} has quantity {}",
-                    opp.id,
-                    n + 1,
-                    line.quantity
-                )));
+                return Err(Error::Mapping(format!("{what} line {} has quantity {}", n + 1, line.quantity)));
             }
             Ok(SalesOrderLine {
                 item_code,
@@ -129,22 +263,7 @@ pub fn sales_order(
                 mapped: mapped_line(collection, &line.fields),
             })
         })
-        .collect::<Result<Vec<_>>>()?;
-    let due = match opp.close_date.as_deref() {
-        Some(close) if close > today => close.to_string(),
-        _ => today.to_string(),
-    };
-    let order = NewSalesOrder {
-        card_code,
-        opportunity_id: opp.id.clone(),
-        doc_date: today.to_string(),
-        doc_due_date: due,
-        comments: truncate(&format!("Salesforce opportunity {} {}", opp.id, opp.name), 254),
-        mapped: without_nulls(new_sap_record(flow.fields.iter().filter(|f| !is_pair(f, DUE_DATE_PAIR)), &opp.fields)),
-        lines,
-    };
-    check_totals(opp, &order, price_decimals(flow))?;
-    Ok(order)
+        .collect()
 }
 
 /// SAP's price decimals when the F1 section does not say (`price_decimals`; B1's default display
@@ -177,22 +296,22 @@ pub fn sap_line_total(line: &SalesOrderLine, price_decimals: u32) -> f64 {
 
 /// The order SAP would total differently from the deal is refused before it is posted: every
 /// line's total as SAP computes it must equal the line's TotalPrice in Salesforce, and their sum
-/// (after any header `DiscountPercent`) the opportunity's Amount, each to the cent. A difference
-/// is a permanent error naming the line and both figures; the usual causes are a discount the
-/// mapping does not send and SAP rounding prices to fewer decimals than Salesforce.
-pub fn check_totals(opp: &OpportunitySnapshot, order: &NewSalesOrder, price_decimals: u32) -> Result<()> {
+/// (after any header `DiscountPercent`) the opportunity's Amount (a quote's TotalPrice), each to
+/// the cent. A difference is a permanent error naming the line and both figures; the usual causes
+/// are a discount the mapping does not send and SAP rounding prices to fewer decimals than Salesforce.
+fn check_totals(deal: &Deal, lines: &[OpportunityLine], order: &NewSalesOrder, price_decimals: u32) -> Result<()> {
+    let what = &deal.what;
     let mut sum = 0.0;
-    for (n, (line, deal)) in order.lines.iter().zip(&opp.lines).enumerate() {
+    for (n, (line, source)) in order.lines.iter().zip(lines).enumerate() {
         let sap = sap_line_total(line, price_decimals);
         sum += sap;
-        if let Some(salesforce) = deal.total_price
+        if let Some(salesforce) = source.total_price
             && (sap - salesforce).abs() >= HALF_CENT
         {
             let discount = number_in(&line.mapped, "DiscountPercent");
             return Err(Error::Mapping(format!(
-                "Opportunity {} line {} ({}): SAP would total {sap:.2} ({} × {} less {discount} %, prices to {price_decimals} decimals), \
+                "{what} line {} ({}): SAP would total {sap:.2} ({} × {} less {discount} %, prices to {price_decimals} decimals), \
                  Salesforce's TotalPrice is {salesforce:.2}; check the F1 line discount mapping and price_decimals",
-                opp.id,
                 n + 1,
                 line.item_code,
                 line.quantity,
@@ -201,10 +320,10 @@ pub fn check_totals(opp: &OpportunitySnapshot, order: &NewSalesOrder, price_deci
         }
     }
     let total = round_to(sum * (1.0 - number_in(&order.mapped, "DiscountPercent") / 100.0), 2);
-    match opp.amount {
+    match deal.total {
         Some(amount) if (total - amount).abs() >= HALF_CENT => Err(Error::Mapping(format!(
-            "Opportunity {}: the SAP order would total {total:.2} before tax, the opportunity's Amount is {amount:.2}",
-            opp.id
+            "{what}: the SAP document would total {total:.2} before tax, its {} is {amount:.2}",
+            deal.total_name
         ))),
         _ => Ok(()),
     }
@@ -301,9 +420,37 @@ pub enum Customer {
 /// Resolves the SAP customer. The CardCode of an auto-created BP is derived from the account id,
 /// so a retry after a crash finds the BP it created instead of creating a second one.
 pub fn customer(opp: &OpportunitySnapshot, auto_create: bool, prefix: &str) -> Result<Customer> {
-    let account =
-        opp.account_id.as_ref().ok_or_else(|| Error::Mapping(format!("Opportunity {} has no account", opp.id)))?;
-    if let Some(code) = opp.account_card_code.as_deref().filter(|c| !c.trim().is_empty()) {
+    let account = DealAccount {
+        what: format!("Opportunity {}", opp.id),
+        id: opp.account_id.as_ref(),
+        name: opp.account_name.as_deref(),
+        card_code: opp.account_card_code.as_deref(),
+    };
+    customer_of(account, auto_create, prefix)
+}
+
+/// The SAP customer of a quote: its opportunity's account, resolved as for an order.
+pub fn quote_customer(quote: &QuoteSnapshot, auto_create: bool, prefix: &str) -> Result<Customer> {
+    let account = DealAccount {
+        what: format!("Quote {}", quote.id),
+        id: quote.account_id.as_ref(),
+        name: quote.account_name.as_deref(),
+        card_code: quote.account_card_code.as_deref(),
+    };
+    customer_of(account, auto_create, prefix)
+}
+
+/// The account a deal (an opportunity or a quote) is for.
+struct DealAccount<'a> {
+    what: String,
+    id: Option<&'a SalesforceId>,
+    name: Option<&'a str>,
+    card_code: Option<&'a str>,
+}
+
+fn customer_of(deal: DealAccount<'_>, auto_create: bool, prefix: &str) -> Result<Customer> {
+    let account = deal.id.ok_or_else(|| Error::Mapping(format!("{} has no account", deal.what)))?;
+    if let Some(code) = deal.card_code.filter(|c| !c.trim().is_empty()) {
         return CardCode::parse(code.trim()).map(Customer::Existing).map_err(|_| {
             Error::Mapping(format!("Account {account} has SAP_CardCode__c {code:?}, which is not a valid CardCode"))
         });
@@ -315,7 +462,7 @@ pub fn customer(opp: &OpportunitySnapshot, auto_create: bool, prefix: &str) -> R
     }
     Ok(Customer::Create(NewBusinessPartner {
         card_code: card_code_for_account(account, prefix)?,
-        card_name: truncate(opp.account_name.as_deref().unwrap_or(account.as_str()), 100),
+        card_name: truncate(deal.name.unwrap_or(account.as_str()), 100),
         salesforce_account_id: account.clone(),
     }))
 }

@@ -11,8 +11,16 @@ use serde_json::{Value, json};
 
 /// The entities the sf-writer handles, parents first: accounts exist before the invoices that point
 /// at them, products before their price book entries.
-pub const ENTITY_ORDER: [&str; 7] =
-    ["BusinessPartners", "Items", "Orders", "DeliveryNotes", "Invoices", "CreditNotes", "IncomingPayments"];
+pub const ENTITY_ORDER: [&str; 8] = [
+    "BusinessPartners",
+    "Items",
+    "Quotations",
+    "Orders",
+    "DeliveryNotes",
+    "Invoices",
+    "CreditNotes",
+    "IncomingPayments",
+];
 
 /// The derived timestamp every synced record carries; left out of the content digest.
 const SYNCED_AT: &str = "SAP_Synced_At__c";
@@ -71,6 +79,7 @@ pub struct ReadSpec {
 fn flows<'m>(mapping: &'m MappingFile, entity: &str) -> Result<Vec<&'m FlowMapping>> {
     let names: &[&str] = match entity {
         "BusinessPartners" => &["F4"],
+        "Quotations" => &["F5.quote"],
         "Orders" => &["F5", "F5.order"],
         "DeliveryNotes" => &["F5.delivery"],
         "Invoices" => &["F6", "F6.opportunity"],
@@ -126,6 +135,7 @@ pub fn read_spec(mapping: &MappingFile, entity: &str) -> Result<ReadSpec> {
     let mut select: Vec<String> = vec![key.to_string()];
     let extra: &[&str] = match entity {
         "Orders" => &["CardCode", "DocNum", "U_SF_OpportunityId", "Cancelled"],
+        "Quotations" => &["CardCode", "U_SF_QuoteId", "Cancelled"],
         "Invoices" | "CreditNotes" => &["CardCode", "DocNum", "U_SF_OpportunityId"],
         "IncomingPayments" => &["CardCode", "DocNum", "Cancelled", "PaymentInvoices"],
         // The lines name the orders a delivery was copied from (BaseType 17, BaseEntry).
@@ -203,6 +213,17 @@ pub fn plan(mapping: &MappingFile, entity: &str, row: &Record, synced_at: &str) 
                 writes.extend(products);
             }
         },
+        // Only quotations made from a Salesforce quote; a cancelled one says so whatever its status.
+        "Quotations" => {
+            if let Some(mut update) = opportunity_update(flows[0], row, synced_at)? {
+                if row.get("Cancelled").and_then(Value::as_str) == Some("tYES")
+                    && update.record.contains_key(QUOTATION_STATUS)
+                {
+                    update.record.insert(QUOTATION_STATUS.into(), json!("Cancelled"));
+                }
+                writes.push(update);
+            }
+        }
         "DeliveryNotes" => match opportunity_update(flows[0], row, synced_at)? {
             Some(update) => writes.push(update),
             None => writes.extend(delivered_orders(flows[0], row, synced_at)),
@@ -451,6 +472,7 @@ fn sap_order_upsert(flow: &FlowMapping, row: &Record, synced_at: &str) -> Result
 }
 
 const FULFILMENT_STATUS: &str = "SAP_Fulfilment_Status__c";
+const QUOTATION_STATUS: &str = "SAP_Quotation_Status__c";
 
 /// F5.order `lines`: the order's products, one entry per SAP line keyed `Orders/<DocEntry>/<LineNum>`,
 /// with the mapped fields, the line's `ItemCode` (to find its price book entry) and `UnitPrice`
@@ -745,6 +767,6 @@ mod tests {
         assert_eq!(spec.key, "ItemCode");
         assert!(spec.select.iter().any(|s| s == "ItemPrices"));
         assert_eq!(spec.select.iter().filter(|s| *s == "ItemCode").count(), 1);
-        assert!(read_spec(&shipped(), "Quotations").is_err());
+        assert!(read_spec(&shipped(), "PurchaseOrders").is_err());
     }
 }

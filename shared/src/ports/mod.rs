@@ -172,6 +172,14 @@ pub enum AuditAction {
     /// F1: the deal's lines were edited after it was won and its open order, untouched yet, was
     /// updated to match (F1 option `on_lines_edited = "update"`).
     UpdateOrder,
+    /// F1 quotes: a synced quote in a trigger status became an SAP sales quotation.
+    CreateQuotation,
+    /// F1 quotes: a quotation already carrying the quote id was found and linked.
+    LinkExistingQuotation,
+    /// F1 quotes: the quote's lines changed and its open quotation was updated to match.
+    UpdateQuotation,
+    /// F1 quotes: the quote is not sent (quotes off, not the synced quote, or not in a trigger status).
+    SkipQuoteNotSent,
     /// A permanent failure: the message went to the DLQ.
     DeadLetter,
     /// An operator moved the message from the DLQ back to its queue.
@@ -190,7 +198,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the trail's story usually runs.
-    pub const ALL: [AuditAction; 36] = [
+    pub const ALL: [AuditAction; 40] = [
         AuditAction::Receive,
         AuditAction::CreateOrder,
         AuditAction::LinkExistingOrder,
@@ -220,6 +228,10 @@ impl AuditAction {
         AuditAction::MovePartnerLink,
         AuditAction::DeactivateContactPerson,
         AuditAction::UpdateOrder,
+        AuditAction::CreateQuotation,
+        AuditAction::LinkExistingQuotation,
+        AuditAction::UpdateQuotation,
+        AuditAction::SkipQuoteNotSent,
         AuditAction::DeadLetter,
         AuditAction::Redrive,
         AuditAction::Replay,
@@ -256,6 +268,10 @@ impl AuditAction {
             AuditAction::MovePartnerLink => "move_partner_link",
             AuditAction::DeactivateContactPerson => "deactivate_contact_person",
             AuditAction::UpdateOrder => "update_order",
+            AuditAction::CreateQuotation => "create_quotation",
+            AuditAction::LinkExistingQuotation => "link_existing_quotation",
+            AuditAction::UpdateQuotation => "update_quotation",
+            AuditAction::SkipQuoteNotSent => "skip_quote_not_sent",
             AuditAction::SkipContactWithoutAccount => "skip_contact_without_account",
             AuditAction::SkipClosedCase => "skip_closed_case",
             AuditAction::SkipAccountNotInSap => "skip_account_not_in_sap",
@@ -391,6 +407,14 @@ pub trait SapOrders: Send + Sync {
     async fn order_state(&self, doc_entry: i64) -> Result<Option<OrderState>>;
     /// Cancels an open order nothing was copied from (`POST Orders(n)/Cancel`).
     async fn cancel_order(&self, doc_entry: i64) -> Result<()>;
+    /// The sales quotation carrying this quote id (`U_SF_QuoteId`), if any.
+    async fn find_quotation_for_quote(&self, quote: &SalesforceId) -> Result<Option<crate::domain::QuotationState>>;
+    /// Creates a sales quotation for `quote` from the quote's lines (built as a sales order is).
+    async fn create_quotation(&self, quote: &SalesforceId, lines: &NewSalesOrder) -> Result<crate::domain::OrderRef>;
+    /// The quotation with this DocEntry as it stands (`None` when SAP has no such quotation).
+    async fn quotation_state(&self, doc_entry: i64) -> Result<Option<crate::domain::QuotationState>>;
+    /// Replaces an open quotation's lines (and valid-until date) with the quote's.
+    async fn replace_quotation_lines(&self, doc_entry: i64, lines: &NewSalesOrder) -> Result<()>;
 }
 
 /// F2: business partners as mapped records.
@@ -468,6 +492,9 @@ pub trait SalesforceReads: Send + Sync {
     /// Opportunities with account, line items and the `read` fields, one query for up to 200 ids.
     /// Missing ids are absent.
     async fn opportunities(&self, ids: &[SalesforceId], read: &OpportunityRead) -> Result<Vec<OpportunitySnapshot>>;
+    /// Quotes with account, lines (with F1's mapped `line_fields`) and their quotation link, one
+    /// query for up to 200 ids. Missing ids are absent.
+    async fn quotes(&self, ids: &[SalesforceId], line_fields: &[String]) -> Result<Vec<crate::domain::QuoteSnapshot>>;
     /// Records of one object by id (missing ids are absent), with `Id` always included.
     async fn records(&self, query: &RecordQuery<'_>, ids: &[SalesforceId]) -> Result<Vec<Record>>;
     /// Ids of the object's records modified at or after `since` (GAP_OVERFLOW resync), oldest first.

@@ -628,6 +628,16 @@ impl SalesforceReads for SalesforceClient {
         Ok(snapshots)
     }
 
+    async fn quotes(&self, ids: &[SalesforceId], line_fields: &[String]) -> Result<Vec<crate::domain::QuoteSnapshot>> {
+        let mut quotes = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MAX_IDS_PER_QUERY) {
+            for record in self.query_all(&opportunity::quote_query(chunk, line_fields)?).await? {
+                quotes.push(opportunity::quote_from_record(&record, line_fields)?);
+            }
+        }
+        Ok(quotes)
+    }
+
     async fn records(&self, query: &RecordQuery<'_>, ids: &[SalesforceId]) -> Result<Vec<Record>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(MAX_IDS_PER_QUERY) {

@@ -1,7 +1,9 @@
 //! F1's read of opportunities: the one query and its answer as snapshots. Pure.
 
 use super::soql;
-use crate::domain::{OpportunityLine, OpportunitySnapshot, Record, SalesforceId};
+use crate::domain::{
+    OpportunityLine, OpportunitySnapshot, QUOTE_DOC_ENTRY, QUOTE_DOC_NUM, QuoteSnapshot, Record, SalesforceId,
+};
 use crate::error::{Error, Result};
 use crate::ports::OpportunityRead;
 use serde_json::Value;
@@ -30,6 +32,77 @@ pub fn snapshot_query(ids: &[SalesforceId], read: &OpportunityRead) -> Result<St
     ))
 }
 
+/// What the quote flow reads of every quote: its status and sync, the opportunity's account, the
+/// total its quotation must equal and the quotation already made.
+const QUOTE_FIELDS: [&str; 13] = [
+    "Id",
+    "Name",
+    "QuoteNumber",
+    "Status",
+    "IsSyncing",
+    "OpportunityId",
+    "ExpirationDate",
+    "TotalPrice",
+    "AccountId",
+    "Account.Name",
+    "Account.SAP_CardCode__c",
+    QUOTE_DOC_ENTRY,
+    QUOTE_DOC_NUM,
+];
+
+/// What the quote flow reads of every quote line: as for opportunity lines, but QuoteLineItem has
+/// no ProductCode of its own (it is the product's).
+const QUOTE_LINE_FIELDS: [&str; 5] =
+    ["Product2.ProductCode", "Product2.SAP_ItemCode__c", "Quantity", "UnitPrice", "TotalPrice"];
+
+/// The quote query for up to [`MAX_IDS_PER_QUERY`] quotes, their lines with F1's mapped line
+/// fields (`line_fields`, less `ProductCode`, which quote lines take from the product).
+pub fn quote_query(ids: &[SalesforceId], line_fields: &[String]) -> Result<String> {
+    let mapped: Vec<String> = line_fields.iter().filter(|f| !f.eq_ignore_ascii_case("ProductCode")).cloned().collect();
+    let lines = select_list(&QUOTE_LINE_FIELDS, &mapped)?;
+    Ok(format!(
+        "SELECT {}, (SELECT {lines} FROM QuoteLineItems ORDER BY LineNumber) FROM Quote WHERE Id IN {}",
+        QUOTE_FIELDS.join(", "),
+        soql::in_list(ids)
+    ))
+}
+
+/// Maps one record of [`quote_query`]'s answer.
+pub fn quote_from_record(record: &Value, line_fields: &[String]) -> Result<QuoteSnapshot> {
+    let raw_id = text(record, "Id").ok_or_else(|| Error::Invalid("Salesforce returned a Quote without Id".into()))?;
+    let id_of = |field: &str| text(record, field).map(|raw| SalesforceId::parse(&raw)).transpose();
+    let account = record.get("Account").filter(|a| a.is_object());
+    Ok(QuoteSnapshot {
+        name: text(record, "Name").unwrap_or_default(),
+        quote_number: text(record, "QuoteNumber"),
+        status: text(record, "Status").unwrap_or_default(),
+        is_syncing: record.get("IsSyncing").and_then(Value::as_bool).unwrap_or(false),
+        opportunity_id: id_of("OpportunityId")?,
+        expiration_date: text(record, "ExpirationDate"),
+        total_price: record.get("TotalPrice").and_then(Value::as_f64),
+        account_id: id_of("AccountId")?,
+        account_name: account.and_then(|a| text(a, "Name")),
+        account_card_code: account.and_then(|a| text(a, "SAP_CardCode__c")).filter(|c| !c.trim().is_empty()),
+        quotation: record.get(QUOTE_DOC_ENTRY).and_then(Value::as_f64).map(|n| n as i64),
+        lines: child_lines(record, "QuoteLineItems", &raw_id, line_fields)?,
+        id: SalesforceId::parse(&raw_id)?,
+    })
+}
+
+/// The rows of a child relationship as deal lines (none when Salesforce answers null).
+fn child_lines(record: &Value, relationship: &str, parent: &str, mapped: &[String]) -> Result<Vec<OpportunityLine>> {
+    match record.get(relationship) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(child) => child
+            .get("records")
+            .and_then(Value::as_array)
+            .ok_or_else(|| unexpected(parent, &format!("malformed {relationship}")))?
+            .iter()
+            .map(|line| line_from_record(parent, line, mapped))
+            .collect(),
+    }
+}
+
 /// `always` and then the mapped names (fields or relationship paths), each once: SOQL refuses a
 /// field selected twice, and field names ignore case.
 fn select_list(always: &[&str], mapped: &[String]) -> Result<String> {
@@ -53,7 +126,7 @@ fn text(record: &Value, field: &str) -> Option<String> {
 }
 
 fn unexpected(id: &str, what: &str) -> Error {
-    Error::Invalid(format!("Salesforce returned Opportunity {id} with {what}"))
+    Error::Invalid(format!("Salesforce returned record {id} with {what}"))
 }
 
 /// The values of `names` in a query answer row, under the names asked for (Salesforce answers
@@ -88,17 +161,8 @@ pub fn snapshot_from_record(record: &Value, read: &OpportunityRead) -> Result<Op
         text(record, "Id").ok_or_else(|| Error::Invalid("Salesforce returned an Opportunity without Id".into()))?;
     let id = SalesforceId::parse(&raw_id)?;
     let account = record.get("Account").filter(|a| a.is_object());
-    let lines = match record.get("OpportunityLineItems") {
-        // Salesforce answers null, not an empty list, when there are no lines.
-        None | Some(Value::Null) => Vec::new(),
-        Some(child) => child
-            .get("records")
-            .and_then(Value::as_array)
-            .ok_or_else(|| unexpected(&raw_id, "malformed OpportunityLineItems"))?
-            .iter()
-            .map(|line| line_from_record(&raw_id, line, &read.line_fields))
-            .collect::<Result<_>>()?,
-    };
+    // Salesforce answers null, not an empty list, when there are no lines.
+    let lines = child_lines(record, "OpportunityLineItems", &raw_id, &read.line_fields)?;
     Ok(OpportunitySnapshot {
         name: text(record, "Name").unwrap_or_default(),
         stage_name: text(record, "StageName").unwrap_or_default(),
@@ -121,7 +185,7 @@ fn line_from_record(opportunity: &str, line: &Value, mapped: &[String]) -> Resul
             .ok_or_else(|| unexpected(opportunity, &format!("a line without {field}")))
     };
     Ok(OpportunityLine {
-        product_code: text(line, "ProductCode"),
+        product_code: text(line, "ProductCode").or_else(|| line.get("Product2").and_then(|p| text(p, "ProductCode"))),
         sap_item_code: line.get("Product2").and_then(|p| text(p, "SAP_ItemCode__c")),
         quantity: number("Quantity")?,
         unit_price: number("UnitPrice")?,

@@ -5,12 +5,12 @@ use super::SapClient;
 use super::errors;
 use super::odata::{Filter, Property, Query, key_path};
 use super::schema;
-use crate::domain::OrderState;
 use crate::domain::order_net_total;
 use crate::domain::{
     BillingContext, CardCode, CreditStatus, ItemAvailability, ItemCode, NewBusinessPartner, NewSalesOrder, OrderDraft,
     OrderRef, Record, SalesforceId, SapOrderFor,
 };
+use crate::domain::{OrderState, QuotationLine, QuotationState};
 use crate::error::{Error, Result};
 use crate::ports::{SapBilling, SapLookups, SapOrders, SapPartners};
 use async_trait::async_trait;
@@ -79,17 +79,91 @@ impl SapOrders for SapClient {
     /// stay as they are but the delivery date.
     async fn replace_order_lines(&self, doc_entry: i64, order: &NewSalesOrder) -> Result<()> {
         let full = order_body(order, self.order_reference_udf().map(|p| p.as_str()))?;
-        let body: serde_json::Map<String, Value> = ["DocumentLines", "DocDueDate"]
-            .into_iter()
-            .filter_map(|field| Some((field.to_string(), full.get(field)?.clone())))
-            .collect();
-        self.patch_replacing_collections(&format!("Orders({doc_entry})"), &Value::Object(body)).await
+        self.patch_replacing_collections(&format!("Orders({doc_entry})"), &lines_and_due_date(&full)).await
     }
 
     /// A bound action: POST with no body, 204 (REF: `/Orders(id)/Cancel`).
     async fn cancel_order(&self, doc_entry: i64) -> Result<()> {
         self.post_action(&format!("Orders({doc_entry})/Cancel")).await
     }
+
+    /// A query by the UDF for the DocEntry, then the quotation by key (lines are read by key only).
+    async fn find_quotation_for_quote(&self, quote: &SalesforceId) -> Result<Option<QuotationState>> {
+        let udf = Property::from(QUOTE_UDF);
+        let query =
+            Query::new().filter(Filter::eq(&udf, schema::literal(&udf, quote.as_str())?)).select(["DocEntry"]).top(1);
+        match self.query(QUOTATIONS, &query).await?.first().and_then(|row| row["DocEntry"].as_i64()) {
+            Some(doc_entry) => self.quotation_state(doc_entry).await,
+            None => Ok(None),
+        }
+    }
+
+    /// As a sales order is posted, with the quote id in `U_SF_QuoteId` (its lookup key) instead of
+    /// the opportunity id; `NumAtCard` carries a mapped customer reference only.
+    async fn create_quotation(&self, quote: &SalesforceId, lines: &NewSalesOrder) -> Result<OrderRef> {
+        let created = self.post(QUOTATIONS, &Value::Object(quotation_body(quote, lines))).await?;
+        order_ref(&created)
+    }
+
+    async fn quotation_state(&self, doc_entry: i64) -> Result<Option<QuotationState>> {
+        let select =
+            "DocEntry,DocNum,CardCode,DocumentStatus,Cancelled,DocTotal,VatSum,DocTotalFc,VatSumFc,DocumentLines";
+        match self.get(&format!("{QUOTATIONS}({doc_entry})?$select={select}")).await {
+            Ok(row) => Ok(Some(quotation_state(&row)?)),
+            Err(err) if errors::is_not_found(&err) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn replace_quotation_lines(&self, doc_entry: i64, lines: &NewSalesOrder) -> Result<()> {
+        let full = Value::Object(document_body(lines));
+        self.patch_replacing_collections(&format!("{QUOTATIONS}({doc_entry})"), &lines_and_due_date(&full)).await
+    }
+}
+
+/// Sales quotations (OQUT, object 23).
+const QUOTATIONS: &str = "Quotations";
+/// The quotation's lookup key: the Salesforce quote id (`b1force setup sap` creates it on OQUT).
+const QUOTE_UDF: &str = "U_SF_QuoteId";
+
+fn quotation_body(quote: &SalesforceId, lines: &NewSalesOrder) -> serde_json::Map<String, Value> {
+    let mut body = document_body(lines);
+    body.insert(QUOTE_UDF.into(), json!(quote));
+    body
+}
+
+fn quotation_state(row: &Value) -> Result<QuotationState> {
+    let cancelled = row["Cancelled"] == "tYES";
+    let open = !cancelled && row["DocumentStatus"] == "bost_Open";
+    let lines = row["DocumentLines"].as_array().map(Vec::as_slice).unwrap_or_default();
+    Ok(QuotationState {
+        quotation: order_ref(row)?,
+        card_code: row["CardCode"].as_str().unwrap_or_default().to_string(),
+        net_total: row.as_object().and_then(order_net_total),
+        cancelled,
+        open,
+        lines: lines
+            .iter()
+            .filter(|l| l["LineStatus"] != "bost_Close")
+            .filter_map(|l| {
+                Some(QuotationLine {
+                    line_num: l["LineNum"].as_i64()?,
+                    item_code: l["ItemCode"].as_str()?.to_string(),
+                    open_quantity: l["RemainingOpenQuantity"].as_f64().or_else(|| l["Quantity"].as_f64())?,
+                })
+            })
+            .collect(),
+    })
+}
+
+/// The lines and the due date of a full document body: what a PATCH replacing the lines sends.
+fn lines_and_due_date(full: &Value) -> Value {
+    Value::Object(
+        ["DocumentLines", "DocDueDate"]
+            .into_iter()
+            .filter_map(|field| Some((field.to_string(), full.get(field)?.clone())))
+            .collect(),
+    )
 }
 
 fn order_state(row: &Value) -> Result<OrderState> {
@@ -182,6 +256,29 @@ const MAX_ITEM_DESCRIPTION: usize = 100;
 /// second one; NumAtCard then holds the mapped customer reference (a PO number) if there is one,
 /// else the opportunity id. Without the UDF, NumAtCard is the lookup key and cannot be mapped.
 fn order_body(order: &NewSalesOrder, reference_udf: Option<&str>) -> Result<Value> {
+    let mut body = document_body(order);
+    match reference_udf {
+        Some(udf) => {
+            body.insert(udf.to_string(), json!(order.opportunity_id));
+            body.entry("NumAtCard").or_insert(json!(order.opportunity_id));
+        }
+        None if order.mapped.contains_key("NumAtCard") => {
+            return Err(Error::Config(
+                "the F1 mapping sends NumAtCard, which is the order's lookup key unless SAP_ORDER_REFERENCE_UDF is set; \
+                 set the UDF (b1force setup sap creates it) or remove the NumAtCard entry"
+                    .into(),
+            ));
+        }
+        None => {
+            body.insert("NumAtCard".into(), json!(order.opportunity_id));
+        }
+    }
+    Ok(Value::Object(body))
+}
+
+/// A marketing document's body without its lookup key: the mapped header properties, then the ones
+/// F1 sets itself (they win), and the lines.
+fn document_body(order: &NewSalesOrder) -> serde_json::Map<String, Value> {
     let lines: Vec<Value> = order
         .lines
         .iter()
@@ -201,24 +298,8 @@ fn order_body(order: &NewSalesOrder, reference_udf: Option<&str>) -> Result<Valu
     body.insert("DocDate".into(), json!(order.doc_date));
     body.insert("DocDueDate".into(), json!(order.doc_due_date));
     body.insert("Comments".into(), json!(truncated(&order.comments, MAX_COMMENTS)));
-    match reference_udf {
-        Some(udf) => {
-            body.insert(udf.to_string(), json!(order.opportunity_id));
-            body.entry("NumAtCard").or_insert(json!(order.opportunity_id));
-        }
-        None if order.mapped.contains_key("NumAtCard") => {
-            return Err(Error::Config(
-                "the F1 mapping sends NumAtCard, which is the order's lookup key unless SAP_ORDER_REFERENCE_UDF is set; \
-                 set the UDF (b1force setup sap creates it) or remove the NumAtCard entry"
-                    .into(),
-            ));
-        }
-        None => {
-            body.insert("NumAtCard".into(), json!(order.opportunity_id));
-        }
-    }
     body.insert("DocumentLines".into(), Value::Array(lines));
-    Ok(Value::Object(body))
+    body
 }
 
 fn truncated(text: &str, max: usize) -> String {

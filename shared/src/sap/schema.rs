@@ -92,9 +92,11 @@ const BP: &[&str] = &["BusinessPartners"];
 const ITEMS: &[&str] = &["Items"];
 const BP_AND_ITEMS: &[&str] = &["BusinessPartners", "Items"];
 // Drafts are `Document`s too (F1 finds an order saved as a draft under an approval procedure).
-const DOCUMENTS: &[&str] = &["Orders", "DeliveryNotes", "Invoices", "CreditNotes", "Drafts"];
+const DOCUMENTS: &[&str] = &["Quotations", "Orders", "DeliveryNotes", "Invoices", "CreditNotes", "Drafts"];
+const QUOTATIONS: &[&str] = &["Quotations"];
 const DOCUMENTS_AND_PAYMENTS: &[&str] = &["Orders", "DeliveryNotes", "Invoices", "CreditNotes", "IncomingPayments"];
-const STAMPED: &[&str] = &["BusinessPartners", "Items", "Orders", "DeliveryNotes", "Invoices", "CreditNotes"];
+const STAMPED: &[&str] =
+    &["BusinessPartners", "Items", "Quotations", "Orders", "DeliveryNotes", "Invoices", "CreditNotes"];
 const WITH_CARD_CODE: &[&str] =
     &["BusinessPartners", "Orders", "DeliveryNotes", "Invoices", "CreditNotes", "IncomingPayments"];
 const USER_FIELDS: &[&str] = &["UserFieldsMD"];
@@ -129,8 +131,11 @@ pub const PROPERTY_TYPES: &[(&str, EdmType, &[&str])] = &[
 
 /// The user fields B1Force filters on, with the entity sets that carry them; the setup creates every
 /// one as `db_Alpha`, which `$metadata` declares `Edm.String`.
-pub const USER_FIELD_TYPES: &[(&str, EdmType, &[&str])] =
-    &[("U_SF_OpportunityId", EdmType::String, DOCUMENTS), ("U_SF_AccountId", EdmType::String, BP)];
+pub const USER_FIELD_TYPES: &[(&str, EdmType, &[&str])] = &[
+    ("U_SF_OpportunityId", EdmType::String, DOCUMENTS),
+    ("U_SF_AccountId", EdmType::String, BP),
+    ("U_SF_QuoteId", EdmType::String, QUOTATIONS),
+];
 
 /// The type of a property the client filters on. A `U_` user field configured by name is `Edm.String`:
 /// the B1Force setup creates alphanumeric fields only. Anything else is refused, so a new filter

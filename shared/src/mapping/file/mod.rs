@@ -307,6 +307,14 @@ impl FlowMapping {
         }
     }
 
+    /// A list flow option (empty when absent).
+    pub fn list_option(&self, name: &str) -> &[String] {
+        match self.option(name) {
+            Some(OptionValue::List(items)) => items,
+            _ => &[],
+        }
+    }
+
     /// A text flow option.
     pub fn text_option(&self, name: &str) -> Option<&str> {
         match self.option(name) {

@@ -27,6 +27,7 @@ const RELATIONSHIP_PATH_OBJECTS: [&str; 2] = ["Opportunity", "OpportunityLineIte
 const OPTIONS: &[OptionSpec] = &[
     OptionSpec { flow: "F1", name: "price_decimals", check: price_decimals },
     OptionSpec { flow: "F1", name: "on_lines_edited", check: on_lines_edited },
+    OptionSpec { flow: "F1", name: "quote_statuses", check: quote_statuses },
     OptionSpec { flow: "F2", name: "on_delete", check: on_delete },
     OptionSpec { flow: "F4", name: "credit_alert_threshold", check: fraction },
     OptionSpec { flow: "F6", name: "invoice_object", check: invoice_object },
@@ -67,6 +68,21 @@ fn on_lines_edited(value: &DeValue<'_>) -> Result<OptionValue, String> {
     match value.as_str() {
         Some(what @ ("flag" | "update")) => Ok(OptionValue::Text(what.to_string())),
         _ => Err("must be \"flag\" (the deal says Needs review, the default) or \"update\" (its open, untouched order is updated)".into()),
+    }
+}
+
+/// Quote `Status` picklist values (orgs add their own, so any name is taken); `[]` turns quotes off.
+fn quote_statuses(value: &DeValue<'_>) -> Result<OptionValue, String> {
+    let items = value.as_array();
+    let names: Option<Vec<String>> = items.map(|items| {
+        items.iter().filter_map(|i| i.get_ref().as_str()).filter(|n| !n.trim().is_empty()).map(String::from).collect()
+    });
+    match (names, items) {
+        (Some(names), Some(items)) if names.len() == items.len() => Ok(OptionValue::List(names)),
+        _ => Err(
+            "must be a list of Quote Status values, e.g. [\"Approved\", \"Presented\"] ([] keeps quotes in Salesforce)"
+                .into(),
+        ),
     }
 }
 
