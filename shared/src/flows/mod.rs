@@ -80,12 +80,11 @@ impl ToSap {
             crate::mapping::f1::Customer::Existing(code) => return Ok(code.clone()),
             crate::mapping::f1::Customer::Create(bp) => bp,
         };
-        if !self.sap.business_partner_exists(&bp.card_code).await? {
-            if let Err(err) = self.sap.create_business_partner(bp).await
-                && !self.sap.business_partner_exists(&bp.card_code).await?
-            {
-                return Err(err);
-            }
+        if !self.sap.business_partner_exists(&bp.card_code).await?
+            && let Err(err) = self.sap.create_business_partner(bp).await
+            && !self.sap.business_partner_exists(&bp.card_code).await?
+        {
+            return Err(err);
         }
         self.salesforce_updates.set_account_card_code(&bp.salesforce_account_id, &bp.card_code).await?;
         Ok(bp.card_code.clone())
