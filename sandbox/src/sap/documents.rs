@@ -631,7 +631,8 @@ impl Store {
         self.insert(EntitySet::BusinessPartners, bp);
     }
 
-    /// `Close`, `Cancel` or `Reopen` on a sales order; `Close` on the other documents.
+    /// `Close`, `Cancel` or `Reopen` on a sales order or quotation (the Service Layer reference
+    /// lists `Cancel` and `Close` for Quotations as for Orders); `Close` on the other documents.
     pub(super) fn document_action(
         &mut self,
         set: EntitySet,
@@ -640,7 +641,7 @@ impl Store {
         now: &Stamp,
     ) -> Result<(), SapError> {
         let mut row = self.get(set, key)?.clone();
-        if set != EntitySet::Orders && action != "Close" {
+        if !matches!(set, EntitySet::Orders | EntitySet::Quotations) && action != "Close" {
             // Cancelling an invoice or delivery creates a reversal document on B1; the sandbox does not model it.
             return Err(SapError::not_supported());
         }
