@@ -388,6 +388,11 @@ fn mapping_needs(mapping: &MappingFile) -> BTreeMap<String, Needs> {
     for flow in mapping.flows() {
         visit(&mut needs, flow);
     }
+    if !shared::mapping::f1::quotes_on(mapping) {
+        // F5.quote writes quotes only for quotations the quote flow made: none while it is off,
+        // and an org without Quotes enabled has no Quote object to check.
+        needs.remove("Quote");
+    }
     needs
 }
 

@@ -10,10 +10,17 @@
 use b1force_cli::local::{LocalOptions, LocalStack, change_event};
 use serde_json::{Value, json};
 use shared::engine::sf_writer::SfWriterSettings;
+use shared::mapping::file::MappingFile;
 use shared::ports::AuditAction;
 
+/// A local stack with quotes on (F1 `quote_statuses = ["Approved", "Presented"]`; off as shipped).
 async fn stack() -> LocalStack {
-    LocalStack::start(LocalOptions::default()).await.expect("local stack starts")
+    let mut stack = LocalStack::start(LocalOptions::default()).await.expect("local stack starts");
+    let on =
+        MappingFile::shipped_text().replace("quote_statuses = []", r#"quote_statuses = ["Approved", "Presented"]"#);
+    assert_ne!(on, MappingFile::shipped_text(), "the shipped file has the switch");
+    stack.mapping = std::sync::Arc::new(MappingFile::parse(&on, "quotes.toml").unwrap());
+    stack
 }
 
 /// Delivers the CDC events of every change since `cursor` twice and drains the pipeline; returns
@@ -203,4 +210,29 @@ async fn a_quote_that_cannot_become_a_quotation_fails_alone_and_says_why_and_uns
     assert!(actions(&stack, "Quote", &empty).contains(&AuditAction::DeadLetter));
     assert!(quotations_of(&stack, &other).is_empty(), "not the synced quote");
     assert_eq!(quotations_of(&stack, &quote).len(), 1, "the good quote is not held back by the bad one");
+}
+
+/// As shipped, quotes are off: an approved synced quote stays in Salesforce (audited why), F1
+/// neither reads the synced quote (an org without Quotes has no `SyncedQuote`) nor copies from a
+/// quotation, and the Quotations poll reads nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn as_shipped_quotes_are_off_and_nothing_reads_or_polls_them() {
+    let stack = LocalStack::start(LocalOptions::default()).await.unwrap();
+    let read = shared::flows::f1_orders::opportunity_read(&stack.mapping).unwrap();
+    assert!(!read.fields.iter().any(|f| f.starts_with("SyncedQuote")), "{:?}", read.fields);
+    let cursor = stack.sf_sandbox.changes().len();
+    let (opp, quote) = quoted_deal(&stack);
+    stack.sf_sandbox.update_record("Quote", &quote, json!({"Status": "Approved"})).unwrap();
+    stack.sf_sandbox.update_record("Opportunity", &opp, json!({"StageName": "Closed Won"})).unwrap();
+    deliver_clean(&stack, cursor).await;
+
+    assert!(quotations_of(&stack, &quote).is_empty());
+    let skipped = stack.audit.all().into_iter().find(|e| e.action == AuditAction::SkipQuoteNotSent).unwrap();
+    assert!(skipped.target_id.as_deref().unwrap_or_default().contains("quotes are off"), "{skipped:?}");
+    assert_eq!(stack.sf_sandbox.record("Opportunity", &opp).unwrap()["SAP_Sync_Status__c"], "Synced");
+
+    let before = stack.sap_sandbox.calls().snapshot();
+    let report = stack.poller().run("Quotations", "off").await.unwrap();
+    assert!(report.skipped.as_deref().unwrap_or_default().contains("quotes are off"), "{report:?}");
+    assert_eq!(stack.sap_sandbox.calls().snapshot(), before, "no SAP call");
 }

@@ -49,6 +49,9 @@ pub struct PollerSettings {
     pub time_zone: SapTimeZone,
     /// Per SAP entity set, the rows that are synced (the mapping's `sap_filter`); unlisted: all.
     pub row_filters: std::collections::BTreeMap<String, RowFilter>,
+    /// Entities whose flows the mapping switches off, with why (Quotations while F1's quotes are
+    /// off): a run reports the skip and reads nothing.
+    pub switched_off: std::collections::BTreeMap<String, String>,
     /// Prefix of the names under which this poller keeps its watermark, catch-up instant and lease:
     /// empty for the scheduled pollers; `resync:<since>:` for `b1force resync`, which so reads from its
     /// own start, resumably, beside the schedules without moving their watermarks.
@@ -65,6 +68,7 @@ impl Default for PollerSettings {
             max_pages: 200,
             time_zone: SapTimeZone::utc(),
             row_filters: Default::default(),
+            switched_off: Default::default(),
             state_prefix: String::new(),
         }
     }
@@ -160,6 +164,12 @@ impl Poller {
             watermark_changed_at: None,
             complete: false,
         };
+        if let Some(why) = self.settings.switched_off.get(spec.name) {
+            tracing::info!(entity = spec.name, %why, "poll skipped");
+            report.skipped = Some(format!("skipped, {why}"));
+            report.complete = true;
+            return Ok(report);
+        }
         match self.renew_lease(&lease, run_id).await {
             Ok(()) => {}
             Err(Error::InProgress(holder)) => {

@@ -295,6 +295,15 @@ mod tests {
     }
 
     #[test]
+    fn quotes_come_by_webhook_from_the_quote_trigger_and_must_be_quote_ids() {
+        // force-app-quotes' B1ForceQuoteNotify: the CDC channel's five entities are taken.
+        let body = br#"{"object":"Quote","recordIds":["0Q0SM00000000010AA"],"reason":"updated"}"#;
+        let notes = parse_body(body).unwrap().notifications(&signed("1795600800", body).unwrap(), "req-q");
+        assert_eq!(notes[0].record.to_string(), "sf:Quote:0Q0SM00000000010AA");
+        assert!(parse_body(br#"{"object":"Quote","recordIds":["006SB00000001GHYAY"]}"#).is_err(), "an opportunity id");
+    }
+
+    #[test]
     fn changed_at_identifies_the_change_so_a_re_signed_resend_deduplicates() {
         let body = br#"{"object":"Lead","recordIds":["00QSB00000001EF2AY"],"reason":"converted","changedAt":"2026-11-25T09:59:00.000Z"}"#;
         let change = parse_body(body).unwrap();

@@ -211,6 +211,12 @@ pub fn check_quotation_total(quote: &QuoteSnapshot, quotation: OrderRef, net_tot
     }
 }
 
+/// Whether the quote flow is on: F1's `quote_statuses` names a status (Quotes must then be
+/// enabled in the org and force-app-quotes deployed). Off, Quotations are not polled either.
+pub fn quotes_on(mapping: &crate::mapping::file::MappingFile) -> bool {
+    mapping.flow("F1").is_ok_and(|flow| !quote_statuses(flow).is_empty())
+}
+
 /// The Quote `Status` values that send a synced quote to SAP (F1 option `quote_statuses`); none:
 /// quotes stay in Salesforce.
 pub fn quote_statuses(flow: &FlowMapping) -> &[String] {
@@ -522,7 +528,7 @@ fn truncate(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{OpportunityLine, OrderRef};
+    use crate::domain::{OpportunityLine, OrderRef, QuotationLine};
     use crate::mapping::file::MappingFile;
 
     fn record(value: Value) -> Record {
@@ -772,5 +778,85 @@ mod tests {
     fn an_account_card_code_is_used_as_is() {
         let o = opp(vec![], Some("C20001"));
         assert_eq!(customer(&o, true, "SF").unwrap(), Customer::Existing(CardCode::parse("C20001").unwrap()));
+    }
+
+    fn quote(lines: Vec<OpportunityLine>, status: &str, syncing: bool) -> QuoteSnapshot {
+        QuoteSnapshot {
+            id: SalesforceId::parse("0Q0SM0000000001").unwrap(),
+            name: "Q-1".into(),
+            quote_number: Some("00000001".into()),
+            status: status.into(),
+            is_syncing: syncing,
+            opportunity_id: Some(SalesforceId::parse("006SM0000001Tb3").unwrap()),
+            expiration_date: Some("2027-01-15".into()),
+            total_price: Some(lines.iter().filter_map(|l| l.total_price).sum()),
+            account_id: Some(SalesforceId::parse("001SM0000000iib").unwrap()),
+            account_name: Some("Acme".into()),
+            account_card_code: Some("C20000".into()),
+            quotation: None,
+            lines,
+        }
+    }
+
+    fn quotes_on() -> FlowMapping {
+        edited(|t| t.replace("quote_statuses = []", r#"quote_statuses = ["Approved", "Presented"]"#))
+    }
+
+    #[test]
+    fn only_the_synced_quote_in_a_trigger_status_is_sent_and_only_while_quotes_are_on() {
+        let approved = quote(vec![line(Some("A00001"), 2.0)], "Approved", true);
+        assert!(quote_not_sent(&approved, &f1()).unwrap().contains("quotes are off"), "off as shipped");
+        let on = quotes_on();
+        assert_eq!(quote_not_sent(&approved, &on), None);
+        assert!(quote_not_sent(&quote(vec![], "Approved", false), &on).unwrap().contains("synced quote"));
+        let draft = quote_not_sent(&quote(vec![], "Draft", true), &on).unwrap();
+        assert_eq!(draft, r#"status "Draft" is not one of Approved, Presented"#);
+    }
+
+    #[test]
+    fn a_quote_maps_to_a_quotation_valid_until_its_expiration_with_its_total_checked() {
+        let on = quotes_on();
+        let q = quote(vec![discounted(line(Some("A00001"), 3.0)), line(Some("A00002"), 1.0)], "Approved", true);
+        let doc = quotation(&q, CardCode::parse("C20000").unwrap(), "2026-11-25", &on).unwrap();
+        assert_eq!((doc.doc_due_date.as_str(), doc.comments.as_str()), ("2027-01-15", "Salesforce quote 00000001 Q-1"));
+        assert_eq!(doc.lines[0].mapped["DiscountPercent"], json!(10.0));
+        assert!(doc.mapped.is_empty(), "the opportunity's header mapping does not apply to a quote");
+        let mut wrong = q.clone();
+        wrong.total_price = Some(99.0);
+        let err = quotation(&wrong, CardCode::parse("C20000").unwrap(), "2026-11-25", &on).unwrap_err();
+        assert!(
+            err.to_string().contains("Quote 0Q0SM0000000001") && err.to_string().contains("its TotalPrice is 99.00")
+        );
+        let empty = quotation(&quote(vec![], "Approved", true), CardCode::parse("C20000").unwrap(), "2026-11-25", &on);
+        assert!(empty.unwrap_err().to_string().contains("has no line items"));
+    }
+
+    #[test]
+    fn order_lines_are_based_on_open_quotation_lines_of_the_same_item_and_enough_quantity() {
+        let state = |open: bool, card: &str| QuotationState {
+            quotation: OrderRef { doc_entry: 7, doc_num: 6007 },
+            card_code: card.into(),
+            net_total: None,
+            cancelled: !open,
+            open,
+            lines: vec![
+                QuotationLine { line_num: 0, item_code: "A00001".into(), open_quantity: 3.0 },
+                QuotationLine { line_num: 1, item_code: "A00002".into(), open_quantity: 1.0 },
+                QuotationLine { line_num: 2, item_code: "A00001".into(), open_quantity: 5.0 },
+            ],
+        };
+        let deal =
+            opp(vec![line(Some("A00001"), 5.0), line(Some("A00002"), 1.0), line(Some("A00003"), 1.0)], Some("C20000"));
+        let mut order = order(&deal, &f1());
+        assert_eq!(based_on_quotation(&mut order.clone(), &state(false, "C20000")), 0, "a closed quotation");
+        assert_eq!(based_on_quotation(&mut order.clone(), &state(true, "C20001")), 0, "another customer's");
+        assert_eq!(based_on_quotation(&mut order, &state(true, "C20000")), 2);
+        let base = |n: usize| {
+            let m = &order.lines[n].mapped;
+            (m.get("BaseType").cloned(), m.get("BaseEntry").cloned(), m.get("BaseLine").cloned())
+        };
+        assert_eq!(base(0), (Some(json!(23)), Some(json!(7)), Some(json!(2))), "line 0 has too little open");
+        assert_eq!(base(1), (Some(json!(23)), Some(json!(7)), Some(json!(1))));
+        assert_eq!(base(2), (None, None, None), "an item the quotation does not have");
     }
 }

@@ -266,4 +266,29 @@ mod tests {
         assert_eq!(snapshot.fields["SAP_DocEntry__c"], Value::Null);
         assert!(snapshot.lines.is_empty());
     }
+
+    #[test]
+    fn the_quote_query_reads_status_sync_account_and_lines_with_the_products_code() {
+        let ids = [SalesforceId::parse("0Q0SM0000000001").unwrap()];
+        let q = quote_query(&ids, &["Id".into(), "ProductCode".into(), "Discount".into()]).unwrap();
+        assert!(
+            q.starts_with(
+                "SELECT Id, Name, QuoteNumber, Status, IsSyncing, OpportunityId, ExpirationDate, TotalPrice, \
+             AccountId, Account.Name, Account.SAP_CardCode__c, SAP_Quotation_DocEntry__c, SAP_Quotation_DocNum__c, \
+             (SELECT Product2.ProductCode, Product2.SAP_ItemCode__c, Quantity, UnitPrice, TotalPrice, Id, Discount \
+             FROM QuoteLineItems ORDER BY LineNumber) FROM Quote WHERE Id IN ("
+            ),
+            "{q}"
+        );
+        let record = json!({"Id": "0Q0SM00000000010AA", "Name": "Q-1", "Status": "Approved", "IsSyncing": true,
+            "OpportunityId": "006SM0000001Tb3YAE", "TotalPrice": 90.0, "AccountId": "001SM0000000iibYAA",
+            "Account": {"Name": "Acme", "SAP_CardCode__c": "C20000"}, "SAP_Quotation_DocEntry__c": 7.0,
+            "QuoteLineItems": {"records": [{"Id": "0QLSM0000000001", "Product2": {"ProductCode": "A00001",
+                "SAP_ItemCode__c": null}, "Quantity": 2.0, "UnitPrice": 50.0, "TotalPrice": 90.0, "Discount": 10.0}]}});
+        let quote = quote_from_record(&record, &["Id".into(), "Discount".into()]).unwrap();
+        assert!(quote.is_syncing);
+        assert_eq!((quote.quotation, quote.account_card_code.as_deref()), (Some(7), Some("C20000")));
+        assert_eq!(quote.lines[0].product_code.as_deref(), Some("A00001"), "the product's code");
+        assert_eq!(quote.lines[0].fields["Discount"], json!(10.0));
+    }
 }

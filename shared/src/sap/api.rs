@@ -399,4 +399,21 @@ mod tests {
         assert_eq!(order_net_total(&record(json!({"DocEntry": 1}))), None);
         assert!(crate::domain::ORDER_TOTAL_FIELDS.iter().all(|f| ORDER_FIELDS.contains(f)));
     }
+
+    #[test]
+    fn a_quotation_carries_the_quote_id_and_its_state_lists_the_lines_still_open() {
+        let quote = SalesforceId::parse("0Q0SM0000000001").unwrap();
+        let body = quotation_body(&quote, &order());
+        assert_eq!(body["U_SF_QuoteId"], "0Q0SM00000000010AA");
+        assert!(!body.contains_key("NumAtCard"), "a customer reference only when mapped");
+        assert!(!body.contains_key("U_SF_OpportunityId"));
+        let row = json!({"DocEntry": 7, "DocNum": 6007, "CardCode": "C20000", "DocumentStatus": "bost_Open",
+            "Cancelled": "tNO", "DocTotal": 110.0, "VatSum": 10.0, "DocumentLines": [
+                {"LineNum": 0, "ItemCode": "A00001", "Quantity": 2.0, "RemainingOpenQuantity": 0.0, "LineStatus": "bost_Close"},
+                {"LineNum": 1, "ItemCode": "A00002", "Quantity": 3.0, "RemainingOpenQuantity": 1.0, "LineStatus": "bost_Open"}]});
+        let state = quotation_state(&row).unwrap();
+        assert!(state.open && !state.cancelled);
+        assert_eq!((state.net_total, state.card_code.as_str()), (Some(100.0), "C20000"));
+        assert_eq!(state.lines, [QuotationLine { line_num: 1, item_code: "A00002".into(), open_quantity: 1.0 }]);
+    }
 }

@@ -110,6 +110,9 @@ pub fn sap_poller<B: Backends + ?Sized>(backends: &B, mut settings: PollerSettin
             settings.row_filters.insert(entity_set.to_string(), only);
         }
     }
+    if !crate::mapping::f1::quotes_on(&mapping) {
+        settings.switched_off.insert("Quotations".into(), "quotes are off (F1 quote_statuses is empty)".into());
+    }
     Ok(Poller {
         sap: backends.sap()?,
         queue: backends.queue(QueueName::ToSalesforce)?,

@@ -405,6 +405,7 @@ pub async fn sap_poller_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) -
         max_pages: parse_or(src, "POLL_MAX_PAGES", defaults.max_pages)?,
         time_zone: sap_time_zone(src)?,
         row_filters: Default::default(),
+        switched_off: Default::default(),
         state_prefix: String::new(),
     };
     let aws = AwsBackends::connect(sdk, src, "sap-poller").await?;
