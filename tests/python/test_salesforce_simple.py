@@ -149,3 +149,30 @@ def test_order_products_need_the_orders_price_book_and_keep_their_entry(sf):
     deleted = sf.restful(f"composite/sobjects?ids={created}&allOrNone=false", method="DELETE")
     assert deleted == [{"id": created, "success": True, "errors": []}]
     assert sf.query(f"SELECT COUNT() FROM OrderItem WHERE OrderId = '{order}'")["totalSize"] == 0
+
+
+def test_a_synced_quotes_lines_become_the_opportunitys_products_and_quote_totals_are_read_only(sf):
+    # #14 item 2: the quote flow reads Quote/QuoteLineItem and Opportunity.SyncedQuote as documented.
+    account = sf.query("SELECT Id FROM Account WHERE SAP_CardCode__c = 'C20000'")["records"][0]["Id"]
+    entry = sf.query("SELECT Id, UnitPrice FROM PricebookEntry WHERE Product2.ProductCode = 'A00001' "
+                     "AND Pricebook2.IsStandard = true")["records"][0]
+    opp = sf.Opportunity.create({"Name": "Quoted", "AccountId": account, "StageName": "Proposal/Price Quote",
+                                 "CloseDate": "2026-12-20"})["id"]
+    quote = sf.Quote.create({"Name": "Q", "OpportunityId": opp, "ExpirationDate": "2027-01-15"})["id"]
+    sf.QuoteLineItem.create({"QuoteId": quote, "PricebookEntryId": entry["Id"], "Quantity": 4,
+                             "UnitPrice": entry["UnitPrice"], "Discount": 10})
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.Quote.update(quote, {"TotalPrice": 1})
+    assert raised.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    assert sf.Opportunity.update(opp, {"SyncedQuoteId": quote}) == 204
+    found = sf.query(f"SELECT Id, Status, IsSyncing, TotalPrice, Account.SAP_CardCode__c, "
+                     f"(SELECT Product2.ProductCode, Quantity, Discount, TotalPrice FROM QuoteLineItems ORDER BY LineNumber) "
+                     f"FROM Quote WHERE Id = '{quote}'")["records"][0]
+    total = round(4 * entry["UnitPrice"] * 0.9, 2)
+    assert (found["Status"], found["IsSyncing"], found["TotalPrice"]) == ("Draft", True, total)
+    assert found["Account"]["SAP_CardCode__c"] == "C20000"
+    assert found["QuoteLineItems"]["records"][0]["Product2"]["ProductCode"] == "A00001"
+    deal = sf.query(f"SELECT Amount, SyncedQuote.SAP_Quotation_DocEntry__c, "
+                    f"(SELECT Quantity, Discount FROM OpportunityLineItems) FROM Opportunity WHERE Id = '{opp}'")
+    deal = deal["records"][0]
+    assert deal["Amount"] == total and deal["OpportunityLineItems"]["records"][0]["Quantity"] == 4

@@ -92,3 +92,27 @@ def test_b1sl_logs_in_again_after_the_sessions_expire(sandbox):
                 await b1.items.get("Z99999")
 
     asyncio.run(scenario())
+
+
+def test_b1sl_makes_a_quotation_copies_it_into_an_order_and_cancels_another(sandbox):
+    # #14 item 2: a quotation carries the quote id, an order copied from it (BaseType 23) closes it,
+    # and an open one is cancelled with the bound action, as the quote flow and F5.quote expect.
+    async def scenario():
+        async with AsyncB1Client(config(sandbox)) as b1:
+            lines = [{"ItemCode": "A00001", "Quantity": 3, "UnitPrice": 10.0, "DiscountPercent": 10.0}]
+            made = await b1.quotations.create(en.Document(CardCode="C20000", DocumentLines=lines,
+                                                          U_SF_QuoteId="0Q0SM00000000010AA"))
+            found = await b1.quotations.filter("U_SF_QuoteId eq '0Q0SM00000000010AA'").execute()
+            assert [q.doc_entry for q in found] == [made.doc_entry]
+            copy = [{"BaseType": 23, "BaseEntry": made.doc_entry, "BaseLine": 0}]
+            order = await b1.orders.create(en.Document(CardCode="C20000", DocDueDate="2026-12-31", DocumentLines=copy))
+            assert order.doc_total == made.doc_total, "the quotation's price and discount were copied"
+            closed = await b1.quotations.get(made.doc_entry)
+            assert closed.document_status.value == "bost_Close"
+
+            other = await b1.quotations.create(en.Document(CardCode="C20000", DocumentLines=lines))
+            await b1.quotations.action(other.doc_entry, "Cancel")
+            cancelled = await b1.quotations.get(other.doc_entry)
+            assert cancelled.cancelled is True
+
+    asyncio.run(scenario())
