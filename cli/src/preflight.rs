@@ -392,6 +392,10 @@ fn mapping_needs(mapping: &MappingFile) -> BTreeMap<String, Needs> {
         // F5.quote writes quotes only for quotations the quote flow made: none while it is off,
         // and an org without Quotes enabled has no Quote object to check.
         needs.remove("Quote");
+    } else if let Ok(lines) = mapping.flow("F1").and_then(shared::mapping::f1::lines_collection) {
+        // The quote flow reads F1's line fields from quote lines too (ProductCode is the product's).
+        let copied: Vec<_> = lines.fields.iter().filter(|f| f.salesforce != "ProductCode").cloned().collect();
+        add(&mut needs, "QuoteLineItem", &copied);
     }
     needs
 }
@@ -542,4 +546,22 @@ async fn object_findings(client: &SalesforceClient, object: &str, needs: &Needs)
         ));
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_objects_are_checked_only_while_quotes_are_on() {
+        let shipped = MappingFile::shipped();
+        let off = mapping_needs(&shipped);
+        assert!(!off.contains_key("Quote") && !off.contains_key("QuoteLineItem"), "an org without Quotes passes");
+        let text = MappingFile::shipped_text().replace("quote_statuses = []", r#"quote_statuses = ["Approved"]"#);
+        let on = mapping_needs(&MappingFile::parse(&text, "on.toml").unwrap());
+        assert!(on["Quote"].written.contains_key("SAP_Quotation_Status__c"), "F5.quote's field");
+        let lines = &on["QuoteLineItem"].read;
+        assert!(lines.contains_key("Discount") && lines.contains_key("Quantity"), "{lines:?}");
+        assert!(!lines.contains_key("ProductCode"), "quote lines take it from the product");
+    }
 }
