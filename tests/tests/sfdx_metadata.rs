@@ -648,17 +648,22 @@ fn the_quotes_package_grants_every_quote_field_and_its_trigger_notifies_through_
     for meta in ["triggers/B1ForceQuoteNotify.trigger-meta.xml", "classes/B1ForceQuoteNotifications.cls-meta.xml"] {
         assert_eq!(value(&read(&quotes_dir().join(meta)), "apiVersion"), Some("63.0"), "{meta}");
     }
-    let project: serde_json::Value = serde_json::from_str(&read(&repo().join("sfdx-project.json"))).unwrap();
-    let dirs = project["packageDirectories"].as_array().unwrap();
-    assert!(dirs.iter().any(|d| d["path"] == "force-app-quotes" && d["default"] == false), "{dirs:?}");
 }
 
 #[test]
 fn the_project_file_and_every_apex_class_use_api_version_63() {
     let project: serde_json::Value = serde_json::from_str(&read(&repo().join("sfdx-project.json"))).unwrap();
     assert_eq!(project["sourceApiVersion"], "63.0");
-    let dirs = project["packageDirectories"].as_array().unwrap();
-    assert!(dirs.iter().any(|d| d["path"] == "force-app" && d["default"] == true), "{dirs:?}");
+    // #18 packaging: a bare `sf project deploy start` deploys the root project's package directories
+    // only, so the optional packages (objects some orgs lack) are projects of their own.
+    assert_eq!(project["packageDirectories"], serde_json::json!([{"path": "force-app", "default": true}]));
+    for optional in ["force-app-revenue-cloud", "force-app-quotes"] {
+        let own: serde_json::Value =
+            serde_json::from_str(&read(&repo().join(optional).join("sfdx-project.json"))).unwrap();
+        assert_eq!(own["packageDirectories"], serde_json::json!([{"path": "main", "default": true}]), "{optional}");
+        assert_eq!(own["sourceApiVersion"], "63.0", "{optional}");
+        assert!(repo().join(optional).join("main/default").is_dir(), "{optional}");
+    }
     for entry in fs::read_dir(default_dir().join("classes")).unwrap() {
         let path = entry.unwrap().path();
         if path.to_string_lossy().ends_with(".cls") {
