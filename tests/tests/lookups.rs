@@ -76,3 +76,27 @@ async fn a_page_load_asking_twice_hits_sap_once_until_the_cache_expires() {
     assert_eq!(third["cached"].as_bool(), Some(false));
     assert_eq!(sap.calls().matching("GET /BusinessPartners"), 2);
 }
+
+/// #18: the Apex that calls the endpoint (force-app's B1ForceLookup, behind the b1forceDealPanel
+/// component) reads every key the endpoint answers with, under the same name. (It read `creditAlert`,
+/// which the endpoint never sent, while `frozen` went unread.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apex_lookup_client_reads_every_key_the_endpoint_sends() {
+    let sap = SapSandbox::start(SapOptions::default()).await.unwrap();
+    let service = lookups(&sap, Arc::new(ManualClock::new(NOW)), 30_000);
+    let apex = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../force-app/main/default/classes/B1ForceLookup.cls"),
+    )
+    .unwrap();
+    for (path, query) in [("/credit", "cardCode=C20000"), ("/item", "itemCode=A00005&priceList=1")] {
+        // Twice: the second answer is the cached one, which adds `cached: true`.
+        for _ in 0..2 {
+            let answer = body(&service.handle(&signed_get(path, query, KEY, NOW)).await);
+            let keys: Vec<&String> = answer.as_object().unwrap().keys().collect();
+            assert!(keys.len() >= 6, "{path}: {answer}");
+            for key in keys {
+                assert!(apex.contains(&format!("reply.get('{key}')")), "B1ForceLookup.cls does not read {path}'s {key:?}");
+            }
+        }
+    }
+}

@@ -134,6 +134,7 @@ const ROOTS: &[(&str, &str)] = &[
     (".permissionset-meta.xml", "PermissionSet"),
     (".cls-meta.xml", "ApexClass"),
     (".trigger-meta.xml", "ApexTrigger"),
+    (".js-meta.xml", "LightningComponentBundle"),
     (".namedCredential-meta.xml", "NamedCredential"),
     (".externalCredential-meta.xml", "ExternalCredential"),
     (".platformEventChannel-meta.xml", "PlatformEventChannel"),
@@ -557,7 +558,7 @@ fn the_callout_credentials_are_placeholders_and_callers_get_the_principal() {
     let callers = read(&dir.join("permissionsets/B1Force_Callout_User.permissionset-meta.xml"));
     assert_eq!(value(&callers, "externalCredentialPrincipal"), Some(format!("B1Force_Callout-{principal}").as_str()));
     let classes: BTreeSet<_> = values(&callers, "apexClass").into_iter().collect();
-    assert_eq!(classes, BTreeSet::from(["B1ForceLookup", "B1ForceWebhook"]));
+    assert_eq!(classes, BTreeSet::from(["B1ForceDealView", "B1ForceLookup", "B1ForceWebhook"]));
 
     let setting = read(&dir.join("objects/B1Force_Setting__mdt/B1Force_Setting__mdt.object-meta.xml"));
     assert_eq!(value(&setting, "visibility"), Some("Protected"));
@@ -648,6 +649,38 @@ fn the_quotes_package_grants_every_quote_field_and_its_trigger_notifies_through_
     for meta in ["triggers/B1ForceQuoteNotify.trigger-meta.xml", "classes/B1ForceQuoteNotifications.cls-meta.xml"] {
         assert_eq!(value(&read(&quotes_dir().join(meta)), "apiVersion"), Some("63.0"), "{meta}");
     }
+}
+
+/// #18: every Lightning web component is exposed on API 63.0, has Jest tests, and calls only Apex
+/// methods that exist and are `@AuraEnabled` (an import of a missing one fails only on deploy).
+#[test]
+fn every_lightning_component_has_jest_tests_and_calls_only_aura_enabled_apex() {
+    let lwc = default_dir().join("lwc");
+    let mut bundles = 0;
+    for entry in fs::read_dir(&lwc).unwrap() {
+        let bundle = entry.unwrap().path();
+        let name = bundle.file_name().unwrap().to_string_lossy().to_string();
+        bundles += 1;
+        let meta = read(&bundle.join(format!("{name}.js-meta.xml")));
+        assert_eq!((value(&meta, "apiVersion"), value(&meta, "isExposed")), (Some("63.0"), Some("true")), "{name}");
+        let tests = bundle.join("__tests__");
+        assert!(
+            fs::read_dir(&tests).is_ok_and(|mut files| files.any(|f| f.unwrap().path().to_string_lossy().ends_with(".test.js"))),
+            "{name} has no Jest test"
+        );
+        let js = read(&bundle.join(format!("{name}.js")));
+        for import in js.split("'@salesforce/apex/").skip(1) {
+            let target = import.split('\'').next().unwrap();
+            let (class, method) = target.split_once('.').unwrap();
+            let apex = read(&default_dir().join(format!("classes/{class}.cls")));
+            let declared = apex.find(&format!(" {method}(")).unwrap_or_else(|| panic!("{name}: {class}.{method} does not exist"));
+            let before = &apex[..declared];
+            let annotation = before.rfind("@AuraEnabled").unwrap_or_else(|| panic!("{class}.{method} is not @AuraEnabled"));
+            assert!(!before[annotation..].contains(';'), "{class}.{method}: its @AuraEnabled belongs to something else");
+        }
+    }
+    assert!(bundles >= 1);
+    assert!(read(&repo().join(".forceignore")).contains("**/__tests__/**"), "Jest tests stay out of deploys");
 }
 
 #[test]

@@ -1,0 +1,8 @@
+// LWC unit tests (sfdx-lwc-jest): the components under force-app, their __tests__ folders.
+const { jestConfig } = require('@salesforce/sfdx-lwc-jest/config');
+
+module.exports = {
+  ...jestConfig,
+  roots: ['<rootDir>/force-app'],
+  modulePathIgnorePatterns: ['<rootDir>/.localdevserver', '<rootDir>/target', '<rootDir>/infra'],
+};
