@@ -5,4 +5,8 @@ module.exports = {
   ...jestConfig,
   roots: ['<rootDir>/force-app'],
   modulePathIgnorePatterns: ['<rootDir>/.localdevserver', '<rootDir>/target', '<rootDir>/infra'],
+  moduleNameMapper: {
+    ...jestConfig.moduleNameMapper,
+    '^lightning/actions$': '<rootDir>/tests/salesforce/jest-mocks/lightning/actions',
+  },
 };

@@ -95,7 +95,10 @@ async fn the_apex_lookup_client_reads_every_key_the_endpoint_sends() {
             let keys: Vec<&String> = answer.as_object().unwrap().keys().collect();
             assert!(keys.len() >= 6, "{path}: {answer}");
             for key in keys {
-                assert!(apex.contains(&format!("reply.get('{key}')")), "B1ForceLookup.cls does not read {path}'s {key:?}");
+                assert!(
+                    apex.contains(&format!("reply.get('{key}')")),
+                    "B1ForceLookup.cls does not read {path}'s {key:?}"
+                );
             }
         }
     }

@@ -135,6 +135,8 @@ const ROOTS: &[(&str, &str)] = &[
     (".cls-meta.xml", "ApexClass"),
     (".trigger-meta.xml", "ApexTrigger"),
     (".js-meta.xml", "LightningComponentBundle"),
+    (".quickAction-meta.xml", "QuickAction"),
+    (".customPermission-meta.xml", "CustomPermission"),
     (".namedCredential-meta.xml", "NamedCredential"),
     (".externalCredential-meta.xml", "ExternalCredential"),
     (".platformEventChannel-meta.xml", "PlatformEventChannel"),
@@ -665,7 +667,11 @@ fn every_lightning_component_has_jest_tests_and_calls_only_aura_enabled_apex() {
         assert_eq!((value(&meta, "apiVersion"), value(&meta, "isExposed")), (Some("63.0"), Some("true")), "{name}");
         let tests = bundle.join("__tests__");
         assert!(
-            fs::read_dir(&tests).is_ok_and(|mut files| files.any(|f| f.unwrap().path().to_string_lossy().ends_with(".test.js"))),
+            fs::read_dir(&tests).is_ok_and(|mut files| files.any(|f| f
+                .unwrap()
+                .path()
+                .to_string_lossy()
+                .ends_with(".test.js"))),
             "{name} has no Jest test"
         );
         let js = read(&bundle.join(format!("{name}.js")));
@@ -673,14 +679,60 @@ fn every_lightning_component_has_jest_tests_and_calls_only_aura_enabled_apex() {
             let target = import.split('\'').next().unwrap();
             let (class, method) = target.split_once('.').unwrap();
             let apex = read(&default_dir().join(format!("classes/{class}.cls")));
-            let declared = apex.find(&format!(" {method}(")).unwrap_or_else(|| panic!("{name}: {class}.{method} does not exist"));
+            let declared =
+                apex.find(&format!(" {method}(")).unwrap_or_else(|| panic!("{name}: {class}.{method} does not exist"));
             let before = &apex[..declared];
-            let annotation = before.rfind("@AuraEnabled").unwrap_or_else(|| panic!("{class}.{method} is not @AuraEnabled"));
-            assert!(!before[annotation..].contains(';'), "{class}.{method}: its @AuraEnabled belongs to something else");
+            let annotation =
+                before.rfind("@AuraEnabled").unwrap_or_else(|| panic!("{class}.{method} is not @AuraEnabled"));
+            assert!(
+                !before[annotation..].contains(';'),
+                "{class}.{method}: its @AuraEnabled belongs to something else"
+            );
         }
     }
     assert!(bundles >= 1);
     assert!(read(&repo().join(".forceignore")).contains("**/__tests__/**"), "Jest tests stay out of deploys");
+}
+
+/// #18: Retry SAP sync is an operator's action: the quick actions on Opportunity and Account open the
+/// b1forceRetry screen action, whose Apex checks the B1Force_Operator custom permission that only
+/// the operator permission set grants (with the class and the callout principal, and no field).
+#[test]
+fn the_retry_action_is_for_operators_only() {
+    let dir = default_dir();
+    for object in ["Opportunity", "Account"] {
+        let action = read(&dir.join(format!("quickActions/{object}.B1Force_Retry_SAP_Sync.quickAction-meta.xml")));
+        assert_eq!(
+            (value(&action, "type"), value(&action, "actionSubtype"), value(&action, "lightningWebComponent")),
+            (Some("LightningWebComponent"), Some("ScreenAction"), Some("b1forceRetry")),
+            "{object}"
+        );
+    }
+    let component = read(&dir.join("lwc/b1forceRetry/b1forceRetry.js-meta.xml"));
+    assert_eq!(
+        (value(&component, "target"), value(&component, "actionType")),
+        (Some("lightning__RecordAction"), Some("ScreenAction"))
+    );
+    let apex = read(&dir.join("classes/B1ForceRetry.cls"));
+    assert!(
+        apex.contains("PERMISSION = 'B1Force_Operator'")
+            && apex.contains("FeatureManagement.checkPermission(PERMISSION)")
+    );
+    assert!(apex.contains("B1ForceWebhook.send(") && apex.contains("'retry'"), "the signed webhook, reason retry");
+    assert!(dir.join("customPermissions/B1Force_Operator.customPermission-meta.xml").exists());
+    let mut granting = Vec::new();
+    for entry in fs::read_dir(dir.join("permissionsets")).unwrap() {
+        let path = entry.unwrap().path();
+        let xml = read(&path);
+        if blocks(&xml, "customPermissions").iter().any(|b| value(b, "name") == Some("B1Force_Operator")) {
+            granting.push(path.file_name().unwrap().to_string_lossy().to_string());
+            assert!(field_permissions(&xml).is_empty(), "the operator set grants no field");
+            let classes: BTreeSet<_> = values(&xml, "apexClass").into_iter().collect();
+            assert_eq!(classes, BTreeSet::from(["B1ForceRetry", "B1ForceWebhook"]));
+            assert_eq!(value(&xml, "externalCredentialPrincipal"), Some("B1Force_Callout-Default"));
+        }
+    }
+    assert_eq!(granting, ["B1Force_Operator.permissionset-meta.xml"]);
 }
 
 #[test]
