@@ -137,6 +137,7 @@ const ROOTS: &[(&str, &str)] = &[
     (".js-meta.xml", "LightningComponentBundle"),
     (".quickAction-meta.xml", "QuickAction"),
     (".customPermission-meta.xml", "CustomPermission"),
+    (".notiftype-meta.xml", "CustomNotificationType"),
     (".namedCredential-meta.xml", "NamedCredential"),
     (".externalCredential-meta.xml", "ExternalCredential"),
     (".platformEventChannel-meta.xml", "PlatformEventChannel"),
@@ -733,6 +734,32 @@ fn the_retry_action_is_for_operators_only() {
         }
     }
     assert_eq!(granting, ["B1Force_Operator.permissionset-meta.xml"]);
+}
+
+/// #18 notifications: one custom notification type for bell and mobile, the triggers that hand the
+/// credit alert event and the order status write-back to B1ForceNotifications, which finds the type
+/// by that name, and one mute switch per kind in B1Force_Setting__mdt (off by default).
+#[test]
+fn notifications_have_their_type_triggers_and_mute_switches() {
+    let dir = default_dir();
+    let kind = read(&dir.join("notificationtypes/B1Force_SAP.notiftype-meta.xml"));
+    assert_eq!((value(&kind, "desktop"), value(&kind, "mobile")), (Some("true"), Some("true")));
+    let apex = read(&dir.join("classes/B1ForceNotifications.cls"));
+    assert!(apex.contains("TYPE_NAME = 'B1Force_SAP'"));
+    for (trigger, on) in [
+        ("B1ForceOrderStatusNotify", "on Opportunity(after update)"),
+        ("B1ForceCreditAlertNotify", "on B1Force_Credit_Alert__e(after insert)"),
+    ] {
+        let source = read(&dir.join(format!("triggers/{trigger}.trigger")));
+        assert!(source.contains(on) && source.contains("B1ForceNotifications."), "{trigger}");
+        let meta = read(&dir.join(format!("triggers/{trigger}.trigger-meta.xml")));
+        assert_eq!(value(&meta, "apiVersion"), Some("63.0"), "{trigger}");
+    }
+    for switch in ["Mute_Credit_Alerts__c", "Mute_Order_Notifications__c"] {
+        let field = read(&dir.join(format!("objects/B1Force_Setting__mdt/fields/{switch}.field-meta.xml")));
+        assert_eq!((value(&field, "type"), value(&field, "defaultValue")), (Some("Checkbox"), Some("false")), "{switch}");
+        assert!(apex.contains(&format!("muted('{switch}')")), "{switch} is read");
+    }
 }
 
 #[test]
