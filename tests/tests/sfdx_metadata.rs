@@ -138,6 +138,8 @@ const ROOTS: &[(&str, &str)] = &[
     (".quickAction-meta.xml", "QuickAction"),
     (".customPermission-meta.xml", "CustomPermission"),
     (".notiftype-meta.xml", "CustomNotificationType"),
+    (".tab-meta.xml", "CustomTab"),
+    (".listView-meta.xml", "ListView"),
     (".namedCredential-meta.xml", "NamedCredential"),
     (".externalCredential-meta.xml", "ExternalCredential"),
     (".platformEventChannel-meta.xml", "PlatformEventChannel"),
@@ -461,6 +463,18 @@ fn the_user_permission_set_reads_every_custom_field_edits_none_and_invoices_are_
         assert_eq!(value(objects[0], tag), Some("false"), "{tag}");
     }
     assert!(blocks(&xml, "userPermissions").is_empty());
+    let tabs: Vec<(Option<&str>, Option<&str>)> =
+        blocks(&xml, "tabSettings").into_iter().map(|b| (value(b, "tab"), value(b, "visibility"))).collect();
+    assert_eq!(tabs, [(Some("SAP_Invoice__c"), Some("Visible"))], "the SAP invoices tab is visible");
+    assert!(default_dir().join("tabs/SAP_Invoice__c.tab-meta.xml").exists());
+    // The list views name fields the object has.
+    for entry in fs::read_dir(default_dir().join("objects/SAP_Invoice__c/listViews")).unwrap() {
+        let view = read(&entry.unwrap().path());
+        for field in values(&view, "columns").into_iter().chain(values(&view, "field")).filter(|f| *f != "NAME") {
+            let path = default_dir().join(format!("objects/SAP_Invoice__c/fields/{field}.field-meta.xml"));
+            assert!(path.exists(), "list view {:?} names {field}", value(&view, "fullName"));
+        }
+    }
     let invoice = read(&default_dir().join("objects/SAP_Invoice__c/SAP_Invoice__c.object-meta.xml"));
     assert_eq!(value(&invoice, "sharingModel"), Some("Read"), "Public Read Only: only the owner edits");
     assert_eq!(value(&invoice, "externalSharingModel"), Some("Private"));
