@@ -125,6 +125,19 @@ describe('c-b1force-deal-panel', () => {
         expect(one(element, 'not-looked-up').textContent).toBe('4 more lines were not looked up.');
     });
 
+    it('shows a product page without a customer section', async () => {
+        getDealView.mockResolvedValue(
+            view({ objectName: 'Product2', credit: null, creditError: null, overCredit: false, amount: null,
+                lines: [{ product: 'Pump', itemCode: 'A00001', quantity: null, sap: { price: 49.9, currencyCode: 'EUR', available: 3 }, shortOfStock: false }] })
+        );
+        const element = mount();
+        await settle();
+        expect(one(element, 'credit')).toBeNull();
+        expect(one(element, 'credit-error')).toBeNull();
+        expect(all(element, 'line')).toHaveLength(1);
+        expect(one(element, 'short')).toBeNull();
+    });
+
     it('reduces Apex, JavaScript and unknown errors to a message', () => {
         expect(reduceError({ body: { message: 'from Apex' } })).toBe('from Apex');
         expect(reduceError(new Error('from JS'))).toBe('from JS');
