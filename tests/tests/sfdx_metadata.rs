@@ -776,6 +776,26 @@ fn notifications_have_their_type_triggers_and_mute_switches() {
     }
 }
 
+/// A production deploy with `RunSpecifiedTests` needs every class and trigger covered by the tests
+/// it names: the documented command names every test class of force-app.
+#[test]
+fn the_documented_deploy_runs_every_apex_test_class() {
+    let guide = read(&repo().join("docs/salesforce-setup.md"));
+    let command = guide.split("--source-dir force-app --test-level RunSpecifiedTests").nth(1).unwrap();
+    let command = command.split("```").next().unwrap();
+    let mut tests = 0;
+    for entry in fs::read_dir(default_dir().join("classes")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        if let Some(class) = name.strip_suffix(".cls")
+            && read(&default_dir().join("classes").join(&name)).trim_start().starts_with("@IsTest")
+        {
+            tests += 1;
+            assert!(command.contains(&format!("--tests {class}")), "the deploy command does not run {class}");
+        }
+    }
+    assert!(tests >= 5, "{tests} test classes");
+}
+
 #[test]
 fn the_project_file_and_every_apex_class_use_api_version_63() {
     let project: serde_json::Value = serde_json::from_str(&read(&repo().join("sfdx-project.json"))).unwrap();
