@@ -61,6 +61,22 @@ pub struct DemoReport {
     pub sap_to_salesforce: SapToSalesforce,
     /// After the deal: a won deal lost, duplicate accounts merged (#14 items 4 and 5).
     pub after_the_deal: AfterTheDeal,
+    /// Quotes (#14 item 2; F1 `quote_statuses` switched on for this step: off as shipped).
+    pub quotes: Quotes,
+}
+
+/// A quote approved, its deal won, and what SAP and the quote show.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Quotes {
+    /// Synced quotes set to Approved.
+    pub quotes_approved: u64,
+    /// SAP sales quotations made from them (one each, whatever the duplicates).
+    pub quotations_created: u64,
+    /// Won deals whose SAP order was copied from their quotation (every line `BaseType` 23).
+    pub orders_copied_from_quotations: u64,
+    /// Quotes whose `SAP_Quotation_Status__c` says Closed once the order copied the quotation.
+    pub quotes_closed: u64,
+    pub dead_lettered: u64,
 }
 
 /// What changed after the orders, and what the pipeline did about it.
@@ -138,7 +154,10 @@ impl DemoReport {
              \x20 their change events           {sync_events} ({tagged} tagged): {sync_echoes} echoes, {sync_work} work\n\
              After the deal\n\
              \x20 deals lost, orders cancelled  {lost}, {cancelled}\n\
-             \x20 accounts merged               {merged} ({moved} partner moved to the winner, {deactivated} deactivated)\n",
+             \x20 accounts merged               {merged} ({moved} partner moved to the winner, {deactivated} deactivated)\n\
+             Quotes (quote_statuses on for this step)\n\
+             \x20 quotes approved, quotations   {approved}, {quotations}\n\
+             \x20 orders copied from them       {copied} ({closed} quote says Closed)\n",
             opps = self.opportunities,
             events = self.events_delivered,
             created = self.orders_created,
@@ -172,6 +191,10 @@ impl DemoReport {
             merged = self.after_the_deal.accounts_merged,
             moved = self.after_the_deal.partners_moved,
             deactivated = self.after_the_deal.partners_deactivated,
+            approved = self.quotes.quotes_approved,
+            quotations = self.quotes.quotations_created,
+            copied = self.quotes.orders_copied_from_quotations,
+            closed = self.quotes.quotes_closed,
         )
     }
 }
@@ -230,6 +253,7 @@ pub async fn run_on(stack: &LocalStack, options: &DemoOptions) -> anyhow::Result
     let orders = stats.created.max(1) as f64;
     let sap_to_salesforce = sync_from_sap(stack).await?;
     let after_the_deal = after_the_deal(stack, &ids[..1]).await?;
+    let quotes = quotes(stack).await?;
     let report = DemoReport {
         opportunities: ids.len(),
         events_delivered: delivered,
@@ -249,6 +273,7 @@ pub async fn run_on(stack: &LocalStack, options: &DemoOptions) -> anyhow::Result
         records_per_sec: stats.created as f64 / elapsed.as_secs_f64().max(1e-9),
         sap_to_salesforce,
         after_the_deal,
+        quotes,
     };
     Ok(report)
 }
@@ -343,6 +368,79 @@ async fn after_the_deal(stack: &LocalStack, lost: &[String]) -> anyhow::Result<A
         partners_deactivated: count(AuditAction::DeactivateBusinessPartner),
         dead_lettered,
     })
+}
+
+/// A deal of C20000 quoted (two lines, one discounted), the quote synced and approved, the deal
+/// won, then SAP polled: with the quote flow switched on for this step only (a writer and a poller
+/// of their own; the shipped mapping keeps quotes off).
+async fn quotes(stack: &LocalStack) -> anyhow::Result<Quotes> {
+    use serde_json::json;
+    let sf = &stack.sf_sandbox;
+    let on = shared::mapping::file::MappingFile::shipped_text()
+        .replace("quote_statuses = []", r#"quote_statuses = ["Approved", "Presented"]"#);
+    let mut writer = stack.writer();
+    writer.flows.mapping = std::sync::Arc::new(shared::mapping::file::MappingFile::parse(&on, "demo-quotes.toml")?);
+    let entry = |code: &str| -> Option<(String, serde_json::Value)> {
+        let entry = sf.records("PricebookEntry").into_iter().find(|e| e["ProductCode"] == code)?;
+        Some((entry["Id"].as_str()?.to_string(), entry["UnitPrice"].clone()))
+    };
+    let account = sf.records("Account").into_iter().find(|a| a["SAP_CardCode__c"] == "C20000");
+    let (Some(account), Some(first), Some(second)) = (account, entry("A00001"), entry("A00002")) else {
+        return Ok(Quotes::default());
+    };
+    let cursor = sf.changes().len();
+    let deal = json!({"Name": "Quoted demo deal", "AccountId": account["Id"], "StageName": "Proposal/Price Quote",
+                      "CloseDate": "2026-12-31"});
+    let opp = sf.create_record("Opportunity", deal)?;
+    let quote = sf.create_record("Quote", json!({"Name": "Demo quote", "OpportunityId": opp}))?;
+    for ((entry, price), (quantity, discount)) in [first, second].into_iter().zip([(3, 10.0), (1, 0.0)]) {
+        let line = json!({"QuoteId": quote, "PricebookEntryId": entry, "Quantity": quantity, "UnitPrice": price,
+                          "Discount": discount});
+        sf.create_record("QuoteLineItem", line)?;
+    }
+    sf.update_record("Opportunity", &opp, json!({"SyncedQuoteId": quote}))?;
+    sf.update_record("Quote", &quote, json!({"Status": "Approved"}))?;
+    let mut dead_lettered = deliver_with(stack, &writer, cursor).await?;
+    let cursor = sf.changes().len();
+    sf.update_record("Opportunity", &opp, json!({"StageName": "Closed Won"}))?;
+    dead_lettered += deliver_with(stack, &writer, cursor).await?;
+    let mut poller = stack.poller();
+    poller.settings.switched_off.clear();
+    for entity in ["Quotations", "Orders"] {
+        poller.run(entity, "demo-quotes").await?;
+    }
+    dead_lettered +=
+        stack.sf_writer(SfWriterSettings::default()).run(stack.clock.now_millis() + 3_600_000).await?.dead_lettered;
+    let quotations =
+        stack.sap_sandbox.documents("Quotations").into_iter().filter(|q| q["U_SF_QuoteId"] == quote.as_str()).count();
+    let copied = stack
+        .sap_sandbox
+        .orders()
+        .iter()
+        .filter(|o| o["U_SF_OpportunityId"] == opp.as_str())
+        .any(|o| o["DocumentLines"].as_array().is_some_and(|lines| lines.iter().all(|l| l["BaseType"] == 23)));
+    let closed = sf.record("Quote", &quote).is_some_and(|q| q["SAP_Quotation_Status__c"] == "Closed");
+    Ok(Quotes {
+        quotes_approved: 1,
+        quotations_created: quotations as u64,
+        orders_copied_from_quotations: u64::from(copied),
+        quotes_closed: u64::from(closed),
+        dead_lettered,
+    })
+}
+
+/// Every change since `cursor` delivered once as its CDC event, drained by `writer`; dead letters.
+async fn deliver_with(
+    stack: &LocalStack,
+    writer: &shared::engine::sap_writer::SapWriter,
+    cursor: usize,
+) -> anyhow::Result<u64> {
+    for change in stack.sf_sandbox.changes().iter().skip(cursor) {
+        let _ = stack.receiver().receive(&change_event(change)).await;
+    }
+    let stats =
+        shared::engine::drain::drain(stack.to_sap.as_ref(), writer, stack.clock.as_ref(), 60_000, 0, u64::MAX).await?;
+    Ok(stats.dead_lettered)
 }
 
 /// Orders beyond the first that carry the same opportunity id.

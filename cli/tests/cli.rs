@@ -42,6 +42,13 @@ fn the_demo_prints_one_json_object_with_orders_calls_and_timing() {
         (&json!(1), &json!(1), &json!(1), &json!(0)),
         "{after}"
     );
+    // Quotes (on for that step): one quotation, the won deal's order copied from it, the quote Closed.
+    assert_eq!(
+        report["quotes"],
+        json!({"quotes_approved": 1, "quotations_created": 1, "orders_copied_from_quotations": 1, "quotes_closed": 1,
+               "dead_lettered": 0}),
+        "{report}"
+    );
     // Sales orders entered in SAP are Orders with their lines as products.
     assert!(synced["salesforce_orders"].as_u64().unwrap() >= 1, "{synced}");
     assert_eq!(synced["salesforce_orders_with_products"], synced["salesforce_orders"], "{synced}");

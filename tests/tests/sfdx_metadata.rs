@@ -771,7 +771,11 @@ fn notifications_have_their_type_triggers_and_mute_switches() {
     }
     for switch in ["Mute_Credit_Alerts__c", "Mute_Order_Notifications__c"] {
         let field = read(&dir.join(format!("objects/B1Force_Setting__mdt/fields/{switch}.field-meta.xml")));
-        assert_eq!((value(&field, "type"), value(&field, "defaultValue")), (Some("Checkbox"), Some("false")), "{switch}");
+        assert_eq!(
+            (value(&field, "type"), value(&field, "defaultValue")),
+            (Some("Checkbox"), Some("false")),
+            "{switch}"
+        );
         assert!(apex.contains(&format!("muted('{switch}')")), "{switch} is read");
     }
 }
