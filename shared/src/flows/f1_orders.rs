@@ -47,13 +47,9 @@ pub async fn sync_opportunity(ports: &ToSap, snapshot: Option<&OpportunitySnapsh
     }
     let today = crate::domain::date_of(ports.clock.now_millis());
     let customer = f1::customer(opp, ports.settings.auto_create_customers, &ports.settings.card_code_prefix)?;
-    let card_code = match &customer {
-        Customer::Existing(code) => code.clone(),
-        Customer::Create(bp) => bp.card_code.clone(),
-    };
     // Map before any write, so a bad line fails without side effects.
-    let mut draft = f1::sales_order(opp, card_code, &today, flow)?;
-    ports.customer_code(&customer).await?;
+    let mut draft = f1::sales_order(opp, customer.card_code().clone(), &today, flow)?;
+    ports.create_customer_if_new(&customer).await?;
     let (held, created) = match ports.sap.find_order_for_opportunity(&opp.id).await? {
         Some(existing) => (existing, false),
         None => {

@@ -11,7 +11,7 @@
 use super::{Applied, Done, ToSap};
 use crate::domain::{CardCode, OrderRef, OrderWriteBack, QuoteSnapshot, SalesforceId};
 use crate::error::{Error, Result};
-use crate::mapping::f1::{self, Customer};
+use crate::mapping::f1;
 use crate::ports::AuditAction;
 
 /// F1's line fields, read for each quote line as for opportunity lines.
@@ -33,13 +33,9 @@ pub async fn sync_quote(ports: &ToSap, snapshot: Option<&QuoteSnapshot>) -> Resu
     }
     let today = crate::domain::date_of(ports.clock.now_millis());
     let customer = f1::quote_customer(quote, ports.settings.auto_create_customers, &ports.settings.card_code_prefix)?;
-    let card_code = match &customer {
-        Customer::Existing(code) => code.clone(),
-        Customer::Create(bp) => bp.card_code.clone(),
-    };
     // Map before any write, so a bad line fails without side effects.
-    let lines = f1::quotation(quote, card_code, &today, flow)?;
-    ports.customer_code(&customer).await?;
+    let lines = f1::quotation(quote, customer.card_code().clone(), &today, flow)?;
+    ports.create_customer_if_new(&customer).await?;
     let (quotation, net_total, action) = match ports.sap.find_quotation_for_quote(&quote.id).await? {
         Some(found) => (found.quotation, found.net_total, AuditAction::LinkExistingQuotation),
         None => {

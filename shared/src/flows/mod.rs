@@ -19,7 +19,6 @@ pub mod f3_cases;
 pub mod f8_reconcile;
 pub mod resync;
 
-use crate::domain::CardCode;
 use crate::mapping::file::MappingFile;
 use crate::ports::{AuditAction, Clock, Queue, SalesforceReads, SalesforceUpdates, SapApi, SyncState};
 use std::sync::Arc;
@@ -72,13 +71,11 @@ pub struct ToSap {
 }
 
 impl ToSap {
-    /// The customer's CardCode; a BP to create is created first (unless it exists: two deals of one
-    /// new account may race here, and the loser finds the winner's BP) and its code written to the
-    /// account.
-    pub async fn customer_code(&self, customer: &crate::mapping::f1::Customer) -> crate::error::Result<CardCode> {
-        let bp = match customer {
-            crate::mapping::f1::Customer::Existing(code) => return Ok(code.clone()),
-            crate::mapping::f1::Customer::Create(bp) => bp,
+    /// A customer to create is created in SAP (unless it exists: two deals of one new account may
+    /// race here, and the loser finds the winner's BP) and its CardCode written to the account.
+    pub async fn create_customer_if_new(&self, customer: &crate::mapping::f1::Customer) -> crate::error::Result<()> {
+        let crate::mapping::f1::Customer::Create(bp) = customer else {
+            return Ok(());
         };
         if !self.sap.business_partner_exists(&bp.card_code).await?
             && let Err(err) = self.sap.create_business_partner(bp).await
@@ -86,8 +83,7 @@ impl ToSap {
         {
             return Err(err);
         }
-        self.salesforce_updates.set_account_card_code(&bp.salesforce_account_id, &bp.card_code).await?;
-        Ok(bp.card_code.clone())
+        self.salesforce_updates.set_account_card_code(&bp.salesforce_account_id, &bp.card_code).await
     }
 }
 

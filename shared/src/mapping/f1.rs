@@ -423,6 +423,16 @@ pub enum Customer {
     Create(NewBusinessPartner),
 }
 
+impl Customer {
+    /// The CardCode the document is for: the account's, or the one the new BP gets.
+    pub fn card_code(&self) -> &CardCode {
+        match self {
+            Customer::Existing(code) => code,
+            Customer::Create(bp) => &bp.card_code,
+        }
+    }
+}
+
 /// Resolves the SAP customer. The CardCode of an auto-created BP is derived from the account id,
 /// so a retry after a crash finds the BP it created instead of creating a second one.
 pub fn customer(opp: &OpportunitySnapshot, auto_create: bool, prefix: &str) -> Result<Customer> {
