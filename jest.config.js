@@ -8,5 +8,6 @@ module.exports = {
   moduleNameMapper: {
     ...jestConfig.moduleNameMapper,
     '^lightning/actions$': '<rootDir>/tests/salesforce/jest-mocks/lightning/actions',
+    '^lightning/navigation$': '<rootDir>/tests/salesforce/jest-mocks/lightning/navigation',
   },
 };

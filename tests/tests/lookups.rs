@@ -28,6 +28,18 @@ async fn credit_and_item_questions_get_sap_answers_and_unknown_codes_get_404() {
 
     let item = body(&service.handle(&signed_get("/item", "itemCode=A00005&priceList=1", KEY, NOW)).await);
     assert_eq!(item["inStock"].as_f64(), Some(68.0), "{item}");
+    let warehouses = item["warehouses"].as_array().unwrap();
+    assert!(!warehouses.is_empty(), "{item}");
+    let summed: f64 = warehouses.iter().map(|w| w["inStock"].as_f64().unwrap()).sum();
+    assert_eq!(summed, 68.0, "the warehouses add up to the item's figure: {item}");
+    for w in warehouses {
+        let expected =
+            w["inStock"].as_f64().unwrap() - w["committed"].as_f64().unwrap() + w["ordered"].as_f64().unwrap();
+        assert_eq!(
+            (w["available"].as_f64(), w["warehouse"].as_str().is_some_and(|c| !c.is_empty())),
+            (Some(expected), true)
+        );
+    }
     assert!(item["price"].as_f64().unwrap() > 0.0);
 
     assert_eq!(service.handle(&signed_get("/credit", "cardCode=C99999", KEY, NOW)).await.status, 404);
@@ -99,6 +111,15 @@ async fn the_apex_lookup_client_reads_every_key_the_endpoint_sends() {
                     apex.contains(&format!("reply.get('{key}')")),
                     "B1ForceLookup.cls does not read {path}'s {key:?}"
                 );
+                // A list of objects (an item's warehouses): each row's keys are read as `row.get`.
+                for row in answer[key].as_array().into_iter().flatten() {
+                    for inner in row.as_object().unwrap().keys() {
+                        assert!(
+                            apex.contains(&format!("row.get('{inner}')")),
+                            "B1ForceLookup.cls does not read {path}'s {key}[].{inner}"
+                        );
+                    }
+                }
             }
         }
     }

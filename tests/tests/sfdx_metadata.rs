@@ -140,6 +140,11 @@ const ROOTS: &[(&str, &str)] = &[
     (".notiftype-meta.xml", "CustomNotificationType"),
     (".tab-meta.xml", "CustomTab"),
     (".listView-meta.xml", "ListView"),
+    (".reportType-meta.xml", "ReportType"),
+    (".report-meta.xml", "Report"),
+    (".reportFolder-meta.xml", "ReportFolder"),
+    (".dashboard-meta.xml", "Dashboard"),
+    (".dashboardFolder-meta.xml", "DashboardFolder"),
     (".namedCredential-meta.xml", "NamedCredential"),
     (".externalCredential-meta.xml", "ExternalCredential"),
     (".platformEventChannel-meta.xml", "PlatformEventChannel"),
@@ -670,6 +675,71 @@ fn the_quotes_package_grants_every_quote_field_and_its_trigger_notifies_through_
 
 /// #18: every Lightning web component is exposed on API 63.0, has Jest tests, and calls only Apex
 /// methods that exist and are `@AuraEnabled` (an import of a missing one fails only on deploy).
+/// The `SECTIONS` table of b1forceSapSection: each object with the fields its section shows.
+fn sap_section_fields() -> BTreeMap<String, Vec<String>> {
+    let js = read(&default_dir().join("lwc/b1forceSapSection/b1forceSapSection.js"));
+    let table = js.split("export const SECTIONS = {").nth(1).expect("SECTIONS").split("\n};").next().unwrap();
+    let mut sections: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let (mut object, mut in_fields) = (None, false);
+    for line in table.lines() {
+        if let Some(name) =
+            line.strip_prefix("    ").and_then(|l| l.strip_suffix(": {")).filter(|n| !n.starts_with(' '))
+        {
+            object = Some(name.to_string());
+        }
+        in_fields |= line.trim_start().starts_with("fields: [");
+        if in_fields {
+            let names = line.split('\'').skip(1).step_by(2).map(str::to_string);
+            sections.entry(object.clone().expect("an object")).or_default().extend(names);
+        }
+        in_fields &= !line.contains(']');
+    }
+    sections
+}
+
+/// #18: the record-page section shows, read-only, fields that exist and B1Force_User may read;
+/// every SAP field of the four objects is on it unless it is a key only the integration uses; the
+/// invoices list follows a relationship both invoice lookups declare.
+#[test]
+fn the_sap_section_shows_existing_readable_fields_and_leaves_out_only_integration_keys() {
+    let sections = sap_section_fields();
+    assert_eq!(sections.keys().collect::<Vec<_>>(), ["Account", "Case", "Opportunity", "Product2"]);
+    let user = field_permissions(&read(&default_dir().join("permissionsets/B1Force_User.permissionset-meta.xml")));
+    let integration_keys = ["Opportunity.SAP_DocEntry__c"];
+    for (object, shown) in &sections {
+        assert!(!shown.is_empty(), "{object}");
+        for field in shown {
+            assert!(field_file(object, field).exists(), "{object}.{field} does not exist");
+            assert_eq!(user.get(&format!("{object}.{field}")), Some(&(true, false)), "{object}.{field}");
+        }
+        for entry in fs::read_dir(default_dir().join(format!("objects/{object}/fields"))).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().trim_end_matches(".field-meta.xml").to_string();
+            let key = format!("{object}.{name}");
+            assert!(
+                shown.contains(&name) || integration_keys.contains(&key.as_str()),
+                "{key} is on no section: show it or call it an integration key"
+            );
+        }
+    }
+    let js = read(&default_dir().join("lwc/b1forceSapSection/b1forceSapSection.js"));
+    assert!(js.contains("INVOICES_RELATIONSHIP = 'SAP_Invoices__r'"));
+    for lookup in ["Account__c", "Opportunity__c"] {
+        let xml = read(&field_file("SAP_Invoice__c", lookup));
+        assert_eq!(value(&xml, "relationshipName"), Some("SAP_Invoices"), "{lookup}");
+    }
+    for field in js.split("'SAP_Invoice__c.").skip(1).map(|s| s.split('\'').next().unwrap()) {
+        assert!(field == "Name" || field_file("SAP_Invoice__c", field).exists(), "SAP_Invoice__c.{field}");
+    }
+    let meta = read(&default_dir().join("lwc/b1forceSapSection/b1forceSapSection.js-meta.xml"));
+    let mut targets = values(&meta, "object");
+    targets.sort_unstable();
+    assert_eq!(
+        targets,
+        sections.keys().map(String::as_str).collect::<Vec<_>>(),
+        "offered on the pages it has fields for"
+    );
+}
+
 #[test]
 fn every_lightning_component_has_jest_tests_and_calls_only_aura_enabled_apex() {
     let lwc = default_dir().join("lwc");
@@ -844,5 +914,172 @@ fn the_setup_guide_explains_every_placeholder_in_the_metadata() {
         ["B1Force_Integration", "B1Force__chn", "B1Force_Relay", "RUN", "B1Force_Setting__mdt", "Outbound Message"]
     {
         assert!(guide.contains(step), "docs/salesforce-setup.md does not mention {step}");
+    }
+}
+
+/// The standard fields the report types use, per base object (custom ones must have field files).
+const STANDARD_REPORT_FIELDS: &[(&str, &[&str])] = &[
+    ("Opportunity", &["Name", "Account", "Owner", "StageName", "Amount", "CloseDate"]),
+    ("Account", &["Name", "Owner"]),
+    ("SAP_Invoice__c", &["Name"]),
+];
+
+/// Report type name → (base object, its columns).
+fn report_types() -> BTreeMap<String, (String, Vec<String>)> {
+    let mut types = BTreeMap::new();
+    for entry in fs::read_dir(default_dir().join("reportTypes")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().trim_end_matches(".reportType-meta.xml").to_string();
+        let xml = read(&path);
+        let base = value(&xml, "baseObject").unwrap().to_string();
+        for column in blocks(&xml, "columns") {
+            assert_eq!(value(column, "table"), Some(base.as_str()), "{name}: every column is on its base object");
+        }
+        let columns = blocks(&xml, "columns").iter().map(|c| value(c, "field").unwrap().to_string()).collect();
+        assert_eq!(value(&xml, "deployed"), Some("true"), "{name}");
+        types.insert(name, (base, columns));
+    }
+    types
+}
+
+/// `Object$Field` split, checked against the report's base object.
+fn report_field<'a>(column: &'a str, base: &str, report: &str) -> &'a str {
+    let (object, field) = column.split_once('$').unwrap_or_else(|| panic!("{report}: {column} is not Object$Field"));
+    assert_eq!(object, base, "{report}: {column}");
+    field
+}
+
+/// #18: the report types name fields that exist; each report is built on one of them, names only
+/// columns its report type offers, filters picklists on values the field has, sums only money and
+/// numbers, and does not list a grouping as a column (the Metadata API refuses that).
+#[test]
+fn the_exception_reports_use_their_report_types_and_existing_fields_and_values() {
+    let types = report_types();
+    assert_eq!(types.len(), 3);
+    for (name, (base, columns)) in &types {
+        let standard = STANDARD_REPORT_FIELDS.iter().find(|(o, _)| o == base).map(|(_, f)| *f).unwrap_or(&[]);
+        for field in columns {
+            assert!(
+                standard.contains(&field.as_str()) || field_file(base, field).exists(),
+                "{name}: {base}.{field} does not exist"
+            );
+        }
+    }
+    let folder = default_dir().join("reports/B1Force_Reports");
+    assert!(default_dir().join("reports/B1Force_Reports.reportFolder-meta.xml").exists());
+    let mut reports = 0;
+    for entry in fs::read_dir(&folder).unwrap() {
+        let path = entry.unwrap().path();
+        let report = path.file_name().unwrap().to_string_lossy().to_string();
+        let xml = read(&path);
+        reports += 1;
+        let type_name = value(&xml, "reportType").unwrap().strip_suffix("__c").expect("a custom report type");
+        let (base, offered) = types.get(type_name).unwrap_or_else(|| panic!("{report}: no report type {type_name}"));
+        assert_eq!(value(&xml, "format"), Some("Summary"), "{report}: dashboards chart summary reports");
+        assert!(value(&xml, "description").unwrap().len() <= 255, "{report}: description over 255");
+        let shown: Vec<&str> =
+            blocks(&xml, "columns").iter().map(|c| report_field(value(c, "field").unwrap(), base, &report)).collect();
+        let grouped: Vec<&str> = blocks(&xml, "groupingsDown")
+            .iter()
+            .map(|g| report_field(value(g, "field").unwrap(), base, &report))
+            .collect();
+        assert!(!grouped.is_empty(), "{report}");
+        for field in shown.iter().chain(&grouped) {
+            assert!(offered.iter().any(|o| o == field), "{report}: {type_name} offers no {field}");
+        }
+        for field in &grouped {
+            assert!(!shown.contains(field), "{report}: {field} is both a grouping and a column");
+        }
+        for column in blocks(&xml, "columns").into_iter().filter(|c| c.contains("<aggregateTypes>")) {
+            let field = report_field(value(column, "field").unwrap(), base, &report);
+            let kind = value(&read(&field_file(base, field)), "type").unwrap().to_string();
+            assert!(["Currency", "Number"].contains(&kind.as_str()), "{report}: sums {field} ({kind})");
+        }
+        for criteria in blocks(&xml, "criteriaItems") {
+            let field = report_field(value(criteria, "column").unwrap(), base, &report);
+            assert!(offered.iter().any(|o| o == field), "{report}: filters on {field}, not in {type_name}");
+            let declared = read(&field_file(base, field));
+            let wanted = value(criteria, "value").unwrap();
+            match value(&declared, "type").unwrap() {
+                "Picklist" => {
+                    let allowed: Vec<&str> =
+                        blocks(&declared, "value").iter().filter_map(|v| value(v, "fullName")).collect();
+                    for one in wanted.split(',') {
+                        assert!(allowed.contains(&one), "{report}: {field} has no value {one:?}");
+                    }
+                }
+                "Checkbox" => assert!(["0", "1"].contains(&wanted), "{report}: {field} = {wanted}"),
+                "Date" => assert!(wanted == "TODAY" || wanted.starts_with("LAST_N_DAYS:"), "{report}: {wanted}"),
+                _ => assert!(wanted.parse::<f64>().is_ok(), "{report}: {field} = {wanted}"),
+            }
+        }
+        let date_column = value(&xml, "dateColumn").unwrap();
+        let date_field = report_field(date_column, base, &report);
+        let date_type = if date_field == "CloseDate" {
+            "Date".to_string()
+        } else {
+            value(&read(&field_file(base, date_field)), "type").unwrap().to_string()
+        };
+        assert!(["Date", "DateTime"].contains(&date_type.as_str()), "{report}: time frame on {date_field}");
+    }
+    assert_eq!(reports, 5);
+}
+
+/// #18: the "SAP sync exceptions" dashboard charts reports that exist, by a grouping each report
+/// has, summing only what the report sums; chart components carry what deploys require (sortBy,
+/// chartAxisRange); it names no running user (the deploying user runs it, so no org's user name
+/// is baked in) and sits in a folder shared read-only with internal users.
+#[test]
+fn the_exception_dashboard_charts_existing_reports_by_their_groupings() {
+    let dashboards = default_dir().join("dashboards");
+    let folder = read(&dashboards.join("B1Force_Dashboards.dashboardFolder-meta.xml"));
+    let report_folder = read(&default_dir().join("reports/B1Force_Reports.reportFolder-meta.xml"));
+    for xml in [&folder, &report_folder] {
+        assert_eq!(value(xml, "accessLevel"), Some("View"));
+        assert_eq!(value(xml, "sharedTo"), Some("AllInternalUsers"));
+    }
+    let xml = read(&dashboards.join("B1Force_Dashboards/B1Force_SAP_Sync_Exceptions.dashboard-meta.xml"));
+    assert!(xml.contains("\n    <title>SAP sync exceptions</title>"), "the dashboard's own title");
+    assert!(!xml.contains("<runningUser>"));
+    assert_eq!(value(&xml, "dashboardType"), Some("SpecifiedUser"));
+    let components = blocks(&xml, "dashboardComponent");
+    let mut charted = std::collections::BTreeSet::new();
+    for component in &components {
+        let path = value(component, "report").unwrap();
+        let (folder_name, report) = path.split_once('/').unwrap();
+        assert_eq!(folder_name, "B1Force_Reports");
+        let report_xml = read(&default_dir().join(format!("reports/{path}.report-meta.xml")));
+        charted.insert(report.to_string());
+        let groupings: Vec<&str> =
+            blocks(&report_xml, "groupingsDown").iter().map(|g| value(g, "field").unwrap()).collect();
+        for grouping in values(component, "groupingColumn") {
+            assert!(groupings.contains(&grouping), "{path}: not grouped by {grouping}");
+        }
+        let summary = value(component, "chartSummary").unwrap();
+        let column = value(summary, "column").unwrap();
+        if column != "RowCount" {
+            let summed = blocks(&report_xml, "columns")
+                .into_iter()
+                .any(|c| value(c, "field") == Some(column) && value(c, "aggregateTypes") == Some("Sum"));
+            assert!(summed, "{path}: the chart sums {column}, which the report does not");
+        }
+        if value(component, "componentType") != Some("Metric") {
+            assert!(value(component, "sortBy").is_some() && value(component, "chartAxisRange").is_some(), "{path}");
+        }
+    }
+    let reports: std::collections::BTreeSet<String> = fs::read_dir(default_dir().join("reports/B1Force_Reports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(".report-meta.xml").to_string())
+        .collect();
+    assert_eq!(charted, reports, "every report is on the dashboard");
+    // Grid cells do not overlap.
+    let mut cells = std::collections::BTreeSet::new();
+    for grid in blocks(&xml, "dashboardGridComponents") {
+        let n = |tag| value(grid, tag).unwrap().parse::<u32>().unwrap();
+        for row in n("rowIndex")..n("rowIndex") + n("rowSpan") {
+            for col in n("columnIndex")..n("columnIndex") + n("colSpan") {
+                assert!(col < 12 && cells.insert((row, col)), "cell {row},{col} used twice or outside");
+            }
+        }
     }
 }

@@ -128,11 +128,19 @@ impl CreditStatus {
 }
 
 /// One warehouse's stock figures.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WarehouseStock {
+    pub warehouse: String,
     pub in_stock: f64,
     pub committed: f64,
     pub ordered: f64,
+}
+
+impl WarehouseStock {
+    /// in_stock − committed + ordered (the usual B1 rule).
+    pub fn available(&self) -> f64 {
+        self.in_stock - self.committed + self.ordered
+    }
 }
 
 /// An item's price on one price list and its stock over all warehouses, for a live lookup.
@@ -146,15 +154,17 @@ pub struct ItemAvailability {
     pub ordered: f64,
     /// in_stock − committed + ordered (the usual B1 rule).
     pub available: f64,
+    /// The same figures per warehouse, in SAP's order.
+    pub warehouses: Vec<WarehouseStock>,
 }
 
 impl ItemAvailability {
     /// Sums the warehouses and derives `available`.
-    pub fn from_warehouses(price: Option<f64>, currency: Option<String>, warehouses: &[WarehouseStock]) -> Self {
+    pub fn from_warehouses(price: Option<f64>, currency: Option<String>, warehouses: Vec<WarehouseStock>) -> Self {
         let in_stock = warehouses.iter().map(|w| w.in_stock).sum::<f64>();
         let committed = warehouses.iter().map(|w| w.committed).sum::<f64>();
         let ordered = warehouses.iter().map(|w| w.ordered).sum::<f64>();
-        Self { price, currency, in_stock, committed, ordered, available: in_stock - committed + ordered }
+        Self { price, currency, in_stock, committed, ordered, available: in_stock - committed + ordered, warehouses }
     }
 }
 
@@ -238,12 +248,15 @@ mod tests {
 
     #[test]
     fn available_stock_is_in_stock_minus_committed_plus_ordered_over_all_warehouses() {
-        let warehouses = [
-            WarehouseStock { in_stock: 10.0, committed: 4.0, ordered: 0.0 },
-            WarehouseStock { in_stock: 2.0, committed: 0.0, ordered: 5.0 },
+        let warehouses = vec![
+            WarehouseStock { warehouse: "01".into(), in_stock: 10.0, committed: 4.0, ordered: 0.0 },
+            WarehouseStock { warehouse: "02".into(), in_stock: 2.0, committed: 0.0, ordered: 5.0 },
         ];
-        let item = ItemAvailability::from_warehouses(Some(50.0), Some("USD".into()), &warehouses);
+        let item = ItemAvailability::from_warehouses(Some(50.0), Some("USD".into()), warehouses);
         assert_eq!((item.in_stock, item.committed, item.ordered, item.available), (12.0, 4.0, 5.0, 13.0));
+        let per_warehouse: Vec<(&str, f64)> =
+            item.warehouses.iter().map(|w| (w.warehouse.as_str(), w.available())).collect();
+        assert_eq!(per_warehouse, [("01", 6.0), ("02", 7.0)]);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! GET /credit?cardCode=C20000            → {"cardCode","creditLimit","balance","openOrdersBalance","available","frozen","currency","cached"}
-//! GET /item?itemCode=A00001&priceList=1  → {"itemCode","priceList","price","currency","inStock","committed","ordered","available","cached"}
+//! GET /item?itemCode=A00001&priceList=1  → {"itemCode","priceList","price","currency","inStock","committed","ordered","available",
+//!                                            "warehouses":[{"warehouse","inStock","committed","ordered","available"}],"cached"}
 //! X-B1Force-Timestamp: <unix seconds>
 //! X-B1Force-Signature: base64(HMAC-SHA256(key, timestamp + "." + path + "?" + rawQueryString))
 //! ```
@@ -116,11 +117,20 @@ impl Lookups {
                 self.sap_reads.fetch_add(1, Ordering::Relaxed);
                 Ok(match self.sap.item_availability(&code, list).await? {
                     None => (404, json!({"error": "NOT_FOUND", "message": format!("no item {code}")})),
-                    Some(a) => (
-                        200,
-                        json!({"itemCode": code, "priceList": list, "price": a.price, "currency": a.currency,
-                        "inStock": a.in_stock, "committed": a.committed, "ordered": a.ordered, "available": a.available}),
-                    ),
+                    Some(a) => {
+                        let warehouses: Vec<Value> = a
+                            .warehouses
+                            .iter()
+                            .map(|w| {
+                                json!({"warehouse": w.warehouse, "inStock": w.in_stock, "committed": w.committed,
+                                "ordered": w.ordered, "available": w.available()})
+                            })
+                            .collect();
+                        let answer = json!({"itemCode": code, "priceList": list, "price": a.price, "currency": a.currency,
+                        "inStock": a.in_stock, "committed": a.committed, "ordered": a.ordered, "available": a.available,
+                        "warehouses": warehouses});
+                        (200, answer)
+                    }
                 })
             }
             _ => Ok((404, json!({"error": "NOT_FOUND", "message": "paths are /credit and /item"}))),

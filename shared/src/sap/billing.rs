@@ -186,12 +186,13 @@ fn item_availability(row: &Value, price_list: i32) -> ItemAvailability {
         .into_iter()
         .flatten()
         .map(|w| WarehouseStock {
+            warehouse: w["WarehouseCode"].as_str().unwrap_or_default().to_string(),
             in_stock: amount(w, "InStock"),
             committed: amount(w, "Committed"),
             ordered: amount(w, "Ordered"),
         })
         .collect();
-    ItemAvailability::from_warehouses(price, currency, &warehouses)
+    ItemAvailability::from_warehouses(price, currency, warehouses)
 }
 
 #[cfg(test)]
@@ -210,6 +211,8 @@ mod tests {
         });
         let listed = item_availability(&row, 1);
         assert_eq!((listed.price, listed.currency.as_deref(), listed.available), (Some(300.0), Some("USD"), 132.0));
+        let codes: Vec<&str> = listed.warehouses.iter().map(|w| w.warehouse.as_str()).collect();
+        assert_eq!((codes, listed.warehouses[0].available()), (vec!["01", "02"], 112.0));
         assert_eq!(item_availability(&row, 2).price, None);
         assert_eq!(item_availability(&row, 9).price, None);
     }

@@ -120,6 +120,19 @@ export default class B1forceDealPanel extends LightningElement {
         }));
     }
 
+    /** On a product page, that product's stock per SAP warehouse (a deal shows totals only). */
+    get warehouses() {
+        if (!this.view || this.view.objectName !== 'Product2' || !this.view.lines || !this.view.lines.length) {
+            return [];
+        }
+        const sap = this.view.lines[0].sap;
+        return sap && Array.isArray(sap.warehouses) ? sap.warehouses : [];
+    }
+
+    get hasWarehouses() {
+        return this.warehouses.length > 0;
+    }
+
     get hasLines() {
         return this.lines.length > 0;
     }

@@ -136,6 +136,30 @@ describe('c-b1force-deal-panel', () => {
         expect(one(element, 'credit-error')).toBeNull();
         expect(all(element, 'line')).toHaveLength(1);
         expect(one(element, 'short')).toBeNull();
+        expect(one(element, 'warehouses')).toBeNull();
+    });
+
+    it('shows a product\'s stock per warehouse on its page, and no warehouses on a deal', async () => {
+        const warehouses = [
+            { warehouse: '01', inStock: 100, committed: 20, ordered: 0, available: 80 },
+            { warehouse: '02', inStock: 20, committed: 0, ordered: 5, available: 25 }
+        ];
+        const line = { product: 'Pump', itemCode: 'A00001', quantity: null, sap: { price: 49.9, currencyCode: 'EUR', available: 105, warehouses }, shortOfStock: false };
+        getDealView.mockResolvedValue(view({ objectName: 'Product2', credit: null, overCredit: false, amount: null, lines: [line] }));
+        const element = mount();
+        await settle();
+        const rows = all(element, 'warehouse');
+        expect(Array.from(rows).map((r) => Array.from(r.querySelectorAll('td')).map((td) => td.textContent))).toEqual([
+            ['01', '100', '20', '0', '80'],
+            ['02', '20', '0', '5', '25']
+        ]);
+
+        document.body.removeChild(element);
+        getDealView.mockResolvedValue(view({ lines: [{ ...line, quantity: 2 }] }));
+        const deal = mount();
+        await settle();
+        expect(all(deal, 'line')).toHaveLength(1);
+        expect(one(deal, 'warehouses')).toBeNull();
     });
 
     it('reduces Apex, JavaScript and unknown errors to a message', () => {
