@@ -248,6 +248,8 @@ pub fn salesforce_config(sf: &SalesforceSandbox) -> SalesforceConfig {
         api_version: "63.0".into(),
         call_options_client: shared::ECHO_CLIENT_TAG.into(),
         timeout_secs: 30,
+        bulk_threshold: shared::config::DEFAULT_BULK_THRESHOLD,
+        bulk_wait_secs: 240,
     }
 }
 

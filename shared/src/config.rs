@@ -82,10 +82,16 @@ pub struct SalesforceConfig {
     /// The `client=` tag sent in `Sforce-Call-Options` on writes and matched in CDC `changeOrigin`.
     pub call_options_client: String,
     pub timeout_secs: u64,
+    /// Upserts of at least this many records go through Bulk API 2.0 jobs; 0 never.
+    pub bulk_threshold: usize,
+    /// How long a writer waits for a Bulk API job before giving the round back to the queue.
+    pub bulk_wait_secs: u64,
 }
 
 impl SalesforceConfig {
-    /// Reads `SF_LOGIN_URL`, `SF_CLIENT_ID`, `SF_CLIENT_SECRET`, `SF_API_VERSION`, `SF_CLIENT_TAG`.
+    /// Reads `SF_LOGIN_URL`, `SF_CLIENT_ID`, `SF_CLIENT_SECRET`, `SF_API_VERSION`, `SF_CLIENT_TAG`,
+    /// `SF_TIMEOUT_SECS`, `SF_BULK_THRESHOLD` (records; default 2000, 0 = Collections only),
+    /// `SF_BULK_WAIT_SECS` (default 240).
     pub fn from_source(src: &dyn Source) -> Result<Self> {
         Ok(Self {
             login_url: required(src, "SF_LOGIN_URL")?.trim_end_matches('/').to_string(),
@@ -94,9 +100,15 @@ impl SalesforceConfig {
             api_version: src.var("SF_API_VERSION").unwrap_or_else(|| "63.0".into()),
             call_options_client: src.var("SF_CLIENT_TAG").unwrap_or_else(|| crate::ECHO_CLIENT_TAG.into()),
             timeout_secs: parse_or(src, "SF_TIMEOUT_SECS", 60)?,
+            bulk_threshold: parse_or(src, "SF_BULK_THRESHOLD", DEFAULT_BULK_THRESHOLD)?,
+            bulk_wait_secs: parse_or(src, "SF_BULK_WAIT_SECS", 240)?,
         })
     }
 }
+
+/// Rounds of this many upserts or more use Bulk API 2.0: about seven calls a job (create, upload,
+/// close, polls, results) against ten sObject Collections calls at 2,000 records.
+pub const DEFAULT_BULK_THRESHOLD: usize = 2000;
 
 /// Parses an optional numeric setting.
 pub fn parse_or<T: std::str::FromStr>(src: &dyn Source, name: &str, default: T) -> Result<T> {

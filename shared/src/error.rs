@@ -124,7 +124,11 @@ fn salesforce_class(status: u16, code: &str, message: &str) -> ErrorClass {
         matches!(code, "REQUEST_LIMIT_EXCEEDED" | "UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE" | "INVALID_SESSION_ID")
             || code.contains("UNABLE_TO_LOCK_ROW");
     let configuration =
-        matches!(code, "LOGIN_REFUSED" | "INVALID_TYPE" | "API_DISABLED_FOR_ORG" | "API_CURRENTLY_DISABLED")
+        // A Bulk API job failed as a whole: its columns or CSV (the mapping's), not one record's.
+        matches!(
+            code,
+            "LOGIN_REFUSED" | "INVALID_TYPE" | "API_DISABLED_FOR_ORG" | "API_CURRENTLY_DISABLED" | "BULK_JOB_FAILED"
+        )
             || (code == "INVALID_FIELD"
                 && (message.starts_with("No such column") || message.starts_with("Didn't understand relationship")));
     if configuration {
@@ -158,6 +162,7 @@ mod tests {
         let sf =
             |code: &str, message: &str| Error::Salesforce { status: 400, code: code.into(), message: message.into() };
         assert!(sf("INVALID_FIELD", "No such column 'SAP_X__c' on entity 'Account'").is_configuration());
+        assert!(sf("BULK_JOB_FAILED", "InvalidBatch : Field name not found : SAP_X__c").is_configuration());
         assert!(sf("INVALID_FIELD", "Didn't understand relationship 'Acount' in field path.").is_configuration());
         assert!(
             !sf("INVALID_FIELD", "Foreign key external ID: C1 not found for field SAP_CardCode__c").is_configuration()

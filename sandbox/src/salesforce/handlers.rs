@@ -185,6 +185,7 @@ fn endpoint_name(method: &Method, segments: &[String]) -> String {
         [first, second, object, ..] if first == "composite" && second == "sobjects" => {
             format!("composite/sobjects/{}", canonical(object))
         }
+        [first, kind, ..] if first == "jobs" => format!("jobs/{}", clip(kind)),
         [first, ..] => clip(first),
         [] => String::new(),
     };
@@ -234,6 +235,17 @@ fn dispatch(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiError> {
         ("DELETE", ["composite", "sobjects"]) => collection_delete(shared, req),
         ("GET", ["composite", "sobjects", object]) => collection_retrieve(shared, req, object),
         ("PATCH", ["composite", "sobjects", object, field]) => collection_upsert(shared, req, object, field),
+        (method, ["jobs", rest @ ..]) => super::bulk2::dispatch(
+            shared,
+            &super::bulk2::BulkRequest {
+                method,
+                segments: rest,
+                version: &req.version,
+                params: &req.query,
+                headers: &req.headers,
+                body: &req.body,
+            },
+        ),
         _ => Err(ApiError::not_found()),
     }
 }
@@ -461,13 +473,13 @@ fn upsert_one(
     }
 }
 
-enum Upserted {
+pub(super) enum Upserted {
     Done { id: String, created: bool },
     Ambiguous(Vec<String>),
 }
 
 /// Inserts or updates the record whose external id `field` is `value`.
-fn upsert_record(
+pub(super) fn upsert_record(
     store: &mut Store,
     def: &'static ObjectDef,
     field: &FieldDef,

@@ -3,6 +3,7 @@
 //!
 //! Wire formats follow the handbook's `reference/salesforce.md` (§1, §2, §6, §7).
 
+mod bulk2;
 mod describe;
 mod error;
 mod handlers;
@@ -93,6 +94,8 @@ struct Shared {
     strict: bool,
     /// System permissions per user id (`ViewSetup`, ...); the token endpoint runs as [`user_id`].
     permissions: Mutex<HashMap<String, std::collections::BTreeSet<String>>>,
+    /// Bulk API 2.0 jobs.
+    bulk: Mutex<bulk2::BulkJobs>,
 }
 
 /// The sandbox org's id.
@@ -167,10 +170,15 @@ impl Shared {
     fn limits(&self) -> Value {
         let (used, max) = self.api_usage();
         let unlimited = |max: u64| json!({"Max": max, "Remaining": max});
+        let (batches, query_jobs) = {
+            let bulk = self.bulk.lock().unwrap_or_else(|e| e.into_inner());
+            (bulk.batches_used, bulk.query_jobs_used)
+        };
+        let remaining = |max: u64, used: u64| json!({"Max": max, "Remaining": max.saturating_sub(used)});
         json!({
             "DailyApiRequests": {"Max": max, "Remaining": max.saturating_sub(used)},
-            "DailyBulkApiBatches": unlimited(15_000),
-            "DailyBulkV2QueryJobs": unlimited(10_000),
+            "DailyBulkApiBatches": remaining(15_000, batches),
+            "DailyBulkV2QueryJobs": remaining(10_000, query_jobs),
             "DailyBulkV2QueryFileStorageMB": unlimited(976_562),
             "DataStorageMB": unlimited(1_024),
         })
@@ -256,6 +264,7 @@ impl SalesforceSandbox {
                 user_id(),
                 INTEGRATION_USER_PERMISSIONS.iter().map(|p| p.to_string()).collect(),
             )])),
+            bulk: Mutex::default(),
         });
         let served = serve(handlers::router(shared.clone()), opts.port, opts.tls).await?;
         let _ = shared.origin.set(served.origin());

@@ -387,6 +387,7 @@ mod tests {
     #[test]
     fn our_own_writes_are_echoes_but_similar_client_names_are_not() {
         assert!(is_echo("com/salesforce/api/rest/63.0;client=b1force", "b1force"));
+        assert!(is_echo("com/salesforce/api/bulkapi/63.0;client=b1force", "b1force"), "Bulk API 2.0 writes too");
         assert!(!is_echo("com/salesforce/api/rest/63.0;client=b1force-staging", "b1force"));
         assert!(!is_echo("", "b1force"));
         let mut event = relay();

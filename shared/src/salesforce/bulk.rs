@@ -12,6 +12,10 @@ use std::collections::HashMap;
 #[async_trait]
 impl SalesforceWrites for SalesforceClient {
     async fn upsert_many(&self, object: &str, external_id: &str, records: &[Record]) -> Result<Vec<RecordWrite>> {
+        let threshold = self.inner.cfg.bulk_threshold;
+        if threshold > 0 && records.len() >= threshold {
+            return Ok(outcomes(self.bulk_upsert_in_jobs(object, external_id, records).await?));
+        }
         let values: Vec<Value> = records.iter().cloned().map(Value::Object).collect();
         Ok(outcomes(self.collection_upsert(object, external_id, &values).await?))
     }

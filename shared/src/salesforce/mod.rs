@@ -8,6 +8,7 @@
 //! `INVALID_SESSION_ID` triggers one serialized re-login and one retry.
 
 mod bulk;
+pub mod bulk2;
 mod opportunity;
 pub mod reconcile;
 mod records;
@@ -100,7 +101,16 @@ enum Retry {
 
 struct Reply {
     status: u16,
+    headers: reqwest::header::HeaderMap,
     body: Vec<u8>,
+}
+
+/// A request body: JSON for REST, CSV for Bulk API 2.0 uploads.
+#[derive(Clone, Copy)]
+enum Payload<'a> {
+    None,
+    Json(&'a Value),
+    Csv(&'a [u8]),
 }
 
 impl SalesforceClient {
@@ -275,6 +285,10 @@ impl SalesforceClient {
     /// Sends a request to `path` (starting `/services/data/`), re-logging in once on an expired
     /// session and retrying idempotent requests on transient failures. Returns 2xx replies only.
     async fn send(&self, method: Method, path: &str, body: Option<&Value>, retry: Retry) -> Result<Reply> {
+        self.send_payload(method, path, body.map_or(Payload::None, Payload::Json), retry).await
+    }
+
+    async fn send_payload(&self, method: Method, path: &str, body: Payload<'_>, retry: Retry) -> Result<Reply> {
         let mut attempt = 0;
         let mut logged_in_again = false;
         loop {
@@ -314,7 +328,7 @@ impl SalesforceClient {
         }
     }
 
-    async fn send_once(&self, session: &Session, method: &Method, path: &str, body: Option<&Value>) -> Result<Reply> {
+    async fn send_once(&self, session: &Session, method: &Method, path: &str, body: Payload<'_>) -> Result<Reply> {
         let mut request = self
             .inner
             .http
@@ -328,15 +342,18 @@ impl SalesforceClient {
         {
             request = request.header("Sforce-Query-Options", format!("batchSize={size}"));
         }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
+        request = match body {
+            Payload::None => request,
+            Payload::Json(body) => request.json(body),
+            Payload::Csv(csv) => request.header("Content-Type", "text/csv").body(csv.to_vec()),
+        };
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
         let response = request.send().await.map_err(|e| crate::http::transport(SYSTEM, e))?;
         self.observe_limits(response.headers());
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let body = response.bytes().await.map_err(|e| crate::http::transport(SYSTEM, e))?;
-        Ok(Reply { status, body: body.to_vec() })
+        Ok(Reply { status, headers, body: body.to_vec() })
     }
 
     // ---- generic operations -------------------------------------------------------------------
