@@ -68,6 +68,9 @@ struct State {
     /// Sequence numbers of messages made invisible (received, or released with a delay): the only
     /// ones that can lock a group, so a receive looks at these, not at the whole queue.
     hidden: HashSet<u64>,
+    /// How many hidden messages each group has: a group in here is locked. Kept with `hidden`, so
+    /// a receive checks a group without rebuilding the set (a round of thousands in flight).
+    hidden_groups: HashMap<String, usize>,
     /// Current receipt handle → sequence number.
     handles: HashMap<String, u64>,
     /// Dedup id → end of its window.
@@ -83,16 +86,40 @@ impl State {
         self.messages.insert(self.sequence, message);
     }
 
-    /// Forgets hidden marks whose time has passed; returns the groups still locked by one.
-    fn locked_groups(&mut self, now: EpochMillis) -> HashSet<String> {
+    /// Forgets hidden marks whose time has passed, unlocking their groups.
+    fn expire_hidden(&mut self, now: EpochMillis) {
         let messages = &self.messages;
-        self.hidden.retain(|seq| messages.get(seq).is_some_and(|m| m.visible_at > now));
-        self.hidden.iter().filter_map(|seq| messages.get(seq)).map(|m| m.group_id.clone()).collect()
+        let expired: Vec<u64> =
+            self.hidden.iter().copied().filter(|seq| messages.get(seq).is_none_or(|m| m.visible_at <= now)).collect();
+        for seq in expired {
+            let group = self.messages.get(&seq).map(|m| m.group_id.clone());
+            self.unhide(seq, group.as_deref());
+        }
+    }
+
+    fn hide(&mut self, seq: u64) {
+        if self.hidden.insert(seq)
+            && let Some(message) = self.messages.get(&seq)
+        {
+            *self.hidden_groups.entry(message.group_id.clone()).or_default() += 1;
+        }
+    }
+
+    fn unhide(&mut self, seq: u64, group: Option<&str>) {
+        if self.hidden.remove(&seq)
+            && let Some(group) = group
+            && let Some(count) = self.hidden_groups.get_mut(group)
+        {
+            *count -= 1;
+            if *count == 0 {
+                self.hidden_groups.remove(group);
+            }
+        }
     }
 
     fn remove(&mut self, seq: u64) -> Option<Stored> {
         let message = self.messages.remove(&seq)?;
-        self.hidden.remove(&seq);
+        self.unhide(seq, Some(&message.group_id));
         if let Some(handle) = &message.receipt_handle {
             self.handles.remove(handle);
         }
@@ -236,12 +263,18 @@ impl Queue for EmbeddedQueue {
             let mut state = lock(&self.state);
             let state = &mut *state;
             // A group with a message in flight delivers nothing until that message is deleted or visible again.
-            let locked = state.locked_groups(now);
+            state.expire_hidden(now);
+            let mut delivered_now: HashSet<String> = HashSet::new();
             let mut cursor = 0;
             while received.len() < max {
                 let Some((&seq, message)) = state.messages.range_mut(cursor..).next() else { break };
                 cursor = seq + 1;
-                if message.visible_at > now || locked.contains(&message.group_id) {
+                if message.visible_at > now {
+                    continue;
+                }
+                // Groups locked before this receive; those delivered in it are locked afterwards.
+                let group = message.group_id.clone();
+                if state.hidden_groups.contains_key(&group) && !delivered_now.contains(&group) {
                     continue;
                 }
                 if redrive_limit.is_some_and(|limit| message.receive_count >= limit) {
@@ -267,7 +300,8 @@ impl Queue for EmbeddedQueue {
                     sent_at: Some(message.sent_at),
                 });
                 state.handles.insert(handle, seq);
-                state.hidden.insert(seq);
+                state.hide(seq);
+                delivered_now.insert(group);
             }
         }
         // Moved after unlocking this queue, so two queues' locks are never held together.
@@ -297,7 +331,7 @@ impl Queue for EmbeddedQueue {
         if let Some(message) = state.messages.get_mut(&seq) {
             message.visible_at = now + i64::from(seconds) * 1000;
         }
-        state.hidden.insert(seq);
+        state.hide(seq);
         Ok(())
     }
 
