@@ -14,9 +14,9 @@ use std::time::Duration;
 const FAST: Polling =
     Polling { first: Duration::from_millis(1), max: Duration::from_millis(5), timeout: Duration::from_secs(30) };
 
-async fn start() -> (SalesforceSandbox, SalesforceClient) {
-    let sb = SalesforceSandbox::start(SalesforceOptions::default()).await.expect("sandbox starts");
-    let source: HashMap<String, String> = [
+/// A client of `sb` with these extra settings (e.g. `SF_BULK_THRESHOLD`).
+fn client_of(sb: &SalesforceSandbox, extra: &[(&str, String)]) -> SalesforceClient {
+    let mut source: HashMap<String, String> = [
         ("SF_LOGIN_URL", sb.login_url()),
         ("SF_CLIENT_ID", sb.client_id().to_string()),
         ("SF_CLIENT_SECRET", sb.client_secret().to_string()),
@@ -24,7 +24,13 @@ async fn start() -> (SalesforceSandbox, SalesforceClient) {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let client = SalesforceClient::new(SalesforceConfig::from_source(&source).expect("config")).expect("client");
+    source.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    SalesforceClient::new(SalesforceConfig::from_source(&source).expect("config")).expect("client")
+}
+
+async fn start() -> (SalesforceSandbox, SalesforceClient) {
+    let sb = SalesforceSandbox::start(SalesforceOptions::default()).await.expect("sandbox starts");
+    let client = client_of(&sb, &[]);
     (sb, client)
 }
 
@@ -169,18 +175,7 @@ async fn the_sandbox_is_strict_one_upload_per_job_and_results_only_for_a_finishe
 async fn a_large_round_goes_through_bulk_with_the_per_record_outcomes_collections_give() {
     use shared::ports::SalesforceWrites;
     let (sb, _) = start().await;
-    let client_with = |threshold: usize| {
-        let source: HashMap<String, String> = [
-            ("SF_LOGIN_URL", sb.login_url()),
-            ("SF_CLIENT_ID", sb.client_id().to_string()),
-            ("SF_CLIENT_SECRET", sb.client_secret().to_string()),
-            ("SF_BULK_THRESHOLD", threshold.to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        SalesforceClient::new(SalesforceConfig::from_source(&source).unwrap()).unwrap()
-    };
+    let client_with = |threshold: usize| client_of(&sb, &[("SF_BULK_THRESHOLD", threshold.to_string())]);
     let round = |prefix: &str| {
         let mut records = accounts(prefix, 30);
         records[3].remove("Name");
