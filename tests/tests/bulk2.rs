@@ -199,3 +199,19 @@ async fn a_large_round_goes_through_bulk_with_the_per_record_outcomes_collection
     client_with(20).upsert_many("Account", "SAP_CardCode__c", &accounts("RS", 19)).await.unwrap();
     assert_eq!((sb.calls().matching("POST jobs"), sb.calls().matching("PATCH composite")), (0, 1));
 }
+
+/// A job's CSV may be far larger than a REST body: 150 MB (the sandbox once refused over 2 MB,
+/// which the sf-writer survived only by splitting the round until each half fitted).
+#[tokio::test]
+async fn a_job_of_several_megabytes_is_one_upload() {
+    let (sb, client) = start().await;
+    let mut records = accounts("MB", 30_000);
+    for record in &mut records {
+        record.insert("Description".into(), json!("x".repeat(80)));
+    }
+    let (_, csv) = shared::salesforce::bulk2::records_to_csv(&records).unwrap();
+    assert!(csv.len() > 2 * 1024 * 1024, "{} bytes", csv.len());
+    let results = client.bulk_upsert("Account", "SAP_CardCode__c", &records, FAST, ok).await.unwrap();
+    assert!(results.iter().all(|r| r.success));
+    assert_eq!((sb.calls().matching("POST jobs"), sb.calls().matching("PUT jobs")), (1, 1));
+}

@@ -9,6 +9,7 @@ use super::{Cursor, Shared, values};
 use crate::faults::FaultConfig;
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -25,7 +26,8 @@ const DEFAULT_BATCH: usize = 2000;
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/services/oauth2/token", post(token))
-        .route("/services/data/{*rest}", any(api))
+        // Bulk API 2.0 takes up to 150 MB of CSV per job (axum's default would refuse over 2 MB).
+        .route("/services/data/{*rest}", any(api).layer(DefaultBodyLimit::max(super::bulk2::MAX_UPLOAD_BYTES + 1)))
         .route("/__sandbox/faults", get(get_faults).post(set_faults))
         .route("/__sandbox/calls", get(get_calls))
         .route("/__sandbox/calls/reset", post(reset_calls))
