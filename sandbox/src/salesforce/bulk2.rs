@@ -18,7 +18,7 @@
 //! sets it to null. Every request counts against the daily API allowance; records do not.
 
 use super::error::{ApiError, clip};
-use super::handlers::{Upserted, upsert_record};
+use super::handlers::{change_origin, upsert_keyed};
 use super::schema::{self, FieldDef, ObjectDef};
 use super::soql::{self, SelectItem};
 use super::store::{Store, WriteContext};
@@ -256,16 +256,8 @@ fn with_job<T>(
 fn new_job(shared: &Shared, object: &str, operation: Operation, headers: &HeaderMap, version: &str) -> Job {
     let mut jobs = shared.bulk.lock().unwrap_or_else(|e| e.into_inner());
     jobs.next += 1;
-    let client = headers
-        .get("sforce-call-options")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').find_map(|o| o.trim().strip_prefix("client=").map(str::to_string)));
-    let change_origin = match client {
-        Some(client) if !shared.strict => {
-            format!("com/salesforce/api/bulkapi/{};client={client}", version.trim_start_matches('v'))
-        }
-        _ => String::new(),
-    };
+    // Strict mode leaves changeOrigin empty, as for sObject Collections (docs/wire-notes.md §8).
+    let change_origin = if shared.strict { String::new() } else { change_origin("bulkapi", version, headers) };
     Job {
         id: super::ids::make_id("750", jobs.next),
         object: object.to_string(),
@@ -524,19 +516,7 @@ fn apply_row(
         Operation::Upsert => {
             let field_name = job.external_id.as_deref().unwrap_or("Id");
             let field = def.field(field_name).expect("checked at creation");
-            let value = cell(header, row, field_name).filter(|v| !v.is_empty()).ok_or_else(|| {
-                ApiError::new(400, "MISSING_ARGUMENT", format!("{} not specified", field.name))
-                    .with_fields(vec![field.name.into()])
-            })?;
-            match upsert_record(store, def, field, value, row_body(def, header, row, false), ctx)? {
-                Upserted::Done { id, created } => Ok((id, created)),
-                Upserted::Ambiguous(_) => Err(ApiError::new(
-                    300,
-                    "DUPLICATE_EXTERNAL_ID",
-                    format!("Provided external ID field exists on multiple records: {}", clip(value)),
-                )
-                .with_fields(vec![field.name.into()])),
-            }
+            upsert_keyed(store, def, field, cell(header, row, field_name), row_body(def, header, row, false), ctx)
         }
         Operation::Query | Operation::QueryAll => unreachable!("query jobs take no rows"),
     }

@@ -196,15 +196,21 @@ fn endpoint_name(method: &Method, segments: &[String]) -> String {
 
 /// Who writes: `headers` carry the call options when the resource honours them (`None` when not).
 fn write_context(version: &str, headers: Option<&HeaderMap>) -> WriteContext {
-    let client = headers
-        .and_then(|h| h.get("sforce-call-options"))
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').find_map(|option| option.trim().strip_prefix("client=").map(str::to_string)));
-    let change_origin = match client {
-        Some(client) => format!("com/salesforce/api/rest/{};client={client}", version.trim_start_matches('v')),
-        None => String::new(),
-    };
+    let change_origin = headers.map(|h| change_origin("rest", version, h)).unwrap_or_default();
     WriteContext { change_origin, transaction_key: uuid::Uuid::new_v4().to_string(), now_ms: values::now_ms() }
+}
+
+/// CDC's `changeOrigin` for a write through `api` (`rest`, `bulkapi`) tagged with the request's
+/// `Sforce-Call-Options: client=...`; empty without the tag.
+pub(super) fn change_origin(api: &str, version: &str, headers: &HeaderMap) -> String {
+    let client = headers
+        .get("sforce-call-options")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').find_map(|option| option.trim().strip_prefix("client=")));
+    match client {
+        Some(client) => format!("com/salesforce/api/{api}/{};client={client}", version.trim_start_matches('v')),
+        None => String::new(),
+    }
 }
 
 fn dispatch(shared: &Shared, req: &ApiRequest) -> Result<Response, ApiError> {
@@ -475,13 +481,39 @@ fn upsert_one(
     }
 }
 
-pub(super) enum Upserted {
+enum Upserted {
     Done { id: String, created: bool },
     Ambiguous(Vec<String>),
 }
 
+/// One record of a many-record upsert (sObject Collections, a Bulk API row) by its external id
+/// value: a missing value is MISSING_ARGUMENT and several matches DUPLICATE_EXTERNAL_ID, both that
+/// record's own failure.
+pub(super) fn upsert_keyed(
+    store: &mut Store,
+    def: &'static ObjectDef,
+    field: &FieldDef,
+    value: Option<&str>,
+    body: Map<String, Value>,
+    ctx: &WriteContext,
+) -> Result<(String, bool), ApiError> {
+    let value = value.filter(|v| !v.is_empty()).ok_or_else(|| {
+        ApiError::new(400, "MISSING_ARGUMENT", format!("{} not specified", field.name))
+            .with_fields(vec![field.name.into()])
+    })?;
+    match upsert_record(store, def, field, value, body, ctx)? {
+        Upserted::Done { id, created } => Ok((id, created)),
+        Upserted::Ambiguous(_) => Err(ApiError::new(
+            300,
+            "DUPLICATE_EXTERNAL_ID",
+            format!("Provided external ID field exists on multiple records: {}", clip(value)),
+        )
+        .with_fields(vec![field.name.into()])),
+    }
+}
+
 /// Inserts or updates the record whose external id `field` is `value`.
-pub(super) fn upsert_record(
+fn upsert_record(
     store: &mut Store,
     def: &'static ObjectDef,
     field: &FieldDef,
@@ -681,24 +713,10 @@ fn collection_upsert(shared: &Shared, req: &ApiRequest, object: &str, field: &st
         }
     }
     let results = apply_collection(shared, request, |store, record| {
-        let value = record
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(field.name))
-            .and_then(|(_, v)| external_id_text(v))
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| {
-                ApiError::new(400, "MISSING_ARGUMENT", format!("{} not specified", field.name))
-                    .with_fields(vec![field.name.into()])
-            })?;
-        match upsert_record(store, def, field, &value, record, &req.ctx)? {
-            Upserted::Done { id, created } => Ok(RecordOutcome { id, created: Some(created) }),
-            Upserted::Ambiguous(_) => Err(ApiError::new(
-                300,
-                "DUPLICATE_EXTERNAL_ID",
-                format!("Provided external ID field exists on multiple records: {}", clip(&value)),
-            )
-            .with_fields(vec![field.name.into()])),
-        }
+        let value =
+            record.iter().find(|(k, _)| k.eq_ignore_ascii_case(field.name)).and_then(|(_, v)| external_id_text(v));
+        let (id, created) = upsert_keyed(store, def, field, value.as_deref(), record, &req.ctx)?;
+        Ok(RecordOutcome { id, created: Some(created) })
     });
     Ok(json_response(200, json!(results)))
 }
