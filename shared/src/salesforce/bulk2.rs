@@ -84,7 +84,7 @@ fn job_failed(job: &BulkJob) -> Error {
 /// Records as Bulk API 2.0 CSV: the header is every field any record names (first-seen order), a
 /// relationship set by external id (`{"Account__r": {"SAP_CardCode__c": "C1"}}`) is the column
 /// `Account__r.SAP_CardCode__c`; a missing field is an empty cell (left alone), null is `#N/A`.
-pub fn records_to_csv(records: &[Record]) -> Result<(Vec<String>, Vec<u8>)> {
+pub fn records_to_csv(records: &[Record]) -> Result<(Vec<String>, bytes::Bytes)> {
     let mut header: Vec<String> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut rows: Vec<BTreeMap<usize, String>> = Vec::with_capacity(records.len());
@@ -119,7 +119,7 @@ pub fn records_to_csv(records: &[Record]) -> Result<(Vec<String>, Vec<u8>)> {
         writer.write_record((0..header.len()).map(|at| row.get(&at).map_or("", String::as_str))).map_err(csv_error)?;
     }
     let bytes = writer.into_inner().map_err(|e| Error::Invalid(format!("cannot write Bulk API CSV: {e}")))?;
-    Ok((header, bytes))
+    Ok((header, bytes.into()))
 }
 
 fn cell_text(value: &Value) -> Result<String> {
@@ -223,7 +223,7 @@ impl SalesforceClient {
     }
 
     /// Uploads the job's CSV (once per job) and closes it, which starts the processing.
-    pub async fn bulk_upload_and_close(&self, job_id: &str, csv: &[u8]) -> Result<()> {
+    pub async fn bulk_upload_and_close(&self, job_id: &str, csv: &bytes::Bytes) -> Result<()> {
         let path = self.jobs_path(&format!("ingest/{job_id}/batches"));
         let reply = self.send_payload(Method::PUT, &path, Payload::Csv(csv), Retry::Never).await?;
         if reply.status != 201 {
@@ -424,7 +424,7 @@ mod tests {
         let expected = ["Account__r.SAP_CardCode__c", "Amount__c", "SAP_Document_Key__c", "Due_Date__c"];
         assert_eq!(header[..4], expected);
         assert_eq!(header[4..], ["Is_Credit_Note__c", "Name"]);
-        let text = String::from_utf8(csv).unwrap();
+        let text = String::from_utf8(csv.to_vec()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[1], "C1,10.5,Invoices/1,,,");
         assert_eq!(lines[2], ",,Invoices/2,#N/A,true,\"a, \"\"b\"\"\"");

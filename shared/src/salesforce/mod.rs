@@ -110,7 +110,8 @@ struct Reply {
 enum Payload<'a> {
     None,
     Json(&'a Value),
-    Csv(&'a [u8]),
+    /// Shared, so a resend after a re-login copies no bytes.
+    Csv(&'a bytes::Bytes),
 }
 
 impl SalesforceClient {
@@ -345,13 +346,13 @@ impl SalesforceClient {
         request = match body {
             Payload::None => request,
             Payload::Json(body) => request.json(body),
-            Payload::Csv(csv) => request.header("Content-Type", "text/csv").body(csv.to_vec()),
+            Payload::Csv(csv) => request.header("Content-Type", "text/csv").body(csv.clone()),
         };
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
-        let response = request.send().await.map_err(|e| crate::http::transport(SYSTEM, e))?;
+        let mut response = request.send().await.map_err(|e| crate::http::transport(SYSTEM, e))?;
         self.observe_limits(response.headers());
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         let body = response.bytes().await.map_err(|e| crate::http::transport(SYSTEM, e))?;
         Ok(Reply { status, headers, body: body.to_vec() })
     }
