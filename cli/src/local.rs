@@ -10,6 +10,7 @@ use shared::config::{SalesforceConfig, SapConfig};
 use shared::embedded::{
     EmbeddedAudit, EmbeddedIdempotency, EmbeddedQueue, EmbeddedQueueOptions, EmbeddedSyncState, EmbeddedWriteLedger,
 };
+use shared::engine::backfill::{Backfill, BackfillSettings};
 use shared::engine::drain::{DrainStats, drain};
 use shared::engine::poller::{PollReport, Poller, PollerSettings};
 use shared::engine::sap_writer::SapWriter;
@@ -134,6 +135,11 @@ impl LocalStack {
     /// The sap-poller on these backends (a 10-minute lookback, pages of 1000).
     pub fn poller(&self) -> Poller {
         backends::sap_poller(self, PollerSettings::default()).expect(EVERY_PORT)
+    }
+
+    /// A backfill on these backends.
+    pub fn backfill(&self, settings: BackfillSettings) -> Backfill {
+        backends::backfill(self, settings).expect(EVERY_PORT)
     }
 
     /// The sf-writer on these backends.

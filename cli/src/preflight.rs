@@ -199,7 +199,9 @@ async fn poll_queries(
             Ok(spec) => match start(&spec) {
                 Ok(start) => {
                     let only = mapping.sap_filter(spec.entity_set);
-                    client.changed(&ChangeQuery { entity: &spec, start: &start, limit: 1, only: &only }).await
+                    client
+                        .changed(&ChangeQuery { entity: &spec, start: &start, limit: 1, only: &only, also_select: &[] })
+                        .await
                 }
                 Err(err) => Err(err),
             },

@@ -14,6 +14,7 @@
 //! - [`wake`]: a queue whose sends also wake its consumer (the sf-writer), instead of waiting for its schedule.
 //! - [`drain`]: drives a writer over a [`crate::ports::Queue`] (embedded runs, demo, tests).
 
+pub mod backfill;
 pub mod credit_alerts;
 pub mod drain;
 pub mod fifo;

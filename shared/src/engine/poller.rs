@@ -218,7 +218,10 @@ impl Poller {
             if report.pages > 0 {
                 self.renew_lease(lease, run_id).await?;
             }
-            let page = self.sap.changed(&ChangeQuery { entity: spec, start: &start, limit, only: &only }).await?;
+            let page = self
+                .sap
+                .changed(&ChangeQuery { entity: spec, start: &start, limit, only: &only, also_select: &[] })
+                .await?;
             report.pages += 1;
             report.rows_read += page.rows.len() as u64;
             if page.rows.is_empty() {

@@ -902,7 +902,7 @@ struct Refresh {
 
 /// A record pointing at a parent that is not in Salesforce yet (its account's business partner is
 /// in a later round or run): worth retrying, as the parent's own message will create it.
-fn waits_for_parent(err: &Error) -> bool {
+pub(crate) fn waits_for_parent(err: &Error) -> bool {
     matches!(err, Error::Salesforce { code, message, .. } if code == "INVALID_FIELD" && message.starts_with("Foreign key external ID"))
 }
 

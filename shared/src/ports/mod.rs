@@ -537,6 +537,56 @@ pub trait SapRows: Send + Sync {
     async fn rows_by_key(&self, entity: &str, key: &str, keys: &[String], select: &[String]) -> Result<Vec<Record>>;
 }
 
+/// What a Bulk API 2.0 ingest job does to each row.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BulkOperation {
+    /// Upsert by the external id field every row carries.
+    Upsert { object: String, external_id: String },
+    /// Update by the `Id` every row carries.
+    Update { object: String },
+}
+
+impl BulkOperation {
+    /// The column that names a row in the job's results.
+    pub fn key_column(&self) -> &str {
+        match self {
+            BulkOperation::Upsert { external_id, .. } => external_id,
+            BulkOperation::Update { .. } => "Id",
+        }
+    }
+
+    pub fn object(&self) -> &str {
+        match self {
+            BulkOperation::Upsert { object, .. } | BulkOperation::Update { object } => object,
+        }
+    }
+}
+
+/// A finished ingest job: the rows that failed (by their key column's value, with Salesforce's
+/// error) and the rows it never processed. Every other row was written.
+#[derive(Debug, Default)]
+pub struct BulkJobOutcome {
+    pub job_id: String,
+    pub processed: u64,
+    pub failed: Vec<(String, crate::error::Error)>,
+    pub unprocessed: Vec<String>,
+}
+
+/// Salesforce Bulk API 2.0 ingest jobs for backfills (`crate::salesforce::bulk2`): a few calls per
+/// job of up to 100 MB of CSV rows, where sObject Collections spends one call per 200 records.
+#[async_trait]
+pub trait BulkIngest: Send + Sync {
+    /// Creates an Open job; its id is what a killed run would need to find it again.
+    async fn open_job(&self, operation: &BulkOperation) -> Result<String>;
+    /// Uploads the job's one CSV and closes the job, which starts its processing.
+    async fn upload_and_close(&self, job_id: &str, csv: &bytes::Bytes) -> Result<()>;
+    /// Waits until the job finished and reads its failed and unprocessed rows. A job that failed as a
+    /// whole is `BULK_JOB_FAILED` (a configuration error: every row failed for one reason).
+    async fn finish(&self, job_id: &str, operation: &BulkOperation) -> Result<BulkJobOutcome>;
+    /// Aborts a job that is still Open (nothing of it is processed); finished ones are left as they are.
+    async fn abandon(&self, job_id: &str) -> Result<()>;
+}
+
 /// One record's result in a many-record Salesforce write (in request order): its id, or why
 /// Salesforce rejected it (`Error::Salesforce` with the record's `statusCode`).
 pub type RecordWrite = Result<String>;
@@ -780,6 +830,8 @@ pub struct ChangeQuery<'a> {
     pub limit: u32,
     /// Only the rows the mapping's `sap_filter` admits (sent in `$filter`).
     pub only: &'a crate::domain::polled::RowFilter,
+    /// Properties read besides the entity's own fields (a backfill reads what the mapping writes).
+    pub also_select: &'a [String],
 }
 
 /// Rows in paging order, and whether more may follow.

@@ -9,6 +9,7 @@ use super::wire::{RecordError, RecordResult, error_from_body};
 use super::{Payload, Retry, SalesforceClient};
 use crate::domain::Record;
 use crate::error::{Error, Result};
+use crate::ports::{BulkIngest, BulkJobOutcome, BulkOperation};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -132,6 +133,111 @@ fn cell_text(value: &Value) -> Result<String> {
     })
 }
 
+/// Bulk API 2.0 CSV built one record at a time, for a backfill that streams rows into a job and
+/// must not hold them as records: memory is the CSV itself plus one offset per row. Columns as in
+/// [`records_to_csv`]; the header is the first record's columns, and a later record naming a new
+/// column widens it (the rows before get empty cells, "leave alone", as a missing field would) at
+/// the cost of one copy when the job is cut.
+#[derive(Default)]
+pub struct CsvRows {
+    header: Vec<String>,
+    index: HashMap<String, usize>,
+    /// The header line (as first written), then the rows.
+    text: Vec<u8>,
+    /// Where each row ends in `text`, and how many cells it has.
+    rows: Vec<(usize, usize)>,
+    header_end: usize,
+    widened: bool,
+}
+
+impl CsvRows {
+    /// Appends one record; returns the value of its `key_column` as the results will repeat it.
+    pub fn push(&mut self, record: &Record, key_column: &str) -> Result<String> {
+        let mut cells: Vec<(usize, String)> = Vec::with_capacity(record.len().max(self.header.len()));
+        let mut key = None;
+        for (name, value) in record {
+            if name == "attributes" {
+                continue;
+            }
+            let flat: Vec<(String, &Value)> = match value {
+                Value::Object(parent) => parent
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "attributes")
+                    .map(|(field, v)| (format!("{name}.{field}"), v))
+                    .collect(),
+                other => vec![(name.clone(), other)],
+            };
+            for (column, value) in flat {
+                let text = cell_text(value)?;
+                if column == key_column {
+                    key = Some(text.clone());
+                }
+                let at = match self.index.get(&column) {
+                    Some(at) => *at,
+                    None => {
+                        self.widened |= !self.rows.is_empty();
+                        self.index.insert(column.clone(), self.header.len());
+                        self.header.push(column);
+                        self.header.len() - 1
+                    }
+                };
+                cells.push((at, text));
+            }
+        }
+        let key = key.ok_or_else(|| Error::Mapping(format!("a Bulk API row has no {key_column}")))?;
+        if self.rows.is_empty() {
+            self.text = csv_line(&self.header)?;
+            self.header_end = self.text.len();
+        }
+        let mut line = vec![String::new(); self.header.len()];
+        for (at, text) in cells {
+            line[at] = text;
+        }
+        self.text.extend(csv_line(&line)?);
+        self.rows.push((self.text.len(), line.len()));
+        Ok(key)
+    }
+
+    /// Bytes so far, header included.
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The job's CSV: as written, or, when a column was added after the first row, rebuilt under
+    /// the full header with the earlier rows padded.
+    pub fn finish(self) -> Result<bytes::Bytes> {
+        if !self.widened {
+            return Ok(self.text.into());
+        }
+        let mut out = csv_line(&self.header)?;
+        out.reserve(self.text.len() - self.header_end + self.rows.len());
+        let mut start = self.header_end;
+        for (end, width) in self.rows {
+            // The row's last byte is its line feed: padding goes before it.
+            out.extend_from_slice(&self.text[start..end - 1]);
+            out.extend(std::iter::repeat_n(b',', self.header.len() - width));
+            out.push(b'\n');
+            start = end;
+        }
+        Ok(out.into())
+    }
+}
+
+/// One CSV line (quoted where needed, LF-terminated).
+fn csv_line<T: AsRef<[u8]>>(cells: &[T]) -> Result<Vec<u8>> {
+    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
+    writer.write_record(cells).map_err(|e| Error::Invalid(format!("cannot write Bulk API CSV: {e}")))?;
+    writer.into_inner().map_err(|e| Error::Invalid(format!("cannot write Bulk API CSV: {e}")))
+}
+
 /// The rows of a results CSV as column → text maps.
 fn csv_rows(bytes: &[u8]) -> Result<Vec<HashMap<String, String>>> {
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
@@ -217,8 +323,21 @@ impl SalesforceClient {
 
     /// Creates an upsert job for `object` by `external_id`; the job is Open until closed.
     pub async fn bulk_create_upsert_job(&self, object: &str, external_id: &str) -> Result<BulkJob> {
-        let body = json!({"object": object, "externalIdFieldName": external_id, "contentType": "CSV",
-            "operation": "upsert", "lineEnding": "LF", "columnDelimiter": "COMMA"});
+        let operation = BulkOperation::Upsert { object: object.into(), external_id: external_id.into() };
+        self.bulk_create_job(&operation).await
+    }
+
+    /// Creates an ingest job for `operation`; the job is Open until closed.
+    pub async fn bulk_create_job(&self, operation: &BulkOperation) -> Result<BulkJob> {
+        let mut body = json!({"object": operation.object(), "contentType": "CSV",
+            "lineEnding": "LF", "columnDelimiter": "COMMA"});
+        match operation {
+            BulkOperation::Upsert { external_id, .. } => {
+                body["operation"] = json!("upsert");
+                body["externalIdFieldName"] = json!(external_id);
+            }
+            BulkOperation::Update { .. } => body["operation"] = json!("update"),
+        }
         BulkJob::from_info(&self.job_json(Method::POST, "ingest", Some(&body), Retry::Never).await?)
     }
 
@@ -370,7 +489,7 @@ impl SalesforceClient {
             "lineEnding": "LF", "columnDelimiter": "COMMA"});
         let job = BulkJob::from_info(&self.job_json(Method::POST, "query", Some(&body), Retry::Never).await?)?;
         let job = self.bulk_wait("query", &job.id, polling).await?;
-        if job.state != "JobComplete" {
+        if job.state == "Failed" {
             return Err(job_failed(&job));
         }
         let mut locator = String::new();
@@ -397,6 +516,54 @@ impl SalesforceClient {
                 return Ok(total);
             }
             locator = next;
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl BulkIngest for SalesforceClient {
+    async fn open_job(&self, operation: &BulkOperation) -> Result<String> {
+        Ok(self.bulk_create_job(operation).await?.id)
+    }
+
+    async fn upload_and_close(&self, job_id: &str, csv: &bytes::Bytes) -> Result<()> {
+        self.bulk_upload_and_close(job_id, csv).await
+    }
+
+    async fn finish(&self, job_id: &str, operation: &BulkOperation) -> Result<BulkJobOutcome> {
+        let polling = Polling { timeout: Duration::from_secs(self.inner.cfg.bulk_wait_secs), ..Polling::default() };
+        let job = self.bulk_wait("ingest", job_id, polling).await?;
+        if job.state == "Failed" {
+            return Err(job_failed(&job));
+        }
+        let key = operation.key_column();
+        let failed = if job.failed > 0 { self.results_csv(job_id, "failedResults").await? } else { Vec::new() };
+        let failed = failed
+            .into_iter()
+            .map(|row| {
+                let error = RecordResult {
+                    id: None,
+                    success: false,
+                    errors: vec![row_error(row.get("sf__Error").map_or("", String::as_str))],
+                    created: None,
+                };
+                (row.get(key).cloned().unwrap_or_default(), error.error().expect("a failed result"))
+            })
+            .collect();
+        // A complete job processed every row; an aborted one (by someone in Setup) may have left some.
+        let unprocessed = if job.state == "Aborted" {
+            let rows = self.results_csv(job_id, "unprocessedrecords").await?;
+            rows.into_iter().map(|row| row.get(key).cloned().unwrap_or_default()).collect()
+        } else {
+            Vec::new()
+        };
+        Ok(BulkJobOutcome { job_id: job_id.to_string(), processed: job.processed, failed, unprocessed })
+    }
+
+    async fn abandon(&self, job_id: &str) -> Result<()> {
+        match self.bulk_job("ingest", job_id).await?.state.as_str() {
+            "Open" => self.bulk_abort("ingest", job_id).await,
+            _ => Ok(()),
         }
     }
 }

@@ -26,7 +26,7 @@ impl SapChanges for SapClient {
             select.extend([Property::from("UpdateDate"), Property::from("UpdateTime")]);
             order = order.order_by("UpdateDate", true).order_by("UpdateTime", true);
         }
-        for field in spec.fields {
+        for field in spec.fields.iter().copied().chain(query.also_select.iter().map(String::as_str)) {
             let field = Property::parse(field)?;
             if !select.contains(&field) {
                 select.push(field);

@@ -4,6 +4,7 @@
 //! rather than over `&dyn Backends`, so a function links only the adapters its engine asks for
 //! (a vtable would pull in every port of the backend).
 
+use crate::engine::backfill::{Backfill, BackfillSettings};
 use crate::engine::poller::{Poller, PollerSettings};
 use crate::engine::remember::Remembering;
 use crate::engine::sap_writer::SapWriter;
@@ -98,6 +99,22 @@ pub fn sf_writer<B: Backends + ?Sized>(backends: &B, settings: SfWriterSettings)
         clock: backends.clock(),
         settings,
         fault: Default::default(),
+    })
+}
+
+/// A backfill: SAP pages into Salesforce Bulk API 2.0 jobs; retries and follow-ups on
+/// `to-salesforce.fifo`, permanent failures on its DLQ.
+pub fn backfill<B: Backends + ?Sized>(backends: &B, settings: BackfillSettings) -> Result<Backfill> {
+    Ok(Backfill {
+        sap: backends.sap()?,
+        bulk: backends.salesforce()?,
+        queue: backends.queue(QueueName::ToSalesforce)?,
+        dead_letters: backends.queue(QueueName::ToSalesforceDlq)?,
+        audit: backends.audit()?,
+        state: backends.sync_state()?,
+        mapping: backends.mapping()?,
+        clock: backends.clock(),
+        settings,
     })
 }
 

@@ -12,6 +12,7 @@ use crate::aws::{DynamoAudit, DynamoIdempotency, SecretsManagerStore, SqsQueue};
 use crate::config::{SalesforceConfig, SapConfig, Source, required};
 use crate::domain::SalesforceId;
 use crate::domain::redelivery::Deliveries;
+use crate::engine::backfill::{Backfill, BackfillSettings};
 use crate::engine::lookup::Lookups;
 use crate::engine::poller::{Poller, PollerSettings};
 use crate::engine::sap_webhook::B1Webhook;
@@ -154,6 +155,28 @@ pub async fn sf_writer_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) ->
     };
     let aws = AwsBackends::connect(sdk, src, "sf-writer").await?.with_salesforce().await?;
     Ok((backends::sf_writer(&aws, settings)?, aws.api_clients()))
+}
+
+/// A backfill (`b1force backfill`) with the sf-writer's AWS settings and secrets; `BACKFILL_PAGE_SIZE`
+/// (SAP rows per read, default 5000) and `BACKFILL_JOB_MB` (CSV megabytes per Bulk API job, default 100).
+pub async fn backfill(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<(Backfill, ApiClients)> {
+    let settings = backfill_settings(src)?;
+    let aws = AwsBackends::connect(sdk, src, "backfill").await?.with_salesforce().await?;
+    Ok((backends::backfill(&aws, settings)?, aws.api_clients()))
+}
+
+/// `BACKFILL_PAGE_SIZE` and `BACKFILL_JOB_MB`, checked.
+pub fn backfill_settings(src: &dyn Source) -> Result<BackfillSettings> {
+    let defaults = BackfillSettings::default();
+    let page_size = crate::config::parse_or(src, "BACKFILL_PAGE_SIZE", defaults.page_size)?;
+    let job_mb = crate::config::parse_or(src, "BACKFILL_JOB_MB", defaults.job_bytes / (1024 * 1024))?;
+    let max_mb = crate::salesforce::bulk2::MAX_JOB_BYTES / (1024 * 1024);
+    if page_size == 0 || !(1..=max_mb).contains(&job_mb) {
+        return Err(Error::Config(format!(
+            "BACKFILL_PAGE_SIZE must be at least 1 and BACKFILL_JOB_MB 1 to {max_mb} (got {page_size}, {job_mb})"
+        )));
+    }
+    Ok(BackfillSettings { page_size, job_bytes: job_mb * 1024 * 1024, ..defaults })
 }
 
 /// The live lookup endpoint: the SAP client plus the signing key named by `LOOKUP_SECRET_ID`;
