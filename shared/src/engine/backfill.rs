@@ -28,7 +28,7 @@ use super::sf_writer::waits_for_parent;
 use super::trail::{Delivered, Trail};
 use crate::domain::polled::{EntitySpec, Start, Tracking};
 use crate::domain::state::{Direction, Watermark};
-use crate::domain::{Notification, Record, RecordKey, System};
+use crate::domain::{EpochMillis, Notification, Record, RecordKey, System};
 use crate::error::{Error, ErrorClass, Result};
 use crate::mapping::file::MappingFile;
 use crate::mapping::plan::{self, Target};
@@ -51,13 +51,15 @@ pub struct BackfillSettings {
     pub page_size: u32,
     /// CSV bytes at which a job is cut (at most [`MAX_JOB_BYTES`]).
     pub job_bytes: usize,
+    /// SAP rows per chunk at most: with the CSV, what one chunk holds in memory (a key per row).
+    pub chunk_rows: usize,
     /// How long the backfill's lease lasts; renewed with every chunk.
     pub lease_secs: i64,
 }
 
 impl Default for BackfillSettings {
     fn default() -> Self {
-        Self { page_size: 5000, job_bytes: MAX_JOB_BYTES, lease_secs: 3600 }
+        Self { page_size: 5000, job_bytes: MAX_JOB_BYTES, chunk_rows: 200_000, lease_secs: 3600 }
     }
 }
 
@@ -97,17 +99,19 @@ pub struct BackfillReport {
     pub complete: bool,
 }
 
-/// One SAP row of a chunk and its first failure.
+/// One SAP row of a chunk and its first failure: compact, as a chunk holds up to
+/// [`BackfillSettings::chunk_rows`] of them.
 struct Member {
-    note: Notification,
+    key: Box<str>,
+    /// `UpdateDate` and `UpdateTime`, naming the version read.
+    stamp: Box<str>,
     failure: Option<Arc<Error>>,
 }
 
 /// One ingest job being filled: its CSV and the member each row belongs to.
-#[derive(Default)]
 struct JobRows {
     csv: CsvRows,
-    owners: HashMap<String, usize>,
+    owners: HashMap<Box<str>, u32>,
 }
 
 /// The rows read since the last checkpoint.
@@ -122,8 +126,21 @@ struct Chunk {
 }
 
 impl Chunk {
-    fn bytes(&self) -> usize {
-        self.jobs.values().map(|job| job.csv.len()).max().unwrap_or(0)
+    /// Whether a job reached `job_bytes` or the chunk `rows`.
+    fn full(&self, job_bytes: usize, rows: usize) -> bool {
+        self.members.len() >= rows || self.jobs.values().any(|job| job.csv.len() >= job_bytes)
+    }
+
+    /// The notification naming member `at`'s record, as the sf-writer and the DLQ take it.
+    fn note(&self, entity: &str, at: usize, run_id: &str, now: EpochMillis) -> Notification {
+        let member = &self.members[at];
+        Notification {
+            record: RecordKey { system: System::Sap, object: entity.into(), id: member.key.to_string() },
+            reason: "backfill".into(),
+            changed_at: now,
+            source_version: format!("backfill:{}", member.stamp),
+            correlation_id: run_id.to_string(),
+        }
     }
 }
 
@@ -198,10 +215,10 @@ impl Backfill {
             report.rows_read += page.rows.len() as u64;
             for row in &page.rows {
                 let position = spec.position(row)?;
-                self.add_row(&mut chunk, spec, &position, row, run_id, &mut report)?;
+                self.add_row(&mut chunk, spec, &position, row, &mut report)?;
                 start = Start::After(position.clone());
                 chunk.last = Some(position);
-                if chunk.bytes() >= job_bytes {
+                if chunk.full(job_bytes, self.settings.chunk_rows.max(1)) {
                     self.flush(std::mem::take(&mut chunk), spec, name, run_id, &mut followed, &mut report).await?;
                     progress(&report);
                 }
@@ -223,23 +240,17 @@ impl Backfill {
         spec: &EntitySpec,
         position: &Watermark,
         row: &Record,
-        run_id: &str,
         report: &mut BackfillReport,
     ) -> Result<()> {
-        let note = Notification {
-            record: RecordKey { system: System::Sap, object: spec.entity_set.into(), id: position.key.clone() },
-            reason: "backfill".into(),
-            changed_at: self.clock.now_millis(),
-            source_version: format!("backfill:{}", super::poller::source_version(spec, position, row)),
-            correlation_id: run_id.to_string(),
-        };
+        let stamp = format!("{}T{}", position.date, position.time).into_boxed_str();
+        let key = position.key.clone().into_boxed_str();
         let member = chunk.members.len();
         let synced_at = crate::domain::rfc3339_millis(self.clock.now_millis());
         let writes = match plan::plan(&self.mapping, spec.name, row, &synced_at) {
             Ok(writes) => writes,
             Err(err) if err.class() == ErrorClass::Configuration => return Err(err),
             Err(err) => {
-                chunk.members.push(Member { note, failure: Some(Arc::new(err)) });
+                chunk.members.push(Member { key, stamp, failure: Some(Arc::new(err)) });
                 return Ok(());
             }
         };
@@ -264,15 +275,18 @@ impl Backfill {
                     return Err(Error::Config(format!("a backfill of {} cannot write {other:?}", spec.name)));
                 }
             };
-            let job = chunk.jobs.entry((write.child, operation.clone())).or_default();
+            let job = chunk.jobs.entry((write.child, operation.clone())).or_insert_with(|| JobRows {
+                csv: CsvRows::with_capacity(self.settings.job_bytes.min(MAX_JOB_BYTES)),
+                owners: HashMap::new(),
+            });
             match job.csv.push(&write.record, operation.key_column()) {
                 Ok(key) => {
-                    job.owners.insert(key, member);
+                    job.owners.insert(key.into_boxed_str(), member as u32);
                 }
                 Err(err) => failure = failure.or(Some(Arc::new(err))),
             }
         }
-        chunk.members.push(Member { note, failure });
+        chunk.members.push(Member { key, stamp, failure });
         Ok(())
     }
 
@@ -302,7 +316,7 @@ impl Backfill {
             drop(csv);
             let mut attribute = |key: &str, err: Arc<Error>| match rows.owners.get(key) {
                 Some(&member) => {
-                    let failure = &mut chunk.members[member].failure;
+                    let failure = &mut chunk.members[member as usize].failure;
                     *failure = failure.take().or(Some(err));
                 }
                 None => tracing::warn!(object = operation.object(), "a failed Bulk API row names no row of the job"),
@@ -330,13 +344,13 @@ impl Backfill {
             );
             self.audit.record(&entry).await?;
         }
-        self.settle(&chunk, report).await?;
+        self.settle(&chunk, spec, run_id, report).await?;
         let follow_ups: Vec<OutgoingMessage> = chunk
             .customers
             .iter()
             .filter(|(_, member)| chunk.members[**member].failure.is_none())
             .filter(|(code, _)| followed.insert((*code).clone()))
-            .map(|(_, member)| OutgoingMessage::from(&chunk.members[*member].note))
+            .map(|(_, member)| OutgoingMessage::from(&chunk.note(spec.entity_set, *member, run_id, now)))
             .collect();
         self.queue.send(&follow_ups).await?;
         report.follow_ups += follow_ups.len() as u64;
@@ -362,7 +376,7 @@ impl Backfill {
     /// Each record of the chunk as the sf-writer settles it: written; dead-lettered and audited when
     /// the failure is permanent; queued for the writer (and audited) when it is not, or when the
     /// record names a parent that is not in Salesforce yet.
-    async fn settle(&self, chunk: &Chunk, report: &mut BackfillReport) -> Result<()> {
+    async fn settle(&self, chunk: &Chunk, spec: &EntitySpec, run_id: &str, report: &mut BackfillReport) -> Result<()> {
         let trail = Trail {
             audit: self.audit.as_ref(),
             dead_letters: self.dead_letters.as_ref(),
@@ -370,20 +384,22 @@ impl Backfill {
             direction: Direction::SapToSf,
         };
         let mut retry = Vec::new();
-        for member in &chunk.members {
+        let now = self.clock.now_millis();
+        for (at, member) in chunk.members.iter().enumerate() {
             let Some(err) = &member.failure else {
                 report.written += 1;
                 continue;
             };
-            let message = OutgoingMessage::from(&member.note);
+            let note = chunk.note(spec.entity_set, at, run_id, now);
+            let message = OutgoingMessage::from(&note);
             if err.class() == ErrorClass::Permanent && !waits_for_parent(err) {
                 let delivered = Delivered { message_id: "", group_id: &message.group_id, body: &message.body };
-                if trail.dead_letter(&delivered, Some(&member.note), err).await {
+                if trail.dead_letter(&delivered, Some(&note), err).await {
                     report.dead_lettered += 1;
                     continue;
                 }
             }
-            trail.attempt(&member.note, AuditAction::Write, Outcome::Retrying, None, Some(err)).await;
+            trail.attempt(&note, AuditAction::Write, Outcome::Retrying, None, Some(err)).await;
             retry.push(message);
             report.retried += 1;
         }

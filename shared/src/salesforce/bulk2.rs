@@ -151,6 +151,12 @@ pub struct CsvRows {
 }
 
 impl CsvRows {
+    /// Room for `bytes` of CSV reserved up front: a job's buffer never doubles (and copies) as it
+    /// grows, and untouched reserved pages cost no memory.
+    pub fn with_capacity(bytes: usize) -> Self {
+        Self { text: Vec::with_capacity(bytes.saturating_add(64 * 1024)), ..Self::default() }
+    }
+
     /// Appends one record; returns the value of its `key_column` as the results will repeat it.
     pub fn push(&mut self, record: &Record, key_column: &str) -> Result<String> {
         let mut cells: Vec<(usize, String)> = Vec::with_capacity(record.len().max(self.header.len()));
@@ -186,7 +192,8 @@ impl CsvRows {
         }
         let key = key.ok_or_else(|| Error::Mapping(format!("a Bulk API row has no {key_column}")))?;
         if self.rows.is_empty() {
-            self.text = csv_line(&self.header)?;
+            self.text.clear();
+            self.text.extend(csv_line(&self.header)?);
             self.header_end = self.text.len();
         }
         let mut line = vec![String::new(); self.header.len()];
@@ -571,6 +578,44 @@ impl BulkIngest for SalesforceClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_rows_stream_records_and_a_later_column_pads_the_rows_before_it() {
+        let mut rows = CsvRows::default();
+        let key = rows.push(&record(json!({"SAP_CardCode__c": "C1", "Name": "A, Inc."})), "SAP_CardCode__c").unwrap();
+        assert_eq!(key, "C1");
+        rows.push(&record(json!({"SAP_CardCode__c": "C2", "Name": null})), "SAP_CardCode__c").unwrap();
+        let same = rows.len();
+        assert_eq!(rows.rows(), 2);
+        let steady = CsvRows::default();
+        assert!(steady.is_empty());
+        // Unchanged columns: the bytes are the job's CSV as written.
+        let mut copy = CsvRows::default();
+        copy.push(&record(json!({"SAP_CardCode__c": "C1", "Name": "A, Inc."})), "SAP_CardCode__c").unwrap();
+        copy.push(&record(json!({"SAP_CardCode__c": "C2", "Name": null})), "SAP_CardCode__c").unwrap();
+        assert_eq!(copy.finish().unwrap().len(), same);
+
+        rows.push(
+            &record(json!({"SAP_CardCode__c": "C3", "Account__r": {"SAP_CardCode__c": "P1"}, "Phone": "1"})),
+            "SAP_CardCode__c",
+        )
+        .unwrap();
+        let csv = rows.finish().unwrap();
+        let text = std::str::from_utf8(&csv).unwrap();
+        assert_eq!(
+            text,
+            "Name,SAP_CardCode__c,Account__r.SAP_CardCode__c,Phone\n\"A, Inc.\",C1,,\n#N/A,C2,,\n,C3,P1,1\n"
+        );
+        // The same as the whole-set writer's.
+        let all = [
+            record(json!({"SAP_CardCode__c": "C1", "Name": "A, Inc."})),
+            record(json!({"SAP_CardCode__c": "C2", "Name": null})),
+            record(json!({"SAP_CardCode__c": "C3", "Account__r": {"SAP_CardCode__c": "P1"}, "Phone": "1"})),
+        ];
+        assert_eq!(records_to_csv(&all).unwrap().1, csv);
+        let mut keyless = CsvRows::default();
+        assert!(keyless.push(&record(json!({"Name": "x"})), "SAP_CardCode__c").is_err());
+    }
 
     fn record(value: Value) -> Record {
         value.as_object().cloned().unwrap()

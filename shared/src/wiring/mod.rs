@@ -158,7 +158,8 @@ pub async fn sf_writer_counted(sdk: &aws_config::SdkConfig, src: &dyn Source) ->
 }
 
 /// A backfill (`b1force backfill`) with the sf-writer's AWS settings and secrets; `BACKFILL_PAGE_SIZE`
-/// (SAP rows per read, default 5000) and `BACKFILL_JOB_MB` (CSV megabytes per Bulk API job, default 100).
+/// (SAP rows per read, default 5000), `BACKFILL_JOB_MB` (CSV megabytes per Bulk API job at most,
+/// default 100) and `BACKFILL_CHUNK_ROWS` (rows per chunk of jobs at most, default 200000).
 pub async fn backfill(sdk: &aws_config::SdkConfig, src: &dyn Source) -> Result<(Backfill, ApiClients)> {
     let settings = backfill_settings(src)?;
     let aws = AwsBackends::connect(sdk, src, "backfill").await?.with_salesforce().await?;
@@ -171,12 +172,14 @@ pub fn backfill_settings(src: &dyn Source) -> Result<BackfillSettings> {
     let page_size = crate::config::parse_or(src, "BACKFILL_PAGE_SIZE", defaults.page_size)?;
     let job_mb = crate::config::parse_or(src, "BACKFILL_JOB_MB", defaults.job_bytes / (1024 * 1024))?;
     let max_mb = crate::salesforce::bulk2::MAX_JOB_BYTES / (1024 * 1024);
-    if page_size == 0 || !(1..=max_mb).contains(&job_mb) {
+    let chunk_rows = crate::config::parse_or(src, "BACKFILL_CHUNK_ROWS", defaults.chunk_rows)?;
+    if page_size == 0 || chunk_rows == 0 || !(1..=max_mb).contains(&job_mb) {
         return Err(Error::Config(format!(
-            "BACKFILL_PAGE_SIZE must be at least 1 and BACKFILL_JOB_MB 1 to {max_mb} (got {page_size}, {job_mb})"
+            "BACKFILL_PAGE_SIZE and BACKFILL_CHUNK_ROWS must be at least 1 and BACKFILL_JOB_MB 1 to {max_mb} \
+             (got {page_size}, {chunk_rows}, {job_mb})"
         )));
     }
-    Ok(BackfillSettings { page_size, job_bytes: job_mb * 1024 * 1024, ..defaults })
+    Ok(BackfillSettings { page_size, job_bytes: job_mb * 1024 * 1024, chunk_rows, ..defaults })
 }
 
 /// The live lookup endpoint: the SAP client plus the signing key named by `LOOKUP_SECRET_ID`;
