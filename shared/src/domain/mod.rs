@@ -7,6 +7,7 @@ pub mod deactivation;
 pub mod echo;
 pub mod idempotency;
 mod ids;
+pub mod link;
 mod notification;
 pub mod objects;
 mod opportunity;

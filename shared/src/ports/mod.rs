@@ -194,14 +194,17 @@ pub enum AuditAction {
     Resume,
     /// A reconciliation run finished (`ops:reconcile`: its period, exceptions and report).
     Reconcile,
+    /// `b1force link` wrote the link between a record and its existing twin on the other side.
+    LinkExisting,
 }
 
 impl AuditAction {
     /// Every action, in the order the trail's story usually runs.
-    pub const ALL: [AuditAction; 40] = [
+    pub const ALL: [AuditAction; 41] = [
         AuditAction::Receive,
         AuditAction::CreateOrder,
         AuditAction::LinkExistingOrder,
+        AuditAction::LinkExisting,
         AuditAction::CreateBusinessPartner,
         AuditAction::UpdateBusinessPartner,
         AuditAction::EnrichCase,
@@ -247,6 +250,7 @@ impl AuditAction {
             AuditAction::Receive => "receive",
             AuditAction::CreateOrder => "create_order",
             AuditAction::LinkExistingOrder => "link_existing_order",
+            AuditAction::LinkExisting => "link_existing",
             AuditAction::CreateBusinessPartner => "create_business_partner",
             AuditAction::UpdateBusinessPartner => "update_business_partner",
             AuditAction::EnrichCase => "enrich_case",

@@ -47,7 +47,7 @@ fn row(e: &ReconException) -> [&str; 11] {
     ]
 }
 
-fn write_row<const N: usize>(out: &mut String, cells: [&str; N]) {
+pub(crate) fn write_row<const N: usize>(out: &mut String, cells: [&str; N]) {
     for (i, cell) in cells.into_iter().enumerate() {
         if i > 0 {
             out.push(',');

@@ -40,13 +40,7 @@ const EXCEPTION_COLUMNS: [&str; 9] =
 pub(crate) fn render(report: &ReconReport) -> String {
     let mut page = String::with_capacity(STYLE.len() + SCRIPT.len() + 4096 + report.exceptions.len() * 640);
     let period = format!("{} to {}", report.period.from, report.period.to);
-    page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    page.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"");
-    page.push_str(&CONTENT_SECURITY_POLICY);
-    page.push_str("\">\n<meta name=\"referrer\" content=\"no-referrer\">\n");
-    page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let _ = writeln!(page, "<title>Reconciliation {}</title>", Escaped(&period));
-    let _ = writeln!(page, "<style>{STYLE}</style>\n</head>\n<body>");
+    open_page(&mut page, &format!("Reconciliation {period}"));
     let _ = writeln!(
         page,
         "<header>\n<h1>SAP Business One \u{21c4} Salesforce reconciliation: {period}</h1>\n\
@@ -61,6 +55,17 @@ pub(crate) fn render(report: &ReconReport) -> String {
     write_exceptions(&mut page, &report.exceptions);
     let _ = write!(page, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
     page
+}
+
+/// The document up to `<body>`: the Content-Security-Policy, the inline style, `title`.
+pub(crate) fn open_page(page: &mut String, title: &str) {
+    page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    page.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"");
+    page.push_str(&CONTENT_SECURITY_POLICY);
+    page.push_str("\">\n<meta name=\"referrer\" content=\"no-referrer\">\n");
+    page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    let _ = writeln!(page, "<title>{}</title>", Escaped(title));
+    let _ = writeln!(page, "<style>{STYLE}</style>\n</head>\n<body>");
 }
 
 fn write_summary(page: &mut String, report: &ReconReport) {
@@ -288,7 +293,7 @@ fn amount_text(amount: f64) -> String {
 }
 
 /// Text made safe for HTML element content and double- or single-quoted attribute values.
-struct Escaped<'a>(&'a str);
+pub(crate) struct Escaped<'a>(pub(crate) &'a str);
 
 impl std::fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -2,6 +2,7 @@
 
 mod csv_file;
 mod html_page;
+pub mod link;
 pub mod model;
 
 use model::{ExceptionKind, ReconReport};

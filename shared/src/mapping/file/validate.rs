@@ -29,6 +29,8 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec { flow: "F1", name: "on_lines_edited", check: on_lines_edited },
     OptionSpec { flow: "F1", name: "quote_statuses", check: quote_statuses },
     OptionSpec { flow: "F2", name: "on_delete", check: on_delete },
+    OptionSpec { flow: "F2", name: "link_rules", check: link_rules },
+    OptionSpec { flow: "F2", name: "link_tax_id_field", check: salesforce_field },
     OptionSpec { flow: "F4", name: "credit_alert_threshold", check: fraction },
     OptionSpec { flow: "F6", name: "invoice_object", check: invoice_object },
     OptionSpec { flow: "F8", name: "master_data_flows", check: flow_list },
@@ -99,6 +101,30 @@ fn invoice_object(value: &DeValue<'_>) -> Result<OptionValue, String> {
     match value.as_str() {
         Some(name @ ("SAP_Invoice__c" | "Invoice")) => Ok(OptionValue::Text(name.to_string())),
         _ => Err("must be \"SAP_Invoice__c\" (B1Force's custom object) or \"Invoice\" (Revenue Cloud)".into()),
+    }
+}
+
+/// `b1force link`'s rules for accounts ⇄ business partners, strongest first (`name+postcode`).
+fn link_rules(value: &DeValue<'_>) -> Result<OptionValue, String> {
+    let Some(items) = value.as_array() else {
+        return Err("must be a list of rules, e.g. [\"tax_id\", \"email\", \"name+postcode\", \"name+city\"]".into());
+    };
+    let mut rules = Vec::new();
+    for item in items {
+        let text = item.get_ref().as_str().ok_or("each rule is a text, e.g. \"name+city\"")?;
+        crate::domain::link::Rule::parse(text)?;
+        rules.push(text.to_string());
+    }
+    Ok(OptionValue::List(rules))
+}
+
+/// An Account field's API name (`VAT_Number__c`).
+fn salesforce_field(value: &DeValue<'_>) -> Result<OptionValue, String> {
+    match value.as_str() {
+        Some(name) if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            Ok(OptionValue::Text(name.to_string()))
+        }
+        _ => Err("must be the API name of the Account field holding the tax id, e.g. \"VAT_Number__c\"".into()),
     }
 }
 

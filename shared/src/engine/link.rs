@@ -1,0 +1,228 @@
+//! `b1force link` (#17): reads the accounts and the business partners that already exist, decides
+//! which are the same company ([`crate::domain::link`]) and, with `--apply`, writes the links both
+//! ways — `SAP_CardCode__c` on the account, `U_SF_AccountId` on the partner — so the first sync
+//! updates those pairs instead of creating a copy of each on the other side.
+//!
+//! Dry run by default: the review (JSON, CSV, HTML) says what would be linked and why. `--apply`
+//! reads both sides again and writes only the side of a pair that names nothing yet: it never
+//! overwrites a link, merges or deletes. Each write is audited (`link_existing`) on its own record.
+//! Run again after a kill, it finds the pairs already written as linked and completes the other
+//! side: idempotent and resumable by construction. An operator's corrected review CSV replaces the
+//! rules' decisions (`--decisions`).
+
+use crate::domain::link::{self, Correction, Decision, Party, Rule};
+use crate::domain::polled::{EntitySpec, Start};
+use crate::domain::state::{Direction, Watermark};
+use crate::domain::{CardCode, Record, rfc3339_millis};
+use crate::error::{Error, Result};
+use crate::mapping::file::{MappingFile, OptionValue};
+use crate::ports::{
+    AuditAction, AuditEntry, AuditLog, ChangeQuery, Clock, Outcome, SalesforceWrites, SapChanges, SapPartners,
+};
+use crate::report::link::{Applied, LinkReview};
+use crate::salesforce::SalesforceClient;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The accounts ⇄ business partners linker's ports.
+pub struct Linker {
+    pub sap: Arc<crate::sap::SapClient>,
+    pub salesforce: Arc<SalesforceClient>,
+    pub audit: Arc<dyn AuditLog>,
+    pub mapping: Arc<MappingFile>,
+    pub clock: Arc<dyn Clock>,
+    /// SAP rows per read.
+    pub page_size: u32,
+}
+
+impl Linker {
+    /// The rules of F2's `link_rules` (strongest first), or the defaults; and the Account field
+    /// holding the tax id (`link_tax_id_field`), if any.
+    pub fn rules(&self) -> Result<(Vec<Rule>, Option<String>)> {
+        let flow = self.mapping.flow("F2")?;
+        let rules = match flow.option("link_rules") {
+            Some(OptionValue::List(rules)) => {
+                rules.iter().map(|r| Rule::parse(r)).collect::<std::result::Result<_, _>>()
+            }
+            _ => Ok(link::account_rules()),
+        }
+        .map_err(Error::Config)?;
+        Ok((rules, flow.text_option("link_tax_id_field").map(str::to_string)))
+    }
+
+    /// Both sides as they are now.
+    pub async fn read(&self, tax_field: Option<&str>) -> Result<(Vec<Party>, Vec<Party>)> {
+        Ok((self.accounts(tax_field).await?, self.partners().await?))
+    }
+
+    async fn accounts(&self, tax_field: Option<&str>) -> Result<Vec<Party>> {
+        let only = self.mapping.flow("F2")?.salesforce_filter.clone();
+        let mut fields = vec!["Id", "Name", "SAP_CardCode__c", "BillingPostalCode", "BillingCity"];
+        fields.extend(tax_field);
+        fields.extend(only.properties());
+        fields.sort_unstable();
+        fields.dedup();
+        let soql = format!("SELECT {} FROM Account", fields.join(", "));
+        let rows = self.salesforce.query_all(&soql).await?;
+        Ok(rows
+            .iter()
+            .filter_map(Value::as_object)
+            .filter(|row| only.admits(row))
+            .map(|row| {
+                let text = |name: &str| row.get(name).and_then(Value::as_str).unwrap_or("");
+                Party::new(
+                    text("Id"),
+                    Some(text("SAP_CardCode__c")),
+                    &[
+                        ("name", text("Name")),
+                        ("tax_id", tax_field.map_or("", text)),
+                        ("postcode", text("BillingPostalCode")),
+                        ("city", text("BillingCity")),
+                    ],
+                )
+            })
+            .collect())
+    }
+
+    async fn partners(&self) -> Result<Vec<Party>> {
+        let spec = EntitySpec::named("BusinessPartners")?;
+        let only = self.mapping.sap_filter("BusinessPartners");
+        let also: Vec<String> = ["FederalTaxID", "U_SF_AccountId"].map(String::from).to_vec();
+        let mut start =
+            Start::Since(Watermark { date: String::new(), time: String::new(), key: String::new(), doc_entry: None });
+        let mut parties = Vec::new();
+        loop {
+            let query = ChangeQuery {
+                entity: &spec,
+                start: &start,
+                limit: self.page_size.max(1),
+                only: &only,
+                also_select: &also,
+            };
+            let page = SapChanges::changed(self.sap.as_ref(), &query).await?;
+            for row in &page.rows {
+                parties.push(partner(row));
+            }
+            match page.rows.last() {
+                Some(last) if page.more => start = Start::After(spec.position(last)?),
+                _ => return Ok(parties),
+            }
+        }
+    }
+
+    /// Reads both sides and decides: by the rules, or by an operator's `corrections`.
+    pub async fn review(&self, run_id: &str, corrections: Option<&[Correction]>) -> Result<LinkReview> {
+        let (rules, tax_field) = self.rules()?;
+        let (salesforce, sap) = self.read(tax_field.as_deref()).await?;
+        let decisions = match corrections {
+            Some(rows) => link::from_corrections(rows, &salesforce, &sap),
+            None => link::decide(&salesforce, &sap, &rules),
+        };
+        Ok(LinkReview {
+            pair: "Account ⇄ BusinessPartners".into(),
+            run_id: run_id.to_string(),
+            generated_at: rfc3339_millis(self.clock.now_millis()),
+            rules: if corrections.is_some() {
+                vec!["operator".into()]
+            } else {
+                rules.iter().map(Rule::label).collect()
+            },
+            salesforce_records: salesforce.len(),
+            sap_records: sap.len(),
+            decisions,
+            applied: None,
+        })
+    }
+
+    /// Writes the links the decisions call for: accounts through sObject Collections (200 per
+    /// call), partners one PATCH each; every write audited on its record. A failed write is
+    /// reported and the rest go on.
+    pub async fn apply(&self, decisions: &[Decision], run_id: &str) -> Result<Applied> {
+        let mut applied = Applied::default();
+        let accounts: Vec<&Decision> = decisions.iter().filter(|d| d.write_salesforce).collect();
+        let records: Vec<Record> = accounts
+            .iter()
+            .filter_map(|d| Some(json!({"Id": d.salesforce_id.as_ref()?, "SAP_CardCode__c": d.sap_key.as_ref()?})))
+            .filter_map(|v| v.as_object().cloned())
+            .collect();
+        if !records.is_empty() {
+            let results = SalesforceWrites::update_many(self.salesforce.as_ref(), "Account", &records).await?;
+            for (decision, result) in accounts.iter().zip(results) {
+                let key = format!("sf:Account:{}", decision.salesforce_id.as_deref().unwrap_or_default());
+                let result = result.map(|_| ());
+                self.audit(&key, decision, Direction::SapToSf, run_id, &result).await?;
+                match result {
+                    Ok(()) => applied.salesforce_written += 1,
+                    Err(err) => applied.failed.push((key, err.to_string())),
+                }
+            }
+        }
+        for decision in decisions.iter().filter(|d| d.write_sap) {
+            let (Some(code), Some(account)) = (&decision.sap_key, &decision.salesforce_id) else { continue };
+            let key = format!("sap:BusinessPartners:{code}");
+            let patch = json!({"U_SF_AccountId": account}).as_object().cloned().unwrap_or_default();
+            let result = match CardCode::parse(code) {
+                Ok(card_code) => SapPartners::patch_business_partner(self.sap.as_ref(), &card_code, &patch).await,
+                Err(err) => Err(err),
+            };
+            self.audit(&key, decision, Direction::SfToSap, run_id, &result).await?;
+            match result {
+                Ok(()) => applied.sap_written += 1,
+                Err(err) => applied.failed.push((key, err.to_string())),
+            }
+        }
+        Ok(applied)
+    }
+
+    async fn audit(
+        &self,
+        record_key: &str,
+        decision: &Decision,
+        direction: Direction,
+        run_id: &str,
+        result: &Result<()>,
+    ) -> Result<()> {
+        let detail = format!(
+            "{} ⇄ {} ({} by {})",
+            decision.salesforce_id.as_deref().unwrap_or_default(),
+            decision.sap_key.as_deref().unwrap_or_default(),
+            decision.verdict.code(),
+            decision.rule.as_deref().unwrap_or("an existing link")
+        );
+        let mut entry = AuditEntry::action_done(
+            record_key.to_string(),
+            self.clock.now_millis(),
+            run_id.to_string(),
+            direction,
+            AuditAction::LinkExisting,
+            Some(detail),
+        );
+        if let Err(err) = result {
+            // Not queued anywhere: the next run decides the pair again (shown among failures).
+            entry.outcome = Outcome::Rejected;
+            entry.error_code = Some(err.code());
+            entry.error_class = Some(err.class());
+            entry.error = Some(err.to_string());
+        }
+        self.audit.record(&entry).await
+    }
+}
+
+/// A business partner as a party: its bill-to address gives postcode and city.
+fn partner(row: &Record) -> Party {
+    let text = |name: &str| row.get(name).and_then(Value::as_str).unwrap_or("");
+    let addresses = row.get("BPAddresses").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let bill_to = addresses.iter().find(|a| a.get("AddressType").and_then(Value::as_str) == Some("bo_BillTo"));
+    let address = |name: &str| bill_to.and_then(|a| a.get(name)).and_then(Value::as_str).unwrap_or("");
+    Party::new(
+        text("CardCode"),
+        Some(text("U_SF_AccountId")),
+        &[
+            ("name", text("CardName")),
+            ("tax_id", text("FederalTaxID")),
+            ("email", text("EmailAddress")),
+            ("postcode", address("ZipCode")),
+            ("city", address("City")),
+        ],
+    )
+}
