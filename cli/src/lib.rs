@@ -8,6 +8,7 @@ pub mod check;
 pub mod demo;
 pub mod dlq;
 pub mod invoke;
+pub mod link_cmd;
 pub mod local;
 pub mod mapping_cmd;
 pub mod operations;
@@ -159,6 +160,25 @@ pub enum Command {
         #[arg(long)]
         since: String,
     },
+    /// Match the accounts and business partners that already exist on both sides before the first
+    /// sync (#17): a review (link-review.json/.csv/.html in --out) of pairs matched by the mapping's
+    /// F2 link_rules, ambiguous and conflicting cases, and records on one side only. Dry run unless
+    /// --apply, which writes SAP_CardCode__c and U_SF_AccountId where a side names nothing yet
+    /// (never overwriting, merging or deleting), audited per record (AUDIT_TABLE). SAP_*, SF_*.
+    Link {
+        /// Write the links.
+        #[arg(long)]
+        apply: bool,
+        /// A corrected link-review.csv: the rows whose decision is `link` are the pairs linked.
+        #[arg(long)]
+        decisions: Option<PathBuf>,
+        /// The review folder.
+        #[arg(long, default_value = "./link-review/")]
+        out: PathBuf,
+        /// In-process sandboxes instead of the configured systems.
+        #[arg(long)]
+        sandbox: bool,
+    },
     /// One screen: queue and DLQ depths, SAP watermarks, failures of the last 24 h, configuration errors,
     /// Salesforce API headroom (the stack's queue URLs, SYNC_STATE_TABLE, AUDIT_TABLE; SF_* optional).
     /// Exits 1 when something needs a person.
@@ -299,6 +319,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Resync { entity, object, since } => {
             shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
             resync_on_aws(entity, object, &since, &shared::config::Env).await
+        }
+        Command::Link { apply, decisions, out, sandbox } => {
+            shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
+            let options = link_cmd::LinkOptions { apply, decisions, out, sandbox };
+            let review = link_cmd::run(&options, &shared::config::Env, &mut std::io::stdout()).await?;
+            let failed = review.applied.map_or(0, |a| a.failed.len());
+            anyhow::ensure!(failed == 0, "{failed} link(s) could not be written (see the review and the audit trail)");
+            Ok(())
         }
         Command::Backfill { entity, since } => {
             shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");

@@ -12,6 +12,7 @@ use shared::embedded::{
 };
 use shared::engine::backfill::{Backfill, BackfillSettings};
 use shared::engine::drain::{DrainStats, drain};
+use shared::engine::link::Linker;
 use shared::engine::poller::{PollReport, Poller, PollerSettings};
 use shared::engine::sap_writer::SapWriter;
 use shared::engine::sf_receiver::Receiver;
@@ -135,6 +136,18 @@ impl LocalStack {
     /// The sap-poller on these backends (a 10-minute lookback, pages of 1000).
     pub fn poller(&self) -> Poller {
         backends::sap_poller(self, PollerSettings::default()).expect(EVERY_PORT)
+    }
+
+    /// `b1force link`'s linker on these backends.
+    pub fn linker(&self) -> Linker {
+        Linker {
+            sap: self.sap.clone(),
+            salesforce: self.salesforce.clone(),
+            audit: self.audit.clone(),
+            mapping: self.mapping.clone(),
+            clock: self.clock.clone(),
+            page_size: 1000,
+        }
     }
 
     /// A backfill on these backends.

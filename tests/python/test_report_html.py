@@ -414,3 +414,28 @@ def test_the_report_of_a_real_reconcile_run_opens_cleanly_and_matches_its_json(b
         assert sorted(opened.column("SAP key")) == sorted(e["sap_key"] for e in data["exceptions"])
     finally:
         opened.context.close()
+
+
+def test_the_link_review_opens_in_chromium_and_shows_its_totals(browser, tmp_path):
+    """`b1force link --sandbox` (#17): the review page opens cleanly and its totals match the JSON."""
+    binary = os.environ.get("B1FORCE_BIN", str(TARGET / "debug" / "b1force"))
+    if not os.path.exists(binary):
+        subprocess.run(["cargo", "build", "--quiet", "-p", "b1force-cli", "--bin", "b1force"], cwd=ROOT, check=True)
+    done = subprocess.run([binary, "link", "--sandbox", "--out", str(tmp_path)], capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert b"dry run: nothing written" in done.stdout
+    html = tmp_path / "link-review.html"
+    data = json.loads((tmp_path / "link-review.json").read_text())
+    opened = Page(browser, html.as_uri())
+    try:
+        assert opened.console_errors == [] and opened.page_errors == [] and opened.failed == []
+        assert opened.page.evaluate("window.__violations") == []
+        assert opened.requests == [html.as_uri()]
+        assert opened.page.title() == "Link review Account \u21c4 BusinessPartners"
+        for verdict, count in data["totals"].items():
+            assert opened.page.inner_text(f"#count-{verdict}").strip() == str(count)
+        assert opened.page.inner_text("#count-total").strip() == str(len(data["decisions"]))
+        assert data["totals"]["linked"] == 50 and data["totals"]["only_in_salesforce"] == 10
+        assert opened.page.locator("#decisions tbody tr").count() == len(data["decisions"])
+    finally:
+        opened.context.close()

@@ -88,8 +88,13 @@ impl Linker {
         let spec = EntitySpec::named("BusinessPartners")?;
         let only = self.mapping.sap_filter("BusinessPartners");
         let also: Vec<String> = ["FederalTaxID", "U_SF_AccountId"].map(String::from).to_vec();
-        let mut start =
-            Start::Since(Watermark { date: String::new(), time: String::new(), key: String::new(), doc_entry: None });
+        // Every partner: B1 stamps UpdateDate on creation, and keyset pages need a start.
+        let mut start = Start::Since(Watermark {
+            date: "1900-01-01".into(),
+            time: String::new(),
+            key: String::new(),
+            doc_entry: None,
+        });
         let mut parties = Vec::new();
         loop {
             let query = ChangeQuery {
