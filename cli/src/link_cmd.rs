@@ -9,9 +9,9 @@
 use crate::local::{LocalOptions, LocalStack};
 use shared::config::Source;
 use shared::embedded::EmbeddedAudit;
-use shared::engine::link::Linker;
+use shared::flows::link::Linker;
+use shared::flows::link::review::{LinkReview, corrections};
 use shared::ports::{AuditLog, Clock, SystemClock};
-use shared::report::link::{LinkReview, corrections};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -57,9 +57,13 @@ async fn configured(src: &dyn Source, apply: bool) -> anyhow::Result<Linker> {
         None if apply => anyhow::bail!("set AUDIT_TABLE: --apply audits every link it writes"),
         None => Arc::new(EmbeddedAudit::new()),
     };
+    let sap = Arc::new(shared::wiring::sap_client_from_settings(src).await?);
+    let salesforce = Arc::new(shared::wiring::salesforce_client_from_settings(src).await?);
     Ok(Linker {
-        sap: Arc::new(shared::wiring::sap_client_from_settings(src).await?),
-        salesforce: Arc::new(shared::wiring::salesforce_client_from_settings(src).await?),
+        sap_changes: sap.clone(),
+        sap_partners: sap,
+        salesforce_reads: salesforce.clone(),
+        salesforce_writes: salesforce,
         audit,
         mapping: Arc::new(shared::wiring::mapping_file(src)?),
         clock: Arc::new(SystemClock),

@@ -12,12 +12,12 @@ use shared::embedded::{
 };
 use shared::engine::backfill::{Backfill, BackfillSettings};
 use shared::engine::drain::{DrainStats, drain};
-use shared::engine::link::Linker;
 use shared::engine::poller::{PollReport, Poller, PollerSettings};
 use shared::engine::sap_writer::SapWriter;
 use shared::engine::sf_receiver::Receiver;
 use shared::engine::sf_writer::{SfWriter, SfWriterSettings, WriterRun};
 use shared::flows::WriterSettings;
+use shared::flows::link::Linker;
 use shared::mapping::file::MappingFile;
 use shared::ports::{AuditLog, Clock, IdempotencyStore, Queue, SyncState, SystemClock, WriteLedger};
 use shared::salesforce::SalesforceClient;
@@ -141,8 +141,10 @@ impl LocalStack {
     /// `b1force link`'s linker on these backends.
     pub fn linker(&self) -> Linker {
         Linker {
-            sap: self.sap.clone(),
-            salesforce: self.salesforce.clone(),
+            sap_changes: self.sap.clone(),
+            sap_partners: self.sap.clone(),
+            salesforce_reads: self.salesforce.clone(),
+            salesforce_writes: self.salesforce.clone(),
             audit: self.audit.clone(),
             mapping: self.mapping.clone(),
             clock: self.clock.clone(),

@@ -8,8 +8,8 @@ use b1force_cli::local::{LocalOptions, LocalStack};
 use serde_json::{Value, json};
 use shared::domain::link::{Decision, Verdict};
 use shared::engine::sf_writer::SfWriterSettings;
+use shared::flows::link::review::corrections;
 use shared::ports::AuditAction;
-use shared::report::link::corrections;
 use std::collections::BTreeMap;
 
 /// A partner like C20000 under another code, name and bill-to address, linked to nothing.

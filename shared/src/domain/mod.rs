@@ -1,6 +1,7 @@
 //! Pure domain types: ids with validating constructors, record keys, queue notifications.
 
 mod billing;
+pub mod bulk_csv;
 pub mod business_hours;
 pub mod credit;
 pub mod deactivation;

@@ -26,6 +26,7 @@
 
 use super::sf_writer::waits_for_parent;
 use super::trail::{Delivered, Trail};
+use crate::domain::bulk_csv::{CsvRows, MAX_JOB_BYTES};
 use crate::domain::polled::{EntitySpec, Start, Tracking};
 use crate::domain::state::{Direction, Watermark};
 use crate::domain::{EpochMillis, Notification, Record, RecordKey, System};
@@ -36,7 +37,6 @@ use crate::ports::{
     AuditAction, AuditEntry, AuditLog, BulkIngest, BulkOperation, ChangeQuery, Clock, Outcome, OutgoingMessage, Queue,
     SapChanges, SyncState,
 };
-use crate::salesforce::bulk2::{CsvRows, MAX_JOB_BYTES};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -279,7 +279,7 @@ impl Backfill {
                 csv: CsvRows::with_capacity(self.settings.job_bytes.min(MAX_JOB_BYTES)),
                 owners: HashMap::new(),
             });
-            match job.csv.push(&write.record, operation.key_column()) {
+            match job.csv.push_keyed(&write.record, operation.key_column()) {
                 Ok(key) => {
                     job.owners.insert(key.into_boxed_str(), member as u32);
                 }

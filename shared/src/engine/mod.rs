@@ -19,7 +19,6 @@ pub mod credit_alerts;
 pub mod drain;
 pub mod fifo;
 pub(crate) mod isolate;
-pub mod link;
 pub mod lookup;
 pub mod order_products;
 pub mod poller;

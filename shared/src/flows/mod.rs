@@ -17,6 +17,7 @@ pub mod f1_quotes;
 pub mod f2_partners;
 pub mod f3_cases;
 pub mod f8_reconcile;
+pub mod link;
 pub mod resync;
 
 use crate::mapping::file::MappingFile;

@@ -512,6 +512,8 @@ pub trait SalesforceReads: Send + Sync {
     async fn merged_into(&self, master: &SalesforceId) -> Result<Vec<DeletedRecord>>;
     /// Those of these contacts that are deleted, with their account's CardCode.
     async fn deleted_contacts(&self, ids: &[SalesforceId]) -> Result<Vec<DeletedRecord>>;
+    /// Every record of `object` with these fields (`b1force link` reads all accounts), page after page.
+    async fn all_records(&self, object: &str, fields: &[&str]) -> Result<Vec<Record>>;
 }
 
 /// A deleted account or contact: who it was merged into (a merge's loser), and the CardCode of the

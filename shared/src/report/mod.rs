@@ -1,8 +1,7 @@
 //! The reconciliation report (F8): its model ([`model`]) and the files people and tools read: CSV, JSON and one self-contained HTML page.
 
-mod csv_file;
-mod html_page;
-pub mod link;
+pub(crate) mod csv_file;
+pub(crate) mod html_page;
 pub mod model;
 
 use model::{ExceptionKind, ReconReport};

@@ -12,12 +12,11 @@ use crate::error::{Error, Result};
 use crate::ports::{BulkIngest, BulkJobOutcome, BulkOperation};
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-/// Most CSV bytes one ingest job takes (Bulk API 2.0: 150 MB of raw data per job); jobs are cut
-/// below it so the base64-free upload never reaches the limit.
-pub const MAX_JOB_BYTES: usize = 100 * 1024 * 1024;
+use crate::domain::bulk_csv::cell_text;
+pub use crate::domain::bulk_csv::{CsvRows, MAX_JOB_BYTES};
 /// Records per job in a writer's round: far below [`MAX_JOB_BYTES`] for any mapped object (a
 /// 100,000-row job of 1 KB rows is 100 MB).
 pub const RECORDS_PER_JOB: usize = 100_000;
@@ -82,167 +81,16 @@ fn job_failed(job: &BulkJob) -> Error {
     }
 }
 
-/// Records as Bulk API 2.0 CSV: the header is every field any record names (first-seen order), a
-/// relationship set by external id (`{"Account__r": {"SAP_CardCode__c": "C1"}}`) is the column
-/// `Account__r.SAP_CardCode__c`; a missing field is an empty cell (left alone), null is `#N/A`.
+/// Records as Bulk API 2.0 CSV ([`CsvRows`]): the header is every field any record names
+/// (first-seen order), a relationship set by external id (`{"Account__r": {"SAP_CardCode__c": "C1"}}`)
+/// is the column `Account__r.SAP_CardCode__c`; a missing field is an empty cell (left alone), null is `#N/A`.
 pub fn records_to_csv(records: &[Record]) -> Result<(Vec<String>, bytes::Bytes)> {
-    let mut header: Vec<String> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut rows: Vec<BTreeMap<usize, String>> = Vec::with_capacity(records.len());
+    let mut rows = CsvRows::default();
     for record in records {
-        let mut row = BTreeMap::new();
-        for (name, value) in record {
-            if name == "attributes" {
-                continue;
-            }
-            let cells: Vec<(String, &Value)> = match value {
-                Value::Object(parent) => parent
-                    .iter()
-                    .filter(|(k, _)| k.as_str() != "attributes")
-                    .map(|(key, v)| (format!("{name}.{key}"), v))
-                    .collect(),
-                other => vec![(name.clone(), other)],
-            };
-            for (column, value) in cells {
-                let at = *index.entry(column.clone()).or_insert_with(|| {
-                    header.push(column);
-                    header.len() - 1
-                });
-                row.insert(at, cell_text(value)?);
-            }
-        }
-        rows.push(row);
+        rows.push(record)?;
     }
-    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
-    let csv_error = |e: csv::Error| Error::Invalid(format!("cannot write Bulk API CSV: {e}"));
-    writer.write_record(&header).map_err(csv_error)?;
-    for row in rows {
-        writer.write_record((0..header.len()).map(|at| row.get(&at).map_or("", String::as_str))).map_err(csv_error)?;
-    }
-    let bytes = writer.into_inner().map_err(|e| Error::Invalid(format!("cannot write Bulk API CSV: {e}")))?;
-    Ok((header, bytes.into()))
-}
-
-fn cell_text(value: &Value) -> Result<String> {
-    Ok(match value {
-        Value::Null => "#N/A".into(),
-        Value::String(s) => s.clone(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        other => return Err(Error::Invalid(format!("a Bulk API cell cannot hold {other}"))),
-    })
-}
-
-/// Bulk API 2.0 CSV built one record at a time, for a backfill that streams rows into a job and
-/// must not hold them as records: memory is the CSV itself plus one offset per row. Columns as in
-/// [`records_to_csv`]; the header is the first record's columns, and a later record naming a new
-/// column widens it (the rows before get empty cells, "leave alone", as a missing field would) at
-/// the cost of one copy when the job is cut.
-#[derive(Default)]
-pub struct CsvRows {
-    header: Vec<String>,
-    index: HashMap<String, usize>,
-    /// The header line (as first written), then the rows.
-    text: Vec<u8>,
-    /// Where each row ends in `text`, and how many cells it has.
-    rows: Vec<(usize, usize)>,
-    header_end: usize,
-    widened: bool,
-}
-
-impl CsvRows {
-    /// Room for `bytes` of CSV reserved up front: a job's buffer never doubles (and copies) as it
-    /// grows, and untouched reserved pages cost no memory.
-    pub fn with_capacity(bytes: usize) -> Self {
-        Self { text: Vec::with_capacity(bytes.saturating_add(64 * 1024)), ..Self::default() }
-    }
-
-    /// Appends one record; returns the value of its `key_column` as the results will repeat it.
-    pub fn push(&mut self, record: &Record, key_column: &str) -> Result<String> {
-        let mut cells: Vec<(usize, String)> = Vec::with_capacity(record.len().max(self.header.len()));
-        let mut key = None;
-        for (name, value) in record {
-            if name == "attributes" {
-                continue;
-            }
-            let flat: Vec<(String, &Value)> = match value {
-                Value::Object(parent) => parent
-                    .iter()
-                    .filter(|(k, _)| k.as_str() != "attributes")
-                    .map(|(field, v)| (format!("{name}.{field}"), v))
-                    .collect(),
-                other => vec![(name.clone(), other)],
-            };
-            for (column, value) in flat {
-                let text = cell_text(value)?;
-                if column == key_column {
-                    key = Some(text.clone());
-                }
-                let at = match self.index.get(&column) {
-                    Some(at) => *at,
-                    None => {
-                        self.widened |= !self.rows.is_empty();
-                        self.index.insert(column.clone(), self.header.len());
-                        self.header.push(column);
-                        self.header.len() - 1
-                    }
-                };
-                cells.push((at, text));
-            }
-        }
-        let key = key.ok_or_else(|| Error::Mapping(format!("a Bulk API row has no {key_column}")))?;
-        if self.rows.is_empty() {
-            self.text.clear();
-            self.text.extend(csv_line(&self.header)?);
-            self.header_end = self.text.len();
-        }
-        let mut line = vec![String::new(); self.header.len()];
-        for (at, text) in cells {
-            line[at] = text;
-        }
-        self.text.extend(csv_line(&line)?);
-        self.rows.push((self.text.len(), line.len()));
-        Ok(key)
-    }
-
-    /// Bytes so far, header included.
-    pub fn len(&self) -> usize {
-        self.text.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    pub fn rows(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// The job's CSV: as written, or, when a column was added after the first row, rebuilt under
-    /// the full header with the earlier rows padded.
-    pub fn finish(self) -> Result<bytes::Bytes> {
-        if !self.widened {
-            return Ok(self.text.into());
-        }
-        let mut out = csv_line(&self.header)?;
-        out.reserve(self.text.len() - self.header_end + self.rows.len());
-        let mut start = self.header_end;
-        for (end, width) in self.rows {
-            // The row's last byte is its line feed: padding goes before it.
-            out.extend_from_slice(&self.text[start..end - 1]);
-            out.extend(std::iter::repeat_n(b',', self.header.len() - width));
-            out.push(b'\n');
-            start = end;
-        }
-        Ok(out.into())
-    }
-}
-
-/// One CSV line (quoted where needed, LF-terminated).
-fn csv_line<T: AsRef<[u8]>>(cells: &[T]) -> Result<Vec<u8>> {
-    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
-    writer.write_record(cells).map_err(|e| Error::Invalid(format!("cannot write Bulk API CSV: {e}")))?;
-    writer.into_inner().map_err(|e| Error::Invalid(format!("cannot write Bulk API CSV: {e}")))
+    let header = rows.header().to_vec();
+    Ok((header, rows.finish()?))
 }
 
 /// The rows of a results CSV as column → text maps.
@@ -578,44 +426,6 @@ impl BulkIngest for SalesforceClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_rows_stream_records_and_a_later_column_pads_the_rows_before_it() {
-        let mut rows = CsvRows::default();
-        let key = rows.push(&record(json!({"SAP_CardCode__c": "C1", "Name": "A, Inc."})), "SAP_CardCode__c").unwrap();
-        assert_eq!(key, "C1");
-        rows.push(&record(json!({"SAP_CardCode__c": "C2", "Name": null})), "SAP_CardCode__c").unwrap();
-        let same = rows.len();
-        assert_eq!(rows.rows(), 2);
-        let steady = CsvRows::default();
-        assert!(steady.is_empty());
-        // Unchanged columns: the bytes are the job's CSV as written.
-        let mut copy = CsvRows::default();
-        copy.push(&record(json!({"SAP_CardCode__c": "C1", "Name": "A, Inc."})), "SAP_CardCode__c").unwrap();
-        copy.push(&record(json!({"SAP_CardCode__c": "C2", "Name": null})), "SAP_CardCode__c").unwrap();
-        assert_eq!(copy.finish().unwrap().len(), same);
-
-        rows.push(
-            &record(json!({"SAP_CardCode__c": "C3", "Account__r": {"SAP_CardCode__c": "P1"}, "Phone": "1"})),
-            "SAP_CardCode__c",
-        )
-        .unwrap();
-        let csv = rows.finish().unwrap();
-        let text = std::str::from_utf8(&csv).unwrap();
-        assert_eq!(
-            text,
-            "Name,SAP_CardCode__c,Account__r.SAP_CardCode__c,Phone\n\"A, Inc.\",C1,,\n#N/A,C2,,\n,C3,P1,1\n"
-        );
-        // The same as the whole-set writer's.
-        let all = [
-            record(json!({"SAP_CardCode__c": "C1", "Name": "A, Inc."})),
-            record(json!({"SAP_CardCode__c": "C2", "Name": null})),
-            record(json!({"SAP_CardCode__c": "C3", "Account__r": {"SAP_CardCode__c": "P1"}, "Phone": "1"})),
-        ];
-        assert_eq!(records_to_csv(&all).unwrap().1, csv);
-        let mut keyless = CsvRows::default();
-        assert!(keyless.push(&record(json!({"Name": "x"})), "SAP_CardCode__c").is_err());
-    }
 
     fn record(value: Value) -> Record {
         value.as_object().cloned().unwrap()

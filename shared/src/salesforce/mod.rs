@@ -709,6 +709,13 @@ impl SalesforceReads for SalesforceClient {
         );
         self.query_including_deleted(&soql).await?.iter().map(deleted_account).collect()
     }
+
+    async fn all_records(&self, object: &str, fields: &[&str]) -> Result<Vec<Record>> {
+        check_names(&[object])?;
+        check_names(fields)?;
+        let soql = format!("SELECT {} FROM {object}", fields.join(", "));
+        Ok(self.query_all(&soql).await?.into_iter().filter_map(|row| row.as_object().cloned()).collect())
+    }
 }
 
 fn deleted_account(row: &Value) -> Result<DeletedRecord> {

@@ -171,7 +171,7 @@ pub fn backfill_settings(src: &dyn Source) -> Result<BackfillSettings> {
     let defaults = BackfillSettings::default();
     let page_size = crate::config::parse_or(src, "BACKFILL_PAGE_SIZE", defaults.page_size)?;
     let job_mb = crate::config::parse_or(src, "BACKFILL_JOB_MB", defaults.job_bytes / (1024 * 1024))?;
-    let max_mb = crate::salesforce::bulk2::MAX_JOB_BYTES / (1024 * 1024);
+    let max_mb = crate::domain::bulk_csv::MAX_JOB_BYTES / (1024 * 1024);
     let chunk_rows = crate::config::parse_or(src, "BACKFILL_CHUNK_ROWS", defaults.chunk_rows)?;
     if page_size == 0 || chunk_rows == 0 || !(1..=max_mb).contains(&job_mb) {
         return Err(Error::Config(format!(

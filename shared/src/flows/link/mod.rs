@@ -10,6 +10,8 @@
 //! side: idempotent and resumable by construction. An operator's corrected review CSV replaces the
 //! rules' decisions (`--decisions`).
 
+pub mod review;
+
 use crate::domain::link::{self, Correction, Decision, Party, Rule};
 use crate::domain::polled::{EntitySpec, Start};
 use crate::domain::state::{Direction, Watermark};
@@ -17,17 +19,19 @@ use crate::domain::{CardCode, Record, rfc3339_millis};
 use crate::error::{Error, Result};
 use crate::mapping::file::{MappingFile, OptionValue};
 use crate::ports::{
-    AuditAction, AuditEntry, AuditLog, ChangeQuery, Clock, Outcome, SalesforceWrites, SapChanges, SapPartners,
+    AuditAction, AuditEntry, AuditLog, ChangeQuery, Clock, Outcome, SalesforceReads, SalesforceWrites, SapChanges,
+    SapPartners,
 };
-use crate::report::link::{Applied, LinkReview};
-use crate::salesforce::SalesforceClient;
+use review::{Applied, LinkReview};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// The accounts ⇄ business partners linker's ports.
 pub struct Linker {
-    pub sap: Arc<crate::sap::SapClient>,
-    pub salesforce: Arc<SalesforceClient>,
+    pub sap_changes: Arc<dyn SapChanges>,
+    pub sap_partners: Arc<dyn SapPartners>,
+    pub salesforce_reads: Arc<dyn SalesforceReads>,
+    pub salesforce_writes: Arc<dyn SalesforceWrites>,
     pub audit: Arc<dyn AuditLog>,
     pub mapping: Arc<MappingFile>,
     pub clock: Arc<dyn Clock>,
@@ -62,11 +66,9 @@ impl Linker {
         fields.extend(only.properties());
         fields.sort_unstable();
         fields.dedup();
-        let soql = format!("SELECT {} FROM Account", fields.join(", "));
-        let rows = self.salesforce.query_all(&soql).await?;
+        let rows = self.salesforce_reads.all_records("Account", &fields).await?;
         Ok(rows
             .iter()
-            .filter_map(Value::as_object)
             .filter(|row| only.admits(row))
             .map(|row| {
                 let text = |name: &str| row.get(name).and_then(Value::as_str).unwrap_or("");
@@ -104,7 +106,7 @@ impl Linker {
                 only: &only,
                 also_select: &also,
             };
-            let page = SapChanges::changed(self.sap.as_ref(), &query).await?;
+            let page = self.sap_changes.changed(&query).await?;
             for row in &page.rows {
                 parties.push(partner(row));
             }
@@ -151,7 +153,7 @@ impl Linker {
             .filter_map(|v| v.as_object().cloned())
             .collect();
         if !records.is_empty() {
-            let results = SalesforceWrites::update_many(self.salesforce.as_ref(), "Account", &records).await?;
+            let results = self.salesforce_writes.update_many("Account", &records).await?;
             for (decision, result) in accounts.iter().zip(results) {
                 let key = format!("sf:Account:{}", decision.salesforce_id.as_deref().unwrap_or_default());
                 let result = result.map(|_| ());
@@ -167,7 +169,7 @@ impl Linker {
             let key = format!("sap:BusinessPartners:{code}");
             let patch = json!({"U_SF_AccountId": account}).as_object().cloned().unwrap_or_default();
             let result = match CardCode::parse(code) {
-                Ok(card_code) => SapPartners::patch_business_partner(self.sap.as_ref(), &card_code, &patch).await,
+                Ok(card_code) => self.sap_partners.patch_business_partner(&card_code, &patch).await,
                 Err(err) => Err(err),
             };
             self.audit(&key, decision, Direction::SfToSap, run_id, &result).await?;

@@ -2,10 +2,10 @@
 //! (`decision` column: `link` or anything else), and as one self-contained HTML page in the
 //! reconciliation report's style.
 
-use super::csv_file::write_row;
-use super::html_page::{Escaped, open_page};
 use crate::domain::link::{Correction, Decision, Verdict, totals};
 use crate::error::{Error, Result};
+use crate::report::csv_file::write_row;
+use crate::report::html_page::{Escaped, open_page};
 use serde::Serialize;
 use std::fmt::Write as _;
 
