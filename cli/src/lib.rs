@@ -166,6 +166,10 @@ pub enum Command {
     /// --apply, which writes SAP_CardCode__c and U_SF_AccountId where a side names nothing yet
     /// (never overwriting, merging or deleting), audited per record (AUDIT_TABLE). SAP_*, SF_*.
     Link {
+        /// `accounts` (⇄ business partners, F2's link_rules) or `products` (⇄ items, F7's; only the
+        /// product's SAP_ItemCode__c is written).
+        #[arg(long, default_value = "accounts")]
+        records: String,
         /// Write the links.
         #[arg(long)]
         apply: bool,
@@ -320,9 +324,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
             resync_on_aws(entity, object, &since, &shared::config::Env).await
         }
-        Command::Link { apply, decisions, out, sandbox } => {
+        Command::Link { records, apply, decisions, out, sandbox } => {
             shared::telemetry::init(shared::telemetry::LogFormat::Text, "warn");
-            let options = link_cmd::LinkOptions { apply, decisions, out, sandbox };
+            let options = link_cmd::LinkOptions { records, apply, decisions, out, sandbox };
             let review = link_cmd::run(&options, &shared::config::Env, &mut std::io::stdout()).await?;
             let failed = review.applied.map_or(0, |a| a.failed.len());
             anyhow::ensure!(failed == 0, "{failed} link(s) could not be written (see the review and the audit trail)");

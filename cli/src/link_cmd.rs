@@ -1,4 +1,5 @@
-//! `b1force link`: the review of existing accounts and business partners (dry run), and `--apply`.
+//! `b1force link`: the review of existing accounts and business partners, or products and items
+//! (dry run), and `--apply`.
 //!
 //! Against the configured systems (SAP_*, SF_*, MAPPING_FILE; AUDIT_TABLE for `--apply`, which
 //! audits every link it writes), or with `--sandbox` against in-process sandboxes (a demonstration:
@@ -9,8 +10,8 @@
 use crate::local::{LocalOptions, LocalStack};
 use shared::config::Source;
 use shared::embedded::EmbeddedAudit;
-use shared::flows::link::Linker;
 use shared::flows::link::review::{LinkReview, corrections};
+use shared::flows::link::{Linker, Records};
 use shared::ports::{AuditLog, Clock, SystemClock};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,8 @@ use std::sync::Arc;
 /// What the command was asked.
 #[derive(Debug, Clone)]
 pub struct LinkOptions {
+    /// `accounts` (⇄ business partners) or `products` (⇄ items).
+    pub records: String,
     pub apply: bool,
     pub decisions: Option<PathBuf>,
     pub out: PathBuf,
@@ -42,9 +45,10 @@ pub async fn run(options: &LinkOptions, src: &dyn Source, out: &mut dyn Write) -
     } else {
         (configured(src, options.apply).await?, None)
     };
-    let mut review = linker.review(&run_id, corrections.as_deref()).await?;
+    let records = Records::parse(&options.records)?;
+    let mut review = linker.review(records, &run_id, corrections.as_deref()).await?;
     if options.apply {
-        review.applied = Some(linker.apply(&review.decisions, &run_id).await?);
+        review.applied = Some(linker.apply(&review, &run_id).await?);
     }
     write_review(&review, &options.out)?;
     summarise(&review, &options.out, out)?;

@@ -8,7 +8,8 @@ use b1force_cli::local::{LocalOptions, LocalStack};
 use serde_json::{Value, json};
 use shared::domain::link::{Decision, Verdict};
 use shared::engine::sf_writer::SfWriterSettings;
-use shared::flows::link::review::corrections;
+use shared::flows::link::Records;
+use shared::flows::link::review::{LinkReview, corrections};
 use shared::ports::AuditAction;
 use std::collections::BTreeMap;
 
@@ -93,7 +94,7 @@ async fn the_review_finds_every_case_and_a_dry_run_writes_nothing() {
     let stack = LocalStack::start(LocalOptions::default()).await.unwrap();
     let case = overlap(&stack);
     stack.sf_sandbox.calls().reset();
-    let review = stack.linker().review("dry", None).await.unwrap();
+    let review = stack.linker().review(Records::Accounts, "dry", None).await.unwrap();
     let d = &review.decisions;
 
     let muller = find(d, Some(&case.muller), Some("B1"));
@@ -136,17 +137,18 @@ async fn apply_links_both_ways_is_idempotent_resumes_after_a_kill_and_the_first_
     let linker = stack.linker();
 
     // Killed after the Salesforce writes, before any SAP one.
-    let first = linker.review("first", None).await.unwrap();
+    let first = linker.review(Records::Accounts, "first", None).await.unwrap();
     let salesforce_only: Vec<Decision> =
         first.decisions.iter().cloned().map(|d| Decision { write_sap: false, ..d }).collect();
-    let partial = linker.apply(&salesforce_only, "first").await.unwrap();
+    let killed = LinkReview { decisions: salesforce_only, ..first.clone() };
+    let partial = linker.apply(&killed, "first").await.unwrap();
     assert_eq!((partial.salesforce_written, partial.sap_written, partial.failed.len()), (2, 0, 0));
 
     // Run again: the written pairs are now linked one way, and only their SAP side is written.
-    let again = linker.review("again", None).await.unwrap();
+    let again = linker.review(Records::Accounts, "again", None).await.unwrap();
     let muller = find(&again.decisions, Some(&case.muller), Some("B1"));
     assert_eq!((muller.verdict, muller.write_salesforce, muller.write_sap), (Verdict::Linked, false, true));
-    let applied = linker.apply(&again.decisions, "again").await.unwrap();
+    let applied = linker.apply(&again, "again").await.unwrap();
     assert_eq!((applied.salesforce_written, applied.sap_written), (0, 52), "50 seeded + Müller + Société");
     assert_eq!(stack.sap_sandbox.business_partner("B1").unwrap()["U_SF_AccountId"], json!(case.muller));
     assert_eq!(stack.sap_sandbox.business_partner("B2").unwrap()["U_SF_AccountId"], json!(case.societe));
@@ -154,9 +156,9 @@ async fn apply_links_both_ways_is_idempotent_resumes_after_a_kill_and_the_first_
     assert_eq!(audited, 54, "one audit entry per link written");
 
     // Idempotent: a third run writes nothing.
-    let third = linker.review("third", None).await.unwrap();
+    let third = linker.review(Records::Accounts, "third", None).await.unwrap();
     assert!(third.decisions.iter().all(|d| !d.write_salesforce && !d.write_sap));
-    let none = linker.apply(&third.decisions, "third").await.unwrap();
+    let none = linker.apply(&third, "third").await.unwrap();
     assert_eq!((none.salesforce_written, none.sap_written), (0, 0));
     assert_eq!(link_writes(&stack), audited);
     // Never overwritten: the conflict stays as it was on both sides.
@@ -169,9 +171,9 @@ async fn apply_links_both_ways_is_idempotent_resumes_after_a_kill_and_the_first_
     let mut csv = std::fs::read_to_string(dir.path().join("link-review.csv")).unwrap();
     csv.push_str(&format!("link,ambiguous,{},B3,,,,,,\r\nlink,ambiguous,{},B6,,,,,,\r\n", case.globex[0], case.hooli));
     let rows = corrections(&csv).unwrap();
-    let corrected = linker.review("corrected", Some(&rows)).await.unwrap();
+    let corrected = linker.review(Records::Accounts, "corrected", Some(&rows)).await.unwrap();
     assert!(corrected.decisions.iter().all(|d| d.verdict != Verdict::Conflict), "{:?}", corrected.decisions);
-    let settled = linker.apply(&corrected.decisions, "corrected").await.unwrap();
+    let settled = linker.apply(&corrected, "corrected").await.unwrap();
     assert_eq!((settled.salesforce_written, settled.sap_written), (2, 2));
 
     // The first full sync SAP -> Salesforce: one account per partner, none created for a linked one.
@@ -192,7 +194,13 @@ async fn apply_links_both_ways_is_idempotent_resumes_after_a_kill_and_the_first_
 #[tokio::test]
 async fn the_command_writes_the_three_review_files_and_refuses_apply_without_an_audit_table() {
     let dir = tempfile::tempdir().unwrap();
-    let options = LinkOptions { apply: false, decisions: None, out: dir.path().to_path_buf(), sandbox: true };
+    let options = LinkOptions {
+        records: "accounts".into(),
+        apply: false,
+        decisions: None,
+        out: dir.path().to_path_buf(),
+        sandbox: true,
+    };
     let mut printed = Vec::new();
     let review =
         b1force_cli::link_cmd::run(&options, &std::collections::HashMap::<String, String>::new(), &mut printed)
@@ -215,4 +223,38 @@ async fn the_command_writes_the_three_review_files_and_refuses_apply_without_an_
         [("SAP_URL", "https://sap.invalid:50000/b1s/v2")].map(|(k, v)| (k.to_string(), v.to_string())).into();
     let err = b1force_cli::link_cmd::run(&apply, &settings, &mut Vec::new()).await.unwrap_err();
     assert!(err.to_string().contains("AUDIT_TABLE"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn products_match_items_by_code_and_only_the_product_side_is_written() {
+    let stack = LocalStack::start(LocalOptions::default()).await.unwrap();
+    let mut row = stack.sap_sandbox.item("A00001").unwrap();
+    row["ItemCode"] = json!("N-100");
+    row["ItemName"] = json!("New Pump");
+    stack.sap_sandbox.insert_item(row);
+    let product = stack
+        .sf_sandbox
+        .create_record("Product2", json!({"Name": "New pump (SF)", "ProductCode": "n-100", "IsActive": true}))
+        .unwrap();
+    let twin =
+        stack.sf_sandbox.create_record("Product2", json!({"Name": "Pump again", "ProductCode": "A00001"})).unwrap();
+    let linker = stack.linker();
+
+    let review = linker.review(Records::Products, "products", None).await.unwrap();
+    let matched = find(&review.decisions, Some(&product), Some("N-100"));
+    assert_eq!((matched.verdict, matched.rule.as_deref()), (Verdict::Matched, Some("code")));
+    assert!(matched.write_salesforce && !matched.write_sap, "items carry no link back");
+    // A00001's item is linked to the seeded product already: the second product is not matched to it.
+    assert_eq!(find(&review.decisions, Some(&twin), None).verdict, Verdict::OnlyInSalesforce);
+    assert!(review.decisions.iter().all(|d| !d.write_sap));
+
+    let applied = linker.apply(&review, "products").await.unwrap();
+    assert_eq!((applied.salesforce_written, applied.sap_written), (1, 0));
+    let products_before = stack.sf_sandbox.records("Product2").len();
+    stack.sync_from_sap(SfWriterSettings::default()).await.unwrap();
+    let with_code: Vec<Value> =
+        stack.sf_sandbox.records("Product2").into_iter().filter(|p| p["SAP_ItemCode__c"] == "N-100").collect();
+    assert_eq!(with_code.len(), 1);
+    assert_eq!(with_code[0]["Id"], json!(product), "the item updated its linked product");
+    assert_eq!(stack.sf_sandbox.records("Product2").len(), products_before, "no product created twice");
 }

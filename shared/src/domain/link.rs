@@ -94,6 +94,11 @@ pub fn account_rules() -> Vec<Rule> {
     ["tax_id", "email", "name+postcode", "name+city"].iter().map(|r| Rule::parse(r).expect("known fields")).collect()
 }
 
+/// The default rule for products ⇄ items: `ProductCode` = `ItemCode`.
+pub fn product_rules() -> Vec<Rule> {
+    vec![Rule::parse("code").expect("a known field")]
+}
+
 /// One field's value folded for comparison.
 pub fn fold(field: &str, value: &str) -> String {
     match field {

@@ -1,7 +1,8 @@
-//! `b1force link` (#17): reads the accounts and the business partners that already exist, decides
-//! which are the same company ([`crate::domain::link`]) and, with `--apply`, writes the links both
-//! ways — `SAP_CardCode__c` on the account, `U_SF_AccountId` on the partner — so the first sync
-//! updates those pairs instead of creating a copy of each on the other side.
+//! `b1force link` (#17): reads the accounts and the business partners (or the products and the
+//! items) that already exist, decides which are the same ([`crate::domain::link`]) and, with
+//! `--apply`, writes the links — `SAP_CardCode__c` on the account and `U_SF_AccountId` on the
+//! partner; `SAP_ItemCode__c` on the product (items carry no link back) — so the first sync updates
+//! those pairs instead of creating a copy of each on the other side.
 //!
 //! Dry run by default: the review (JSON, CSV, HTML) says what would be linked and why. `--apply`
 //! reads both sides again and writes only the side of a pair that names nothing yet: it never
@@ -40,14 +41,15 @@ pub struct Linker {
 }
 
 impl Linker {
-    /// The rules of F2's `link_rules` (strongest first), or the defaults; and the Account field
-    /// holding the tax id (`link_tax_id_field`), if any.
-    pub fn rules(&self) -> Result<(Vec<Rule>, Option<String>)> {
-        let flow = self.mapping.flow("F2")?;
+    /// The rules of the pair's flow (`link_rules` of F2 or F7, strongest first), or the defaults;
+    /// and the Account field holding the tax id (F2 `link_tax_id_field`), if any.
+    pub fn rules(&self, records: Records) -> Result<(Vec<Rule>, Option<String>)> {
+        let flow = self.mapping.flow(records.flow())?;
         let rules = match flow.option("link_rules") {
             Some(OptionValue::List(rules)) => {
                 rules.iter().map(|r| Rule::parse(r)).collect::<std::result::Result<_, _>>()
             }
+            _ if records == Records::Products => Ok(link::product_rules()),
             _ => Ok(link::account_rules()),
         }
         .map_err(Error::Config)?;
@@ -55,8 +57,29 @@ impl Linker {
     }
 
     /// Both sides as they are now.
-    pub async fn read(&self, tax_field: Option<&str>) -> Result<(Vec<Party>, Vec<Party>)> {
-        Ok((self.accounts(tax_field).await?, self.partners().await?))
+    pub async fn read(&self, records: Records, tax_field: Option<&str>) -> Result<(Vec<Party>, Vec<Party>)> {
+        match records {
+            Records::Accounts => {
+                Ok((self.accounts(tax_field).await?, self.sap_rows("BusinessPartners", partner).await?))
+            }
+            Records::Products => Ok((self.products().await?, self.sap_rows("Items", item).await?)),
+        }
+    }
+
+    async fn products(&self) -> Result<Vec<Party>> {
+        let rows =
+            self.salesforce_reads.all_records("Product2", &["Id", "Name", "ProductCode", "SAP_ItemCode__c"]).await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let text = |name: &str| row.get(name).and_then(Value::as_str).unwrap_or("");
+                Party::new(
+                    text("Id"),
+                    Some(text("SAP_ItemCode__c")),
+                    &[("name", text("Name")), ("code", text("ProductCode"))],
+                )
+            })
+            .collect())
     }
 
     async fn accounts(&self, tax_field: Option<&str>) -> Result<Vec<Party>> {
@@ -86,11 +109,16 @@ impl Linker {
             .collect())
     }
 
-    async fn partners(&self) -> Result<Vec<Party>> {
-        let spec = EntitySpec::named("BusinessPartners")?;
-        let only = self.mapping.sap_filter("BusinessPartners");
-        let also: Vec<String> = ["FederalTaxID", "U_SF_AccountId"].map(String::from).to_vec();
-        // Every partner: B1 stamps UpdateDate on creation, and keyset pages need a start.
+    /// Every row of a SAP entity the sync covers (its `sap_filter`), keyset-paged, as parties.
+    async fn sap_rows(&self, entity: &str, party: fn(&Record) -> Party) -> Result<Vec<Party>> {
+        let spec = EntitySpec::named(entity)?;
+        let only = self.mapping.sap_filter(entity);
+        let also: Vec<String> = if entity == "BusinessPartners" {
+            vec!["FederalTaxID".into(), "U_SF_AccountId".into()]
+        } else {
+            Vec::new()
+        };
+        // Every row: B1 stamps UpdateDate on creation, and keyset pages need a start.
         let mut start = Start::Since(Watermark {
             date: "1900-01-01".into(),
             time: String::new(),
@@ -107,9 +135,7 @@ impl Linker {
                 also_select: &also,
             };
             let page = self.sap_changes.changed(&query).await?;
-            for row in &page.rows {
-                parties.push(partner(row));
-            }
+            parties.extend(page.rows.iter().map(party));
             match page.rows.last() {
                 Some(last) if page.more => start = Start::After(spec.position(last)?),
                 _ => return Ok(parties),
@@ -118,15 +144,25 @@ impl Linker {
     }
 
     /// Reads both sides and decides: by the rules, or by an operator's `corrections`.
-    pub async fn review(&self, run_id: &str, corrections: Option<&[Correction]>) -> Result<LinkReview> {
-        let (rules, tax_field) = self.rules()?;
-        let (salesforce, sap) = self.read(tax_field.as_deref()).await?;
-        let decisions = match corrections {
+    pub async fn review(
+        &self,
+        records: Records,
+        run_id: &str,
+        corrections: Option<&[Correction]>,
+    ) -> Result<LinkReview> {
+        let (rules, tax_field) = self.rules(records)?;
+        let (salesforce, sap) = self.read(records, tax_field.as_deref()).await?;
+        let mut decisions = match corrections {
             Some(rows) => link::from_corrections(rows, &salesforce, &sap),
             None => link::decide(&salesforce, &sap, &rules),
         };
+        if records == Records::Products {
+            // Items have no field naming their product: only the product side is ever written.
+            decisions.iter_mut().for_each(|d| d.write_sap = false);
+        }
         Ok(LinkReview {
-            pair: "Account ⇄ BusinessPartners".into(),
+            records,
+            pair: records.pair().into(),
             run_id: run_id.to_string(),
             generated_at: rfc3339_millis(self.clock.now_millis()),
             rules: if corrections.is_some() {
@@ -144,18 +180,27 @@ impl Linker {
     /// Writes the links the decisions call for: accounts through sObject Collections (200 per
     /// call), partners one PATCH each; every write audited on its record. A failed write is
     /// reported and the rest go on.
-    pub async fn apply(&self, decisions: &[Decision], run_id: &str) -> Result<Applied> {
+    pub async fn apply(&self, review: &LinkReview, run_id: &str) -> Result<Applied> {
+        let decisions = &review.decisions;
+        let (object, link_field) = review.records.salesforce_link();
         let mut applied = Applied::default();
-        let accounts: Vec<&Decision> = decisions.iter().filter(|d| d.write_salesforce).collect();
-        let records: Vec<Record> = accounts
+        let writes: Vec<&Decision> = decisions
             .iter()
-            .filter_map(|d| Some(json!({"Id": d.salesforce_id.as_ref()?, "SAP_CardCode__c": d.sap_key.as_ref()?})))
-            .filter_map(|v| v.as_object().cloned())
+            .filter(|d| d.write_salesforce && d.salesforce_id.is_some() && d.sap_key.is_some())
+            .collect();
+        let records: Vec<Record> = writes
+            .iter()
+            .map(|d| {
+                Record::from_iter([
+                    ("Id".to_string(), json!(d.salesforce_id)),
+                    (link_field.to_string(), json!(d.sap_key)),
+                ])
+            })
             .collect();
         if !records.is_empty() {
-            let results = self.salesforce_writes.update_many("Account", &records).await?;
-            for (decision, result) in accounts.iter().zip(results) {
-                let key = format!("sf:Account:{}", decision.salesforce_id.as_deref().unwrap_or_default());
+            let results = self.salesforce_writes.update_many(object, &records).await?;
+            for (decision, result) in writes.iter().zip(results) {
+                let key = format!("sf:{object}:{}", decision.salesforce_id.as_deref().unwrap_or_default());
                 let result = result.map(|_| ());
                 self.audit(&key, decision, Direction::SapToSf, run_id, &result).await?;
                 match result {
@@ -213,6 +258,54 @@ impl Linker {
         }
         self.audit.record(&entry).await
     }
+}
+
+/// Which records a run links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Records {
+    /// Accounts ⇄ business partners (F2's rules).
+    Accounts,
+    /// Products ⇄ items (F7's rules).
+    Products,
+}
+
+impl Records {
+    pub fn parse(text: &str) -> Result<Records> {
+        match text {
+            "accounts" => Ok(Records::Accounts),
+            "products" => Ok(Records::Products),
+            other => Err(Error::Invalid(format!("--records {other:?}: accounts or products"))),
+        }
+    }
+
+    fn flow(self) -> &'static str {
+        match self {
+            Records::Accounts => "F2",
+            Records::Products => "F7",
+        }
+    }
+
+    fn pair(self) -> &'static str {
+        match self {
+            Records::Accounts => "Account ⇄ BusinessPartners",
+            Records::Products => "Product2 ⇄ Items",
+        }
+    }
+
+    /// The Salesforce object and the field naming its SAP twin.
+    fn salesforce_link(self) -> (&'static str, &'static str) {
+        match self {
+            Records::Accounts => ("Account", "SAP_CardCode__c"),
+            Records::Products => ("Product2", "SAP_ItemCode__c"),
+        }
+    }
+}
+
+/// An item as a party: its code and name.
+fn item(row: &Record) -> Party {
+    let text = |name: &str| row.get(name).and_then(Value::as_str).unwrap_or("");
+    Party::new(text("ItemCode"), None, &[("name", text("ItemName")), ("code", text("ItemCode"))])
 }
 
 /// A business partner as a party: its bill-to address gives postcode and city.

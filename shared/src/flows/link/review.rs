@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 /// A review: what was compared, by which rules, and every decision.
 #[derive(Debug, Clone, Serialize)]
 pub struct LinkReview {
+    pub records: super::Records,
     /// `Account ⇄ BusinessPartners`.
     pub pair: String,
     pub run_id: String,
