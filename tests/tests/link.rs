@@ -258,3 +258,64 @@ async fn products_match_items_by_code_and_only_the_product_side_is_written() {
     assert_eq!(with_code[0]["Id"], json!(product), "the item updated its linked product");
     assert_eq!(stack.sf_sandbox.records("Product2").len(), products_before, "no product created twice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contacts_match_contact_persons_by_email_then_name_within_the_linked_company_both_ways() {
+    let stack = LocalStack::start(LocalOptions::default()).await.unwrap();
+    // C20001's account is linked one way (seeded); its partner gets two people the account already has.
+    let mut bp = stack.sap_sandbox.business_partner("C20001").unwrap();
+    let person = |code: i64, first: &str, last: &str, email: Value| {
+        json!({"InternalCode": code, "CardCode": "C20001", "Name": format!("{first} {last}"), "FirstName": first,
+               "LastName": last, "E_Mail": email, "Active": "tYES", "U_SF_ContactId": null})
+    };
+    bp["ContactEmployees"] = json!([
+        person(9001, "Jane", "Doe", json!("jane.doe@contoso.example")),
+        person(9002, "Jörg", "Roe", Value::Null)
+    ]);
+    stack.sap_sandbox.insert_business_partner(bp);
+    let account = stack.sf_sandbox.records("Account").into_iter().find(|a| a["SAP_CardCode__c"] == "C20001").unwrap();
+    let account = account["Id"].as_str().unwrap().to_string();
+    let contact = |fields: Value| stack.sf_sandbox.create_record("Contact", fields).unwrap();
+    let jane = contact(
+        json!({"AccountId": account, "FirstName": "Jane", "LastName": "DOE", "Email": "JANE.DOE@contoso.example"}),
+    );
+    let jorg = contact(json!({"AccountId": account, "FirstName": "Jorg", "LastName": "Roe"}));
+    // The same name at a company the partner is not: not matched.
+    let elsewhere = contact(json!({"FirstName": "Jorg", "LastName": "Roe"}));
+    let linker = stack.linker();
+
+    let review = linker.review(Records::Contacts, "contacts", None).await.unwrap();
+    let by_email = find(&review.decisions, Some(&jane), Some("9001"));
+    assert_eq!((by_email.verdict, by_email.rule.as_deref()), (Verdict::Matched, Some("email")));
+    let by_name = find(&review.decisions, Some(&jorg), Some("9002"));
+    assert_eq!((by_name.verdict, by_name.rule.as_deref()), (Verdict::Matched, Some("name+company")));
+    assert_eq!(find(&review.decisions, Some(&elsewhere), None).verdict, Verdict::OnlyInSalesforce);
+
+    let applied = linker.apply(&review, "contacts").await.unwrap();
+    assert_eq!((applied.salesforce_written, applied.sap_written, applied.failed.len()), (2, 2, 0), "{applied:?}");
+    let people = stack.sap_sandbox.business_partner("C20001").unwrap()["ContactEmployees"].clone();
+    let linked: BTreeMap<i64, Value> = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["InternalCode"].as_i64().unwrap(), p["U_SF_ContactId"].clone()))
+        .collect();
+    assert_eq!((linked[&9001].clone(), linked[&9002].clone()), (json!(jane), json!(jorg)));
+    let again = linker.review(Records::Contacts, "again", None).await.unwrap();
+    assert!(again.decisions.iter().all(|d| !d.write_salesforce && !d.write_sap), "idempotent");
+
+    // The first sync writes the partner's people onto the linked contacts, creating none for them
+    // (the other partners' people, never linked, do get contacts).
+    let on_account = |stack: &LocalStack| {
+        stack.sf_sandbox.records("Contact").into_iter().filter(|c| c["AccountId"] == json!(account)).count()
+    };
+    let before = on_account(&stack);
+    stack.sync_from_sap(SfWriterSettings::default()).await.unwrap();
+    assert_eq!(on_account(&stack), before, "no second contact at the linked company");
+    for (code, id) in [("9001", &jane), ("9002", &jorg)] {
+        let twins: Vec<Value> =
+            stack.sf_sandbox.records("Contact").into_iter().filter(|c| c["SAP_ContactCode__c"] == code).collect();
+        assert_eq!(twins.len(), 1, "{code}");
+        assert_eq!(twins[0]["Id"], json!(id));
+    }
+}

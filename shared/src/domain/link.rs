@@ -49,7 +49,9 @@ pub struct Rule {
 }
 
 /// The fields a rule may name.
-pub const RULE_FIELDS: [&str; 6] = ["tax_id", "email", "code", "name", "postcode", "city"];
+/// `company` is the CardCode of the partner a contact belongs to (on the Salesforce side, that of
+/// the contact's account).
+pub const RULE_FIELDS: [&str; 7] = ["tax_id", "email", "code", "name", "postcode", "city", "company"];
 
 impl Rule {
     /// `tax_id`, `email`, `name+city`, …; the confidence from the fields (exact identifiers high,
@@ -99,11 +101,19 @@ pub fn product_rules() -> Vec<Rule> {
     vec![Rule::parse("code").expect("a known field")]
 }
 
+/// The default rules for contacts ⇄ contact persons: the e-mail address, then the name within one
+/// company.
+pub fn contact_rules() -> Vec<Rule> {
+    ["email", "name+company"].iter().map(|r| Rule::parse(r).expect("known fields")).collect()
+}
+
 /// One field's value folded for comparison.
 pub fn fold(field: &str, value: &str) -> String {
     match field {
         "name" => normalise_name(value),
         "email" => value.trim().to_lowercase(),
+        // A CardCode is a key: compared as it is.
+        "company" => value.trim().to_string(),
         // Identifiers and postcodes: spacing and punctuation differ between systems, not the value.
         "tax_id" | "postcode" | "code" => {
             fold_letters(value).chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_uppercase()

@@ -49,8 +49,11 @@ impl Linker {
             Some(OptionValue::List(rules)) => {
                 rules.iter().map(|r| Rule::parse(r)).collect::<std::result::Result<_, _>>()
             }
-            _ if records == Records::Products => Ok(link::product_rules()),
-            _ => Ok(link::account_rules()),
+            _ => Ok(match records {
+                Records::Accounts => link::account_rules(),
+                Records::Products => link::product_rules(),
+                Records::Contacts => link::contact_rules(),
+            }),
         }
         .map_err(Error::Config)?;
         Ok((rules, flow.text_option("link_tax_id_field").map(str::to_string)))
@@ -63,7 +66,34 @@ impl Linker {
                 Ok((self.accounts(tax_field).await?, self.sap_rows("BusinessPartners", partner).await?))
             }
             Records::Products => Ok((self.products().await?, self.sap_rows("Items", item).await?)),
+            Records::Contacts => {
+                Ok((self.contacts().await?, self.sap_rows("BusinessPartners", contact_persons).await?))
+            }
         }
+    }
+
+    /// Contacts, each with the CardCode its account is linked to (`company`).
+    async fn contacts(&self) -> Result<Vec<Party>> {
+        let accounts = self.salesforce_reads.all_records("Account", &["Id", "SAP_CardCode__c"]).await?;
+        let card_codes: std::collections::HashMap<&str, &str> = accounts
+            .iter()
+            .filter_map(|a| Some((a.get("Id")?.as_str()?, a.get("SAP_CardCode__c")?.as_str()?)))
+            .collect();
+        let fields = ["Id", "FirstName", "LastName", "Email", "AccountId", "SAP_ContactCode__c"];
+        let rows = self.salesforce_reads.all_records("Contact", &fields).await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let text = |name: &str| row.get(name).and_then(Value::as_str).unwrap_or("");
+                let name = format!("{} {}", text("FirstName"), text("LastName"));
+                let company = card_codes.get(text("AccountId")).copied().unwrap_or("");
+                Party::new(
+                    text("Id"),
+                    Some(text("SAP_ContactCode__c")),
+                    &[("name", name.trim()), ("email", text("Email")), ("company", company)],
+                )
+            })
+            .collect())
     }
 
     async fn products(&self) -> Result<Vec<Party>> {
@@ -110,7 +140,7 @@ impl Linker {
     }
 
     /// Every row of a SAP entity the sync covers (its `sap_filter`), keyset-paged, as parties.
-    async fn sap_rows(&self, entity: &str, party: fn(&Record) -> Party) -> Result<Vec<Party>> {
+    async fn sap_rows(&self, entity: &str, parties_of: fn(&Record) -> Vec<Party>) -> Result<Vec<Party>> {
         let spec = EntitySpec::named(entity)?;
         let only = self.mapping.sap_filter(entity);
         let also: Vec<String> = if entity == "BusinessPartners" {
@@ -135,7 +165,7 @@ impl Linker {
                 also_select: &also,
             };
             let page = self.sap_changes.changed(&query).await?;
-            parties.extend(page.rows.iter().map(party));
+            parties.extend(page.rows.iter().flat_map(parties_of));
             match page.rows.last() {
                 Some(last) if page.more => start = Start::After(spec.position(last)?),
                 _ => return Ok(parties),
@@ -160,8 +190,16 @@ impl Linker {
             // Items have no field naming their product: only the product side is ever written.
             decisions.iter_mut().for_each(|d| d.write_sap = false);
         }
+        // A contact person is patched through its partner.
+        let sap_parents = match records {
+            Records::Contacts => {
+                sap.iter().filter_map(|p| Some((p.id.clone(), p.fields.get("company")?.clone()))).collect()
+            }
+            _ => Default::default(),
+        };
         Ok(LinkReview {
             records,
+            sap_parents,
             pair: records.pair().into(),
             run_id: run_id.to_string(),
             generated_at: rfc3339_millis(self.clock.now_millis()),
@@ -177,9 +215,9 @@ impl Linker {
         })
     }
 
-    /// Writes the links the decisions call for: accounts through sObject Collections (200 per
-    /// call), partners one PATCH each; every write audited on its record. A failed write is
-    /// reported and the rest go on.
+    /// Writes the links the review calls for: Salesforce records through sObject Collections (200
+    /// per call), partners (and contact persons, through their partner) one PATCH each; every write
+    /// audited on its record. A failed write is reported and the rest go on.
     pub async fn apply(&self, review: &LinkReview, run_id: &str) -> Result<Applied> {
         let decisions = &review.decisions;
         let (object, link_field) = review.records.salesforce_link();
@@ -210,10 +248,19 @@ impl Linker {
             }
         }
         for decision in decisions.iter().filter(|d| d.write_sap) {
-            let (Some(code), Some(account)) = (&decision.sap_key, &decision.salesforce_id) else { continue };
-            let key = format!("sap:BusinessPartners:{code}");
-            let patch = json!({"U_SF_AccountId": account}).as_object().cloned().unwrap_or_default();
-            let result = match CardCode::parse(code) {
+            let (Some(sap_key), Some(salesforce_id)) = (&decision.sap_key, &decision.salesforce_id) else { continue };
+            let (card_code, patch) = match review.records {
+                Records::Accounts => (sap_key.as_str(), json!({"U_SF_AccountId": salesforce_id})),
+                Records::Contacts => {
+                    let Some(parent) = review.sap_parents.get(sap_key) else { continue };
+                    let person = json!({"InternalCode": sap_key.parse::<i64>().unwrap_or_default(), "U_SF_ContactId": salesforce_id});
+                    (parent.as_str(), json!({"ContactEmployees": [person]}))
+                }
+                Records::Products => continue,
+            };
+            let key = format!("sap:BusinessPartners:{card_code}");
+            let patch = patch.as_object().cloned().unwrap_or_default();
+            let result = match CardCode::parse(card_code) {
                 Ok(card_code) => self.sap_partners.patch_business_partner(&card_code, &patch).await,
                 Err(err) => Err(err),
             };
@@ -268,6 +315,8 @@ pub enum Records {
     Accounts,
     /// Products ⇄ items (F7's rules).
     Products,
+    /// Contacts ⇄ partners' contact persons (F4's rules).
+    Contacts,
 }
 
 impl Records {
@@ -275,7 +324,8 @@ impl Records {
         match text {
             "accounts" => Ok(Records::Accounts),
             "products" => Ok(Records::Products),
-            other => Err(Error::Invalid(format!("--records {other:?}: accounts or products"))),
+            "contacts" => Ok(Records::Contacts),
+            other => Err(Error::Invalid(format!("--records {other:?}: accounts, products or contacts"))),
         }
     }
 
@@ -283,6 +333,7 @@ impl Records {
         match self {
             Records::Accounts => "F2",
             Records::Products => "F7",
+            Records::Contacts => "F4",
         }
     }
 
@@ -290,6 +341,7 @@ impl Records {
         match self {
             Records::Accounts => "Account ⇄ BusinessPartners",
             Records::Products => "Product2 ⇄ Items",
+            Records::Contacts => "Contact ⇄ ContactEmployees",
         }
     }
 
@@ -298,23 +350,45 @@ impl Records {
         match self {
             Records::Accounts => ("Account", "SAP_CardCode__c"),
             Records::Products => ("Product2", "SAP_ItemCode__c"),
+            Records::Contacts => ("Contact", "SAP_ContactCode__c"),
         }
     }
 }
 
 /// An item as a party: its code and name.
-fn item(row: &Record) -> Party {
+fn item(row: &Record) -> Vec<Party> {
     let text = |name: &str| row.get(name).and_then(Value::as_str).unwrap_or("");
-    Party::new(text("ItemCode"), None, &[("name", text("ItemName")), ("code", text("ItemCode"))])
+    vec![Party::new(text("ItemCode"), None, &[("name", text("ItemName")), ("code", text("ItemCode"))])]
+}
+
+/// A partner's contact persons as parties, each named by its `InternalCode` (unique in the
+/// company), with its partner's CardCode as `company`.
+fn contact_persons(row: &Record) -> Vec<Party> {
+    let card_code = row.get("CardCode").and_then(Value::as_str).unwrap_or("");
+    let people = row.get("ContactEmployees").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    people
+        .iter()
+        .filter_map(|person| {
+            let text = |name: &str| person.get(name).and_then(Value::as_str).unwrap_or("");
+            let code = person.get("InternalCode").and_then(Value::as_i64)?;
+            let full = format!("{} {}", text("FirstName"), text("LastName"));
+            let name = if full.trim().is_empty() { text("Name").to_string() } else { full.trim().to_string() };
+            Some(Party::new(
+                &code.to_string(),
+                Some(text("U_SF_ContactId")),
+                &[("name", &name), ("email", text("E_Mail")), ("company", card_code)],
+            ))
+        })
+        .collect()
 }
 
 /// A business partner as a party: its bill-to address gives postcode and city.
-fn partner(row: &Record) -> Party {
+fn partner(row: &Record) -> Vec<Party> {
     let text = |name: &str| row.get(name).and_then(Value::as_str).unwrap_or("");
     let addresses = row.get("BPAddresses").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let bill_to = addresses.iter().find(|a| a.get("AddressType").and_then(Value::as_str) == Some("bo_BillTo"));
     let address = |name: &str| bill_to.and_then(|a| a.get(name)).and_then(Value::as_str).unwrap_or("");
-    Party::new(
+    vec![Party::new(
         text("CardCode"),
         Some(text("U_SF_AccountId")),
         &[
@@ -324,5 +398,5 @@ fn partner(row: &Record) -> Party {
             ("postcode", address("ZipCode")),
             ("city", address("City")),
         ],
-    )
+    )]
 }

@@ -13,6 +13,9 @@ use std::fmt::Write as _;
 #[derive(Debug, Clone, Serialize)]
 pub struct LinkReview {
     pub records: super::Records,
+    /// Contacts: each contact person's partner (InternalCode → CardCode), which `--apply` patches.
+    #[serde(skip)]
+    pub sap_parents: std::collections::BTreeMap<String, String>,
     /// `Account ⇄ BusinessPartners`.
     pub pair: String,
     pub run_id: String,

@@ -32,6 +32,7 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec { flow: "F2", name: "link_rules", check: link_rules },
     OptionSpec { flow: "F2", name: "link_tax_id_field", check: salesforce_field },
     OptionSpec { flow: "F4", name: "credit_alert_threshold", check: fraction },
+    OptionSpec { flow: "F4", name: "link_rules", check: link_rules },
     OptionSpec { flow: "F7", name: "link_rules", check: link_rules },
     OptionSpec { flow: "F6", name: "invoice_object", check: invoice_object },
     OptionSpec { flow: "F8", name: "master_data_flows", check: flow_list },
